@@ -1,0 +1,63 @@
+# vru-risk: the two commands every new user runs are `make demo` and `make test`.
+# Both create .venv when missing and install exactly what requirements/lock.txt pins (with hashes).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+UV_PLATFORM := --python-version 3.11 --python-platform x86_64-manylinux_2_28
+DEMO_DIR ?= $(CURDIR)/.vru/demo
+export MLFLOW_DISABLE_TELEMETRY := true
+
+.PHONY: help venv test lint typecheck layers pytest demo lock bench clean
+
+help:
+	@echo "make demo   run the whole pipeline on a synthetic county (what exists today)"
+	@echo "make test   ruff, mypy, import-linter and pytest (creates .venv first)"
+	@echo "make lock   re-resolve requirements/lock.txt from pyproject.toml (deliberate upgrades)"
+	@echo "make bench  run the benchmark scripts under benchmarks/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): requirements/uv.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/uv.txt
+	@touch $(UV)
+
+$(STAMP): requirements/lock.txt pyproject.toml $(UV)
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements/lock.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+layers: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck layers pytest
+
+demo: $(STAMP)
+	$(BIN)/python -m vru_risk.demo --dir "$(DEMO_DIR)"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/generate.py
+	$(BIN)/python benchmarks/validate.py
+
+lock: $(UV)
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes $(UV_PLATFORM) --upgrade -o requirements/lock.txt
+	$(UV) pip compile requirements/uv.in --generate-hashes $(UV_PLATFORM) -o requirements/uv.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

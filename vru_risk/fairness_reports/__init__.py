@@ -1,0 +1,1 @@
+"""fairness_reports."""
