@@ -49,7 +49,7 @@ pytest: $(STAMP)
 test: lint typecheck layers pytest
 
 demo: $(STAMP)
-	$(BIN)/python -m vru_risk.demo --dir "$(DEMO_DIR)"
+	$(BIN)/vru demo --dir "$(DEMO_DIR)"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/generate.py

@@ -1,0 +1,58 @@
+"""Shared fixtures: a CLI runner that uses the real entry point, and valid folders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+from vru_risk.cli import main
+
+# CI profile: no deadlines (shared 2-core machines are noisy), reproducible examples.
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, max_examples=60)
+hypothesis_settings.load_profile("ci")
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+RunVru = Callable[..., CliResult]
+
+
+@pytest.fixture
+def vru(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> RunVru:
+    """Run ``vru ARGS...`` in-process through the real entry point; return code and output."""
+
+    def run(*args: str | os.PathLike[str]) -> CliResult:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out = capsys.readouterr()
+        return CliResult(code, out.out, out.err)
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own VRU_HOME so no test reads or writes the developer's ./.vru."""
+    monkeypatch.setenv("VRU_HOME", str(tmp_path / "vru-home"))
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    from vru_risk.cli.common import state
+
+    state.settings = None

@@ -1,0 +1,65 @@
+"""The ``vru`` command line: one entry point gathering each area's sub-commands.
+
+Exit codes: 0 ok, 2 invalid input (the message names file, column and rows), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from vru_risk.cli.common import EXIT_INTERNAL, EXIT_INVALID, UserError, state
+from vru_risk.cli.data import app as data_app
+from vru_risk.cli.demo import demo
+from vru_risk.settings import SettingsError, load_settings
+
+app = typer.Typer(
+    name="vru",
+    help="vru-risk: advisory, explained risk flags at teachable moments for a Violence "
+    "Reduction Unit. Scores are decision support, never a decision.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(data_app, name="data")
+app.command("demo")(demo)
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks of errors"),
+) -> None:
+    """Read the settings once, at the edge, and hand them to the commands."""
+    state.verbose = verbose
+    state.settings = load_settings()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; map errors to the documented exit codes."""
+    err = Console(stderr=True)
+    try:
+        app(args=argv, standalone_mode=True)
+    except UserError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INVALID)
+    except SettingsError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INVALID)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing half-written was kept")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        if state.verbose:
+            err.print_exception()
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "This is a fault in vru-risk, not in your input. Re-run with --verbose for the "
+            "traceback and report it.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_INTERNAL)

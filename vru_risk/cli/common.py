@@ -1,0 +1,70 @@
+"""What every sub-command shares: exit codes, the user-error type, settings state, consoles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from vru_risk.settings import Settings
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_INVALID = 2
+
+console = Console(highlight=False)
+
+
+class UserError(Exception):
+    """An error the user can fix; printed without a traceback, exit code 2."""
+
+
+@dataclass
+class _State:
+    settings: Settings | None = None
+    verbose: bool = False
+
+    def get_settings(self) -> Settings:
+        if self.settings is None:  # commands invoked without the root callback (tests)
+            from vru_risk.settings import load_settings
+
+            self.settings = load_settings()
+        return self.settings
+
+
+state = _State()
+
+
+def parse_date(text: str | None, option: str) -> date | None:
+    """Parse an ISO date given on the command line, or raise a :class:`UserError`."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar, handed to long work as a ``progress(stage, done, total)`` callback."""
+    tasks: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update

@@ -1,0 +1,94 @@
+"""The one settings object of vru-risk.
+
+Read once at the edges (the ``vru`` CLI, the server) with :func:`load_settings` and passed down
+as plain values; no other module reads environment variables (ruff's banned-API rule and an
+import-linter contract keep it that way).
+
+Every field can be set with an environment variable prefixed ``VRU_`` (``VRU_HOME``,
+``VRU_DUCKDB_MEMORY_LIMIT``...) or in a ``.env`` file in the working directory.
+
+Example
+-------
+>>> s = Settings(home="/tmp/vru")
+>>> s.tracking_uri.startswith("sqlite:///")
+True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """Settings from the environment that cannot be used; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    """Paths, database URLs and engine limits, from ``VRU_*`` environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VRU_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    home: Annotated[
+        Path,
+        Field(description="Folder holding every embedded store: MLflow, app DB, caches, reports"),
+    ] = Path(".vru")
+    database_url: Annotated[
+        str | None,
+        Field(description="Application database URL; default SQLite under home"),
+    ] = None
+    mlflow_tracking_uri: Annotated[
+        str | None,
+        Field(description="MLflow tracking URI; default SQLite under home"),
+    ] = None
+    duckdb_threads: Annotated[
+        int, Field(ge=1, le=256, description="Threads DuckDB may use for validation/features")
+    ] = 2
+    duckdb_memory_limit: Annotated[
+        str, Field(description="Memory DuckDB may use before spilling to disk, e.g. '2GB'")
+    ] = "2GB"
+
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _memory_limit_has_unit(cls, value: str) -> str:
+        text = value.strip().upper().replace(" ", "")
+        units = ("KB", "MB", "GB", "TB", "KIB", "MIB", "GIB", "TIB")
+        number = next((text[: -len(u)] for u in units if text.endswith(u)), None)
+        if number is None or not number.replace(".", "", 1).isdigit():
+            raise ValueError(f"{value!r} is not a size such as '2GB' or '512MiB'")
+        return text
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def app_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'app.db').resolve()}"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment once; raise :class:`SettingsError` if unusable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"VRU_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise SettingsError(
+            f"invalid settings in the environment: {problems}. "
+            "Fix or unset those variables (see README, 'Settings')."
+        ) from None
