@@ -191,8 +191,7 @@ PEOPLE = Table(
         Column(
             "left_area_date",
             Kind.DATE,
-            "the day the person left the VRU's area or data coverage; labels after it are "
-            "censored",
+            "the day the person left the VRU's area or data coverage; labels after it are censored",
             required=False,
             nullable=True,
         ),
@@ -300,8 +299,7 @@ INTERVENTIONS = Table(
 
 #: Every table of the contract, ``people`` first.
 TABLES: Final[dict[str, Table]] = {
-    t.name: t
-    for t in (PEOPLE, ATTENDANCE, EXCLUSIONS, POLICE_CONTACTS, AE_VISITS, INTERVENTIONS)
+    t.name: t for t in (PEOPLE, ATTENDANCE, EXCLUSIONS, POLICE_CONTACTS, AE_VISITS, INTERVENTIONS)
 }
 
 #: Event tables (everything but ``people``); each is optional.
@@ -311,3 +309,30 @@ EVENT_TABLES: Final = tuple(name for name in TABLES if name != "people")
 FORMATS: Final = (".parquet", ".csv")
 
 MANIFEST_NAME: Final = "manifest.json"
+
+
+def contract_markdown() -> str:
+    """Render the tables of the contract as Markdown (kept in ``docs/data-contract.md``)."""
+    out: list[str] = []
+    for table in TABLES.values():
+        needed = "required" if table.required else "optional"
+        out.append(f"### `{table.name}` ({needed}): {table.doc}\n")
+        out.append(f"Key: ({', '.join(table.key)}). ")
+        out.append(
+            f"Event date: `{table.event_date}`.\n\n" if table.event_date else "\n\n",
+        )
+        out.append("| column | type | column required | empty allowed | values | notes |\n")
+        out.append("| --- | --- | --- | --- | --- | --- |\n")
+        for c in table.columns:
+            if c.categories:
+                values = " / ".join(c.categories)
+            elif c.min_value is not None:
+                values = f"{c.min_value:g} to {c.max_value:g}"
+            else:
+                values = ""
+            out.append(
+                f"| {c.name} | {c.kind.value} | {'yes' if c.required else 'no'} | "
+                f"{'yes' if c.nullable else 'no'} | {values} | {c.doc} |\n"
+            )
+        out.append("\n")
+    return "".join(out)

@@ -25,8 +25,9 @@ unauthorised_absence        ``G`` (holiday not authorised), ``N`` (reason not ye
                             the register closed)
 excluded                    ``E`` (suspended or permanently excluded, no alternative
                             provision made)
-not_required                ``X`` (not of compulsory school age), ``Y``, ``Y1``-``Y7``
-                            (unable to attend because of exceptional circumstances),
+not_required                ``X`` (not of compulsory school age), ``Y``, ``Y1`` ``Y2``
+                            ``Y3`` ``Y4`` ``Y5`` ``Y6`` ``Y7`` (unable to attend because of
+                            exceptional circumstances),
                             ``Z`` (not yet on roll), ``#`` (planned whole-school closure),
                             ``D`` (dual registered, attending the other school), ``Q``
                             (lack of access arrangements)

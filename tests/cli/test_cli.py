@@ -1,0 +1,62 @@
+"""The `vru` entry point: exit codes 0 ok, 2 invalid input, 1 internal error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunVru
+from tests.folders import write_valid_folder
+
+
+def test_help_lists_the_commands(vru: RunVru) -> None:
+    result = vru("--help")
+    assert result.code == 0
+    assert "data" in result.stdout
+    assert "demo" in result.stdout
+    assert "never a decision" in result.stdout
+
+
+def test_unknown_option_is_invalid_input(vru: RunVru) -> None:
+    result = vru("data", "validate", "--no-such-option")
+    assert result.code == 2
+
+
+def test_bad_settings_are_invalid_input(vru: RunVru, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VRU_DUCKDB_THREADS", "many")
+    result = vru("data", "validate", ".")
+    assert result.code == 2
+    assert "VRU_DUCKDB_THREADS" in result.stderr
+
+
+def test_internal_error_exits_1_without_blaming_the_input(
+    vru: RunVru, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import vru_risk.cli.data as data
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(data, "validate_folder", broken)
+    result = vru("data", "validate", write_valid_folder(tmp_path / "x"))
+    assert result.code == 1
+    assert "internal error: RuntimeError: boom" in result.stderr
+    assert "not in your input" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_installed_entry_point_runs(tmp_path: Path) -> None:
+    folder = write_valid_folder(tmp_path / "x", "parquet")
+    vru = Path(sys.executable).with_name("vru")
+    done = subprocess.run(
+        [str(vru), "data", "validate", str(folder), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"VRU_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"ok": true' in done.stdout

@@ -1,0 +1,5 @@
+"""`python -m vru_risk.cli` is the same as `vru`."""
+
+from vru_risk.cli import main
+
+main()
