@@ -180,12 +180,12 @@ def folder_fingerprint(file_hashes: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(file_hashes)).encode()).hexdigest()
 
 
-def _q(name: str) -> str:
+def quote_ident(name: str) -> str:
     """Quote an identifier for DuckDB."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def _lit(value: str) -> str:
+def quote_literal(value: str) -> str:
     """Quote a string literal for DuckDB."""
     return "'" + value.replace("'", "''") + "'"
 
@@ -244,7 +244,17 @@ def _utf8_problem(path: Path) -> Problem | None:
     )
 
 
-def _csv_header(path: Path) -> list[str]:
+def read_csv_sql(path: Path, header: Sequence[str]) -> str:
+    """DuckDB ``read_csv`` of a contract CSV: strict, every column as text, no type sniffing."""
+    columns = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
+    return (
+        f"read_csv({quote_literal(str(path))}, header = true, delim = ',', quote = '\"', "
+        f"escape = '\"', columns = {columns}, auto_detect = false, strict_mode = true, "
+        "null_padding = false)"
+    )
+
+
+def csv_header(path: Path) -> list[str]:
     with path.open("r", encoding="utf-8-sig", newline="") as f:
         return next(csv.reader(f), [])
 
@@ -281,7 +291,7 @@ def _is_numeric_type(t: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _Typed:
+class TypedColumn:
     """How one column is read: the typed expression (NULL when invalid) and its checks."""
 
     typed: str
@@ -303,10 +313,16 @@ def _expected(col: Column) -> str:
     }[col.kind]
 
 
-def _typed(col: Column, stored: str) -> _Typed:
-    c = _q(col.name)
+def typed_column(col: Column, stored: str) -> TypedColumn:
+    """How to read ``col`` stored as DuckDB type ``stored``: SQL for the typed value and checks.
+
+    The typed expression is NULL where the raw value is not valid; the loader of a validated
+    folder (:mod:`vru_risk.features.load`) uses the same expressions, so validation and feature
+    building read every value the same way.
+    """
+    c = quote_ident(col.name)
     text = stored == "VARCHAR"
-    wrong = _Typed(
+    wrong = TypedColumn(
         "NULL",
         None,
         f"is stored as {stored}, expected {_expected(col)}",
@@ -314,12 +330,12 @@ def _typed(col: Column, stored: str) -> _Typed:
         wrong_type=True,
     )
     if col.kind is Kind.STRING:
-        return _Typed(c, None, "", "") if text else wrong
+        return TypedColumn(c, None, "", "") if text else wrong
     if col.kind is Kind.CATEGORY:
         if not text:
             return wrong
-        allowed = ", ".join(_lit(v) for v in col.categories)
-        return _Typed(
+        allowed = ", ".join(quote_literal(v) for v in col.categories)
+        return TypedColumn(
             f"CASE WHEN {c} IN ({allowed}) THEN {c} END",
             f"{c} NOT IN ({allowed})",
             "unknown category value; allowed: " + ", ".join(col.categories),
@@ -328,9 +344,9 @@ def _typed(col: Column, stored: str) -> _Typed:
         )
     if col.kind is Kind.DATE:
         if stored == "DATE":
-            return _Typed(c, None, "", "")
+            return TypedColumn(c, None, "", "")
         if stored.startswith("TIMESTAMP"):
-            return _Typed(
+            return TypedColumn(
                 f"CASE WHEN CAST({c} AS TIME) = TIME '00:00:00' THEN CAST({c} AS DATE) END",
                 f"CAST({c} AS TIME) <> TIME '00:00:00'",
                 "holds a time of day; expected a date",
@@ -339,7 +355,7 @@ def _typed(col: Column, stored: str) -> _Typed:
         if not text:
             return wrong
         parsed = f"CAST(try_strptime({c}, '%Y-%m-%d') AS DATE)"
-        return _Typed(
+        return TypedColumn(
             f"CASE WHEN regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN {parsed} END",
             f"NOT regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') OR {parsed} IS NULL",
             "unparsable date; expected an ISO date YYYY-MM-DD",
@@ -347,12 +363,12 @@ def _typed(col: Column, stored: str) -> _Typed:
         )
     if col.kind is Kind.DATETIME:
         if stored.startswith("TIMESTAMP") and "TIME ZONE" not in stored:
-            return _Typed(f"CAST({c} AS TIMESTAMP)", None, "", "")
+            return TypedColumn(f"CAST({c} AS TIMESTAMP)", None, "", "")
         if not text:
             return wrong
         pattern = "\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?"
         parsed = f"try_cast(replace({c}, 'T', ' ') AS TIMESTAMP)"
-        return _Typed(
+        return TypedColumn(
             f"CASE WHEN regexp_full_match({c}, '{pattern}') THEN {parsed} END",
             f"NOT regexp_full_match({c}, '{pattern}') OR {parsed} IS NULL",
             "unparsable date and time; expected YYYY-MM-DDTHH:MM:SS",
@@ -360,9 +376,9 @@ def _typed(col: Column, stored: str) -> _Typed:
         )
     if col.kind is Kind.BOOL:
         if stored == "BOOLEAN":
-            return _Typed(c, None, "", "")
+            return TypedColumn(c, None, "", "")
         if _is_int_type(stored):
-            return _Typed(
+            return TypedColumn(
                 f"CASE WHEN {c} IN (0, 1) THEN {c} = 1 END",
                 f"{c} NOT IN (0, 1)",
                 "not a boolean; expected 0 or 1",
@@ -370,10 +386,10 @@ def _typed(col: Column, stored: str) -> _Typed:
             )
         if not text:
             return wrong
-        trues = ", ".join(_lit(v) for v in sorted(BOOL_TRUE))
-        falses = ", ".join(_lit(v) for v in sorted(BOOL_FALSE))
+        trues = ", ".join(quote_literal(v) for v in sorted(BOOL_TRUE))
+        falses = ", ".join(quote_literal(v) for v in sorted(BOOL_FALSE))
         low = f"lower({c})"
-        return _Typed(
+        return TypedColumn(
             f"CASE WHEN {low} IN ({trues}) THEN true WHEN {low} IN ({falses}) THEN false END",
             f"{low} NOT IN ({trues}, {falses})",
             "not a boolean; accepted: true, false, 1, 0 (any case)",
@@ -381,7 +397,7 @@ def _typed(col: Column, stored: str) -> _Typed:
         )
     if col.kind is Kind.FLOAT:
         if _is_numeric_type(stored):
-            return _Typed(
+            return TypedColumn(
                 f"CASE WHEN isfinite(CAST({c} AS DOUBLE)) THEN CAST({c} AS DOUBLE) END",
                 f"NOT isfinite(CAST({c} AS DOUBLE))",
                 "not a finite number",
@@ -391,7 +407,7 @@ def _typed(col: Column, stored: str) -> _Typed:
             return wrong
         parsed = f"try_cast({c} AS DOUBLE)"
         pattern = "[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?"
-        return _Typed(
+        return TypedColumn(
             f"CASE WHEN regexp_full_match({c}, '{pattern}') THEN {parsed} END",
             f"NOT regexp_full_match({c}, '{pattern}')",
             "not a number",
@@ -399,9 +415,9 @@ def _typed(col: Column, stored: str) -> _Typed:
         )
     # Kind.INT
     if _is_int_type(stored):
-        return _Typed(f"CAST({c} AS BIGINT)", None, "", "")
+        return TypedColumn(f"CAST({c} AS BIGINT)", None, "", "")
     if stored in _FLOAT_TYPES:
-        return _Typed(
+        return TypedColumn(
             f"CASE WHEN {c} = round({c}) THEN CAST({c} AS BIGINT) END",
             f"NOT isfinite({c}) OR {c} <> round({c})",
             "not a whole number",
@@ -409,7 +425,7 @@ def _typed(col: Column, stored: str) -> _Typed:
         )
     if not text:
         return wrong
-    return _Typed(
+    return TypedColumn(
         f"CASE WHEN regexp_full_match({c}, '[+-]?\\d{{1,9}}') THEN CAST({c} AS BIGINT) END",
         f"NOT regexp_full_match({c}, '[+-]?\\d{{1,9}}')",
         "not a whole number",
@@ -435,7 +451,7 @@ class _Rule:
 
 
 def _null_condition(stored: str, column: str) -> str:
-    c = _q(column)
+    c = quote_ident(column)
     return f"({c} IS NULL OR {c} = '')" if stored == "VARCHAR" else f"{c} IS NULL"
 
 
@@ -461,8 +477,8 @@ class _Validator:
         self.extract_date_source: ExtractDateSource = "option" if extract_date else "today"
         self.con = duckdb.connect(str(work_dir / "validate.duckdb"))
         self.con.execute(f"SET threads = {int(threads)}")
-        self.con.execute(f"SET memory_limit = {_lit(memory_limit)}")
-        self.con.execute(f"SET temp_directory = {_lit(str(work_dir / 'spill'))}")
+        self.con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+        self.con.execute(f"SET temp_directory = {quote_literal(str(work_dir / 'spill'))}")
         self.con.execute("SET preserve_insertion_order = true")
         self.sources: dict[str, _Source] = {}
 
@@ -638,7 +654,7 @@ class _Validator:
                 if utf8 is not None:
                     self.add(utf8)
                     return None
-                header = _csv_header(path)
+                header = csv_header(path)
                 dupes = sorted({h for h in header if header.count(h) > 1})
                 if dupes:
                     self.add(
@@ -651,12 +667,8 @@ class _Validator:
                         )
                     )
                     return None
-                columns = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header) + "}"
                 self.con.execute(
-                    f"CREATE TABLE {relation}_text AS SELECT * FROM read_csv({_lit(str(path))}, "
-                    f"header = true, delim = ',', quote = '\"', escape = '\"', "
-                    f"columns = {columns}, auto_detect = false, strict_mode = true, "
-                    f"null_padding = false)"
+                    f"CREATE TABLE {relation}_text AS SELECT * FROM {read_csv_sql(path, header)}"
                 )
                 self.con.execute(
                     f"CREATE VIEW {relation} AS SELECT *, CAST(rowid AS BIGINT) + 2 AS __row "
@@ -666,7 +678,7 @@ class _Validator:
                 self.con.execute(
                     f"CREATE VIEW {relation} AS SELECT * EXCLUDE (file_row_number), "
                     f"CAST(file_row_number AS BIGINT) + 2 AS __row FROM "
-                    f"read_parquet({_lit(str(path))}, file_row_number = true)"
+                    f"read_parquet({quote_literal(str(path))}, file_row_number = true)"
                 )
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
@@ -691,7 +703,7 @@ class _Validator:
         known = [c for c in types if c in table.column_names]
         self.con.execute(
             f"CREATE VIEW {relation}_known AS SELECT "
-            f"{''.join(_q(c) + ', ' for c in known)}__row FROM {relation}"
+            f"{''.join(quote_ident(c) + ', ' for c in known)}__row FROM {relation}"
         )
         source = _Source(table, path, fmt, f"{relation}_known", {c: types[c] for c in known}, rows)
         if rows == 0:
@@ -749,7 +761,7 @@ class _Validator:
     def check_rows(self, source: _Source, people: _Source | None) -> None:
         table = source.table
         cols = [c for c in table.columns if c.name in source.types]
-        typed = {c.name: _typed(c, source.types[c.name]) for c in cols}
+        typed = {c.name: typed_column(c, source.types[c.name]) for c in cols}
         rules: list[_Rule] = []
         for col in cols:
             t = typed[col.name]
@@ -811,7 +823,7 @@ class _Validator:
         self._run_rules(source, typed, rules, people)
         self._check_duplicates(source, typed)
 
-    def _date_rules(self, source: _Source, typed: dict[str, _Typed]) -> list[_Rule]:
+    def _date_rules(self, source: _Source, typed: dict[str, TypedColumn]) -> list[_Rule]:
         table = source.table
         have = {n for n, t in typed.items() if not t.wrong_type}
         extract = f"DATE '{self.extract_date.isoformat()}'"
@@ -922,14 +934,14 @@ class _Validator:
             )
         return rules
 
-    def _typed_relation(self, source: _Source, typed: dict[str, _Typed]) -> str:
-        parts = [f"{t.typed} AS {_q('__t_' + n)}" for n, t in typed.items()]
+    def _typed_relation(self, source: _Source, typed: dict[str, TypedColumn]) -> str:
+        parts = [f"{t.typed} AS {quote_ident('__t_' + n)}" for n, t in typed.items()]
         return f"(SELECT s.*, {', '.join(parts)} FROM {source.relation} s)"
 
     def _run_rules(
         self,
         source: _Source,
-        typed: dict[str, _Typed],
+        typed: dict[str, TypedColumn],
         rules: list[_Rule],
         people: _Source | None,
     ) -> None:
@@ -1017,7 +1029,7 @@ class _Validator:
     def _shown_expr(spec: str) -> str:
         if spec.startswith("="):
             return spec[1:]
-        return f"CAST({_q(spec)} AS VARCHAR)"
+        return f"CAST({quote_ident(spec)} AS VARCHAR)"
 
     @staticmethod
     def _shown_label(spec: str) -> str:
@@ -1027,10 +1039,10 @@ class _Validator:
         stored = people.types.get("birth_date")
         if stored is None:
             return "NULL"
-        t = _typed(PEOPLE_BIRTH, stored)
+        t = typed_column(PEOPLE_BIRTH, stored)
         return "NULL" if t.wrong_type else t.typed
 
-    def _check_duplicates(self, source: _Source, typed: dict[str, _Typed]) -> None:
+    def _check_duplicates(self, source: _Source, typed: dict[str, TypedColumn]) -> None:
         key = source.table.key
         if any(k not in typed or typed[k].wrong_type for k in key):
             return
@@ -1055,7 +1067,7 @@ class _Validator:
         count = int(row[0]) if row else 0
         if count == 0:
             return
-        shown = ", ".join(f"CAST({_q(k)} AS VARCHAR)" for k in key)
+        shown = ", ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in key)
         examples = self.con.execute(
             f"SELECT __row, __first_row, {shown} FROM {ordered} WHERE __k > 1 ORDER BY __row "
             f"LIMIT {MAX_EXAMPLES}"

@@ -1,0 +1,407 @@
+"""Compile the feature catalog to relational queries and build the as-of feature table.
+
+One row per (person_id, as_of) example. For every source, one grouped query joins the examples to
+the source's rows *known on or before as_of* and computes all of that source's features at once
+with filtered aggregates; a missing source gives NULL (NaN) features and is listed in
+``sources_unavailable``, never zeros. Labels come from :mod:`vru_risk.features.labels` and are kept
+in separate ``label_*`` columns.
+
+All SQL is DuckDB dialect written to be engine-portable (filtered aggregates, explicit casts to
+DOUBLE for every ratio, no engine-specific date functions); ``portable_sql`` transpiles it to
+Spark SQL with the pinned SQLGlot, and the tests check that every query does.
+
+Example
+-------
+>>> from vru_risk.features.catalog import load_catalog
+>>> sql = feature_sql(load_catalog().spec(), "exclusions", "examples")
+>>> "count(*) FILTER" in sql
+True
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import sqlglot
+
+from vru_risk.features.catalog import (
+    FIELD_KNOWLEDGE_DATES,
+    CatalogError,
+    FeatureDef,
+    FeatureSpec,
+    guardrail_problems,
+)
+from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.features.contract import EVENT_TABLES
+from vru_risk.features.labels import (
+    censoring_sql,
+    label_sources_unavailable,
+    labels_sql,
+    recorded_events_sql,
+)
+from vru_risk.features.load import DataFolder, register_sources
+from vru_risk.features.triggers import examples_sql
+from vru_risk.features.validate import quote_ident, quote_literal
+
+Progress = Callable[[str, int, int], None]
+
+ID_COLUMNS = ("person_id", "as_of", "trigger_kinds", "n_triggers", "sources_unavailable")
+LABEL_PREFIX = "label_serious_violence"
+
+
+def _value_sql(v: str | bool) -> str:
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    return quote_literal(v)
+
+
+def _filter_sql(f: FeatureDef, flt: Mapping[str, tuple[str | bool, ...]] | None) -> str:
+    """SQL for a row filter; a field with its own knowledge date counts only once known."""
+    terms = []
+    for col, values in (flt or {}).items():
+        term = f"s.{quote_ident(col)} IN ({', '.join(_value_sql(v) for v in values)})"
+        known = FIELD_KNOWLEDGE_DATES.get((f.source, col))
+        if known is not None:
+            term = f"({term} AND s.{known} <= e.as_of)"
+        terms.append(term)
+    return " AND ".join(terms) if terms else "TRUE"
+
+
+def _window_sql(days: int | str, *, offset: int = 0) -> str:
+    """Events dated in (as_of - offset - days, as_of - offset]."""
+    if days == "all":
+        return "TRUE" if offset == 0 else f"s.event_date <= e.as_of - INTERVAL {offset} DAY"
+    upper = "TRUE" if offset == 0 else f"s.event_date <= e.as_of - INTERVAL {offset} DAY"
+    lower = f"s.event_date > e.as_of - INTERVAL {offset + int(days)} DAY"
+    return f"{lower} AND {upper}"
+
+
+def _rate(num: str, den: str) -> str:
+    return (
+        f"CAST(count(*) FILTER (WHERE {num}) AS DOUBLE) / "
+        f"CAST(nullif(count(*) FILTER (WHERE {den}), 0) AS DOUBLE)"
+    )
+
+
+def aggregate_sql(f: FeatureDef) -> str:
+    """The aggregate expression of one feature over joined rows ``s`` and examples ``e``."""
+    cond = f"({_filter_sql(f, f.where)}) AND ({_window_sql(f.window)})"
+    value = f"s.{quote_ident(f.value)}" if f.value is not None else ""
+    match f.aggregate:
+        case "count":
+            return f"CAST(count(*) FILTER (WHERE {cond}) AS DOUBLE)"
+        case "sum":
+            return f"CAST(sum({value}) FILTER (WHERE {cond}) AS DOUBLE)"
+        case "max":
+            return f"CAST(max({value}) FILTER (WHERE {cond}) AS DOUBLE)"
+        case "distinct":
+            return f"CAST(count(DISTINCT {value}) FILTER (WHERE {cond}) AS DOUBLE)"
+        case "rate":
+            den = f"({_filter_sql(f, f.denominator)}) AND ({_window_sql(f.window)})"
+            return _rate(cond, den)
+        case "change":
+            assert isinstance(f.window, int)
+            assert f.baseline_days is not None
+            base_win = _window_sql(f.baseline_days, offset=f.window)
+            num_base = f"({_filter_sql(f, f.where)}) AND ({base_win})"
+            den_now = f"({_filter_sql(f, f.denominator)}) AND ({_window_sql(f.window)})"
+            den_base = f"({_filter_sql(f, f.denominator)}) AND ({base_win})"
+            return f"({_rate(cond, den_now)}) - ({_rate(num_base, den_base)})"
+        case "days_since_last":
+            return (
+                f"CAST(date_diff('day', max(s.event_date) FILTER (WHERE {cond}), e.as_of) "
+                "AS DOUBLE)"
+            )
+        case "age":
+            raise ValueError("age is computed from people, not from an event source")
+
+
+def feature_sql(spec: FeatureSpec, source: str, examples: str) -> str:
+    """One grouped query computing every feature of ``source`` for the examples."""
+    defs = [f.definition for f in spec.features if f.source == source]
+    lookbacks = [f.lookback_days for f in defs]
+    bounded = all(lb is not None for lb in lookbacks)
+    window = (
+        f" AND s.event_date > e.as_of - INTERVAL {max(lb or 0 for lb in lookbacks)} DAY"
+        if bounded
+        else ""
+    )
+    columns = ",\n  ".join(f"{aggregate_sql(f)} AS {quote_ident(f.name)}" for f in defs)
+    return f"""
+SELECT e.person_id, e.as_of,
+  {columns}
+FROM {examples} e
+JOIN src_{source} s ON s.person_id = e.person_id
+ AND s.known_date <= e.as_of AND s.event_date <= e.as_of{window}
+GROUP BY e.person_id, e.as_of
+"""
+
+
+def age_sql(spec: FeatureSpec, examples: str) -> str:
+    defs = [f.definition for f in spec.features if f.aggregate == "age"]
+    cols = "".join(
+        f", CAST(date_diff('day', p.birth_date, e.as_of) AS DOUBLE) / 365.25 AS "
+        f"{quote_ident(f.name)}"
+        for f in defs
+    )
+    return (
+        f"SELECT e.person_id, e.as_of{cols} FROM {examples} e "
+        "JOIN src_people p ON p.person_id = e.person_id"
+    )
+
+
+def portable_sql(sql: str, dialect: str = "spark") -> str:
+    """Transpile one of these DuckDB queries to another engine's dialect with SQLGlot."""
+    return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=dialect))
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What a build produced."""
+
+    out: Path | None
+    rows: int
+    people: int
+    positives: int
+    censored: int
+    label_rate: float
+    spec_hash: str
+    data_fingerprint: str
+    sources_unavailable: tuple[str, ...]
+    label_sources_unavailable: tuple[str, ...]
+    seconds: float
+
+
+def check_spec_against_data(spec: FeatureSpec, available: Mapping[str, Collection[str]]) -> None:
+    """Refuse a spec that uses a field the data cannot date (e.g. outcome without its date)."""
+    present = {t: list(c) for t, c in available.items()}
+    problems = guardrail_problems(
+        (f.definition for f in spec.features if f.source in available),
+        spec.proxies,
+        available_columns=present,
+    )
+    if problems:
+        raise CatalogError(problems, origin="feature spec for this data")
+
+
+def _connect(threads: int, memory_limit: str, scratch: Path | None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+    if scratch is not None:
+        con.execute(f"SET temp_directory = {quote_literal(str(scratch))}")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def build_relation(
+    con: duckdb.DuckDBPyConnection,
+    folder: DataFolder,
+    spec: FeatureSpec,
+    config: FeatureBuildConfig,
+    *,
+    use_triggers: bool = True,
+    snapshot_dates: Collection[date] = (),
+    truth_events: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[str, tuple[str, ...]]:
+    """Create the table ``features_out`` in ``con``; return its name and the missing sources.
+
+    ``truth_events`` is an optional SQL relation (person_id, event_date, harm) of *true*
+    involvement events; when given, ``label_true_involvement`` columns are added.
+    """
+    step = _stepper(progress, "building features", 4 + len(EVENT_TABLES))
+    available = register_sources(con, folder, spec.reporting_lag_days)
+    check_spec_against_data(spec, available)
+    unavailable = tuple(t for t in EVENT_TABLES if t not in available and t != "interventions")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE examples AS "
+        + examples_sql(
+            available,
+            config.cohort,
+            config.attendance_trigger,
+            use_triggers=use_triggers,
+            snapshot_dates=tuple(snapshot_dates) or config.snapshot_dates,
+            extract_date=folder.extract_date,
+        )
+    )
+    step()
+    parts: list[tuple[str, list[str]]] = []
+    for source in spec.sources:
+        names = [f.name for f in spec.features if f.source == source]
+        if source == "people":
+            con.execute(f"CREATE OR REPLACE TEMP TABLE feat_people AS {age_sql(spec, 'examples')}")
+            parts.append(("feat_people", names))
+        elif source in available:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE feat_{source} AS "
+                + feature_sql(spec, source, "examples")
+            )
+            parts.append((f"feat_{source}", names))
+        step()
+    censoring = censoring_sql(
+        "examples",
+        available,
+        config.label,
+        config.cohort,
+        extract_date=folder.extract_date,
+        label_lag_days=config.label_lag_days,
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE label_recorded AS "
+        + labels_sql(
+            "examples",
+            recorded_events_sql(available, config.label),
+            config.label,
+            prefix=LABEL_PREFIX,
+            censoring=censoring,
+        )
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE label_censoring AS {censoring}")
+    step()
+    truth_join = ""
+    truth_cols = ""
+    if truth_events is not None:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE label_truth AS "
+            + labels_sql(
+                "examples",
+                truth_events,
+                config.label,
+                prefix="label_true_involvement",
+                censoring=censoring,
+            )
+        )
+        truth_join = "LEFT JOIN label_truth lt ON lt.person_id = x.person_id AND lt.as_of = x.as_of"
+        truth_cols = ", lt.* EXCLUDE (person_id, as_of)"
+    step()
+    tables = {name: table for table, names in parts for name in names}
+    feature_cols = []
+    for f in spec.features:
+        table = tables.get(f.name)
+        if table is None:
+            feature_cols.append(f"CAST(NULL AS DOUBLE) AS {quote_ident(f.name)}")
+        elif f.definition.impute == "zero":
+            feature_cols.append(
+                f"coalesce({table}.{quote_ident(f.name)}, 0.0) AS {quote_ident(f.name)}"
+            )
+        else:
+            feature_cols.append(f"{table}.{quote_ident(f.name)}")
+    joins = "\n".join(
+        f"LEFT JOIN {t} ON {t}.person_id = x.person_id AND {t}.as_of = x.as_of" for t, _ in parts
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE features_out AS
+        SELECT x.person_id, x.as_of, x.trigger_kinds, x.n_triggers,
+               {quote_literal(",".join(unavailable))} AS sources_unavailable,
+               {", ".join(feature_cols)},
+               lr.* EXCLUDE (person_id, as_of),
+               lc.label_censored_reason, lc.label_window_start, lc.label_window_end
+               {truth_cols}
+        FROM examples x
+        {joins}
+        LEFT JOIN label_recorded lr ON lr.person_id = x.person_id AND lr.as_of = x.as_of
+        LEFT JOIN label_censoring lc ON lc.person_id = x.person_id AND lc.as_of = x.as_of
+        {truth_join}
+        ORDER BY x.person_id, x.as_of
+        """
+    )
+    step()
+    return "features_out", unavailable
+
+
+def _stepper(progress: Progress | None, stage: str, total: int) -> Callable[[], None]:
+    done = [0]
+
+    def step() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(stage, min(done[0], total), total)
+
+    if progress is not None:
+        progress(stage, 0, total)
+    return step
+
+
+def build_features(
+    folder: DataFolder,
+    spec: FeatureSpec,
+    config: FeatureBuildConfig,
+    *,
+    out: Path | None = None,
+    use_triggers: bool = True,
+    snapshot_dates: Collection[date] = (),
+    truth_events_path: Path | None = None,
+    threads: int = 2,
+    memory_limit: str = "2GB",
+    scratch_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[BuildSummary, pd.DataFrame | None]:
+    """Build the feature table; write it to ``out`` (Parquet, atomically) or return it.
+
+    Returns the summary and, when ``out`` is None, the table as a DataFrame (for small builds
+    and tests; large builds should write to a file).
+    """
+    start = time.perf_counter()
+    con = _connect(threads, memory_limit, scratch_dir)
+    try:
+        truth = None
+        if truth_events_path is not None:
+            truth = (
+                "SELECT person_id, CAST(date AS DATE) AS event_date, harm "
+                f"FROM read_parquet({quote_literal(str(truth_events_path))})"
+            )
+        table, unavailable = build_relation(
+            con,
+            folder,
+            spec,
+            config,
+            use_triggers=use_triggers,
+            snapshot_dates=snapshot_dates,
+            truth_events=truth,
+            progress=progress,
+        )
+        stats = con.execute(
+            f"SELECT count(*), count(DISTINCT person_id), "
+            f"coalesce(sum({LABEL_PREFIX}), 0), count(*) FILTER (WHERE {LABEL_PREFIX} IS NULL), "
+            f"avg({LABEL_PREFIX}) FROM {table}"
+        ).fetchone()
+        assert stats is not None
+        frame: pd.DataFrame | None = None
+        if out is None:
+            frame = con.execute(f"SELECT * FROM {table}").df()
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+            try:
+                con.execute(
+                    f"COPY {table} TO {quote_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
+                )
+                tmp.replace(out)
+            finally:
+                tmp.unlink(missing_ok=True)
+        available = dict.fromkeys(folder.files, ())
+        summary = BuildSummary(
+            out=out,
+            rows=int(stats[0]),
+            people=int(stats[1]),
+            positives=int(stats[2]),
+            censored=int(stats[3]),
+            label_rate=float(stats[4]) if stats[4] is not None else float("nan"),
+            spec_hash=spec.hash,
+            data_fingerprint=folder.fingerprint,
+            sources_unavailable=unavailable,
+            label_sources_unavailable=label_sources_unavailable(available),
+            seconds=time.perf_counter() - start,
+        )
+        return summary, frame
+    finally:
+        con.close()

@@ -1,0 +1,147 @@
+"""Teachable moments (triggers) and the training examples they open, as relational queries.
+
+A trigger is an event that opens a teachable moment: an A&E visit, an exclusion, a police contact
+(not a stop and search, by default) or attendance crossing below a threshold. Its ``as_of`` is the
+trigger row's *known* date: the day the VRU could have acted. Several triggers of one person on one
+day become one example listing them all. Only people aged ``min_age``..``max_age`` (completed
+years) on ``as_of`` and still in the area are examples.
+
+The functions here return DuckDB SQL over the views made by :mod:`vru_risk.features.load`; they
+are plain strings so that the same queries can be transpiled for another engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import date
+
+from vru_risk.features.config import AttendanceTrigger, CohortConfig
+from vru_risk.features.contract import ATTENDANCE_STATUS
+
+ATTENDED = ("present", "late")
+POSSIBLE = tuple(s for s in ATTENDANCE_STATUS if s != "not_required")
+
+
+def sql_list(values: Collection[str]) -> str:
+    """A SQL list of string literals."""
+    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def completed_years(birth: str, day: str) -> str:
+    """SQL for age in completed years on ``day`` (portable: no engine-specific date_sub)."""
+    return (
+        f"((year({day}) - year({birth})) - CASE WHEN month({day}) < month({birth}) OR "
+        f"(month({day}) = month({birth}) AND day({day}) < day({birth})) THEN 1 ELSE 0 END)"
+    )
+
+
+def attendance_drop_sql(cfg: AttendanceTrigger) -> str:
+    """Crossings of the trailing attendance rate below the threshold, one row per crossing."""
+    n = cfg.trailing_sessions
+    return f"""
+    SELECT person_id, known_date AS as_of, 'attendance_drop' AS trigger_kind,
+           event_date AS trigger_date
+    FROM (
+        SELECT *, lag(event_date) OVER (PARTITION BY person_id ORDER BY event_date, session)
+                  AS previous_crossing
+        FROM (
+            SELECT *, lag(rate) OVER (PARTITION BY person_id ORDER BY event_date, session)
+                      AS previous_rate
+            FROM (
+                SELECT person_id, event_date, session, known_date,
+                       CAST(sum(attended) OVER w AS DOUBLE) / count(*) OVER w AS rate,
+                       count(*) OVER w AS sessions
+                FROM (
+                    SELECT person_id, event_date, session, known_date,
+                           CASE WHEN status IN {sql_list(ATTENDED)} THEN 1 ELSE 0 END AS attended
+                    FROM src_attendance WHERE status IN {sql_list(POSSIBLE)}
+                )
+                WINDOW w AS (PARTITION BY person_id ORDER BY event_date, session
+                             ROWS BETWEEN {n - 1} PRECEDING AND CURRENT ROW)
+            )
+        )
+        WHERE sessions = {n} AND rate < {cfg.threshold!r} AND previous_rate >= {cfg.threshold!r}
+    )
+    WHERE previous_crossing IS NULL
+       OR event_date > previous_crossing + INTERVAL {cfg.min_days_between} DAY
+    """
+
+
+def triggers_sql(
+    available: Mapping[str, Collection[str]], cohort: CohortConfig, attendance: AttendanceTrigger
+) -> str | None:
+    """Every trigger row (person_id, as_of, trigger_kind, trigger_date); None if no source.
+
+    ``available`` maps each table present in the data to its columns.
+    """
+    parts: list[str] = []
+    kinds = set(cohort.trigger_kinds)
+    if "ae_visit" in kinds and "ae_visits" in available:
+        parts.append(
+            "SELECT person_id, known_date AS as_of, 'ae_visit' AS trigger_kind, "
+            "event_date AS trigger_date FROM src_ae_visits"
+        )
+    if "exclusion" in kinds and "exclusions" in available:
+        parts.append(
+            "SELECT person_id, known_date AS as_of, 'exclusion' AS trigger_kind, "
+            "event_date AS trigger_date FROM src_exclusions"
+        )
+    if "police_contact" in kinds and "police_contacts" in available:
+        parts.append(
+            "SELECT person_id, known_date AS as_of, 'police_contact' AS trigger_kind, "
+            "event_date AS trigger_date FROM src_police_contacts "
+            f"WHERE role IN {sql_list(cohort.police_trigger_roles)}"
+        )
+    if "attendance_drop" in kinds and "attendance" in available:
+        parts.append(attendance_drop_sql(attendance))
+    if not parts:
+        return None
+    return "\nUNION ALL\n".join(f"({p})" for p in parts)
+
+
+def examples_sql(
+    available: Mapping[str, Collection[str]],
+    cohort: CohortConfig,
+    attendance: AttendanceTrigger,
+    *,
+    use_triggers: bool,
+    snapshot_dates: Collection[date],
+    extract_date: date,
+) -> str:
+    """One row per (person_id, as_of): the triggers listed, cohort rules applied."""
+    sources: list[str] = []
+    if use_triggers:
+        trig = triggers_sql(available, cohort, attendance)
+        if trig is not None:
+            sources.append(trig)
+    for day in sorted(snapshot_dates):
+        sources.append(
+            f"SELECT person_id, DATE '{day.isoformat()}' AS as_of, 'snapshot' AS trigger_kind, "
+            f"DATE '{day.isoformat()}' AS trigger_date FROM src_people"
+        )
+    if not sources:
+        return (
+            "SELECT CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DATE) AS as_of, "
+            "CAST(NULL AS VARCHAR) AS trigger_kinds, CAST(0 AS BIGINT) AS n_triggers, "
+            "CAST(NULL AS DATE) AS first_trigger_date LIMIT 0"
+        )
+    union = "\nUNION ALL\n".join(f"({s})" for s in sources)
+    left = (
+        "(p.left_area_date IS NULL OR t.as_of < p.left_area_date)"
+        if "left_area_date" in available.get("people", ())
+        else "TRUE"
+    )
+    age = completed_years("p.birth_date", "t.as_of")
+    return f"""
+    SELECT t.person_id, t.as_of,
+           string_agg(DISTINCT t.trigger_kind, ',' ORDER BY t.trigger_kind) AS trigger_kinds,
+           count(*) AS n_triggers,
+           min(t.trigger_date) AS first_trigger_date
+    FROM ({union}) t
+    JOIN src_people p ON p.person_id = t.person_id
+    WHERE t.as_of <= DATE '{extract_date.isoformat()}'
+      AND t.as_of >= p.birth_date
+      AND {age} BETWEEN {cohort.min_age} AND {cohort.max_age}
+      AND {left}
+    GROUP BY t.person_id, t.as_of
+    """
