@@ -217,6 +217,12 @@ def build_relation(
     ``truth_events`` is an optional SQL relation (person_id, event_date, harm) of *true*
     involvement events; when given, ``label_true_involvement`` columns are added.
     """
+    if dict(spec.reporting_lag_days) != dict(sorted(config.reporting_lag_days.items())):
+        raise ValueError(
+            f"the feature spec was made with reporting lags {spec.reporting_lag_days} but the "
+            f"build config has {config.reporting_lag_days}; make the spec with "
+            "catalog.spec(config.reporting_lag_days)"
+        )
     step = _stepper(progress, "building features", 4 + len(EVENT_TABLES))
     available = register_sources(con, folder, spec.reporting_lag_days)
     check_spec_against_data(spec, available)
