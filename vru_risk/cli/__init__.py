@@ -13,6 +13,7 @@ from rich.console import Console
 from vru_risk.cli.common import EXIT_INTERNAL, EXIT_INVALID, UserError, state
 from vru_risk.cli.data import app as data_app
 from vru_risk.cli.demo import demo
+from vru_risk.cli.features import app as features_app
 from vru_risk.settings import SettingsError, load_settings
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(features_app, name="features")
 app.command("demo")(demo)
 
 
