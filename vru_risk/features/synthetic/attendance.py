@@ -29,11 +29,11 @@ from vru_risk.features.synthetic.model import BoolArray, FloatArray, IntArray, w
 from vru_risk.features.synthetic.rng import stream
 
 STATUS = {name: i for i, name in enumerate(ATTENDANCE_STATUS)}
-ABSENCE_BASE = -3.35
-ABSENCE_SECONDARY = 0.45
-ABSENCE_LATENT = 0.55
-ABSENCE_FSM = 0.45
-ABSENCE_SEN = {"none": 0.0, "sen_support": 0.35, "ehcp": 0.55}
+ABSENCE_BASE = -3.29
+ABSENCE_SECONDARY = 0.25
+ABSENCE_LATENT = 0.35
+ABSENCE_FSM = 0.25
+ABSENCE_SEN = {"none": 0.0, "sen_support": 0.35, "ehcp": 0.45}
 ABSENCE_ALTERNATIVE_PROVISION = 0.8
 #: Calendar-month effect on the odds of absence (winter illness), January first.
 ABSENCE_MONTH = (0.15, 0.05, 0.0, -0.05, -0.1, -0.05, 0.1, 0.0, -0.25, 0.0, 0.05, 0.2)

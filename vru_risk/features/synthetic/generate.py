@@ -10,6 +10,8 @@ Example
 ...                           out_dir=root / "data", truth_dir=root / "truth")
 >>> sorted(p.name for p in (root / "data").iterdir())[:3]
 ['ae_visits.parquet', 'attendance.parquet', 'exclusions.parquet']
+>>> import shutil
+>>> shutil.rmtree(root)
 """
 
 from __future__ import annotations

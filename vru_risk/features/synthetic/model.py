@@ -44,7 +44,7 @@ LATENT_AGE_VALUES = (-0.5, -0.1, 0.35, 0.35, 0.1)
 
 # --- serious violence ------------------------------------------------------------------------
 #: Log-hazard slope of true serious-violence involvement on the latent state.
-SV_LATENT_COEF = 1.3
+SV_LATENT_COEF = 2.0
 #: Extra log-hazard of boys (and half of it for sex unknown).
 SV_MALE_LOG = 0.5
 #: Age curve of the serious-violence log-hazard (0 at 16–18).

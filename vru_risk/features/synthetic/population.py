@@ -69,7 +69,7 @@ PEER_EFFECT_SD = 0.35
 PRIMARY_EFFECT_SD = 0.15
 SECONDARY_EFFECT_SD = 0.25
 ATTENDANCE_SCHOOL_SD = 0.15
-ABSENCE_PERSON_SD = 0.45
+ABSENCE_PERSON_SD = 0.8
 #: The IMD deciles counted as "deprived" by the recording multipliers.
 DEPRIVED_DECILES = 3
 
@@ -239,16 +239,20 @@ def build_population(config: SyntheticConfig, window: Window) -> Population:
     hospital = np.where(
         rng.random(n) < 0.85, np.argmin(hosp_dist[nb], axis=1), rng.integers(0, len(HOSPITALS), n)
     )
+    # school effects are deviations: centre them over the pupils (small counties stay on target)
+    for effects in (school_latent, school_attendance):
+        effects[:n_pri] -= effects[primary].mean()
+        effects[n_pri : n_pri + n_sec] -= effects[secondary].mean()
     first_birth = window.first_month - 19 * 12 + 1
     last_birth = month_number(window.end) - 8 * 12
     birth_month = rng.integers(first_birth, last_birth + 1, n)
     birth_day = month_start(birth_month)
     sex = _choose(rng, np.tile(np.array(SEX_SHARES), (n, 1)))
     decile = nb_decile[nb]
-    deprivation = (5.5 - decile) / 2.872
+    deprivation = np.asarray((5.5 - decile) / 2.872, dtype=np.float64)
     adversity = 0.3 * deprivation + np.sqrt(1 - 0.09) * rng.normal(size=n)
     minority = np.array([e not in ("white", "unknown") for e in ETHNICITY])
-    tilt = np.where(minority[None, :], np.exp(0.2 * deprivation)[:, None], 1.0)
+    tilt = np.where(minority[None, :], np.exp(0.1 * deprivation)[:, None], 1.0)
     ethnicity = _choose(rng, np.array(ETHNICITY_SHARES)[None, :] * tilt)
     male = np.where(sex == SEX.index("male"), 1.0, 0.0)
     need = 0.6 * male + 0.35 * adversity + rng.normal(size=n)

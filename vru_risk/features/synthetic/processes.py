@@ -152,7 +152,7 @@ SCHOOL_PRIMARY = -1.3
 SCHOOL_SEN = {"none": 0.0, "sen_support": 0.6, "ehcp": 0.5}
 SCHOOL_FSM = 0.3
 #: Probability that an exclusion is permanent: logistic(base + slope × latent).
-PERMANENT_LOGIT = -5.0
+PERMANENT_LOGIT = -5.9
 PERMANENT_LATENT = 0.6
 
 #: Offence mixes (probabilities over the contract's offence groups).

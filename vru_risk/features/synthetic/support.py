@@ -65,7 +65,7 @@ class Programme:
 PROGRAMMES = (
     Programme("Jump Start Mentoring", 8, 19, 0.012, (120, 240)),
     Programme("Early Intervention Team", 10, 18, 0.03, (60, 180)),
-    Programme("School Inclusion Project", 0, 99, 0.04, (60, 120)),
+    Programme("School Inclusion Project", 0, 99, 0.01, (60, 120)),
     Programme("Admit A&E", 8, 19, 0.5, (28, 56)),
 )
 JUMP_START, EARLY_INTERVENTION, SCHOOL_INCLUSION, ADMIT_AE = range(4)
