@@ -124,14 +124,18 @@ class Population:
     @property
     def male(self) -> FloatArray:
         """1 for boys, 0.5 for sex unknown, 0 for girls."""
-        return np.where(self.sex == SEX.index("male"), 1.0, 0.0) + np.where(
-            self.sex == SEX.index("unknown"), 0.5, 0.0
-        )
+        return male_score(self.sex)
 
     @property
     def deprived(self) -> BoolArray:
         """Living in one of the most deprived IMD deciles."""
         return np.asarray(self.imd_decile <= DEPRIVED_DECILES, dtype=np.bool_)
+
+
+def male_score(sex: IntArray) -> FloatArray:
+    """1 for boys, 0.5 for sex unknown, 0 for girls (the "male" covariate of every hazard)."""
+    male = np.where(sex == SEX.index("male"), 1.0, 0.0)
+    return np.asarray(male + np.where(sex == SEX.index("unknown"), 0.5, 0.0), dtype=np.float64)
 
 
 def _choose(rng: np.random.Generator, probs: FloatArray) -> IntArray:
@@ -298,10 +302,8 @@ def build_population(config: SyntheticConfig, window: Window) -> Population:
         np.iinfo(np.int32).max,
     )
 
-    half_male = np.where(
-        sex == SEX.index("male"), 1.0, np.where(sex == SEX.index("unknown"), 0.5, 0.0)
-    )
-    sv_log_rate = np.log(config.serious_violence_rate / DAYS_PER_YEAR) + SV_MALE_LOG * half_male
+    base_rate = np.log(config.serious_violence_rate / DAYS_PER_YEAR)
+    sv_log_rate = base_rate + SV_MALE_LOG * male_score(sex)
     groups = {
         "ethnicity": ethnicity,
         "deprived": decile <= DEPRIVED_DECILES,
