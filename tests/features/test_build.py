@@ -215,15 +215,44 @@ def test_attendance_not_required_is_not_a_possible_session(tmp_path: Path) -> No
     assert row["att_rate_30d"] == pytest.approx(0.5)
 
 
+def _school_weeks(w: World, pid: str, monday: date, weeks: str, lag: int = 3) -> None:
+    """One character per week: P = every session present, U = every session absent."""
+    for i, week in enumerate(weeks):
+        for weekday in range(5):
+            day = monday + timedelta(days=7 * i + weekday)
+            for session in ("am", "pm"):
+                status = "present" if week == "P" else "unauthorised_absence"
+                w.event(
+                    "attendance",
+                    pid,
+                    day,
+                    day + timedelta(days=lag),
+                    status=status,
+                    session=session,
+                )
+
+
 def test_attendance_drop_trigger(tmp_path: Path) -> None:
     w = World().person("A")
-    # 20 present sessions, then absences: the trailing-20 rate is 19/20 after the first U,
-    # 18/20 = 0.9 (not below) after the second, and first below 0.9 at the third
-    w.sessions("A", "2024-01-01", "P" * 20 + "UUUU", lag_days=3)
+    monday = date(2024, 1, 8)
+    # weekly trailing-4 rates: 1.0 for weeks 1-4; week 5 absent gives 30/40 = 0.75 < 0.85
+    _school_weeks(w, "A", monday, "PPPPUU")
     frame = w.build(tmp_path)
-    crossing = date(2024, 1, 1) + timedelta(days=22)  # the third absence
-    assert list(frame.index) == [key("A", crossing + timedelta(days=3))]
+    friday_week5 = monday + timedelta(days=7 * 4 + 4)
+    assert list(frame.index) == [key("A", friday_week5 + timedelta(days=3))]
     assert frame.iloc[0]["trigger_kinds"] == "attendance_drop"
+
+
+def test_attendance_drop_needs_a_crossing_and_respects_the_refractory_days(tmp_path: Path) -> None:
+    w = World().person("A")
+    # always low: never crosses from at-or-above to below, so no moment
+    _school_weeks(w, "A", date(2024, 1, 8), "UUUUUU")
+    assert w.build(tmp_path).empty
+    w2 = World().person("A")
+    # crosses in week 5, recovers, crosses again in week 10 (35 days later, < 56): one moment
+    _school_weeks(w2, "A", date(2024, 1, 8), "PPPPUPPPPUPP")
+    frame = w2.build(tmp_path / "b")
+    assert len(frame) == 1
 
 
 def test_missing_source_gives_nan_features_and_is_named(tmp_path: Path) -> None:

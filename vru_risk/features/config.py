@@ -33,17 +33,20 @@ class _Frozen(BaseModel):
 
 
 class AttendanceTrigger(_Frozen):
-    """Attendance crossing below ``threshold`` over the trailing ``trailing_sessions``.
+    """Attendance over the trailing ``trailing_weeks`` school weeks falling below ``threshold``.
 
-    A crossing is the first possible session at which the trailing attendance rate (over exactly
-    ``trailing_sessions`` possible sessions) is below the threshold while the rate one session
-    earlier was at or above it. A crossing within ``min_days_between`` days of the person's
-    previous crossing opens no new moment.
+    Schools report attendance by the week, so the trigger is computed on weekly totals: a week
+    (Monday to Sunday) counts once it has a possible session, its knowledge date is the latest
+    ``known_date`` of its sessions. A crossing is a week whose trailing rate (attended / possible
+    sessions over the last ``trailing_weeks`` such weeks, at least ``min_sessions`` possible) is
+    below the threshold while the trailing rate one week earlier was at or above it. A crossing
+    within ``min_days_between`` days of the person's previous crossing opens no new moment.
     """
 
-    threshold: Annotated[float, Field(gt=0, lt=1)] = 0.9
-    trailing_sessions: Annotated[int, Field(ge=4, le=380)] = 20
-    min_days_between: Annotated[int, Field(ge=0)] = 28
+    threshold: Annotated[float, Field(gt=0, lt=1)] = 0.85
+    trailing_weeks: Annotated[int, Field(ge=1, le=39)] = 4
+    min_sessions: Annotated[int, Field(ge=1)] = 20
+    min_days_between: Annotated[int, Field(ge=0)] = 56
 
 
 class CohortConfig(_Frozen):

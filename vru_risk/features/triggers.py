@@ -36,34 +36,37 @@ def completed_years(birth: str, day: str) -> str:
 
 
 def attendance_drop_sql(cfg: AttendanceTrigger) -> str:
-    """Crossings of the trailing attendance rate below the threshold, one row per crossing."""
-    n = cfg.trailing_sessions
+    """Weeks in which trailing attendance crosses below the threshold, one row per crossing."""
+    n = cfg.trailing_weeks
     return f"""
     SELECT person_id, known_date AS as_of, 'attendance_drop' AS trigger_kind,
-           event_date AS trigger_date
+           week AS trigger_date
     FROM (
-        SELECT *, lag(event_date) OVER (PARTITION BY person_id ORDER BY event_date, session)
-                  AS previous_crossing
+        SELECT *, lag(week) OVER (PARTITION BY person_id ORDER BY week) AS previous_crossing
         FROM (
-            SELECT *, lag(rate) OVER (PARTITION BY person_id ORDER BY event_date, session)
-                      AS previous_rate
+            SELECT *, lag(rate) OVER (PARTITION BY person_id ORDER BY week) AS previous_rate
             FROM (
-                SELECT person_id, event_date, session, known_date,
-                       CAST(sum(attended) OVER w AS DOUBLE) / count(*) OVER w AS rate,
-                       count(*) OVER w AS sessions
+                SELECT person_id, week, known_date,
+                       CAST(sum(attended) OVER w AS DOUBLE) / sum(possible) OVER w AS rate,
+                       sum(possible) OVER w AS sessions,
+                       count(*) OVER w AS weeks
                 FROM (
-                    SELECT person_id, event_date, session, known_date,
-                           CASE WHEN status IN {sql_list(ATTENDED)} THEN 1 ELSE 0 END AS attended
+                    SELECT person_id, CAST(date_trunc('week', event_date) AS DATE) AS week,
+                           max(known_date) AS known_date,
+                           count(*) FILTER (WHERE status IN {sql_list(ATTENDED)}) AS attended,
+                           count(*) AS possible
                     FROM src_attendance WHERE status IN {sql_list(POSSIBLE)}
+                    GROUP BY person_id, CAST(date_trunc('week', event_date) AS DATE)
                 )
-                WINDOW w AS (PARTITION BY person_id ORDER BY event_date, session
+                WINDOW w AS (PARTITION BY person_id ORDER BY week
                              ROWS BETWEEN {n - 1} PRECEDING AND CURRENT ROW)
             )
         )
-        WHERE sessions = {n} AND rate < {cfg.threshold!r} AND previous_rate >= {cfg.threshold!r}
+        WHERE weeks = {n} AND sessions >= {cfg.min_sessions}
+          AND rate < {cfg.threshold!r} AND previous_rate >= {cfg.threshold!r}
     )
     WHERE previous_crossing IS NULL
-       OR event_date > previous_crossing + INTERVAL {cfg.min_days_between} DAY
+       OR week > previous_crossing + INTERVAL {cfg.min_days_between} DAY
     """
 
 
