@@ -10,6 +10,7 @@ import typer
 
 from vru_risk.cli.common import UserError, console, state
 from vru_risk.cli.data import print_generation, print_report, run_generate, run_validate
+from vru_risk.cli.features import print_build, run_build
 
 DEMO_MARKER = ".vru-demo"
 
@@ -33,7 +34,7 @@ def demo(
     root.mkdir(parents=True)
     (root / DEMO_MARKER).write_text("made by vru demo; safe to delete\n")
     data, truth = root / "data", root / "truth"
-    console.rule("1/2 synthetic county")
+    console.rule("1/3 synthetic county")
     summary = run_generate(
         out=data,
         people=people,
@@ -45,14 +46,19 @@ def demo(
         measurement_bias=True,
     )
     print_generation(summary)
-    console.rule("2/2 contract check")
+    console.rule("2/3 contract check")
     report = run_validate(data, None)
     print_report(report)
     if not report.ok:
         raise typer.Exit(1)  # generated data must always be valid: that is our fault
+    console.rule("3/3 as-of features and labels at teachable moments")
+    features = root / "features.parquet"
+    built = run_build(data, features, as_of=[], triggers=True, truth=truth)
+    print_build(built)
+    console.print(f"  shape: {built.rows:,} rows x {built.columns} columns")
     console.rule("demo done")
     console.print(
-        f"data: {data}\ntruth (never shown to models): {truth}\n"
-        "Next steps of the pipeline (features, training, audit, serving) join this demo as "
+        f"data: {data}\ntruth (never shown to models): {truth}\nfeatures: {features}\n"
+        "Next steps of the pipeline (training, audit, registry, serving) join this demo as "
         "they are built."
     )

@@ -215,6 +215,7 @@ class BuildSummary:
 
     out: Path | None
     rows: int
+    columns: int
     people: int
     positives: int
     censored: int
@@ -409,7 +410,7 @@ def build_features(
         truth = None
         if truth_events_path is not None:
             truth = (
-                "SELECT person_id, CAST(date AS DATE) AS event_date, harm "
+                "SELECT person_id, CAST(date AS DATE) AS event_date, kind = 'victim' AS harm "
                 f"FROM read_parquet({quote_literal(str(truth_events_path))})"
             )
         table, unavailable = build_relation(
@@ -445,6 +446,7 @@ def build_features(
         summary = BuildSummary(
             out=out,
             rows=int(stats[0]),
+            columns=len(con.execute(f"DESCRIBE {table}").fetchall()),
             people=int(stats[1]),
             positives=int(stats[2]),
             censored=int(stats[3]),

@@ -10,11 +10,11 @@ validator reads them, plus:
 
 Nothing is read into pandas: the views are scanned straight from the Parquet/CSV files.
 
-Example
--------
->>> con = duckdb.connect()  # doctest: +SKIP
->>> folder = open_folder(Path("data"), today=date(2026, 8, 31))  # doctest: +SKIP
->>> register_sources(con, folder, DEFAULT_REPORTING_LAG_DAYS)  # doctest: +SKIP
+Usage::
+
+    con = duckdb.connect()
+    folder = open_folder(Path("data"), today=date(2026, 8, 31))
+    register_sources(con, folder, DEFAULT_REPORTING_LAG_DAYS)
 """
 
 from __future__ import annotations

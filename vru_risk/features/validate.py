@@ -9,12 +9,11 @@ Large tables are checked inside DuckDB: one aggregate pass per table counts ever
 at once, and only offending rows are brought into Python, so an 80M-row attendance file is
 checked in bounded memory.
 
-Example
--------
->>> from datetime import date
->>> report = validate_folder(Path("data"), today=date(2026, 8, 31))  # doctest: +SKIP
->>> report.ok, len(report.problems)  # doctest: +SKIP
-(True, 0)
+Usage::
+
+    from datetime import date
+    report = validate_folder(Path("data"), today=date(2026, 8, 31))
+    report.ok, len(report.problems)
 """
 
 from __future__ import annotations
