@@ -246,6 +246,7 @@ def _connect(threads: int, memory_limit: str, scratch: Path | None) -> duckdb.Du
     if scratch is not None:
         con.execute(f"SET temp_directory = {quote_literal(str(scratch))}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -479,6 +479,7 @@ class _Validator:
         self.con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
         self.con.execute(f"SET temp_directory = {quote_literal(str(work_dir / 'spill'))}")
         self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute("SET enable_progress_bar = false")
         self.sources: dict[str, _Source] = {}
 
     def add(self, problem: Problem) -> None:
