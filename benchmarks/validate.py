@@ -1,9 +1,9 @@
 """Benchmark `vru data validate` at demo and county size.
 
 For each size it generates (once, cached under benchmarks/out/) a synthetic county, then runs in
-fresh subprocesses, side by side: the full contract validation, and a baseline that only reads
-every value of every table once in DuckDB (hashing each value: a read-and-touch floor). It prints wall seconds, rows per
-second, peak RSS and the ratio validate/baseline measured in the same run.
+fresh subprocesses, side by side: the full contract validation, and a baseline that reads every
+value of every table once in DuckDB (hashing each value: a read-and-touch floor). It prints wall
+seconds, rows per second, peak RSS and the ratio validate/baseline measured in the same run.
 
 Targets (issue 2): county size (70k people, ~85M attendance rows) validated in bounded memory;
 the validator must stay well under the 4 GiB the generator is allowed.
