@@ -294,3 +294,36 @@ def test_label_gap_is_configurable(tmp_path: Path) -> None:
     cfg = FeatureBuildConfig(label=LabelConfig(gap_days=30, extra_gaps=()))
     assert w.build(tmp_path, config=cfg).loc[key("A", D), LABEL] == 0.0
     assert w.build(tmp_path / "b").loc[key("A", D), LABEL] == 1.0
+
+
+def test_censoring_uses_the_longest_lag_seen_in_the_label_sources(tmp_path: Path) -> None:
+    cfg = FeatureBuildConfig()
+    late = 90  # longer than any configured label-source lag
+    assert late > cfg.label_lag_days
+    as_of = date(2026, 8, 31) - timedelta(days=365 + late)
+    w = World().person("A").person("B")
+    w.event("exclusions", "A", as_of)
+    w.event("exclusions", "A", as_of + timedelta(days=1))
+    w.event("police_contacts", "B", "2023-01-01", known="2023-04-01", role="witness")
+    frame = w.build(tmp_path)
+    assert frame.loc[key("A", as_of), LABEL] == 0.0
+    assert frame.loc[key("A", as_of + timedelta(days=1)), "label_censored_reason"] == "extract_date"
+
+
+def test_removing_ae_visits_leaves_ae_features_nan_and_named(tmp_path: Path) -> None:
+    w = World().person("A")
+    w.event("exclusions", "A", D)
+    w.event("police_contacts", "A", D, role="victim", offence="robbery")
+    w.sessions("A", "2024-02-01", "PPPP")
+    w.event("ae_visits", "A", D - timedelta(days=30), reason="assault")
+    with_ae = w.build(tmp_path / "with").loc[key("A", D)]
+    assert with_ae["ae_assault_365d"] == 1
+    assert with_ae["sources_unavailable"] == ""
+    del w.events["ae_visits"]
+    row = w.build(tmp_path / "without").loc[key("A", D)]
+    assert row["sources_unavailable"] == "ae_visits"
+    ae = [c for c in row.index if c.startswith("ae_")]
+    assert len(ae) >= 8
+    assert all(math.isnan(row[c]) for c in ae)
+    assert row["pol_victim_90d"] == 1
+    assert row["att_rate_30d"] == 1.0

@@ -239,6 +239,28 @@ def check_spec_against_data(spec: FeatureSpec, available: Mapping[str, Collectio
         raise CatalogError(problems, origin="feature spec for this data")
 
 
+def label_lag_days(
+    con: duckdb.DuckDBPyConnection,
+    available: Mapping[str, Collection[str]],
+    config: FeatureBuildConfig,
+) -> int:
+    """The longest reporting lag of the label sources: configured, or observed if longer.
+
+    Where the data carries ``known_date``, the longest lag actually seen in the label sources
+    is used when it exceeds the configured one, so that a window is never treated as complete
+    while its events could still be arriving.
+    """
+    lag = config.label_lag_days
+    for source in ("police_contacts", "ae_visits"):
+        if source in available and "known_date" in available[source]:
+            row = con.execute(
+                f"SELECT max(date_diff('day', event_date, known_date)) FROM src_{source}"
+            ).fetchone()
+            if row is not None and row[0] is not None:
+                lag = max(lag, int(row[0]))
+    return lag
+
+
 def _connect(threads: int, memory_limit: str, scratch: Path | None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
@@ -307,7 +329,7 @@ def build_relation(
         config.label,
         config.cohort,
         extract_date=folder.extract_date,
-        label_lag_days=config.label_lag_days,
+        label_lag_days=label_lag_days(con, available, config),
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE label_recorded AS "

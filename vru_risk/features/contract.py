@@ -252,7 +252,9 @@ POLICE_CONTACTS = Table(
         Column(
             "outcome",
             Kind.CATEGORY,
-            "outcome so far; a feature only where outcome_known_date is supplied",
+            "outcome so far ('unknown' with an empty outcome_known_date = pending; both empty = "
+            "no outcome for this young person, e.g. a victim); a feature only where "
+            "outcome_known_date is supplied",
             required=False,
             nullable=True,
             categories=POLICE_OUTCOME,

@@ -1,0 +1,68 @@
+"""The build on a generated county: end to end, with the truth labelled the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import RunVru
+from vru_risk.features.synthetic import SyntheticConfig, generate_county
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("county")
+    generate_county(
+        SyntheticConfig(people=1500, years=4, seed=3),
+        out_dir=root / "data",
+        truth_dir=root / "truth",
+    )
+    return root
+
+
+def test_cli_build_on_a_county_with_truth_labels(vru: RunVru, county: Path) -> None:
+    out = county / "features.parquet"
+    result = vru("features", "build", county / "data", "--out", out, "--truth", county / "truth")
+    assert result.code == 0, result.output
+    assert "spec hash" in result.stdout
+    con = duckdb.connect()
+    rel = f"read_parquet('{out}')"
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+    assert cols[:5] == ["person_id", "as_of", "trigger_kinds", "n_triggers", "sources_unavailable"]
+    assert "label_true_involvement" in cols
+    assert not any(c in cols for c in ("sex", "ethnicity", "sen", "fsm", "imd_decile"))
+    recorded, true_rate, dupes, censored_labelled = con.execute(
+        f"SELECT avg(label_serious_violence), avg(label_true_involvement), "
+        f"count(*) - count(DISTINCT (person_id, as_of)), "
+        f"count(*) FILTER (WHERE label_censored_reason IS NOT NULL "
+        f"AND label_serious_violence IS NOT NULL) FROM {rel}"
+    ).fetchone() or (None, None, None, None)
+    assert dupes == 0
+    assert censored_labelled == 0
+    assert 0.02 < recorded < 0.4
+    assert true_rate > recorded  # recording misses some true involvement
+
+
+def test_cli_build_refuses_invalid_data_and_writes_nothing(
+    vru: RunVru, county: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "people.csv").write_text("person_id,birth_date\nP1,2010-13-01\n")
+    out = tmp_path / "f.parquet"
+    result = vru("features", "build", bad, "--out", out)
+    assert result.code == 2
+    assert "people.csv" in result.stderr
+    assert not out.exists()
+    result = vru("features", "build", county / "data", "--out", tmp_path / "f.csv")
+    assert result.code == 2
+    assert "must end in .parquet" in result.stderr
+
+
+def test_cli_list_shows_phrases_and_hash(vru: RunVru) -> None:
+    result = vru("features", "list")
+    assert result.code == 0
+    assert "spec hash" in result.stdout
+    assert "stop_and_search" in result.stdout
