@@ -475,28 +475,38 @@ def _serious_violence(ctx: ChunkContext) -> tuple[Cols, Cols]:
     return incidents, concat([police, visits], RECORD_DEFAULTS)
 
 
-def _offending(ctx: ChunkContext) -> tuple[Cols, Cols]:
-    rng = stream(ctx.config.seed, "offending", ctx.chunk)
-    person, day = poisson_days(
-        ctx, rng, _log_rate(ctx, OFFENDING), ctx.age_lo, ctx.area_hi, OFFENDING.weights
-    )
+def _police_process(
+    ctx: ChunkContext,
+    rng: np.random.Generator,
+    log_rate: FloatArray,
+    weights: tuple[float, ...],
+    *,
+    prob: str,
+    offences: dict[str, float],
+    process: int,
+    outcomes: tuple[float, ...],
+    delay: bool,
+    role: str,
+) -> tuple[Cols, Cols]:
+    """Incidents of one police-recorded process and the records police make of some of them."""
+    person, day = poisson_days(ctx, rng, log_rate, ctx.age_lo, ctx.area_hi, weights)
     n = person.size
-    p = ctx.person("police_suspect_prob")[person]
+    p = ctx.person(prob)[person]
     recorded = rng.random(n) < p
-    offence = _pick(rng, OFFENDING_OFFENCES, POLICE_OFFENCE, n)
+    offence = _pick(rng, offences, POLICE_OFFENCE, n)
     incidents = make_cols(
         INCIDENT_DEFAULTS,
         n,
         person=person,
         day=day,
-        process=np.full(n, PROC_OFFENDING),
+        process=np.full(n, process),
         thin=np.full(n, THIN_INCIDENT),
         u_thin=rng.random(n),
         kind=offence,
         record_prob=p,
     )
     rec = np.flatnonzero(recorded)
-    outcome, decided = _outcomes(rng, OUTCOME_OTHER, day[rec], delay=True)
+    outcome, decided = _outcomes(rng, outcomes, day[rec], delay=delay)
     records = make_cols(
         RECORD_DEFAULTS,
         rec.size,
@@ -505,49 +515,45 @@ def _offending(ctx: ChunkContext) -> tuple[Cols, Cols]:
         day=day[rec],
         source=np.full(rec.size, POLICE),
         known=_police_known(ctx, rng, day[rec]),
-        role=np.full(rec.size, POLICE_ROLE.index("suspect")),
+        role=np.full(rec.size, POLICE_ROLE.index(role)),
         offence=offence[rec],
         outcome=outcome,
         outcome_day=decided,
     )
     return incidents, records
+
+
+def _offending(ctx: ChunkContext) -> tuple[Cols, Cols]:
+    rng = stream(ctx.config.seed, "offending", ctx.chunk)
+    return _police_process(
+        ctx,
+        rng,
+        _log_rate(ctx, OFFENDING),
+        OFFENDING.weights,
+        prob="police_suspect_prob",
+        offences=OFFENDING_OFFENCES,
+        process=PROC_OFFENDING,
+        outcomes=OUTCOME_OTHER,
+        delay=True,
+        role="suspect",
+    )
 
 
 def _street(ctx: ChunkContext) -> tuple[Cols, Cols]:
     rng = stream(ctx.config.seed, "stop_search", ctx.chunk)
     log_rate = _log_rate(ctx, STREET) + STREET_DEPRIVATION * ctx.person("deprivation")[:, None]
-    person, day = poisson_days(ctx, rng, log_rate, ctx.age_lo, ctx.area_hi, STREET.weights)
-    n = person.size
-    p = ctx.person("stop_search_prob")[person]
-    recorded = rng.random(n) < p
-    offence = _pick(rng, STOP_OFFENCES, POLICE_OFFENCE, n)
-    incidents = make_cols(
-        INCIDENT_DEFAULTS,
-        n,
-        person=person,
-        day=day,
-        process=np.full(n, PROC_STOP),
-        thin=np.full(n, THIN_INCIDENT),
-        u_thin=rng.random(n),
-        kind=offence,
-        record_prob=p,
+    return _police_process(
+        ctx,
+        rng,
+        log_rate,
+        STREET.weights,
+        prob="stop_search_prob",
+        offences=STOP_OFFENCES,
+        process=PROC_STOP,
+        outcomes=OUTCOME_STOP,
+        delay=False,
+        role="stop_search",
     )
-    rec = np.flatnonzero(recorded)
-    outcome, decided = _outcomes(rng, OUTCOME_STOP, day[rec], delay=False)
-    records = make_cols(
-        RECORD_DEFAULTS,
-        rec.size,
-        incident=rec,
-        person=person[rec],
-        day=day[rec],
-        source=np.full(rec.size, POLICE),
-        known=_police_known(ctx, rng, day[rec]),
-        role=np.full(rec.size, POLICE_ROLE.index("stop_search")),
-        offence=offence[rec],
-        outcome=outcome,
-        outcome_day=decided,
-    )
-    return incidents, records
 
 
 def _school(ctx: ChunkContext) -> tuple[Cols, Cols]:
