@@ -18,13 +18,9 @@ Usage: python benchmarks/features.py [--people 70000] [--sample 300]
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
-OUT = Path(__file__).resolve().parent / "out"
+from common import OUT, county, run_json
 
 COMMON = """
 import json, resource, sys, time
@@ -163,40 +159,6 @@ PANDAS = (
 )
 
 
-def run(script: str, *args: str) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        sys.exit(f"benchmark step failed:\n{done.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
-def county(people: int) -> Path:
-    folder = OUT / f"county-{people}-parquet"
-    if not (folder / "manifest.json").exists():
-        print(f"generating {people:,} people into {folder} ...", flush=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "vru_risk.cli",
-                "data",
-                "generate",
-                "--out",
-                str(folder),
-                "--people",
-                str(people),
-                "--truth-out",
-                str(OUT / f"county-{people}-parquet-truth"),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    return folder
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=70_000)
@@ -204,7 +166,7 @@ def main() -> None:
     args = parser.parse_args()
     data = county(args.people)
     table = OUT / f"features-{args.people}.parquet"
-    full = run(FULL, str(data), str(table))
+    full = run_json(FULL, str(data), str(table))
     gib = full["peak"] / 2**30
     print(
         f"county: {args.people:,} people, {int(full['rows']):,} examples, "
@@ -215,8 +177,8 @@ def main() -> None:
         f"   whole catalog build           {full['build']:7.1f} s   peak {gib:.2f} GiB   "
         f"(target <= 60 s, <= 4 GiB)"
     )
-    compiled = run(SIDE, str(data), str(table), "compiled")
-    hand = run(SIDE, str(data), str(table), "hand", HAND)
+    compiled = run_json(SIDE, str(data), str(table), "compiled")
+    hand = run_json(SIDE, str(data), str(table), "hand", HAND)
     same = all(
         abs(a - b) < 1e-6 * max(1.0, abs(a))
         for a, b in zip(compiled["check"], hand["check"], strict=True)
@@ -233,7 +195,7 @@ def main() -> None:
         f"   ratio compiled / hand-written {compiled['wall'] / hand['wall']:7.2f}    "
         f"(target <= 2); same results: {same}"
     )
-    loop = run(PANDAS, str(data), str(table), str(args.sample))
+    loop = run_json(PANDAS, str(data), str(table), str(args.sample))
     print(
         f"3. pandas loop over as-of dates  {loop['wall']:7.1f} s for {int(loop['sample'])} "
         f"examples (6 of the attendance features) -> {loop['extrapolated']:,.0f} s "

@@ -14,13 +14,10 @@ Usage: python benchmarks/validate.py [--sizes 10000,70000] [--format parquet] [-
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-OUT = Path(__file__).resolve().parent / "out"
+from common import county, run_json
 
 VALIDATE = textwrap.dedent(
     """
@@ -66,40 +63,6 @@ BASELINE = textwrap.dedent(
 )
 
 
-def county(people: int, fmt: str) -> Path:
-    folder = OUT / f"county-{people}-{fmt}"
-    if not (folder / "manifest.json").exists():
-        print(f"generating {people:,} people ({fmt}) into {folder} ...", flush=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "vru_risk.cli",
-                "data",
-                "generate",
-                "--out",
-                str(folder),
-                "--people",
-                str(people),
-                "--format",
-                fmt,
-                "--truth-out",
-                str(OUT / f"county-{people}-{fmt}-truth"),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    return folder
-
-
-def run(script: str, folder: Path) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(folder)], capture_output=True, text=True, check=True
-    )
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,70000")
@@ -114,8 +77,8 @@ def main() -> None:
     for people in (int(s) for s in args.sizes.split(",")):
         folder = county(people, args.format)
         for _ in range(args.repeat):
-            v = run(VALIDATE, folder)
-            b = run(BASELINE, folder)
+            v = run_json(VALIDATE, str(folder))
+            b = run_json(BASELINE, str(folder))
             if not v["ok"]:
                 print("validation found problems in generated data:", v.get("problems"))
                 sys.exit(1)
