@@ -524,3 +524,97 @@ def test_parquet_date_with_time_of_day(vru: RunVru, valid_parquet: Path) -> None
     assert result.code == 2
     assert "people.parquet, column 'birth_date': holds a time of day" in result.stdout
     assert "row 3:" in result.stdout
+
+
+# ---- paths and values that used to escape as internal errors --------------------------------
+
+
+def test_extract_date_option_cannot_be_in_the_future_or_after_the_manifest(
+    vru: RunVru, valid_csv: Path
+) -> None:
+    result = vru("data", "validate", valid_csv, "--extract-date", "2099-01-01")
+    assert result.code == 2
+    assert "--extract-date: 2099-01-01 is after today" in result.stdout
+    result = vru("data", "validate", valid_csv, "--extract-date", "2026-09-30")
+    assert result.code == 2
+    assert "is after the extract date 2026-08-31 in manifest.json" in result.stdout
+
+
+def test_glob_characters_in_the_folder_are_refused(vru: RunVru, tmp_path: Path) -> None:
+    write_valid_folder(tmp_path / "stXar")
+    write_valid_folder(tmp_path / "st*ar")
+    result = vru("data", "validate", tmp_path / "st*ar")
+    assert result.code == 2
+    assert "would treat as a file pattern" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("values", "typ", "needle"),
+    [
+        ([4.0, float("inf"), None, 10.0], pa.float64(), "not a whole number"),
+        ([4.0, 1e30, None, 10.0], pa.float64(), "not a whole number"),
+        ([4, 2**64 - 1, None, 10], pa.uint64(), "not a whole number in range"),
+    ],
+)
+def test_parquet_numbers_out_of_range(
+    vru: RunVru, valid_parquet: Path, values: list[object], typ: pa.DataType, needle: str
+) -> None:
+    def change(t: pa.Table) -> pa.Table:
+        i = t.schema.get_field_index("imd_decile")
+        return t.set_column(i, "imd_decile", pa.array(values, typ))
+
+    _rewrite_parquet(valid_parquet, "people", change)
+    write_manifest(valid_parquet, "parquet")
+    result = vru("data", "validate", valid_parquet)
+    assert result.code == 2, result.output
+    assert f"people.parquet, column 'imd_decile': {needle}" in result.stdout
+    assert "row 3:" in result.stdout
+
+
+def test_parquet_timestamp_with_time_zone_is_the_wrong_type(
+    vru: RunVru, valid_parquet: Path
+) -> None:
+    def tz(t: pa.Table) -> pa.Table:
+        i = t.schema.get_field_index("birth_date")
+        col = t.column("birth_date").cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
+        return t.set_column(i, "birth_date", col)
+
+    _rewrite_parquet(valid_parquet, "people", tz)
+    write_manifest(valid_parquet, "parquet")
+    result = vru("data", "validate", valid_parquet)
+    assert result.code == 2
+    assert "people.parquet, column 'birth_date': is stored as TIMESTAMP WITH TIME ZONE" in (
+        result.stdout
+    )
+
+
+def test_corrupt_parquet_pages_are_reported_not_crashed(vru: RunVru, valid_parquet: Path) -> None:
+    path = valid_parquet / "police_contacts.parquet"
+    data = bytearray(path.read_bytes())
+    data[8:200] = bytes(192)
+    path.write_bytes(bytes(data))
+    write_manifest(valid_parquet, "parquet")
+    result = vru("data", "validate", valid_parquet)
+    assert result.code == 2, result.output
+    assert "police_contacts.parquet: cannot be read as PARQUET" in result.stdout
+
+
+@pytest.mark.parametrize("column", ["rowid", "__row", "__t_date"])
+def test_user_columns_never_collide_with_internal_names(
+    vru: RunVru, valid_csv: Path, column: str
+) -> None:
+    table = [{**r, column: "abc"} for r in rows("attendance")]
+    table[2]["status"] = "holiday"
+    rewrite(valid_csv, "attendance", table)
+    result = vru("data", "validate", valid_csv)
+    assert result.code == 2, result.output
+    assert f"attendance.csv, column {column!r}: is not in the data contract" in result.stdout
+    assert "row 4: status='holiday'" in result.stdout
+
+
+def test_manifest_that_is_a_folder(vru: RunVru, valid_csv: Path) -> None:
+    (valid_csv / "manifest.json").unlink()
+    (valid_csv / "manifest.json").mkdir()
+    result = vru("data", "validate", valid_csv)
+    assert result.code == 2
+    assert "manifest.json: is not a file" in result.stdout

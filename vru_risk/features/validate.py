@@ -157,7 +157,33 @@ class ValidationReport:
 
 
 class FolderNotFoundError(ValueError):
-    """The data folder does not exist or is not a folder."""
+    """The data folder does not exist, is not a folder, or cannot be read safely."""
+
+
+#: Characters DuckDB would expand as a file pattern in a path.
+GLOB_CHARACTERS = frozenset("*?[]{}")
+
+
+def check_plain_path(path: Path, what: str) -> None:
+    """Refuse a path DuckDB would read as a glob pattern (it could pull in other folders)."""
+    bad = sorted(set(str(path)) & GLOB_CHARACTERS)
+    if bad:
+        raise FolderNotFoundError(
+            f"{what} {path} contains {' '.join(bad)}, which the reader would treat as a file "
+            "pattern; rename or move it to a path without these characters"
+        )
+
+
+def _unreadable(path: Path, fmt: str, exc: Exception) -> Problem:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return Problem(
+        path.name,
+        None,
+        "unreadable_file",
+        f"cannot be read as {fmt.upper()}: {message}",
+        "re-export the table as a well-formed UTF-8 CSV with a header row (comma separated, "
+        "double quotes) or as Parquet; check the file is complete and readable",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,9 +269,13 @@ def _utf8_problem(path: Path) -> Problem | None:
     )
 
 
-def read_csv_sql(path: Path, header: Sequence[str]) -> str:
-    """DuckDB ``read_csv`` of a contract CSV: strict, every column as text, no type sniffing."""
-    columns = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
+def read_csv_sql(path: Path, header: Sequence[str], *, positional: bool = False) -> str:
+    """DuckDB ``read_csv`` of a contract CSV: strict, every column as text, no type sniffing.
+
+    With ``positional`` the columns are named ``c0, c1, ...`` instead of by the header.
+    """
+    names = [f"c{i}" for i in range(len(header))] if positional else list(header)
+    columns = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in names) + "}"
     return (
         f"read_csv({quote_literal(str(path))}, header = true, delim = ',', quote = '\"', "
         f"escape = '\"', columns = {columns}, auto_detect = false, strict_mode = true, "
@@ -344,7 +374,7 @@ def typed_column(col: Column, stored: str) -> TypedColumn:
     if col.kind is Kind.DATE:
         if stored == "DATE":
             return TypedColumn(c, None, "", "")
-        if stored.startswith("TIMESTAMP"):
+        if stored.startswith("TIMESTAMP") and "TIME ZONE" not in stored:
             return TypedColumn(
                 f"CASE WHEN CAST({c} AS TIME) = TIME '00:00:00' THEN CAST({c} AS DATE) END",
                 f"CAST({c} AS TIME) <> TIME '00:00:00'",
@@ -414,11 +444,16 @@ def typed_column(col: Column, stored: str) -> TypedColumn:
         )
     # Kind.INT
     if _is_int_type(stored):
-        return TypedColumn(f"CAST({c} AS BIGINT)", None, "", "")
+        return TypedColumn(
+            f"try_cast({c} AS BIGINT)",
+            f"try_cast({c} AS BIGINT) IS NULL",
+            "not a whole number in range",
+            "write a whole number",
+        )
     if stored in _FLOAT_TYPES:
         return TypedColumn(
-            f"CASE WHEN {c} = round({c}) THEN CAST({c} AS BIGINT) END",
-            f"NOT isfinite({c}) OR {c} <> round({c})",
+            f"CASE WHEN isfinite({c}) AND {c} = round({c}) THEN try_cast({c} AS BIGINT) END",
+            f"NOT isfinite({c}) OR {c} <> round({c}) OR try_cast({c} AS BIGINT) IS NULL",
             "not a whole number",
             "write a whole number",
         )
@@ -539,7 +574,16 @@ class _Validator:
         path = self.folder / MANIFEST_NAME
         if not path.exists():
             return
-        self.hashes.append(file_sha256(path))
+        if not path.is_file():
+            self.add(Problem(MANIFEST_NAME, None, "bad_manifest", "is not a file", "remove it"))
+            return
+        try:
+            self.hashes.append(file_sha256(path))
+        except OSError as exc:
+            self.add(
+                Problem(MANIFEST_NAME, None, "bad_manifest", f"cannot be read: {exc}", "fix it")
+            )
+            return
 
         def bad(message: str, hint: str, column: str | None = None) -> None:
             self.add(Problem(MANIFEST_NAME, column, "bad_manifest", message, hint))
@@ -628,6 +672,35 @@ class _Validator:
                     "tables",
                 )
 
+    def check_extract_date_option(self) -> None:
+        """An extract date given on the command line must be possible."""
+        option = self.option_extract_date
+        if option is None:
+            return
+        if option > self.today:
+            self.add(
+                Problem(
+                    "--extract-date",
+                    None,
+                    "bad_extract_date",
+                    f"{option} is after today ({self.today}); an extract cannot be taken in the "
+                    "future, and a later date would treat unfinished label windows as complete",
+                    "give the day the extract was taken",
+                )
+            )
+        written = _parse_iso_date((self.manifest or {}).get("extract_date"))
+        if written is not None and option > written:
+            self.add(
+                Problem(
+                    "--extract-date",
+                    None,
+                    "bad_extract_date",
+                    f"{option} is after the extract date {written} in manifest.json; the data "
+                    "cannot hold what happened after it was taken",
+                    "leave --extract-date out, or give a date on or before the manifest's",
+                )
+            )
+
     # ---- table level --------------------------------------------------------------------
 
     def register(self, table: Table, path: Path) -> _Source | None:
@@ -656,55 +729,58 @@ class _Validator:
                     return None
                 header = csv_header(path)
                 dupes = sorted({h for h in header if header.count(h) > 1})
-                if dupes:
+                if dupes or any(not h.strip() for h in header):
                     self.add(
                         Problem(
                             path.name,
-                            ", ".join(dupes),
+                            ", ".join(dupes) or None,
                             "duplicate_column",
-                            "column names appear more than once in the header",
-                            "give each column one unique name",
+                            "column names must be unique and not empty",
+                            "give each column one unique name in the header row",
                         )
                     )
                     return None
+                # Positional column names (c0, c1...) keep the user's header from colliding
+                # with DuckDB's rowid or the validator's own names.
                 self.con.execute(
-                    f"CREATE TABLE {relation}_text AS SELECT * FROM {read_csv_sql(path, header)}"
+                    f"CREATE TABLE {relation}_text AS SELECT * FROM "
+                    f"{read_csv_sql(path, header, positional=True)}"
                 )
+                types = dict.fromkeys(header, "VARCHAR")
+                known = [c for c in header if c in table.column_names]
+                cols = "".join(f"c{header.index(c)} AS {quote_ident(c)}, " for c in known)
                 self.con.execute(
-                    f"CREATE VIEW {relation} AS SELECT *, CAST(rowid AS BIGINT) + 2 AS __row "
-                    f"FROM {relation}_text"
+                    f"CREATE VIEW {relation}_known AS SELECT {cols}"
+                    f"CAST(rowid AS BIGINT) + 2 AS __row FROM {relation}_text"
                 )
             else:
+                raw = f"read_parquet({quote_literal(str(path))})"
+                described = self.con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
+                types = {str(r[0]): str(r[1]) for r in described}
+                if "file_row_number" in types:
+                    self.add(
+                        Problem(
+                            path.name,
+                            "file_row_number",
+                            "unexpected_column",
+                            "is not in the data contract (and is a name the reader reserves)",
+                            "remove the column from the extract",
+                        )
+                    )
+                    return None
+                known = [c for c in types if c in table.column_names]
+                cols = "".join(quote_ident(c) + ", " for c in known)
                 self.con.execute(
-                    f"CREATE VIEW {relation} AS SELECT * EXCLUDE (file_row_number), "
+                    f"CREATE VIEW {relation}_known AS SELECT {cols}"
                     f"CAST(file_row_number AS BIGINT) + 2 AS __row FROM "
                     f"read_parquet({quote_literal(str(path))}, file_row_number = true)"
                 )
+            rows_row = self.con.execute(f"SELECT count(*) FROM {relation}_known").fetchone()
         except duckdb.Error as exc:
-            message = str(exc).splitlines()[0]
-            self.add(
-                Problem(
-                    path.name,
-                    None,
-                    "unreadable_file",
-                    f"cannot be read as {fmt.upper()}: {message}",
-                    "re-export the table as a well-formed UTF-8 CSV with a header row (comma "
-                    "separated, double quotes) or as Parquet",
-                )
-            )
+            self.add(_unreadable(path, fmt, exc))
             return None
-        described = self.con.execute(f"DESCRIBE {relation}").fetchall()
-        types = {str(r[0]): str(r[1]) for r in described if r[0] != "__row"}
-        rows_row = self.con.execute(f"SELECT count(*) FROM {relation}").fetchone()
         rows = int(rows_row[0]) if rows_row else 0
         self.tables[table.name] = TableInfo(table.name, path.name, fmt, rows, tuple(types), digest)
-        # Only contract columns go further: unexpected ones are reported, never processed, so
-        # a user's column can never collide with the validator's own (``__``-prefixed) names.
-        known = [c for c in types if c in table.column_names]
-        self.con.execute(
-            f"CREATE VIEW {relation}_known AS SELECT "
-            f"{''.join(quote_ident(c) + ', ' for c in known)}__row FROM {relation}"
-        )
         source = _Source(table, path, fmt, f"{relation}_known", {c: types[c] for c in known}, rows)
         if rows == 0:
             self.add(
@@ -1144,6 +1220,7 @@ def validate_folder(
     FolderNotFoundError
         When ``folder`` is not an existing folder.
     """
+    check_plain_path(folder, "data folder")
     if not folder.is_dir():
         raise FolderNotFoundError(
             f"data folder {folder} does not exist or is not a folder; give the folder that "
@@ -1161,14 +1238,21 @@ def validate_folder(
         try:
             files = v.discover()
             v.read_manifest(files)
-            people = v.register(TABLES["people"], files["people"]) if "people" in files else None
-            if people is not None:
-                v.check_rows(people, None)
-            for name in EVENT_TABLES:
-                if name in files:
+            v.check_extract_date_option()
+            people: _Source | None = None
+            for name in ("people", *EVENT_TABLES):
+                if name not in files:
+                    continue
+                try:
                     source = v.register(TABLES[name], files[name])
                     if source is not None:
-                        v.check_rows(source, people)
+                        v.check_rows(source, people if name != "people" else None)
+                except (duckdb.Error, OSError) as exc:
+                    # e.g. a Parquet file whose footer reads but whose pages are corrupt
+                    v.add(_unreadable(files[name], files[name].suffix.lstrip("."), exc))
+                    source = None
+                if name == "people":
+                    people = source
         finally:
             v.close()
     return ValidationReport(
