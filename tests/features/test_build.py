@@ -6,6 +6,7 @@ import math
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.features.world import World, d
@@ -103,6 +104,7 @@ def test_censoring_by_extract_date_plus_reporting_lag(tmp_path: Path) -> None:
     w = World().person("A")
     w.event("exclusions", "A", last_complete)
     w.event("exclusions", "A", last_complete + timedelta(days=1))
+    w.event("police_contacts", "A", "2020-01-01", role="witness")  # a label source exists
     frame = w.build(tmp_path)
     assert frame.loc[key("A", last_complete), LABEL] == 0.0
     censored = frame.loc[key("A", last_complete + timedelta(days=1))]
@@ -134,6 +136,7 @@ def test_no_example_after_leaving_the_area(tmp_path: Path) -> None:
 def test_censoring_by_age_limit(tmp_path: Path) -> None:
     # 18 at as_of, 19th birthday inside the window
     w = World().person("A", birth="2005-06-01").event("exclusions", "A", D)
+    w.event("ae_visits", "A", "2020-01-01")
     row = w.build(tmp_path).loc[key("A", D)]
     assert math.isnan(row[LABEL])
     assert row["label_censored_reason"] == "age_limit"
@@ -304,7 +307,9 @@ def test_censoring_uses_the_longest_lag_seen_in_the_label_sources(tmp_path: Path
     w = World().person("A").person("B")
     w.event("exclusions", "A", as_of)
     w.event("exclusions", "A", as_of + timedelta(days=1))
-    w.event("police_contacts", "B", "2023-01-01", known="2023-04-01", role="witness")
+    w.event(
+        "police_contacts", "B", "2023-01-01", known="2023-04-01", role="victim", offence="robbery"
+    )
     frame = w.build(tmp_path)
     assert frame.loc[key("A", as_of), LABEL] == 0.0
     assert frame.loc[key("A", as_of + timedelta(days=1)), "label_censored_reason"] == "extract_date"
@@ -327,3 +332,54 @@ def test_removing_ae_visits_leaves_ae_features_nan_and_named(tmp_path: Path) -> 
     assert all(math.isnan(row[c]) for c in ae)
     assert row["pol_victim_90d"] == 1
     assert row["att_rate_30d"] == 1.0
+
+
+def test_without_any_label_source_labels_are_censored_not_negative(tmp_path: Path) -> None:
+    w = World().person("A").event("exclusions", "A", D)
+    row = w.build(tmp_path).loc[key("A", D)]
+    assert math.isnan(row[LABEL])
+    assert row["label_censored_reason"] == "no_label_source"
+
+
+def test_label_source_refreshed_before_the_extract_date_censors(tmp_path: Path) -> None:
+    w = World().person("A")
+    as_of = date(2026, 8, 31) - timedelta(days=365 + 31 + 20)
+    w.event("exclusions", "A", as_of)
+    w.event("ae_visits", "A", "2020-01-01")
+    folder = w.write(tmp_path / "d")
+    import json
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["tables"]["ae_visits"]["refreshed"] = "2026-08-01"  # a month stale
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    from vru_risk.features.build import build_features
+    from vru_risk.features.catalog import load_catalog
+    from vru_risk.features.load import open_folder
+
+    _, frame = build_features(
+        open_folder(folder, today=date(2026, 8, 31)),
+        load_catalog().spec(),
+        FeatureBuildConfig(),
+    )
+    assert frame is not None
+    days = pd.to_datetime(frame["as_of"]).dt.date
+    reasons = dict(zip(days, frame["label_censored_reason"], strict=True))
+    assert reasons[as_of] == "source_refreshed"
+    assert pd.isna(reasons[date(2020, 1, 1)])  # an old window is complete either way
+
+
+def test_attendance_drop_as_of_waits_for_every_week_in_the_window(tmp_path: Path) -> None:
+    w = World().person("A")
+    monday = date(2024, 1, 8)
+    _school_weeks(w, "A", monday, "PPPP")
+    # week 5 absent and known at once; week 4 (inside the trailing window) known 60 days late
+    w.events["attendance"] = [
+        {**r, "known_date": (d(r["date"]) + timedelta(days=60)).isoformat()}
+        if monday + timedelta(days=21) <= d(r["date"]) < monday + timedelta(days=28)
+        else r
+        for r in w.events["attendance"]
+    ]
+    _school_weeks(w, "A", monday + timedelta(days=28), "U", lag=0)
+    frame = w.build(tmp_path)
+    week4_known = monday + timedelta(days=21 + 4 + 60)
+    assert list(frame.index) == [key("A", week4_known)]

@@ -42,6 +42,7 @@ from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.contract import EVENT_TABLES
 from vru_risk.features.labels import (
     censoring_sql,
+    label_event_filters,
     label_sources_unavailable,
     labels_sql,
     recorded_events_sql,
@@ -138,6 +139,15 @@ class _Compiler:
                 raise ValueError("age is computed from people, not from an event source")
 
 
+def _value_column(source: str, value: str) -> str:
+    """A value read by an aggregate; a field with its own knowledge date only once known."""
+    known = FIELD_KNOWLEDGE_DATES.get((source, value))
+    column = f"s.{quote_ident(value)}"
+    if known is None:
+        return column
+    return f"CASE WHEN s.{known} <= e.as_of THEN {column} END"
+
+
 def aggregate_sql(f: FeatureDef) -> str:
     """The aggregate of one feature alone (for documentation and tests)."""
     compiler = _Compiler(f.source)
@@ -156,7 +166,7 @@ def feature_sql(spec: FeatureSpec, source: str, examples: str) -> str:
             "e.person_id",
             "e.as_of",
             f"{_DAYS_AGO} AS days_ago",
-            *(f"s.{quote_ident(v)} AS v_{v}" for v in values),
+            *(f"{_value_column(source, v)} AS v_{v}" for v in values),
             *(f"{sql} AS {alias}" for sql, alias in compiler.columns.items()),
         ]
     )
@@ -246,15 +256,16 @@ def label_lag_days(
 ) -> int:
     """The longest reporting lag of the label sources: configured, or observed if longer.
 
-    Where the data carries ``known_date``, the longest lag actually seen in the label sources
+    Where the data carries ``known_date``, the longest lag actually seen among label events
     is used when it exceeds the configured one, so that a window is never treated as complete
     while its events could still be arriving.
     """
     lag = config.label_lag_days
-    for source in ("police_contacts", "ae_visits"):
+    for source, where in label_event_filters(config.label).items():
         if source in available and "known_date" in available[source]:
             row = con.execute(
-                f"SELECT max(date_diff('day', event_date, known_date)) FROM src_{source}"
+                f"SELECT max(date_diff('day', event_date, known_date)) FROM src_{source} "
+                f"WHERE {where}"
             ).fetchone()
             if row is not None and row[0] is not None:
                 lag = max(lag, int(row[0]))
@@ -330,6 +341,14 @@ def build_relation(
         config.cohort,
         extract_date=folder.extract_date,
         label_lag_days=label_lag_days(con, available, config),
+        sources_refreshed=min(
+            (
+                folder.refreshed[t]
+                for t in ("police_contacts", "ae_visits")
+                if t in folder.refreshed
+            ),
+            default=None,
+        ),
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE label_recorded AS "

@@ -166,6 +166,13 @@ def _structure_problems(f: FeatureDef) -> list[str]:
     needs_value = f.aggregate in ("sum", "max", "distinct")
     if needs_value and f.value is None:
         p.append(f"{where}: aggregate {f.aggregate} needs `value`")
+    numeric = (Kind.FLOAT, Kind.INT)
+    if (
+        f.aggregate in ("sum", "max")
+        and f.value in table.column_names
+        and table.column(f.value).kind not in numeric
+    ):
+        p.append(f"{where}: {f.aggregate} needs a numeric `value`; {f.value} is not")
     if not needs_value and f.value is not None:
         p.append(f"{where}: aggregate {f.aggregate} takes no `value`")
     if f.aggregate in ("rate", "change") and not f.denominator:
@@ -286,7 +293,15 @@ class FeatureSpec(BaseModel):
 
     @model_validator(mode="after")
     def _guardrails(self) -> FeatureSpec:
-        problems = guardrail_problems((f.definition for f in self.features), self.proxies)
+        proxies = _merge_proxies(load_proxies(), self.proxies)
+        problems = guardrail_problems((f.definition for f in self.features), proxies)
+        for f in self.features:
+            d = f.definition
+            problems += _structure_problems(d)
+            derived = (d.name, d.source, d.family, d.window, d.aggregate, d.phrase, d.actionable)
+            shown = (f.name, f.source, f.family, f.window, f.aggregate, f.phrase, f.actionable)
+            if derived != shown:
+                problems.append(f"feature {f.name!r}: its description differs from its definition")
         names = [f.name for f in self.features]
         problems += [
             f"feature {n!r} is listed twice"
@@ -370,17 +385,38 @@ def _read_yaml(path: Path | None, package_file: str) -> tuple[str, Any]:
         return str(path), yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CatalogError([f"{path} does not exist"], origin=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(
+            [f"{path} cannot be read as UTF-8 text: {exc}"], origin=str(path)
+        ) from None
     except yaml.YAMLError as exc:
         raise CatalogError([f"{path} is not valid YAML: {exc}"], origin=str(path)) from None
 
 
 def load_proxies(path: Path | None = None) -> tuple[Proxy, ...]:
-    """Read ``proxies.yaml`` (the packaged one by default)."""
-    origin, doc = _read_yaml(path, "proxies.yaml")
+    """Read the declared proxies: the packaged ``proxies.yaml`` plus, if given, ``path``.
+
+    A file given here can only *add* proxies: the packaged, panel-approved list always applies.
+    """
+    origin, doc = _read_yaml(None, "proxies.yaml")
     try:
-        return ProxyList.model_validate(doc).proxies
+        packaged = ProxyList.model_validate(doc).proxies
     except ValidationError as exc:
         raise CatalogError(_pydantic_problems(exc), origin=origin) from None
+    if path is None:
+        return packaged
+    origin, doc = _read_yaml(path, "proxies.yaml")
+    try:
+        return _merge_proxies(packaged, ProxyList.model_validate(doc).proxies)
+    except ValidationError as exc:
+        raise CatalogError(_pydantic_problems(exc), origin=origin) from None
+
+
+def _merge_proxies(*lists: Iterable[Proxy]) -> tuple[Proxy, ...]:
+    merged: dict[tuple[str, str, tuple[str, ...] | None], Proxy] = {}
+    for proxy in (p for lst in lists for p in lst):
+        merged.setdefault((proxy.source, proxy.column, proxy.values), proxy)
+    return tuple(merged.values())
 
 
 def _pydantic_problems(exc: ValidationError, prefix: str = "") -> list[str]:
@@ -422,6 +458,15 @@ def load_catalog(
     if not isinstance(doc, dict) or not isinstance(doc.get("features"), list):
         raise CatalogError(["expected a mapping with a `features` list"], origin=origin)
     sets = doc.get("sets") or {}
+    if not isinstance(sets, dict) or not all(isinstance(v, list) for v in sets.values()):
+        problems.append("`sets` must map names to lists of values")
+        sets = {}
+    version = doc.get("catalog_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        problems.append(f"catalog_version must be a whole number, not {version!r}")
+        version = 0
+    if not doc["features"]:
+        problems.append("the catalog declares no features")
     features: list[FeatureDef] = []
     for i, raw in enumerate(doc["features"]):
         name = raw.get("name", f"#{i + 1}") if isinstance(raw, dict) else f"#{i + 1}"
@@ -447,7 +492,7 @@ def load_catalog(
     if problems:
         raise CatalogError(problems, origin=origin)
     return Catalog(
-        catalog_version=int(doc.get("catalog_version", 0)),
+        catalog_version=version,
         features=tuple(features),
         proxies=proxies,
     )

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
-from vru_risk.features.contract import POLICE_ROLE, SERIOUS_VIOLENCE_OFFENCES
+from vru_risk.features.contract import POLICE_OFFENCE, POLICE_ROLE, SERIOUS_VIOLENCE_OFFENCES
 
 TriggerKind = Literal["ae_visit", "exclusion", "police_contact", "attendance_drop"]
 TRIGGER_KINDS: tuple[TriggerKind, ...] = (
@@ -87,6 +87,15 @@ class LabelConfig(_Frozen):
     def _check(self) -> LabelConfig:
         if self.gap_days >= self.horizon_days:
             raise ValueError("gap_days must be shorter than horizon_days")
+        bad = sorted(set(self.serious_offences) - set(POLICE_OFFENCE))
+        if bad or not self.serious_offences:
+            raise ValueError(
+                f"serious_offences must be police offence groups; unknown: {bad}; "
+                f"groups: {', '.join(POLICE_OFFENCE)}"
+            )
+        out = [g for g in self.extra_gaps if not 0 <= g < self.horizon_days]
+        if out:
+            raise ValueError(f"extra_gaps {out} must be from 0 to below horizon_days")
         return self
 
 

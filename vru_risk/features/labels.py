@@ -43,6 +43,15 @@ def recorded_events_sql(available: Mapping[str, Collection[str]], label: LabelCo
     return "\nUNION ALL\n".join(f"({p})" for p in parts)
 
 
+def label_event_filters(label: LabelConfig) -> dict[str, str]:
+    """Per label source, the SQL condition that makes a row a label event."""
+    return {
+        "police_contacts": "role IN ('suspect', 'victim') AND offence IN "
+        + sql_list(label.serious_offences),
+        "ae_visits": "reason = 'assault'",
+    }
+
+
 def label_sources_unavailable(available: Mapping[str, Collection[str]]) -> tuple[str, ...]:
     return tuple(t for t in ("police_contacts", "ae_visits") if t not in available)
 
@@ -55,8 +64,29 @@ def censoring_sql(
     *,
     extract_date: date,
     label_lag_days: int,
+    sources_refreshed: date | None = None,
 ) -> str:
-    """Per example: window bounds and the reason it is censored (NULL when it is not)."""
+    """Per example: window bounds and the reason it is censored (NULL when it is not).
+
+    Reasons, first match wins: ``no_label_source`` (neither police contacts nor A&E visits are
+    in the data), ``extract_date`` (window plus lag runs past the extract date),
+    ``source_refreshed`` (past the last refresh of a label source, when earlier), ``left_area``,
+    ``age_limit``.
+    """
+    if not any(t in available for t in ("police_contacts", "ae_visits")):
+        return f"""
+        SELECT person_id, as_of,
+               CAST(as_of + INTERVAL {label.gap_days} DAY AS DATE) AS label_window_start,
+               CAST(as_of + INTERVAL {label.horizon_days} DAY AS DATE) AS label_window_end,
+               'no_label_source' AS label_censored_reason
+        FROM {examples}
+        """
+    refreshed_rule = (
+        f"WHEN CAST(e.label_window_end + INTERVAL {label_lag_days} DAY AS DATE) "
+        f"> DATE '{sources_refreshed.isoformat()}' THEN 'source_refreshed' "
+        if sources_refreshed is not None and sources_refreshed < extract_date
+        else ""
+    )
     left = "left_area_date" in available.get("people", ())
     left_rule = (
         "WHEN p.left_area_date IS NOT NULL AND p.left_area_date <= e.label_window_end "
@@ -69,6 +99,7 @@ def censoring_sql(
       CASE
         WHEN CAST(e.label_window_end + INTERVAL {label_lag_days} DAY AS DATE)
              > DATE '{extract_date.isoformat()}' THEN 'extract_date'
+        {refreshed_rule}
         {left_rule}
         WHEN CAST(p.birth_date + INTERVAL {cohort.coverage_end_age} YEAR AS DATE)
              <= e.label_window_end THEN 'age_limit'

@@ -46,7 +46,8 @@ def attendance_drop_sql(cfg: AttendanceTrigger) -> str:
         FROM (
             SELECT *, lag(rate) OVER (PARTITION BY person_id ORDER BY week) AS previous_rate
             FROM (
-                SELECT person_id, week, known_date,
+                SELECT person_id, week,
+                       max(known_date) OVER w_known AS known_date,
                        CAST(sum(attended) OVER w AS DOUBLE) / sum(possible) OVER w AS rate,
                        sum(possible) OVER w AS sessions,
                        count(*) OVER w AS weeks
@@ -59,7 +60,9 @@ def attendance_drop_sql(cfg: AttendanceTrigger) -> str:
                     GROUP BY person_id, CAST(date_trunc('week', event_date) AS DATE)
                 )
                 WINDOW w AS (PARTITION BY person_id ORDER BY week
-                             ROWS BETWEEN {n - 1} PRECEDING AND CURRENT ROW)
+                             ROWS BETWEEN {n - 1} PRECEDING AND CURRENT ROW),
+                       w_known AS (PARTITION BY person_id ORDER BY week
+                                   ROWS BETWEEN {n} PRECEDING AND CURRENT ROW)
             )
         )
         WHERE weeks = {n} AND sessions >= {cfg.min_sessions}
