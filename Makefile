@@ -54,6 +54,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/generate.py
 	$(BIN)/python benchmarks/validate.py
+	$(BIN)/python benchmarks/features.py
 
 lock: $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes $(UV_PLATFORM) --upgrade -o requirements/lock.txt

@@ -52,3 +52,10 @@ def test_generate_rejects_bad_options(vru: RunVru, tmp_path: Path) -> None:
     result = vru("data", "generate", "--out", tmp_path / "D", "--people", "5")
     assert result.code == 2
     assert "people" in result.stderr
+
+
+def test_generate_refuses_a_future_end_date(vru: RunVru, tmp_path: Path) -> None:
+    result = vru("data", "generate", "--out", tmp_path / "D", "--end-date", "2099-01-01")
+    assert result.code == 2
+    assert "in the future" in result.stderr
+    assert not (tmp_path / "D").exists()

@@ -66,3 +66,41 @@ def test_cli_list_shows_phrases_and_hash(vru: RunVru) -> None:
     assert result.code == 0
     assert "spec hash" in result.stdout
     assert "stop_and_search" in result.stdout
+
+
+def test_cli_build_refuses_outputs_that_would_overwrite_inputs(
+    vru: RunVru, county: Path, tmp_path: Path
+) -> None:
+    before = (county / "data" / "people.parquet").read_bytes()
+    result = vru("features", "build", county / "data", "--out", county / "data" / "people.parquet")
+    assert result.code == 2
+    assert "is inside the data folder" in result.stderr
+    assert (county / "data" / "people.parquet").read_bytes() == before
+    (tmp_path / "dir.parquet").mkdir()
+    result = vru("features", "build", county / "data", "--out", tmp_path / "dir.parquet")
+    assert result.code == 2
+    assert "is a folder" in result.stderr
+
+
+def test_cli_build_refuses_requests_that_can_only_be_empty(
+    vru: RunVru, county: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "f.parquet"
+    result = vru("features", "build", county / "data", "--out", out, "--no-triggers")
+    assert result.code == 2
+    assert "no examples requested" in result.stderr
+    result = vru("features", "build", county / "data", "--out", out, "--as-of", "2030-01-01")
+    assert result.code == 2
+    assert "after the data's extract date" in result.stderr
+    assert not out.exists()
+
+
+def test_feature_table_carries_its_provenance(vru: RunVru, county: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "f.parquet"
+    assert vru("features", "build", county / "data", "--out", out).code == 0
+    meta = pq.read_metadata(out).metadata
+    assert len(meta[b"vru.spec_hash"]) == 64
+    assert meta[b"vru.extract_date"] == b"2026-08-31"
+    assert b"reporting_lag_days" in meta[b"vru.build_config"]

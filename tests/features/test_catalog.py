@@ -291,3 +291,114 @@ def test_windows_hold_events_in_the_half_open_interval(tmp_path: Path) -> None:
     row = w.build(tmp_path).loc[("A", as_of)]
     assert row["pol_victim_90d"] == 1  # 89 days before is in (as_of - 90, as_of]; 90 is not
     assert row["pol_victim_365d"] == 3
+
+
+def test_a_spec_whose_description_and_definition_disagree_is_refused() -> None:
+    raw = load_catalog().spec().model_dump(mode="json")
+    feature = next(f for f in raw["features"] if f["name"] == "pol_victim_90d")
+    feature["definition"]["source"] = "attendance"  # compiled from attendance, shown as police
+    feature["definition"]["where"] = {"status": ["present"]}
+    with pytest.raises(ValueError, match="differs from its definition"):
+        FeatureSpec.model_validate(raw)
+
+
+def test_a_spec_cannot_drop_the_packaged_proxies_or_use_treatment() -> None:
+    raw = load_catalog().spec().model_dump(mode="json")
+    raw["proxies"] = []
+    feature = next(f for f in raw["features"] if f["name"] == "pol_contacts_365d")
+    feature["definition"]["where"] = {}
+    with pytest.raises(ValueError, match="stop_and_search"):
+        FeatureSpec.model_validate(raw)
+    raw = load_catalog().spec().model_dump(mode="json")
+    raw["features"][0]["definition"]["source"] = "interventions"
+    raw["features"][0]["source"] = "interventions"
+    with pytest.raises(ValueError, match="treatment"):
+        FeatureSpec.model_validate(raw)
+
+
+def test_a_proxies_file_adds_to_the_packaged_list_never_replaces_it(tmp_path: Path) -> None:
+    empty = tmp_path / "proxies.yaml"
+    empty.write_text(yaml.safe_dump({"proxies_version": 1, "proxies": []}))
+    names = {p.name for p in load_proxies(empty)}
+    assert {"stop_and_search", "hospital_attended"} <= names
+    feature = {
+        "name": "pol_all_contacts",
+        "source": "police_contacts",
+        "family": "police_any",
+        "aggregate": "count",
+        "window": 365,
+        "impute": "zero",
+        "phrase": "{n}",
+    }
+    with pytest.raises(CatalogError, match="stop_and_search"):
+        load_catalog(write_catalog(tmp_path, feature), proxies_path=empty)
+
+
+def test_outcome_as_a_value_is_read_only_once_known(tmp_path: Path) -> None:
+    feature = {
+        "name": "pol_outcome_kinds_365d",
+        "source": "police_contacts",
+        "family": "police_outcome",
+        "aggregate": "distinct",
+        "value": "outcome",
+        "where": {"role": ["suspect"]},
+        "window": 365,
+        "impute": "zero",
+        "phrase": "{n} kinds of outcome",
+    }
+    w = World().person("A")
+    w.event(
+        "police_contacts",
+        "A",
+        "2024-03-01",
+        role="suspect",
+        offence="robbery",
+        outcome="charge",
+        outcome_known_date="2024-09-01",
+    )
+    w.event("exclusions", "A", "2024-05-01")
+    w.event("exclusions", "A", "2024-10-01")
+    spec = load_catalog(write_catalog(tmp_path, feature)).spec()
+    frame = w.build(tmp_path / "d", spec=spec)
+    by_day = {k[1]: v for k, v in frame["pol_outcome_kinds_365d"].items()}
+    assert by_day[date(2024, 5, 1)] == 0
+    assert by_day[date(2024, 10, 1)] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("catalog_version: abc\nfeatures: [{name: x}]\n", "catalog_version must be a whole number"),
+        ("catalog_version: 1\nsets: [a, b]\nfeatures: []\n", "`sets` must map names"),
+        ("catalog_version: 1\nfeatures: []\n", "declares no features"),
+    ],
+)
+def test_malformed_catalog_files(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(CatalogError, match=message):
+        load_catalog(path)
+
+
+def test_unreadable_catalog_files(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="cannot be read"):
+        load_catalog(tmp_path)  # a folder
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"catalog_version: 1\nfeatures: [\xff]\n")
+    with pytest.raises(CatalogError, match="cannot be read as UTF-8"):
+        load_catalog(path)
+
+
+def test_sum_of_a_text_column_is_refused(tmp_path: Path) -> None:
+    feature = {
+        "name": "excl_reason_sum",
+        "source": "exclusions",
+        "family": "bad",
+        "aggregate": "sum",
+        "value": "reason",
+        "window": 365,
+        "impute": "zero",
+        "phrase": "{n}",
+    }
+    with pytest.raises(CatalogError, match="needs a numeric `value`"):
+        load_catalog(write_catalog(tmp_path, feature))

@@ -84,6 +84,11 @@ def run_generate(
         "measurement_bias": measurement_bias,
     }
     if end_date is not None:
+        if end_date > date.today():
+            raise UserError(
+                f"--end-date {end_date} is in the future; the end date is the extract date of "
+                "the synthetic data and cannot be after today"
+            )
         fields["end_date"] = end_date
     try:
         config = SyntheticConfig.model_validate(fields)
@@ -96,6 +101,8 @@ def run_generate(
             )
     except SyntheticConfigError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot write the county to {out}: {exc}") from None
 
 
 def print_generation(summary: GenerationSummary) -> None:
@@ -139,6 +146,7 @@ def validate(
 
 def run_validate(folder: Path, extract_date: date | None) -> ValidationReport:
     settings = state.get_settings()
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
     try:
         return validate_folder(
             folder,
@@ -146,6 +154,7 @@ def run_validate(folder: Path, extract_date: date | None) -> ValidationReport:
             today=date.today(),
             threads=settings.duckdb_threads,
             memory_limit=settings.duckdb_memory_limit,
+            scratch_dir=settings.cache_dir,
         )
     except FolderNotFoundError as exc:
         raise UserError(str(exc)) from None

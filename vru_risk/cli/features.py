@@ -66,8 +66,13 @@ def run_build(
     settings = state.get_settings()
     config = FeatureBuildConfig()
     spec = load_spec(catalog, proxies, config)
-    if out.suffix.lower() != ".parquet":
-        raise UserError(f"--out {out} must end in .parquet")
+    check_output(out, [("data folder", data_dir)] + ([("truth folder", truth)] if truth else []))
+    if not triggers and not as_of:
+        raise UserError(
+            "no examples requested: --no-triggers needs at least one --as-of date (or leave "
+            "--no-triggers out to build examples at teachable moments)"
+        )
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
     truth_events = None
     if truth is not None:
         truth_events = truth / "outcomes.parquet"
@@ -80,11 +85,18 @@ def run_build(
             today=date.today(),
             threads=settings.duckdb_threads,
             memory_limit=settings.duckdb_memory_limit,
+            scratch_dir=settings.cache_dir,
         )
     except InvalidDataError as exc:
         raise UserError(str(exc)) from None
     except ValueError as exc:  # folder missing
         raise UserError(str(exc)) from None
+    late = [d for d in as_of if d > folder.extract_date]
+    if late:
+        raise UserError(
+            f"--as-of {', '.join(map(str, late))} is after the data's extract date "
+            f"{folder.extract_date}: nothing is known about it yet"
+        )
     try:
         with progress_bar() as progress:
             summary, _ = build_features(
@@ -97,11 +109,29 @@ def run_build(
                 truth_events_path=truth_events,
                 threads=settings.duckdb_threads,
                 memory_limit=settings.duckdb_memory_limit,
+                scratch_dir=settings.cache_dir,
                 progress=progress,
             )
     except CatalogError as exc:
         raise UserError(str(exc)) from None
     return summary
+
+
+def check_output(out: Path, protected: list[tuple[str, Path]]) -> None:
+    """Refuse an output path that would overwrite inputs or cannot be a Parquet file."""
+    if out.suffix.lower() != ".parquet":
+        raise UserError(f"--out {out} must end in .parquet")
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name ending in .parquet")
+    target = out.resolve()
+    for what, folder in protected:
+        if target.is_relative_to(folder.resolve()):
+            raise UserError(
+                f"--out {out} is inside the {what} {folder}; write the feature table elsewhere "
+                "(the inputs are never overwritten)"
+            )
+    if set(str(out)) & set("*?[]{}"):
+        raise UserError(f"--out {out}: use a path without * ? [ ] {{ }}")
 
 
 def print_build(summary: BuildSummary) -> None:

@@ -478,8 +478,19 @@ def build_features(
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
             try:
+                metadata = {
+                    "vru.spec_hash": spec.hash,
+                    "vru.data_fingerprint": folder.fingerprint,
+                    "vru.extract_date": folder.extract_date.isoformat(),
+                    "vru.build_config": config.model_dump_json(),
+                    "vru.sources_unavailable": ",".join(unavailable),
+                }
+                kv = ", ".join(
+                    f"{quote_literal(k)}: {quote_literal(v)}" for k, v in metadata.items()
+                )
                 con.execute(
-                    f"COPY {table} TO {quote_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
+                    f"COPY {table} TO {quote_literal(str(tmp))} "
+                    f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}})"
                 )
                 tmp.replace(out)
             finally:

@@ -81,10 +81,16 @@ def open_folder(
     today: date,
     threads: int = 2,
     memory_limit: str = "2GB",
+    scratch_dir: Path | None = None,
 ) -> DataFolder:
     """Validate ``path`` and describe it; raise :class:`InvalidDataError` on any problem."""
     report = validate_folder(
-        path, extract_date=extract_date, today=today, threads=threads, memory_limit=memory_limit
+        path,
+        extract_date=extract_date,
+        today=today,
+        threads=threads,
+        memory_limit=memory_limit,
+        scratch_dir=scratch_dir,
     )
     if not report.ok:
         raise InvalidDataError(report)
