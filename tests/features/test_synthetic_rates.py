@@ -256,15 +256,19 @@ def test_bias_on_records_groups_more_often_by_the_configured_multiplier(county: 
         ratio = mantel_haenszel_ratio(con, source, dimension, level)
         checked[f"{source}/{dimension}={level}"] = (round(ratio, 2), multiplier)
         assert abs(ratio / multiplier - 1) <= RATIO_TOLERANCE, checked
+        # and nearer the configured multiplier than to "no bias" (1), so that a bias switched
+        # off or reversed cannot pass within the tolerance
+        assert abs(ratio - multiplier) < abs(ratio - 1), checked
     assert len(checked) >= 10
 
 
 def test_bias_off_records_every_group_alike(unbiased: County) -> None:
     con = connect(unbiased.data, unbiased.truth)
     biased_defaults = SyntheticConfig()
-    for source, dimension, level, _ in _multipliers(biased_defaults):
+    for source, dimension, level, multiplier in _multipliers(biased_defaults):
         ratio = mantel_haenszel_ratio(con, source, dimension, level)
         assert abs(ratio - 1) <= RATIO_TOLERANCE, (source, dimension, level, ratio)
+        assert abs(ratio - 1) < abs(ratio - multiplier), (source, dimension, level, ratio)
     probs = con.execute(
         "SELECT source, min(recording_probability), max(recording_probability) "
         "FROM t_incidents GROUP BY source"
