@@ -402,3 +402,45 @@ def test_sum_of_a_text_column_is_refused(tmp_path: Path) -> None:
     }
     with pytest.raises(CatalogError, match="needs a numeric `value`"):
         load_catalog(write_catalog(tmp_path, feature))
+
+
+def test_trigger_example_and_label_queries_transpile_and_parse_as_spark() -> None:
+    import sqlglot
+
+    from vru_risk.features.config import FeatureBuildConfig
+    from vru_risk.features.labels import censoring_sql, labels_sql, recorded_events_sql
+    from vru_risk.features.triggers import examples_sql
+
+    cfg = FeatureBuildConfig()
+    available = {t: TABLES[t].column_names for t in TABLES}
+    spec = load_catalog().spec()
+    censoring = censoring_sql(
+        "examples",
+        available,
+        cfg.label,
+        cfg.cohort,
+        extract_date=date(2026, 8, 31),
+        label_lag_days=31,
+    )
+    queries = [
+        examples_sql(
+            available,
+            cfg.cohort,
+            cfg.attendance_trigger,
+            use_triggers=True,
+            snapshot_dates=(date(2025, 1, 1),),
+            extract_date=date(2026, 8, 31),
+        ),
+        censoring,
+        labels_sql(
+            "examples",
+            recorded_events_sql(available, cfg.label),
+            cfg.label,
+            prefix="label",
+            censoring=censoring,
+        ),
+        *(feature_sql(spec, s, "examples") for s in ("attendance", "ae_visits")),
+    ]
+    for sql in queries:
+        spark = portable_sql(sql, "spark")
+        assert sqlglot.parse_one(spark, read="spark") is not None

@@ -618,3 +618,24 @@ def test_manifest_that_is_a_folder(vru: RunVru, valid_csv: Path) -> None:
     result = vru("data", "validate", valid_csv)
     assert result.code == 2
     assert "manifest.json: is not a file" in result.stdout
+
+
+def test_blank_lines_are_reported_because_they_shift_row_numbers(
+    vru: RunVru, valid_csv: Path
+) -> None:
+    path = valid_csv / "attendance.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines[:3], "\n", *lines[3:], "\n\n"]))
+    write_manifest(valid_csv, "csv")
+    result = vru("data", "validate", valid_csv)
+    assert result.code == 2
+    assert "attendance.csv: has blank lines" in result.stdout
+    assert "row 4:" in result.stdout
+    assert "(1 row)" in result.stdout  # the trailing blank lines are harmless and not counted
+
+
+def test_a_trailing_blank_line_is_harmless(vru: RunVru, valid_csv: Path) -> None:
+    path = valid_csv / "attendance.csv"
+    path.write_text(path.read_text() + "\n")
+    write_manifest(valid_csv, "csv")
+    assert vru("data", "validate", valid_csv).code == 0

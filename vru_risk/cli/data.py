@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from vru_risk.cli.common import EXIT_INVALID, UserError, console, parse_date, progress_bar, state
@@ -148,14 +149,15 @@ def run_validate(folder: Path, extract_date: date | None) -> ValidationReport:
     settings = state.get_settings()
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return validate_folder(
-            folder,
-            extract_date=extract_date,
-            today=date.today(),
-            threads=settings.duckdb_threads,
-            memory_limit=settings.duckdb_memory_limit,
-            scratch_dir=settings.cache_dir,
-        )
+        with Console(stderr=True).status(f"checking {folder} against data contract v1 ..."):
+            return validate_folder(
+                folder,
+                extract_date=extract_date,
+                today=date.today(),
+                threads=settings.duckdb_threads,
+                memory_limit=settings.duckdb_memory_limit,
+                scratch_dir=settings.cache_dir,
+            )
     except FolderNotFoundError as exc:
         raise UserError(str(exc)) from None
 

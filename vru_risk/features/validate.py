@@ -236,17 +236,52 @@ def _years_before(day: date, years: int) -> date:
 # --------------------------------------------------------------------------------------------
 
 
-def _utf8_problem(path: Path) -> Problem | None:
-    """Report the first lines that are not valid UTF-8 (None when the whole file is)."""
+def _text_problem(path: Path) -> Problem | None:
+    """Report lines that are not UTF-8, or blank lines (which would shift every row number)."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    blank = False
+    previous = b"\n"
     try:
         with path.open("rb") as f:
             while chunk := f.read(_HASH_CHUNK):
                 decoder.decode(chunk)
+                joined = previous + chunk
+                blank = blank or b"\n\n" in joined or b"\n\r\n" in joined
+                previous = chunk[-2:]
             decoder.decode(b"", final=True)
-        return None
     except UnicodeDecodeError:
-        pass
+        return _utf8_problem(path)
+    return _blank_line_problem(path) if blank else None
+
+
+def _blank_line_problem(path: Path) -> Problem | None:
+    # Blank lines at the very end shift nothing and are ignored; any other one is reported.
+    blanks: list[int] = []
+    pending: list[int] = []
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip(b"\r\n"):
+                pending.append(number)
+            else:
+                blanks += pending
+                pending = []
+    if not blanks:
+        return None
+    count, lines = len(blanks), blanks[:MAX_EXAMPLES]
+    return Problem(
+        file=path.name,
+        column=None,
+        check="blank_line",
+        message="has blank lines, which would make every later row number wrong (row numbers "
+        "are line numbers here)",
+        hint="remove the blank lines (often a trailing empty line from a spreadsheet export)",
+        count=count,
+        examples=tuple(Example(n, (("line", ""),)) for n in lines),
+    )
+
+
+def _utf8_problem(path: Path) -> Problem:
+    """Report the first lines that are not valid UTF-8."""
     bad: list[Example] = []
     count = 0
     with path.open("rb") as f:
@@ -723,9 +758,9 @@ class _Validator:
         relation = f"src_{table.name}"
         try:
             if fmt == "csv":
-                utf8 = _utf8_problem(path)
-                if utf8 is not None:
-                    self.add(utf8)
+                text = _text_problem(path)
+                if text is not None:
+                    self.add(text)
                     return None
                 header = csv_header(path)
                 dupes = sorted({h for h in header if header.count(h) > 1})
