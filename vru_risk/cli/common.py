@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import TypedDict
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -37,6 +39,25 @@ class _State:
 
 
 state = _State()
+
+
+class EngineOptions(TypedDict):
+    """DuckDB limits from the settings, passed as keywords to validation and feature builds."""
+
+    threads: int
+    memory_limit: str
+    scratch_dir: Path
+
+
+def engine_options() -> EngineOptions:
+    """``threads``, ``memory_limit`` and ``scratch_dir`` (created under VRU_HOME/cache)."""
+    settings = state.get_settings()
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    return EngineOptions(
+        threads=settings.duckdb_threads,
+        memory_limit=settings.duckdb_memory_limit,
+        scratch_dir=settings.cache_dir,
+    )
 
 
 def parse_date(text: str | None, option: str) -> date | None:

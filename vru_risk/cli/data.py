@@ -11,7 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vru_risk.cli.common import EXIT_INVALID, UserError, console, parse_date, progress_bar, state
+from vru_risk.cli.common import (
+    EXIT_INVALID,
+    UserError,
+    console,
+    engine_options,
+    parse_date,
+    progress_bar,
+)
 from vru_risk.features.validate import FolderNotFoundError, ValidationReport, validate_folder
 
 if TYPE_CHECKING:
@@ -146,17 +153,10 @@ def validate(
 
 
 def run_validate(folder: Path, extract_date: date | None) -> ValidationReport:
-    settings = state.get_settings()
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
     try:
         with Console(stderr=True).status(f"checking {folder} against data contract v1 ..."):
             return validate_folder(
-                folder,
-                extract_date=extract_date,
-                today=date.today(),
-                threads=settings.duckdb_threads,
-                memory_limit=settings.duckdb_memory_limit,
-                scratch_dir=settings.cache_dir,
+                folder, extract_date=extract_date, today=date.today(), **engine_options()
             )
     except FolderNotFoundError as exc:
         raise UserError(str(exc)) from None

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vru_risk.cli.common import UserError, console, parse_date, progress_bar, state
+from vru_risk.cli.common import UserError, console, engine_options, parse_date, progress_bar
 from vru_risk.features.build import BuildSummary, build_features
 from vru_risk.features.catalog import CatalogError, FeatureSpec, load_catalog
 from vru_risk.features.config import FeatureBuildConfig
@@ -63,7 +63,6 @@ def run_build(
     truth: Path | None = None,
     extract_date: date | None = None,
 ) -> BuildSummary:
-    settings = state.get_settings()
     config = FeatureBuildConfig()
     spec = load_spec(catalog, proxies, config)
     check_output(out, [("data folder", data_dir)] + ([("truth folder", truth)] if truth else []))
@@ -72,7 +71,6 @@ def run_build(
             "no examples requested: --no-triggers needs at least one --as-of date (or leave "
             "--no-triggers out to build examples at teachable moments)"
         )
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
     truth_events = None
     if truth is not None:
         truth_events = truth / "outcomes.parquet"
@@ -80,12 +78,7 @@ def run_build(
             raise UserError(f"{truth_events} not found: --truth must be a generator truth folder")
     try:
         folder = open_folder(
-            data_dir,
-            extract_date=extract_date,
-            today=date.today(),
-            threads=settings.duckdb_threads,
-            memory_limit=settings.duckdb_memory_limit,
-            scratch_dir=settings.cache_dir,
+            data_dir, extract_date=extract_date, today=date.today(), **engine_options()
         )
     except InvalidDataError as exc:
         raise UserError(str(exc)) from None
@@ -107,10 +100,8 @@ def run_build(
                 use_triggers=triggers,
                 snapshot_dates=as_of,
                 truth_events_path=truth_events,
-                threads=settings.duckdb_threads,
-                memory_limit=settings.duckdb_memory_limit,
-                scratch_dir=settings.cache_dir,
                 progress=progress,
+                **engine_options(),
             )
     except CatalogError as exc:
         raise UserError(str(exc)) from None
