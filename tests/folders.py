@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from vru_risk.features.contract import TABLES, Kind
+from vru_risk.features.contract import TABLES
+from vru_risk.features.synthetic.writer import ARROW_TYPES
 
 EXTRACT_DATE = date(2026, 8, 31)
 
@@ -144,21 +145,10 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
         writer.writerows(rows)
 
 
-_ARROW_TYPES = {
-    Kind.STRING: pa.string(),
-    Kind.CATEGORY: pa.string(),
-    Kind.DATE: pa.date32(),
-    Kind.DATETIME: pa.timestamp("us"),
-    Kind.BOOL: pa.bool_(),
-    Kind.FLOAT: pa.float64(),
-    Kind.INT: pa.int64(),
-}
-
-
 def _convert_options(name: str, as_text: frozenset[str] = frozenset()) -> pacsv.ConvertOptions:
     return pacsv.ConvertOptions(
         column_types={
-            c.name: pa.string() if c.name in as_text else _ARROW_TYPES[c.kind]
+            c.name: pa.string() if c.name in as_text else ARROW_TYPES[c.kind]
             for c in TABLES[name].columns
         }
         | {c: pa.string() for c in as_text},

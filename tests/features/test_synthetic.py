@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -72,12 +73,12 @@ def read(folder: Path, name: str) -> pd.DataFrame:
 
 # --- determinism ----------------------------------------------------------------------------
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_same_options_give_identical_bytes(tmp_path: Path, fmt: str) -> None:
+def test_same_options_give_identical_bytes(tmp_path: Path, fmt: Literal["parquet", "csv"]) -> None:
     config = SyntheticConfig(people=300, years=2, seed=5)
     runs = []
     for i in range(2):
         out, truth = tmp_path / f"d{i}", tmp_path / f"t{i}"
-        generate_county(config, out_dir=out, truth_dir=truth, fmt=fmt)  # type: ignore[arg-type]
+        generate_county(config, out_dir=out, truth_dir=truth, fmt=fmt)
         runs.append((hashes(out), hashes(truth)))
     assert runs[0] == runs[1]
     assert len(runs[0][0]) == 7 and all(name.endswith((f".{fmt}", ".json")) for name in runs[0][0])

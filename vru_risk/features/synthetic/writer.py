@@ -43,7 +43,8 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "version": "2.6",
 }
 
-_ARROW_TYPES = {
+#: The Arrow type of each contract kind in the Parquet files this project writes.
+ARROW_TYPES = {
     Kind.STRING: pa.string(),
     Kind.CATEGORY: pa.string(),
     Kind.DATE: pa.date32(),
@@ -59,7 +60,7 @@ def contract_schema(name: str) -> pa.Schema:
     table = TABLES[name]
     return pa.schema(
         [
-            pa.field(c.name, _ARROW_TYPES[c.kind], nullable=c.nullable or not c.required)
+            pa.field(c.name, ARROW_TYPES[c.kind], nullable=c.nullable or not c.required)
             for c in table.columns
         ]
     )
