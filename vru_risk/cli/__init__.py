@@ -14,6 +14,7 @@ from vru_risk.cli.common import EXIT_INTERNAL, EXIT_INVALID, UserError, state
 from vru_risk.cli.data import app as data_app
 from vru_risk.cli.demo import demo
 from vru_risk.cli.features import app as features_app
+from vru_risk.cli.train import train
 from vru_risk.settings import SettingsError, load_settings
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 app.command("demo")(demo)
+app.command("train")(train)
 
 
 @app.callback()

@@ -62,8 +62,9 @@ def run_build(
     proxies: Path | None = None,
     truth: Path | None = None,
     extract_date: date | None = None,
+    config: FeatureBuildConfig | None = None,
 ) -> BuildSummary:
-    config = FeatureBuildConfig()
+    config = config or FeatureBuildConfig()
     spec = load_spec(catalog, proxies, config)
     check_output(out, [("data folder", data_dir)] + ([("truth folder", truth)] if truth else []))
     if not triggers and not as_of:

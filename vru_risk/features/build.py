@@ -234,6 +234,7 @@ class BuildSummary:
     data_fingerprint: str
     sources_unavailable: tuple[str, ...]
     label_sources_unavailable: tuple[str, ...]
+    label_lag_days: int
     seconds: float
 
 
@@ -293,8 +294,10 @@ def build_relation(
     snapshot_dates: Collection[date] = (),
     truth_events: str | None = None,
     progress: Progress | None = None,
-) -> tuple[str, tuple[str, ...]]:
-    """Create the table ``features_out`` in ``con``; return its name and the missing sources.
+) -> tuple[str, tuple[str, ...], int]:
+    """Create the table ``features_out`` in ``con``.
+
+    Returns its name, the missing sources and the label lag used for censoring.
 
     ``truth_events`` is an optional SQL relation (person_id, event_date, harm) of *true*
     involvement events; when given, ``label_true_involvement`` columns are added.
@@ -334,13 +337,14 @@ def build_relation(
             )
             parts.append((f"feat_{source}", names))
         step()
+    lag = label_lag_days(con, available, config)
     censoring = censoring_sql(
         "examples",
         available,
         config.label,
         config.cohort,
         extract_date=folder.extract_date,
-        label_lag_days=label_lag_days(con, available, config),
+        label_lag_days=lag,
         sources_refreshed=min(
             (
                 folder.refreshed[t]
@@ -411,7 +415,7 @@ def build_relation(
         """
     )
     step()
-    return "features_out", unavailable
+    return "features_out", unavailable, lag
 
 
 def _stepper(progress: Progress | None, stage: str, total: int) -> Callable[[], None]:
@@ -455,7 +459,7 @@ def build_features(
                 "SELECT person_id, CAST(date AS DATE) AS event_date, kind = 'victim' AS harm "
                 f"FROM read_parquet({quote_literal(str(truth_events_path))})"
             )
-        table, unavailable = build_relation(
+        table, unavailable, lag = build_relation(
             con,
             folder,
             spec,
@@ -484,6 +488,7 @@ def build_features(
                     "vru.extract_date": folder.extract_date.isoformat(),
                     "vru.build_config": config.model_dump_json(),
                     "vru.sources_unavailable": ",".join(unavailable),
+                    "vru.label_lag_days": str(lag),
                 }
                 kv = ", ".join(
                     f"{quote_literal(k)}: {quote_literal(v)}" for k, v in metadata.items()
@@ -508,6 +513,7 @@ def build_features(
             data_fingerprint=folder.fingerprint,
             sources_unavailable=unavailable,
             label_sources_unavailable=label_sources_unavailable(available),
+            label_lag_days=lag,
             seconds=time.perf_counter() - start,
         )
         return summary, frame
