@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from vru_risk.features.catalog import CatalogError, FeatureSpec, load_catalog
 from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.training.baselines import check_baselines
 
 CONFIG_VERSION = 1
 
@@ -188,7 +189,12 @@ def load_experiment(path: Path | None = None) -> ExperimentConfig:
     except ValidationError as exc:
         raise ExperimentConfigError(_problems(exc), origin) from None
     try:
-        config.feature_spec(path.parent if path is not None else None)
+        spec = config.feature_spec(path.parent if path is not None else None)
     except (CatalogError, ValidationError) as exc:
         raise ExperimentConfigError([f"catalog: {exc}"], origin) from None
+    problems = [
+        f"models.baselines: {p}" for p in check_baselines(config.models.baselines, spec.names)
+    ]
+    if problems:
+        raise ExperimentConfigError(problems, origin)
     return config
