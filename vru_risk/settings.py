@@ -46,6 +46,10 @@ class Settings(BaseSettings):
         str | None,
         Field(description="MLflow tracking URI; default SQLite under home"),
     ] = None
+    mlflow_artifact_root: Annotated[
+        str | None,
+        Field(description="Where new MLflow experiments keep artifacts; default home/mlartifacts"),
+    ] = None
     duckdb_threads: Annotated[
         int, Field(ge=1, le=256, description="Threads DuckDB may use for validation/features")
     ] = 2
@@ -78,6 +82,24 @@ class Settings(BaseSettings):
     @property
     def tracking_uri(self) -> str:
         return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_root(self) -> str:
+        return self.mlflow_artifact_root or (self.home / "mlartifacts").resolve().as_uri()
+
+
+def quiet_libraries() -> None:
+    """Keep MLflow's progress bars, telemetry and INFO chatter out of the CLI's output.
+
+    Only defaults are set: a variable the user exported wins.
+    """
+    import logging
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def load_settings() -> Settings:

@@ -14,8 +14,9 @@ from vru_risk.cli.common import EXIT_INTERNAL, EXIT_INVALID, UserError, state
 from vru_risk.cli.data import app as data_app
 from vru_risk.cli.demo import demo
 from vru_risk.cli.features import app as features_app
+from vru_risk.cli.models import app as models_app
 from vru_risk.cli.train import train
-from vru_risk.settings import SettingsError, load_settings
+from vru_risk.settings import SettingsError, load_settings, quiet_libraries
 
 app = typer.Typer(
     name="vru",
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
+app.add_typer(models_app, name="models")
 app.command("demo")(demo)
 app.command("train")(train)
 
@@ -38,6 +40,7 @@ def _root(
     """Read the settings once, at the edge, and hand them to the commands."""
     state.verbose = verbose
     state.settings = load_settings()
+    quiet_libraries()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_INVALID = 2
 
-console = Console(highlight=False)
+# wide enough for the summary tables when the output is a file or a pipe (make demo, CI logs)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
 class UserError(Exception):

@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import pandas as pd
@@ -294,6 +295,7 @@ def build_relation(
     snapshot_dates: Collection[date] = (),
     truth_events: str | None = None,
     progress: Progress | None = None,
+    knowledge_dates: Literal["known", "event"] = "known",
 ) -> tuple[str, tuple[str, ...], int]:
     """Create the table ``features_out`` in ``con``.
 
@@ -309,7 +311,9 @@ def build_relation(
             "catalog.spec(config.reporting_lag_days)"
         )
     step = _stepper(progress, "building features", 4 + len(EVENT_TABLES))
-    available = register_sources(con, folder, spec.reporting_lag_days)
+    available = register_sources(
+        con, folder, spec.reporting_lag_days, knowledge_dates=knowledge_dates
+    )
     check_spec_against_data(spec, available)
     unavailable = tuple(t for t in EVENT_TABLES if t not in available and t != "interventions")
     con.execute(
@@ -382,6 +386,20 @@ def build_relation(
         truth_join = "LEFT JOIN label_truth lt ON lt.person_id = x.person_id AND lt.as_of = x.as_of"
         truth_cols = ", lt.* EXCLUDE (person_id, as_of)"
     step()
+    # support received between the as-of date and the end of the label window: evaluation
+    # splits by it (treated / untreated), it is never a feature
+    if "interventions" in available:
+        treated_join = (
+            "LEFT JOIN (SELECT c.person_id, c.as_of, "
+            "max(CASE WHEN i.person_id IS NULL THEN 0.0 ELSE 1.0 END) AS label_window_treated "
+            "FROM label_censoring c LEFT JOIN src_interventions i ON i.person_id = c.person_id "
+            "AND i.start_date <= c.label_window_end "
+            "AND (i.end_date IS NULL OR i.end_date >= c.as_of) GROUP BY c.person_id, c.as_of) tr "
+            "ON tr.person_id = x.person_id AND tr.as_of = x.as_of"
+        )
+        treated_col = "tr.label_window_treated"
+    else:
+        treated_join, treated_col = "", "CAST(NULL AS DOUBLE) AS label_window_treated"
     tables = {name: table for table, names in parts for name in names}
     feature_cols = []
     for f in spec.features:
@@ -404,12 +422,14 @@ def build_relation(
                {quote_literal(",".join(unavailable))} AS sources_unavailable,
                {", ".join(feature_cols)},
                lr.* EXCLUDE (person_id, as_of),
-               lc.label_censored_reason, lc.label_window_start, lc.label_window_end
+               lc.label_censored_reason, lc.label_window_start, lc.label_window_end,
+               {treated_col}
                {truth_cols}
         FROM examples x
         {joins}
         LEFT JOIN label_recorded lr ON lr.person_id = x.person_id AND lr.as_of = x.as_of
         LEFT JOIN label_censoring lc ON lc.person_id = x.person_id AND lc.as_of = x.as_of
+        {treated_join}
         {truth_join}
         ORDER BY x.person_id, x.as_of
         """
@@ -444,6 +464,7 @@ def build_features(
     memory_limit: str = "2GB",
     scratch_dir: Path | None = None,
     progress: Progress | None = None,
+    knowledge_dates: Literal["known", "event"] = "known",
 ) -> tuple[BuildSummary, pd.DataFrame | None]:
     """Build the feature table; write it to ``out`` (Parquet, atomically) or return it.
 
@@ -468,6 +489,7 @@ def build_features(
             snapshot_dates=snapshot_dates,
             truth_events=truth,
             progress=progress,
+            knowledge_dates=knowledge_dates,
         )
         stats = con.execute(
             f"SELECT count(*), count(DISTINCT person_id), "
@@ -489,6 +511,7 @@ def build_features(
                     "vru.build_config": config.model_dump_json(),
                     "vru.sources_unavailable": ",".join(unavailable),
                     "vru.label_lag_days": str(lag),
+                    "vru.knowledge_dates": knowledge_dates,
                 }
                 kv = ", ".join(
                     f"{quote_literal(k)}: {quote_literal(v)}" for k, v in metadata.items()

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -118,8 +119,15 @@ def register_sources(
     con: duckdb.DuckDBPyConnection,
     folder: DataFolder,
     reporting_lag_days: Mapping[str, int],
+    *,
+    knowledge_dates: Literal["known", "event"] = "known",
 ) -> dict[str, tuple[str, ...]]:
-    """Create the typed views ``src_<table>``; return the columns available per table."""
+    """Create the typed views ``src_<table>``; return the columns available per table.
+
+    ``knowledge_dates="event"`` makes every record count as known on its event date: the
+    classic leakage bug (features see records that arrived after the as-of date). It exists
+    only so that tests and benchmarks can show the leakage tripwire firing; never use it.
+    """
     available: dict[str, tuple[str, ...]] = {}
     for name, path in folder.files.items():
         table = TABLES[name]
@@ -127,6 +135,8 @@ def register_sources(
         described = con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
         stored = {str(r[0]): str(r[1]) for r in described}
         cols = [c.name for c in table.columns if c.name in stored]
+        if knowledge_dates == "event" and table.event_date is not None:
+            cols = [c for c in cols if c != "known_date"]
         typed = ", ".join(
             f"{typed_column(table.column(c), stored[c]).typed} AS {quote_ident(c)}" for c in cols
         )
@@ -136,7 +146,9 @@ def register_sources(
             is_datetime = table.column(table.event_date).kind is Kind.DATETIME
             event_expr = f"CAST({event} AS DATE)" if is_datetime else event
             extra["event_date"] = event_expr
-            if "known_date" not in stored:
+            if knowledge_dates == "event":
+                extra["known_date"] = event_expr
+            elif "known_date" not in stored:
                 lag = int(reporting_lag_days[name])
                 extra["known_date"] = f"CAST({event_expr} + INTERVAL {lag} DAY AS DATE)"
         for derived, spec in DERIVED_COLUMNS.get(name, {}).items():

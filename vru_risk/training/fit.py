@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -27,57 +26,28 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from vru_risk.models.calibration import (
+    Calibrator,
+    NoCalibration,
+    SigmoidCalibration,
+    make_calibrator,
+    sigmoid,
+)
 from vru_risk.training.config import LightGBMGrid
 
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    result: np.ndarray = 1.0 / (1.0 + np.exp(-x))
-    return result
-
-
-class Calibrator(Protocol):
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> Calibrator: ...
-    def transform(self, raw: np.ndarray) -> np.ndarray: ...
-    def params(self) -> dict[str, float | str]: ...
-
-
-@dataclass
-class NoCalibration:
-    """The booster's own probability (sigmoid of its raw log-odds)."""
-
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> NoCalibration:  # noqa: ARG002 - null object
-        return self
-
-    def transform(self, raw: np.ndarray) -> np.ndarray:
-        return sigmoid(raw)
-
-    def params(self) -> dict[str, float | str]:
-        return {"method": "none"}
-
-
-@dataclass
-class SigmoidCalibration:
-    """p = sigmoid(slope * raw + intercept), fitted by (almost unpenalised) logistic regression."""
-
-    slope: float = 1.0
-    intercept: float = 0.0
-
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> SigmoidCalibration:
-        model = LogisticRegression(C=1e6, max_iter=1000)
-        model.fit(raw.reshape(-1, 1), y)
-        self.slope = float(model.coef_[0, 0])
-        self.intercept = float(model.intercept_[0])
-        return self
-
-    def transform(self, raw: np.ndarray) -> np.ndarray:
-        return sigmoid(self.slope * raw + self.intercept)
-
-    def params(self) -> dict[str, float | str]:
-        return {"method": "sigmoid", "slope": self.slope, "intercept": self.intercept}
-
-
-def make_calibrator(method: str) -> Calibrator:
-    return SigmoidCalibration() if method == "sigmoid" else NoCalibration()
+__all__ = [
+    "BoosterParams",
+    "Calibrator",
+    "NoCalibration",
+    "Selection",
+    "SigmoidCalibration",
+    "fit_lightgbm",
+    "fit_logistic",
+    "grid",
+    "make_calibrator",
+    "select_lightgbm",
+    "sigmoid",
+]
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, c: float) -> Pipeline:

@@ -1,0 +1,57 @@
+"""``vru models``: the registered versions of vru-risk, their aliases, metrics and gate states."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from rich.table import Table
+
+from vru_risk.cli.common import console, state
+from vru_risk.models.registry import Registry
+
+app = typer.Typer(help="Registered model versions, aliases and gate states", no_args_is_help=True)
+
+
+@app.command("list")
+def list_versions() -> None:
+    """Show every version: aliases, state, gates, training window and key metrics."""
+    registry = Registry(state.get_settings().tracking_uri)
+    versions = registry.versions()
+    if not versions:
+        console.print(
+            "no model is registered yet; train one with `vru train --data DIR` (or `make demo`)"
+        )
+        return
+    view = Table(title="vru-risk model versions (test folds pooled)")
+    for col in (
+        "version",
+        "aliases",
+        "state",
+        "performance",
+        "leakage",
+        "trained to",
+        "AUC",
+        "precision@cap",
+        "recall@cap",
+        "registered",
+    ):
+        view.add_column(col)
+    for v in reversed(versions):
+        created = datetime.fromtimestamp(v.created_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+        auc, prec, rec = (
+            v.metric(k) for k in ("auc", "precision_at_capacity", "recall_at_capacity")
+        )
+        view.add_row(
+            str(v.version),
+            ", ".join(v.aliases) or "-",
+            v.state or "-",
+            v.tags.get("vru.gate.performance", "-"),
+            v.tags.get("vru.gate.leakage", "-"),
+            v.tags.get("vru.train_end", "-"),
+            f"{auc:.3f}" if auc is not None else "-",
+            f"{prec:.3f}" if prec is not None else "-",
+            f"{rec:.3f}" if rec is not None else "-",
+            created,
+        )
+    console.print(view)

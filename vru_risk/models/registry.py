@@ -1,0 +1,234 @@
+"""The model registry: MLflow model versions of ``vru-risk``, their gate states and aliases.
+
+Every trained RiskModel is registered as a version, whatever its gates say, so that it can be
+audited; the only pointers serving follows are aliases (``candidate``, later ``champion``). The
+state of a version is its tag ``vru.state``:
+
+- ``candidate``: the performance gate passed and the leakage tripwire did not fire;
+- ``not a candidate: performance gate failed``: it does not beat the rule baselines;
+- ``blocked: suspected leakage``: the tripwire fired; no alias can point at it until the block
+  is cleared through the review commands.
+
+A version is loaded by downloading its plain-file artifact ``risk_model`` and reading it with
+:meth:`RiskModel.load`; nothing is unpickled.
+
+Example
+-------
+>>> VersionInfo(3, ("candidate",), {"vru.state": "candidate"}, "run", 0).blocked
+False
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Final
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from vru_risk.models.risk_model import MODEL_NAME, RiskModel
+
+STATE_TAG: Final = "vru.state"
+CANDIDATE: Final = "candidate"
+BLOCKED: Final = "blocked: suspected leakage"
+REJECTED: Final = "not a candidate: performance gate failed"
+CLEARED_TAG: Final = "vru.leakage_cleared_by"
+ARTIFACT: Final = "risk_model"
+PYFUNC_FILE: Final = Path(__file__).with_name("pyfunc_model.py")
+_REQUIREMENTS: Final = ("lightgbm", "numpy", "pandas", "scikit-learn", "pydantic", "mlflow")
+
+
+class RegistryError(ValueError):
+    """A registry request that cannot be met (unknown version or alias, a blocked version)."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One registered version: number, aliases, tags, the run that made it, creation time."""
+
+    version: int
+    aliases: tuple[str, ...]
+    tags: Mapping[str, str]
+    run_id: str
+    created_ms: int
+
+    @property
+    def state(self) -> str:
+        return self.tags.get(STATE_TAG, "")
+
+    @property
+    def blocked(self) -> bool:
+        return self.state.startswith("blocked") and CLEARED_TAG not in self.tags
+
+    def metric(self, name: str) -> float | None:
+        value = self.tags.get(f"vru.metric.{name}")
+        return float(value) if value not in (None, "") else None
+
+
+@contextmanager
+def tracking(uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API at ``uri`` for the duration of a block."""
+    before = mlflow.get_tracking_uri()
+    before_registry = mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(before)
+        mlflow.set_registry_uri(before_registry)
+
+
+def ensure_experiment(name: str, artifact_root: str) -> str:
+    """The id of MLflow experiment ``name``, created with artifacts under ``artifact_root``."""
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    location = f"{artifact_root.rstrip('/')}/{name}"
+    return str(mlflow.create_experiment(name, artifact_location=location))
+
+
+def _requirements() -> list[str]:
+    out = []
+    for dist in _REQUIREMENTS:
+        try:
+            out.append(f"{dist}=={metadata.version(dist)}")
+        except metadata.PackageNotFoundError:  # pragma: no cover - all are dependencies
+            out.append(dist)
+    return out
+
+
+class Registry:
+    """Versions and aliases of one registered model, through an explicit tracking URI."""
+
+    def __init__(self, tracking_uri: str, name: str = MODEL_NAME) -> None:
+        self.uri = tracking_uri
+        self.name = name
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def versions(self) -> list[VersionInfo]:
+        """Every version, oldest first (empty when nothing is registered)."""
+        try:
+            found = self.client.search_model_versions(f"name='{self.name}'")
+        except MlflowException:
+            return []
+        aliases: dict[int, list[str]] = {}
+        try:
+            model = self.client.get_registered_model(self.name)
+            for alias, version in model.aliases.items():
+                aliases.setdefault(int(version), []).append(alias)
+        except MlflowException:
+            pass
+        out = [
+            VersionInfo(
+                version=int(v.version),
+                aliases=tuple(sorted(aliases.get(int(v.version), []))),
+                tags=dict(v.tags),
+                run_id=str(v.run_id),
+                created_ms=int(v.creation_timestamp or 0),
+            )
+            for v in found
+        ]
+        return sorted(out, key=lambda v: v.version)
+
+    def version(self, version: int) -> VersionInfo:
+        for v in self.versions():
+            if v.version == version:
+                return v
+        raise RegistryError(
+            f"{self.name} has no version {version}; `vru models list` shows the versions"
+        )
+
+    def alias(self, alias: str) -> VersionInfo | None:
+        for v in self.versions():
+            if alias in v.aliases:
+                return v
+        return None
+
+    def previous(self, before: int | None = None) -> VersionInfo | None:
+        """The latest version (before ``before``) that is not blocked: the tripwire's yardstick."""
+        eligible = [
+            v for v in self.versions() if not v.blocked and (before is None or v.version < before)
+        ]
+        return eligible[-1] if eligible else None
+
+    def load(self, ref: str | int, *, threads: int = 1) -> tuple[RiskModel, VersionInfo]:
+        """Load a version by number or alias (pickle-free) with its registry record."""
+        if isinstance(ref, int) or str(ref).isdigit():
+            info = self.version(int(ref))
+        else:
+            found = self.alias(str(ref))
+            if found is None:
+                raise RegistryError(
+                    f"no version of {self.name} has the alias {ref!r}; `vru models list` shows "
+                    "the versions and their aliases"
+                )
+            info = found
+        with tempfile.TemporaryDirectory(prefix="vru-model-") as tmp, tracking(self.uri):
+            path = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{self.name}/{info.version}", dst_path=tmp
+            )
+            model = RiskModel.load(Path(path) / "artifacts" / ARTIFACT, threads=threads)
+        return model, info
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def log_and_register(
+        self,
+        model: RiskModel,
+        *,
+        sample: pd.DataFrame,
+        tags: Mapping[str, str],
+        state: str,
+    ) -> VersionInfo:
+        """Log ``model`` in the active MLflow run and register it as a new version.
+
+        The RiskModel's plain files go in the run's ``risk_model`` artifact folder; a pyfunc
+        ("models from code", nothing pickled) with an explicit signature goes beside it.
+        """
+        run = mlflow.active_run()
+        if run is None:
+            raise RuntimeError("log_and_register needs an active MLflow run")
+        with tempfile.TemporaryDirectory(prefix="vru-model-") as tmp:
+            folder = Path(tmp) / ARTIFACT
+            model.save(folder)
+            signature = infer_signature(sample, model.predict(sample))
+            logged = mlflow.pyfunc.log_model(
+                name="risk_model",
+                python_model=str(PYFUNC_FILE),
+                artifacts={ARTIFACT: str(folder)},
+                signature=signature,
+                input_example=sample.head(5),
+                pip_requirements=_requirements(),
+                registered_model_name=self.name,
+            )
+        version = logged.registered_model_version
+        if version is None:  # pragma: no cover - MLflow registers when given a name
+            raise RuntimeError(f"MLflow did not register {self.name}")
+        all_tags = {**tags, STATE_TAG: state, "vru.content_hash": model.content_hash}
+        for key, value in all_tags.items():
+            self.client.set_model_version_tag(self.name, str(version), key, value)
+        return self.version(int(version))
+
+    def set_alias(self, alias: str, version: int) -> None:
+        """Point ``alias`` at ``version``; refused for a version blocked as suspected leakage."""
+        info = self.version(version)
+        if info.blocked:
+            raise RegistryError(
+                f"{self.name} version {version} is '{info.state}' and can get no alias until the "
+                "block is cleared through the ethics panel's review commands"
+            )
+        self.client.set_registered_model_alias(self.name, alias, str(version))
+
+    def set_tag(self, version: int, key: str, value: str) -> None:
+        self.client.set_model_version_tag(self.name, str(version), key, value)

@@ -1,0 +1,298 @@
+"""The RiskModel: the one object that crosses from training to serving.
+
+It holds the feature spec (names, order, dtypes, phrasing), the LightGBM booster, the calibrator,
+a reference score distribution (so a score can be placed as a percentile of the population of
+teachable moments it was calibrated on, never against whoever else triggered that day) and the
+patterns of available sources it was trained on.
+
+Every frame is checked against the spec before scoring: LightGBM silently mis-scores a frame
+whose columns are reordered, missing or retyped. ``contributions`` returns LightGBM's
+``pred_contrib`` values: SHAP values in log-odds of the *uncalibrated* booster, one column per
+feature plus ``base_value``; a row sums to the raw score (before calibration).
+
+Saved pickle-free as plain files (the booster's own text model, calibrator parameters, the spec,
+the reference distribution, the patterns and a manifest with every file's sha256); the content
+hash is the sha256 of that manifest.
+
+Example
+-------
+>>> import numpy as np, pandas as pd
+>>> from vru_risk.models.risk_model import availability_patterns
+>>> availability_patterns(pd.DataFrame({"a": [1.0, np.nan]}), {"x": ("a",)}, "").tolist()
+['', 'x']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from vru_risk.features.catalog import CatalogError, FeatureSpec
+from vru_risk.features.contract import AUDIT_ONLY_COLUMNS
+from vru_risk.models.calibration import Calibrator, calibrator_from
+
+FORMAT_VERSION: Final = 1
+MODEL_NAME: Final = "vru-risk"
+FILES: Final = {
+    "booster": "booster.txt",
+    "calibration": "calibration.json",
+    "spec": "feature_spec.json",
+    "reference": "reference_scores.json",
+    "patterns": "source_patterns.json",
+    "info": "info.json",
+}
+MANIFEST: Final = "risk_model.json"
+REFERENCE_POINTS: Final = 1001  # quantiles 0.0%, 0.1%, ..., 100.0%
+
+
+class FrameMismatchError(ValueError):
+    """A frame that does not match the model's feature spec; ``problems`` lists each way."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(
+            "the frame does not match the model's feature spec (LightGBM would silently "
+            "mis-score it); build features with the model's spec:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+class ModelFileError(ValueError):
+    """A saved RiskModel that cannot be loaded (missing, altered or unreadable files)."""
+
+
+def _source_columns(spec: FeatureSpec) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for f in spec.features:
+        if f.source != "people":
+            out.setdefault(f.source, []).append(f.name)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def availability_patterns(
+    features: pd.DataFrame,
+    source_columns: Mapping[str, tuple[str, ...]],
+    sources_unavailable: pd.Series | str,
+) -> pd.Series:
+    """Per row, the sorted, comma-joined sources the model could not see ('' = all seen).
+
+    A source counts as unseen for a row when the VRU lacks it (``sources_unavailable``) or when
+    every feature the source feeds is missing for that row (e.g. no school record).
+    """
+    n = len(features)
+    if isinstance(sources_unavailable, str):
+        vru = [set(filter(None, sources_unavailable.split(",")))] * n
+    else:
+        vru = [set(filter(None, str(v or "").split(","))) for v in sources_unavailable]
+    missing = {
+        source: features[list(cols)].isna().all(axis=1).to_numpy()
+        for source, cols in source_columns.items()
+    }
+    patterns = []
+    for i in range(n):
+        unseen = set(vru[i]) | {s for s, m in missing.items() if m[i]}
+        patterns.append(",".join(sorted(unseen)))
+    return pd.Series(patterns, index=features.index, dtype=object)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class RiskModel:
+    """Feature spec + booster + calibrator + reference scores + seen source patterns."""
+
+    spec: FeatureSpec
+    booster: lgb.Booster
+    calibrator: Calibrator
+    reference_scores: np.ndarray
+    source_patterns: dict[str, int]
+    info: dict[str, str] = field(default_factory=dict)
+    threads: int = 1
+    #: sha256 over the sha256 of each saved file; set by :meth:`save` and :meth:`load`
+    content_hash: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        names = list(self.spec.names)
+        problems = [
+            f"feature {n!r} is an audit-only attribute; protected characteristics can never be "
+            "model features"
+            for n in names
+            if n in AUDIT_ONLY_COLUMNS
+        ]
+        if problems:
+            raise CatalogError(problems, origin="RiskModel")
+        if list(self.booster.feature_name()) != names:
+            raise ModelFileError(
+                "the booster's features differ from the feature spec: booster has "
+                f"{self.booster.feature_name()[:5]}..., spec has {names[:5]}...; the model files "
+                "do not belong together"
+            )
+        ref = np.asarray(self.reference_scores, dtype="float64")
+        if ref.ndim != 1 or len(ref) < 2 or np.any(np.diff(ref) < 0) or np.isnan(ref).any():
+            raise ModelFileError("the reference score distribution must be sorted quantiles")
+        self.reference_scores = ref
+
+    # --- scoring ---------------------------------------------------------------------------
+
+    def check_frame(self, frame: pd.DataFrame) -> None:
+        """Raise :class:`FrameMismatchError` unless ``frame`` has exactly the spec's columns,
+        in order, all float64."""
+        names = list(self.spec.names)
+        cols = [str(c) for c in frame.columns]
+        problems: list[str] = []
+        missing = [n for n in names if n not in cols]
+        extra = [c for c in cols if c not in names]
+        if missing:
+            problems.append(f"missing column(s): {', '.join(missing)}")
+        if extra:
+            problems.append(f"unexpected column(s): {', '.join(extra)}")
+        if not missing and not extra and cols != names:
+            first = next(i for i, (a, b) in enumerate(zip(cols, names, strict=True)) if a != b)
+            problems.append(
+                f"columns are in another order: position {first + 1} is {cols[first]!r}, the "
+                f"spec has {names[first]!r} there"
+            )
+        wrong = [
+            f"{c} is {frame[c].dtype}"
+            for c in cols
+            if c in names and str(frame[c].dtype) != "float64"
+        ]
+        if wrong:
+            problems.append(f"column(s) not float64: {', '.join(wrong)}")
+        if problems:
+            raise FrameMismatchError(problems)
+
+    def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        self.check_frame(frame)
+        return frame.to_numpy(dtype="float64", copy=False)
+
+    def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
+        """The booster's raw log-odds (what the reasons explain)."""
+        out = self.booster.predict(self._matrix(frame), raw_score=True, num_threads=self.threads)
+        return np.asarray(out, dtype="float64")
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of the label for each row (checks the frame first)."""
+        return self.calibrator.transform(self.raw_score(frame))
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``pred_contrib`` values in log-odds of the uncalibrated booster.
+
+        One column per feature then ``base_value``; each row sums to :meth:`raw_score`.
+        """
+        values = self.booster.predict(
+            self._matrix(frame), pred_contrib=True, num_threads=self.threads
+        )
+        return pd.DataFrame(
+            np.asarray(values), index=frame.index, columns=[*self.spec.names, "base_value"]
+        )
+
+    def percentile(self, probability: np.ndarray) -> np.ndarray:
+        """Percentile (0-100) of calibrated probabilities in the reference distribution."""
+        ref = self.reference_scores
+        pos = np.searchsorted(ref, np.asarray(probability, dtype="float64"), side="right")
+        result: np.ndarray = 100.0 * pos / len(ref)
+        return result
+
+    def patterns(self, frame: pd.DataFrame, sources_unavailable: pd.Series | str) -> pd.Series:
+        """Each row's pattern of sources the model could not see (see availability_patterns)."""
+        return availability_patterns(frame, _source_columns(self.spec), sources_unavailable)
+
+    def unseen_pattern(
+        self, frame: pd.DataFrame, sources_unavailable: pd.Series | str
+    ) -> np.ndarray:
+        """True where a row's pattern of available sources never occurred in training."""
+        pats = self.patterns(frame, sources_unavailable)
+        return ~pats.isin(list(self.source_patterns)).to_numpy()
+
+    # --- persistence -----------------------------------------------------------------------
+
+    def save(self, directory: Path) -> str:
+        """Write the model's files into ``directory`` (created; must be empty); return the
+        content hash."""
+        directory.mkdir(parents=True, exist_ok=True)
+        if any(directory.iterdir()):
+            raise FileExistsError(f"{directory} is not empty; save a RiskModel to a new folder")
+        texts = {
+            "booster": self.booster.model_to_string(),
+            "calibration": json.dumps(self.calibrator.params(), sort_keys=True, indent=1),
+            "spec": self.spec.canonical_json(),
+            "reference": json.dumps([float(x) for x in self.reference_scores]),
+            "patterns": json.dumps(self.source_patterns, sort_keys=True, indent=1),
+            "info": json.dumps(self.info, sort_keys=True, indent=1),
+        }
+        for key, text in texts.items():
+            (directory / FILES[key]).write_text(text, encoding="utf-8")
+        files = {FILES[k]: _sha256(directory / FILES[k]) for k in texts}
+        manifest = {"format_version": FORMAT_VERSION, "name": MODEL_NAME, "files": files}
+        (directory / MANIFEST).write_text(json.dumps(manifest, sort_keys=True, indent=1))
+        self.content_hash = content_hash(files)
+        return self.content_hash
+
+    @classmethod
+    def load(cls, directory: Path, *, threads: int = 1) -> RiskModel:
+        """Load a saved model, checking every file's sha256 (raises :class:`ModelFileError`)."""
+        manifest_path = directory / MANIFEST
+        try:
+            manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelFileError(
+                f"{directory} holds no {MANIFEST}: not a saved RiskModel"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise ModelFileError(f"{manifest_path} cannot be read: {exc}") from None
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ModelFileError(
+                f"{manifest_path}: format version {manifest.get('format_version')!r}; this "
+                f"software reads version {FORMAT_VERSION}"
+            )
+        files: dict[str, str] = manifest.get("files", {})
+        for key, name in FILES.items():
+            path = directory / name
+            if name not in files or not path.exists():
+                raise ModelFileError(f"{directory}: {name} ({key}) is missing")
+            if _sha256(path) != files[name]:
+                raise ModelFileError(
+                    f"{path} has changed since the model was saved (sha256 differs from "
+                    f"{MANIFEST}); load the registered version again"
+                )
+
+        def read(key: str) -> str:
+            return (directory / FILES[key]).read_text(encoding="utf-8")
+
+        spec = FeatureSpec.model_validate_json(read("spec"))
+        info = {str(k): str(v) for k, v in json.loads(read("info")).items()}
+        return cls(
+            spec=spec,
+            booster=lgb.Booster(model_str=read("booster")),
+            calibrator=calibrator_from(json.loads(read("calibration"))),
+            reference_scores=np.asarray(json.loads(read("reference")), dtype="float64"),
+            source_patterns={str(k): int(v) for k, v in json.loads(read("patterns")).items()},
+            info=info,
+            threads=threads,
+            content_hash=content_hash(files),
+        )
+
+
+def content_hash(files: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(dict(files), sort_keys=True).encode()).hexdigest()
+
+
+def reference_quantiles(probability: np.ndarray) -> np.ndarray:
+    """The reference distribution stored in a model: 1,001 quantiles of calibrated scores."""
+    values = np.asarray(probability, dtype="float64")
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        raise ValueError("no scores to make a reference distribution from")
+    result: np.ndarray = np.quantile(values, np.linspace(0.0, 1.0, REFERENCE_POINTS))
+    return result

@@ -1,0 +1,323 @@
+"""MLflow tracking of an experiment and registration of its model (the I/O of training).
+
+One parent run per ``vru train``; inside it one run per model per fold (params, metrics, and for
+LightGBM the calibration plot, the precision-at-capacity curve, a global SHAP summary from
+``shap.TreeExplainer``, the feature spec and that fold's predictions), a ``pooled`` run per model,
+and a ``final`` run that logs and registers the RiskModel. The parent run holds the summary
+table, the gates and ``predictions.parquet`` (every fold's test slice: the fairness audit's data).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import mlflow
+import numpy as np
+import pandas as pd
+
+from vru_risk.models.registry import (
+    BLOCKED,
+    CANDIDATE,
+    REJECTED,
+    Registry,
+    VersionInfo,
+    ensure_experiment,
+    tracking,
+)
+from vru_risk.training.pipeline import (
+    LIGHTGBM,
+    ExperimentResult,
+    GateResult,
+    ModelEvaluation,
+    tripwire,
+)
+
+HEADLINE = ("auc", "precision_at_capacity", "recall_at_capacity", "ece")
+SHAP_SAMPLE = 2000
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """What ``vru train`` reports: the registered version, its state and the gates."""
+
+    version: VersionInfo
+    state: str
+    performance: GateResult
+    leakage: GateResult
+    run_id: str
+    experiment_id: str
+
+
+def slug(name: str) -> str:
+    """An MLflow-safe metric name for a model such as ``excl_suspensions_365d>=2``."""
+    return name.replace(" - ", "_minus_").replace(">=", "_ge_").replace(">", "_gt_")
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
+
+
+def _plot_calibration(ev: ModelEvaluation, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    curve = ev.calibration
+    if curve is not None and not curve.empty:
+        ax.plot(curve["mean_predicted"], curve["observed"], marker="o", label=ev.model)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    ax.set_xlabel("mean calibrated probability")
+    ax.set_ylabel("observed rate of the label")
+    ax.set_title(f"Calibration, fold {ev.fold or 'pooled'}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def _plot_curve(evs: dict[str, ModelEvaluation], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, ev in evs.items():
+        caps = sorted(ev.curve)
+        ax.plot(caps, [ev.curve[c].precision for c in caps], marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("young people supported per month (capacity)")
+    ax.set_ylabel("precision at capacity")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def shap_summary(booster: Any, x: pd.DataFrame, *, seed: int) -> pd.DataFrame:
+    """Mean |SHAP| (log-odds of the uncalibrated booster) per feature over a sample of rows."""
+    import shap
+
+    sample = x.sample(min(len(x), SHAP_SAMPLE), random_state=seed) if len(x) else x
+    with warnings.catch_warnings():
+        # shap warns that binary LightGBM output "has changed to a list of ndarray"; the
+        # values are the same as LightGBM's pred_contrib (tested)
+        warnings.filterwarnings("ignore", message=".*has changed to a list of ndarray.*")
+        values = shap.TreeExplainer(booster).shap_values(sample.to_numpy())
+    matrix = np.asarray(values[1] if isinstance(values, list) else values)
+    out = pd.DataFrame({"feature": list(x.columns), "mean_abs_shap": np.abs(matrix).mean(axis=0)})
+    return out.sort_values("mean_abs_shap", ascending=False, ignore_index=True)
+
+
+def _plot_shap(summary: pd.DataFrame, path: Path) -> None:
+    top = summary.head(20).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.barh(top["feature"], top["mean_abs_shap"])
+    ax.set_xlabel("mean |SHAP value| (log-odds, before calibration)")
+    ax.set_title("Global feature importance")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def _log_evaluation(ev: ModelEvaluation) -> None:
+    mlflow.log_metrics(_finite(ev.metrics))
+    for step, (_month, m) in enumerate(sorted(ev.by_month.items())):
+        if m.flagged:
+            mlflow.log_metric("monthly_precision_at_capacity", m.precision, step=step)
+
+
+def log_and_register(
+    result: ExperimentResult,
+    *,
+    tracking_uri: str,
+    artifact_root: str,
+    config_text: str,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> TrainOutcome:
+    """Log every run of ``result``, register the final RiskModel and set aliases per the gates."""
+    config, data = result.config, result.data
+    registry = Registry(tracking_uri)
+    previous = registry.previous()
+    headline = result.headline()
+    leakage = tripwire(
+        headline,
+        None
+        if previous is None
+        else {k: v for k in HEADLINE if (v := previous.metric(k)) is not None},
+        implausible_auc=config.gates.implausible_auc,
+        max_auc_jump=config.gates.max_auc_jump,
+        max_precision_jump=config.gates.max_precision_jump,
+    )
+    if not leakage.passed:
+        state = BLOCKED
+    elif not result.performance_gate.passed:
+        state = REJECTED
+    else:
+        state = CANDIDATE
+    total = len(result.folds) * len(result.pooled) + 2
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress("tracking in MLflow", done, total)
+
+    with tracking(tracking_uri), tempfile.TemporaryDirectory(prefix="vru-train-") as tmp:
+        out = Path(tmp)
+        experiment_id = ensure_experiment(config.name, artifact_root)
+        with mlflow.start_run(experiment_id=experiment_id, run_name="train") as parent:
+            mlflow.set_tags(
+                {
+                    "vru.experiment_hash": config.hash,
+                    "vru.spec_hash": data.spec.hash,
+                    "vru.data_fingerprint": data.data_fingerprint,
+                }
+            )
+            mlflow.log_params(
+                {
+                    "experiment": config.name,
+                    "experiment_hash": config.hash,
+                    "spec_hash": data.spec.hash,
+                    "data_fingerprint": data.data_fingerprint,
+                    "extract_date": str(data.extract_date),
+                    "label_lag_days": data.label_lag_days,
+                    "feature_table": data.source,
+                    "capacity_per_month": config.capacity.per_month,
+                    "seed": config.seed,
+                }
+            )
+            (out / "experiment.yaml").write_text(config_text, encoding="utf-8")
+            (out / "feature_spec.json").write_text(data.spec.canonical_json(), encoding="utf-8")
+            result.summary.to_csv(out / "summary.csv", index=False)
+            result.predictions.to_parquet(out / "predictions.parquet", index=False)
+            gates = {
+                "performance": {
+                    "passed": result.performance_gate.passed,
+                    "reasons": list(result.performance_gate.reasons),
+                },
+                "leakage_tripwire": {
+                    "fired": not leakage.passed,
+                    "reasons": list(leakage.reasons),
+                    "previous_version": previous.version if previous else None,
+                },
+                "differences": {k: v.__dict__ for k, v in result.differences.items()},
+                "state": state,
+            }
+            (out / "gates.json").write_text(json.dumps(gates, indent=1), encoding="utf-8")
+            for name in (
+                "experiment.yaml",
+                "feature_spec.json",
+                "summary.csv",
+                "predictions.parquet",
+                "gates.json",
+            ):
+                mlflow.log_artifact(str(out / name))
+            mlflow.log_metrics({f"lightgbm_{k}": v for k, v in _finite(headline).items()})
+            for key, interval in result.differences.items():
+                if math.isfinite(interval.estimate):
+                    mlflow.log_metric(f"diff_{slug(key)}", interval.estimate)
+            step()
+            for fold in result.folds:
+                for name, ev in fold.evaluations.items():
+                    with mlflow.start_run(
+                        experiment_id=experiment_id,
+                        run_name=f"fold{fold.fold.index}/{name}",
+                        nested=True,
+                    ):
+                        slices = fold.fold.slices()
+                        params: dict[str, Any] = {
+                            "model": name,
+                            "kind": ev.kind,
+                            "fold": fold.fold.index,
+                            **{f"{s}_from": str(a) for s, (a, _) in slices.items()},
+                            **{f"{s}_before": str(b) for s, (_, b) in slices.items()},
+                        }
+                        if name == LIGHTGBM:
+                            p = fold.params
+                            params |= {
+                                "n_estimators": p.n_estimators,
+                                "num_leaves": p.num_leaves,
+                                "learning_rate": p.learning_rate,
+                                "min_child_samples": p.min_child_samples,
+                                "calibration": json.dumps(fold.calibration),
+                            }
+                        mlflow.log_params(params)
+                        _log_evaluation(ev)
+                        if name == LIGHTGBM:
+                            _fold_artifacts(result, fold.fold.index, out)
+                    step()
+            with mlflow.start_run(experiment_id=experiment_id, run_name="pooled", nested=True):
+                for name, ev in result.pooled.items():
+                    mlflow.log_metrics(
+                        {f"{slug(name)}_{k}": v for k, v in _finite(ev.metrics).items()}
+                    )
+                _plot_curve(result.pooled, out / "precision_at_capacity_curve.png")
+                mlflow.log_artifact(str(out / "precision_at_capacity_curve.png"))
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name="final/lightgbm", nested=True
+            ):
+                final = result.final
+                mlflow.log_params(
+                    {
+                        **{k: v for k, v in final.info.items() if k != "params"},
+                        "booster": final.info.get("params", ""),
+                        "calibration": json.dumps(final.calibrator.params()),
+                    }
+                )
+                tags = {
+                    "vru.experiment_hash": config.hash,
+                    "vru.spec_hash": data.spec.hash,
+                    "vru.data_fingerprint": data.data_fingerprint,
+                    "vru.train_end": final.info["train_end"],
+                    "vru.label_timespan": f"{config.temporal.label_timespan_days}d",
+                    "vru.gate.performance": "pass" if result.performance_gate.passed else "fail",
+                    "vru.gate.leakage": "clear" if leakage.passed else "fired",
+                    "vru.gate.leakage_reasons": "; ".join(leakage.reasons),
+                    "vru.parent_run_id": parent.info.run_id,
+                    **{f"vru.metric.{k}": f"{headline[k]:.6f}" for k in HEADLINE},
+                }
+                sample = data.features(data.frame.head(200))
+                version = registry.log_and_register(final, sample=sample, tags=tags, state=state)
+                mlflow.set_tags({"vru.registered_version": str(version.version)})
+            step()
+    if state == CANDIDATE:
+        registry.set_alias("candidate", version.version)
+        version = registry.version(version.version)
+    return TrainOutcome(
+        version=version,
+        state=state,
+        performance=result.performance_gate,
+        leakage=leakage,
+        run_id=parent.info.run_id,
+        experiment_id=experiment_id,
+    )
+
+
+def _fold_artifacts(result: ExperimentResult, index: int, out: Path) -> None:
+    fold = result.folds[index - 1]
+    ev = fold.evaluations[LIGHTGBM]
+    folder = out / f"fold{index}"
+    folder.mkdir(exist_ok=True)
+    _plot_calibration(ev, folder / "calibration.png")
+    _plot_curve(fold.evaluations, folder / "precision_at_capacity_curve.png")
+    test = result.data.frame
+    test = test[
+        (test["as_of"] >= pd.Timestamp(fold.fold.test_start))
+        & (test["as_of"] < pd.Timestamp(fold.fold.test_end))
+    ]
+    summary = shap_summary(
+        fold.booster_model.booster, result.data.features(test), seed=result.config.seed
+    )
+    summary.to_csv(folder / "shap_summary.csv", index=False)
+    _plot_shap(summary, folder / "shap_summary.png")
+    if ev.calibration is not None:
+        ev.calibration.to_csv(folder / "calibration_curve.csv", index=False)
+    (folder / "feature_spec.json").write_text(result.data.spec.canonical_json(), encoding="utf-8")
+    fold.predictions.to_parquet(folder / "predictions.parquet", index=False)
+    mlflow.log_artifacts(str(folder))
