@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,3 +57,22 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from vru_risk.cli.common import state
 
     state.settings = None
+
+
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated MLflow SQLite store (migrations take seconds: made once, copied)."""
+    from mlflow.tracking import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def vru_home(tmp_path: Path, mlflow_template: Path) -> Path:
+    """This test's VRU_HOME (set by the autouse fixture) holding a copy of the empty store."""
+    home = tmp_path / "vru-home"
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(mlflow_template, home / "mlflow.db")
+    return home

@@ -145,7 +145,7 @@ def test_cli_reports_config_problems_and_short_data(vru: RunVru, tmp_path: Path)
     assert "fewer than min_training_days" in result.stderr
 
 
-def test_cli_train_without_check_says_fitting_is_not_built(vru: RunVru) -> None:
-    result = vru("train")
+def test_cli_train_refuses_extract_date_without_check(vru: RunVru, tmp_path: Path) -> None:
+    result = vru("train", "--features", tmp_path / "f.parquet", "--extract-date", "2024-01-01")
     assert result.code == 2
-    assert "does not fit models yet" in result.stderr
+    assert "--extract-date only applies to --check" in result.stderr

@@ -11,6 +11,8 @@ import typer
 from vru_risk.cli.common import UserError, console, state
 from vru_risk.cli.data import print_generation, print_report, run_generate, run_validate
 from vru_risk.cli.features import print_build, run_build
+from vru_risk.cli.train import run_training
+from vru_risk.training.config import load_experiment
 
 DEMO_MARKER = ".vru-demo"
 
@@ -34,7 +36,8 @@ def demo(
     root.mkdir(parents=True)
     (root / DEMO_MARKER).write_text("made by vru demo; safe to delete\n")
     data, truth = root / "data", root / "truth"
-    console.rule("1/3 synthetic county")
+    experiment = load_experiment()
+    console.rule("1/4 synthetic county")
     summary = run_generate(
         out=data,
         people=people,
@@ -46,19 +49,26 @@ def demo(
         measurement_bias=True,
     )
     print_generation(summary)
-    console.rule("2/3 contract check")
+    console.rule("2/4 contract check")
     report = run_validate(data, None)
     print_report(report)
     if not report.ok:
         raise typer.Exit(1)  # generated data must always be valid: that is our fault
-    console.rule("3/3 as-of features and labels at teachable moments")
+    console.rule("3/4 as-of features and labels at teachable moments")
     features = root / "features.parquet"
-    built = run_build(data, features, as_of=[], triggers=True, truth=truth)
+    built = run_build(
+        data, features, as_of=[], triggers=True, truth=truth, config=experiment.features
+    )
     print_build(built)
     console.print(f"  shape: {built.rows:,} rows x {built.columns} columns")
+    console.rule("4/4 training side by side, gates, MLflow registry")
+    outcome = run_training(experiment, None, data=None, features=features, truth=truth)
     console.rule("demo done")
     console.print(
         f"data: {data}\ntruth (never shown to models): {truth}\nfeatures: {features}\n"
-        "Next steps of the pipeline (training, audit, registry, serving) join this demo as "
-        "they are built."
+        f"model: vru-risk version {outcome.version.version}, {outcome.state}; "
+        "`vru models list` shows every version, `mlflow ui --backend-store-uri "
+        f"{state.get_settings().tracking_uri}` the runs.\n"
+        "Next steps of the pipeline (fairness audit, flags, serving) join this demo as they "
+        "are built."
     )

@@ -126,7 +126,7 @@ def run_training(
     assert table is not None
     spec = config.feature_spec(config_path.parent if config_path else None)
     try:
-        inputs = load_feature_table(table, spec)
+        inputs = load_feature_table(table, spec, config.features)
         if truth is not None:
             inputs = with_oracle(inputs, truth, config.features.label)
     except FeatureTableError as exc:
@@ -229,7 +229,7 @@ def _check(
     if table is not None and features is not None:
         spec = config.feature_spec(config_path.parent if config_path else None)
         try:
-            load_feature_table(table, spec)
+            load_feature_table(table, spec, config.features)
         except FeatureTableError as exc:
             raise UserError(str(exc)) from None
     lag = config.features.label_lag_days

@@ -28,7 +28,7 @@ class RiskModelPyfunc(PythonModel):
         self,
         context: Any,  # noqa: ARG002 - MLflow's signature
         model_input: pd.DataFrame,
-        params: dict[str, Any] | None = None,  # noqa: ARG002 - MLflow's signature
+        params: dict[str, str] | None = None,  # noqa: ARG002 - MLflow's signature
     ) -> np.ndarray:
         return np.asarray(self.model.predict(model_input))
 

@@ -21,6 +21,7 @@ False
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,11 @@ from typing import Final
 
 import mlflow
 import pandas as pd
+
+with warnings.catch_warnings():
+    # importing mlflow.pyfunc infers schemas of MLflow's own agent types and warns about them
+    warnings.filterwarnings("ignore", message=".*Any type hint", category=UserWarning)
+    import mlflow.pyfunc
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
@@ -203,15 +209,18 @@ class Registry:
             folder = Path(tmp) / ARTIFACT
             model.save(folder)
             signature = infer_signature(sample, model.predict(sample))
-            logged = mlflow.pyfunc.log_model(
-                name="risk_model",
-                python_model=str(PYFUNC_FILE),
-                artifacts={ARTIFACT: str(folder)},
-                signature=signature,
-                input_example=sample.head(5),
-                pip_requirements=_requirements(),
-                registered_model_name=self.name,
-            )
+            with warnings.catch_warnings():
+                # MLflow 3.17 compares the example's column labels with a range when saving it
+                warnings.filterwarnings("ignore", message="Operation with range is deprecated")
+                logged = mlflow.pyfunc.log_model(
+                    name="risk_model",
+                    python_model=str(PYFUNC_FILE),
+                    artifacts={ARTIFACT: str(folder)},
+                    signature=signature,
+                    input_example=sample.head(5),
+                    pip_requirements=_requirements(),
+                    registered_model_name=self.name,
+                )
         version = logged.registered_model_version
         if version is None:  # pragma: no cover - MLflow registers when given a name
             raise RuntimeError(f"MLflow did not register {self.name}")

@@ -34,6 +34,7 @@ from typing import Any, Final
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from vru_risk.features.catalog import CatalogError, FeatureSpec
 from vru_risk.features.contract import AUDIT_ONLY_COLUMNS
@@ -270,7 +271,12 @@ class RiskModel:
         def read(key: str) -> str:
             return (directory / FILES[key]).read_text(encoding="utf-8")
 
-        spec = FeatureSpec.model_validate_json(read("spec"))
+        try:
+            spec = FeatureSpec.model_validate_json(read("spec"))
+        except ValidationError as exc:
+            raise ModelFileError(
+                f"{directory / FILES['spec']}: the feature spec is refused: {exc}"
+            ) from None
         info = {str(k): str(v) for k, v in json.loads(read("info")).items()}
         return cls(
             spec=spec,

@@ -96,12 +96,18 @@ class CalibrationConfig(_Frozen):
 
 
 class GatesConfig(_Frozen):
-    """Performance gate and leakage tripwire."""
+    """Performance gate and leakage tripwire.
+
+    A retrain that beats the previous registered version by more than the jump bounds is far
+    more often a leak than a discovery (label windows crossing the as-of date, records counted
+    before they arrived); it is blocked until the ethics panel clears it. A false alarm costs a
+    review; a leak that reaches practitioners costs much more.
+    """
 
     min_positives_per_slice: Annotated[int, Field(ge=1)] = 20
     implausible_auc: Annotated[float, Field(gt=0.5, le=1)] = 0.95
-    max_auc_jump: Annotated[float, Field(gt=0, le=0.5)] = 0.1
-    max_precision_jump: Annotated[float, Field(gt=0, le=1)] = 0.25
+    max_auc_jump: Annotated[float, Field(gt=0, le=0.5)] = 0.02
+    max_precision_jump: Annotated[float, Field(gt=0, le=1)] = 0.05
 
 
 class ExperimentConfig(_Frozen):

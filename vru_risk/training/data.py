@@ -7,6 +7,7 @@ model would be fitted on columns that mean something else.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,7 @@ import pyarrow.parquet as pq
 
 from vru_risk.features.build import LABEL_PREFIX
 from vru_risk.features.catalog import FeatureSpec
-from vru_risk.features.config import LabelConfig
+from vru_risk.features.config import FeatureBuildConfig, LabelConfig
 from vru_risk.features.synthetic.oracle import oracle_probabilities
 
 
@@ -56,8 +57,14 @@ class TrainingData:
         return part[list(self.spec.names)].astype("float64")
 
 
-def load_feature_table(path: Path, spec: FeatureSpec) -> TrainingData:
-    """Read a feature table written by ``vru features build``; refuse one made with another spec."""
+def load_feature_table(
+    path: Path, spec: FeatureSpec, build: FeatureBuildConfig | None = None
+) -> TrainingData:
+    """Read a feature table written by ``vru features build``.
+
+    Refuse one made with another feature spec or, when ``build`` is given, with other cohort,
+    trigger or label settings (the labels would not be the experiment's).
+    """
     try:
         meta = pq.read_metadata(path).metadata or {}
     except FileNotFoundError:
@@ -83,6 +90,8 @@ def load_feature_table(path: Path, spec: FeatureSpec) -> TrainingData:
             "(vru train --data DIR does it) rather than training on columns that mean something "
             "else"
         )
+    if build is not None:
+        _check_build(path, get("build_config"), build)
     frame = pd.read_parquet(path)
     missing = [c for c in (*spec.names, "person_id", "as_of", LABEL_PREFIX) if c not in frame]
     if missing:
@@ -99,6 +108,22 @@ def load_feature_table(path: Path, spec: FeatureSpec) -> TrainingData:
         knowledge_dates=get("knowledge_dates") or "known",
         source=str(path),
     )
+
+
+def _check_build(path: Path, stored: str | None, build: FeatureBuildConfig) -> None:
+    if stored is None:
+        raise FeatureTableError(f"{path} carries no vru.build_config metadata; rebuild it")
+    theirs = json.loads(stored)
+    ours = json.loads(build.model_dump_json())
+    differ = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+    if differ:
+        detail = "; ".join(
+            f"{k}: table {theirs.get(k)} vs experiment {ours.get(k)}" for k in differ
+        )
+        raise FeatureTableError(
+            f"{path} was built with other settings than this experiment's `features` section "
+            f"({detail}); rebuild it with the experiment (vru train --data DIR does it)"
+        )
 
 
 def with_oracle(data: TrainingData, truth: Path, label: LabelConfig) -> TrainingData:

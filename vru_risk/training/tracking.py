@@ -100,15 +100,14 @@ def _plot_curve(evs: dict[str, ModelEvaluation], path: Path) -> None:
 
 def shap_summary(booster: Any, x: pd.DataFrame, *, seed: int) -> pd.DataFrame:
     """Mean |SHAP| (log-odds of the uncalibrated booster) per feature over a sample of rows."""
-    import shap
+    with warnings.catch_warnings():
+        # shap 0.51 calls matplotlib's Colormap.set_bad/set_over/set_under on import
+        warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+        import shap
 
     sample = x.sample(min(len(x), SHAP_SAMPLE), random_state=seed) if len(x) else x
-    with warnings.catch_warnings():
-        # shap warns that binary LightGBM output "has changed to a list of ndarray"; the
-        # values are the same as LightGBM's pred_contrib (tested)
-        warnings.filterwarnings("ignore", message=".*has changed to a list of ndarray.*")
-        values = shap.TreeExplainer(booster).shap_values(sample.to_numpy())
-    matrix = np.asarray(values[1] if isinstance(values, list) else values)
+    # called (not .shap_values) so that binary LightGBM gives one matrix, equal to pred_contrib
+    matrix = np.asarray(shap.TreeExplainer(booster)(sample.to_numpy()).values)
     out = pd.DataFrame({"feature": list(x.columns), "mean_abs_shap": np.abs(matrix).mean(axis=0)})
     return out.sort_values("mean_abs_shap", ascending=False, ignore_index=True)
 
@@ -251,6 +250,12 @@ def log_and_register(
                         _log_evaluation(ev)
                         if name == LIGHTGBM:
                             _fold_artifacts(result, fold.fold.index, out)
+                        elif ev.calibration is not None:  # logistic regression, oracle
+                            folder = out / f"fold{fold.fold.index}-{name}"
+                            folder.mkdir()
+                            _plot_calibration(ev, folder / "calibration.png")
+                            ev.calibration.to_csv(folder / "calibration_curve.csv", index=False)
+                            mlflow.log_artifacts(str(folder))
                     step()
             with mlflow.start_run(experiment_id=experiment_id, run_name="pooled", nested=True):
                 for name, ev in result.pooled.items():
