@@ -15,6 +15,7 @@ from vru_risk.cli.data import app as data_app
 from vru_risk.cli.demo import demo
 from vru_risk.cli.features import app as features_app
 from vru_risk.cli.models import app as models_app
+from vru_risk.cli.review import app as review_app
 from vru_risk.cli.train import train
 from vru_risk.settings import SettingsError, load_settings, quiet_libraries
 
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 app.add_typer(models_app, name="models")
+app.add_typer(review_app, name="review")
 app.command("demo")(demo)
 app.command("train")(train)
 

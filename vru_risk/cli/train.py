@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -88,6 +89,13 @@ def train(
         str | None,
         typer.Option("--extract-date", help="With --check and no data: plan for this date"),
     ] = None,
+    trained_by: Annotated[
+        str | None,
+        typer.Option(
+            "--trained-by",
+            help="Who trains (recorded; they cannot clear a leakage block). Default: OS user",
+        ),
+    ] = None,
 ) -> None:
     """Train, evaluate side by side, gate and register a model (or --check the experiment)."""
     try:
@@ -107,7 +115,9 @@ def train(
         )
     if extract_date is not None:
         raise UserError("--extract-date only applies to --check; the data carries its own date")
-    run_training(config, config_path, data=data, features=features, truth=truth)
+    run_training(
+        config, config_path, data=data, features=features, truth=truth, trained_by=trained_by
+    )
 
 
 def run_training(
@@ -117,6 +127,7 @@ def run_training(
     data: Path | None,
     features: Path | None,
     truth: Path | None,
+    trained_by: str | None = None,
 ) -> TrainOutcome:
     """Build or read features, run the experiment, log it and register the model."""
     settings = state.get_settings()
@@ -146,6 +157,7 @@ def run_training(
                 config_text=config_path.read_text(encoding="utf-8")
                 if config_path
                 else config.canonical_json(),
+                trained_by=trained_by or getpass.getuser(),
                 progress=progress,
             )
     except FoldPlanError as exc:

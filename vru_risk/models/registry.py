@@ -23,7 +23,7 @@ from __future__ import annotations
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -40,6 +40,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from vru_risk.models.review_log import ReviewLog, service_status
 from vru_risk.models.risk_model import MODEL_NAME, RiskModel
 
 STATE_TAG: Final = "vru.state"
@@ -47,6 +48,8 @@ CANDIDATE: Final = "candidate"
 BLOCKED: Final = "blocked: suspected leakage"
 REJECTED: Final = "not a candidate: performance gate failed"
 CLEARED_TAG: Final = "vru.leakage_cleared_by"
+TRAINED_BY_TAG: Final = "vru.trained_by"
+CHAMPION: Final = "champion"
 ARTIFACT: Final = "risk_model"
 PYFUNC_FILE: Final = Path(__file__).with_name("pyfunc_model.py")
 _REQUIREMENTS: Final = ("lightgbm", "numpy", "pandas", "scikit-learn", "pydantic", "mlflow")
@@ -241,3 +244,31 @@ class Registry:
 
     def set_tag(self, version: int, key: str, value: str) -> None:
         self.client.set_model_version_tag(self.name, str(version), key, value)
+
+    def remove_alias(self, alias: str) -> None:
+        with suppress(MlflowException):  # no such alias: nothing to remove
+            self.client.delete_registered_model_alias(self.name, alias)
+
+    def load_champion(self, log: ReviewLog, *, threads: int = 1) -> tuple[RiskModel, VersionInfo]:
+        """Load the ``champion`` for scoring, only if the review log approves it.
+
+        Refused (RegistryError) when no version has the alias, when the version's content hash
+        has no approval or completed override in the review log (an alias set by hand), or when
+        it was suspended after its approval.
+        """
+        info = self.alias(CHAMPION)
+        if info is None:
+            raise RegistryError(
+                f"{self.name} has no champion: the ethics panel approves a candidate with "
+                "`vru review approve --version N`"
+            )
+        status = service_status(log.entries(), info.version, info.tags.get("vru.content_hash", ""))
+        if not status.usable:
+            raise RegistryError(f"the champion cannot be used for scoring: {status.reason}")
+        model, info = self.load(info.version, threads=threads)
+        if model.content_hash != info.tags.get("vru.content_hash"):
+            raise RegistryError(
+                f"version {info.version}'s files do not match the content hash it was "
+                "registered and approved with; re-register the model"
+            )
+        return model, info

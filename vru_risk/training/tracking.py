@@ -31,6 +31,7 @@ from vru_risk.models.registry import (
     BLOCKED,
     CANDIDATE,
     REJECTED,
+    TRAINED_BY_TAG,
     Registry,
     VersionInfo,
     ensure_experiment,
@@ -136,6 +137,7 @@ def log_and_register(
     tracking_uri: str,
     artifact_root: str,
     config_text: str,
+    trained_by: str,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> TrainOutcome:
     """Log every run of ``result``, register the final RiskModel and set aliases per the gates."""
@@ -285,6 +287,7 @@ def log_and_register(
                     "vru.gate.leakage": "clear" if leakage.passed else "fired",
                     "vru.gate.leakage_reasons": "; ".join(leakage.reasons),
                     "vru.parent_run_id": parent.info.run_id,
+                    TRAINED_BY_TAG: trained_by,
                     **{f"vru.metric.{k}": f"{headline[k]:.6f}" for k in HEADLINE},
                 }
                 sample = data.features(data.frame.head(200))

@@ -1,0 +1,102 @@
+"""``vru review``: the ethics panel's recorded decisions about a model version."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vru_risk.cli.common import UserError, console, state
+from vru_risk.fairness_reports.review import ReviewRefusedError, review
+from vru_risk.models.registry import Registry, RegistryError
+from vru_risk.models.review_log import ReviewLog, ReviewLogError
+
+app = typer.Typer(
+    help="The ethics panel's decisions: approve, reject, override, suspend, clear-leakage",
+    no_args_is_help=True,
+)
+
+Version = Annotated[int, typer.Option("--version", help="Model version number (vru models list)")]
+Reviewer = Annotated[str, typer.Option("--reviewer", help="Name of the panel member deciding")]
+Reason = Annotated[str, typer.Option("--reason", help="The written reason, kept in the log")]
+
+
+def review_log() -> ReviewLog:
+    return ReviewLog(state.get_settings().home / "review_log.jsonl")
+
+
+def _decide(action: str, version: int, reviewer: str, reason: str, demo: bool = False) -> None:
+    settings = state.get_settings()
+    try:
+        outcome = review(
+            action,
+            version=version,
+            reviewer=reviewer,
+            reason=reason,
+            registry=Registry(settings.tracking_uri),
+            log=review_log(),
+            demo=demo,
+        )
+    except (ReviewRefusedError, RegistryError, ReviewLogError) as exc:
+        raise UserError(f"{action} refused: {exc}") from None
+    console.print(
+        f"review entry {outcome.entry.seq}: {action} of version {version} by {reviewer}; "
+        f"{outcome.message}"
+    )
+
+
+@app.command("approve")
+def approve(version: Version, reviewer: Reviewer, reason: Reason) -> None:
+    """Put a candidate whose gates pass into service as champion."""
+    _decide("approve", version, reviewer, reason)
+
+
+@app.command("reject")
+def reject(version: Version, reviewer: Reviewer, reason: Reason) -> None:
+    """Record that a version must not go into service."""
+    _decide("reject", version, reviewer, reason)
+
+
+@app.command("override")
+def override(version: Version, reviewer: Reviewer, reason: Reason) -> None:
+    """Accept a version whose fairness gate fails (two different members must override)."""
+    _decide("override", version, reviewer, reason)
+
+
+@app.command("suspend")
+def suspend(version: Version, reviewer: Reviewer, reason: Reason) -> None:
+    """Take a version out of service at once."""
+    _decide("suspend", version, reviewer, reason)
+
+
+@app.command("clear-leakage")
+def clear_leakage(version: Version, reviewer: Reviewer, reason: Reason) -> None:
+    """Lift a 'suspected leakage' block (not by the person who trained the model)."""
+    _decide("clear-leakage", version, reviewer, reason)
+
+
+@app.command("log")
+def show_log() -> None:
+    """Print the review log after checking its numbering and hash chain."""
+    try:
+        entries = review_log().entries()
+    except ReviewLogError as exc:
+        raise UserError(str(exc)) from None
+    if not entries:
+        console.print("the review log is empty")
+        return
+    view = Table(title="Review log (hash chain verified)")
+    for col in ("#", "time", "version", "action", "reviewer", "reason", "hash"):
+        view.add_column(col)
+    for e in entries:
+        view.add_row(
+            str(e.seq),
+            e.time,
+            str(e.version),
+            e.action + (" (demo)" if e.demo else ""),
+            e.reviewer,
+            e.reason,
+            e.hash[:12],
+        )
+    console.print(view)

@@ -1,0 +1,200 @@
+"""The ethics panel's decisions about a model version, with the rules that govern them.
+
+- ``approve``: a ``candidate`` (or a version whose leakage block was cleared) whose
+  performance and fairness gates pass becomes ``champion``.
+- ``override``: when the fairness gate fails or is inconclusive, two different panel members,
+  each with a reason; after the second the version becomes ``champion``.
+- ``reject``: any version that is not the champion; it loses the ``candidate`` alias.
+- ``suspend``: an approved version goes out of service at once (the ``champion`` alias is
+  removed and the loader refuses it).
+- ``clear-leakage``: a version ``blocked: suspected leakage``, by someone other than who
+  trained it; it becomes a candidate if its performance gate passed.
+
+Every decision is appended to the hash-chained review log and mirrored in the version's MLflow
+tags (``vru.review``). Only these decisions move ``champion``; the previous champion stays until
+a new one is approved or overridden in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vru_risk.models.registry import (
+    BLOCKED,
+    CANDIDATE,
+    CHAMPION,
+    CLEARED_TAG,
+    STATE_TAG,
+    TRAINED_BY_TAG,
+    Registry,
+    VersionInfo,
+)
+from vru_risk.models.review_log import ReviewEntry, ReviewLog, service_status
+
+FAIRNESS_TAG = "vru.gate.fairness"
+REVIEW_TAG = "vru.review"
+
+
+class ReviewRefusedError(ValueError):
+    """A decision the rules do not allow; the message says why and what would be allowed."""
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    entry: ReviewEntry
+    champion: int | None
+    message: str
+
+
+def _gates(info: VersionInfo) -> tuple[str, str]:
+    return info.tags.get("vru.gate.performance", ""), info.tags.get(FAIRNESS_TAG, "")
+
+
+def _eligible(info: VersionInfo, action: str) -> None:
+    if info.blocked:
+        raise ReviewRefusedError(
+            f"version {info.version} is '{info.state}': it cannot be {action}d until someone "
+            "other than its trainer runs `vru review clear-leakage`"
+        )
+    performance, _ = _gates(info)
+    if info.state != CANDIDATE and CLEARED_TAG not in info.tags:
+        raise ReviewRefusedError(
+            f"version {info.version} is '{info.state or 'unknown'}', not a candidate: only a "
+            "candidate can go into service"
+        )
+    if performance != "pass":
+        raise ReviewRefusedError(
+            f"version {info.version} did not pass the performance gate (it does not beat the "
+            "rule baselines); it cannot go into service"
+        )
+
+
+def review(
+    action: str,
+    *,
+    version: int,
+    reviewer: str,
+    reason: str,
+    registry: Registry,
+    log: ReviewLog,
+    demo: bool = False,
+) -> ReviewOutcome:
+    """Apply one panel decision (raises :class:`ReviewRefusedError` when the rules forbid it)."""
+    info = registry.version(version)
+    content_hash = info.tags.get("vru.content_hash", "")
+    if not reason.strip():
+        raise ReviewRefusedError("every decision needs a written reason (--reason)")
+    if not reviewer.strip():
+        raise ReviewRefusedError("every decision needs the reviewer's name (--reviewer)")
+    champion = registry.alias(CHAMPION)
+    _, fairness = _gates(info)
+
+    def record(act: str) -> ReviewEntry:
+        entry = log.append(
+            version=version,
+            content_hash=content_hash,
+            action=act,
+            reviewer=reviewer,
+            reason=reason,
+            demo=demo,
+        )
+        note = f"{act} by {reviewer} (review entry {entry.seq}{', demo' if demo else ''})"
+        registry.set_tag(version, REVIEW_TAG, note)
+        return entry
+
+    if action == "approve":
+        _eligible(info, "approve")
+        if fairness != "pass":
+            state = fairness or "no fairness report yet"
+            raise ReviewRefusedError(
+                f"version {version}'s fairness gate is '{state}': approve needs a passing gate; "
+                "the panel may instead record `vru review override` by two different members, "
+                "each with a reason"
+            )
+        entry = record("approve")
+        registry.set_alias(CHAMPION, version)
+        return ReviewOutcome(entry, version, f"version {version} is now the champion")
+    if action == "override":
+        _eligible(info, "override")
+        if fairness == "pass":
+            raise ReviewRefusedError(
+                f"version {version}'s fairness gate passes: use `vru review approve`"
+            )
+        if not fairness:
+            raise ReviewRefusedError(
+                f"version {version} has no fairness report yet; audit it before any decision"
+            )
+        pending = _pending_overrides(log.for_version(version))
+        if reviewer.strip() in pending:
+            raise ReviewRefusedError(
+                f"{reviewer} has already recorded an override of version {version}; a second, "
+                "different panel member must record the other"
+            )
+        entry = record("override")
+        if len(pending) + 1 >= 2:
+            registry.set_alias(CHAMPION, version)
+            return ReviewOutcome(
+                entry,
+                version,
+                f"version {version} is now the champion by override of {', '.join(pending)} and "
+                f"{reviewer}",
+            )
+        return ReviewOutcome(
+            entry,
+            champion.version if champion else None,
+            f"override 1 of 2 recorded; a different panel member must also override version "
+            f"{version} before it goes into service",
+        )
+    if action == "reject":
+        if champion is not None and champion.version == version:
+            raise ReviewRefusedError(
+                f"version {version} is the champion: take it out of service with "
+                "`vru review suspend` first"
+            )
+        entry = record("reject")
+        if "candidate" in info.aliases:
+            registry.remove_alias("candidate")
+        return ReviewOutcome(entry, champion.version if champion else None, "rejected")
+    if action == "suspend":
+        status = service_status(log.entries(), version, content_hash)
+        if not status.usable:
+            raise ReviewRefusedError(f"version {version} is not in service: {status.reason}")
+        entry = record("suspend")
+        if champion is not None and champion.version == version:
+            registry.remove_alias(CHAMPION)
+        return ReviewOutcome(
+            entry,
+            None,
+            f"version {version} is suspended and out of service; scoring is refused until the "
+            "panel approves a version",
+        )
+    if action == "clear-leakage":
+        if info.state != BLOCKED or CLEARED_TAG in info.tags:
+            raise ReviewRefusedError(f"version {version} is not blocked as suspected leakage")
+        trainer = info.tags.get(TRAINED_BY_TAG, "")
+        if trainer and trainer == reviewer.strip():
+            raise ReviewRefusedError(
+                f"{reviewer} trained version {version}; its leakage block must be cleared by "
+                "someone else"
+            )
+        entry = record("clear-leakage")
+        registry.set_tag(version, CLEARED_TAG, reviewer.strip())
+        performance, _ = _gates(info)
+        if performance == "pass":
+            registry.set_tag(version, STATE_TAG, CANDIDATE)
+            registry.set_alias("candidate", version)
+        return ReviewOutcome(entry, champion.version if champion else None, "leakage block cleared")
+    raise ReviewRefusedError(
+        f"unknown action {action!r}: approve, reject, override, suspend or clear-leakage"
+    )
+
+
+def _pending_overrides(entries: list[ReviewEntry]) -> list[str]:
+    """Reviewers of overrides since the last approval or suspension of a version."""
+    pending: list[str] = []
+    for e in entries:
+        if e.action in ("approve", "suspend"):
+            pending = []
+        elif e.action == "override" and e.reviewer not in pending:
+            pending.append(e.reviewer)
+    return pending if len(pending) < 2 else []

@@ -1,0 +1,190 @@
+"""The ethics panel's review log: append-only, gapless, hash-chained JSON lines.
+
+Every decision about a model version (approve, reject, override, suspend, clear-leakage) is one
+line: its sequence number (1, 2, 3, ... with no gaps), the time, the version and its content
+hash, the action, the reviewer, the reason, the hash of the previous entry and its own hash
+(sha256 of its canonical JSON without the ``hash`` field). Editing, removing or reordering a
+line breaks the chain, and :meth:`ReviewLog.entries` refuses to read it.
+
+Loading a champion consults this log (:func:`service_status`): an MLflow alias set by hand,
+without a matching approval for the version's content hash, is refused.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> log = ReviewLog(pathlib.Path(tempfile.mkdtemp()) / "review_log.jsonl")
+>>> e = log.append(version=1, content_hash="abc", action="reject", reviewer="a", reason="r")
+>>> (e.seq, len(log.entries()))
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final, Literal
+
+Action = Literal["approve", "reject", "override", "suspend", "clear-leakage"]
+ACTIONS: Final = ("approve", "reject", "override", "suspend", "clear-leakage")
+GENESIS: Final = "0" * 64
+
+
+class ReviewLogError(ValueError):
+    """A review log that has been altered, or an entry that cannot be written."""
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    seq: int
+    time: str
+    version: int
+    content_hash: str
+    action: str
+    reviewer: str
+    reason: str
+    demo: bool
+    previous_hash: str
+    hash: str
+
+    def body(self) -> dict[str, object]:
+        data = asdict(self)
+        data.pop("hash")
+        return data
+
+
+def _digest(body: dict[str, object]) -> str:
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+class ReviewLog:
+    """One JSON-lines file; appends are serialised with an exclusive file lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.with_suffix(".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def entries(self) -> list[ReviewEntry]:
+        """Every entry, oldest first, after checking numbering and the hash chain."""
+        if not self.path.exists():
+            return []
+        out: list[ReviewEntry] = []
+        previous = GENESIS
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                entry = ReviewEntry(**json.loads(line))
+            except (ValueError, TypeError) as exc:
+                raise ReviewLogError(
+                    f"{self.path} line {number} is not a review entry ({exc}); the log has been "
+                    "altered: restore it from backup"
+                ) from None
+            if entry.seq != number:
+                raise ReviewLogError(
+                    f"{self.path} line {number} has sequence number {entry.seq}: entries are "
+                    "missing or reordered; restore the log from backup"
+                )
+            if entry.previous_hash != previous or _digest(entry.body()) != entry.hash:
+                raise ReviewLogError(
+                    f"{self.path} entry {number} does not match its hash chain: the log has "
+                    "been edited; restore it from backup"
+                )
+            previous = entry.hash
+            out.append(entry)
+        return out
+
+    def append(
+        self,
+        *,
+        version: int,
+        content_hash: str,
+        action: str,
+        reviewer: str,
+        reason: str,
+        demo: bool = False,
+    ) -> ReviewEntry:
+        """Append one decision (after verifying the chain so far) and return it."""
+        if action not in ACTIONS:
+            raise ReviewLogError(f"unknown review action {action!r}; one of {', '.join(ACTIONS)}")
+        if not reviewer.strip() or not reason.strip():
+            raise ReviewLogError("a review needs a reviewer's name and a written reason")
+        with self._locked():
+            existing = self.entries()
+            body: dict[str, object] = {
+                "seq": len(existing) + 1,
+                "time": datetime.now(UTC).isoformat(timespec="seconds"),
+                "version": version,
+                "content_hash": content_hash,
+                "action": action,
+                "reviewer": reviewer.strip(),
+                "reason": reason.strip(),
+                "demo": demo,
+                "previous_hash": existing[-1].hash if existing else GENESIS,
+            }
+            entry = ReviewEntry(**body, hash=_digest(body))  # type: ignore[arg-type]
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(asdict(entry), sort_keys=True) + "\n")
+        return entry
+
+    def for_version(self, version: int) -> list[ReviewEntry]:
+        return [e for e in self.entries() if e.version == version]
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """Whether a version may be used for scoring, from the review log alone."""
+
+    usable: bool
+    reason: str
+    approval: ReviewEntry | None = None
+
+
+def service_status(entries: list[ReviewEntry], version: int, content_hash: str) -> ServiceStatus:
+    """A version is in service when its latest approval (or completed override) matches its
+    content hash and no suspension came after it."""
+    mine = [e for e in entries if e.version == version]
+    approval: ReviewEntry | None = None
+    overriders: dict[str, ReviewEntry] = {}
+    suspended_after = False
+    for e in mine:
+        if e.action == "approve":
+            approval, overriders, suspended_after = e, {}, False
+        elif e.action == "override":
+            overriders[e.reviewer] = e
+            if len(overriders) >= 2:
+                approval, suspended_after = e, False
+        elif e.action == "suspend":
+            suspended_after = True
+            overriders = {}
+    if approval is None:
+        return ServiceStatus(
+            False,
+            f"version {version} has no approval in the review log (an alias set by hand is not "
+            "an approval); the ethics panel approves with `vru review approve`",
+        )
+    if approval.content_hash != content_hash:
+        return ServiceStatus(
+            False,
+            f"version {version}'s files (content hash {content_hash[:12]}...) are not the ones "
+            f"approved in review entry {approval.seq} ({approval.content_hash[:12]}...)",
+        )
+    if suspended_after:
+        return ServiceStatus(
+            False, f"version {version} was suspended by the ethics panel after its approval"
+        )
+    return ServiceStatus(True, f"approved in review entry {approval.seq}", approval)
