@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/generate.py
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/features.py
+	$(BIN)/python benchmarks/train.py
 
 lock: $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes $(UV_PLATFORM) --upgrade -o requirements/lock.txt

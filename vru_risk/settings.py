@@ -84,8 +84,14 @@ class Settings(BaseSettings):
         return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
 
     @property
-    def artifact_root(self) -> str:
-        return self.mlflow_artifact_root or (self.home / "mlartifacts").resolve().as_uri()
+    def artifact_root(self) -> str | None:
+        """Artifacts of new experiments: home/mlartifacts with the default SQLite store; with
+        a tracking server, the server's own default unless VRU_MLFLOW_ARTIFACT_ROOT is set."""
+        if self.mlflow_artifact_root:
+            return self.mlflow_artifact_root
+        if self.mlflow_tracking_uri:
+            return None
+        return (self.home / "mlartifacts").resolve().as_uri()
 
 
 def quiet_libraries() -> None:

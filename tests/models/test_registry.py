@@ -6,9 +6,9 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
+from mlflow.exceptions import MlflowException
 
 from tests.models.conftest import frame_for
 from vru_risk.models.registry import (
@@ -76,7 +76,7 @@ def test_loading_by_alias_gives_identical_scores_and_pyfunc_agrees(
     with tracking(registry.uri):
         pyfunc = mlflow.pyfunc.load_model("models:/vru-risk@candidate")
         assert np.allclose(pyfunc.predict(rows), risk_model.predict(rows))
-        with pytest.raises(Exception, match=r"[Ss]chema|column"):
+        with pytest.raises(MlflowException, match=r"[Ss]chema|column"):
             pyfunc.predict(rows.drop(columns=["age_years"]))
 
 
@@ -86,13 +86,20 @@ def test_a_blocked_version_can_get_no_alias(
     good = register(registry, risk_model, CANDIDATE, vru_home)
     blocked = register(registry, risk_model, BLOCKED, vru_home)
     rejected = register(registry, risk_model, REJECTED, vru_home)
+    other = register(registry, risk_model, CANDIDATE, vru_home)
+    for version, gate in ((good, "pass"), (blocked, "pass"), (rejected, "fail"), (other, "pass")):
+        registry.set_tag(version, "vru.gate.performance", gate)
+    registry.set_tag(other, "vru.capacity_per_month", "10")
     with pytest.raises(RegistryError, match=r"blocked: suspected leakage.*ethics panel"):
         registry.set_alias("candidate", blocked)
     assert registry.alias("candidate") is None
-    # the tripwire's yardstick skips blocked versions
-    assert registry.previous().version == rejected  # type: ignore[union-attr]
-    assert registry.previous(before=rejected).version == good  # type: ignore[union-attr]
-    assert [v.version for v in registry.versions()] == [good, blocked, rejected]
+    # the tripwire's yardstick: not blocked, performance gate passed, judged on the same terms
+    assert registry.previous().version == other  # type: ignore[union-attr]
+    same_terms = {"vru.capacity_per_month": "40"}
+    registry.set_tag(good, "vru.capacity_per_month", "40")
+    assert registry.previous(like=same_terms).version == good  # type: ignore[union-attr]
+    assert registry.previous(before=good) is None
+    assert [v.version for v in registry.versions()] == [good, blocked, rejected, other]
 
 
 def test_unknown_versions_and_aliases_are_named(registry: Registry) -> None:
@@ -101,4 +108,5 @@ def test_unknown_versions_and_aliases_are_named(registry: Registry) -> None:
         registry.version(7)
     with pytest.raises(RegistryError, match="alias 'champion'"):
         registry.load("champion")
-    assert isinstance(pd.DataFrame(), pd.DataFrame)
+    with pytest.raises(RegistryError, match="foo://nowhere"):
+        Registry("foo://nowhere").check()

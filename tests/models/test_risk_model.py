@@ -61,6 +61,28 @@ def test_a_retyped_frame_is_refused(risk_model: RiskModel, rows: pd.DataFrame) -
         risk_model.contributions(categorical)
 
 
+def test_duplicated_columns_are_named(risk_model: RiskModel, rows: pd.DataFrame) -> None:
+    doubled = pd.concat([rows, rows[["age_years"]]], axis=1)
+    with pytest.raises(FrameMismatchError, match="duplicated column"):
+        risk_model.predict(doubled)
+
+
+def test_a_spec_edited_in_memory_is_checked_again(risk_model: RiskModel) -> None:
+    first = risk_model.spec.features[0]
+    edited = first.model_copy(
+        update={"definition": first.definition.model_copy(update={"where": {"ethnicity": ("x",)}})}
+    )
+    spec = risk_model.spec.model_copy(update={"features": (edited, *risk_model.spec.features[1:])})
+    with pytest.raises(CatalogError, match="ethnicity"):
+        RiskModel(
+            spec=spec,
+            booster=risk_model.booster,
+            calibrator=risk_model.calibrator,
+            reference_scores=risk_model.reference_scores,
+            source_patterns={},
+        )
+
+
 def test_missing_and_extra_columns_are_named(risk_model: RiskModel, rows: pd.DataFrame) -> None:
     with pytest.raises(FrameMismatchError) as info:
         risk_model.predict(rows.drop(columns=["age_years"]).assign(sex=1.0))
@@ -142,7 +164,7 @@ def test_a_saved_spec_with_a_protected_attribute_or_proxy_cannot_be_loaded(
 def test_the_model_refuses_a_protected_attribute_named_as_a_feature(
     risk_model: RiskModel,
 ) -> None:
-    with pytest.raises(CatalogError, match="audit-only"):
+    with pytest.raises(CatalogError, match="feature 'sex'"):
         RiskModel(
             spec=risk_model.spec.model_copy(
                 update={

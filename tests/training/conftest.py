@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from tests.training.worlds import delay_reports, null_world
@@ -54,8 +55,15 @@ def late_county(county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def late_features(late_county: Path) -> tuple[Path, Path]:
-    """(built correctly with known dates, built with the event-date leak)."""
-    return (
-        _build(late_county, late_county.parent / "known.parquet"),
-        _build(late_county, late_county.parent / "event.parquet", dates="event"),
-    )
+    """(built correctly with known dates, built with the event-date leak).
+
+    The leaky table's ``vru.knowledge_dates`` mark is removed: a real leak does not announce
+    itself (training refuses a table that is marked), so the tripwire must catch it.
+    """
+    known = _build(late_county, late_county.parent / "known.parquet")
+    marked = _build(late_county, late_county.parent / "event-marked.parquet", dates="event")
+    table = pq.read_table(marked)
+    meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"vru.knowledge_dates"}
+    silent = late_county.parent / "event.parquet"
+    pq.write_table(table.replace_schema_metadata(meta), silent)
+    return known, silent

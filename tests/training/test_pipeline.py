@@ -65,6 +65,27 @@ def test_lightgbm_is_close_to_the_oracle_and_far_above_chance(result: Experiment
     assert ours["ece"] < 0.03  # calibrated on a later slice than the booster
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 4's target, not met on the demo county: pooled AUC 0.899 vs the oracle's "
+    "0.933 (gap 0.034; 0.028-0.036 by fold); precision at capacity 0.89x the oracle's",
+)
+def test_issue_target_auc_within_003_and_precision_09_of_the_oracle(
+    result: ExperimentResult,
+) -> None:
+    ours, oracle = result.pooled[LIGHTGBM].metrics, result.pooled[ORACLE].metrics
+    assert oracle["auc"] - ours["auc"] <= 0.03
+    assert ours["precision_at_capacity"] >= 0.9 * oracle["precision_at_capacity"]
+
+
+def test_the_registered_model_uses_the_settings_the_folds_chose(
+    result: ExperimentResult,
+) -> None:
+    chosen = [f.params for f in result.folds]
+    assert result.final_params in chosen
+    assert result.final_params == max(set(chosen), key=chosen.count)
+
+
 def test_the_same_config_data_and_seed_give_the_same_metrics(
     config: ExperimentConfig, data: TrainingData, result: ExperimentResult
 ) -> None:
@@ -101,6 +122,10 @@ def test_every_model_is_reported_on_every_fold_with_every_view(result: Experimen
         for month, m in fold.evaluations[LIGHTGBM].by_month.items():
             assert m.flagged == min(result.config.capacity.per_month, m.eligible), month
     assert result.pooled[LIGHTGBM].calibration is not None
+    # pooled lists are the folds' own lists added up
+    for name, pooled in result.pooled.items():
+        per_fold = [f.evaluations[name].metrics["flagged_positive"] for f in result.folds]
+        assert pooled.metrics["flagged_positive"] == sum(per_fold), name
     lr = result.differences[f"{LIGHTGBM} - {LOGISTIC}"]
     assert lr.low <= lr.estimate <= lr.high
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tests.conftest import RunVru
@@ -95,7 +96,6 @@ def test_features_built_from_event_dates_fire_the_leakage_tripwire(
     assert "candidate (candidate)" in first.stdout
     leaky = vru("train", "--features", event)
     assert leaky.code == 0, leaky.output
-    assert "event dates instead of known dates" in leaky.stdout
     assert "leakage tripwire: fired" in leaky.stdout
     assert "over the previous version" in leaky.stdout
     reg = registry(vru_home)
@@ -103,6 +103,32 @@ def test_features_built_from_event_dates_fire_the_leakage_tripwire(
     assert v2.state == BLOCKED and v2.aliases == ()
     assert reg.alias("candidate").version == v1.version  # type: ignore[union-attr]
     assert v2.metric("precision_at_capacity") > v1.metric("precision_at_capacity")  # type: ignore[operator]
+
+
+def test_a_table_marked_as_built_on_event_dates_is_refused(
+    vru: RunVru, vru_home: Path, late_county: Path, late_features: tuple[Path, Path]
+) -> None:
+    marked = late_county.parent / "event-marked.parquet"
+    result = vru("train", "--features", marked)
+    assert result.code == 2
+    assert "event dates" in result.stderr and "rebuild it with known dates" in result.stderr
+    assert registry(vru_home).versions() == []
+
+
+def test_a_slice_without_positives_is_refused_before_fitting(
+    vru: RunVru, vru_home: Path, county_features: Path, tmp_path: Path
+) -> None:
+    table = pq.read_table(county_features)
+    frame = table.to_pandas()
+    early = pd.to_datetime(frame["as_of"]) < pd.Timestamp("2022-06-01")
+    frame.loc[early & frame["label_serious_violence"].notna(), "label_serious_violence"] = 0.0
+    thin = tmp_path / "thin.parquet"
+    out = pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False)
+    pq.write_table(out.replace_schema_metadata(table.schema.metadata), thin)
+    result = vru("train", "--features", thin)
+    assert result.code == 2, result.output
+    assert "fold 1 train slice" in result.stderr and "0 positive(s)" in result.stderr
+    assert registry(vru_home).versions() == []
 
 
 def test_a_table_of_another_spec_is_refused_and_nothing_is_registered(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from vru_risk.cli.common import console, state
-from vru_risk.models.registry import Registry
+from vru_risk.cli.common import UserError, console, state
+from vru_risk.models.registry import Registry, RegistryError
 
 app = typer.Typer(help="Registered model versions, aliases and gate states", no_args_is_help=True)
 
@@ -16,8 +17,17 @@ app = typer.Typer(help="Registered model versions, aliases and gate states", no_
 @app.command("list")
 def list_versions() -> None:
     """Show every version: aliases, state, gates, training window and key metrics."""
-    registry = Registry(state.get_settings().tracking_uri)
-    versions = registry.versions()
+    uri = state.get_settings().tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        console.print(
+            f"no model is registered yet (no MLflow store at {uri}); train one with "
+            "`vru train --data DIR` (or `make demo`)"
+        )
+        return
+    try:
+        versions = Registry(uri).versions()
+    except RegistryError as exc:
+        raise UserError(str(exc)) from None
     if not versions:
         console.print(
             "no model is registered yet; train one with `vru train --data DIR` (or `make demo`)"

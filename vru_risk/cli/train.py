@@ -22,6 +22,7 @@ from vru_risk.cli.common import (
 from vru_risk.cli.features import print_build, run_build
 from vru_risk.features.load import InvalidDataError, open_folder
 from vru_risk.features.validate import FolderNotFoundError
+from vru_risk.models.registry import Registry, RegistryError
 from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment
 from vru_risk.training.data import FeatureTableError, load_feature_table, with_oracle
 from vru_risk.training.pipeline import ExperimentResult, run_experiment
@@ -51,13 +52,22 @@ def cached_features(
         raise UserError(str(exc)) from None
     out = settings.home / "features" / f"{spec.hash[:16]}-{folder.fingerprint[:16]}.parquet"
     if out.exists():
-        meta = pq.read_metadata(out).metadata or {}
-        names = pq.read_schema(out).names
-        if meta.get(b"vru.spec_hash", b"").decode() == spec.hash and (
-            truth is None or "label_true_involvement" in names
+        try:
+            meta = pq.read_metadata(out).metadata or {}
+            names = pq.read_schema(out).names
+        except (OSError, ValueError):  # a damaged cache file: rebuild it
+            meta, names = {}, []
+        same_build = (
+            meta.get(b"vru.build_config", b"").decode() == config.features.model_dump_json()
+        )
+        if (
+            meta.get(b"vru.spec_hash", b"").decode() == spec.hash
+            and same_build
+            and (truth is None or "label_true_involvement" in names)
         ):
             console.print(f"features: reusing {out}")
             return out
+        console.print(f"features: {out} was built with other settings; rebuilding it")
         out.unlink()
     out.parent.mkdir(parents=True, exist_ok=True)
     print_build(run_build(data, out, as_of=[], triggers=True, config=config.features, truth=truth))
@@ -131,6 +141,10 @@ def run_training(
 ) -> TrainOutcome:
     """Build or read features, run the experiment, log it and register the model."""
     settings = state.get_settings()
+    try:
+        Registry(settings.tracking_uri).check()  # before the long work, not after it
+    except RegistryError as exc:
+        raise UserError(str(exc)) from None
     table = features if features is not None else None
     if data is not None:
         table = cached_features(config, config_path, data, truth)

@@ -52,7 +52,19 @@ TRAINED_BY_TAG: Final = "vru.trained_by"
 CHAMPION: Final = "champion"
 ARTIFACT: Final = "risk_model"
 PYFUNC_FILE: Final = Path(__file__).with_name("pyfunc_model.py")
-_REQUIREMENTS: Final = ("lightgbm", "numpy", "pandas", "scikit-learn", "pydantic", "mlflow")
+PACKAGE_DIR: Final = Path(__file__).resolve().parents[1]  # vru_risk/, shipped with the model
+_REQUIREMENTS: Final = (
+    "lightgbm",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "pydantic",
+    "pyyaml",
+    "duckdb",
+    "sqlglot",
+    "mlflow",
+)
 
 
 class RegistryError(ValueError):
@@ -75,7 +87,7 @@ class VersionInfo:
 
     @property
     def blocked(self) -> bool:
-        return self.state.startswith("blocked") and CLEARED_TAG not in self.tags
+        return self.state.startswith("blocked") and not self.tags.get(CLEARED_TAG, "").strip()
 
     def metric(self, name: str) -> float | None:
         value = self.tags.get(f"vru.metric.{name}")
@@ -96,12 +108,13 @@ def tracking(uri: str) -> Iterator[None]:
         mlflow.set_registry_uri(before_registry)
 
 
-def ensure_experiment(name: str, artifact_root: str) -> str:
-    """The id of MLflow experiment ``name``, created with artifacts under ``artifact_root``."""
+def ensure_experiment(name: str, artifact_root: str | None) -> str:
+    """The id of MLflow experiment ``name``, created with artifacts under ``artifact_root``
+    (None: the tracking server's default)."""
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return str(found.experiment_id)
-    location = f"{artifact_root.rstrip('/')}/{name}"
+    location = None if artifact_root is None else f"{artifact_root.rstrip('/')}/{name}"
     return str(mlflow.create_experiment(name, artifact_location=location))
 
 
@@ -121,7 +134,23 @@ class Registry:
     def __init__(self, tracking_uri: str, name: str = MODEL_NAME) -> None:
         self.uri = tracking_uri
         self.name = name
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        try:
+            self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        except Exception as exc:  # an unsupported scheme, an unreadable store
+            raise RegistryError(
+                f"the MLflow store at {tracking_uri} cannot be used ({type(exc).__name__}: "
+                f"{str(exc)[:200]}); check VRU_MLFLOW_TRACKING_URI"
+            ) from None
+
+    def check(self) -> None:
+        """Raise :class:`RegistryError` (naming the URI) unless the store answers."""
+        try:
+            self.client.search_registered_models(max_results=1)
+        except Exception as exc:  # MLflow raises many types for a bad URI
+            raise RegistryError(
+                f"the MLflow store at {self.uri} cannot be used ({type(exc).__name__}: "
+                f"{str(exc)[:200]}); check VRU_MLFLOW_TRACKING_URI"
+            ) from None
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -129,15 +158,17 @@ class Registry:
         """Every version, oldest first (empty when nothing is registered)."""
         try:
             found = self.client.search_model_versions(f"name='{self.name}'")
-        except MlflowException:
+        except Exception as exc:  # MLflow raises many types for a bad URI
+            raise RegistryError(
+                f"cannot read the versions of {self.name} from {self.uri} "
+                f"({type(exc).__name__}: {str(exc)[:200]}); check VRU_MLFLOW_TRACKING_URI"
+            ) from None
+        if not found:
             return []
         aliases: dict[int, list[str]] = {}
-        try:
-            model = self.client.get_registered_model(self.name)
-            for alias, version in model.aliases.items():
-                aliases.setdefault(int(version), []).append(alias)
-        except MlflowException:
-            pass
+        model = self.client.get_registered_model(self.name)
+        for alias, version in model.aliases.items():
+            aliases.setdefault(int(version), []).append(alias)
         out = [
             VersionInfo(
                 version=int(v.version),
@@ -164,10 +195,19 @@ class Registry:
                 return v
         return None
 
-    def previous(self, before: int | None = None) -> VersionInfo | None:
-        """The latest version (before ``before``) that is not blocked: the tripwire's yardstick."""
+    def previous(
+        self, before: int | None = None, *, like: Mapping[str, str] | None = None
+    ) -> VersionInfo | None:
+        """The tripwire's yardstick: the latest version (before ``before``) that is not blocked,
+        passed its performance gate and has the same values of the tags in ``like`` (e.g. spec
+        hash, capacity, label timespan: a model judged on other terms is no yardstick)."""
         eligible = [
-            v for v in self.versions() if not v.blocked and (before is None or v.version < before)
+            v
+            for v in self.versions()
+            if not v.blocked
+            and v.tags.get("vru.gate.performance") == "pass"
+            and (before is None or v.version < before)
+            and all(v.tags.get(k) == val for k, val in (like or {}).items())
         ]
         return eligible[-1] if eligible else None
 
@@ -222,15 +262,20 @@ class Registry:
                     signature=signature,
                     input_example=sample.head(5),
                     pip_requirements=_requirements(),
-                    registered_model_name=self.name,
+                    code_paths=[str(PACKAGE_DIR)],
                 )
-        version = logged.registered_model_version
-        if version is None:  # pragma: no cover - MLflow registers when given a name
-            raise RuntimeError(f"MLflow did not register {self.name}")
+        with suppress(MlflowException):  # already registered: fine
+            self.client.create_registered_model(self.name)
         all_tags = {**tags, STATE_TAG: state, "vru.content_hash": model.content_hash}
-        for key, value in all_tags.items():
-            self.client.set_model_version_tag(self.name, str(version), key, value)
-        return self.version(int(version))
+        # one call: a version never exists without its gate state
+        created = self.client.create_model_version(
+            self.name,
+            logged.model_uri,
+            run_id=run.info.run_id,
+            tags=all_tags,
+            model_id=logged.model_id,
+        )
+        return self.version(int(created.version))
 
     def set_alias(self, alias: str, version: int) -> None:
         """Point ``alias`` at ``version``; refused for a version blocked as suspected leakage."""
@@ -244,6 +289,14 @@ class Registry:
 
     def set_tag(self, version: int, key: str, value: str) -> None:
         self.client.set_model_version_tag(self.name, str(version), key, value)
+
+    def download(self, run_id: str, path: str, dst: Path) -> Path:
+        """Download one artifact (file or folder) of a run into ``dst``."""
+        return Path(self.client.download_artifacts(run_id, path, str(dst)))
+
+    def upload(self, run_id: str, local_dir: Path, artifact_path: str) -> None:
+        """Log the files of ``local_dir`` as artifacts of a finished run."""
+        self.client.log_artifacts(run_id, str(local_dir), artifact_path)
 
     def remove_alias(self, alias: str) -> None:
         with suppress(MlflowException):  # no such alias: nothing to remove

@@ -123,6 +123,10 @@ class RiskModel:
     content_hash: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        try:  # re-run the spec's guardrails: a spec edited in memory is checked again
+            self.spec = FeatureSpec.model_validate(self.spec.model_dump(warnings=False))
+        except ValidationError as exc:
+            raise CatalogError([str(exc)], origin="RiskModel") from None
         names = list(self.spec.names)
         problems = [
             f"feature {n!r} is an audit-only attribute; protected characteristics can never be "
@@ -151,6 +155,9 @@ class RiskModel:
         names = list(self.spec.names)
         cols = [str(c) for c in frame.columns]
         problems: list[str] = []
+        duplicated = sorted({c for c in cols if cols.count(c) > 1})
+        if duplicated:
+            raise FrameMismatchError([f"duplicated column(s): {', '.join(duplicated)}"])
         missing = [n for n in names if n not in cols]
         extra = [c for c in cols if c not in names]
         if missing:

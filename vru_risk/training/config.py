@@ -68,7 +68,7 @@ class CapacityConfig(_Frozen):
     """How many young people a service can offer support to per calendar month."""
 
     per_month: Annotated[int, Field(ge=1, le=100_000)] = 40
-    curve: tuple[int, ...] = (10, 20, 40, 80, 160)
+    curve: tuple[Annotated[int, Field(ge=1, le=100_000)], ...] = (10, 20, 40, 80, 160)
 
 
 class LightGBMGrid(_Frozen):
@@ -89,6 +89,9 @@ class ModelsConfig(_Frozen):
     )
     logistic_c: Annotated[float, Field(gt=0)] = 0.1
     lightgbm: LightGBMGrid = LightGBMGrid()
+    #: a smaller booster wins when its precision at capacity on the calibration slice is within
+    #: this of the best (about one standard error of precision over ~240 flagged examples)
+    selection_tolerance: Annotated[float, Field(ge=0, le=0.2)] = 0.02
 
 
 class CalibrationConfig(_Frozen):

@@ -90,6 +90,17 @@ def load_feature_table(
             "(vru train --data DIR does it) rather than training on columns that mean something "
             "else"
         )
+    missing_meta = [k for k in ("extract_date", "label_lag_days") if not get(k)]
+    if missing_meta:
+        raise FeatureTableError(
+            f"{path} lacks the metadata {', '.join('vru.' + k for k in missing_meta)}; rebuild it "
+            "with `vru features build`"
+        )
+    if (get("knowledge_dates") or "known") != "known":
+        raise FeatureTableError(
+            f"{path} was built counting records on their event dates, before the VRU knew of "
+            "them: its features see the future; rebuild it with known dates"
+        )
     if build is not None:
         _check_build(path, get("build_config"), build)
     frame = pd.read_parquet(path)

@@ -42,15 +42,13 @@ from vru_risk.training.fit import (
     make_calibrator,
     select_lightgbm,
 )
-from vru_risk.training.splits import Fold, fold_plan
+from vru_risk.training.splits import Fold, FoldPlanError, fold_plan
 
 Progress = Callable[[str, int, int], None]
 
 LIGHTGBM = "lightgbm"
 LOGISTIC = "logistic_regression"
 ORACLE = "oracle"
-#: how much worse (precision at capacity on the calibration slice) a smaller booster may be
-SELECTION_TOLERANCE = 0.01
 BOOTSTRAP_RESAMPLES = 2000
 
 
@@ -275,8 +273,13 @@ def fit_risk_model(
     train: tuple[date, date],
     calibration: tuple[date, date],
     info: dict[str, str],
+    params: BoosterParams | None = None,
 ) -> tuple[RiskModel, BoosterParams, dict[str, float]]:
-    """Fit the LightGBM grid on ``train``, choose and calibrate on ``calibration``."""
+    """Fit the LightGBM grid on ``train``, choose and calibrate on ``calibration``.
+
+    With ``params`` the grid is skipped and that booster is fitted (the registered model uses
+    the settings the folds chose, so the model registered is the one evaluated).
+    """
     label = data.label
     frame = data.frame
     train_rows = labelled(frame[_between(frame, *train)], label)
@@ -287,11 +290,11 @@ def fit_risk_model(
     x_cal = data.features(cal_rows).to_numpy()
     selection = select_lightgbm(
         (x_train, y_train),
-        grid(config.models.lightgbm),
+        [params] if params is not None else grid(config.models.lightgbm),
         _calibration_judge(cal_rows, x_cal, label, config),
         seed=config.seed,
         names=list(data.spec.names),
-        tolerance=SELECTION_TOLERANCE,
+        tolerance=config.models.selection_tolerance,
     )
     booster = selection.booster
     calibrator = make_calibrator(config.calibration.method).fit(
@@ -519,7 +522,7 @@ def pool(
         else:
             score = rows[f"score_{name}"].to_numpy(dtype="float64")
         has_prob = ev.kind in ("lightgbm", "logistic", "oracle")
-        out[name] = evaluate(
+        pooled = evaluate(
             rows,
             score,
             score if has_prob else None,
@@ -529,7 +532,55 @@ def pool(
             fold=0,
             label=data.label,
         )
+        # the lists are the folds' own (months never overlap folds): add them up rather than
+        # re-drawing tie-breaks over the pooled rows
+        by_month = {m: c for f in folds for m, c in f.evaluations[name].by_month.items()}
+        total = sum(by_month.values(), CapacityMetrics(0, 0, 0, 0))
+        curve = {
+            c: sum((f.evaluations[name].curve[c] for f in folds), CapacityMetrics(0, 0, 0, 0))
+            for c in config.capacity.curve
+        }
+        pooled.by_month, pooled.curve = by_month, curve
+        pooled.metrics |= {
+            "precision_at_capacity": total.precision,
+            "recall_at_capacity": total.recall,
+            "lift_at_capacity": total.lift,
+            "flagged": float(total.flagged),
+            "flagged_positive": float(total.flagged_positive),
+            "positives": float(total.positives),
+            "base_rate": total.base_rate,
+            **{f"precision_at_{c}": m.precision for c, m in curve.items()},
+            **{f"recall_at_{c}": m.recall for c, m in curve.items()},
+        }
+        out[name] = pooled
     return out
+
+
+def chosen_params(folds: list[FoldResult]) -> BoosterParams:
+    """The booster settings the folds chose most often (ties: the smaller model)."""
+    counts: dict[BoosterParams, int] = {}
+    for f in folds:
+        counts[f.params] = counts.get(f.params, 0) + 1
+    return min(counts, key=lambda p: (-counts[p], p.size, p.n_estimators))
+
+
+def check_slices(data: TrainingData, plan: tuple[Fold, ...], min_positives: int) -> None:
+    """Refuse (FoldPlanError) a plan with a slice too thin to fit or judge a model on."""
+    frame, label = data.frame, data.label
+    problems = []
+    for fold in plan:
+        for name, (start, end) in fold.slices().items():
+            rows = labelled(frame[_between(frame, start, end)], label)
+            positives = int(rows[label].sum())
+            if positives < min_positives or positives == len(rows):
+                problems.append(
+                    f"fold {fold.index} {name} slice ({start} to {end}) has {positives} "
+                    f"positive(s) among {len(rows)} labelled examples; at least "
+                    f"gates.min_positives_per_slice {min_positives} positives and some negatives "
+                    "are needed (more data, fewer folds or a shorter label timespan)"
+                )
+    if problems:
+        raise FoldPlanError(problems)
 
 
 def final_window(
@@ -549,6 +600,7 @@ def run_experiment(
     plan = fold_plan(
         config.temporal, extract_date=data.extract_date, label_lag_days=data.label_lag_days
     )
+    check_slices(data, plan, config.gates.min_positives_per_slice)
     total = len(plan) + 2
     if progress:
         progress("training", 0, total)
@@ -577,6 +629,7 @@ def run_experiment(
         config,
         train=train,
         calibration=calibration,
+        params=chosen_params(folds),
         info={
             "experiment": config.name,
             "experiment_hash": config.hash,

@@ -135,7 +135,7 @@ def log_and_register(
     result: ExperimentResult,
     *,
     tracking_uri: str,
-    artifact_root: str,
+    artifact_root: str | None,
     config_text: str,
     trained_by: str,
     progress: Callable[[str, int, int], None] | None = None,
@@ -143,7 +143,12 @@ def log_and_register(
     """Log every run of ``result``, register the final RiskModel and set aliases per the gates."""
     config, data = result.config, result.data
     registry = Registry(tracking_uri)
-    previous = registry.previous()
+    comparable = {
+        "vru.spec_hash": data.spec.hash,
+        "vru.label_timespan": f"{config.temporal.label_timespan_days}d",
+        "vru.capacity_per_month": str(config.capacity.per_month),
+    }
+    previous = registry.previous(like=comparable)
     headline = result.headline()
     leakage = tripwire(
         headline,
@@ -287,6 +292,8 @@ def log_and_register(
                     "vru.gate.leakage": "clear" if leakage.passed else "fired",
                     "vru.gate.leakage_reasons": "; ".join(leakage.reasons),
                     "vru.parent_run_id": parent.info.run_id,
+                    "vru.capacity_per_month": str(config.capacity.per_month),
+                    "vru.gate.leakage_compared_to": str(previous.version) if previous else "none",
                     TRAINED_BY_TAG: trained_by,
                     **{f"vru.metric.{k}": f"{headline[k]:.6f}" for k in HEADLINE},
                 }
