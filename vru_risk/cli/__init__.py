@@ -10,6 +10,8 @@ import sys
 import typer
 from rich.console import Console
 
+from vru_risk.cli.audit import audit
+from vru_risk.cli.audit_scores import audit_scores
 from vru_risk.cli.common import EXIT_INTERNAL, EXIT_INVALID, UserError, state
 from vru_risk.cli.data import app as data_app
 from vru_risk.cli.demo import demo
@@ -33,6 +35,8 @@ app.add_typer(models_app, name="models")
 app.add_typer(review_app, name="review")
 app.command("demo")(demo)
 app.command("train")(train)
+app.command("audit")(audit)
+app.command("audit-scores")(audit_scores)
 
 
 @app.callback()

@@ -8,10 +8,14 @@ from typing import Annotated
 
 import typer
 
+from vru_risk.cli.audit import refresh_report, run_audit
 from vru_risk.cli.common import UserError, console, state
 from vru_risk.cli.data import print_generation, print_report, run_generate, run_validate
 from vru_risk.cli.features import print_build, run_build
+from vru_risk.cli.review import review_log
 from vru_risk.cli.train import run_training
+from vru_risk.fairness_reports.review import review
+from vru_risk.models.registry import CANDIDATE, Registry
 from vru_risk.training.config import load_experiment
 
 DEMO_MARKER = ".vru-demo"
@@ -37,7 +41,7 @@ def demo(
     (root / DEMO_MARKER).write_text("made by vru demo; safe to delete\n")
     data, truth = root / "data", root / "truth"
     experiment = load_experiment()
-    console.rule("1/4 synthetic county")
+    console.rule("1/5 synthetic county")
     summary = run_generate(
         out=data,
         people=people,
@@ -49,26 +53,66 @@ def demo(
         measurement_bias=True,
     )
     print_generation(summary)
-    console.rule("2/4 contract check")
+    console.rule("2/5 contract check")
     report = run_validate(data, None)
     print_report(report)
     if not report.ok:
         raise typer.Exit(1)  # generated data must always be valid: that is our fault
-    console.rule("3/4 as-of features and labels at teachable moments")
+    console.rule("3/5 as-of features and labels at teachable moments")
     features = root / "features.parquet"
     built = run_build(
         data, features, as_of=[], triggers=True, truth=truth, config=experiment.features
     )
     print_build(built)
     console.print(f"  shape: {built.rows:,} rows x {built.columns} columns")
-    console.rule("4/4 training side by side, gates, MLflow registry")
-    outcome = run_training(experiment, None, data=None, features=features, truth=truth)
+    console.rule("4/5 training side by side, gates, MLflow registry")
+    outcome = run_training(
+        experiment, None, data=None, features=features, truth=truth, trained_by="demo", demo=True
+    )
+    console.rule("5/5 fairness audit and the (demo) ethics panel's decision")
+    version = outcome.version.version
+    audited = run_audit(version, data, resamples=500, demo=True)
+    gate = audited["gate"]
+    console.print(f"fairness gate: [bold]{gate.status}[/]")
+    decision = "no decision: the version is not a candidate"
+    if outcome.state == CANDIDATE:
+        decision = demo_decision(version, gate_passed=gate.passed)
+        refresh_report(version, audited["report"])
+    console.print(decision)
     console.rule("demo done")
     console.print(
         f"data: {data}\ntruth (never shown to models): {truth}\nfeatures: {features}\n"
-        f"model: vru-risk version {outcome.version.version}, {outcome.state}; "
+        f"model: vru-risk version {version}, {outcome.state}; "
         "`vru models list` shows every version, `mlflow ui --backend-store-uri "
         f"{state.get_settings().tracking_uri}` the runs.\n"
-        "Next steps of the pipeline (fairness audit, flags, serving) join this demo as they "
-        "are built."
+        f"fairness report ({gate.status}): {audited['html']}\n"
+        "Next steps of the pipeline (flags, serving) join this demo as they are built."
     )
+
+
+DEMO_REASON = (
+    "DEMO ONLY: synthetic county, recorded automatically by `vru demo` so the rest of the "
+    "pipeline can run; not a real ethics-panel review"
+)
+
+
+def demo_decision(version: int, *, gate_passed: bool) -> str:
+    """Record the demo panel's decision: an approval when the gate passes, otherwise the two
+    overrides the rules require (both marked as demo in the log and every report)."""
+    settings = state.get_settings()
+    registry = Registry(settings.tracking_uri)
+    log = review_log()
+    reviewers = ("demo-panel",) if gate_passed else ("demo-panel", "demo-panel-2")
+    action = "approve" if gate_passed else "override"
+    message = ""
+    for reviewer in reviewers:
+        message = review(
+            action,
+            version=version,
+            reviewer=reviewer,
+            reason=DEMO_REASON,
+            registry=registry,
+            log=log,
+            demo=True,
+        ).message
+    return f"demo panel ({', '.join(reviewers)}): {action}; {message}"

@@ -138,6 +138,7 @@ def run_training(
     features: Path | None,
     truth: Path | None,
     trained_by: str | None = None,
+    demo: bool = False,
 ) -> TrainOutcome:
     """Build or read features, run the experiment, log it and register the model."""
     settings = state.get_settings()
@@ -172,6 +173,7 @@ def run_training(
                 if config_path
                 else config.canonical_json(),
                 trained_by=trained_by or getpass.getuser(),
+                demo=demo,
                 progress=progress,
             )
     except FoldPlanError as exc:

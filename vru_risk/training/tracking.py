@@ -138,6 +138,7 @@ def log_and_register(
     artifact_root: str | None,
     config_text: str,
     trained_by: str,
+    demo: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> TrainOutcome:
     """Log every run of ``result``, register the final RiskModel and set aliases per the gates."""
@@ -147,6 +148,7 @@ def log_and_register(
         "vru.spec_hash": data.spec.hash,
         "vru.label_timespan": f"{config.temporal.label_timespan_days}d",
         "vru.capacity_per_month": str(config.capacity.per_month),
+        "vru.demo": "true" if demo else "false",  # a demo model is no yardstick for real ones
     }
     previous = registry.previous(like=comparable)
     headline = result.headline()
@@ -293,6 +295,7 @@ def log_and_register(
                     "vru.gate.leakage_reasons": "; ".join(leakage.reasons),
                     "vru.parent_run_id": parent.info.run_id,
                     "vru.capacity_per_month": str(config.capacity.per_month),
+                    "vru.demo": comparable["vru.demo"],
                     "vru.gate.leakage_compared_to": str(previous.version) if previous else "none",
                     TRAINED_BY_TAG: trained_by,
                     **{f"vru.metric.{k}": f"{headline[k]:.6f}" for k in HEADLINE},

@@ -1,0 +1,275 @@
+"""``vru audit-scores`` end to end: the three operating points and their tie rules, the
+direction flag, label values, and every invalid input exiting 2 with nothing written."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CliResult, RunVru
+
+FAST = ("--resamples", "50", "--seed", "3")
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def scores_csv(
+    path: Path, scores: list[float], labels: list[Any], sex: list[str] | None = None
+) -> Path:
+    sex = sex or ["female" if i % 2 else "male" for i in range(len(scores))]
+    rows = [[i, s, y, g] for i, (s, y, g) in enumerate(zip(scores, labels, sex, strict=True))]
+    return write_csv(path, ["id", "score", "outcome", "sex"], rows)
+
+
+# 12 rows; three scores sit exactly on 0.7
+SCORES = [0.9, 0.8, 0.7, 0.7, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]
+LABELS = [1, 1, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0]
+
+
+def run(vru: RunVru, csv_path: Path, out: Path, *args: str) -> CliResult:
+    return vru(
+        "audit-scores",
+        csv_path,
+        "--score",
+        "score",
+        "--label",
+        "outcome",
+        "--group",
+        "sex",
+        "--out",
+        out,
+        *FAST,
+        *args,
+    )
+
+
+def report(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    return data
+
+
+def flagged_by_group(data: dict[str, Any]) -> dict[str, int]:
+    return {g["group"]: g["flagged"] for g in data["groups"] if g["attribute"] == "sex"}
+
+
+def test_threshold_flags_a_score_equal_to_it(vru: RunVru, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = run(vru, scores_csv(tmp_path / "s.csv", SCORES, LABELS), out, "--threshold", "0.7")
+    assert result.code == 0, result.output
+    data = report(out)
+    assert data["overall"]["flagged"] == 5  # 0.9, 0.8 and the three at 0.7
+    assert data["overall"]["positives"] == sum(LABELS)
+    assert data["operating_point"] == {"kind": "threshold", "value": 0.7, "lower_is_riskier": False}
+    assert data["subject"]["kind"] == "external"
+    assert data["subject"]["score_column"] == "score"
+    assert data["performance"] is None and data["review_history"] is None
+    assert "5 of 12 rows flagged" in result.stdout
+    assert "fairness gate:" in result.stdout
+    assert str(out / "report.html") in result.stdout.replace("\n", "")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "https://" not in html and "http://" not in html
+
+
+def test_top_k_flags_ties_and_says_how_many(vru: RunVru, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = run(vru, scores_csv(tmp_path / "s.csv", SCORES, LABELS), out, "--top-k", "3")
+    assert result.code == 0, result.output
+    assert report(out)["overall"]["flagged"] == 5  # the 3rd score is 0.7, shared by three rows
+    assert "5 of 12 rows flagged" in result.stdout
+    assert "2 more tied" in result.stdout
+
+
+def test_top_frac(vru: RunVru, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = run(vru, scores_csv(tmp_path / "s.csv", SCORES, LABELS), out, "--top-frac", "0.25")
+    assert result.code == 0, result.output
+    assert report(out)["overall"]["flagged"] == 5  # ceil(0.25 * 12) = 3, plus ties at 0.7
+
+
+@pytest.mark.parametrize(
+    ("mode", "flagged"),
+    [(("--threshold", "0.3"), 4), (("--top-k", "2"), 2), (("--top-frac", "0.5"), 6)],
+)
+def test_lower_is_riskier_flips_every_mode(
+    vru: RunVru, tmp_path: Path, mode: tuple[str, str], flagged: int
+) -> None:
+    # the four lowest scores belong to girls: a list cut from the bottom holds girls first
+    sex = ["male"] * 8 + ["female"] * 4
+    csv_path = scores_csv(tmp_path / "s.csv", SCORES, LABELS, sex)
+    out = tmp_path / "report"
+    result = run(vru, csv_path, out, *mode, "--lower-is-riskier")
+    assert result.code == 0, result.output
+    data = report(out)
+    assert data["overall"]["flagged"] == flagged
+    assert flagged_by_group(data)["female"] == min(flagged, 4)
+    assert data["subject"]["lower_is_riskier"] is True
+
+
+def test_labels_true_false_in_any_case(vru: RunVru, tmp_path: Path) -> None:
+    labels = ["TRUE" if y else "false" for y in LABELS]
+    out = tmp_path / "report"
+    result = run(vru, scores_csv(tmp_path / "s.csv", SCORES, labels), out, "--top-k", "3")
+    assert result.code == 0, result.output
+    assert report(out)["overall"]["positives"] == sum(LABELS)
+
+
+def test_positive_label(vru: RunVru, tmp_path: Path) -> None:
+    labels = ["harmed" if y else "not harmed" for y in LABELS]
+    csv_path = scores_csv(tmp_path / "s.csv", SCORES, labels)
+    refused = run(vru, csv_path, tmp_path / "no", "--top-k", "3")
+    assert refused.code == 2
+    assert "'harmed'" in refused.stderr and "'not harmed'" in refused.stderr
+    assert "--positive-label" in refused.stderr
+
+    out = tmp_path / "report"
+    result = run(vru, csv_path, out, "--top-k", "3", "--positive-label", "harmed")
+    assert result.code == 0, result.output
+    data = report(out)
+    assert data["overall"]["positives"] == sum(LABELS)
+    assert data["subject"]["positive_label"] == "harmed"
+
+    wrong = run(vru, csv_path, tmp_path / "wrong", "--top-k", "3", "--positive-label", "yes")
+    assert wrong.code == 2
+    assert "'yes'" in wrong.stderr
+
+
+def test_person_groups_rows_and_missing_groups_are_unknown(vru: RunVru, tmp_path: Path) -> None:
+    rows = [
+        [f"p{i // 2}", s, y, "" if i == 0 else ("NA" if i == 1 else "x")]
+        for i, (s, y) in enumerate(zip(SCORES, LABELS, strict=True))
+    ]
+    csv_path = write_csv(tmp_path / "s.csv", ["person", "score", "outcome", "sex"], rows)
+    out = tmp_path / "report"
+    result = run(vru, csv_path, out, "--top-k", "3", "--person", "person")
+    assert result.code == 0, result.output
+    data = report(out)
+    assert data["data_window"]["people"] == 6
+    assert {g["group"]: g["count"] for g in data["groups"]} == {"unknown": 2, "x": 10}
+
+
+def test_groups_and_intersections(vru: RunVru, tmp_path: Path) -> None:
+    rows = [
+        [s, y, "female" if i % 2 else "male", "black" if i % 3 else "white"]
+        for i, (s, y) in enumerate(zip(SCORES, LABELS, strict=True))
+    ]
+    csv_path = write_csv(tmp_path / "s.csv", ["score", "outcome", "sex", "ethnicity"], rows)
+    out = tmp_path / "report"
+    result = vru(
+        "audit-scores", csv_path, "--score", "score", "--label", "outcome", "--group", "sex",
+        "--group", "ethnicity", "--intersection", "ethnicity*sex", "--top-k", "4", "--out", out,
+        *FAST,
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    attributes = {g["attribute"] for g in report(out)["groups"]}
+    assert attributes == {"sex", "ethnicity", "ethnicity*sex"}
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def refused(result: CliResult, out: Path, *phrases: str) -> None:
+    assert result.code == 2, result.output
+    for phrase in phrases:
+        assert phrase in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_missing_column_is_named_with_the_columns_present(vru: RunVru, tmp_path: Path) -> None:
+    csv_path = scores_csv(tmp_path / "s.csv", SCORES, LABELS)
+    out = tmp_path / "report"
+    result = vru(
+        "audit-scores", csv_path, "--score", "score", "--label", "outcome", "--group",
+        "ethnicity", "--top-k", "3", "--out", out, *FAST,
+    )  # fmt: skip
+    refused(result, out, "'ethnicity'", "--group", "id, score, outcome, sex")
+
+
+def test_duplicated_column(vru: RunVru, tmp_path: Path) -> None:
+    csv_path = write_csv(
+        tmp_path / "s.csv", ["score", "outcome", "sex", "score"], [[0.1, 0, "f", 0.2]] * 3
+    )
+    out = tmp_path / "report"
+    refused(run(vru, csv_path, out, "--top-k", "1"), out, "'score'", "more than once")
+
+
+def test_non_numeric_score_names_the_line(vru: RunVru, tmp_path: Path) -> None:
+    scores: list[Any] = list(SCORES)
+    scores[2] = "high"
+    scores[7] = "n/a"
+    out = tmp_path / "report"
+    result = run(vru, scores_csv(tmp_path / "s.csv", scores, LABELS), out, "--top-k", "3")
+    refused(result, out, "not a finite number", "2 rows", "line 4: 'high'", "9: 'n/a'")
+
+
+def test_empty_score_names_the_line(vru: RunVru, tmp_path: Path) -> None:
+    scores: list[Any] = list(SCORES)
+    scores[0] = ""
+    out = tmp_path / "report"
+    result = run(vru, scores_csv(tmp_path / "s.csv", scores, LABELS), out, "--top-k", "3")
+    refused(result, out, "'score'", "is empty", "line 2")
+
+
+def test_non_binary_labels_list_the_values(vru: RunVru, tmp_path: Path) -> None:
+    labels: list[Any] = list(LABELS)
+    labels[5] = 2
+    out = tmp_path / "report"
+    result = run(vru, scores_csv(tmp_path / "s.csv", SCORES, labels), out, "--top-k", "3")
+    refused(result, out, "'outcome'", "exactly two values", "'0'", "'1'", "'2'")
+
+
+def test_one_valued_labels_are_refused(vru: RunVru, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = run(vru, scores_csv(tmp_path / "s.csv", SCORES, [0] * 12), out, "--top-k", "3")
+    refused(result, out, "exactly two values", "'0' (12 rows)")
+
+
+@pytest.mark.parametrize(
+    "modes",
+    [(), ("--threshold", "0.5", "--top-k", "3"), ("--top-k", "3", "--top-frac", "0.1")],
+)
+def test_exactly_one_operating_point(vru: RunVru, tmp_path: Path, modes: tuple[str, ...]) -> None:
+    out = tmp_path / "report"
+    result = run(vru, scores_csv(tmp_path / "s.csv", SCORES, LABELS), out, *modes)
+    refused(result, out, "exactly one of --threshold")
+
+
+def test_existing_out_is_refused(vru: RunVru, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier work", encoding="utf-8")
+    result = run(vru, scores_csv(tmp_path / "s.csv", SCORES, LABELS), out, "--top-k", "3")
+    assert result.code == 2
+    assert "not empty" in result.stderr
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_an_empty_out_folder_is_used(vru: RunVru, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    out.mkdir()
+    result = run(vru, scores_csv(tmp_path / "s.csv", SCORES, LABELS), out, "--top-k", "3")
+    assert result.code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json"]
+
+
+def test_missing_empty_and_headless_files(vru: RunVru, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    refused(run(vru, tmp_path / "nope.csv", out, "--top-k", "1"), out, "does not exist")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    refused(run(vru, empty, out, "--top-k", "1"), out, "is empty")
+    header_only = write_csv(tmp_path / "header.csv", ["score", "outcome", "sex"], [])
+    refused(run(vru, header_only, out, "--top-k", "1"), out, "no rows")
+    binary = tmp_path / "scores.parquet"
+    binary.write_bytes(b"PAR1\x00\xff\xfe\x80 not text")
+    refused(run(vru, binary, out, "--top-k", "1"), out, "not a CSV file")

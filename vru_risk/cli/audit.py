@@ -1,0 +1,206 @@
+"""``vru audit``: the fairness audit of a registered model version, its report and gate."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import pandas as pd
+import typer
+
+from vru_risk.cli.common import UserError, console, state
+from vru_risk.cli.review import review_log
+from vru_risk.cli.train import cached_features
+from vru_risk.fairness_reports.gate import FairnessGateConfig
+from vru_risk.fairness_reports.model_audit import PRIMARY, audit_model, sensitive_frame
+from vru_risk.fairness_reports.proxy import proxy_test
+from vru_risk.fairness_reports.report import build_report, write_report
+from vru_risk.fairness_reports.review import FAIRNESS_TAG
+from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
+from vru_risk.features.load import InvalidDataError, open_folder, register_sources
+from vru_risk.features.validate import FolderNotFoundError
+from vru_risk.models.registry import Registry, RegistryError, VersionInfo
+from vru_risk.training.config import ExperimentConfigError, load_experiment
+
+PROXY_LEVEL = 0.7
+PROXY_SAMPLE = 20_000
+
+
+def read_people(data: Path) -> tuple[pd.DataFrame, str]:
+    """The people table of a data folder (typed through the contract) and its fingerprint."""
+    try:
+        folder = open_folder(data, today=date.today())
+    except (InvalidDataError, FolderNotFoundError) as exc:
+        raise UserError(str(exc)) from None
+    con = duckdb.connect()
+    try:
+        register_sources(con, folder, DEFAULT_REPORTING_LAG_DAYS)
+        people = con.execute("SELECT * FROM src_people").df()
+    finally:
+        con.close()
+    return people, folder.fingerprint
+
+
+def run_audit(
+    version: int,
+    data: Path,
+    *,
+    resamples: int = 1000,
+    demo: bool = False,
+) -> dict[str, Any]:
+    """Audit ``version`` over its audit window; write and log the report; tag the gate."""
+    settings = state.get_settings()
+    registry = Registry(settings.tracking_uri)
+    try:
+        info = registry.version(version)
+    except RegistryError as exc:
+        raise UserError(str(exc)) from None
+    parent = info.tags.get("vru.parent_run_id")
+    if not parent:
+        raise UserError(f"version {version} has no training run recorded; it cannot be audited")
+    people, fingerprint = read_people(data)
+    if fingerprint != info.tags.get("vru.data_fingerprint"):
+        raise UserError(
+            f"{data} is not the data version {version} was trained on (fingerprint "
+            f"{fingerprint[:16]}... vs {info.tags.get('vru.data_fingerprint', '')[:16]}...); "
+            "audit with the same data folder"
+        )
+    run = registry.client.get_run(parent)
+    capacity = int(run.data.params.get("capacity_per_month", "40"))
+    seed = int(run.data.params.get("seed", "0"))
+    with tempfile.TemporaryDirectory(prefix="vru-audit-") as tmp:
+        tmp_path = Path(tmp)
+        predictions = pd.read_parquet(registry.download(parent, "predictions.parquet", tmp_path))
+        summary = pd.read_csv(registry.download(parent, "summary.csv", tmp_path))
+        config_file = registry.download(parent, "experiment.yaml", tmp_path)
+        try:
+            config = load_experiment(config_file)
+        except ExperimentConfigError as exc:
+            raise UserError(f"the experiment of version {version} cannot be read: {exc}") from None
+        with console.status("auditing: every group, bootstrap intervals, proxy test"):
+            result = audit_model(
+                predictions,
+                people,
+                capacity=capacity,
+                seed=seed,
+                gate_config=FairnessGateConfig(),
+                n_resamples=resamples,
+            )
+            table = cached_features(config, None, data)
+            proxy = _proxies(table, predictions, people, config.feature_spec().names, seed)
+    history = review_history(version)
+    report = build_report(
+        title=f"Fairness audit of vru-risk version {version}",
+        subject=_subject(info),
+        data_window=result.window,
+        audits=result.audits,
+        primary=PRIMARY,
+        intervals=result.intervals,
+        gate=result.gate,
+        performance=summary.to_dict(orient="records"),
+        calibration=_calibration(result),
+        proxy=proxy,
+        review_history=history,
+        demo=demo,
+    )
+    out = settings.reports_dir / f"vru-risk-v{version}"
+    json_path, html_path = write_report(report, out)
+    registry.upload(parent, out, "fairness_report")
+    registry.set_tag(version, FAIRNESS_TAG, result.gate.status)
+    registry.set_tag(version, "vru.fairness_report", str(html_path))
+    return {"gate": result.gate, "json": json_path, "html": html_path, "report": report}
+
+
+def review_history(version: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "seq": e.seq,
+            "time": e.time,
+            "action": e.action,
+            "reviewer": e.reviewer,
+            "reason": e.reason,
+            "demo": e.demo,
+        }
+        for e in review_log().for_version(version)
+    ]
+
+
+def refresh_report(version: int, report: dict[str, Any]) -> Path:
+    """Rewrite a version's report with the review history as it now stands."""
+    settings = state.get_settings()
+    registry = Registry(settings.tracking_uri)
+    updated = {**report, "review_history": review_history(version)}
+    out = settings.reports_dir / f"vru-risk-v{version}"
+    _, html_path = write_report(updated, out)
+    parent = registry.version(version).tags.get("vru.parent_run_id")
+    if parent:
+        registry.upload(parent, out, "fairness_report")
+    return html_path
+
+
+def _subject(info: VersionInfo) -> dict[str, Any]:
+    return {
+        "kind": "model",
+        "name": "vru-risk",
+        "version": info.version,
+        "content_hash": info.tags.get("vru.content_hash", ""),
+        "state": info.state,
+        "train_end": info.tags.get("vru.train_end", ""),
+        "experiment_hash": info.tags.get("vru.experiment_hash", ""),
+    }
+
+
+def _calibration(result: Any) -> list[dict[str, Any]]:
+    rows = result.audits[PRIMARY].by_group
+    return [
+        {
+            "attribute": str(r["attribute"]),
+            "group": str(r["group"]),
+            "calibration_error": None
+            if pd.isna(r["calibration_error"])
+            else float(r["calibration_error"]),
+        }
+        for _, r in rows.iterrows()
+        if "*" not in str(r["attribute"])
+    ]
+
+
+def _proxies(
+    table: Path,
+    predictions: pd.DataFrame,
+    people: pd.DataFrame,
+    names: tuple[str, ...],
+    seed: int,
+) -> list[dict[str, Any]]:
+    frame = pd.read_parquet(table, columns=["person_id", "as_of", *names])
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    keys = predictions[["person_id", "as_of"]].assign(as_of=lambda d: pd.to_datetime(d["as_of"]))
+    rows = keys.merge(frame, on=["person_id", "as_of"], how="inner")
+    if len(rows) > PROXY_SAMPLE:
+        rows = rows.sample(PROXY_SAMPLE, random_state=seed)
+    rows = rows.reset_index(drop=True)
+    sensitive = sensitive_frame(rows, people).drop(columns=["age_band"])
+    return proxy_test(rows[list(names)], sensitive, level=PROXY_LEVEL, seed=seed)
+
+
+def audit(
+    version: Annotated[int, typer.Option("--version", help="Model version (vru models list)")],
+    data: Annotated[
+        Path, typer.Option("--data", help="The data folder the model was trained on (people)")
+    ],
+    resamples: Annotated[
+        int, typer.Option("--resamples", min=100, help="Bootstrap resamples of people")
+    ] = 1000,
+) -> None:
+    """Audit a model version: groups and intersections, intervals, proxy test, gate, report."""
+    outcome = run_audit(version, data, resamples=resamples)
+    gate = outcome["gate"]
+    counts: dict[str, int] = {}
+    for c in gate.criteria:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    console.print(f"fairness gate: [bold]{gate.status}[/] ({tally})")
+    console.print(f"report: {outcome['html']}\njson:   {outcome['json']}")

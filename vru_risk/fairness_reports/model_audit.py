@@ -1,0 +1,169 @@
+"""The audit of a trained model over its audit window, as the service would have used it.
+
+The audit window is every fold's test slice (``predictions.parquet`` of the training run): data
+after each fold's calibration slice, never used for fitting or selection. The operating point
+replays the service: each calendar month's top *capacity* young people by calibrated score.
+The audit-only attributes come from the ``people`` table (they never reach the model) and are
+joined here, per example, with the age band on the as-of date and the deprivation band.
+
+The audit runs against the recorded label (primary: the gate uses it), against the harm-only
+outcome (A&E assault or being a victim) and, on synthetic data, against true involvement.
+
+Example
+-------
+>>> import pandas as pd
+>>> imd_band(pd.Series([1, 4, 9, None])).tolist()
+['1-3 (most deprived)', '4-7', '8-10 (least deprived)', 'unknown']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vru_risk.fairness_reports.audit import AuditResult, ServiceLists, audit
+from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
+from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig, evaluate_gate
+from vru_risk.features.contract import AUDIT_ONLY_COLUMNS
+
+PRIMARY = "recorded label"
+OUTCOMES: Mapping[str, str] = {
+    PRIMARY: "label_serious_violence",
+    "harm only": "label_serious_violence_harm",
+    "true involvement": "label_true_involvement",
+}
+ATTRIBUTES = ("sex", "ethnicity", "sen", "fsm", "looked_after", "imd_band", "age_band")
+INTERSECTIONS: tuple[tuple[str, ...], ...] = (("ethnicity", "sex"),)
+
+
+def imd_band(decile: pd.Series) -> pd.Series:
+    values = pd.to_numeric(decile, errors="coerce").astype("float64")
+    out = np.where(
+        values.isna(),
+        "unknown",
+        np.where(
+            values <= 3,
+            "1-3 (most deprived)",
+            np.where(values <= 7, "4-7", "8-10 (least deprived)"),
+        ),
+    )
+    return pd.Series(out, index=decile.index, dtype=object)
+
+
+def age_band(birth: pd.Series, as_of: pd.Series) -> pd.Series:
+    b, a = pd.to_datetime(birth), pd.to_datetime(as_of)
+    years = (
+        a.dt.year
+        - b.dt.year
+        - ((a.dt.month < b.dt.month) | ((a.dt.month == b.dt.month) & (a.dt.day < b.dt.day))).astype(
+            int
+        )
+    )
+    out = np.where(years <= 11, "8-11", np.where(years <= 14, "12-14", "15-18"))
+    return pd.Series(np.where(years.isna(), "unknown", out), index=as_of.index, dtype=object)
+
+
+def sensitive_frame(rows: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
+    """Audit-only attributes per example (same index as ``rows``)."""
+    missing = [c for c in ("person_id", "birth_date", *AUDIT_ONLY_COLUMNS) if c not in people]
+    if missing:
+        raise ValueError(f"people lacks column(s) {', '.join(missing)} needed for the audit")
+    joined = rows[["person_id", "as_of"]].merge(
+        people[["person_id", "birth_date", *AUDIT_ONLY_COLUMNS]], on="person_id", how="left"
+    )
+    joined.index = rows.index
+    out = pd.DataFrame(index=rows.index)
+    for col in ("sex", "ethnicity", "sen"):
+        out[col] = joined[col].astype(object)
+    for col in ("fsm", "looked_after"):
+        out[col] = joined[col].map({True: "yes", False: "no"}).astype(object)
+    out["imd_band"] = imd_band(joined["imd_decile"])
+    out["age_band"] = age_band(joined["birth_date"], joined["as_of"])
+    return out
+
+
+@dataclass
+class ModelAudit:
+    audits: dict[str, AuditResult]
+    intervals: pd.DataFrame
+    gate: FairnessGate
+    primary: str = PRIMARY
+    proxy: list[dict[str, Any]] = field(default_factory=list)
+    window: dict[str, Any] = field(default_factory=dict)
+
+
+def audit_model(
+    predictions: pd.DataFrame,
+    people: pd.DataFrame,
+    *,
+    capacity: int,
+    seed: int,
+    gate_config: FairnessGateConfig,
+    n_resamples: int = 1000,
+    min_count: int = 50,
+    min_positives: int = 10,
+    min_flagged: int = 5,
+) -> ModelAudit:
+    """Audit the calibrated scores of ``predictions`` against every outcome available."""
+    audits: dict[str, AuditResult] = {}
+    intervals = pd.DataFrame()
+    for outcome, column in OUTCOMES.items():
+        if column not in predictions.columns:
+            continue
+        rows = predictions[predictions[column].notna()].reset_index(drop=True)
+        if rows.empty:
+            continue
+        sensitive = sensitive_frame(rows, people)[list(ATTRIBUTES)]
+        point = ServiceLists(
+            capacity=capacity,
+            seed=seed,
+            person_id=rows["person_id"].to_numpy(),
+            as_of=pd.to_datetime(rows["as_of"]).to_numpy(),
+        )
+        y = rows[column].to_numpy(dtype="float64")
+        score = rows["score"].to_numpy(dtype="float64")
+        audits[outcome] = audit(
+            y,
+            score,
+            sensitive_features=sensitive,
+            operating_point=point,
+            intersections=INTERSECTIONS,
+            probability=score,
+            min_count=min_count,
+            min_positives=min_positives,
+            min_flagged=min_flagged,
+        )
+        if outcome == PRIMARY:
+            intervals = bootstrap_intervals(
+                y,
+                score,
+                sensitive_features=sensitive,
+                operating_point=point,
+                person_id=rows["person_id"].to_numpy(),
+                n_resamples=n_resamples,
+                seed=seed,
+                intersections=INTERSECTIONS,
+                min_count=min_count,
+                min_positives=min_positives,
+                min_flagged=min_flagged,
+            )
+    if PRIMARY not in audits:
+        raise ValueError("the predictions hold no labelled examples to audit")
+    gate = evaluate_gate(intervals, audits[PRIMARY].by_group, gate_config)
+    as_of = pd.to_datetime(predictions["as_of"])
+    window = {
+        "from": str(as_of.min().date()),
+        "to": str(as_of.max().date()),
+        "examples": len(predictions),
+        "labelled": int(predictions["label_serious_violence"].notna().sum()),
+        "people": int(predictions["person_id"].nunique()),
+        "folds": sorted(int(f) for f in predictions["fold"].unique())
+        if "fold" in predictions
+        else [],
+        "capacity_per_month": capacity,
+    }
+    return ModelAudit(audits, intervals, gate, PRIMARY, [], window)
