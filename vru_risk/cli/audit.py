@@ -103,6 +103,7 @@ def run_audit(
         performance=summary.to_dict(orient="records"),
         calibration=_calibration(result),
         proxy=proxy,
+        mitigation=result.mitigation,
         review_history=history,
         demo=demo,
     )

@@ -28,6 +28,7 @@ import pandas as pd
 from vru_risk.fairness_reports.audit import AuditResult, ServiceLists, audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig, evaluate_gate
+from vru_risk.fairness_reports.mitigation import AS_IS, compare_mitigations
 from vru_risk.features.contract import AUDIT_ONLY_COLUMNS
 
 PRIMARY = "recorded label"
@@ -94,6 +95,7 @@ class ModelAudit:
     primary: str = PRIMARY
     proxy: list[dict[str, Any]] = field(default_factory=list)
     window: dict[str, Any] = field(default_factory=dict)
+    mitigation: list[dict[str, Any]] = field(default_factory=list)
 
 
 def audit_model(
@@ -154,6 +156,22 @@ def audit_model(
     if PRIMARY not in audits:
         raise ValueError("the predictions hold no labelled examples to audit")
     gate = evaluate_gate(intervals, audits[PRIMARY].by_group, gate_config)
+    labelled = predictions[predictions["label_serious_violence"].notna()].reset_index(drop=True)
+    scores = {AS_IS: labelled["score"].to_numpy(dtype="float64")}
+    for col in (c for c in labelled.columns if c.startswith("variant_")):
+        name = col.removeprefix("variant_").replace("_", " ")
+        scores[name] = labelled[col].to_numpy(dtype="float64")
+    mitigation = compare_mitigations(
+        labelled.assign(label=labelled["label_serious_violence"]),
+        scores,
+        sensitive_frame(labelled, people)[list(ATTRIBUTES)],
+        capacity=capacity,
+        seed=seed,
+        attribute="ethnicity",
+        min_count=min_count,
+        min_positives=min_positives,
+        min_flagged=min_flagged,
+    )
     as_of = pd.to_datetime(predictions["as_of"])
     window = {
         "from": str(as_of.min().date()),
@@ -166,4 +184,4 @@ def audit_model(
         else [],
         "capacity_per_month": capacity,
     }
-    return ModelAudit(audits, intervals, gate, PRIMARY, [], window)
+    return ModelAudit(audits, intervals, gate, PRIMARY, [], window, mitigation)

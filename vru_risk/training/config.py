@@ -92,6 +92,8 @@ class ModelsConfig(_Frozen):
     #: a smaller booster wins when its precision at capacity on the calibration slice is within
     #: this of the best (about one standard error of precision over ~240 flagged examples)
     selection_tolerance: Annotated[float, Field(ge=0, le=0.2)] = 0.02
+    #: group-blind alternatives for the fairness panel: refitted without these sources
+    mitigation_drop_sources: tuple[str, ...] = ("police_contacts",)
 
 
 class CalibrationConfig(_Frozen):
@@ -203,6 +205,12 @@ def load_experiment(path: Path | None = None) -> ExperimentConfig:
         raise ExperimentConfigError([f"catalog: {exc}"], origin) from None
     problems = [
         f"models.baselines: {p}" for p in check_baselines(config.models.baselines, spec.names)
+    ]
+    problems += [
+        f"models.mitigation_drop_sources: {s!r} is not a source of the feature spec "
+        f"({', '.join(x for x in spec.sources if x != 'people')})"
+        for s in config.models.mitigation_drop_sources
+        if s not in spec.sources or s == "people"
     ]
     if problems:
         raise ExperimentConfigError(problems, origin)

@@ -37,6 +37,7 @@ from vru_risk.training.evaluate import (
 )
 from vru_risk.training.fit import (
     BoosterParams,
+    fit_lightgbm,
     fit_logistic,
     grid,
     make_calibrator,
@@ -374,6 +375,10 @@ def run_fold(data: TrainingData, fold: Fold, config: ExperimentConfig) -> FoldRe
     if data.has_oracle:
         p = test_all["oracle_p_label_recorded"].to_numpy(dtype="float64")
         scores[ORACLE] = ("oracle", p, p)
+    variants = {
+        f"without_{source}": _variant_scores(data, fold, config, params, test_all, source)
+        for source in config.models.mitigation_drop_sources
+    }
     keep = test_all[label].notna().to_numpy()
     rows = test_all[keep]
     evaluations = {
@@ -390,9 +395,41 @@ def run_fold(data: TrainingData, fold: Fold, config: ExperimentConfig) -> FoldRe
         for name, (kind, score, p) in scores.items()
     }
     predictions = _predictions(test_all, fold, raw, prob, scores, config)
+    for name, values in variants.items():
+        predictions[f"variant_{name}"] = values
     return FoldResult(
         fold, params, selection, model.calibrator.params(), evaluations, predictions, model
     )
+
+
+def _variant_scores(
+    data: TrainingData,
+    fold: Fold,
+    config: ExperimentConfig,
+    params: BoosterParams,
+    test_all: pd.DataFrame,
+    drop_source: str,
+) -> np.ndarray:
+    """A group-blind alternative for the fairness panel: the fold's booster settings refitted
+    without one source's features (e.g. police-recorded contacts), calibrated the same way.
+    Its scores go into ``predictions.parquet``; it is never registered."""
+    label, frame = data.label, data.frame
+    names = [f.name for f in data.spec.features if f.source != drop_source]
+    train_rows = labelled(frame[_between(frame, fold.train_start, fold.train_end)], label)
+    cal_rows = labelled(frame[_between(frame, fold.calibration_start, fold.calibration_end)], label)
+    booster = fit_lightgbm(
+        train_rows[names].to_numpy(dtype="float64"),
+        train_rows[label].to_numpy(dtype="float64"),
+        params,
+        seed=config.seed,
+        names=names,
+    )
+    calibrator = make_calibrator(config.calibration.method).fit(
+        np.asarray(booster.predict(cal_rows[names].to_numpy(dtype="float64"), raw_score=True)),
+        cal_rows[label].to_numpy(dtype="float64"),
+    )
+    raw = np.asarray(booster.predict(test_all[names].to_numpy(dtype="float64"), raw_score=True))
+    return calibrator.transform(raw)
 
 
 def _predictions(
