@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -57,8 +58,9 @@ def cached_features(
             names = pq.read_schema(out).names
         except (OSError, ValueError):  # a damaged cache file: rebuild it
             meta, names = {}, []
-        same_build = (
-            meta.get(b"vru.build_config", b"").decode() == config.features.model_dump_json()
+        stored = meta.get(b"vru.build_config", b"").decode()
+        same_build = bool(stored) and json.loads(stored) == json.loads(
+            config.features.model_dump_json()
         )
         if (
             meta.get(b"vru.spec_hash", b"").decode() == spec.hash

@@ -73,15 +73,18 @@ def sensitive_frame(rows: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("person_id", "birth_date", *AUDIT_ONLY_COLUMNS) if c not in people]
     if missing:
         raise ValueError(f"people lacks column(s) {', '.join(missing)} needed for the audit")
+    if people["person_id"].duplicated().any():
+        raise ValueError("people lists a person_id more than once; validate the data folder")
     joined = rows[["person_id", "as_of"]].merge(
         people[["person_id", "birth_date", *AUDIT_ONLY_COLUMNS]], on="person_id", how="left"
     )
     joined.index = rows.index
     out = pd.DataFrame(index=rows.index)
     for col in ("sex", "ethnicity", "sen"):
-        out[col] = joined[col].astype(object)
+        out[col] = joined[col].astype(object).where(joined[col].notna(), "unknown")
     for col in ("fsm", "looked_after"):
-        out[col] = joined[col].map({True: "yes", False: "no"}).astype(object)
+        mapped = joined[col].map({True: "yes", False: "no"}).astype(object)
+        out[col] = mapped.where(mapped.notna(), "unknown")
     out["imd_band"] = imd_band(joined["imd_decile"])
     out["age_band"] = age_band(joined["birth_date"], joined["as_of"])
     return out
