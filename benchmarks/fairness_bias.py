@@ -552,7 +552,7 @@ def summarise(
 AUDIT_NAMES = {
     "recorded": "recorded label",
     "truth": "true involvement",
-    "oracle": "ORACLE vs true inv.",
+    "oracle": "ORACLE vs truth",
 }
 
 
@@ -860,7 +860,7 @@ def main() -> None:
 
     def clean(x: Any) -> Any:
         if isinstance(x, float):
-            return None if math.isnan(x) else x
+            return None if math.isnan(x) else float(f"{x:.6g}")
         if isinstance(x, dict):
             return {kk: clean(v) for kk, v in x.items()}
         if isinstance(x, list | tuple):
@@ -880,14 +880,14 @@ def main() -> None:
         "checks": checks,
         "runs": {
             f"{s}/{c}": {
-                kk: runs[(s, c)][kk]
-                for kk in ("labelled", "flagged", "lightgbm", "times", "audit", "recording")
+                kk: runs[(s, c)][kk] for kk in ("labelled", "flagged", "lightgbm", "times")
             }
             for s in seeds
             for c in CONDITIONS
         },
         "seconds": elapsed,
         "cache": {"runs": len(runs), **how},
+        "per_seed_figures": "benchmarks/out/fairness-bias/people*-cap*/seed*-bias-*/figures.json",
     }
     print(json.dumps(clean(figures), separators=(",", ":")))
 
