@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -56,6 +56,48 @@ class Settings(BaseSettings):
     duckdb_memory_limit: Annotated[
         str, Field(description="Memory DuckDB may use before spilling to disk, e.g. '2GB'")
     ] = "2GB"
+    audit_key: Annotated[
+        SecretStr | None,
+        Field(
+            description="HMAC key of the audit log (VRU_AUDIT_KEY), kept outside the database; "
+            "commands that write the audit log refuse to run without it"
+        ),
+    ] = None
+    session_secret: Annotated[
+        SecretStr | None,
+        Field(
+            description="Secret signing the web session cookies (VRU_SESSION_SECRET); the app "
+            "refuses to start without it unless in demo mode"
+        ),
+    ] = None
+    secure_cookies: Annotated[
+        bool, Field(description="Mark session cookies Secure (set it behind TLS)")
+    ] = False
+    session_hours: Annotated[
+        int, Field(ge=1, le=24 * 30, description="Hours a web session lasts after login")
+    ] = 8
+    login_attempts_per_minute: Annotated[
+        int, Field(ge=1, le=1000, description="Failed logins allowed per username and client")
+    ] = 5
+    flag_visible_days: Annotated[
+        int, Field(ge=1, le=3660, description="Days after its as_of date a flag is still listed")
+    ] = 90
+    retention_months: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=240,
+            description="Months after its as_of date a flag and its decisions "
+            "are deleted by `vru retention apply`",
+        ),
+    ] = 12
+    programmes_path: Annotated[
+        Path | None,
+        Field(description="Programmes configuration file; default the packaged Somerset seed"),
+    ] = None
+    docs_enabled: Annotated[
+        bool, Field(description="Serve the OpenAPI pages /docs and /redoc (assets served locally)")
+    ] = True
 
     @field_validator("duckdb_memory_limit")
     @classmethod
@@ -66,6 +108,21 @@ class Settings(BaseSettings):
         if number is None or not number.replace(".", "", 1).isdigit():
             raise ValueError(f"{value!r} is not a size such as '2GB' or '512MiB'")
         return text
+
+    @field_validator("audit_key", "session_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "must be at least 16 characters; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
+
+    @property
+    def audit_dir(self) -> Path:
+        """Where the audit log's chain head (head.json) is mirrored, outside the database."""
+        return self.home / "audit"
 
     @property
     def cache_dir(self) -> Path:
