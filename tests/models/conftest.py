@@ -8,7 +8,7 @@ import pytest
 
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.models.calibration import SigmoidCalibration
-from vru_risk.models.risk_model import RiskModel, reference_quantiles
+from vru_risk.models.risk_model import RiskModel, feature_medians, reference_quantiles
 from vru_risk.training.config import load_experiment
 from vru_risk.training.fit import BoosterParams, fit_lightgbm
 
@@ -44,5 +44,6 @@ def risk_model(spec: FeatureSpec) -> RiskModel:
         calibrator=calibrator,
         reference_scores=reference_quantiles(calibrator.transform(raw)),
         source_patterns={"": 3600, "attendance": 400},
+        feature_medians=feature_medians(xc),
         info={"train_end": "2024-01-01"},
     )

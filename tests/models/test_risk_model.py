@@ -100,6 +100,7 @@ def test_saving_and_loading_gives_identical_scores(
         [
             "booster.txt",
             "calibration.json",
+            "feature_medians.json",
             "feature_spec.json",
             "info.json",
             "reference_scores.json",

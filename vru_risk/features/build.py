@@ -296,6 +296,7 @@ def build_relation(
     truth_events: str | None = None,
     progress: Progress | None = None,
     knowledge_dates: Literal["known", "event"] = "known",
+    as_of_dates: Collection[date] = (),
 ) -> tuple[str, tuple[str, ...], int]:
     """Create the table ``features_out`` in ``con``.
 
@@ -325,6 +326,7 @@ def build_relation(
             use_triggers=use_triggers,
             snapshot_dates=tuple(snapshot_dates) or config.snapshot_dates,
             extract_date=folder.extract_date,
+            as_of_dates=as_of_dates,
         )
     )
     step()

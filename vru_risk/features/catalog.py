@@ -120,6 +120,8 @@ class FeatureDef(BaseModel):
     baseline_days: int | None = None
     impute: Impute
     phrase: str
+    #: what to say when the value is missing (impute: none), e.g. "no exclusion on record"
+    missing_phrase: str | None = None
     actionable: bool = False
 
     @property
@@ -187,6 +189,8 @@ def _structure_problems(f: FeatureDef) -> list[str]:
         p.append(f"{where}: the only feature of people is the age aggregate")
     if isinstance(f.window, int) and f.window <= 0:
         p.append(f"{where}: window must be a positive number of days or 'all'")
+    if f.missing_phrase is not None and f.impute == "zero":
+        p.append(f"{where}: missing_phrase is only for impute: none (a zero is never missing)")
     if f.impute == "zero" and f.aggregate in ("rate", "change", "days_since_last", "age"):
         p.append(
             f"{where}: impute zero is wrong for {f.aggregate} (nothing found is not a true 0); "
@@ -273,6 +277,7 @@ class FeatureInfo(BaseModel):
     window: int | Literal["all"]
     aggregate: Aggregate
     phrase: str
+    missing_phrase: str | None = None
     actionable: bool
     definition: FeatureDef
 
@@ -298,8 +303,26 @@ class FeatureSpec(BaseModel):
         for f in self.features:
             d = f.definition
             problems += _structure_problems(d)
-            derived = (d.name, d.source, d.family, d.window, d.aggregate, d.phrase, d.actionable)
-            shown = (f.name, f.source, f.family, f.window, f.aggregate, f.phrase, f.actionable)
+            derived = (
+                d.name,
+                d.source,
+                d.family,
+                d.window,
+                d.aggregate,
+                d.phrase,
+                d.missing_phrase,
+                d.actionable,
+            )
+            shown = (
+                f.name,
+                f.source,
+                f.family,
+                f.window,
+                f.aggregate,
+                f.phrase,
+                f.missing_phrase,
+                f.actionable,
+            )
             if derived != shown:
                 problems.append(f"feature {f.name!r}: its description differs from its definition")
         names = [f.name for f in self.features]
@@ -356,6 +379,7 @@ class Catalog(BaseModel):
                     window=f.window,
                     aggregate=f.aggregate,
                     phrase=f.phrase,
+                    missing_phrase=f.missing_phrase,
                     actionable=f.actionable,
                     definition=f,
                 )
@@ -506,7 +530,7 @@ def render_phrase(info: FeatureInfo | FeatureDef, value: float) -> str:
     'attended 71% of school sessions in the last 90 days'
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"{info.name}: not known"
+        return info.missing_phrase or f"{info.name}: not known"
     return info.phrase.format(
         n=f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}",
         pct=f"{value:.0%}",

@@ -74,32 +74,54 @@ def attendance_drop_sql(cfg: AttendanceTrigger) -> str:
 
 
 def triggers_sql(
-    available: Mapping[str, Collection[str]], cohort: CohortConfig, attendance: AttendanceTrigger
+    available: Mapping[str, Collection[str]],
+    cohort: CohortConfig,
+    attendance: AttendanceTrigger,
+    *,
+    details: bool = False,
 ) -> str | None:
     """Every trigger row (person_id, as_of, trigger_kind, trigger_date); None if no source.
 
-    ``available`` maps each table present in the data to its columns.
+    ``available`` maps each table present in the data to its columns. With ``details`` two more
+    columns say where each trigger came from: ``source`` (the table) and ``detail`` (the
+    hospital of an A&E visit, the kind and reason of an exclusion, the role of a police contact).
     """
     parts: list[str] = []
     kinds = set(cohort.trigger_kinds)
+
+    def extra(source: str, detail: str) -> str:
+        return f", '{source}' AS source, {detail} AS detail" if details else ""
+
     if "ae_visit" in kinds and "ae_visits" in available:
         parts.append(
             "SELECT person_id, known_date AS as_of, 'ae_visit' AS trigger_kind, "
-            "event_date AS trigger_date FROM src_ae_visits"
+            "event_date AS trigger_date"
+            + extra("ae_visits", "CAST(hospital AS VARCHAR)")
+            + " FROM src_ae_visits"
         )
     if "exclusion" in kinds and "exclusions" in available:
         parts.append(
             "SELECT person_id, known_date AS as_of, 'exclusion' AS trigger_kind, "
-            "event_date AS trigger_date FROM src_exclusions"
+            "event_date AS trigger_date"
+            + extra("exclusions", "CAST(kind AS VARCHAR) || ': ' || CAST(reason AS VARCHAR)")
+            + " FROM src_exclusions"
         )
     if "police_contact" in kinds and "police_contacts" in available:
         parts.append(
             "SELECT person_id, known_date AS as_of, 'police_contact' AS trigger_kind, "
-            "event_date AS trigger_date FROM src_police_contacts "
-            f"WHERE role IN {sql_list(cohort.police_trigger_roles)}"
+            "event_date AS trigger_date"
+            + extra("police_contacts", "CAST(role AS VARCHAR)")
+            + f" FROM src_police_contacts WHERE role IN {sql_list(cohort.police_trigger_roles)}"
         )
     if "attendance_drop" in kinds and "attendance" in available:
-        parts.append(attendance_drop_sql(attendance))
+        drop = attendance_drop_sql(attendance)
+        if details:
+            drop = (
+                "SELECT *, 'attendance' AS source, "
+                f"'below {attendance.threshold:.0%} over {attendance.trailing_weeks} weeks' "
+                f"AS detail FROM ({drop})"
+            )
+        parts.append(drop)
     if not parts:
         return None
     return "\nUNION ALL\n".join(f"({p})" for p in parts)
@@ -113,8 +135,12 @@ def examples_sql(
     use_triggers: bool,
     snapshot_dates: Collection[date],
     extract_date: date,
+    as_of_dates: Collection[date] = (),
 ) -> str:
-    """One row per (person_id, as_of): the triggers listed, cohort rules applied."""
+    """One row per (person_id, as_of): the triggers listed, cohort rules applied.
+
+    ``as_of_dates`` keeps only the moments known on those days (the daily scoring job).
+    """
     sources: list[str] = []
     if use_triggers:
         trig = triggers_sql(available, cohort, attendance)
@@ -138,6 +164,10 @@ def examples_sql(
         else "TRUE"
     )
     age = completed_years("p.birth_date", "t.as_of")
+    days = ""
+    if as_of_dates:
+        listed = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(as_of_dates))
+        days = f"AND t.as_of IN ({listed})"
     return f"""
     SELECT t.person_id, t.as_of,
            string_agg(DISTINCT t.trigger_kind, ',' ORDER BY t.trigger_kind) AS trigger_kinds,
@@ -149,5 +179,6 @@ def examples_sql(
       AND t.as_of >= p.birth_date
       AND {age} BETWEEN {cohort.min_age} AND {cohort.max_age}
       AND {left}
+      {days}
     GROUP BY t.person_id, t.as_of
     """

@@ -40,7 +40,7 @@ from vru_risk.features.catalog import CatalogError, FeatureSpec
 from vru_risk.features.contract import AUDIT_ONLY_COLUMNS
 from vru_risk.models.calibration import Calibrator, calibrator_from
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 MODEL_NAME: Final = "vru-risk"
 FILES: Final = {
     "booster": "booster.txt",
@@ -48,6 +48,7 @@ FILES: Final = {
     "spec": "feature_spec.json",
     "reference": "reference_scores.json",
     "patterns": "source_patterns.json",
+    "medians": "feature_medians.json",
     "info": "info.json",
 }
 MANIFEST: Final = "risk_model.json"
@@ -117,6 +118,9 @@ class RiskModel:
     calibrator: Calibrator
     reference_scores: np.ndarray
     source_patterns: dict[str, int]
+    #: median of each feature over the reference population (null when never observed): the
+    #: "cohort median" that "what could change it" moves an actionable family to
+    feature_medians: dict[str, float | None] = field(default_factory=dict)
     info: dict[str, str] = field(default_factory=dict)
     threads: int = 1
     #: sha256 over the sha256 of each saved file; set by :meth:`save` and :meth:`load`
@@ -146,6 +150,9 @@ class RiskModel:
         if ref.ndim != 1 or len(ref) < 2 or np.any(np.diff(ref) < 0) or np.isnan(ref).any():
             raise ModelFileError("the reference score distribution must be sorted quantiles")
         self.reference_scores = ref
+        unknown = sorted(set(self.feature_medians) - set(names))
+        if unknown:
+            raise ModelFileError(f"feature medians name unknown features: {unknown[:5]}")
 
     # --- scoring ---------------------------------------------------------------------------
 
@@ -237,6 +244,7 @@ class RiskModel:
             "spec": self.spec.canonical_json(),
             "reference": json.dumps([float(x) for x in self.reference_scores]),
             "patterns": json.dumps(self.source_patterns, sort_keys=True, indent=1),
+            "medians": json.dumps(self.feature_medians, sort_keys=True, indent=1),
             "info": json.dumps(self.info, sort_keys=True, indent=1),
         }
         for key, text in texts.items():
@@ -291,6 +299,10 @@ class RiskModel:
             calibrator=calibrator_from(json.loads(read("calibration"))),
             reference_scores=np.asarray(json.loads(read("reference")), dtype="float64"),
             source_patterns={str(k): int(v) for k, v in json.loads(read("patterns")).items()},
+            feature_medians={
+                str(k): None if v is None else float(v)
+                for k, v in json.loads(read("medians")).items()
+            },
             info=info,
             threads=threads,
             content_hash=content_hash(files),
@@ -299,6 +311,16 @@ class RiskModel:
 
 def content_hash(files: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(dict(files), sort_keys=True).encode()).hexdigest()
+
+
+def feature_medians(features: pd.DataFrame) -> dict[str, float | None]:
+    """Median of every column, ignoring missing values (None for a column never observed)."""
+    out: dict[str, float | None] = {}
+    for name in features.columns:
+        values = features[name].to_numpy(dtype="float64")
+        values = values[~np.isnan(values)]
+        out[str(name)] = float(np.median(values)) if len(values) else None
+    return out
 
 
 def reference_quantiles(probability: np.ndarray) -> np.ndarray:

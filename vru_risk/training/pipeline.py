@@ -24,7 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vru_risk.models.risk_model import RiskModel, availability_patterns, reference_quantiles
+from vru_risk.models.risk_model import (
+    RiskModel,
+    availability_patterns,
+    feature_medians,
+    reference_quantiles,
+)
 from vru_risk.training.baselines import parse_baseline
 from vru_risk.training.config import ExperimentConfig
 from vru_risk.training.data import TrainingData
@@ -320,6 +325,7 @@ def fit_risk_model(
         calibrator=calibrator,
         reference_scores=reference_quantiles(ref_scores),
         source_patterns={str(k): int(v) for k, v in patterns.value_counts().sort_index().items()},
+        feature_medians=feature_medians(data.features(cal_all)),
         info={
             **info,
             "train_start": str(train[0]),
@@ -674,6 +680,7 @@ def run_experiment(
             "data_fingerprint": data.data_fingerprint,
             "extract_date": str(data.extract_date),
             "label_timespan_days": str(config.temporal.label_timespan_days),
+            "build_config": config.features.model_dump_json(),
         },
     )
     if progress:
