@@ -1,24 +1,41 @@
 """Flags, their programme lists and practitioners' decisions in the application database.
 
-Functions take a Session and never commit: the caller owns the transaction.
+A flag is stored whole (its JSON, exactly as ``vru flags generate`` wrote it) beside the columns
+the service filters on; ``flag_programmes`` lists each programme it is offered to with its rank,
+so that a programme's list is one indexed query. Decisions are append-only: a correction is a new
+decision naming the one it corrects, and nothing here updates or deletes one (retention aside).
+
+Functions take a :class:`~sqlalchemy.orm.Session` and never commit: the caller owns the
+transaction. Redaction by programme (:meth:`Flag.for_programme`) and audit logging are the
+caller's job: these functions return full flags.
+
+Example
+-------
+>>> REASON_CODES["disagree"][:2]
+('information_out_of_date', 'information_wrong')
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
+from pydantic import ValidationError
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from vru_risk.models.flag import Flag
-from vru_risk.models.programmes import Programmes
+from vru_risk.models.programmes import Programmes, load_programmes
+from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow, utcnow
 from vru_risk.serving.users import UserInfo, UserInputError
 
 Decision = Literal["referred", "no_action", "disagree"]
 DECISIONS: Final[tuple[Decision, ...]] = ("referred", "no_action", "disagree")
+MAX_TEXT: Final = 4000
 
 #: The reason codes a decision may carry, by decision (free text is kept beside them).
 REASON_CODES: Final[dict[Decision, tuple[str, ...]]] = {
@@ -44,6 +61,8 @@ REASON_CODES: Final[dict[Decision, tuple[str, ...]]] = {
         "other",
     ),
 }
+_SHOWN_ERRORS: Final = 10
+_CHUNK: Final = 500
 
 
 class FlagStoreError(UserInputError):
@@ -52,12 +71,16 @@ class FlagStoreError(UserInputError):
 
 @dataclass(frozen=True)
 class LoadResult:
+    """How many flags were new, and how many were already stored with the same content."""
+
     inserted: int
     already_present: int
 
 
 @dataclass(frozen=True)
 class DecisionInfo:
+    """One recorded decision (rows are never changed; see ``corrects``)."""
+
     id: int
     flag_id: str
     programme_id: str
@@ -72,7 +95,11 @@ class DecisionInfo:
 
 @dataclass(frozen=True)
 class Aggregates:
-    """Counts only: never a person id."""
+    """Counts only: never a person id.
+
+    ``decisions_by_programme_kind`` counts each flag's current decision per programme (a
+    decision that a later one corrects is not counted).
+    """
 
     today: dt.date | None
     flags_by_programme_band: dict[str, dict[str, int]]
@@ -82,25 +109,171 @@ class Aggregates:
 
 
 def read_flags_jsonl(path: Path) -> list[Flag]:
-    """Every line of a flags JSONL file validated; errors name the file and line numbers."""
-    raise NotImplementedError
+    """Every line of a flags JSONL file validated; errors name the file and line numbers.
+
+    Blank lines are skipped. Nothing is returned unless every line is a valid flag, and a flag
+    id given twice with different content is refused.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FlagStoreError(
+            f"{path} does not exist; give the file `vru flags generate` wrote"
+        ) from None
+    except IsADirectoryError:
+        raise FlagStoreError(f"{path} is a folder; give the flags .jsonl file in it") from None
+    except UnicodeDecodeError as exc:
+        raise FlagStoreError(
+            f"{path} is not UTF-8 text ({exc.reason}); is it a JSONL file?"
+        ) from None
+    flags: list[Flag] = []
+    problems: list[str] = []
+    seen: dict[str, tuple[int, Flag]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            flag = Flag.model_validate_json(line)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "line"
+            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+            problems.append(f"line {number}: {where}: {first['msg']}{more}")
+            continue
+        earlier = seen.get(flag.flag_id)
+        if earlier is not None:
+            if earlier[1] != flag:
+                problems.append(
+                    f"line {number}: flag {flag.flag_id} was already on line {earlier[0]} with "
+                    "different content"
+                )
+            continue
+        seen[flag.flag_id] = (number, flag)
+        flags.append(flag)
+    if problems:
+        shown = "\n".join(f"  - {p}" for p in problems[:_SHOWN_ERRORS])
+        rest = len(problems) - _SHOWN_ERRORS
+        raise FlagStoreError(
+            f"{path}: {len(problems)} bad line(s); nothing was loaded:\n{shown}"
+            + (f"\n  ... and {rest} more" if rest > 0 else "")
+            + "\nRegenerate the file with `vru flags generate` or fix those lines."
+        )
+    return flags
+
+
+def _to_flag(body: str) -> Flag:
+    return Flag.model_validate_json(body)
 
 
 def load_flags(session: Session, flags: Iterable[Flag]) -> LoadResult:
-    """Insert flags idempotently by flag_id (same content: already present; different: error)."""
-    raise NotImplementedError
+    """Insert flags idempotently by flag_id (same content: already present; different: error).
+
+    Every flag is checked before anything is added, so a refused load adds nothing.
+    """
+    incoming: dict[str, Flag] = {}
+    for flag in flags:
+        known = incoming.get(flag.flag_id)
+        if known is not None and known != flag:
+            raise FlagStoreError(
+                f"flag {flag.flag_id} is given twice with different content; nothing was loaded"
+            )
+        incoming[flag.flag_id] = flag
+    ids = list(incoming)
+    present: set[str] = set()
+    conflicts: list[str] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for flag_id, body in session.execute(
+            select(FlagRow.flag_id, FlagRow.body).where(FlagRow.flag_id.in_(chunk))
+        ):
+            if _to_flag(body) == incoming[flag_id]:
+                present.add(flag_id)
+            else:
+                conflicts.append(flag_id)
+    if conflicts:
+        raise FlagStoreError(
+            f"{len(conflicts)} flag id(s) are already stored with different content (first: "
+            f"{', '.join(sorted(conflicts)[:5])}); a flag id names one person, day and model, so "
+            "this file was not made by the same model files. Nothing was loaded."
+        )
+    now = utcnow()
+    new = [incoming[i] for i in ids if i not in present]
+    session.add_all(
+        FlagRow(
+            flag_id=f.flag_id,
+            person_id=f.person_id,
+            as_of=f.as_of,
+            expires=f.expires,
+            band=f.band,
+            model_name=f.scoring_model.name,
+            model_version=f.scoring_model.version,
+            content_hash=f.scoring_model.content_hash,
+            body=f.model_dump_json(),
+            loaded_at=now,
+        )
+        for f in new
+    )
+    session.flush()
+    session.add_all(
+        FlagProgramme(
+            flag_id=f.flag_id, programme_id=offer.programme, status=offer.status, rank=offer.rank
+        )
+        for f in new
+        for offer in f.programmes
+    )
+    session.flush()
+    return LoadResult(inserted=len(new), already_present=len(present))
 
 
 def get_flag(session: Session, flag_id: str) -> Flag | None:
-    raise NotImplementedError
+    """The full flag (not redacted), or None."""
+    body = session.scalar(select(FlagRow.body).where(FlagRow.flag_id == flag_id))
+    return None if body is None else _to_flag(body)
 
 
 def flags_for_programme(
     session: Session, programme_id: str, *, today: dt.date, visible_days: int
 ) -> list[Flag]:
     """Flags offered to a programme, as_of within ``visible_days`` of ``today`` and not expired,
-    by rank. Full flags: redaction (``Flag.for_programme``) is the caller's job."""
-    raise NotImplementedError
+    by rank. Full flags: redaction (``Flag.for_programme``) is the caller's job.
+
+    A flag is listed from its as_of day until ``visible_days`` days later (inclusive) or its
+    ``expires`` day, whichever comes first; flags dated after ``today`` are not listed.
+    """
+    earliest = today - dt.timedelta(days=visible_days)
+    rows = session.execute(
+        select(FlagRow.body)
+        .join(FlagProgramme, FlagProgramme.flag_id == FlagRow.flag_id)
+        .where(
+            FlagProgramme.programme_id == programme_id,
+            FlagProgramme.status == "offered",
+            FlagRow.as_of >= earliest,
+            FlagRow.as_of <= today,
+            FlagRow.expires >= today,
+        )
+        .order_by(
+            FlagProgramme.rank.is_(None),
+            FlagProgramme.rank,
+            FlagRow.as_of.desc(),
+            FlagRow.flag_id,
+        )
+    ).scalars()
+    return [_to_flag(body) for body in rows]
+
+
+def _decision_info(row: DecisionRow) -> DecisionInfo:
+    return DecisionInfo(
+        id=row.id,
+        flag_id=row.flag_id,
+        programme_id=row.programme_id,
+        username=row.username,
+        decision=cast(Decision, row.decision),
+        referred_to=row.referred_to,
+        reason_code=row.reason_code,
+        text=row.text,
+        created_at=row.created_at,
+        corrects=row.corrects,
+    )
 
 
 def record_decision(
@@ -114,30 +287,172 @@ def record_decision(
     text: str,
     referred_to: str | None = None,
     corrects: int | None = None,
+    known_programmes: Programmes | None = None,
 ) -> DecisionInfo:
-    """Append a decision (never an update: a correction is a new row naming what it corrects)."""
-    raise NotImplementedError
+    """Append a decision (never an update: a correction is a new row naming what it corrects).
+
+    Refused: an unknown flag; a programme the flag is not offered to; a user who is not an
+    active practitioner bound to that programme; a decision or reason code not in
+    :data:`REASON_CODES`; ``referred`` without ``referred_to`` (a configured programme id from
+    ``known_programmes``, default the packaged configuration) or ``referred_to`` with another
+    decision; no free text for ``disagree`` or reason ``other``; ``corrects`` naming a decision
+    on another flag or programme.
+    """
+    if decision not in DECISIONS:
+        raise FlagStoreError(f"unknown decision {decision!r}; one of {', '.join(DECISIONS)}")
+    kind: Decision = decision
+    if reason_code not in REASON_CODES[kind]:
+        raise FlagStoreError(
+            f"reason code {reason_code!r} is not one for {kind!r}; one of "
+            f"{', '.join(REASON_CODES[kind])}"
+        )
+    note = text.strip()
+    if len(note) > MAX_TEXT:
+        raise FlagStoreError(f"the free text has {len(note)} characters; at most {MAX_TEXT}")
+    if not note and (kind == "disagree" or reason_code == "other"):
+        raise FlagStoreError(
+            "say why in the free text: it is required when you disagree or choose 'other'"
+        )
+    if kind == "referred":
+        if not referred_to:
+            raise FlagStoreError("a referral names the programme referred to (referred_to)")
+        configured = known_programmes or load_programmes()
+        ids = [p.id for p in configured.programmes]
+        if referred_to not in ids:
+            raise FlagStoreError(
+                f"cannot refer to {referred_to!r}: not a configured programme ({', '.join(ids)})"
+            )
+    elif referred_to is not None:
+        raise FlagStoreError(f"referred_to is only given with 'referred', not with {kind!r}")
+    if not user.active or user.role != "practitioner":
+        raise FlagStoreError(
+            f"{user.username} is not an active practitioner: only practitioners record decisions"
+        )
+    if programme_id not in user.programmes:
+        raise FlagStoreError(
+            f"{user.username} is not bound to programme {programme_id!r} "
+            f"(bound to: {', '.join(user.programmes)})"
+        )
+    if session.get(FlagRow, flag_id) is None:
+        raise FlagStoreError(f"no flag {flag_id!r}; it may have passed the retention period")
+    offer = session.get(FlagProgramme, (flag_id, programme_id))
+    if offer is None or offer.status != "offered":
+        raise FlagStoreError(f"flag {flag_id} was not offered to programme {programme_id!r}")
+    if corrects is not None:
+        earlier = session.get(DecisionRow, corrects)
+        if earlier is None or earlier.flag_id != flag_id or earlier.programme_id != programme_id:
+            raise FlagStoreError(
+                f"decision {corrects} is not a decision on flag {flag_id} for {programme_id!r}; "
+                "a correction names an earlier decision of the same flag and programme"
+            )
+    row = DecisionRow(
+        flag_id=flag_id,
+        programme_id=programme_id,
+        user_id=user.id,
+        username=user.username,
+        decision=kind,
+        referred_to=referred_to,
+        reason_code=reason_code,
+        text=note,
+        created_at=utcnow(),
+        corrects=corrects,
+    )
+    session.add(row)
+    session.flush()
+    return _decision_info(row)
 
 
 def decisions_for(
     session: Session, flag_id: str, programme_ids: Sequence[str] | None = None
 ) -> list[DecisionInfo]:
     """Decisions on a flag, oldest first, optionally only those of some programmes."""
-    raise NotImplementedError
+    query = select(DecisionRow).where(DecisionRow.flag_id == flag_id)
+    if programme_ids is not None:
+        query = query.where(DecisionRow.programme_id.in_(list(programme_ids)))
+    rows = session.scalars(query.order_by(DecisionRow.created_at, DecisionRow.id))
+    return [_decision_info(r) for r in rows]
 
 
 def capacity_used(
     session: Session, programme_id: str, day: dt.date, *, programmes: Programmes | None = None
 ) -> int:
     """Flags offered to the programme in its capacity period holding ``day``."""
-    raise NotImplementedError
+    configured = programmes or load_programmes()
+    try:
+        programme = configured.by_id(programme_id)
+    except KeyError as exc:
+        raise FlagStoreError(str(exc.args[0])) from None
+    start, end = programme.period_start(day), programme.period_end(day)
+    count = session.scalar(
+        select(func.count())
+        .select_from(FlagProgramme)
+        .join(FlagRow, FlagRow.flag_id == FlagProgramme.flag_id)
+        .where(
+            FlagProgramme.programme_id == programme_id,
+            FlagProgramme.status == "offered",
+            FlagRow.as_of >= start,
+            FlagRow.as_of <= end,
+        )
+    )
+    return int(count or 0)
 
 
 def latest_as_of(session: Session) -> dt.date | None:
     """The newest as_of among stored flags: the service's "today" when no extract date is set."""
-    raise NotImplementedError
+    value = session.scalar(select(func.max(FlagRow.as_of)))
+    return value if isinstance(value, dt.date) else None
 
 
 def aggregates(session: Session, *, today: dt.date | None) -> Aggregates:
     """Counts of flags by programme and band, decisions by programme and kind, model versions."""
-    raise NotImplementedError
+    by_band: dict[str, dict[str, int]] = {}
+    for programme, band, n in session.execute(
+        select(FlagProgramme.programme_id, FlagRow.band, func.count())
+        .join(FlagRow, FlagRow.flag_id == FlagProgramme.flag_id)
+        .where(FlagProgramme.status == "offered")
+        .group_by(FlagProgramme.programme_id, FlagRow.band)
+    ):
+        by_band.setdefault(programme, {})[band] = int(n)
+    corrected = select(DecisionRow.corrects).where(DecisionRow.corrects.is_not(None))
+    by_kind: dict[str, dict[str, int]] = {}
+    for programme, kind, n in session.execute(
+        select(DecisionRow.programme_id, DecisionRow.decision, func.count())
+        .where(DecisionRow.id.not_in(corrected))
+        .group_by(DecisionRow.programme_id, DecisionRow.decision)
+    ):
+        by_kind.setdefault(programme, {})[kind] = int(n)
+    versions = Counter[int]()
+    for version, n in session.execute(
+        select(FlagRow.model_version, func.count()).group_by(FlagRow.model_version)
+    ):
+        versions[int(version)] = int(n)
+    return Aggregates(
+        today=today,
+        flags_by_programme_band=by_band,
+        decisions_by_programme_kind=by_kind,
+        flags_by_model_version=dict(sorted(versions.items())),
+        total_flags=sum(versions.values()),
+    )
+
+
+def delete_flags_before(session: Session, cutoff: dt.date) -> tuple[int, int]:
+    """Delete flags with as_of before ``cutoff`` with their programme rows and decisions;
+    return (flags, decisions) deleted. Only retention calls this."""
+    old = select(FlagRow.flag_id).where(FlagRow.as_of < cutoff)
+    # corrections first (they reference earlier decisions of the same flag)
+    decisions = 0
+    while True:
+        corrected = select(DecisionRow.corrects).where(DecisionRow.corrects.is_not(None))
+        leaves = session.execute(
+            delete(DecisionRow).where(
+                DecisionRow.flag_id.in_(old), DecisionRow.id.not_in(corrected)
+            )
+        )
+        removed = int(getattr(leaves, "rowcount", 0) or 0)
+        decisions += removed
+        if removed == 0:
+            break
+    session.execute(delete(FlagProgramme).where(FlagProgramme.flag_id.in_(old)))
+    flags = session.execute(delete(FlagRow).where(FlagRow.as_of < cutoff))
+    session.flush()
+    return int(getattr(flags, "rowcount", 0) or 0), decisions

@@ -1,21 +1,49 @@
 """Users, roles, passwords (argon2) and API tokens (stored as SHA-256 hashes only).
 
-Functions take a Session and never commit: the caller owns the transaction.
+Roles (DESIGN.md): a *practitioner* is bound to one or more programmes and sees only their flags;
+a *data_scientist* sees models and aggregates; an *ethics_panel* member sees model versions,
+reports and aggregates and records reviews, never an individual; an *admin* manages users and
+retention.
+
+Functions take a :class:`~sqlalchemy.orm.Session` and never commit: the caller owns the
+transaction. Bad input raises :class:`UserInputError` whose message says what to do.
+
+Example
+-------
+>>> from vru_risk.serving.db import open_database, session_factory
+>>> sessions = session_factory(open_database("sqlite://"))
+>>> with sessions.begin() as s:
+...     _ = add_user(s, username="ana", role="admin", password="correct horse battery")
+>>> with sessions.begin() as s:
+...     authenticate(s, "ana", "correct horse battery").role, authenticate(s, "ana", "wrong")
+('admin', None)
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from functools import cache
+from typing import Final, Literal, cast
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from vru_risk.models.programmes import Programmes
+from vru_risk.models.programmes import Programmes, load_programmes
+from vru_risk.serving.db.models import ApiToken, User, utcnow
 
 Role = Literal["practitioner", "data_scientist", "ethics_panel", "admin"]
 ROLES: Final[tuple[Role, ...]] = ("practitioner", "data_scientist", "ethics_panel", "admin")
 MIN_PASSWORD_LENGTH: Final = 12
+MAX_PASSWORD_LENGTH: Final = 1024
+TOKEN_PREFIX: Final = "vru_"
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 
 
 class UserInputError(ValueError):
@@ -24,11 +52,54 @@ class UserInputError(ValueError):
 
 @dataclass(frozen=True)
 class UserInfo:
+    """A user as the rest of the service sees it (never the password hash)."""
+
     id: int
     username: str
     role: Role
     programmes: tuple[str, ...]
     active: bool
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    """argon2id with the library's defaults (RFC 9106 low-memory profile)."""
+    return PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown users, so timing does not reveal who exists."""
+    return _hasher().hash(secrets.token_urlsafe(16))
+
+
+def _info(row: User) -> UserInfo:
+    return UserInfo(
+        id=row.id,
+        username=row.username,
+        role=cast(Role, row.role),
+        programmes=tuple(row.programmes or ()),
+        active=row.active,
+    )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserInputError(
+            f"the password has {len(password)} characters; use at least {MIN_PASSWORD_LENGTH} "
+            "(a few unrelated words make a strong one)"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserInputError(f"the password is longer than {MAX_PASSWORD_LENGTH} characters")
+    if password.strip() != password:
+        raise UserInputError("the password starts or ends with white space; remove it")
+
+
+def _row(session: Session, username: str) -> User:
+    row = session.scalars(select(User).where(User.username == username)).one_or_none()
+    if row is None:
+        raise UserInputError(f"no user {username!r}; `vru users list` shows who exists")
+    return row
 
 
 def add_user(
@@ -42,45 +113,147 @@ def add_user(
 ) -> UserInfo:
     """Create a user. Practitioners name at least one configured programme (``known_programmes``,
     default the packaged configuration); other roles none."""
-    raise NotImplementedError
+    if not _USERNAME.match(username):
+        raise UserInputError(
+            f"username {username!r} is not allowed: 2-64 characters, letters, digits and . _ @ -"
+            ", starting with a letter or digit"
+        )
+    if role not in ROLES:
+        raise UserInputError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    chosen = tuple(dict.fromkeys(programmes))
+    if role == "practitioner":
+        configured = known_programmes or load_programmes()
+        ids = [p.id for p in configured.programmes]
+        if not chosen:
+            raise UserInputError(
+                "a practitioner must be bound to at least one programme (--programme ID); "
+                f"configured: {', '.join(ids)}"
+            )
+        unknown = [p for p in chosen if p not in ids]
+        if unknown:
+            raise UserInputError(
+                f"unknown programme(s) {', '.join(unknown)}; configured: {', '.join(ids)}"
+            )
+    elif chosen:
+        raise UserInputError(
+            f"only practitioners are bound to programmes; a {role} sees no individual flags, "
+            "so give no --programme"
+        )
+    _check_password(password)
+    if session.scalars(select(User.id).where(User.username == username)).first() is not None:
+        raise UserInputError(
+            f"user {username!r} already exists; choose another name, or use "
+            "`vru users reset-password` to change their password"
+        )
+    row = User(
+        username=username,
+        role=role,
+        programmes=list(chosen),
+        password_hash=_hasher().hash(password),
+        active=True,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return _info(row)
 
 
 def authenticate(session: Session, username: str, password: str) -> UserInfo | None:
     """The active user with this password, or None (an unknown name still costs one hash)."""
-    raise NotImplementedError
+    row = session.scalars(select(User).where(User.username == username)).one_or_none()
+    hasher = _hasher()
+    if row is None:
+        with contextlib.suppress(VerificationError):
+            hasher.verify(_dummy_hash(), password)
+        return None
+    try:
+        hasher.verify(row.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if not row.active:
+        return None
+    if hasher.check_needs_rehash(row.password_hash):
+        row.password_hash = hasher.hash(password)
+        session.flush()
+    return _info(row)
 
 
 def get_user(session: Session, user_id: int) -> UserInfo | None:
-    raise NotImplementedError
+    """The user with this id (active or not), or None."""
+    row = session.get(User, user_id)
+    return None if row is None else _info(row)
 
 
 def get_user_by_name(session: Session, username: str) -> UserInfo | None:
-    raise NotImplementedError
+    """The user with this name (active or not), or None."""
+    row = session.scalars(select(User).where(User.username == username)).one_or_none()
+    return None if row is None else _info(row)
 
 
 def list_users(session: Session) -> list[UserInfo]:
-    raise NotImplementedError
+    """Every user, by name."""
+    return [_info(r) for r in session.scalars(select(User).order_by(User.username))]
 
 
 def disable_user(session: Session, username: str) -> UserInfo:
-    """Disable a user and revoke their tokens."""
-    raise NotImplementedError
+    """Disable a user and revoke their tokens (the row stays: decisions and audit rows name it)."""
+    row = _row(session, username)
+    if row.active:
+        row.active = False
+        row.disabled_at = utcnow()
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == row.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    session.flush()
+    return _info(row)
 
 
 def reset_password(session: Session, username: str, password: str) -> UserInfo:
-    raise NotImplementedError
+    """Set a new password (a disabled user stays disabled)."""
+    _check_password(password)
+    row = _row(session, username)
+    row.password_hash = _hasher().hash(password)
+    session.flush()
+    return _info(row)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_token(session: Session, username: str) -> str:
     """A new API bearer token for an active user: returned once, only its SHA-256 is stored."""
-    raise NotImplementedError
+    row = _row(session, username)
+    if not row.active:
+        raise UserInputError(f"user {username!r} is disabled; a disabled user gets no token")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=row.id, token_sha256=_token_hash(token), created_at=utcnow()))
+    session.flush()
+    return token
 
 
 def user_for_token(session: Session, token: str) -> UserInfo | None:
     """The active user a live token belongs to, or None."""
-    raise NotImplementedError
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = session.execute(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_sha256 == _token_hash(token), ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if row is None or not row.active:
+        return None
+    return _info(row)
 
 
 def revoke_token(session: Session, token: str) -> bool:
     """Revoke a token; True if it was live."""
-    raise NotImplementedError
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_sha256 == _token_hash(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    session.flush()
+    return bool(getattr(result, "rowcount", 0))

@@ -1,41 +1,188 @@
-"""Engines for SQLite and PostgreSQL, migrations, and the application's restricted role."""
+"""Engines for SQLite and PostgreSQL, migrations, and the application's restricted role.
+
+SQLite (the embedded default) gets, on every connection: WAL journal (readers never wait for the
+writer), a busy timeout (a writer waits for the lock instead of failing), foreign keys on, and
+transactions begun by SQLAlchemy rather than by the ``sqlite3`` module, so that a write session
+can take the write lock first with ``BEGIN IMMEDIATE`` (:func:`session_factory`,
+``write=True``). PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+import re
+from pathlib import Path
+from typing import Any, Final
 
-VERSION_TABLE = "vru_alembic_version"
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+VERSION_TABLE: Final = "vru_alembic_version"
+MIGRATIONS: Final = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS: Final = 30_000
+_IMMEDIATE: Final = "vru_sqlite_begin_immediate"
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class DatabaseError(ValueError):
+    """A database URL or role that cannot be used; the message says what to do."""
 
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``: SQLite gets WAL, a busy timeout and foreign keys on every
-    connection; PostgreSQL URLs must use psycopg 3 (``postgresql+psycopg://``)."""
-    raise NotImplementedError
+    connection; PostgreSQL URLs must use psycopg 3 (``postgresql+psycopg://``).
+
+    Example
+    -------
+    >>> engine = make_engine("sqlite://")
+    >>> with engine.connect() as conn:
+    ...     conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    1
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"database URL {url!r} cannot be parsed; write it as sqlite:////path/app.db or "
+            "postgresql+psycopg://user@host:5432/dbname"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            raise DatabaseError(
+                f"database URL uses the driver {parsed.get_driver_name()!r}; vru-risk talks to "
+                "PostgreSQL through psycopg 3: write postgresql+psycopg://..."
+            )
+        return create_engine(parsed, pool_pre_ping=True, future=True)
+    if backend != "sqlite":
+        raise DatabaseError(
+            f"database URL {parsed.render_as_string(hide_password=True)!r}: only SQLite and "
+            "PostgreSQL (postgresql+psycopg://) are supported"
+        )
+    memory = parsed.database in (None, "", ":memory:")
+    if not memory and parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if memory:
+        kwargs["poolclass"] = StaticPool  # one shared in-memory database
+    engine = create_engine(parsed, **kwargs)
+    _sqlite_events(engine, wal=not memory)
+    return engine
+
+
+def _sqlite_events(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if wal:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine whose SQLite transactions begin with ``BEGIN IMMEDIATE`` (no-op elsewhere)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_IMMEDIATE: True})
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to the newest revision (Alembic; version table vru_alembic_version)."""
-    raise NotImplementedError
+    """Upgrade the schema to the newest revision (Alembic; version table vru_alembic_version).
+
+    On PostgreSQL the upgrade holds an advisory lock, so that two processes starting at once do
+    not both try to create the tables.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7310001)"))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
 
 
 def open_database(url: str) -> Engine:
     """:func:`make_engine` then :func:`migrate`: the way every command and the app open it."""
-    raise NotImplementedError
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
 
 
 def session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
     """Sessions on ``engine``; ``write=True`` starts SQLite transactions with BEGIN IMMEDIATE
-    (take the write lock first, so a busy database waits instead of failing)."""
-    raise NotImplementedError
+    (take the write lock first, so a busy database waits instead of failing).
+
+    Objects stay usable after commit (``expire_on_commit=False``).
+    """
+    return sessionmaker(writer(engine) if write else engine, expire_on_commit=False)
 
 
 def table_names(engine: Engine) -> list[str]:
     """The tables present in the database."""
-    raise NotImplementedError
+    return sorted(inspect(engine).get_table_names())
+
+
+#: Tables the application role may change; ``audit_log`` only gets SELECT and INSERT.
+_DML_TABLES: Final = (
+    "users",
+    "api_tokens",
+    "flags",
+    "flag_programmes",
+    "decisions",
+    "review_log_mirror",
+)
 
 
 def grant_app_role(engine: Engine, role: str, *, password: str | None = None) -> None:
     """PostgreSQL only: create ``role`` (LOGIN) if missing and grant it normal DML on the
-    application tables but only SELECT and INSERT on ``audit_log``. Idempotent."""
-    raise NotImplementedError
+    application tables but only SELECT and INSERT on ``audit_log``. Idempotent.
+
+    Run it as the owner of the tables (the account that ran the migrations). The role is given
+    no DDL, no TRUNCATE and read-only access to the migrations' version table.
+    """
+    if engine.dialect.name != "postgresql":
+        raise DatabaseError(
+            "a restricted application role only exists on PostgreSQL; the embedded SQLite "
+            "database is protected by file permissions and the audit log's keyed chain"
+        )
+    if not _ROLE_NAME.match(role):
+        raise DatabaseError(
+            f"role name {role!r} is not allowed: use lower-case letters, digits and _ "
+            "(starting with a letter or _; at most 63 characters)"
+        )
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(7310002)"))
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
+        ).first()
+        if exists is None:
+            conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        if password is not None:
+            literal = conn.execute(text("SELECT quote_literal(:p)"), {"p": password}).scalar_one()
+            conn.execute(text(f'ALTER ROLE "{role}" PASSWORD {literal}'))
+        database = conn.execute(text("SELECT current_database()")).scalar_one()
+        conn.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"'))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+        for table in _DML_TABLES:
+            conn.execute(text(f'REVOKE ALL ON TABLE "{table}" FROM "{role}"'))
+            conn.execute(
+                text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "{table}" TO "{role}"')
+            )
+        conn.execute(text(f'REVOKE ALL ON TABLE audit_log FROM "{role}"'))
+        conn.execute(text(f'GRANT SELECT, INSERT ON TABLE audit_log TO "{role}"'))
+        conn.execute(text(f'REVOKE ALL ON TABLE "{VERSION_TABLE}" FROM "{role}"'))
+        conn.execute(text(f'GRANT SELECT ON TABLE "{VERSION_TABLE}" TO "{role}"'))
+        conn.execute(text(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"'))

@@ -1,0 +1,139 @@
+"""Engines, migrations and PostgreSQL's restricted application role."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+from tests.serving.db.conftest import empty_postgres
+from vru_risk.serving.db import grant_app_role, make_engine, migrate, open_database, table_names
+from vru_risk.serving.db.engine import VERSION_TABLE, DatabaseError
+from vru_risk.serving.db.models import Base
+
+TABLES = [
+    "api_tokens",
+    "audit_log",
+    "decisions",
+    "flag_programmes",
+    "flags",
+    "review_log_mirror",
+    "users",
+    VERSION_TABLE,
+]
+
+
+def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> None:
+    assert table_names(engine) == TABLES
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
+        )
+        assert compare_metadata(context, Base.metadata) == []
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0001"
+
+
+def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
+    migrate(engine)
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {VERSION_TABLE}")).scalar() == 1
+
+
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'deep' / 'app.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO flag_programmes (flag_id, programme_id, status, rank) "
+                    "VALUES ('no-such-flag', 'jump_start', 'offered', 1)"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("not a url", "cannot be parsed"),
+        ("postgresql+psycopg2://u@localhost/db", "psycopg 3"),
+        ("mysql+pymysql://u@localhost/db", "only SQLite and PostgreSQL"),
+    ],
+)
+def test_unusable_urls_are_refused_with_what_to_write(url: str, words: str) -> None:
+    with pytest.raises(DatabaseError, match=words):
+        make_engine(url)
+
+
+def test_plain_postgresql_urls_use_psycopg_3() -> None:
+    engine = make_engine("postgresql://u@localhost/db")
+    assert engine.dialect.driver == "psycopg"
+    engine.dispose()
+
+
+def test_grant_app_role_is_postgresql_only(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    with pytest.raises(DatabaseError, match="only exists on PostgreSQL"):
+        grant_app_role(engine, "vru_app")
+    engine.dispose()
+
+
+def test_app_role_cannot_update_or_delete_the_audit_log(postgres_database: str) -> None:
+    empty_postgres(postgres_database)
+    owner = make_engine(postgres_database)
+    role = f"vru_app_{secrets.token_hex(3)}"
+    with pytest.raises(DatabaseError, match="not allowed"):
+        grant_app_role(owner, "Robert'); DROP TABLE users;--")
+    grant_app_role(owner, role)
+    grant_app_role(owner, role)  # idempotent
+    app_url = make_url(postgres_database).set(username=role, password=None)
+    app = create_engine(app_url)
+    try:
+        with app.begin() as conn:  # SELECT and INSERT are allowed
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (seq, at, username, role, purpose, route, prev_mac, "
+                    "mac) VALUES (1, 'now', 'u', 'admin', 'test', '/', 'x', 'y')"
+                )
+            )
+            assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 1
+        for statement in (
+            "UPDATE audit_log SET username = 'someone else'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+            "DROP TABLE audit_log",
+            "UPDATE vru_alembic_version SET version_num = 'x'",
+        ):
+            with (
+                pytest.raises(ProgrammingError, match=r"permission denied|must be owner"),
+                app.begin() as conn,
+            ):
+                conn.execute(text(statement))
+        with app.begin() as conn:  # normal DML elsewhere
+            conn.execute(
+                text(
+                    "INSERT INTO flags (flag_id, person_id, as_of, expires, band, model_name, "
+                    "model_version, content_hash, body, loaded_at) VALUES ('f', 'p', "
+                    "'2026-01-01', '2026-02-01', 'b', 'm', 1, 'h', '{}', now())"
+                )
+            )
+            conn.execute(text("UPDATE flags SET band = 'c' WHERE flag_id = 'f'"))
+            conn.execute(text("DELETE FROM flags WHERE flag_id = 'f'"))
+    finally:
+        app.dispose()
+        with owner.begin() as conn:
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+        owner.dispose()

@@ -1,0 +1,176 @@
+"""Tables of the application database (SQLAlchemy 2 declarative, typed).
+
+Times are stored as timezone-aware UTC (``DateTime(timezone=True)``; SQLite keeps the UTC value
+and :class:`UTCDateTime` gives it back aware). The audit log keeps its time as the exact ISO text
+it was MAC'd with, so verification never depends on how a database round-trips timestamps.
+
+Example
+-------
+>>> sorted(Base.metadata.tables)[:3]
+['api_tokens', 'audit_log', 'decisions']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite drops the offset on its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: dt.datetime | None, _dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column; use datetime.now(UTC)")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role in ('practitioner', 'data_scientist', 'ethics_panel', 'admin')",
+            name="ck_users_role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    programmes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FlagRow(Base):
+    __tablename__ = "flags"
+
+    flag_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(128), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, index=True)
+    expires: Mapped[dt.date] = mapped_column(Date)
+    band: Mapped[str] = mapped_column(String(64))
+    model_name: Mapped[str] = mapped_column(String(128))
+    model_version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FlagProgramme(Base):
+    __tablename__ = "flag_programmes"
+    __table_args__ = (
+        Index("ix_flag_programmes_listing", "programme_id", "status", "rank"),
+        CheckConstraint("status in ('offered', 'already_supported')", name="ck_fp_status"),
+    )
+
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flags.flag_id"), primary_key=True)
+    programme_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class DecisionRow(Base):
+    """Append-only: a correction is a new row whose ``corrects`` names the row it corrects."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        CheckConstraint(
+            "decision in ('referred', 'no_action', 'disagree')", name="ck_decisions_kind"
+        ),
+        CheckConstraint(
+            "(decision = 'referred') = (referred_to is not null)", name="ck_decisions_referred"
+        ),
+        Index("ix_decisions_flag", "flag_id", "programme_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flags.flag_id"))
+    programme_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))
+    referred_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason_code: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    corrects: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), nullable=True)
+
+
+class ReviewLogMirror(Base):
+    """The ethics panel's review log (a JSONL file) mirrored for the pages and for backups."""
+
+    __tablename__ = "review_log_mirror"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRow(Base):
+    """One view of an individual (or an administrative act); never updated or deleted."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    purpose: Mapped[str] = mapped_column(String(64))
+    route: Mapped[str] = mapped_column(String(255))
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
