@@ -525,13 +525,17 @@ def load_catalog(
 def render_phrase(info: FeatureInfo | FeatureDef, value: float) -> str:
     """The feature's plain-English phrase with ``value`` in it.
 
-    >>> f = load_catalog().spec().by_name("att_rate_90d")
-    >>> render_phrase(f, 0.712)
+    A count of exactly one is said in the singular ("1 suspension", "1 day ago").
+
+    >>> spec = load_catalog().spec()
+    >>> render_phrase(spec.by_name("att_rate_90d"), 0.712)
     'attended 71% of school sessions in the last 90 days'
+    >>> render_phrase(spec.by_name("pol_suspect_365d"), 1.0)
+    '1 police contact as a suspect in the last year'
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return info.missing_phrase or f"{info.name}: not known"
-    return info.phrase.format(
+    text = info.phrase.format(
         n=f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}",
         pct=f"{value:.0%}",
         pp=f"{value * 100:+.0f}",
@@ -539,3 +543,14 @@ def render_phrase(info: FeatureInfo | FeatureDef, value: float) -> str:
         years=f"{value:.0f}",
         value=f"{value:g}",
     )
+    if float(value) == 1.0 and re.search(r"{(n|days)}", info.phrase):
+        text = _SINGULAR.sub(lambda m: m.group(1) + m.group(2)[:-1], text, count=1)
+    return text
+
+
+#: After a count of one: "1 police contacts" -> "1 police contact" (the first plural noun at most
+#: three words after the number).
+_SINGULAR = re.compile(
+    r"(\b1 (?:[A-Za-z&-]+ ){0,3}?)(suspensions|contacts|exclusions|visits|sessions|episodes|"
+    r"offences|days|kinds|times)\b"
+)

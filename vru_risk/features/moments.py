@@ -10,6 +10,8 @@ and the date each source was last refreshed (the data manifest).
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -128,4 +130,64 @@ def build_moments(
         supported=supported,
         refreshed=refreshed,
         sources_unavailable=unavailable,
+    )
+
+
+MOMENTS_FILES = ("moments.parquet", "triggers.parquet", "supported.parquet", "moments.json")
+
+
+def save_moments(moments: Moments, directory: Path) -> None:
+    """Materialise the day's moments for on-demand scoring (the server reads, never rebuilds).
+
+    Written to a temporary folder beside ``directory`` and renamed into place, so a reader never
+    sees half a set.
+    """
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    moments.frame.to_parquet(tmp / "moments.parquet", index=False)
+    moments.triggers.to_parquet(tmp / "triggers.parquet", index=False)
+    moments.supported.to_parquet(tmp / "supported.parquet", index=False)
+    meta = {
+        "days": [d.isoformat() for d in moments.days],
+        "extract_date": moments.extract_date.isoformat(),
+        "refreshed": {
+            k: None if v is None else v.isoformat() for k, v in moments.refreshed.items()
+        },
+        "sources_unavailable": list(moments.sources_unavailable),
+    }
+    (tmp / "moments.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    if directory.exists():
+        shutil.rmtree(directory)
+    tmp.replace(directory)
+
+
+def load_moments(directory: Path) -> Moments:
+    """Read moments written by :func:`save_moments` (raises MomentsError naming what is wrong)."""
+    missing = [name for name in MOMENTS_FILES if not (directory / name).is_file()]
+    if missing:
+        raise MomentsError(
+            f"{directory} holds no materialised moments ({', '.join(missing)} missing); run "
+            "`vru flags generate` for that day first"
+        )
+    meta = json.loads((directory / "moments.json").read_text(encoding="utf-8"))
+    frame = pd.read_parquet(directory / "moments.parquet")
+    triggers = pd.read_parquet(directory / "triggers.parquet")
+    supported = pd.read_parquet(directory / "supported.parquet")
+    for table, cols in ((frame, ("as_of",)), (triggers, ("as_of", "trigger_date"))):
+        for col in cols:
+            table[col] = pd.to_datetime(table[col]).dt.date
+    supported["day"] = pd.to_datetime(supported["day"]).dt.date
+    return Moments(
+        days=tuple(date.fromisoformat(d) for d in meta["days"]),
+        extract_date=date.fromisoformat(meta["extract_date"]),
+        frame=frame,
+        triggers=triggers,
+        supported=supported,
+        refreshed={
+            k: None if v is None else date.fromisoformat(v) for k, v in meta["refreshed"].items()
+        },
+        sources_unavailable=tuple(meta["sources_unavailable"]),
     )

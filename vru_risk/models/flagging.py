@@ -134,16 +134,26 @@ def allocate(
     moments: Moments,
     programmes: Programmes,
     *,
-    issued: Mapping[tuple[str, date], int] | None = None,
+    issued: Iterable[Flag] = (),
     seed: int = 0,
+    valid_days: int = 90,
 ) -> dict[int, tuple[ProgrammeOffer, ...]]:
     """Match moments to programmes, day by day, highest scores first, within capacity.
 
     Returns, per row position of ``scored`` that becomes a flag, its programme entries: the
     programmes that offer support (ranked within each programme's list of the day) and those
-    already supporting the young person. A row offered by no programme is not a flag.
+    already supporting the young person. A row offered by no programme is not a flag. A
+    programme does not offer support again to someone it offered it to in a flag still valid
+    (``issued`` flags, or earlier days of this batch, valid for ``valid_days``).
     """
-    used: dict[tuple[str, date], int] = defaultdict(int, issued or {})
+    earlier = list(issued)
+    used: dict[tuple[str, date], int] = defaultdict(int, issued_counts(earlier, programmes))
+    offered_until: dict[tuple[str, str], date] = {}
+    for flag in earlier:
+        for offer in flag.programmes:
+            if offer.status == "offered":
+                key = (offer.programme, flag.person_id)
+                offered_until[key] = max(flag.expires, offered_until.get(key, flag.expires))
     triggers = _triggers_by_moment(moments)
     supported: dict[tuple[str, date], set[str]] = defaultdict(set)
     for person, day, prog in moments.supported[["person_id", "day", "programme"]].itertuples(
@@ -177,6 +187,8 @@ def allocate(
                     continue
                 if percentile[i] < programme.min_percentile:
                     continue
+                if offered_until.get((programme.id, person), day - timedelta(days=1)) >= day:
+                    continue  # offered already, in a flag still valid
                 candidates.append((-float(probability[i]), _tie_break(person, seed), i))
             period = (programme.id, programme.period_start(day))
             left = max(programme.capacity - used[period], 0)
@@ -191,6 +203,7 @@ def allocate(
                     )
                 )
                 offered_rows.add(i)
+                offered_until[(programme.id, persons[i])] = day + timedelta(days=valid_days)
             used[period] += min(left, len(candidates))
             for i in already:
                 entries[int(i)].append(
@@ -371,13 +384,14 @@ def generate_flags(
     seed: int = 0,
 ) -> FlagBatch:
     """Score every moment, match programmes within capacity, explain the flags."""
+    opts = options or FlagOptions()
     scored = score_moments(model, moments)
     offers = allocate(
-        scored, moments, programmes, issued=issued_counts(issued, programmes), seed=seed
+        scored, moments, programmes, issued=issued, seed=seed, valid_days=opts.valid_days
     )
     positions = list(offers)
     flags = explain_rows(
-        model, moments, scored, positions, offers=offers, model_ref=model_ref, options=options
+        model, moments, scored, positions, offers=offers, model_ref=model_ref, options=opts
     )
     flags.sort(key=lambda f: (f.as_of, -f.probability, f.person_id))
     return FlagBatch(flags=flags, moments=len(scored), scored=scored)

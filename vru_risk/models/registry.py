@@ -302,22 +302,31 @@ class Registry:
         with suppress(MlflowException):  # no such alias: nothing to remove
             self.client.delete_registered_model_alias(self.name, alias)
 
-    def load_champion(self, log: ReviewLog, *, threads: int = 1) -> tuple[RiskModel, VersionInfo]:
-        """Load the ``champion`` for scoring, only if the review log approves it.
+    def load_champion(
+        self, log: ReviewLog, *, threads: int = 1, alias: str = CHAMPION
+    ) -> tuple[RiskModel, VersionInfo]:
+        """Load the ``champion`` (or another alias) for scoring, only if the review log
+        approves that version.
 
         Refused (RegistryError) when no version has the alias, when the version's content hash
         has no approval or completed override in the review log (an alias set by hand), or when
         it was suspended after its approval.
         """
-        info = self.alias(CHAMPION)
+        info = self.alias(alias)
         if info is None:
+            if alias != CHAMPION:
+                raise RegistryError(
+                    f"{self.name} has no version with the alias {alias!r}; see `vru models list`"
+                )
             raise RegistryError(
                 f"{self.name} has no champion: the ethics panel approves a candidate with "
                 "`vru review approve --version N`"
             )
         status = service_status(log.entries(), info.version, info.tags.get("vru.content_hash", ""))
         if not status.usable:
-            raise RegistryError(f"the champion cannot be used for scoring: {status.reason}")
+            raise RegistryError(
+                f"the {alias} (version {info.version}) cannot be used for scoring: {status.reason}"
+            )
         model, info = self.load(info.version, threads=threads)
         if model.content_hash != info.tags.get("vru.content_hash"):
             raise RegistryError(
