@@ -1,0 +1,300 @@
+"""The serving app on a real application database with real users, tokens and flags.
+
+Users are made with ``users.add_user`` and tokens with ``users.issue_token``; flags are valid
+:class:`Flag` objects built here (with reasons, triggers and notes from every source, so that
+redaction can be checked) and stored with ``flag_store.load_flags``. The app runs its real
+lifespan (migrations, audit log, registry) inside ``with TestClient(app)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from vru_risk.models.flag import (
+    CannotSee,
+    Flag,
+    ModelRef,
+    NotKnown,
+    ProgrammeOffer,
+    Reason,
+    SourceNote,
+    Trigger,
+    WhatIf,
+    band_for,
+)
+from vru_risk.models.flag import flag_id as make_flag_id
+from vru_risk.models.programmes import load_programmes
+from vru_risk.serving.app import create_app
+from vru_risk.serving.db.models import AuditRow
+from vru_risk.serving.deps import AppState
+from vru_risk.serving.flag_store import load_flags
+from vru_risk.serving.users import add_user, issue_token
+from vru_risk.settings import Settings
+
+SESSION_SECRET = "session-secret-for-the-tests-0123456789"
+AUDIT_KEY = "audit-key-for-the-tests-0123456789"
+PASSWORD = "a long enough password"
+TODAY = dt.date(2026, 3, 2)
+CONTENT_HASH = "c0ffee" * 8
+
+#: username -> (role, programmes)
+USERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pat": ("practitioner", ("jump_start",)),
+    "ed": ("practitioner", ("early_intervention",)),
+    "amy": ("practitioner", ("admit_ae",)),
+    "dana": ("data_scientist", ()),
+    "eve": ("ethics_panel", ()),
+    "ada": ("admin", ()),
+}
+ROLE_USER = {"practitioner": "pat", "data_scientist": "dana", "ethics_panel": "eve", "admin": "ada"}
+
+#: Text that only a programme sharing the source may ever receive.
+SOURCE_MARKERS = {
+    "ae_visits": ("A&E visits for an assault", "Musgrove Park", "A&amp;E visits for an assault"),
+    "police_contacts": ("police contacts as a suspect", "Robbery reported", "as a victim: none"),
+}
+SHARED = {p.id: set(p.shared_sources) for p in load_programmes().programmes}
+
+_NAMES = {p.id: p.name for p in load_programmes().programmes}
+
+
+def make_flag(
+    person_id: str,
+    as_of: dt.date,
+    offers: tuple[tuple[str, int | None, str], ...],
+    *,
+    version: int = 3,
+) -> Flag:
+    """A valid flag with a reason, trigger, note and what-if from each source."""
+    return Flag(
+        flag_id=make_flag_id(person_id, as_of, CONTENT_HASH),
+        person_id=person_id,
+        as_of=as_of,
+        age_years=14,
+        triggers=(
+            Trigger(kind="ae_visit", source="ae_visits", date=as_of, detail="Musgrove Park"),
+            Trigger(
+                kind="police_contact",
+                source="police_contacts",
+                date=as_of - dt.timedelta(days=1),
+                detail="Robbery reported",
+            ),
+        ),
+        probability=0.18,
+        percentile=97.5,
+        band=band_for(97.5),
+        raw_score=-0.7,
+        base_value=-2.5,
+        reasons_for=(
+            Reason(
+                family="ae_assault",
+                source="ae_visits",
+                direction="raises",
+                strength="strongly",
+                text="2 A&E visits for an assault in the last year",
+                contribution=0.9,
+                features=("ae_assault_365d",),
+            ),
+            Reason(
+                family="police_suspect",
+                source="police_contacts",
+                direction="raises",
+                strength="moderately",
+                text="3 police contacts as a suspect in the last year",
+                contribution=0.4,
+                features=("pol_suspect_365d",),
+            ),
+            Reason(
+                family="suspensions",
+                source="exclusions",
+                direction="raises",
+                strength="moderately",
+                text="2 suspensions in the last year",
+                contribution=0.3,
+                features=("exc_susp_365d",),
+            ),
+        ),
+        reasons_against=(
+            Reason(
+                family="attendance",
+                source="attendance",
+                direction="lowers",
+                strength="slightly",
+                text="attendance of 96% in the last term",
+                contribution=-0.1,
+                features=("att_rate_90d",),
+            ),
+        ),
+        other_factors=0.3,
+        cannot_see=CannotSee(
+            sources_unavailable=(
+                SourceNote(source="interventions", why="not shared with this VRU"),
+            ),
+            sources_refreshed={"attendance": as_of, "ae_visits": as_of},
+            not_known=(
+                NotKnown(
+                    source="police_contacts",
+                    family="police_victim",
+                    text="police contacts as a victim: none on record",
+                ),
+            ),
+        ),
+        what_could_change=(
+            WhatIf(
+                family="police_suspect",
+                source="police_contacts",
+                inputs="pol_suspect_365d",
+                probability=0.09,
+                text="with police contacts as a suspect at the cohort median",
+            ),
+            WhatIf(
+                family="attendance",
+                source="attendance",
+                inputs="att_rate_90d",
+                probability=0.12,
+                text="with attendance at the cohort median",
+            ),
+        ),
+        programmes=tuple(
+            ProgrammeOffer(
+                programme=pid,
+                name=_NAMES[pid],
+                status=status,  # type: ignore[arg-type]
+                rank=rank,
+                capacity=20,
+            )
+            for pid, rank, status in offers
+        ),
+        scoring_model=ModelRef(name="vru-risk", version=version, content_hash=CONTENT_HASH),
+        expires=as_of + dt.timedelta(days=200),
+    )
+
+
+#: A: offered to three programmes; B: the Early Intervention Team only; C: already supported
+#: by Jump Start, offered to Admit A&E; D: older than the 90-day display period.
+FLAGS = {
+    "A": make_flag(
+        "PA-0001",
+        TODAY,
+        (
+            ("jump_start", 1, "offered"),
+            ("admit_ae", 1, "offered"),
+            ("early_intervention", 2, "offered"),
+        ),
+    ),
+    "B": make_flag(
+        "PB-0002", TODAY - dt.timedelta(days=3), (("early_intervention", 1, "offered"),)
+    ),
+    "C": make_flag(
+        "PC-0003",
+        TODAY - dt.timedelta(days=10),
+        (("jump_start", None, "already_supported"), ("admit_ae", 2, "offered")),
+    ),
+    "D": make_flag("PD-0004", TODAY - dt.timedelta(days=120), (("jump_start", 1, "offered"),)),
+}
+#: What each practitioner's programme lists (flag keys).
+LISTED = {"pat": ["A"], "ed": ["A", "B"], "amy": ["A", "C"]}
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+@dataclass
+class Served:
+    """The running app, its state, tokens and flags, and ways to act as each user."""
+
+    app: FastAPI
+    client: TestClient
+    state: AppState
+    tokens: dict[str, str]
+    flags: dict[str, Flag] = field(default_factory=lambda: dict(FLAGS))
+
+    def api(self, username: str | None) -> TestClient:
+        """A client sending ``username``'s API token (None: anonymous)."""
+        headers = {} if username is None else {"Authorization": f"Bearer {self.tokens[username]}"}
+        return TestClient(self.app, headers=headers, follow_redirects=False)
+
+    def browser(self, username: str | None, client: tuple[str, int] = ("testclient", 1)) -> Browser:
+        """A cookie-carrying client signed in as ``username`` (None: anonymous)."""
+        b = Browser(TestClient(self.app, follow_redirects=False, client=client))
+        if username is not None:
+            response = b.login(username, PASSWORD)
+            assert response.status_code == 303, response.text
+        return b
+
+    def audit_rows(self) -> list[AuditRow]:
+        with self.state.sessions() as s:
+            rows = list(s.scalars(select(AuditRow).order_by(AuditRow.seq)))
+            s.expunge_all()
+        return rows
+
+
+@dataclass
+class Browser:
+    client: TestClient
+    csrf: str = ""
+
+    def get(self, url: str, **kw: Any) -> Any:
+        response = self.client.get(url, **kw)
+        found = CSRF.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def post(self, url: str, data: dict[str, str] | None = None, *, csrf: str | None = None) -> Any:
+        form = dict(data or {})
+        form.setdefault("csrf_token", self.csrf if csrf is None else csrf)
+        return self.client.post(url, data=form)
+
+    def login(self, username: str, password: str) -> Any:
+        self.get("/login")
+        return self.post("/login", {"username": username, "password": password})
+
+
+def make_settings(home: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "home": home,
+        "session_secret": SESSION_SECRET,
+        "audit_key": AUDIT_KEY,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+def serve(settings: Settings) -> Iterator[Served]:
+    app = create_app(settings)
+    with TestClient(app, follow_redirects=False) as client:
+        state = app.state.vru
+        assert isinstance(state, AppState)
+        with state.write_sessions.begin() as s:
+            for name, (role, programmes) in USERS.items():
+                add_user(s, username=name, role=role, password=PASSWORD, programmes=programmes)
+        with state.write_sessions.begin() as s:
+            tokens = {name: issue_token(s, name) for name in USERS}
+            load_flags(s, FLAGS.values())
+        yield Served(app=app, client=client, state=state, tokens=tokens)
+
+
+@pytest.fixture
+def settings(vru_home: Path) -> Settings:
+    return make_settings(vru_home)
+
+
+@pytest.fixture
+def served(settings: Settings) -> Iterator[Served]:
+    yield from serve(settings)

@@ -1,0 +1,252 @@
+"""The FastAPI application: JSON API ``/api/v1`` and server-rendered pages.
+
+:func:`create_app` takes the one :class:`~vru_risk.settings.Settings` object; its ``lifespan``
+opens the application database (running migrations), the audit log (keyed by
+``VRU_AUDIT_KEY``) and the champion model through the registry, which refuses a champion
+without a matching review record or one that was suspended. Without a usable champion the app
+starts in a degraded mode: ``/health`` says why and how to fix it, scoring answers 503 with that
+message, and flag lists (already scored by the daily job) still work. Without an audit key it
+refuses every route that shows an individual (503) and says so at startup.
+
+Example
+-------
+>>> import tempfile
+>>> s = Settings(home=tempfile.mkdtemp(), session_secret="x" * 32)
+>>> app = create_app(s)
+>>> sorted(r.path for r in app.routes if getattr(r, "path", "").startswith("/api/v1/m"))
+['/api/v1/model']
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Final
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vru_risk.models.flag import ADVISORY_NOTICE
+from vru_risk.models.programmes import load_programmes
+from vru_risk.models.review_log import ReviewLog
+from vru_risk.serving.audit_log import AuditLog
+from vru_risk.serving.auth import LoginRateLimiter, SessionCodec
+from vru_risk.serving.db import open_database, session_factory
+from vru_risk.serving.deps import AppState, LoginRequiredError, ModelService, MomentStore
+from vru_risk.serving.routes import (
+    aggregates,
+    api_docs,
+    flag_pages,
+    flags,
+    health,
+    model,
+    model_pages,
+    score,
+    session,
+    users,
+)
+from vru_risk.serving.routes.common import render_error
+from vru_risk.settings import Settings
+
+log = logging.getLogger("vru_risk.serving")
+
+PAGES: Final = Path(__file__).with_name("pages")
+API_DESCRIPTION: Final = f"""
+Advisory flags for a Violence Reduction Unit: offers of support at teachable moments.
+
+**{ADVISORY_NOTICE}**
+
+Units and scales: `probability` is the calibrated probability (0-1) of the recorded outcome within
+a year; `percentile` (0-100) and `band` place it in the model's reference distribution, fixed
+when the model was trained (not against whoever else triggered that day). Reasons explain the
+booster's *raw* score before calibration, in log-odds: base value + reasons + other factors =
+raw score. Scores are advisory and are never to be used for enforcement. There is no bulk
+export of individual scores; every view of an individual is written to a keyed, hash-chained
+audit log.
+
+Authentication: an API token as `Authorization: Bearer TOKEN` (`vru users token USERNAME`).
+Practitioners see only their programmes' flags, redacted to the sources each programme's
+data-sharing agreement covers; ethics-panel members and data scientists see models and
+aggregates, never an individual.
+"""
+
+SECURITY_HEADERS: Final = (
+    (
+        b"content-security-policy",
+        b"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        b"script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+)
+
+
+class ServingConfigError(ValueError):
+    """Settings the server cannot start with; the message says what to set."""
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: CSP, no sniffing, no framing, no caching of responses.
+
+    Nothing the app serves may be cached by a browser or proxy (it may show an individual);
+    static assets are small.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PAGES / "templates"),
+        autoescape=True,  # templates are named *.html.j2: select_autoescape would miss them
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return Jinja2Templates(env=env)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The application for ``settings`` (checked now; database and model opened at startup)."""
+    if settings.session_secret is None:
+        raise ServingConfigError(
+            "VRU_SESSION_SECRET is not set: the server signs session cookies with it. Set it to "
+            "a long random value (`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            " and keep it secret; changing it signs everyone out"
+        )
+    programmes = load_programmes(settings.programmes_path)
+    secret = settings.session_secret.get_secret_value()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = open_database(settings.app_database_url)
+        review_log = ReviewLog(settings.home / "review_log.jsonl")
+        models = ModelService(settings.tracking_uri, review_log)
+        models.load()
+        if settings.audit_key is None:
+            audit, problem = (
+                None,
+                "VRU_AUDIT_KEY is not set: without the audit log's key the server refuses to "
+                "show any individual's data. Set VRU_AUDIT_KEY (kept outside the database) and "
+                "restart",
+            )
+            log.warning("audit log unavailable: %s", problem)
+        else:
+            audit = AuditLog(
+                engine,
+                settings.audit_key.get_secret_value().encode(),
+                settings.audit_dir / "head.json",
+            )
+            problem = ""
+        app.state.vru = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            write_sessions=session_factory(engine, write=True),
+            programmes=programmes,
+            models=models,
+            registry_uri=settings.tracking_uri,
+            review_log=review_log,
+            reports_dir=settings.reports_dir,
+            audit=audit,
+            audit_problem=problem,
+            codec=SessionCodec(secret, max_age_seconds=settings.session_hours * 3600),
+            limiter=LoginRateLimiter(settings.login_attempts_per_minute),
+            templates=templates(),
+            moments=MomentStore(settings.home / "flags"),
+        )
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="vru-risk",
+        summary="Advisory, explained offers of support for a Violence Reduction Unit",
+        description=API_DESCRIPTION,
+        version="1",
+        lifespan=lifespan,
+        openapi_url=None,  # served behind authentication by routes.api_docs
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=PAGES / "static"), name="static")
+    for module in (health, session, flags, score, model, aggregates, users):
+        app.include_router(module.router)
+    app.include_router(flag_pages.router)
+    app.include_router(model_pages.router)
+    app.include_router(api_docs.router)
+    if settings.docs_enabled:
+        app.include_router(api_docs.pages)
+
+    @app.exception_handler(LoginRequiredError)
+    async def _login(request: Request, _exc: LoginRequiredError) -> Response:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        if request.method != "GET":
+            target = "/"
+        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+            )
+        return render_error(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {
+                "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()
+        ]
+        listed = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
+        detail = f"the request is not valid: {listed}. Correct these and send it again"
+        if _is_api(request):
+            return JSONResponse({"detail": detail, "problems": problems}, status_code=422)
+        return render_error(request, 422, detail)
+
+    return app
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/")

@@ -1,0 +1,386 @@
+"""The app's state and its ``Annotated`` dependencies: database sessions, the signed-in user,
+roles, CSRF, the audit log and the model in service.
+
+Two ways in, never mixed: the JSON API (``/api/...``) authenticates only with a bearer token
+(``Authorization: Bearer ...``; anonymous -> 401 JSON), the pages only with the session cookie
+(anonymous -> 303 to ``/login``). A cookie never authorises an API call, so the API needs no CSRF
+token; every page POST checks one.
+
+Example
+-------
+>>> ScoringUnavailableError("no champion", "approve one").args[0]
+'no champion'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Annotated, Final
+
+from fastapi import Depends, Form, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from vru_risk.features.moments import Moments, MomentsError, load_moments
+from vru_risk.models.programmes import Programme, Programmes
+from vru_risk.models.registry import Registry, RegistryError, VersionInfo
+from vru_risk.models.review_log import ReviewLog, ReviewLogError, service_status
+from vru_risk.models.risk_model import MODEL_NAME, RiskModel
+from vru_risk.serving.audit_log import AuditLog
+from vru_risk.serving.auth import (
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    LoginRateLimiter,
+    SessionCodec,
+    SessionData,
+    csrf_matches,
+)
+from vru_risk.serving.users import Role, UserInfo, get_user, user_for_token
+from vru_risk.settings import Settings
+
+log = logging.getLogger("vru_risk.serving")
+
+FIX_CHAMPION: Final = (
+    "the ethics panel puts a model into service: read its fairness report, then approve it on "
+    "the Model versions page or with `vru review approve --version N --reviewer NAME --reason "
+    "TEXT` (a failing fairness gate needs two overrides); the server picks the change up on "
+    "the next request"
+)
+
+
+class ScoringUnavailableError(Exception):
+    """No usable champion: the message says why, ``fix`` what to do."""
+
+    def __init__(self, reason: str, fix: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fix = fix
+
+
+class LoginRequiredError(Exception):
+    """A page needs a signed-in user: the app redirects to /login."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: RiskModel
+    info: VersionInfo
+    review_state: str
+
+
+class ModelService:
+    """The champion in service, or why there is none (degraded mode).
+
+    Loaded at startup through :meth:`Registry.load_champion` (refused without a matching review
+    record or when suspended). The review log is re-read whenever it changes on disk, so a
+    suspension or a new approval recorded by the CLI takes effect on the next request.
+    """
+
+    def __init__(self, tracking_uri: str, review_log: ReviewLog) -> None:
+        self.tracking_uri = tracking_uri
+        self.review_log = review_log
+        self._lock = threading.Lock()
+        self._loaded: LoadedModel | None = None
+        self._problem = "not loaded yet"
+        self._seen: tuple[int, int] | None = None
+
+    def _stamp(self) -> tuple[int, int]:
+        try:
+            stat = self.review_log.path.stat()
+        except FileNotFoundError:
+            return (0, 0)
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def load(self) -> None:
+        """(Re)load the champion; on failure keep the reason (never raises)."""
+        with self._lock:
+            self._load_locked()
+
+    def _load_locked(self) -> None:
+        self._seen = self._stamp()
+        try:
+            registry = Registry(self.tracking_uri)
+            model, info = registry.load_champion(self.review_log, threads=1)
+            status = service_status(
+                self.review_log.entries(), info.version, info.tags.get("vru.content_hash", "")
+            )
+        except (RegistryError, ReviewLogError) as exc:
+            self._loaded, self._problem = None, str(exc)
+            log.warning("scoring unavailable (degraded mode): %s. To fix: %s", exc, FIX_CHAMPION)
+            return
+        self._loaded = LoadedModel(model, info, status.reason)
+        self._problem = ""
+        log.info("scoring with %s version %s (%s)", MODEL_NAME, info.version, status.reason)
+
+    def current(self) -> LoadedModel:
+        """The model in service, or raise :class:`ScoringUnavailableError`."""
+        with self._lock:
+            if self._stamp() != self._seen:
+                self._load_locked()
+            if self._loaded is None:
+                raise ScoringUnavailableError(self._problem, FIX_CHAMPION)
+            return self._loaded
+
+    def status(self) -> LoadedModel | ScoringUnavailableError:
+        try:
+            return self.current()
+        except ScoringUnavailableError as exc:
+            return exc
+
+
+class MomentStore:
+    """The teachable moments the daily job materialised (``VRU_HOME/flags/moments-<day>/``),
+    read on first use and kept in memory (the newest few folders), so that scoring a person
+    never scans raw tables. A folder is re-read when the daily job rewrites it.
+    """
+
+    PREFIX: Final = "moments-"
+
+    def __init__(self, root: Path, *, keep: int = 4) -> None:
+        self.root = root
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[Path, tuple[int, Moments, dict[tuple[str, dt.date], int]]] = (
+            OrderedDict()
+        )
+
+    def _days(self, directory: Path) -> tuple[dt.date, ...]:
+        try:
+            meta = json.loads((directory / "moments.json").read_text(encoding="utf-8"))
+            return tuple(dt.date.fromisoformat(d) for d in meta["days"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return ()
+
+    def _load(self, directory: Path) -> tuple[Moments, dict[tuple[str, dt.date], int]]:
+        stamp = (directory / "moments.json").stat().st_mtime_ns
+        cached = self._cache.get(directory)
+        if cached is not None and cached[0] == stamp:
+            self._cache.move_to_end(directory)
+            return cached[1], cached[2]
+        moments = load_moments(directory)
+        index = {
+            (str(p), d): i
+            for i, (p, d) in enumerate(
+                zip(moments.frame["person_id"], moments.frame["as_of"], strict=True)
+            )
+        }
+        self._cache[directory] = (stamp, moments, index)
+        while len(self._cache) > self.keep:
+            self._cache.popitem(last=False)
+        return moments, index
+
+    def find(self, person_id: str, as_of: dt.date) -> Moments | None:
+        """The one moment of ``person_id`` known on ``as_of`` (as single-row Moments), or None
+        when the daily job materialised no such moment."""
+        if not self.root.is_dir():
+            return None
+        folders = []
+        for directory in self.root.iterdir():
+            if not directory.name.startswith(self.PREFIX) or not directory.is_dir():
+                continue
+            try:
+                last = dt.date.fromisoformat(directory.name.removeprefix(self.PREFIX))
+            except ValueError:
+                continue
+            if last >= as_of:
+                folders.append((last, directory))
+        with self._lock:
+            for _, directory in sorted(folders):
+                if as_of not in self._days(directory):
+                    continue
+                try:
+                    moments, index = self._load(directory)
+                except (MomentsError, OSError, ValueError) as exc:
+                    log.warning("materialised moments in %s cannot be read: %s", directory, exc)
+                    continue
+                pos = index.get((person_id, as_of))
+                if pos is None:
+                    continue
+                frame = moments.frame.iloc[[pos]].reset_index(drop=True)
+                t = moments.triggers
+                triggers = t[(t["person_id"] == person_id) & (t["as_of"] == as_of)]
+                return replace(moments, days=(as_of,), frame=frame, triggers=triggers)
+        return None
+
+
+@dataclass
+class AppState:
+    """Everything the routes share, built once in the app's lifespan."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    write_sessions: sessionmaker[Session]
+    programmes: Programmes
+    models: ModelService
+    registry_uri: str
+    review_log: ReviewLog
+    reports_dir: Path
+    audit: AuditLog | None
+    audit_problem: str
+    codec: SessionCodec
+    limiter: LoginRateLimiter
+    templates: Jinja2Templates
+    moments: MomentStore
+
+    def programme(self, programme_id: str) -> Programme | None:
+        try:
+            return self.programmes.by_id(programme_id)
+        except KeyError:
+            return None
+
+
+def get_state(request: Request) -> AppState:
+    state = request.app.state.vru
+    assert isinstance(state, AppState)
+    return state
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+def get_db(state: State) -> Iterator[Session]:
+    """A read session (callers that write use :data:`WriteDb`)."""
+    with state.sessions() as session:
+        yield session
+
+
+def get_write_db(state: State) -> Iterator[Session]:
+    """A session whose transaction takes the write lock first; committed by the route."""
+    with state.write_sessions() as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(get_db)]
+WriteDb = Annotated[Session, Depends(get_write_db)]
+
+# --- the JSON API: bearer tokens ------------------------------------------------------------
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token: `vru users token USERNAME` issues one (shown once).",
+)
+
+
+def api_user(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)], db: Db
+) -> UserInfo:
+    if credentials is None:
+        raise HTTPException(
+            401,
+            "authentication required: send `Authorization: Bearer TOKEN` with an API token "
+            "(an administrator issues one with `vru users token USERNAME`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    user = user_for_token(db, credentials.credentials)
+    if user is None or not user.active:
+        raise HTTPException(
+            401,
+            "the API token is unknown, revoked, or its user is disabled: ask an administrator "
+            "for a new token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+def _forbidden(user: UserInfo, roles: tuple[Role, ...]) -> HTTPException:
+    allowed = ", ".join(r.replace("_", " ") for r in roles)
+    return HTTPException(
+        403,
+        f"your role ({user.role.replace('_', ' ')}) cannot use this; it is for: {allowed}",
+    )
+
+
+def api_roles(*roles: Role) -> Callable[..., UserInfo]:
+    """A dependency: the token's user, if their role is one of ``roles`` (else 403)."""
+
+    def dependency(user: Annotated[UserInfo, Depends(api_user)]) -> UserInfo:
+        if user.role not in roles:
+            raise _forbidden(user, roles)
+        return user
+
+    return dependency
+
+
+# --- the pages: the session cookie ----------------------------------------------------------
+
+
+def page_session(request: Request, state: State) -> SessionData | None:
+    return state.codec.load(request.cookies.get(SESSION_COOKIE))
+
+
+PageSession = Annotated[SessionData | None, Depends(page_session)]
+
+
+def page_user(request: Request, session: PageSession, db: Db) -> UserInfo:
+    """The signed-in, still active user of a page request (re-read every request)."""
+    if session is None or session.user_id is None:
+        raise LoginRequiredError
+    user = get_user(db, session.user_id)
+    if user is None or not user.active:
+        raise LoginRequiredError
+    request.state.csrf_token = session.csrf
+    request.state.user = user
+    return user
+
+
+def page_roles(*roles: Role) -> Callable[..., UserInfo]:
+    """A dependency: the signed-in user, if their role is one of ``roles`` (else 403 page)."""
+
+    def dependency(user: Annotated[UserInfo, Depends(page_user)]) -> UserInfo:
+        if user.role not in roles:
+            raise _forbidden(user, roles)
+        return user
+
+    return dependency
+
+
+AnyPageUser = Annotated[UserInfo, Depends(page_user)]
+
+
+def check_csrf(session: PageSession, csrf_token: Annotated[str, Form()] = "") -> None:
+    """Every page POST: the form's token must be the session's (else 403)."""
+    if not csrf_matches(session, csrf_token):
+        raise HTTPException(
+            403,
+            "the form's security token is missing or out of date (the session may have ended): "
+            "reload the page and submit the form again",
+        )
+
+
+Csrf = Annotated[None, Depends(check_csrf)]
+assert CSRF_FIELD == "csrf_token"  # the parameter name above is the form field's name
+
+
+# --- the audit log and the model ------------------------------------------------------------
+
+
+def get_audit(state: State) -> AuditLog:
+    """The audit log; without it individual data is refused (503)."""
+    if state.audit is None:
+        raise HTTPException(503, state.audit_problem)
+    return state.audit
+
+
+Audit = Annotated[AuditLog, Depends(get_audit)]
+
+
+def get_model(state: State) -> LoadedModel:
+    try:
+        return state.models.current()
+    except ScoringUnavailableError as exc:
+        raise HTTPException(
+            503, f"scoring is unavailable: {exc.reason}. To fix: {exc.fix}"
+        ) from None
+
+
+Model = Annotated[LoadedModel, Depends(get_model)]

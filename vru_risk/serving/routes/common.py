@@ -1,0 +1,238 @@
+"""What the routers share: declared error responses, page rendering, purpose limitation
+(which programme a practitioner acts for, which flags they may see) and audit rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from vru_risk.models.flag import Flag
+from vru_risk.models.programmes import Programme
+from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError
+from vru_risk.serving.deps import AppState
+from vru_risk.serving.flag_store import get_flag, latest_as_of
+from vru_risk.serving.schemas import ErrorOut, ValidationErrorOut
+from vru_risk.serving.users import UserInfo
+
+ROLE_NAMES: Final = {
+    "practitioner": "practitioner",
+    "data_scientist": "data scientist",
+    "ethics_panel": "ethics panel",
+    "admin": "administrator",
+}
+HOME: Final = {
+    "practitioner": "/flags",
+    "data_scientist": "/models",
+    "ethics_panel": "/models",
+    "admin": "/users",
+}
+
+#: Every API route declares these (OpenAPI); routes that show an individual add 503.
+ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"model": ErrorOut, "description": "Not signed in: no valid API token"},
+    403: {"model": ErrorOut, "description": "Your role or programmes do not allow this"},
+    404: {"model": ErrorOut, "description": "Not found (or not among your programmes')"},
+    422: {"model": ValidationErrorOut, "description": "The request is not valid"},
+}
+UNAVAILABLE: Final[dict[int | str, dict[str, Any]]] = {
+    503: {
+        "model": ErrorOut,
+        "description": "Individual data or scoring is unavailable (no audit key, no champion)",
+    }
+}
+
+
+def state_of(request: Request) -> AppState:
+    state = request.app.state.vru
+    assert isinstance(state, AppState)
+    return state
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any],
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """A page, with the signed-in user (if any) and the session's CSRF token."""
+    state = state_of(request)
+    full = {
+        "user": getattr(request.state, "user", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "role_names": ROLE_NAMES,
+        "nav": "",
+        "title": "",
+        **context,
+    }
+    response: HTMLResponse = state.templates.TemplateResponse(
+        request, name, full, status_code=status_code, headers=dict(headers or {})
+    )
+    return response
+
+
+ERROR_TITLES: Final = {
+    400: "The request cannot be used",
+    403: "You cannot open this page",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "Not allowed by the rules",
+    422: "There is a problem with what was sent",
+    429: "Too many attempts",
+    503: "Service unavailable",
+}
+
+
+def render_error(
+    request: Request, status: int, message: str, *, headers: Mapping[str, str] | None = None
+) -> HTMLResponse:
+    title = ERROR_TITLES.get(status, "Something went wrong")
+    return render(
+        request,
+        "error.html.j2",
+        {"title": title, "message": message},
+        status_code=status,
+        headers=headers,
+    )
+
+
+# --- purpose limitation ---------------------------------------------------------------------
+
+
+def service_today(db: Session) -> dt.date | None:
+    """The service's "today": the newest as_of among loaded flags (the daily extract's date)."""
+    return latest_as_of(db)
+
+
+def acting_programme(state: AppState, user: UserInfo, requested: str | None) -> Programme:
+    """The programme a practitioner acts for: ``requested`` if it is theirs (else 403), or
+    their first programme."""
+    if requested is None or requested == "":
+        if not user.programmes:
+            raise HTTPException(403, "your account is bound to no programme: ask an administrator")
+        requested = user.programmes[0]
+    if requested not in user.programmes:
+        raise HTTPException(
+            403,
+            f"you do not work for programme {requested!r}; your programmes: "
+            f"{', '.join(user.programmes) or 'none'}",
+        )
+    programme = state.programme(requested)
+    if programme is None:
+        raise HTTPException(
+            404,
+            f"programme {requested!r} is not in the programmes configuration; ask an "
+            "administrator to correct your account",
+        )
+    return programme
+
+
+def visible(flag: Flag, today: dt.date | None, visible_days: int) -> bool:
+    """Whether a flag is still listed (the rule of ``flag_store.flags_for_programme``): from its
+    as_of day until ``visible_days`` later or its expiry, never dated after today."""
+    if today is None:
+        return False
+    earliest = today - dt.timedelta(days=visible_days)
+    return earliest <= flag.as_of <= today and flag.expires >= today
+
+
+def flag_for(
+    state: AppState, db: Session, user: UserInfo, flag_id: str, requested: str | None
+) -> tuple[Flag, Programme]:
+    """A flag as the practitioner's programme may see it (redacted), or 404/403.
+
+    The flag must concern one of the practitioner's programmes and still be shown; the
+    programme is ``requested`` (theirs, else 403) or the first of theirs it concerns.
+    """
+    flag = get_flag(db, flag_id)
+    # the programmes the flag is offered to (the lists show only offers, not "already supported")
+    concerned = (
+        [] if flag is None else [o.programme for o in flag.programmes if o.status == "offered"]
+    )
+    if requested:
+        programme = acting_programme(state, user, requested)
+        mine = [programme.id] if programme.id in concerned else []
+    else:
+        mine = [p for p in user.programmes if p in concerned]
+    today = service_today(db)
+    if flag is None or not mine or not visible(flag, today, state.settings.flag_visible_days):
+        raise HTTPException(
+            404,
+            f"no flag {flag_id!r} among the flags shown to your programmes (it may have passed "
+            f"the {state.settings.flag_visible_days}-day display period)",
+        )
+    programme = acting_programme(state, user, mine[0])
+    return flag.for_programme(programme.shared_sources), programme
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+def route_name(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    return f"{request.method} {path}"
+
+
+def audit_views(
+    audit: AuditLog,
+    request: Request,
+    user: UserInfo,
+    flags: Iterable[Flag],
+    purpose: str,
+) -> list[int]:
+    """One audit row per individual shown (who, which person, which model version, why)."""
+    events = [
+        AuditEvent(
+            username=user.username,
+            role=user.role,
+            person_id=f.person_id,
+            model_version=f.scoring_model.version,
+            purpose=purpose,
+            route=route_name(request),
+        )
+        for f in flags
+    ]
+    return append_events(audit, events)
+
+
+def audit_person(
+    audit: AuditLog,
+    request: Request,
+    user: UserInfo,
+    person_id: str,
+    model_version: int | None,
+    purpose: str,
+) -> list[int]:
+    event = AuditEvent(
+        username=user.username,
+        role=user.role,
+        person_id=person_id,
+        model_version=model_version,
+        purpose=purpose,
+        route=route_name(request),
+    )
+    return append_events(audit, [event])
+
+
+def append_events(audit: AuditLog, events: Sequence[AuditEvent]) -> list[int]:
+    """Write the rows before anything is shown; a failure refuses the view (503)."""
+    if not events:
+        return []
+    try:
+        return audit.append(events)
+    except AuditLogError as exc:
+        raise HTTPException(
+            503,
+            f"the audit log could not be written ({exc}); nothing was shown. Tell an "
+            "administrator (`vru audit-log verify`)",
+        ) from None

@@ -1,0 +1,37 @@
+"""``/health``: whether the service is up, and if degraded, why and how to fix it (anonymous)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from vru_risk.serving.deps import ScoringUnavailableError, State
+from vru_risk.serving.routes.common import ERRORS
+from vru_risk.serving.schemas import HealthOut
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses=ERRORS,
+    summary="Service status (no authentication)",
+)
+def health(state: State) -> HealthOut:
+    """``ok``, or ``degraded`` with the reason and the fix: without a usable champion scoring
+    answers 503 (flag lists still work); without an audit key no individual data is served."""
+    model = state.models.status()
+    reasons, fixes = [], []
+    if isinstance(model, ScoringUnavailableError):
+        reasons.append(f"scoring is unavailable: {model.reason}")
+        fixes.append(model.fix)
+    if state.audit is None:
+        reasons.append(state.audit_problem)
+        fixes.append("set VRU_AUDIT_KEY and restart the server")
+    return HealthOut(
+        status="degraded" if reasons else "ok",
+        scoring="unavailable" if isinstance(model, ScoringUnavailableError) else "available",
+        reason="; ".join(reasons) or None,
+        fix="; ".join(fixes) or None,
+        audit_log="unavailable" if state.audit is None else "ready",
+    )

@@ -1,0 +1,166 @@
+"""Model versions with their fairness reports (data scientists and the ethics panel), and the
+ethics panel's decisions: approve, reject, override, suspend, each with a written reason and
+recorded under the signed-in member's name (``fairness_reports.review`` applies the rules).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from vru_risk.fairness_reports.review import FAIRNESS_TAG, ReviewRefusedError, review
+from vru_risk.models.registry import Registry, RegistryError, VersionInfo
+from vru_risk.models.review_log import ReviewEntry, ReviewLogError
+from vru_risk.serving.deps import AppState, Csrf, ScoringUnavailableError, State, page_roles
+from vru_risk.serving.routes.common import render
+from vru_risk.serving.routes.model import report_path
+from vru_risk.serving.users import UserInfo
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+Reader = Annotated[UserInfo, Depends(page_roles("data_scientist", "ethics_panel"))]
+Panel = Annotated[UserInfo, Depends(page_roles("ethics_panel"))]
+
+ACTIONS: Final = {
+    "approve": "Approve: put into service (fairness gate passed)",
+    "override": "Override: put into service although the fairness gate did not pass "
+    "(needs two members)",
+    "reject": "Reject: must not go into service",
+    "suspend": "Suspend: take out of service now",
+}
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    info: VersionInfo
+    created: str
+    performance: str
+    fairness: str
+    report: str | None
+    reviews: list[ReviewEntry]
+
+
+def _rows(state: AppState) -> tuple[list[VersionRow], str]:
+    """Newest first, with review entries; or an explanation of why they cannot be read."""
+    try:
+        versions = Registry(state.registry_uri).versions()
+        entries = state.review_log.entries()
+    except (RegistryError, ReviewLogError) as exc:
+        return [], str(exc)
+    rows = []
+    for v in reversed(versions):
+        created = dt.datetime.fromtimestamp(v.created_ms / 1000, tz=dt.UTC)
+        has_report = report_path(state.reports_dir, v.version).is_file()
+        rows.append(
+            VersionRow(
+                info=v,
+                created=created.strftime("%Y-%m-%d %H:%M UTC"),
+                performance=v.tags.get("vru.gate.performance", "") or "not recorded",
+                fairness=v.tags.get(FAIRNESS_TAG, "") or "no fairness report yet",
+                report=f"/models/{v.version}/report" if has_report else None,
+                reviews=[e for e in entries if e.version == v.version],
+            )
+        )
+    return rows, ""
+
+
+def _page(
+    request: Request,
+    state: AppState,
+    user: UserInfo,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    rows, problem = _rows(state)
+    service = state.models.status()
+    context: dict[str, Any] = {
+        "title": "Model versions",
+        "nav": "models",
+        "rows": rows,
+        "problem": problem,
+        "in_service": None if isinstance(service, ScoringUnavailableError) else service,
+        "not_in_service": service if isinstance(service, ScoringUnavailableError) else None,
+        "actions": ACTIONS,
+        "can_review": user.role == "ethics_panel",
+        "error": "",
+        "error_version": None,
+        "form": {"action": "", "reason": ""},
+        "done": None,
+        **extra,
+    }
+    return render(request, "models.html.j2", context, status_code=status_code)
+
+
+@router.get("/models")
+def models_page(request: Request, state: State, user: Reader, entry: int | None = None) -> Response:
+    """Every registered version: gates, aliases, fairness report, review history."""
+    done = None
+    if entry is not None:
+        try:
+            done = next((e for e in state.review_log.entries() if e.seq == entry), None)
+        except ReviewLogError:
+            done = None
+    return _page(request, state, user, done=done)
+
+
+@router.get("/models/{version}/report")
+def report(state: State, _user: Reader, version: int) -> Response:
+    """The version's fairness report as ``vru audit`` wrote it (aggregates only)."""
+    path = report_path(state.reports_dir, version)
+    if not path.is_file():
+        raise HTTPException(
+            404,
+            f"version {version} has no fairness report yet: a data scientist audits it with "
+            f"`vru audit --version {version} --data DATA_DIR`",
+        )
+    return FileResponse(path, media_type="text/html; charset=utf-8")
+
+
+@router.post("/models/{version}/review")
+def review_version(
+    request: Request,
+    state: State,
+    user: Panel,
+    _csrf: Csrf,
+    version: int,
+    action: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Record the signed-in member's decision about a version, then show the versions again."""
+    form = {"action": action, "reason": reason}
+
+    def refused(status: int, message: str) -> Response:
+        return _page(
+            request,
+            state,
+            user,
+            status_code=status,
+            error=message,
+            error_version=version,
+            form=form,
+        )
+
+    if action not in ACTIONS:
+        return refused(422, "Choose a decision: approve, override, reject or suspend.")
+    if not reason.strip():
+        return refused(422, "Write the reason for your decision: it is kept in the review log.")
+    try:
+        outcome = review(
+            action,
+            version=version,
+            reviewer=user.username,
+            reason=reason,
+            registry=Registry(state.registry_uri),
+            log=state.review_log,
+        )
+    except ReviewRefusedError as exc:
+        return refused(409, f"Your decision was not recorded: {exc}.")
+    except (RegistryError, ReviewLogError) as exc:
+        return refused(409, f"Your decision could not be recorded: {exc}.")
+    state.models.load()  # a new champion, or a suspension, takes effect now
+    return RedirectResponse(f"/models?entry={outcome.entry.seq}#version-{version}", status_code=303)

@@ -1,0 +1,106 @@
+"""Signing in and out (pages): the login form, rate-limited, CSRF-protected."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from vru_risk.serving.auth import (
+    clear_session_cookie,
+    csrf_matches,
+    set_session_cookie,
+)
+from vru_risk.serving.deps import AnyPageUser, Csrf, Db, PageSession, State
+from vru_risk.serving.routes.common import HOME, render
+from vru_risk.serving.users import authenticate
+
+router = APIRouter(tags=["session"], include_in_schema=False)
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site (no scheme, no host, no //host): an open redirect otherwise."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return ""
+    return target
+
+
+@router.get("/")
+def home(user: AnyPageUser) -> RedirectResponse:
+    """Each role's start page."""
+    return RedirectResponse(HOME[user.role], status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, state: State, session: PageSession, next: str = "") -> Response:
+    """The sign-in form (with an anonymous session holding its CSRF token)."""
+    if session is None:
+        session = state.codec.new(None)
+    request.state.csrf_token = session.csrf
+    response = render(
+        request,
+        "login.html.j2",
+        {"title": "Sign in", "error": "", "username": "", "next_path": _safe_next(next)},
+    )
+    set_session_cookie(response, state.codec, session, secure=state.settings.secure_cookies)
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    state: State,
+    db: Db,
+    session: PageSession,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Check the password (argon2) unless this username or client failed too often."""
+    fresh = session or state.codec.new(None)
+    request.state.csrf_token = fresh.csrf
+    context = {"title": "Sign in", "username": username, "next_path": _safe_next(next)}
+
+    def again(status: int, error: str) -> Response:
+        response = render(request, "login.html.j2", {**context, "error": error}, status_code=status)
+        set_session_cookie(response, state.codec, fresh, secure=state.settings.secure_cookies)
+        return response
+
+    if not csrf_matches(session, csrf_token):
+        return again(
+            403,
+            "The sign-in form had expired or was not sent from this site. Enter your username "
+            "and password again.",
+        )
+    client = request.client.host if request.client else "unknown"
+    wait = state.limiter.wait_seconds(username, client)
+    if wait > 0:
+        return again(
+            429,
+            f"Too many failed sign-in attempts for this username or from this computer. Wait "
+            f"{math.ceil(wait)} seconds and try again; if you have forgotten your password, ask "
+            "your administrator to reset it.",
+        )
+    user = authenticate(db, username.strip(), password)
+    if user is None:
+        state.limiter.failed(username, client)
+        return again(
+            401,
+            "The username or password is not right, or the account is disabled. Check them and "
+            "try again.",
+        )
+    signed_in = state.codec.new(user.id)  # a fresh token: no session fixation
+    response = RedirectResponse(_safe_next(next) or HOME[user.role], status_code=303)
+    set_session_cookie(response, state.codec, signed_in, secure=state.settings.secure_cookies)
+    return response
+
+
+@router.post("/logout")
+def logout(_user: AnyPageUser, _csrf: Csrf, state: State) -> Response:
+    """End the session (the cookie is removed)."""
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, secure=state.settings.secure_cookies)
+    return response

@@ -1,0 +1,268 @@
+"""Response and request models of the JSON API (``/api/v1``), separate from internal objects.
+
+These are the API's contract: the internal :class:`~vru_risk.models.flag.Flag`,
+:class:`~vru_risk.serving.flag_store.DecisionInfo` and the registry's records may change shape;
+these only change with a new API version. Every number says its unit and scale.
+
+Example
+-------
+>>> ErrorOut(detail="no flag abc among your programmes' flags").detail
+"no flag abc among your programmes' flags"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vru_risk.models.flag import ADVISORY_NOTICE
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ErrorOut(_Out):
+    """What went wrong and what to do about it."""
+
+    detail: str = Field(description="what is wrong and what to do")
+
+
+class FieldProblem(_Out):
+    loc: list[str | int] = Field(description="where in the request: body, query or path, name")
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(_Out):
+    """A request that is not valid: a summary and each problem."""
+
+    detail: str = Field(description="what is wrong and what to do")
+    problems: list[FieldProblem] = Field(default_factory=list)
+
+
+# --- flags -----------------------------------------------------------------------------------
+
+
+class TriggerOut(_Out):
+    kind: Literal["ae_visit", "exclusion", "police_contact", "attendance_drop", "snapshot"]
+    source: str = Field(description="the data table the trigger came from")
+    date: dt.date = Field(description="the event date")
+    detail: str | None = Field(
+        description="e.g. the hospital of an A&E visit; from an unshared source it reads "
+        "'a record from another service contributed'"
+    )
+
+
+class ReasonOut(_Out):
+    family: str = Field(description="the family of inputs ('redacted' for an unshared source)")
+    source: str
+    direction: Literal["raises", "lowers"]
+    strength: Literal["strongly", "moderately", "slightly"]
+    text: str = Field(description="the young person's own values in plain English")
+    contribution: float = Field(
+        description="summed SHAP values of the family, in log-odds of the model's raw score "
+        "(before calibration)"
+    )
+    features: list[str]
+
+
+class SourceNoteOut(_Out):
+    source: str
+    why: Literal["not shared with this VRU", "no record for this young person"]
+
+
+class NotKnownOut(_Out):
+    source: str
+    family: str
+    text: str
+
+
+class CannotSeeOut(_Out):
+    sources_unavailable: list[SourceNoteOut]
+    sources_refreshed: dict[str, dt.date | None] = Field(
+        description="the date each source was last refreshed"
+    )
+    not_known: list[NotKnownOut] = Field(description="inputs with no value for this young person")
+    standing: str
+    unseen_pattern_warning: str | None
+
+
+class WhatIfOut(_Out):
+    family: str
+    source: str
+    inputs: str
+    probability: float = Field(
+        ge=0.0, le=1.0, description="calibrated probability (0-1) with this family moved"
+    )
+    text: str
+
+
+class ProgrammeOfferOut(_Out):
+    programme: str = Field(description="programme id")
+    name: str
+    status: Literal["offered", "already_supported"]
+    rank: int | None = Field(description="rank within the programme's list (1 = first)")
+    capacity: int = Field(description="places per capacity period")
+
+
+class ScoringModelOut(_Out):
+    name: str
+    version: int
+    content_hash: str
+
+
+class FlagOut(_Out):
+    """One offer of support at a teachable moment, explained. Advisory only."""
+
+    flag_id: str
+    person_id: str = Field(description="pseudonymous identifier")
+    as_of: dt.date = Field(description="the day the VRU knew of the trigger(s)")
+    age_years: int | None
+    triggers: list[TriggerOut]
+    probability: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="calibrated probability (0-1) of the recorded outcome within a year",
+    )
+    percentile: float = Field(
+        ge=0.0, le=100.0, description="percentile (0-100) in the model's reference distribution"
+    )
+    band: str = Field(description="e.g. 'highest 5%' of the reference distribution")
+    raw_score: float = Field(description="the booster's raw score, log-odds before calibration")
+    base_value: float = Field(description="the raw score of an average example, log-odds")
+    reasons_for: list[ReasonOut] = Field(description="inputs that raise the raw score")
+    reasons_against: list[ReasonOut] = Field(description="inputs that lower the raw score")
+    other_factors: float = Field(description="log-odds of every contribution not shown")
+    reasons_explain: str
+    cannot_see: CannotSeeOut
+    what_could_change: list[WhatIfOut]
+    programmes: list[ProgrammeOfferOut]
+    scoring_model: ScoringModelOut
+    advisory_notice: str = ADVISORY_NOTICE
+    expires: dt.date
+    warnings: list[str]
+
+
+class ProgrammeOut(_Out):
+    id: str
+    name: str
+    capacity: int = Field(description="places per capacity period")
+    period: Literal["week", "month"]
+    period_start: dt.date | None = Field(description="first day of the current capacity period")
+    period_end: dt.date | None
+
+
+class FlagListOut(_Out):
+    """Today's flags for one programme, by rank, as that programme may see them."""
+
+    programme: ProgrammeOut
+    today: dt.date | None = Field(
+        description="the service's 'today': the newest as_of among loaded flags (the daily "
+        "extract's date); null when no flags are loaded"
+    )
+    capacity_used: int = Field(description="flags offered to the programme this capacity period")
+    flags: list[FlagOut]
+    advisory_notice: str = ADVISORY_NOTICE
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+class DecisionIn(BaseModel):
+    """A practitioner's decision on a flag. Append-only: a correction is a new decision that
+    names the one it corrects."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["referred", "no_action", "disagree"]
+    reason_code: str = Field(
+        min_length=1,
+        max_length=64,
+        description="one of the reason codes of the decision (see the flag page or docs)",
+    )
+    text: str = Field(default="", max_length=4000, description="free text, kept with it")
+    referred_to: str | None = Field(
+        default=None, max_length=64, description="programme id, required when referred"
+    )
+    programme: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the programme you act for; default your first programme the flag concerns",
+    )
+    corrects: int | None = Field(
+        default=None, ge=1, description="id of an earlier decision on this flag this corrects"
+    )
+
+
+class DecisionOut(_Out):
+    id: int
+    flag_id: str
+    programme: str = Field(description="the programme the practitioner acted for")
+    username: str
+    decision: Literal["referred", "no_action", "disagree"]
+    referred_to: str | None
+    reason_code: str
+    text: str
+    created_at: dt.datetime
+    corrects: int | None
+
+
+class DecisionListOut(_Out):
+    flag_id: str
+    decisions: list[DecisionOut] = Field(description="oldest first; your programmes' only")
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+
+class ScoreIn(BaseModel):
+    """Score one young person on one date from the materialised feature table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: str = Field(min_length=1, max_length=128)
+    as_of: dt.date = Field(description="the date to score on (a day the daily job materialised)")
+    programme: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the programme you act for (redaction follows its data-sharing agreement); "
+        "default your first programme",
+    )
+
+
+# --- model, aggregates, health ---------------------------------------------------------------
+
+
+class ModelOut(_Out):
+    """The model the service scores with, and its review state."""
+
+    name: str
+    in_service: bool = Field(description="whether scoring is available")
+    version: int | None
+    content_hash: str | None
+    review_state: str = Field(description="from the ethics panel's review log")
+    report_url: str | None = Field(description="the version's fairness report page, if written")
+    fix: str | None = Field(description="when not in service: how to put a model into service")
+
+
+class AggregatesOut(_Out):
+    """Counts only: never a person."""
+
+    today: dt.date | None
+    total_flags: int
+    flags_by_programme_band: dict[str, dict[str, int]]
+    decisions_by_programme_kind: dict[str, dict[str, int]]
+    flags_by_model_version: dict[str, int]
+
+
+class HealthOut(_Out):
+    status: Literal["ok", "degraded"]
+    scoring: Literal["available", "unavailable"]
+    reason: str | None = Field(description="why the service is degraded")
+    fix: str | None = Field(description="how to fix it")
+    audit_log: Literal["ready", "unavailable"] = Field(
+        description="individual data is served only with a working audit log"
+    )
