@@ -3,6 +3,7 @@ and a loader that trusts the review log, not a hand-set alias."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from tests.conftest import RunVru
 from tests.models.test_registry import register
+from tests.panel import PANEL_PASSWORD, panel_members
 from vru_risk.fairness_reports.review import FAIRNESS_TAG, ReviewRefusedError, review
 from vru_risk.models.registry import (
     BLOCKED,
@@ -157,19 +159,61 @@ def test_the_review_log_is_gapless_and_hash_chained(log: ReviewLog) -> None:
 
 
 def test_cli_review_commands(
-    vru: RunVru, registry: Registry, risk_model: RiskModel, vru_home: Path
+    vru: RunVru,
+    registry: Registry,
+    risk_model: RiskModel,
+    vru_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     version = candidate(registry, risk_model, vru_home, "pass")
+    password = panel_members(monkeypatch, "ana", "bo")
     ok = vru(
-        "review", "approve", "--version", version, "--reviewer", "ana", "--reason", "gates pass"
-    )
+        "review", "approve", "--version", version, "--reviewer", "ana", "--reason", "gates pass",
+        *password,
+    )  # fmt: skip
     assert ok.code == 0, ok.output
     assert "now the champion" in ok.stdout
     refused = vru(
-        "review", "clear-leakage", "--version", version, "--reviewer", "b", "--reason", "x"
-    )
+        "review", "clear-leakage", "--version", version, "--reviewer", "bo", "--reason", "x",
+        *password,
+    )  # fmt: skip
     assert refused.code == 2 and "not blocked" in refused.stderr
-    missing = vru("review", "approve", "--version", 99, "--reviewer", "a", "--reason", "x")
+    missing = vru(
+        "review", "approve", "--version", 99, "--reviewer", "bo", "--reason", "x", *password
+    )
     assert missing.code == 2 and "no version 99" in missing.stderr
     shown = vru("review", "log")
     assert shown.code == 0 and "gates pass" in shown.stdout
+
+
+def test_cli_review_needs_an_active_panel_members_password(
+    vru: RunVru,
+    registry: Registry,
+    risk_model: RiskModel,
+    vru_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    version = candidate(registry, risk_model, vru_home, "pass")
+    args = ("review", "approve", "--version", version, "--reason", "gates pass")
+    panel_members(monkeypatch, "ana")
+    unknown = vru(*args, "--reviewer", "nobody", "--password-stdin")
+    assert unknown.code == 2 and "not an active ethics-panel user" in unknown.stderr
+    monkeypatch.setattr("sys.stdin", io.StringIO("not the password\n"))
+    wrong = vru(*args, "--reviewer", "ana", "--password-stdin")
+    assert wrong.code == 2 and "not an active ethics-panel user" in wrong.stderr
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    empty = vru(*args, "--reviewer", "ana", "--password-stdin")
+    assert empty.code == 2 and "no password line" in empty.stderr
+    no_tty = vru(*args, "--reviewer", "ana")
+    assert no_tty.code == 2 and "--password-stdin" in no_tty.stderr
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PANEL_PASSWORD}\n" * 3))
+    scientist = vru("users", "add", "dee", "--role", "data_scientist", "--password-stdin")
+    assert scientist.code == 0, scientist.output
+    not_panel = vru(*args, "--reviewer", "dee", "--password-stdin")
+    assert not_panel.code == 2 and "not an active ethics-panel user" in not_panel.stderr
+    assert vru("users", "disable", "ana").code == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PANEL_PASSWORD}\n"))
+    disabled = vru(*args, "--reviewer", "ana", "--password-stdin")
+    assert disabled.code == 2 and "not an active ethics-panel user" in disabled.stderr
+    assert registry.alias("champion") is None
+    assert ReviewLog(vru_home / "review_log.jsonl").entries() == []

@@ -22,6 +22,7 @@ import yaml
 
 from tests.conftest import RunVru
 from tests.folders import write_valid_folder
+from tests.panel import panel_members
 from vru_risk.fairness_reports import proxy as proxy_module
 from vru_risk.fairness_reports.model_audit import OUTCOMES, PRIMARY
 from vru_risk.fairness_reports.review import FAIRNESS_TAG
@@ -189,7 +190,7 @@ def test_audit_reports_tags_and_gates_the_review_of_a_trained_version(
 
     # --- the review rules, on the real gate -----------------------------------------------
     log = ReviewLog(vru_home / "review_log.jsonl")
-    reason = ("--reason", "panel minutes item 4")
+    reason = ("--reason", "panel minutes item 4", *panel_members(monkeypatch, "ana", "ben"))
     if status == "pass":
         override = vru("review", "override", "--version", "1", "--reviewer", "ana", *reason)
         assert override.code == 2 and "use `vru review approve`" in flat(override.stderr)

@@ -16,8 +16,11 @@ from vru_risk.cli.common import EXIT_INTERNAL, EXIT_INVALID, UserError, state
 from vru_risk.cli.data import app as data_app
 from vru_risk.cli.demo import demo
 from vru_risk.cli.features import app as features_app
+from vru_risk.cli.flags import app as flags_app
+from vru_risk.cli.flags_generate import generate as generate_flags
 from vru_risk.cli.models import app as models_app
 from vru_risk.cli.review import app as review_app
+from vru_risk.cli.serving_admin import audit_app, db_app, retention_app, users_app
 from vru_risk.cli.train import train
 from vru_risk.settings import SettingsError, load_settings, quiet_libraries
 
@@ -33,6 +36,12 @@ app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 app.add_typer(models_app, name="models")
 app.add_typer(review_app, name="review")
+flags_app.command("generate")(generate_flags)
+app.add_typer(flags_app, name="flags")
+app.add_typer(users_app, name="users", no_args_is_help=True)
+app.add_typer(audit_app, name="audit-log", no_args_is_help=True)
+app.add_typer(retention_app, name="retention", no_args_is_help=True)
+app.add_typer(db_app, name="db", no_args_is_help=True)
 app.command("demo")(demo)
 app.command("train")(train)
 app.command("audit")(audit)

@@ -12,10 +12,12 @@ from vru_risk.cli.audit import refresh_report, run_audit
 from vru_risk.cli.common import UserError, console, state
 from vru_risk.cli.data import print_generation, print_report, run_generate, run_validate
 from vru_risk.cli.features import print_build, run_build
-from vru_risk.cli.review import review_log
+from vru_risk.cli.review import mirror_review_log, review_log
+from vru_risk.cli.serving_admin import app_engine, transaction
 from vru_risk.cli.train import run_training
 from vru_risk.fairness_reports.review import review
 from vru_risk.models.registry import CANDIDATE, Registry
+from vru_risk.serving.users import ensure_user
 from vru_risk.training.config import load_experiment
 
 DEMO_MARKER = ".vru-demo"
@@ -90,6 +92,23 @@ def demo(
     )
 
 
+#: Password of the demo's users (printed by the demo; a synthetic county only, never real use).
+DEMO_PASSWORD = "demo-password-not-for-real-use"
+DEMO_PANEL = ("demo-panel", "demo-panel-2")
+
+
+def ensure_demo_panel() -> list[str]:
+    """The demo's ethics-panel members as users of the service (added if missing)."""
+    engine = app_engine()
+    try:
+        with transaction(engine) as session:
+            for name in DEMO_PANEL:
+                ensure_user(session, username=name, role="ethics_panel", password=DEMO_PASSWORD)
+    finally:
+        engine.dispose()
+    return list(DEMO_PANEL)
+
+
 DEMO_REASON = (
     "DEMO ONLY: synthetic county, recorded automatically by `vru demo` so the rest of the "
     "pipeline can run; not a real ethics-panel review"
@@ -102,7 +121,8 @@ def demo_decision(version: int, *, gate_passed: bool) -> str:
     settings = state.get_settings()
     registry = Registry(settings.tracking_uri)
     log = review_log()
-    reviewers = ("demo-panel",) if gate_passed else ("demo-panel", "demo-panel-2")
+    ensure_demo_panel()
+    reviewers = DEMO_PANEL[:1] if gate_passed else DEMO_PANEL
     action = "approve" if gate_passed else "override"
     message = ""
     for reviewer in reviewers:
@@ -115,4 +135,9 @@ def demo_decision(version: int, *, gate_passed: bool) -> str:
             log=log,
             demo=True,
         ).message
-    return f"demo panel ({', '.join(reviewers)}): {action}; {message}"
+    mirror_review_log()
+    return (
+        f"demo panel ({', '.join(reviewers)}): {action}; {message}\n"
+        f"demo ethics-panel users of the service: {', '.join(DEMO_PANEL)} "
+        f"(password {DEMO_PASSWORD!r}; demo only)"
+    )

@@ -8,9 +8,12 @@ import typer
 from rich.table import Table
 
 from vru_risk.cli.common import UserError, console, state
+from vru_risk.cli.serving_admin import PasswordStdin, app_engine, read_password, transaction
 from vru_risk.fairness_reports.review import ReviewRefusedError, review
 from vru_risk.models.registry import Registry, RegistryError
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
+from vru_risk.serving.db.review_mirror import sync_review_log
+from vru_risk.serving.users import authenticate
 
 app = typer.Typer(
     help="The ethics panel's decisions: approve, reject, override, suspend, clear-leakage",
@@ -18,7 +21,13 @@ app = typer.Typer(
 )
 
 Version = Annotated[int, typer.Option("--version", help="Model version number (vru models list)")]
-Reviewer = Annotated[str, typer.Option("--reviewer", help="Name of the panel member deciding")]
+Reviewer = Annotated[
+    str,
+    typer.Option(
+        "--reviewer",
+        help="Username of the ethics-panel member deciding (their password is asked for)",
+    ),
+]
 Reason = Annotated[str, typer.Option("--reason", help="The written reason, kept in the log")]
 
 
@@ -26,8 +35,35 @@ def review_log() -> ReviewLog:
     return ReviewLog(state.get_settings().home / "review_log.jsonl")
 
 
-def _decide(action: str, version: int, reviewer: str, reason: str, demo: bool = False) -> None:
+def check_reviewer(reviewer: str, *, password_stdin: bool) -> None:
+    """Refuse unless ``reviewer`` is an active ethics-panel user and gives their password."""
+    password = read_password(
+        from_stdin=password_stdin, confirm=False, prompt=f"{reviewer}'s password"
+    )
+    engine = app_engine()
+    try:
+        with transaction(engine) as session:
+            user = authenticate(session, reviewer, password)
+    finally:
+        engine.dispose()
+    if user is None or user.role != "ethics_panel":
+        raise UserError(
+            f"{reviewer!r} is not an active ethics-panel user with that password; an admin adds "
+            "panel members with `vru users add NAME --role ethics_panel`"
+        )
+
+
+def _decide(
+    action: str,
+    version: int,
+    reviewer: str,
+    reason: str,
+    *,
+    password_stdin: bool,
+    demo: bool = False,
+) -> None:
     settings = state.get_settings()
+    check_reviewer(reviewer, password_stdin=password_stdin)
     try:
         outcome = review(
             action,
@@ -44,36 +80,59 @@ def _decide(action: str, version: int, reviewer: str, reason: str, demo: bool = 
         f"review entry {outcome.entry.seq}: {action} of version {version} by {reviewer}; "
         f"{outcome.message}"
     )
+    mirror_review_log()
+
+
+def mirror_review_log() -> None:
+    """Copy new review entries into the application database (the pages read them there)."""
+    engine = app_engine()
+    try:
+        with transaction(engine) as session:
+            sync_review_log(session, review_log())
+    except ReviewLogError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        engine.dispose()
 
 
 @app.command("approve")
-def approve(version: Version, reviewer: Reviewer, reason: Reason) -> None:
+def approve(
+    version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
+) -> None:
     """Put a candidate whose gates pass into service as champion."""
-    _decide("approve", version, reviewer, reason)
+    _decide("approve", version, reviewer, reason, password_stdin=password_stdin)
 
 
 @app.command("reject")
-def reject(version: Version, reviewer: Reviewer, reason: Reason) -> None:
+def reject(
+    version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
+) -> None:
     """Record that a version must not go into service."""
-    _decide("reject", version, reviewer, reason)
+    _decide("reject", version, reviewer, reason, password_stdin=password_stdin)
 
 
 @app.command("override")
-def override(version: Version, reviewer: Reviewer, reason: Reason) -> None:
+def override(
+    version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
+) -> None:
     """Accept a version whose fairness gate fails (two different members must override)."""
-    _decide("override", version, reviewer, reason)
+    _decide("override", version, reviewer, reason, password_stdin=password_stdin)
 
 
 @app.command("suspend")
-def suspend(version: Version, reviewer: Reviewer, reason: Reason) -> None:
+def suspend(
+    version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
+) -> None:
     """Take a version out of service at once."""
-    _decide("suspend", version, reviewer, reason)
+    _decide("suspend", version, reviewer, reason, password_stdin=password_stdin)
 
 
 @app.command("clear-leakage")
-def clear_leakage(version: Version, reviewer: Reviewer, reason: Reason) -> None:
+def clear_leakage(
+    version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
+) -> None:
     """Lift a 'suspected leakage' block (not by the person who trained the model)."""
-    _decide("clear-leakage", version, reviewer, reason)
+    _decide("clear-leakage", version, reviewer, reason, password_stdin=password_stdin)
 
 
 @app.command("log")

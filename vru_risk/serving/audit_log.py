@@ -313,6 +313,7 @@ class AuditLog:
             return hmac.compare_digest(self._mac(r.prev_mac, body), r.mac)
 
         by_mac = {r.mac: i for i, r in enumerate(rows)}
+        shift = min(max(0, (head[0] if head else 0) - len(rows)), 10_000)
         original: dict[int, int | None] = {}
 
         def original_seq(start: int) -> int | None:
@@ -342,7 +343,13 @@ class AuditLog:
                     ps = original[p]
                     candidate = None if ps is None else ps + 1
                 else:
-                    candidate = None
+                    # its predecessor is gone: if rows were deleted and the rest renumbered, it
+                    # was written up to `shift` places later than where it sits now
+                    candidate = next(
+                        (s for s in range(rows[i].seq + 1, rows[i].seq + shift + 1)
+                         if verifies(i, s)),
+                        None,
+                    )  # fmt: skip
                 original[i] = candidate if candidate and verifies(i, candidate) else None
                 stack.pop()
             return original[start]

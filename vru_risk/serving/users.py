@@ -158,6 +158,35 @@ def add_user(
     return _info(row)
 
 
+def ensure_user(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    programmes: Sequence[str] = (),
+    known_programmes: Programmes | None = None,
+) -> tuple[UserInfo, bool]:
+    """The user ``username``, added if missing (for demos and set-up scripts); returns the user
+    and whether it was added. An existing user must have the same role, and is left unchanged."""
+    existing = get_user_by_name(session, username)
+    if existing is None:
+        added = add_user(
+            session,
+            username=username,
+            role=role,
+            password=password,
+            programmes=programmes,
+            known_programmes=known_programmes,
+        )
+        return added, True
+    if existing.role != role:
+        raise UserInputError(
+            f"user {username!r} exists with role {existing.role}, not {role}; choose another name"
+        )
+    return existing, False
+
+
 def authenticate(session: Session, username: str, password: str) -> UserInfo | None:
     """The active user with this password, or None (an unknown name still costs one hash)."""
     row = session.scalars(select(User).where(User.username == username)).one_or_none()

@@ -1,0 +1,31 @@
+"""Ethics-panel members as users of the service, for tests that run ``vru review``.
+
+``vru review ...`` asks for the password of an active ethics_panel user named by --reviewer;
+:func:`panel_members` adds such users to the test's own application database (under its
+VRU_HOME) and feeds their password to ``--password-stdin``.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from vru_risk.serving.db import open_database, session_factory
+from vru_risk.serving.users import add_user
+from vru_risk.settings import load_settings
+
+PANEL_PASSWORD = "panel member password"
+
+
+def panel_members(monkeypatch: pytest.MonkeyPatch, *names: str) -> tuple[str, ...]:
+    """Add ``names`` as ethics-panel users; return the CLI arguments that give the password."""
+    engine = open_database(load_settings().app_database_url)
+    try:
+        with session_factory(engine, write=True).begin() as session:
+            for name in names:
+                add_user(session, username=name, role="ethics_panel", password=PANEL_PASSWORD)
+    finally:
+        engine.dispose()
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PANEL_PASSWORD}\n" * 100))
+    return ("--password-stdin",)

@@ -1,0 +1,129 @@
+"""Users, roles, argon2 passwords and SHA-256 API tokens, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.serving.db.conftest import PASSWORD, practitioner
+from vru_risk.serving.db.models import ApiToken, User
+from vru_risk.serving.users import (
+    UserInputError,
+    add_user,
+    authenticate,
+    disable_user,
+    get_user,
+    get_user_by_name,
+    issue_token,
+    list_users,
+    reset_password,
+    revoke_token,
+    user_for_token,
+)
+
+
+def test_add_and_authenticate(sessions: sessionmaker[Session]) -> None:
+    pat = practitioner(sessions, programmes=("jump_start", "admit_ae", "jump_start"))
+    assert pat.role == "practitioner"
+    assert pat.programmes == ("jump_start", "admit_ae")
+    with sessions.begin() as s:
+        panel = add_user(s, username="eve.panel", role="ethics_panel", password=PASSWORD)
+        stored = s.scalars(select(User.password_hash).where(User.username == "pat")).one()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    with sessions.begin() as s:
+        assert authenticate(s, "pat", PASSWORD) == pat
+        assert authenticate(s, "pat", PASSWORD + "x") is None
+        assert authenticate(s, "nobody", PASSWORD) is None
+        assert authenticate(s, "PAT", PASSWORD) is None
+        assert get_user(s, panel.id) == panel
+        assert get_user(s, 9999) is None
+        assert get_user_by_name(s, "eve.panel") == panel
+        assert [u.username for u in list_users(s)] == ["eve.panel", "pat"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"username": "x", "role": "admin"}, "not allowed"),
+        ({"username": "bad name", "role": "admin"}, "not allowed"),
+        ({"username": "ok", "role": "superuser"}, "unknown role 'superuser'"),
+        ({"username": "ok", "role": "practitioner"}, "at least one programme"),
+        (
+            {"username": "ok", "role": "practitioner", "programmes": ["boxing"]},
+            "unknown programme.*boxing.*configured: jump_start",
+        ),
+        (
+            {"username": "ok", "role": "data_scientist", "programmes": ["jump_start"]},
+            "only practitioners are bound",
+        ),
+        ({"username": "ok", "role": "admin", "password": "short"}, "5 characters; use at least 12"),
+        ({"username": "ok", "role": "admin", "password": " padded password "}, "white space"),
+    ],
+)
+def test_bad_users_are_refused_with_a_reason(
+    sessions: sessionmaker[Session], kwargs: dict[str, object], words: str
+) -> None:
+    args: dict[str, object] = {"password": PASSWORD, **kwargs}
+    with pytest.raises(UserInputError, match=words), sessions.begin() as s:
+        add_user(s, **args)  # type: ignore[arg-type]
+    with sessions.begin() as s:
+        assert list_users(s) == []
+
+
+def test_duplicate_username_is_refused(sessions: sessionmaker[Session]) -> None:
+    practitioner(sessions)
+    with pytest.raises(UserInputError, match=r"'pat' already exists.*reset-password"):
+        practitioner(sessions)
+
+
+def test_disabled_users_cannot_log_in_or_use_tokens(sessions: sessionmaker[Session]) -> None:
+    practitioner(sessions)
+    with sessions.begin() as s:
+        token = issue_token(s, "pat")
+    with sessions.begin() as s:
+        assert user_for_token(s, token) is not None
+        gone = disable_user(s, "pat")
+    assert gone.active is False
+    with sessions.begin() as s:
+        assert authenticate(s, "pat", PASSWORD) is None
+        assert user_for_token(s, token) is None
+        assert s.scalars(select(User.disabled_at)).one() is not None
+        with pytest.raises(UserInputError, match="disabled"):
+            issue_token(s, "pat")
+        with pytest.raises(UserInputError, match="no user 'ghost'"):
+            disable_user(s, "ghost")
+
+
+def test_reset_password(sessions: sessionmaker[Session]) -> None:
+    practitioner(sessions)
+    with sessions.begin() as s:
+        with pytest.raises(UserInputError, match="at least 12"):
+            reset_password(s, "pat", "tiny")
+        reset_password(s, "pat", "a different long password")
+    with sessions.begin() as s:
+        assert authenticate(s, "pat", PASSWORD) is None
+        assert authenticate(s, "pat", "a different long password") is not None
+        with pytest.raises(UserInputError, match="no user"):
+            reset_password(s, "ghost", "a different long password")
+
+
+def test_tokens_are_stored_as_sha256_and_can_be_revoked(sessions: sessionmaker[Session]) -> None:
+    pat = practitioner(sessions)
+    with sessions.begin() as s:
+        first, second = issue_token(s, "pat"), issue_token(s, "pat")
+    assert first != second and first.startswith("vru_") and len(first) > 40
+    with sessions.begin() as s:
+        stored = set(s.scalars(select(ApiToken.token_sha256)))
+    assert stored == {hashlib.sha256(t.encode()).hexdigest() for t in (first, second)}
+    with sessions.begin() as s:
+        assert user_for_token(s, first) == pat
+        assert user_for_token(s, "vru_not-a-token") is None
+        assert user_for_token(s, "Bearer " + first) is None
+        assert revoke_token(s, first) is True
+        assert revoke_token(s, first) is False
+    with sessions.begin() as s:
+        assert user_for_token(s, first) is None
+        assert user_for_token(s, second) == pat
