@@ -11,7 +11,7 @@ UV_PLATFORM := --python-version 3.11 --python-platform x86_64-manylinux_2_28
 DEMO_DIR ?= $(CURDIR)/.vru/demo
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help venv test lint typecheck layers pytest demo lock bench clean
+.PHONY: help venv test lint typecheck layers pytest postgres demo lock bench clean
 
 help:
 	@echo "make demo   run the whole pipeline on a synthetic county (what exists today)"
@@ -43,7 +43,20 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+# PostgreSQL for the application-database tests: the machine's local cluster (trust auth).
+# The tests make a fresh database per run and drop it; they skip (fail when CI=true) without it.
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+PG_UP := (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null
+
+postgres:
+	@if ! $(PG_UP) && command -v pg_ctlcluster >/dev/null 2>&1; then \
+	  echo "starting the local PostgreSQL cluster"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	fi
+
+pytest: $(STAMP) postgres
+	if [ -z "$${VRU_TEST_POSTGRES_URL:-}" ] && $(PG_UP); then \
+	  export VRU_TEST_POSTGRES_URL="$(PG_TEST_URL)"; fi; \
 	$(BIN)/pytest -q
 
 test: lint typecheck layers pytest
