@@ -43,3 +43,58 @@ def test_settings_are_frozen() -> None:
     s = Settings()
     with pytest.raises(ValueError, match="frozen"):
         s.home = Path("elsewhere")  # type: ignore[misc]
+
+
+def test_service_settings_have_safe_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AUDIT_KEY", "SESSION_SECRET", "SECURE_COOKIES", "PROGRAMMES_PATH"):
+        monkeypatch.delenv(f"VRU_{name}", raising=False)
+    s = load_settings()
+    assert s.audit_key is None and s.session_secret is None
+    assert s.secure_cookies is False and s.docs_enabled is True
+    assert (s.session_hours, s.login_attempts_per_minute) == (8, 5)
+    assert (s.flag_visible_days, s.retention_months) == (90, 12)
+    assert s.programmes_path is None
+    assert s.audit_dir == s.home / "audit"
+
+
+def test_service_settings_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VRU_AUDIT_KEY", "k" * 32)
+    monkeypatch.setenv("VRU_SESSION_SECRET", "s" * 40)
+    monkeypatch.setenv("VRU_SECURE_COOKIES", "true")
+    monkeypatch.setenv("VRU_SESSION_HOURS", "4")
+    monkeypatch.setenv("VRU_LOGIN_ATTEMPTS_PER_MINUTE", "3")
+    monkeypatch.setenv("VRU_FLAG_VISIBLE_DAYS", "30")
+    monkeypatch.setenv("VRU_RETENTION_MONTHS", "6")
+    monkeypatch.setenv("VRU_PROGRAMMES_PATH", str(tmp_path / "programmes.yaml"))
+    monkeypatch.setenv("VRU_DOCS_ENABLED", "false")
+    s = load_settings()
+    assert s.audit_key is not None and s.audit_key.get_secret_value() == "k" * 32
+    assert s.session_secret is not None and s.session_secret.get_secret_value() == "s" * 40
+    assert "k" * 32 not in repr(s) and "s" * 40 not in repr(s)  # secrets never printed
+    assert s.secure_cookies is True and s.docs_enabled is False
+    assert (s.session_hours, s.login_attempts_per_minute) == (4, 3)
+    assert (s.flag_visible_days, s.retention_months) == (30, 6)
+    assert s.programmes_path == tmp_path / "programmes.yaml"
+
+
+def test_bad_service_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VRU_AUDIT_KEY", "short")
+    monkeypatch.setenv("VRU_SESSION_SECRET", "also short")
+    monkeypatch.setenv("VRU_RETENTION_MONTHS", "0")
+    monkeypatch.setenv("VRU_FLAG_VISIBLE_DAYS", "soon")
+    monkeypatch.setenv("VRU_SECURE_COOKIES", "maybe")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    for name in (
+        "VRU_AUDIT_KEY",
+        "VRU_SESSION_SECRET",
+        "VRU_RETENTION_MONTHS",
+        "VRU_FLAG_VISIBLE_DAYS",
+        "VRU_SECURE_COOKIES",
+    ):
+        assert name in message
+    assert "at least 16 characters" in message and "token_urlsafe" in message
+    assert "also short" not in message  # a secret's value is never echoed
