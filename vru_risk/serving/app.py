@@ -38,9 +38,15 @@ from vru_risk.models.flag import ADVISORY_NOTICE
 from vru_risk.models.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.serving.audit_log import AuditLog
-from vru_risk.serving.auth import LoginRateLimiter, SessionCodec
+from vru_risk.serving.auth import LoginRateLimiter, SessionCodec, SignedOut
 from vru_risk.serving.db import open_database, session_factory
-from vru_risk.serving.deps import AppState, LoginRequiredError, ModelService, MomentStore
+from vru_risk.serving.deps import (
+    AppState,
+    LoginRequiredError,
+    ModelService,
+    MomentStore,
+    mirror_review_log,
+)
 from vru_risk.serving.routes import (
     aggregates,
     api_docs,
@@ -153,6 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
         review_log = ReviewLog(settings.home / "review_log.jsonl")
         models = ModelService(settings.tracking_uri, review_log)
         models.load()
+        mirror_review_log(session_factory(engine, write=True), review_log)
         if settings.audit_key is None:
             audit, problem = (
                 None,
@@ -182,6 +189,7 @@ def create_app(settings: Settings) -> FastAPI:
             audit_problem=problem,
             codec=SessionCodec(secret, max_age_seconds=settings.session_hours * 3600),
             limiter=LoginRateLimiter(settings.login_attempts_per_minute),
+            signed_out=SignedOut(),
             templates=templates(),
             moments=MomentStore(settings.home / "flags"),
         )

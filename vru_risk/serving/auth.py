@@ -10,6 +10,9 @@ Every form carries the session's CSRF token and every POST checks it; the login 
 anonymous session (no user, a token) so that it is protected too, and a successful login issues
 a fresh session with a fresh token (no session fixation).
 
+Signing out deletes the cookie and refuses that session for the rest of its life (in the server
+process: see :class:`SignedOut`).
+
 Failed logins are counted per username and per client address over a sliding minute; past
 ``login_attempts_per_minute`` the login is refused with 429 before the password is checked. The
 counters live in the server process (one uvicorn worker; see docs/serving.md).
@@ -108,6 +111,35 @@ def clear_session_cookie(response: Response, *, secure: bool) -> None:
     response.delete_cookie(
         SESSION_COOKIE, httponly=True, samesite="strict", secure=secure, path="/"
     )
+
+
+class SignedOut:
+    """Sessions ended by signing out, refused until they would have expired anyway.
+
+    The cookie is deleted on sign-out, but a copy of it (another tab, an intercepted request)
+    would stay valid until it expires; this list, kept in the server process, refuses it. It is
+    lost when the server restarts: the cookie's own age limit remains the backstop.
+
+    >>> ended = SignedOut(clock=lambda: 100.0)
+    >>> ended.add(SessionData(1, "token", issued=50.0), max_age_seconds=3600)
+    >>> "token" in ended, "other" in ended
+    (True, False)
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, session: SessionData, *, max_age_seconds: int) -> None:
+        with self._lock:
+            now = self._clock()
+            self._until = {k: t for k, t in self._until.items() if t > now}
+            self._until[session.csrf] = session.issued + max_age_seconds
+
+    def __contains__(self, csrf: object) -> bool:
+        with self._lock:
+            return isinstance(csrf, str) and self._until.get(csrf, 0.0) > self._clock()
 
 
 class LoginRateLimiter:

@@ -42,8 +42,10 @@ from vru_risk.serving.auth import (
     LoginRateLimiter,
     SessionCodec,
     SessionData,
+    SignedOut,
     csrf_matches,
 )
+from vru_risk.serving.db.review_mirror import sync_review_log
 from vru_risk.serving.users import Role, UserInfo, get_user, user_for_token
 from vru_risk.settings import Settings
 
@@ -229,6 +231,7 @@ class AppState:
     audit_problem: str
     codec: SessionCodec
     limiter: LoginRateLimiter
+    signed_out: SignedOut
     templates: Jinja2Templates
     moments: MomentStore
 
@@ -237,6 +240,16 @@ class AppState:
             return self.programmes.by_id(programme_id)
         except KeyError:
             return None
+
+
+def mirror_review_log(sessions: sessionmaker[Session], review_log: ReviewLog) -> None:
+    """Copy new review-log entries into the database mirror; a broken log is reported, and the
+    champion loader (which checks the same chain) has refused it already."""
+    try:
+        with sessions.begin() as session:
+            sync_review_log(session, review_log)
+    except ReviewLogError as exc:
+        log.warning("the review log cannot be mirrored: %s", exc)
 
 
 def get_state(request: Request) -> AppState:
@@ -315,7 +328,11 @@ def api_roles(*roles: Role) -> Callable[..., UserInfo]:
 
 
 def page_session(request: Request, state: State) -> SessionData | None:
-    return state.codec.load(request.cookies.get(SESSION_COOKIE))
+    """The verified session of the request's cookie (None: missing, forged, expired, ended)."""
+    session = state.codec.load(request.cookies.get(SESSION_COOKIE))
+    if session is None or session.csrf in state.signed_out:
+        return None
+    return session
 
 
 PageSession = Annotated[SessionData | None, Depends(page_session)]

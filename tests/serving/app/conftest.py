@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,7 +277,9 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@contextmanager
 def serve(settings: Settings) -> Iterator[Served]:
+    """The app for ``settings`` running (lifespan entered) with the users and flags loaded."""
     app = create_app(settings)
     with TestClient(app, follow_redirects=False) as client:
         state = app.state.vru
@@ -297,4 +300,5 @@ def settings(vru_home: Path) -> Settings:
 
 @pytest.fixture
 def served(settings: Settings) -> Iterator[Served]:
-    yield from serve(settings)
+    with serve(settings) as running:
+        yield running

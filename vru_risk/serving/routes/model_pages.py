@@ -15,7 +15,14 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from vru_risk.fairness_reports.review import FAIRNESS_TAG, ReviewRefusedError, review
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewEntry, ReviewLogError
-from vru_risk.serving.deps import AppState, Csrf, ScoringUnavailableError, State, page_roles
+from vru_risk.serving.deps import (
+    AppState,
+    Csrf,
+    ScoringUnavailableError,
+    State,
+    mirror_review_log,
+    page_roles,
+)
 from vru_risk.serving.routes.common import render
 from vru_risk.serving.routes.model import report_path
 from vru_risk.serving.users import UserInfo
@@ -163,4 +170,5 @@ def review_version(
     except (RegistryError, ReviewLogError) as exc:
         return refused(409, f"Your decision could not be recorded: {exc}.")
     state.models.load()  # a new champion, or a suspension, takes effect now
+    mirror_review_log(state.write_sessions, state.review_log)
     return RedirectResponse(f"/models?entry={outcome.entry.seq}#version-{version}", status_code=303)

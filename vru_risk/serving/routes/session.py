@@ -99,8 +99,10 @@ def login(
 
 
 @router.post("/logout")
-def logout(_user: AnyPageUser, _csrf: Csrf, state: State) -> Response:
-    """End the session (the cookie is removed)."""
+def logout(_user: AnyPageUser, _csrf: Csrf, state: State, session: PageSession) -> Response:
+    """End the session: the cookie is removed and the session refused from now on."""
+    if session is not None:
+        state.signed_out.add(session, max_age_seconds=state.codec.max_age_seconds)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, secure=state.settings.secure_cookies)
     return response

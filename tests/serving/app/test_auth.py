@@ -1,0 +1,219 @@
+"""Sign-in, session cookies, CSRF on every form, login rate limiting, tokens, sign-out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.serving.app.conftest import (
+    FLAGS,
+    PASSWORD,
+    Browser,
+    Served,
+    make_settings,
+    serve,
+)
+from vru_risk.serving.app import ServingConfigError, create_app
+from vru_risk.serving.auth import SESSION_COOKIE, SessionCodec
+from vru_risk.serving.users import disable_user, revoke_token
+from vru_risk.settings import Settings
+
+A = FLAGS["A"].flag_id
+DECISION = {"decision": "no_action", "reason_code": "support_declined", "text": "declined"}
+
+
+def test_the_server_refuses_to_start_without_a_session_secret(vru_home: Path) -> None:
+    with pytest.raises(ServingConfigError, match="VRU_SESSION_SECRET is not set"):
+        create_app(Settings(home=vru_home))
+
+
+def test_sign_in_sets_a_fresh_strict_httponly_cookie_and_goes_home(served: Served) -> None:
+    browser = Browser(TestClient(served.app, follow_redirects=False))
+    page = browser.get("/login")
+    assert page.status_code == 200
+    anonymous = page.cookies[SESSION_COOKIE]
+    header = page.headers["set-cookie"].lower()
+    assert "httponly" in header and "samesite=strict" in header and "secure" not in header
+    for field in ('for="username"', 'for="password"', 'autocomplete="current-password"'):
+        assert field in page.text
+    response = browser.post("/login", {"username": "eve", "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["location"] == "/models"
+    signed_in = response.cookies[SESSION_COOKIE]
+    assert signed_in != anonymous
+    # the anonymous session's token does not carry over (no session fixation)
+    codec = served.state.codec
+    assert codec.load(signed_in).csrf != codec.load(anonymous).csrf  # type: ignore[union-attr]
+    assert browser.get("/models").status_code == 200
+
+
+def test_secure_cookies_behind_tls(vru_home: Path) -> None:
+    with serve(make_settings(vru_home, secure_cookies=True)) as served:
+        page = TestClient(served.app).get("/login")
+        assert "secure" in page.headers["set-cookie"].lower()
+
+
+def test_a_wrong_password_says_so_and_an_unknown_user_the_same(served: Served) -> None:
+    browser = Browser(TestClient(served.app, follow_redirects=False))
+    browser.get("/login")
+    wrong = browser.post("/login", {"username": "pat", "password": "not the password"})
+    unknown = browser.post("/login", {"username": "nobody", "password": PASSWORD})
+    for response in (wrong, unknown):
+        assert response.status_code == 401
+        assert "username or password is not right" in response.text
+        assert SESSION_COOKIE in response.cookies  # still anonymous, with a token for retrying
+
+
+def test_next_goes_back_to_the_page_but_never_off_site(served: Served) -> None:
+    anonymous = TestClient(served.app, follow_redirects=False)
+    response = anonymous.get(f"/flags/{A}?programme=jump_start")
+    assert response.status_code == 303
+    target = response.headers["location"]
+    assert target == f"/login?next=/flags/{A}%3Fprogramme%3Djump_start"
+    browser = Browser(TestClient(served.app, follow_redirects=False))
+    browser.get(target)
+    back = browser.post(
+        "/login",
+        {"username": "pat", "password": PASSWORD, "next": f"/flags/{A}?programme=jump_start"},
+    )
+    assert back.headers["location"] == f"/flags/{A}?programme=jump_start"
+    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        browser = Browser(TestClient(served.app, follow_redirects=False))
+        browser.get("/login")
+        response = browser.post("/login", {"username": "pat", "password": PASSWORD, "next": evil})
+        assert response.headers["location"] == "/flags", evil
+
+
+@pytest.mark.parametrize(
+    ("who", "url", "data"),
+    [
+        ("pat", f"/flags/{A}/decisions", DECISION),
+        ("eve", "/models/1/review", {"action": "approve", "reason": "read it"}),
+        ("pat", "/logout", {}),
+        (None, "/login", {"username": "pat", "password": PASSWORD}),
+    ],
+)
+def test_every_form_post_needs_the_sessions_csrf_token(
+    served: Served, who: str | None, url: str, data: dict[str, str]
+) -> None:
+    browser = (
+        served.browser(who) if who else Browser(TestClient(served.app, follow_redirects=False))
+    )
+    browser.get("/login" if who is None else "/docs")
+    other = served.browser("ed")
+    other.get("/docs")
+    rows = len(served.audit_rows())
+    for token in ("", "forged-token", other.csrf):
+        response = browser.post(url, data, csrf=token)
+        assert response.status_code == 403, (token, response.text[:200])
+        assert "reload" in response.text.lower() or "expired" in response.text.lower()
+    # nothing happened: no decision, no review, still signed in, no audit row
+    assert len(served.audit_rows()) == rows
+    if who == "pat":
+        decisions = served.api("pat").get(f"/api/v1/flags/{A}/decisions").json()["decisions"]
+        assert decisions == []
+        assert browser.get("/flags").status_code == 200
+    assert not served.state.review_log.entries()
+
+
+def test_login_is_rate_limited_per_username_and_per_client(vru_home: Path) -> None:
+    with serve(make_settings(vru_home, login_attempts_per_minute=3)) as served:
+        first = served.browser(None, client=("10.0.0.1", 1))
+        first.get("/login")
+        for _ in range(3):
+            assert first.post("/login", {"username": "pat", "password": "wrong"}).status_code == 401
+        # the right password no longer helps: 429 with a message, for this username anywhere
+        blocked = first.post("/login", {"username": "pat", "password": PASSWORD})
+        assert blocked.status_code == 429
+        assert "Too many failed sign-in attempts" in blocked.text and "seconds" in blocked.text
+        elsewhere = served.browser(None, client=("10.0.0.2", 1))
+        elsewhere.get("/login")
+        assert (
+            elsewhere.post("/login", {"username": "pat", "password": PASSWORD}).status_code == 429
+        )
+        # and from this client for any username
+        assert first.post("/login", {"username": "ed", "password": PASSWORD}).status_code == 429
+        # another user from another client is not affected
+        ok = elsewhere.post("/login", {"username": "ed", "password": PASSWORD})
+        assert ok.status_code == 303
+
+
+def test_an_expired_or_forged_cookie_means_signing_in_again(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    browser = served.browser("pat")
+    assert browser.get("/flags").status_code == 200
+    hours = served.state.settings.session_hours
+    later = time.time() + hours * 3600 + 5
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = browser.get("/flags")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    monkeypatch.undo()
+    forged = SessionCodec("another-secret-0123456789", max_age_seconds=3600)
+    cookie = forged.dump(forged.new(1))
+    client = TestClient(served.app, follow_redirects=False, cookies={SESSION_COOKIE: cookie})
+    assert client.get("/flags").status_code == 303
+
+
+def test_a_disabled_user_is_out_at_the_next_click_and_their_token_too(served: Served) -> None:
+    browser = served.browser("pat")
+    api = served.api("pat")
+    assert browser.get("/flags").status_code == 200
+    assert api.get("/api/v1/flags").status_code == 200
+    with served.state.write_sessions.begin() as s:
+        disable_user(s, "pat")
+    assert browser.get("/flags").status_code == 303
+    response = api.get("/api/v1/flags")
+    assert response.status_code == 401 and "revoked" in response.json()["detail"]
+    assert served.browser(None).login("pat", PASSWORD).status_code == 401
+
+
+def test_a_revoked_or_unknown_token_is_refused(served: Served) -> None:
+    with served.state.write_sessions.begin() as s:
+        assert revoke_token(s, served.tokens["dana"])
+    assert served.api("dana").get("/api/v1/aggregates").status_code == 401
+    bogus = TestClient(served.app, headers={"Authorization": "Bearer not-a-token"})
+    assert bogus.get("/api/v1/model").status_code == 401
+    # a session cookie never authorises the API (so the API needs no CSRF token)
+    browser = served.browser("dana")
+    assert browser.client.get("/api/v1/aggregates").status_code == 401
+
+
+def test_signing_out_ends_the_session_even_for_a_copied_cookie(served: Served) -> None:
+    browser = served.browser("pat")
+    browser.get("/flags")
+    copied = browser.client.cookies[SESSION_COOKIE]
+    response = browser.post("/logout")
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert browser.get("/flags").status_code == 303
+    thief = TestClient(served.app, follow_redirects=False, cookies={SESSION_COOKIE: copied})
+    assert thief.get("/flags").status_code == 303
+
+
+@pytest.fixture
+def no_audit_key(vru_home: Path) -> Iterator[Served]:
+    with serve(make_settings(vru_home, audit_key=None)) as served:
+        yield served
+
+
+def test_without_an_audit_key_no_individual_data_is_served(no_audit_key: Served) -> None:
+    served = no_audit_key
+    health = served.client.get("/health").json()
+    assert health["status"] == "degraded" and health["audit_log"] == "unavailable"
+    assert "VRU_AUDIT_KEY" in health["reason"]
+    api = served.api("pat")
+    for response in (
+        api.get("/api/v1/flags"),
+        api.get(f"/api/v1/flags/{A}"),
+        api.get(f"/api/v1/flags/{A}/decisions"),
+        api.post(f"/api/v1/flags/{A}/decisions", json=DECISION),
+    ):
+        assert response.status_code == 503
+        assert "VRU_AUDIT_KEY is not set" in response.json()["detail"]
+    page = served.browser("pat").get("/flags")
+    assert page.status_code == 503 and "VRU_AUDIT_KEY" in page.text
+    # aggregates carry no individual: still served
+    assert served.api("dana").get("/api/v1/aggregates").status_code == 200
