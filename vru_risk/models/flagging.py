@@ -15,12 +15,11 @@ period (a week from Monday, or a calendar month): flags issued earlier in the pe
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final, cast
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -40,7 +39,7 @@ from vru_risk.models.flag import (
     flag_id,
 )
 from vru_risk.models.programmes import Programme, Programmes
-from vru_risk.models.reasons import explain, families
+from vru_risk.models.reasons import explain_batch, families
 from vru_risk.models.risk_model import RiskModel
 
 UNSEEN_PATTERN_WARNING: Final = (
@@ -90,31 +89,31 @@ def _optional_int(value: object) -> int | None:
     return int(str(value).split(".")[0]) if isinstance(value, str) else int(float(str(value)))
 
 
-def _triggers_by_moment(moments: Moments) -> dict[tuple[str, date], pd.DataFrame]:
-    grouped = moments.triggers.groupby(["person_id", "as_of"], sort=False)
-    out: dict[tuple[str, date], pd.DataFrame] = {}
-    for key, group in grouped:
-        person, day = key
-        out[(str(person), cast(date, day))] = group
+def _triggers_of(
+    moments: Moments, persons: Sequence[str], days: Sequence[date]
+) -> dict[int, list[Trigger]]:
+    """The triggers of the moments (persons[k], days[k]), keyed by k."""
+    trig = moments.triggers
+    wanted = {(p, d): k for k, (p, d) in enumerate(zip(persons, days, strict=True))}
+    person_col = trig["person_id"].astype(str).to_numpy(dtype=object)
+    keep = np.flatnonzero(pd.Series(person_col).isin(set(persons)).to_numpy())
+    out: dict[int, list[Trigger]] = defaultdict(list)
+    cols = [
+        trig[c].to_numpy(dtype=object)[keep]
+        for c in ("as_of", "trigger_kind", "source", "trigger_date", "detail")
+    ]
+    for person, as_of, kind, source, day, detail in zip(person_col[keep], *cols, strict=True):
+        k = wanted.get((person, as_of))
+        if k is not None:
+            out[k].append(
+                Trigger(
+                    kind=kind,
+                    source=source,
+                    date=day,
+                    detail=None if _missing(detail) else str(detail),
+                )
+            )
     return out
-
-
-def _tie_break(person_id: str, seed: int) -> int:
-    return int.from_bytes(hashlib.sha256(f"{seed}|{person_id}".encode()).digest()[:8], "big")
-
-
-def _eligible_by_trigger(programme: Programme, triggers: pd.DataFrame) -> bool:
-    for kind, detail in zip(triggers["trigger_kind"], triggers["detail"], strict=True):
-        if kind not in programme.trigger_kinds:
-            continue
-        if (
-            kind == "ae_visit"
-            and programme.hospitals is not None
-            and detail not in set(programme.hospitals)
-        ):
-            continue
-        return True
-    return False
 
 
 def issued_counts(flags: Iterable[Flag], programmes: Programmes) -> dict[tuple[str, date], int]:
@@ -127,6 +126,50 @@ def issued_counts(flags: Iterable[Flag], programmes: Programmes) -> dict[tuple[s
                 start = known[offer.programme].period_start(flag.as_of)
                 counts[(offer.programme, start)] += 1
     return dict(counts)
+
+
+def _row_positions(frame: pd.DataFrame, other: pd.DataFrame, day_column: str) -> np.ndarray:
+    """For each row of ``other`` (person_id, ``day_column``), its row position in ``frame``
+    (person_id, as_of), or -1."""
+    if len(other) == 0:
+        return np.zeros(0, dtype=np.int64)
+    keys = pd.MultiIndex.from_arrays(
+        [frame["person_id"].astype(str).to_numpy(), pd.Index(frame["as_of"])]
+    )
+    wanted = pd.MultiIndex.from_arrays(
+        [other["person_id"].astype(str).to_numpy(), pd.Index(other[day_column])]
+    )
+    return np.asarray(keys.get_indexer(wanted), dtype=np.int64)
+
+
+def _eligible(
+    programme: Programme,
+    scored: pd.DataFrame,
+    moments: Moments,
+    trigger_rows: np.ndarray,
+    supported_rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks over ``scored``: eligible for ``programme``; already supported by it."""
+    n = len(scored)
+    ages = scored["age_completed"].to_numpy(dtype="float64", na_value=np.nan)
+    mask = (ages >= programme.min_age) & (ages <= programme.max_age)
+    trig = moments.triggers
+    ok = np.array(trig["trigger_kind"].isin(programme.trigger_kinds), dtype=bool)
+    if programme.hospitals is not None:
+        at_hospital = np.array(trig["detail"].isin(programme.hospitals), dtype=bool)
+        ok = ok & (np.array(trig["trigger_kind"] != "ae_visit", dtype=bool) | at_hospital)
+    by_trigger = np.zeros(n, dtype=bool)
+    by_trigger[trigger_rows[ok & (trigger_rows >= 0)]] = True
+    mask &= by_trigger
+    if programme.schools is not None:
+        mask &= scored["school_id"].isin(programme.schools).to_numpy()
+    supports = np.array(
+        [programme.supports(str(p)) for p in moments.supported["programme"]], dtype=bool
+    )
+    already = np.zeros(n, dtype=bool)
+    if len(supports):
+        already[supported_rows[supports & (supported_rows >= 0)]] = True
+    return mask & ~already, mask & already
 
 
 def allocate(
@@ -144,8 +187,10 @@ def allocate(
     programmes that offer support (ranked within each programme's list of the day) and those
     already supporting the young person. A row offered by no programme is not a flag. A
     programme does not offer support again to someone it offered it to in a flag still valid
-    (``issued`` flags, or earlier days of this batch, valid for ``valid_days``).
+    (``issued`` flags, or earlier days of this batch, valid for ``valid_days``). Eligibility is
+    computed with array operations, so a million moments cost about as much as scoring them.
     """
+    scored = scored.reset_index(drop=True)
     earlier = list(issued)
     used: dict[tuple[str, date], int] = defaultdict(int, issued_counts(earlier, programmes))
     offered_until: dict[tuple[str, str], date] = {}
@@ -154,113 +199,107 @@ def allocate(
             if offer.status == "offered":
                 key = (offer.programme, flag.person_id)
                 offered_until[key] = max(flag.expires, offered_until.get(key, flag.expires))
-    triggers = _triggers_by_moment(moments)
-    supported: dict[tuple[str, date], set[str]] = defaultdict(set)
-    for person, day, prog in moments.supported[["person_id", "day", "programme"]].itertuples(
-        index=False
-    ):
-        supported[(str(person), day)].add(str(prog))
-    entries: dict[int, list[ProgrammeOffer]] = defaultdict(list)
-    offered_rows: set[int] = set()
-    persons = [str(p) for p in scored["person_id"]]
-    days: list[date] = list(scored["as_of"])
-    ages = [_optional_int(a) for a in scored["age_completed"]]
-    schools = [None if _missing(s) else str(s) for s in scored["school_id"]]
+    trigger_rows = _row_positions(scored, moments.triggers, "as_of")
+    supported_rows = _row_positions(scored, moments.supported, "day")
+    persons = scored["person_id"].astype(str).to_numpy(dtype=object)
+    days = scored["as_of"].to_numpy(dtype=object)
     probability = scored["probability"].to_numpy(dtype="float64")
     percentile = scored["percentile"].to_numpy(dtype="float64")
-    for day in sorted(set(days)):
-        today = [i for i, d in enumerate(days) if d == day]
-        for programme in programmes.programmes:
-            candidates: list[tuple[float, int, int]] = []
-            already: list[int] = []
-            for i in today:
-                person = persons[i]
-                if not programme.age_eligible(ages[i]):
-                    continue
-                trig = triggers.get((person, day))
-                if trig is None or not _eligible_by_trigger(programme, trig):
-                    continue
-                if programme.schools is not None and schools[i] not in set(programme.schools):
-                    continue
-                if any(programme.supports(p) for p in supported.get((person, day), ())):
-                    already.append(i)
-                    continue
-                if percentile[i] < programme.min_percentile:
-                    continue
-                if offered_until.get((programme.id, person), day - timedelta(days=1)) >= day:
-                    continue  # offered already, in a flag still valid
-                candidates.append((-float(probability[i]), _tie_break(person, seed), i))
-            period = (programme.id, programme.period_start(day))
-            left = max(programme.capacity - used[period], 0)
-            for rank, (_, _, i) in enumerate(sorted(candidates)[:left], start=1):
-                entries[i].append(
-                    ProgrammeOffer(
-                        programme=programme.id,
-                        name=programme.name,
-                        status="offered",
-                        rank=used[period] + rank,
-                        capacity=programme.capacity,
-                    )
+    tie = pd.util.hash_array(persons, hash_key=f"vru-flags-{seed:06d}"[:16].ljust(16, "0"))
+    entries: dict[int, list[ProgrammeOffer]] = defaultdict(list)
+    for programme in programmes.programmes:
+        eligible, already = _eligible(programme, scored, moments, trigger_rows, supported_rows)
+        eligible &= percentile >= programme.min_percentile
+        for i in np.flatnonzero(already):
+            entries[int(i)].append(
+                ProgrammeOffer(
+                    programme=programme.id,
+                    name=programme.name,
+                    status="already_supported",
+                    capacity=programme.capacity,
                 )
-                offered_rows.add(i)
-                offered_until[(programme.id, persons[i])] = day + timedelta(days=valid_days)
-            used[period] += min(left, len(candidates))
-            for i in already:
+            )
+        for day in sorted(set(days[eligible])) if eligible.any() else ():
+            rows = np.flatnonzero(eligible & (days == day))
+            order = rows[np.lexsort((tie[rows], -probability[rows]))]
+            period = (programme.id, programme.period_start(day))
+            for i in order:
+                if used[period] >= programme.capacity:
+                    break
+                key = (programme.id, str(persons[i]))
+                if offered_until.get(key, day - timedelta(days=1)) >= day:
+                    continue  # offered already, in a flag still valid
+                used[period] += 1
+                offered_until[key] = day + timedelta(days=valid_days)
                 entries[int(i)].append(
                     ProgrammeOffer(
                         programme=programme.id,
                         name=programme.name,
-                        status="already_supported",
+                        status="offered",
+                        rank=used[period],
                         capacity=programme.capacity,
                     )
                 )
-    return {i: tuple(entries[i]) for i in sorted(offered_rows)}
+    return {
+        i: tuple(e) for i, e in sorted(entries.items()) if any(x.status == "offered" for x in e)
+    }
 
 
 def _what_ifs(
     model: RiskModel,
-    x: np.ndarray,
-    positions: Sequence[int],
+    rows: np.ndarray,
     contributions: np.ndarray,
     probability: np.ndarray,
     unseen: Sequence[Mapping[str, str]],
 ) -> dict[int, list[WhatIf]]:
-    """Model scores with each raising actionable family moved to the cohort median."""
+    """Model scores with each raising actionable family moved to the cohort median.
+
+    ``rows`` are the explained rows' feature values (row k of ``contributions``). One batched
+    ``predict`` per family; the median inputs are the same for everyone, so are phrased once.
+    """
     spec = model.spec
-    asks: list[tuple[int, str, str, str, np.ndarray]] = []
-    for k, pos in enumerate(positions):
-        for fam in families(spec):
-            if not fam.actionable or fam.source in unseen[k]:
-                continue
-            if float(contributions[k, list(fam.columns)].sum()) <= 0:
-                continue
-            row = x[pos].copy()
-            phrases = []
-            for i in fam.columns:
-                median = model.feature_medians.get(spec.features[i].name)
-                row[i] = np.nan if median is None else median
-                phrases.append(render_phrase(spec.features[i], float(row[i])))
-            if np.array_equal(row, x[pos], equal_nan=True):
-                continue
-            asks.append((k, fam.name, fam.source, "; ".join(dict.fromkeys(phrases)), row))
     out: dict[int, list[WhatIf]] = defaultdict(list)
-    if not asks:
-        return out
-    frame = pd.DataFrame(np.vstack([a[4] for a in asks]), columns=list(spec.names))
-    new = model.predict(frame)
-    for (k, fam_name, source, inputs, _), p in zip(asks, new, strict=True):
-        out[k].append(
-            WhatIf(
-                family=fam_name,
-                source=source,
-                inputs=inputs,
-                probability=float(p),
-                text=(
-                    f"model score with these inputs ({inputs}; the median of young people at "
-                    f"such moments): {p:.0%}, against {probability[k]:.0%} now; {NOT_A_FORECAST}"
-                ),
+    for fam in families(spec):
+        if not fam.actionable:
+            continue
+        cols = list(fam.columns)
+        medians = np.array(
+            [
+                np.nan if (m := model.feature_medians.get(spec.features[i].name)) is None else m
+                for i in cols
+            ]
+        )
+        raises = contributions[:, cols].sum(axis=1) > 0
+        visible = np.array([fam.source not in u for u in unseen], dtype=bool)
+        same = np.all(
+            (rows[:, cols] == medians) | (np.isnan(rows[:, cols]) & np.isnan(medians)), axis=1
+        )
+        chosen = np.flatnonzero(raises & visible & ~same)
+        if len(chosen) == 0:
+            continue
+        changed = rows[chosen].copy()
+        changed[:, cols] = medians
+        new = model.predict(pd.DataFrame(changed, columns=list(spec.names)))
+        inputs = "; ".join(
+            dict.fromkeys(
+                render_phrase(spec.features[i], float(v))
+                for i, v in zip(cols, medians, strict=True)
             )
         )
+        for k, p in zip(chosen, new, strict=True):
+            out[int(k)].append(
+                WhatIf(
+                    family=fam.name,
+                    source=fam.source,
+                    inputs=inputs,
+                    probability=float(p),
+                    text=(
+                        f"model score with these inputs ({inputs}; the median of young people "
+                        f"at such moments): {p:.0%}, against {probability[k]:.0%} now; "
+                        f"{NOT_A_FORECAST}"
+                    ),
+                )
+            )
     return out
 
 
@@ -279,63 +318,45 @@ def explain_rows(
     if not positions:
         return []
     spec = model.spec
-    frame = moments.frame.reset_index(drop=True)
-    persons = [str(p) for p in frame["person_id"]]
-    days: list[date] = list(frame["as_of"])
-    ages = [_optional_int(a) for a in frame["age_completed"]]
-    unavailable_rows = [str(v) if not _missing(v) else "" for v in frame["sources_unavailable"]]
-    percentiles = scored["percentile"].to_numpy(dtype="float64")
-    unseen_pattern = scored["unseen_pattern"].to_numpy(dtype="bool")
-    x_all = moments.features(spec).reset_index(drop=True)
-    picked = x_all.iloc[list(positions)]
-    contributions = model.contributions(picked).to_numpy()
-    x = x_all.to_numpy(dtype="float64")
-    probability = scored["probability"].to_numpy(dtype="float64")[list(positions)]
+    where = np.asarray(positions, dtype=np.int64)
+    rows = moments.frame.iloc[where].reset_index(drop=True)
+    persons = [str(p) for p in rows["person_id"]]
+    days: list[date] = list(rows["as_of"])
+    ages = [_optional_int(a) for a in rows["age_completed"]]
+    unavailable_rows = [str(v) if not _missing(v) else "" for v in rows["sources_unavailable"]]
+    percentiles = scored["percentile"].to_numpy(dtype="float64")[where]
+    unseen_pattern = scored["unseen_pattern"].to_numpy(dtype="bool")[where]
+    probability = scored["probability"].to_numpy(dtype="float64")[where]
+    features = rows[list(spec.names)].astype("float64")
+    contributions = model.contributions(features).to_numpy()
+    x = features.to_numpy(dtype="float64")
     unavailable = set(moments.sources_unavailable)
-    explanations = [
-        explain(
-            spec,
-            x[pos],
-            contributions[k],
-            vru_unavailable=unavailable | set(filter(None, unavailable_rows[pos].split(","))),
-            top_for=opts.top_for,
-            top_against=opts.top_against,
-        )
-        for k, pos in enumerate(positions)
-    ]
-    what_ifs = _what_ifs(
-        model, x, positions, contributions, probability, [e.unseen for e in explanations]
+    explanations = explain_batch(
+        spec,
+        x,
+        contributions,
+        vru_unavailable=[unavailable | set(filter(None, u.split(","))) for u in unavailable_rows],
+        top_for=opts.top_for,
+        top_against=opts.top_against,
     )
-    triggers = _triggers_by_moment(moments)
+    what_ifs = _what_ifs(model, x, contributions, probability, [e.unseen for e in explanations])
+    triggers = _triggers_of(moments, persons, days)
     flags = []
     for k, pos in enumerate(positions):
         e = explanations[k]
-        person = persons[pos]
-        as_of = days[pos]
-        trig = triggers.get((person, as_of))
-        trigger_list = (
-            ()
-            if trig is None
-            else tuple(
-                Trigger(
-                    kind=t.trigger_kind,
-                    source=t.source,
-                    date=t.trigger_date,
-                    detail=None if _missing(t.detail) else str(t.detail),
-                )
-                for t in trig.itertuples(index=False)
-            )
-        )
+        person = persons[k]
+        as_of = days[k]
+        trigger_list = tuple(triggers.get(k, ()))
         warnings: tuple[str, ...] = ()
-        if unseen_pattern[pos]:
+        if unseen_pattern[k]:
             warnings = (UNSEEN_PATTERN_WARNING.format(", ".join(sorted(e.unseen)) or "none"),)
-        percentile = float(percentiles[pos])
+        percentile = float(percentiles[k])
         flags.append(
             Flag(
                 flag_id=flag_id(person, as_of, model.content_hash),
                 person_id=person,
                 as_of=as_of,
-                age_years=ages[pos],
+                age_years=ages[k],
                 triggers=trigger_list,
                 probability=float(probability[k]),
                 percentile=percentile,

@@ -20,7 +20,7 @@ Example
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -73,20 +73,6 @@ def families(spec: FeatureSpec) -> tuple[Family, ...]:
     )
 
 
-def unseen_sources(
-    spec: FeatureSpec, values: np.ndarray, vru_unavailable: Collection[str]
-) -> dict[str, str]:
-    """Sources the model could not see for one row: source -> why."""
-    out = dict.fromkeys(vru_unavailable, "not shared with this VRU")
-    for source in spec.sources:
-        if source == "people" or source in out:
-            continue
-        cols = [i for i, f in enumerate(spec.features) if f.source == source]
-        if np.isnan(values[cols]).all():
-            out[source] = "no record for this young person"
-    return out
-
-
 def family_text(spec: FeatureSpec, fam: Family, values: np.ndarray, contrib: np.ndarray) -> str:
     """The family's phrases with the person's values, largest contributions first."""
     order = sorted(fam.columns, key=lambda i: -abs(float(contrib[i])))
@@ -136,47 +122,109 @@ def explain(
             f"expected {n} values and {n + 1} contributions (features + base value), got "
             f"{values.shape} and {contributions.shape}"
         )
-    unseen = unseen_sources(spec, values, vru_unavailable)
-    base = float(contributions[-1])
-    raw = float(contributions.sum())
-    candidates: list[Reason] = []
-    not_known: list[NotKnown] = []
-    for fam in families(spec):
-        if fam.source in unseen:
-            continue
-        total = float(contributions[list(fam.columns)].sum())
-        missing = [
-            spec.features[i].missing_phrase or f"{spec.features[i].name}: no value"
-            for i in fam.columns
-            if math.isnan(float(values[i]))
-        ]
-        if missing:
-            text = "; ".join(dict.fromkeys(missing))
-            not_known.append(NotKnown(source=fam.source, family=fam.name, text=text))
-        text = family_text(spec, fam, values, contributions)
-        if abs(total) < NEGLIGIBLE or not text:
-            continue
-        candidates.append(
-            Reason(
+    return explain_batch(
+        spec,
+        values.reshape(1, -1),
+        contributions.reshape(1, -1),
+        vru_unavailable=[vru_unavailable],
+        top_for=top_for,
+        top_against=top_against,
+    )[0]
+
+
+def explain_batch(
+    spec: FeatureSpec,
+    values: np.ndarray,
+    contributions: np.ndarray,
+    *,
+    vru_unavailable: Sequence[Collection[str]],
+    top_for: int = 5,
+    top_against: int = 3,
+) -> list[Explanation]:
+    """Explain many rows at once (family sums and choices are array operations; only the
+    reasons shown are phrased).
+
+    ``values`` is rows x features, ``contributions`` rows x (features + 1) as from
+    ``pred_contrib``; ``vru_unavailable`` lists, per row, the sources the VRU lacks.
+    """
+    fams = families(spec)
+    k, n = values.shape
+    if contributions.shape != (k, n + 1) or n != len(spec.features) or len(vru_unavailable) != k:
+        raise ValueError(
+            f"expected rows x {len(spec.features)} values, rows x {len(spec.features) + 1} "
+            f"contributions and one list of unavailable sources per row; got {values.shape}, "
+            f"{contributions.shape} and {len(vru_unavailable)}"
+        )
+    member = np.zeros((n, len(fams)))
+    for j, fam in enumerate(fams):
+        member[list(fam.columns), j] = 1.0
+    missing = np.isnan(values)
+    phrasable = ~missing | np.array([f.missing_phrase is not None for f in spec.features])
+    family_sum = contributions[:, :n] @ member
+    has_text = (phrasable.astype(float) @ member) > 0
+    has_missing = (missing.astype(float) @ member) > 0
+    source_of = [fam.source for fam in fams]
+    sources = [s for s in spec.sources if s != "people"]
+    all_missing = {
+        s: missing[:, [i for i, f in enumerate(spec.features) if f.source == s]].all(axis=1)
+        for s in sources
+    }
+    base = contributions[:, -1]
+    raw = contributions.sum(axis=1)
+    missing_texts: dict[tuple[int, tuple[int, ...]], str] = {}
+    out: list[Explanation] = []
+    for r in range(k):
+        unseen = dict.fromkeys(vru_unavailable[r], "not shared with this VRU")
+        for s in sources:
+            if s not in unseen and all_missing[s][r]:
+                unseen[s] = "no record for this young person"
+        visible = np.array([src not in unseen for src in source_of], dtype=bool)
+        sums = family_sum[r]
+        usable = visible & has_text[r] & (np.abs(sums) >= NEGLIGIBLE)
+        up = np.flatnonzero(usable & (sums > 0))
+        down = np.flatnonzero(usable & (sums < 0))
+        up = up[np.argsort(-sums[up], kind="stable")][:top_for]
+        down = down[np.argsort(sums[down], kind="stable")][:top_against]
+
+        def reason(j: int, row: int = r) -> Reason:
+            fam = fams[j]
+            total = float(family_sum[row, j])
+            return Reason(
                 family=fam.name,
                 source=fam.source,
                 direction="raises" if total > 0 else "lowers",
                 strength=strength_of(total),
-                text=text,
+                text=family_text(spec, fam, values[row], contributions[row]),
                 contribution=total,
                 features=tuple(spec.features[i].name for i in fam.columns),
             )
+
+        shown_for = tuple(reason(int(j)) for j in up)
+        shown_against = tuple(reason(int(j)) for j in down)
+        not_known = []
+        for col in np.flatnonzero(visible & has_missing[r]):
+            fam = fams[int(col)]
+            gaps = tuple(i for i in fam.columns if missing[r, i])
+            text = missing_texts.get((int(col), gaps))
+            if text is None:
+                text = "; ".join(
+                    dict.fromkeys(
+                        spec.features[i].missing_phrase or f"{spec.features[i].name}: no value"
+                        for i in gaps
+                    )
+                )
+                missing_texts[(int(col), gaps)] = text
+            not_known.append(NotKnown(source=fam.source, family=fam.name, text=text))
+        shown = float(sums[up].sum() + sums[down].sum())
+        out.append(
+            Explanation(
+                reasons_for=shown_for,
+                reasons_against=shown_against,
+                other_factors=float(raw[r] - base[r] - shown),
+                base_value=float(base[r]),
+                raw_score=float(raw[r]),
+                not_known=tuple(not_known),
+                unseen=unseen,
+            )
         )
-    raising = sorted((r for r in candidates if r.contribution > 0), key=lambda r: -r.contribution)
-    lowering = sorted((r for r in candidates if r.contribution < 0), key=lambda r: r.contribution)
-    shown = (*raising[:top_for], *lowering[:top_against])
-    other = raw - base - sum(r.contribution for r in shown)
-    return Explanation(
-        reasons_for=tuple(raising[:top_for]),
-        reasons_against=tuple(lowering[:top_against]),
-        other_factors=other,
-        base_value=base,
-        raw_score=raw,
-        not_known=tuple(not_known),
-        unseen=unseen,
-    )
+    return out

@@ -87,22 +87,28 @@ def availability_patterns(
     """Per row, the sorted, comma-joined sources the model could not see ('' = all seen).
 
     A source counts as unseen for a row when the VRU lacks it (``sources_unavailable``) or when
-    every feature the source feeds is missing for that row (e.g. no school record).
+    every feature the source feeds is missing for that row (e.g. no school record). Vectorised:
+    each row's unseen sources are a bit mask, and only the distinct masks are spelled out.
     """
     n = len(features)
     if isinstance(sources_unavailable, str):
-        vru = [set(filter(None, sources_unavailable.split(",")))] * n
+        listed = pd.Series([sources_unavailable] * n, index=features.index, dtype=object)
     else:
-        vru = [set(filter(None, str(v or "").split(","))) for v in sources_unavailable]
-    missing = {
-        source: features[list(cols)].isna().all(axis=1).to_numpy()
-        for source, cols in source_columns.items()
-    }
-    patterns = []
-    for i in range(n):
-        unseen = set(vru[i]) | {s for s, m in missing.items() if m[i]}
-        patterns.append(",".join(sorted(unseen)))
-    return pd.Series(patterns, index=features.index, dtype=object)
+        listed = sources_unavailable.fillna("").astype(str)
+    codes, uniques = pd.factorize(listed.to_numpy(dtype=object))
+    vru_sets = [set(filter(None, str(u).split(","))) for u in uniques]
+    names = sorted(set(source_columns) | {s for v in vru_sets for s in v})
+    bit = {name: 1 << k for k, name in enumerate(names)}
+    vru_bits = np.array([sum(bit[s] for s in v) for v in vru_sets] or [0], dtype=np.int64)
+    mask = vru_bits[codes] if n else np.zeros(0, dtype=np.int64)
+    for source, cols in source_columns.items():
+        missing = np.isnan(features[list(cols)].to_numpy(dtype="float64")).all(axis=1)
+        mask = mask | np.where(missing, bit[source], 0)
+    distinct, inverse = np.unique(mask, return_inverse=True)
+    spelled = np.array(
+        [",".join(s for s in names if int(m) & bit[s]) for m in distinct], dtype=object
+    )
+    return pd.Series(spelled[inverse] if n else [], index=features.index, dtype=object)
 
 
 def _sha256(path: Path) -> str:
