@@ -21,6 +21,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.models.conftest import risk_model, spec
+from tests.models.test_flags import moments_for
+from tests.models.test_registry import register
+from vru_risk.fairness_reports.review import FAIRNESS_TAG, review
+from vru_risk.features.moments import Moments, save_moments
 from vru_risk.models.flag import (
     CannotSee,
     Flag,
@@ -35,12 +40,17 @@ from vru_risk.models.flag import (
 )
 from vru_risk.models.flag import flag_id as make_flag_id
 from vru_risk.models.programmes import load_programmes
+from vru_risk.models.registry import CANDIDATE, TRAINED_BY_TAG, Registry
+from vru_risk.models.review_log import ReviewLog
+from vru_risk.models.risk_model import RiskModel
 from vru_risk.serving.app import create_app
 from vru_risk.serving.db.models import AuditRow
 from vru_risk.serving.deps import AppState
 from vru_risk.serving.flag_store import load_flags
 from vru_risk.serving.users import add_user, issue_token
 from vru_risk.settings import Settings
+
+__all__ = ["risk_model", "spec"]  # fixtures of tests/models, used here too
 
 SESSION_SECRET = "session-secret-for-the-tests-0123456789"
 AUDIT_KEY = "audit-key-for-the-tests-0123456789"
@@ -302,3 +312,45 @@ def settings(vru_home: Path) -> Settings:
 def served(settings: Settings) -> Iterator[Served]:
     with serve(settings) as running:
         yield running
+
+
+# --- a registered model: for scoring, the panel's pages and the browser tests ----------------
+
+
+@dataclass(frozen=True)
+class Registered:
+    registry: Registry
+    log: ReviewLog
+    version: int
+    model: RiskModel
+
+
+def register_candidate(
+    settings: Settings, model: RiskModel, *, fairness: str = "pass"
+) -> Registered:
+    """Register ``model`` as a candidate whose gates pass (as training and `vru audit` do)."""
+    registry = Registry(settings.tracking_uri)
+    version = register(registry, model, CANDIDATE, settings.home)
+    registry.set_tag(version, "vru.gate.performance", "pass")
+    registry.set_tag(version, TRAINED_BY_TAG, "dana")
+    registry.set_tag(version, FAIRNESS_TAG, fairness)
+    registry.set_alias("candidate", version)
+    return Registered(registry, ReviewLog(settings.home / "review_log.jsonl"), version, model)
+
+
+def approve(registered: Registered, reviewer: str = "eve") -> None:
+    review(
+        "approve",
+        version=registered.version,
+        reviewer=reviewer,
+        reason="the fairness report was read and discussed",
+        registry=registered.registry,
+        log=registered.log,
+    )
+
+
+def materialise_moments(settings: Settings, model: RiskModel, day: dt.date = TODAY) -> Moments:
+    """The daily job's materialised moments for ``day`` (40 young people, police contacts)."""
+    moments = moments_for(model, n=40, day=day)
+    save_moments(moments, settings.home / "flags" / f"moments-{day.isoformat()}")
+    return moments
