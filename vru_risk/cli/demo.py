@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from vru_risk.cli.audit import refresh_report, run_audit
-from vru_risk.cli.common import UserError, console, state
+from vru_risk.cli.common import UserError, console, engine_options, state
 from vru_risk.cli.data import print_generation, print_report, run_generate, run_validate
 from vru_risk.cli.features import print_build, run_build
+from vru_risk.cli.flags_generate import print_generate, print_top
+from vru_risk.cli.flags_generate import run_generate as run_generate_flags
 from vru_risk.cli.review import mirror_review_log, review_log
 from vru_risk.cli.serving_admin import app_engine, transaction
 from vru_risk.cli.train import run_training
 from vru_risk.fairness_reports.review import review
+from vru_risk.features.load import open_folder
 from vru_risk.models.registry import CANDIDATE, Registry
 from vru_risk.serving.users import ensure_user
 from vru_risk.training.config import load_experiment
 
 DEMO_MARKER = ".vru-demo"
+#: The demo replays the daily flags job over the last four weeks before the extract date.
+DEMO_FLAG_DAYS = 28
 
 
 def demo(
@@ -43,7 +49,7 @@ def demo(
     (root / DEMO_MARKER).write_text("made by vru demo; safe to delete\n")
     data, truth = root / "data", root / "truth"
     experiment = load_experiment()
-    console.rule("1/5 synthetic county")
+    console.rule("1/6 synthetic county")
     summary = run_generate(
         out=data,
         people=people,
@@ -55,23 +61,23 @@ def demo(
         measurement_bias=True,
     )
     print_generation(summary)
-    console.rule("2/5 contract check")
+    console.rule("2/6 contract check")
     report = run_validate(data, None)
     print_report(report)
     if not report.ok:
         raise typer.Exit(1)  # generated data must always be valid: that is our fault
-    console.rule("3/5 as-of features and labels at teachable moments")
+    console.rule("3/6 as-of features and labels at teachable moments")
     features = root / "features.parquet"
     built = run_build(
         data, features, as_of=[], triggers=True, truth=truth, config=experiment.features
     )
     print_build(built)
     console.print(f"  shape: {built.rows:,} rows x {built.columns} columns")
-    console.rule("4/5 training side by side, gates, MLflow registry")
+    console.rule("4/6 training side by side, gates, MLflow registry")
     outcome = run_training(
         experiment, None, data=None, features=features, truth=truth, trained_by="demo", demo=True
     )
-    console.rule("5/5 fairness audit and the (demo) ethics panel's decision")
+    console.rule("5/6 fairness audit and the (demo) ethics panel's decision")
     version = outcome.version.version
     audited = run_audit(version, data, resamples=500, demo=True)
     gate = audited["gate"]
@@ -81,6 +87,16 @@ def demo(
         decision = demo_decision(version, gate_passed=gate.passed)
         refresh_report(version, audited["report"])
     console.print(decision)
+    console.rule("6/6 today's flags: teachable moments scored, offers matched, reasons explained")
+    flags_file = root / "flags.jsonl"
+    if outcome.state == CANDIDATE:
+        extract = open_folder(data, today=date.today(), **engine_options()).extract_date
+        generated = run_generate_flags(data, extract, flags_file, days=DEMO_FLAG_DAYS)
+        print_generate(generated)
+        console.print("the three highest, with their reasons:")
+        print_top(generated.batch.flags, 3)
+    else:
+        console.print("no flags: no approved model")
     console.rule("demo done")
     console.print(
         f"data: {data}\ntruth (never shown to models): {truth}\nfeatures: {features}\n"
@@ -88,7 +104,8 @@ def demo(
         "`vru models list` shows every version, `mlflow ui --backend-store-uri "
         f"{state.get_settings().tracking_uri}` the runs.\n"
         f"fairness report ({gate.status}): {audited['html']}\n"
-        "Next steps of the pipeline (flags, serving) join this demo as they are built."
+        f"flags: {flags_file}\n"
+        "The next step of the pipeline (serving) joins this demo as it is built."
     )
 
 
