@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Final
 
 from sqlalchemy import Engine, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from vru_risk.serving.db.engine import writer
 from vru_risk.serving.db.models import AuditRow
@@ -206,43 +207,47 @@ class AuditLog:
         for event in events:
             self._check(event)
         at = datetime.now(UTC).isoformat(timespec="microseconds")
-        with writer(self.engine).begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-            last = conn.execute(
-                select(AuditRow.seq, AuditRow.mac).order_by(AuditRow.seq.desc()).limit(1)
-            ).first()
-            seq, prev = (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
-            rows: list[dict[str, object]] = []
-            for event in events:
-                seq += 1
-                body = _canonical(
-                    seq,
-                    at,
-                    event.username,
-                    event.role,
-                    event.person_id,
-                    event.model_version,
-                    event.purpose,
-                    event.route,
-                )
-                mac = self._mac(prev, body)
-                rows.append(
-                    {
-                        "seq": seq,
-                        "at": at,
-                        "username": event.username,
-                        "role": event.role,
-                        "person_id": event.person_id,
-                        "model_version": event.model_version,
-                        "purpose": event.purpose,
-                        "route": event.route,
-                        "prev_mac": prev,
-                        "mac": mac,
-                    }
-                )
-                prev = mac
-            conn.execute(insert(AuditRow), rows)
+        try:
+            with writer(self.engine).begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+                last = conn.execute(
+                    select(AuditRow.seq, AuditRow.mac).order_by(AuditRow.seq.desc()).limit(1)
+                ).first()
+                seq, prev = (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
+                rows: list[dict[str, object]] = []
+                for event in events:
+                    seq += 1
+                    body = _canonical(
+                        seq,
+                        at,
+                        event.username,
+                        event.role,
+                        event.person_id,
+                        event.model_version,
+                        event.purpose,
+                        event.route,
+                    )
+                    mac = self._mac(prev, body)
+                    rows.append(
+                        {
+                            "seq": seq,
+                            "at": at,
+                            "username": event.username,
+                            "role": event.role,
+                            "person_id": event.person_id,
+                            "model_version": event.model_version,
+                            "purpose": event.purpose,
+                            "route": event.route,
+                            "prev_mac": prev,
+                            "mac": mac,
+                        }
+                    )
+                    prev = mac
+                conn.execute(insert(AuditRow), rows)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise AuditLogError(f"the database refused the audit rows: {reason}") from exc
         self._advance_head(seq, prev)
         return [int(str(r["seq"])) for r in rows]
 

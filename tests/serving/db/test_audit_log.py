@@ -221,3 +221,16 @@ def test_sixteen_concurrent_writers_leave_a_valid_gapless_chain(
         assert [r["seq"] for r in rows(engine)] == list(range(1, 16 * 9 + 1))
     finally:
         engine.dispose()
+
+
+def test_a_database_that_refuses_the_rows_raises_audit_log_error(
+    engine: Engine, tmp_path: Path
+) -> None:
+    execute(engine, "ALTER TABLE audit_log RENAME TO audit_log_away")
+    try:
+        audit = AuditLog(engine, KEY, tmp_path / "head.json")
+        with pytest.raises(AuditLogError, match="the database refused the audit rows"):
+            audit.append([event(1)])
+        assert not audit.head_path.exists()
+    finally:
+        execute(engine, "ALTER TABLE audit_log_away RENAME TO audit_log")
