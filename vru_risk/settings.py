@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     duckdb_threads: Annotated[
         int, Field(ge=1, le=256, description="Threads DuckDB may use for validation/features")
     ] = 2
+    lightgbm_threads: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=256,
+            description="Threads LightGBM may use in batch jobs (vru flags generate); the "
+            "server scores with one thread per request",
+        ),
+    ] = 2
     duckdb_memory_limit: Annotated[
         str, Field(description="Memory DuckDB may use before spilling to disk, e.g. '2GB'")
     ] = "2GB"

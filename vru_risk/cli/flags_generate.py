@@ -90,7 +90,9 @@ def load_approved(alias: str) -> tuple[RiskModel, ModelRef]:
     registry = Registry(settings.tracking_uri)
     try:
         model, info = registry.load_champion(
-            ReviewLog(settings.home / "review_log.jsonl"), alias=alias
+            ReviewLog(settings.home / "review_log.jsonl"),
+            alias=alias,
+            threads=settings.lightgbm_threads,
         )
     except (RegistryError, ReviewLogError) as exc:
         raise UserError(f"no model may score young people: {exc}") from None
