@@ -229,11 +229,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = str(exc.detail)
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = (
+                "the request body cannot be read: send a JSON object with the header "
+                "Content-Type: application/json (see /docs)"
+            )
         if _is_api(request):
             return JSONResponse(
-                {"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+                {"detail": detail}, status_code=exc.status_code, headers=exc.headers
             )
-        return render_error(request, exc.status_code, str(exc.detail), headers=exc.headers)
+        return render_error(request, exc.status_code, detail, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -39,6 +39,10 @@ ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     404: {"model": ErrorOut, "description": "Not found (or not among your programmes')"},
     422: {"model": ValidationErrorOut, "description": "The request is not valid"},
 }
+#: Routes with a JSON body also declare 400 (a body that is not JSON at all).
+BAD_BODY: Final[dict[int | str, dict[str, Any]]] = {
+    400: {"model": ErrorOut, "description": "The body is not JSON"},
+}
 UNAVAILABLE: Final[dict[int | str, dict[str, Any]]] = {
     503: {
         "model": ErrorOut,

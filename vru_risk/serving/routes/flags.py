@@ -23,6 +23,7 @@ from vru_risk.serving.flag_store import (
     record_decision,
 )
 from vru_risk.serving.routes.common import (
+    BAD_BODY,
     ERRORS,
     UNAVAILABLE,
     acting_programme,
@@ -166,7 +167,7 @@ def list_decisions(
     "/api/v1/flags/{flag_id}/decisions",
     response_model=DecisionOut,
     status_code=201,
-    responses={**ERRORS, **UNAVAILABLE},
+    responses={**ERRORS, **BAD_BODY, **UNAVAILABLE},
     summary="Record a decision on a flag (append-only)",
 )
 def add_decision(

@@ -18,7 +18,13 @@ from vru_risk.models.flag import ModelRef
 from vru_risk.models.flagging import explain_rows, score_moments
 from vru_risk.models.risk_model import MODEL_NAME, FrameMismatchError
 from vru_risk.serving.deps import Audit, Model, State, api_roles
-from vru_risk.serving.routes.common import ERRORS, UNAVAILABLE, acting_programme, audit_views
+from vru_risk.serving.routes.common import (
+    BAD_BODY,
+    ERRORS,
+    UNAVAILABLE,
+    acting_programme,
+    audit_views,
+)
 from vru_risk.serving.routes.flags import flag_out
 from vru_risk.serving.schemas import FlagOut, ScoreIn
 from vru_risk.serving.users import UserInfo
@@ -31,7 +37,7 @@ Practitioner = Annotated[UserInfo, Depends(api_roles("practitioner"))]
 @router.post(
     "/api/v1/score",
     response_model=FlagOut,
-    responses={**ERRORS, **UNAVAILABLE},
+    responses={**ERRORS, **BAD_BODY, **UNAVAILABLE},
     summary="Explain the model's score for one young person on one day",
 )
 def score(
