@@ -20,6 +20,7 @@ from vru_risk.cli.flags import app as flags_app
 from vru_risk.cli.flags_generate import generate as generate_flags
 from vru_risk.cli.models import app as models_app
 from vru_risk.cli.review import app as review_app
+from vru_risk.cli.serve import serve
 from vru_risk.cli.serving_admin import audit_app, db_app, retention_app, users_app
 from vru_risk.cli.train import train
 from vru_risk.settings import SettingsError, load_settings, quiet_libraries
@@ -46,6 +47,7 @@ app.command("demo")(demo)
 app.command("train")(train)
 app.command("audit")(audit)
 app.command("audit-scores")(audit_scores)
+app.command("serve")(serve)
 
 
 @app.callback()
