@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from vru_risk.fairness_reports.audit import ServiceLists, audit
 from vru_risk.fairness_reports.mitigation import (
     AS_IS,
     compare_mitigations,
     equal_fnr_thresholds,
+    reweighing_weights,
     threshold_optimizer_flags,
 )
 
@@ -81,3 +83,29 @@ def test_the_table_has_the_model_alternatives_and_illustrations() -> None:
     # equalising FNR on g narrows the recall gap between its groups at the same total
     assert abs(table[2]["flagged"] - table[0]["flagged"]) <= 0.03 * table[0]["flagged"]
     assert table[2]["recall_ratio_g"] > table[0]["recall_ratio_g"]
+
+
+def test_reweighing_makes_group_and_label_independent() -> None:
+    rng = np.random.default_rng(3)
+    groups = rng.choice(
+        np.array(["a", "b", "c", None], dtype=object), 5000, p=[0.6, 0.25, 0.1, 0.05]
+    )
+    rate = {"a": 0.05, "b": 0.2, "c": 0.1, None: 0.1}
+    labels = (rng.random(5000) < np.array([rate[g] for g in groups])).astype(float)
+    w = reweighing_weights(groups, labels)
+    assert w.mean() == pytest.approx(1.0)
+    named = pd.Series(groups).fillna("unknown").to_numpy()
+    overall = np.average(labels, weights=w)
+    for g in ("a", "b", "c", "unknown"):  # missing is its own group, never dropped
+        inside = named == g
+        assert np.average(labels[inside], weights=w[inside]) == pytest.approx(overall)
+        assert w[inside].sum() == pytest.approx(inside.sum())  # group sizes are kept
+    # the over-represented cell is weighted down, the under-represented one up
+    assert w[(named == "b") & (labels == 1)][0] < 1 < w[(named == "a") & (labels == 1)][0]
+
+
+def test_reweighing_refuses_unlabelled_or_misaligned_input() -> None:
+    with pytest.raises(ValueError, match="missing values"):
+        reweighing_weights(np.array(["a", "b"]), np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="2 groups but 3 labels"):
+        reweighing_weights(np.array(["a", "b"]), np.array([1.0, 0.0, 1.0]))

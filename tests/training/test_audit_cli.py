@@ -163,6 +163,16 @@ def test_audit_reports_tags_and_gates_the_review_of_a_trained_version(
     for entry in proxy:
         assert {"auc", "flagged", "top_features", "groups", "skipped_groups"} <= set(entry)
         assert entry["auc"] is None or 0.0 <= entry["auc"] <= 1.0
+    # the mitigation table: as is, each group-blind refit (police contacts dropped; re-weighed by
+    # ethnicity in training), and the illustrative group-specific thresholds
+    mitigation = {row["name"]: row for row in report["mitigation"]}
+    assert {"as is", "without police contacts", "reweighted by ethnicity in training"} <= set(
+        mitigation
+    )
+    for name in ("without police contacts", "reweighted by ethnicity in training"):
+        assert mitigation[name]["flagged"] == mitigation["as is"]["flagged"]  # same capacity
+        assert 0.0 <= mitigation[name]["precision"] <= 1.0
+    assert mitigation["reweighted by ethnicity in training"] != mitigation["as is"]
     window = report["data_window"]
     assert window["labelled"] > 0 and window["folds"]
     assert report["review_history"] == []

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import typer
 
@@ -15,6 +16,7 @@ from vru_risk.cli.common import UserError, console, state
 from vru_risk.cli.review import review_log
 from vru_risk.cli.train import cached_features
 from vru_risk.fairness_reports.gate import FairnessGateConfig
+from vru_risk.fairness_reports.mitigation import reweighing_weights
 from vru_risk.fairness_reports.model_audit import PRIMARY, audit_model, sensitive_frame
 from vru_risk.fairness_reports.proxy import proxy_test
 from vru_risk.fairness_reports.report import build_report, write_report
@@ -23,7 +25,10 @@ from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
 from vru_risk.features.load import InvalidDataError, open_folder, register_sources
 from vru_risk.features.validate import FolderNotFoundError
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
-from vru_risk.training.config import ExperimentConfigError, load_experiment
+from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment
+from vru_risk.training.data import FeatureTableError, load_feature_table
+from vru_risk.training.fit import params_from_text
+from vru_risk.training.pipeline import weighted_variant
 
 PROXY_LEVEL = 0.7
 PROXY_SAMPLE = 20_000
@@ -80,6 +85,9 @@ def run_audit(
             config = load_experiment(config_file)
         except ExperimentConfigError as exc:
             raise UserError(f"the experiment of version {version} cannot be read: {exc}") from None
+        table = cached_features(config, None, data)
+        with console.status("re-weighing by ethnicity: the booster refitted on every fold"):
+            predictions = with_reweighted_variant(version, predictions, people, table, config)
         with console.status("auditing: every group, bootstrap intervals, proxy test"):
             result = audit_model(
                 predictions,
@@ -89,7 +97,6 @@ def run_audit(
                 gate_config=FairnessGateConfig(),
                 n_resamples=resamples,
             )
-            table = cached_features(config, None, data)
             proxy = _proxies(table, predictions, people, config.feature_spec().names, seed)
     history = review_history(version)
     report = build_report(
@@ -113,6 +120,52 @@ def run_audit(
     registry.set_tag(version, FAIRNESS_TAG, result.gate.status)
     registry.set_tag(version, "vru.fairness_report", str(html_path))
     return {"gate": result.gate, "json": json_path, "html": html_path, "report": report}
+
+
+REWEIGHED = "variant_reweighted_by_ethnicity_in_training"
+
+
+def with_reweighted_variant(
+    version: int,
+    predictions: pd.DataFrame,
+    people: pd.DataFrame,
+    table: Path,
+    config: ExperimentConfig,
+) -> pd.DataFrame:
+    """Add the re-weighing mitigation's scores to ``predictions`` (a ``variant_*`` column).
+
+    Each fold's booster (the version's settings) is refitted with Kamiran and Calders' weights
+    by ethnicity, computed here from the audit-only people table: training itself never sees a
+    protected attribute, and the refitted model is group-blind at decision time.
+    """
+    registry = Registry(state.get_settings().tracking_uri)
+    model, _ = registry.load(version)
+    params = params_from_text(model.info.get("params", ""))
+    if params is None:
+        console.print(f"version {version} records no booster settings: re-weighing skipped")
+        return predictions
+    try:
+        data = load_feature_table(table, config.feature_spec(), config.features)
+    except FeatureTableError as exc:
+        raise UserError(str(exc)) from None
+    ethnicity = people.set_index("person_id")["ethnicity"].astype(object)
+
+    def weigh(rows: pd.DataFrame) -> np.ndarray:
+        groups = rows["person_id"].map(ethnicity).to_numpy(dtype=object)
+        return reweighing_weights(groups, rows[data.label].to_numpy(dtype="float64"))
+
+    variant = weighted_variant(data, config, params, weigh).rename(columns={"score": REWEIGHED})
+    keys = ["person_id", "as_of", "fold"]
+    out = predictions.drop(columns=[REWEIGHED], errors="ignore")
+    out = out.assign(as_of=pd.to_datetime(out["as_of"]))
+    variant = variant.assign(as_of=pd.to_datetime(variant["as_of"]))
+    merged = out.merge(variant, on=keys, how="left", validate="one_to_one")
+    if merged[REWEIGHED].isna().any():
+        raise UserError(
+            f"the re-weighed refit did not score every audited example of version {version}; "
+            "was the version trained on this feature table? Retrain it, then audit."
+        )
+    return merged.assign(as_of=predictions["as_of"].to_numpy())
 
 
 def review_history(version: int) -> list[dict[str, Any]]:

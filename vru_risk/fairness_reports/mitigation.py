@@ -5,8 +5,10 @@ Rows of the table:
 - the model as is;
 - group-blind alternatives a service could deploy: the same booster refitted without a source's
   features (e.g. police-recorded contacts; scored at training time, ``variant_*`` columns of
-  ``predictions.parquet``), at the same capacity. Stop and search is already excluded from every
-  model by ``features/proxies.yaml``;
+  ``predictions.parquet``), and the same booster refitted with Kamiran and Calders' re-weighing
+  by ethnicity (:func:`reweighing_weights`: the group is used to weight training examples only,
+  never at decision time; scored by ``vru audit``), at the same capacity. Stop and search is
+  already excluded from every model by ``features/proxies.yaml``;
 - *illustrative only*, because they use a protected attribute at decision time (unlawful
   direct discrimination for a service to deploy): group-specific thresholds equalising the miss
   rate (FNR) with the same total flagged, and Fairlearn's ``ThresholdOptimizer`` (true-positive
@@ -49,6 +51,32 @@ from vru_risk.fairness_reports.audit import (
 )
 
 AS_IS = "as is"
+
+
+def reweighing_weights(groups: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Kamiran and Calders' re-weighing: ``w(a, y) = P(A=a) P(Y=y) / P(A=a, Y=y)``.
+
+    After weighting, group and label are independent in the training data, so a model cannot
+    learn a group's over-recorded outcomes as risk through features that stand for the group.
+    A missing group is its own ``unknown`` group. Weights average to one.
+
+    >>> w = reweighing_weights(np.array(["a", "a", "a", "b"]), np.array([1.0, 1.0, 0.0, 0.0]))
+    >>> [round(float(x), 3) for x in w]
+    [0.75, 0.75, 1.5, 0.5]
+    """
+    g = pd.Series(groups, dtype=object).fillna("unknown").astype(str).to_numpy()
+    y = np.asarray(labels, dtype="float64")
+    if len(g) != len(y):
+        raise ValueError(f"{len(g)} groups but {len(y)} labels")
+    if np.isnan(y).any():
+        raise ValueError("labels hold missing values: re-weigh labelled examples only")
+    frame = pd.DataFrame({"g": g, "y": y})
+    n = len(frame)
+    p_group = frame["g"].map(frame["g"].value_counts() / n)
+    p_label = frame["y"].map(frame["y"].value_counts() / n)
+    p_joint = frame.groupby(["g", "y"])["y"].transform("size") / n
+    weights: np.ndarray = (p_group * p_label / p_joint).to_numpy(dtype="float64")
+    return weights
 
 
 def _summary(result: AuditResult) -> dict[str, Any]:

@@ -86,6 +86,24 @@ class BoosterParams:
         }
 
 
+def params_from_text(text: str) -> BoosterParams | None:
+    """The settings written as ``n_estimators=300,num_leaves=31,...`` (None when unreadable).
+
+    >>> params_from_text("n_estimators=300,num_leaves=31,learning_rate=0.05,min_child_samples=50")
+    BoosterParams(n_estimators=300, num_leaves=31, learning_rate=0.05, min_child_samples=50)
+    """
+    try:
+        values = dict(item.split("=", 1) for item in text.split(","))
+        return BoosterParams(
+            n_estimators=int(values["n_estimators"]),
+            num_leaves=int(values["num_leaves"]),
+            learning_rate=float(values["learning_rate"]),
+            min_child_samples=int(values["min_child_samples"]),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
 def grid(config: LightGBMGrid) -> list[BoosterParams]:
     return [
         BoosterParams(n, leaves, lr, mcs)
@@ -99,9 +117,15 @@ def grid(config: LightGBMGrid) -> list[BoosterParams]:
 
 
 def fit_lightgbm(
-    x: np.ndarray, y: np.ndarray, params: BoosterParams, *, seed: int, names: list[str]
+    x: np.ndarray,
+    y: np.ndarray,
+    params: BoosterParams,
+    *,
+    seed: int,
+    names: list[str],
+    weight: np.ndarray | None = None,
 ) -> lgb.Booster:
-    data = lgb.Dataset(x, label=y, feature_name=names, free_raw_data=True)
+    data = lgb.Dataset(x, label=y, weight=weight, feature_name=names, free_raw_data=True)
     return lgb.train(params.lgb_params(seed), data, num_boost_round=params.n_estimators)
 
 

@@ -419,8 +419,22 @@ def _variant_scores(
     """A group-blind alternative for the fairness panel: the fold's booster settings refitted
     without one source's features (e.g. police-recorded contacts), calibrated the same way.
     Its scores go into ``predictions.parquet``; it is never registered."""
-    label, frame = data.label, data.frame
     names = [f.name for f in data.spec.features if f.source != drop_source]
+    return _refit_scores(data, fold, config, params, test_all, names)
+
+
+def _refit_scores(
+    data: TrainingData,
+    fold: Fold,
+    config: ExperimentConfig,
+    params: BoosterParams,
+    test_all: pd.DataFrame,
+    names: list[str],
+    weigh: Callable[[pd.DataFrame], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Refit the fold's booster on ``names`` (optionally with training weights), calibrate it
+    (unweighted) on the fold's calibration slice and score ``test_all``."""
+    label, frame = data.label, data.frame
     train_rows = labelled(frame[_between(frame, fold.train_start, fold.train_end)], label)
     cal_rows = labelled(frame[_between(frame, fold.calibration_start, fold.calibration_end)], label)
     booster = fit_lightgbm(
@@ -429,6 +443,7 @@ def _variant_scores(
         params,
         seed=config.seed,
         names=names,
+        weight=None if weigh is None else weigh(train_rows),
     )
     calibrator = make_calibrator(config.calibration.method).fit(
         np.asarray(booster.predict(cal_rows[names].to_numpy(dtype="float64"), raw_score=True)),
@@ -437,6 +452,40 @@ def _variant_scores(
     raw = np.asarray(booster.predict(test_all[names].to_numpy(dtype="float64"), raw_score=True))
     return calibrator.transform(raw)
 
+
+def weighted_variant(
+    data: TrainingData,
+    config: ExperimentConfig,
+    params: BoosterParams,
+    weigh: Callable[[pd.DataFrame], np.ndarray],
+) -> pd.DataFrame:
+    """Every fold's test rows scored by the booster refitted with training weights.
+
+    For the fairness panel's mitigation table: ``weigh`` receives a fold's labelled training
+    rows (``person_id``, ``as_of``, the label) and returns one weight per row (e.g.
+    re-weighing by group, computed by the audit from attributes training never sees). The model
+    is group-blind at decision time. Returns ``person_id``, ``as_of``, ``fold``, ``score``.
+    """
+    plan = fold_plan(
+        config.temporal, extract_date=data.extract_date, label_lag_days=data.label_lag_days
+    )
+    parts = []
+    for fold in plan:
+        test_all = data.frame[_between(data.frame, fold.test_start, fold.test_end)]
+        scores = _refit_scores(
+            data, fold, config, params, test_all, list(data.spec.names), weigh=weigh
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "person_id": test_all["person_id"].to_numpy(),
+                    "as_of": test_all["as_of"].to_numpy(),
+                    "fold": fold.index,
+                    "score": scores,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 def _predictions(
     test_all: pd.DataFrame,
