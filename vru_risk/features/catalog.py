@@ -540,7 +540,7 @@ def render_phrase(info: FeatureInfo | FeatureDef, value: float) -> str:
         pct=f"{value:.0%}",
         pp=f"{value * 100:+.0f}",
         days=f"{value:,.0f}",
-        years=f"{value:.0f}",
+        years=f"{math.floor(value):d}",  # completed years, as everywhere else
         value=f"{value:g}",
     )
     if float(value) == 1.0 and re.search(r"{(n|days)}", info.phrase):
