@@ -11,11 +11,12 @@ UV_PLATFORM := --python-version 3.11 --python-platform x86_64-manylinux_2_28
 DEMO_DIR ?= $(CURDIR)/.vru/demo
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help venv test lint typecheck layers pytest postgres demo lock bench clean
+.PHONY: help venv test lint typecheck layers pytest postgres chromium screenshots demo lock bench clean
 
 help:
 	@echo "make demo   run the whole pipeline on a synthetic county (what exists today)"
 	@echo "make test   ruff, mypy, import-linter and pytest (creates .venv first)"
+	@echo "make screenshots  refresh docs/screenshots/ from the browser tests"
 	@echo "make lock   re-resolve requirements/lock.txt from pyproject.toml (deliberate upgrades)"
 	@echo "make bench  run the benchmark scripts under benchmarks/"
 
@@ -54,12 +55,23 @@ postgres:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
 	fi
 
-pytest: $(STAMP) postgres
+# The browser tests drive Debian's Chromium (Playwright for Python, never `playwright install`).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+pytest: $(STAMP) postgres chromium
 	if [ -z "$${VRU_TEST_POSTGRES_URL:-}" ] && $(PG_UP); then \
 	  export VRU_TEST_POSTGRES_URL="$(PG_TEST_URL)"; fi; \
 	$(BIN)/pytest -q
 
 test: lint typecheck layers pytest
+
+# Refresh docs/screenshots/ from the browser tests (they write VRU_HOME/screenshots/ each run).
+screenshots: $(STAMP) chromium
+	VRU_E2E_SCREENSHOTS_OUT="$(CURDIR)/docs/screenshots" $(BIN)/pytest -q tests/e2e
 
 demo: $(STAMP)
 	$(BIN)/vru demo --dir "$(DEMO_DIR)"

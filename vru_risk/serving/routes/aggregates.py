@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from vru_risk.models.flag import BANDS
 from vru_risk.serving.deps import Db, State, api_roles, page_roles
 from vru_risk.serving.flag_store import aggregates
 from vru_risk.serving.routes.common import ERRORS, render, service_today
@@ -50,8 +51,17 @@ def aggregates_page(
 ) -> Response:
     found = counts(db)
     names = {p.id: p.name for p in state.programmes.programmes}
+    known = [label for _, label in BANDS]
+    seen = {b for bands in found.flags_by_programme_band.values() for b in bands}
+    order = [*known, *sorted(seen - set(known))]  # highest first; any other label after
     return render(
         request,
         "aggregates.html.j2",
-        {"title": "Aggregates", "nav": "aggregates", "agg": found, "names": names},
+        {
+            "title": "Aggregates",
+            "nav": "aggregates",
+            "agg": found,
+            "names": names,
+            "band_order": order,
+        },
     )

@@ -40,6 +40,14 @@ DECISION_LABELS = {
     "no_action": "No action",
     "disagree": "Disagree with the flag",
 }
+SOURCE_NAMES = {
+    "attendance": "School attendance",
+    "exclusions": "School exclusions",
+    "police_contacts": "Police contacts",
+    "ae_visits": "A&E visits",
+    "interventions": "Support already under way",
+    "people": "Age and school",
+}
 TRIGGER_LABELS = {
     "ae_visit": "A&E visit",
     "exclusion": "School exclusion",
@@ -132,6 +140,7 @@ def _flag_context(
         "reason_codes": {d: [(c, label(c)) for c in REASON_CODES[d]] for d in DECISIONS},
         "decision_labels": DECISION_LABELS,
         "label": label,
+        "source_names": SOURCE_NAMES,
         "refer_to": [(o.programme, o.name) for o in flag.programmes],
         "names": dict(_programme_names(state, tuple(o.programme for o in flag.programmes))),
         "form": {"decision": "", "reason_code": "", "referred_to": "", "text": "", "corrects": ""},
