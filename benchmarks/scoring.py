@@ -202,7 +202,7 @@ def main() -> None:
     model, params = make_model(table)
     fit_seconds = time.perf_counter() - t0
     moments = million(table, model, args.rows)
-    capacity = int(round(args.rows * args.share))
+    capacity = round(args.rows * args.share)
     programmes = one_programme(capacity)
     ref = ModelRef(name="benchmark", version=1, content_hash="benchmark")
     x = moments.features(model.spec).to_numpy()
@@ -239,10 +239,12 @@ def main() -> None:
         times["vru_explain"].append(time.perf_counter() - start)
 
         start = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            with (Path(tmp) / "flags.jsonl").open("w", encoding="utf-8") as fh:
-                for flag in flags:
-                    fh.write(flag.model_dump_json() + "\n")
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            (Path(tmp) / "flags.jsonl").open("w", encoding="utf-8") as fh,
+        ):
+            for flag in flags:
+                fh.write(flag.model_dump_json() + "\n")
         times["vru_write"].append(time.perf_counter() - start)
     assert len(flags) == capacity, (len(flags), capacity)
     for flag in flags[:200]:

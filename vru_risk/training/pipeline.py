@@ -487,6 +487,7 @@ def weighted_variant(
         )
     return pd.concat(parts, ignore_index=True)
 
+
 def _predictions(
     test_all: pd.DataFrame,
     fold: Fold,
