@@ -24,6 +24,7 @@ from sqlalchemy import select
 from tests.models.conftest import risk_model, spec
 from tests.models.test_flags import moments_for
 from tests.models.test_registry import register
+from tests.serving.db.conftest import empty_postgres, postgres_database
 from vru_risk.fairness_reports.review import FAIRNESS_TAG, review
 from vru_risk.features.moments import Moments, save_moments
 from vru_risk.models.flag import (
@@ -50,7 +51,8 @@ from vru_risk.serving.flag_store import load_flags
 from vru_risk.serving.users import add_user, issue_token
 from vru_risk.settings import Settings
 
-__all__ = ["risk_model", "spec"]  # fixtures of tests/models, used here too
+# fixtures of tests/models and tests/serving/db, used here too
+__all__ = ["postgres_database", "risk_model", "spec"]
 
 SESSION_SECRET = "session-secret-for-the-tests-0123456789"
 AUDIT_KEY = "audit-key-for-the-tests-0123456789"
@@ -310,6 +312,20 @@ def settings(vru_home: Path) -> Settings:
 
 @pytest.fixture
 def served(settings: Settings) -> Iterator[Served]:
+    with serve(settings) as running:
+        yield running
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served_on(request: pytest.FixtureRequest, vru_home: Path) -> Iterator[Served]:
+    """The app on SQLite and on the run's PostgreSQL database (emptied first; skipped without
+    VRU_TEST_POSTGRES_URL except in CI, where it fails)."""
+    if request.param == "sqlite":
+        settings = make_settings(vru_home)
+    else:
+        url = str(request.getfixturevalue("postgres_database"))
+        empty_postgres(url)
+        settings = make_settings(vru_home, database_url=url)
     with serve(settings) as running:
         yield running
 

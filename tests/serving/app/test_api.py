@@ -35,7 +35,10 @@ def test_the_flag_older_than_the_display_period_is_not_shown(served: Served) -> 
     assert response.status_code == 404 and "90-day display period" in response.json()["detail"]
 
 
-def test_decisions_are_appended_and_corrections_name_what_they_correct(served: Served) -> None:
+def test_decisions_are_appended_and_corrections_name_what_they_correct(
+    served_on: Served,
+) -> None:
+    served = served_on
     api = served.api("ed")
     url = f"/api/v1/flags/{B.flag_id}/decisions"
     first = api.post(
@@ -108,7 +111,8 @@ def test_model_and_health_in_degraded_mode_say_why_and_how_to_fix(served: Served
     assert served.api("pat").get("/api/v1/flags").json()["flags"]
 
 
-def test_aggregates_are_counts_only(served: Served) -> None:
+def test_aggregates_are_counts_only(served_on: Served) -> None:
+    served = served_on
     served.api("ed").post(
         f"/api/v1/flags/{B.flag_id}/decisions",
         json={"decision": "no_action", "reason_code": "no_capacity", "text": ""},

@@ -21,7 +21,8 @@ def rows_after(
     ]
 
 
-def test_api_views_write_one_row_per_person_shown(served: Served) -> None:
+def test_api_views_write_one_row_per_person_shown(served_on: Served) -> None:
+    served = served_on
     api = served.api("ed")
     listed = api.get("/api/v1/flags")
     assert listed.status_code == 200
@@ -58,7 +59,8 @@ def test_api_views_write_one_row_per_person_shown(served: Served) -> None:
     ]
 
 
-def test_page_views_write_their_rows(served: Served) -> None:
+def test_page_views_write_their_rows(served_on: Served) -> None:
+    served = served_on
     browser = served.browser("amy")
     assert browser.get("/flags").status_code == 200
     listed = rows_after(served, 0)
@@ -121,7 +123,8 @@ def test_refusals_and_aggregates_write_no_row(
     assert served.audit_rows() == []
 
 
-def test_the_rows_form_a_valid_keyed_chain(served: Served) -> None:
+def test_the_rows_form_a_valid_keyed_chain(served_on: Served) -> None:
+    served = served_on
     for who in ("pat", "ed", "amy"):
         served.api(who).get("/api/v1/flags")
         served.browser(who).get("/flags")

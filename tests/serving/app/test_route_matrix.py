@@ -132,7 +132,8 @@ def call(served: Served, case: Case, method: str, who: str | None) -> Any:
 
 
 @pytest.mark.parametrize("role", [None, *sorted(ROLE_USER)])
-def test_every_route_for_every_role(served: Served, role: str | None) -> None:
+def test_every_route_for_every_role(served_on: Served, role: str | None) -> None:
+    served = served_on
     report = served.state.reports_dir / "vru-risk-v1" / "report.html"
     report.parent.mkdir(parents=True)
     report.write_text("<!doctype html><title>report</title><p>aggregates only</p>")
@@ -169,8 +170,9 @@ def test_every_route_for_every_role(served: Served, role: str | None) -> None:
 
 @pytest.mark.parametrize("username", ["pat", "ed", "amy"])
 def test_a_practitioner_sees_only_their_programmes_and_shared_sources(
-    served: Served, username: str
+    served_on: Served, username: str
 ) -> None:
+    served = served_on
     _, programmes = USERS[username]
     (programme,) = programmes
     mine = {k for k, f in FLAGS.items() if k in {"A", "B", "C"} and _offered(f, programme)}
