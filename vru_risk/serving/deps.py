@@ -154,13 +154,22 @@ class MomentStore:
         self._cache: OrderedDict[Path, tuple[int, Moments, dict[tuple[str, dt.date], int]]] = (
             OrderedDict()
         )
+        self._day_cache: dict[Path, tuple[int, tuple[dt.date, ...]]] = {}
 
     def _days(self, directory: Path) -> tuple[dt.date, ...]:
+        """The days a folder holds (from its moments.json, re-read when it changes)."""
+        meta_path = directory / "moments.json"
         try:
-            meta = json.loads((directory / "moments.json").read_text(encoding="utf-8"))
-            return tuple(dt.date.fromisoformat(d) for d in meta["days"])
+            stamp = meta_path.stat().st_mtime_ns
+            cached = self._day_cache.get(directory)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            days = tuple(dt.date.fromisoformat(d) for d in meta["days"])
         except (OSError, ValueError, KeyError, TypeError):
             return ()
+        self._day_cache[directory] = (stamp, days)
+        return days
 
     def _load(self, directory: Path) -> tuple[Moments, dict[tuple[str, dt.date], int]]:
         stamp = (directory / "moments.json").stat().st_mtime_ns
