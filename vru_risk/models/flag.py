@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 TriggerKind = Literal["ae_visit", "exclusion", "police_contact", "attendance_drop", "snapshot"]
+#: What a programme sees of a trigger from a source outside its data-sharing agreement.
+REDACTED: Final = "another_service"
 Direction = Literal["raises", "lowers"]
 Strength = Literal["strongly", "moderately", "slightly"]
 
@@ -45,6 +46,10 @@ CANNOT_SEE_STANDING: Final = (
     "support they already receive outside the programmes listed here."
 )
 REDACTED_REASON: Final = "a record from another service contributed"
+UNSEEN_PATTERN_REDACTED: Final = (
+    "The model never saw this combination of available sources in training; its score for this "
+    "young person is less reliable than usual."
+)
 NOT_A_FORECAST: Final = "not a forecast"
 
 #: Bands by percentile of the reference distribution: (lowest percentile, label), highest first.
@@ -70,11 +75,17 @@ class _Frozen(BaseModel):
 
 
 class Trigger(_Frozen):
-    """An event that opened the teachable moment."""
+    """An event that opened the teachable moment.
 
-    kind: TriggerKind
+    Seen by a programme whose data-sharing agreement does not cover its source, it is only
+    ``kind="another_service"`` with no source, date or detail.
+    """
+
+    kind: TriggerKind | Literal["another_service"]
     source: str = Field(description="the data table the trigger came from")
-    date: dt.date = Field(description="the event date (the flag's as_of is the day it was known)")
+    date: dt.date | None = Field(
+        description="the event date (the flag's as_of is the day it was known); none when redacted"
+    )
     detail: str | None = Field(
         default=None, description="e.g. the hospital of an A&E visit; redacted by programme"
     )
@@ -187,36 +198,89 @@ class Flag(_Frozen):
         shown = sum(r.contribution for r in (*self.reasons_for, *self.reasons_against))
         return self.base_value + shown + self.other_factors
 
-    def for_programme(self, shared_sources: Collection[str]) -> Flag:
-        """The flag as a programme sees it: details from unshared sources redacted."""
-        shared = set(shared_sources) | {"people"}
+    def for_programme(self, programme: ProgrammeView) -> Flag:
+        """The flag as one programme's practitioners may see it.
+
+        Anything from a source outside the programme's data-sharing agreement is redacted, even
+        the source's refresh date. A reason reads only "a record from another service
+        contributed" (its contribution stays, so the numbers still add up); a trigger becomes
+        ``another_service`` with no source, date or detail; what-ifs and missing-value notes
+        from such sources are dropped, and so are notes that the person has no record in one;
+        the unseen-pattern warning loses the source names. Of the programme entries only the
+        viewer's own is kept: which other services support or were offered to the young person
+        is not theirs to see.
+        """
+        shared = set(programme.shared_sources) | {"people"}
 
         def reason(r: Reason) -> Reason:
             if r.source in shared:
                 return r
             return r.model_copy(
-                update={"family": "redacted", "text": REDACTED_REASON, "features": ()}
+                update={
+                    "family": REDACTED,
+                    "source": REDACTED,
+                    "text": REDACTED_REASON,
+                    "features": (),
+                }
             )
 
         def trigger(t: Trigger) -> Trigger:
             if t.source in shared:
                 return t
-            return t.model_copy(update={"detail": REDACTED_REASON})
+            return Trigger(kind=REDACTED, source=REDACTED, date=None, detail=REDACTED_REASON)
 
+        unseen_elsewhere = any(
+            n.source not in shared and n.why == "no record for this young person"
+            for n in self.cannot_see.sources_unavailable
+        )
+        warning = self.cannot_see.unseen_pattern_warning
+        if warning is not None and unseen_elsewhere:
+            warning = UNSEEN_PATTERN_REDACTED
         cannot = self.cannot_see.model_copy(
             update={
+                "sources_unavailable": tuple(
+                    n
+                    for n in self.cannot_see.sources_unavailable
+                    if n.source in shared or n.why == "not shared with this VRU"
+                ),
                 "not_known": tuple(n for n in self.cannot_see.not_known if n.source in shared),
+                "sources_refreshed": {
+                    k: v for k, v in self.cannot_see.sources_refreshed.items() if k in shared
+                },
+                "unseen_pattern_warning": warning,
             }
         )
+        triggers = tuple(trigger(t) for t in self.triggers)
+        if sum(t.kind == REDACTED for t in triggers) > 1:  # not even how many
+            triggers = (
+                *(t for t in triggers if t.kind != REDACTED),
+                Trigger(kind=REDACTED, source=REDACTED, date=None, detail=REDACTED_REASON),
+            )
+        original_warning = self.cannot_see.unseen_pattern_warning
         return self.model_copy(
             update={
                 "reasons_for": tuple(reason(r) for r in self.reasons_for),
                 "reasons_against": tuple(reason(r) for r in self.reasons_against),
-                "triggers": tuple(trigger(t) for t in self.triggers),
+                "triggers": triggers,
                 "what_could_change": tuple(w for w in self.what_could_change if w.source in shared),
                 "cannot_see": cannot,
+                "programmes": tuple(p for p in self.programmes if p.programme == programme.id),
+                "warnings": tuple(
+                    UNSEEN_PATTERN_REDACTED if w == original_warning and unseen_elsewhere else w
+                    for w in self.warnings
+                ),
             }
         )
+
+
+class ProgrammeView(Protocol):
+    """What redaction needs of a programme (``vru_risk.models.programmes.Programme``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def shared_sources(self) -> tuple[str, ...]: ...
 
 
 def flag_id(person_id: str, as_of: dt.date, content_hash: str) -> str:

@@ -42,6 +42,8 @@ from vru_risk.models.programmes import Programme, Programmes
 from vru_risk.models.reasons import explain_batch, families
 from vru_risk.models.risk_model import RiskModel
 
+#: A what-if is shown only when the model's score would drop by at least this (probability).
+MIN_WHAT_IF_DROP: Final = 0.01
 UNSEEN_PATTERN_WARNING: Final = (
     "The model never saw this combination of available sources in training (not seen: {}); "
     "its score for this young person is less reliable than usual."
@@ -252,7 +254,8 @@ def _what_ifs(
     probability: np.ndarray,
     unseen: Sequence[Mapping[str, str]],
 ) -> dict[int, list[WhatIf]]:
-    """Model scores with each raising actionable family moved to the cohort median.
+    """Model scores with each raising actionable family moved to the cohort median, where that
+    lowers the score by at least :data:`MIN_WHAT_IF_DROP`.
 
     ``rows`` are the explained rows' feature values (row k of ``contributions``). One batched
     ``predict`` per family; the median inputs are the same for everyone, so are phrased once.
@@ -280,6 +283,10 @@ def _what_ifs(
         changed = rows[chosen].copy()
         changed[:, cols] = medians
         new = model.predict(pd.DataFrame(changed, columns=list(spec.names)))
+        # only what would move the model's score down by at least MIN_WHAT_IF_DROP is worth
+        # saying ("69% against 69% now" is noise, and a rise is not what could change it)
+        keep = new <= probability[chosen] - MIN_WHAT_IF_DROP
+        chosen, new = chosen[keep], new[keep]
         inputs = "; ".join(
             dict.fromkeys(
                 render_phrase(spec.features[i], float(v))

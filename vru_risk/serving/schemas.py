@@ -47,9 +47,14 @@ class ValidationErrorOut(_Out):
 
 
 class TriggerOut(_Out):
-    kind: Literal["ae_visit", "exclusion", "police_contact", "attendance_drop", "snapshot"]
+    kind: Literal[
+        "ae_visit", "exclusion", "police_contact", "attendance_drop", "snapshot", "another_service"
+    ] = Field(
+        description="'another_service' for a trigger from a source the programme's data-sharing "
+        "agreement does not cover (then source, date and detail say nothing more)"
+    )
     source: str = Field(description="the data table the trigger came from")
-    date: dt.date = Field(description="the event date")
+    date: dt.date | None = Field(description="the event date (none when redacted)")
     detail: str | None = Field(
         description="e.g. the hospital of an A&E visit; from an unshared source it reads "
         "'a record from another service contributed'"

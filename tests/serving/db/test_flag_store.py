@@ -123,7 +123,7 @@ def test_programme_list_filters_and_orders(sessions: sessionmaker[Session]) -> N
         assert flags_for_programme(s, "school_inclusion", today=DAY, visible_days=90) == []
         assert latest_as_of(s) == DAY + dt.timedelta(days=1)
         # full flags: redaction is the caller's job, and works on what comes back
-        shown = listed[0].for_programme(load_programmes().by_id("jump_start").shared_sources)
+        shown = listed[0].for_programme(load_programmes().by_id("jump_start"))
         assert shown.reasons_for[0].text == REDACTED_REASON
         assert shown.reasons_against[0].text.startswith("attendance of 96%")
 

@@ -175,7 +175,7 @@ def flag_for(
             f"the {state.settings.flag_visible_days}-day display period)",
         )
     programme = acting_programme(state, user, mine[0])
-    return flag.for_programme(programme.shared_sources), programme
+    return flag.for_programme(programme), programme
 
 
 # --- audit ----------------------------------------------------------------------------------

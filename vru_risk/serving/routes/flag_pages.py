@@ -54,6 +54,7 @@ TRIGGER_LABELS = {
     "police_contact": "Police contact",
     "attendance_drop": "Drop in school attendance",
     "snapshot": "Periodic review",
+    "another_service": "A record from another service",
 }
 
 
@@ -89,7 +90,7 @@ def flags_page(
             db, prog.id, today=today, visible_days=state.settings.flag_visible_days
         )
     )
-    shown = [f.for_programme(prog.shared_sources) for f in found]
+    shown = [f.for_programme(prog) for f in found]
     audit_views(audit, request, user, shown, f"list flags: {prog.id}")
     used = 0 if today is None else capacity_used(db, prog.id, today, programmes=state.programmes)
     rows = []

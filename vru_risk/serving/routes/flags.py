@@ -110,7 +110,7 @@ def list_flags(
             db, prog.id, today=today, visible_days=state.settings.flag_visible_days
         )
     )
-    shown = [f.for_programme(prog.shared_sources) for f in found]
+    shown = [f.for_programme(prog) for f in found]
     audit_views(audit, request, user, shown, f"list flags: {prog.id}")
     used = 0 if today is None else capacity_used(db, prog.id, today, programmes=state.programmes)
     return FlagListOut(

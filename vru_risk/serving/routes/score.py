@@ -74,6 +74,6 @@ def score(
             f"(version {model.info.version}: {exc}); run `vru flags generate` for that day "
             "with this model",
         ) from None
-    shown = flag.for_programme(prog.shared_sources)
+    shown = flag.for_programme(prog)
     audit_views(audit, request, user, [shown], f"score person: {prog.id}")
     return flag_out(shown)
