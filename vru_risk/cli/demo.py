@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
+from rich.table import Table
 
 from vru_risk.cli.audit import refresh_report, run_audit
 from vru_risk.cli.common import UserError, console, engine_options, state
@@ -16,11 +18,14 @@ from vru_risk.cli.features import print_build, run_build
 from vru_risk.cli.flags_generate import print_generate, print_top
 from vru_risk.cli.flags_generate import run_generate as run_generate_flags
 from vru_risk.cli.review import mirror_review_log, review_log
+from vru_risk.cli.serve import serve
 from vru_risk.cli.serving_admin import app_engine, transaction
 from vru_risk.cli.train import run_training
 from vru_risk.fairness_reports.review import review
 from vru_risk.features.load import open_folder
+from vru_risk.models.programmes import load_programmes
 from vru_risk.models.registry import CANDIDATE, Registry
+from vru_risk.serving.flag_store import FlagStoreError, load_flags, read_flags_jsonl
 from vru_risk.serving.users import ensure_user
 from vru_risk.training.config import load_experiment
 
@@ -36,8 +41,15 @@ def demo(
     ] = None,
     people: Annotated[int, typer.Option(help="Young people in the demo county")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+    serve_after: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve", help="End in the running server on 127.0.0.1:8000 (Ctrl-C stops)"
+        ),
+    ] = True,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Server port")] = 8000,
 ) -> None:
-    """Generate a demo county, validate it and print a summary (non-interactive)."""
+    """Run the whole pipeline on a synthetic county and end in the running service."""
     root = directory if directory is not None else state.get_settings().home / "demo"
     if root.exists():
         if not (root / DEMO_MARKER).exists():
@@ -49,7 +61,7 @@ def demo(
     (root / DEMO_MARKER).write_text("made by vru demo; safe to delete\n")
     data, truth = root / "data", root / "truth"
     experiment = load_experiment()
-    console.rule("1/6 synthetic county")
+    console.rule("1/7 synthetic county")
     summary = run_generate(
         out=data,
         people=people,
@@ -61,23 +73,23 @@ def demo(
         measurement_bias=True,
     )
     print_generation(summary)
-    console.rule("2/6 contract check")
+    console.rule("2/7 contract check")
     report = run_validate(data, None)
     print_report(report)
     if not report.ok:
         raise typer.Exit(1)  # generated data must always be valid: that is our fault
-    console.rule("3/6 as-of features and labels at teachable moments")
+    console.rule("3/7 as-of features and labels at teachable moments")
     features = root / "features.parquet"
     built = run_build(
         data, features, as_of=[], triggers=True, truth=truth, config=experiment.features
     )
     print_build(built)
     console.print(f"  shape: {built.rows:,} rows x {built.columns} columns")
-    console.rule("4/6 training side by side, gates, MLflow registry")
+    console.rule("4/7 training side by side, gates, MLflow registry")
     outcome = run_training(
         experiment, None, data=None, features=features, truth=truth, trained_by="demo", demo=True
     )
-    console.rule("5/6 fairness audit and the (demo) ethics panel's decision")
+    console.rule("5/7 fairness audit and the (demo) ethics panel's decision")
     version = outcome.version.version
     audited = run_audit(version, data, resamples=500, demo=True)
     gate = audited["gate"]
@@ -87,7 +99,7 @@ def demo(
         decision = demo_decision(version, gate_passed=gate.passed)
         refresh_report(version, audited["report"])
     console.print(decision)
-    console.rule("6/6 today's flags: teachable moments scored, offers matched, reasons explained")
+    console.rule("6/7 recent flags: teachable moments scored, offers matched, reasons explained")
     flags_file = root / "flags.jsonl"
     if outcome.state == CANDIDATE:
         extract = open_folder(data, today=date.today(), **engine_options()).extract_date
@@ -97,6 +109,11 @@ def demo(
         print_top(generated.batch.flags, 3)
     else:
         console.print("no flags: no approved model")
+    console.rule("7/7 the service: flags loaded, demo users, server")
+    demo_service_settings()
+    if flags_file.exists():
+        load_flags_file(flags_file)
+    users = ensure_demo_users()
     console.rule("demo done")
     console.print(
         f"data: {data}\ntruth (never shown to models): {truth}\nfeatures: {features}\n"
@@ -105,13 +122,98 @@ def demo(
         f"{state.get_settings().tracking_uri}` the runs.\n"
         f"fairness report ({gate.status}): {audited['html']}\n"
         f"flags: {flags_file}\n"
-        "The next step of the pipeline (serving) joins this demo as it is built."
+        f"MLflow UI on the same store: .venv/bin/mlflow ui --backend-store-uri "
+        f"{state.get_settings().tracking_uri} (then open http://127.0.0.1:5000)"
     )
+    print_demo_users(users)
+    if serve_after:
+        serve(host="127.0.0.1", port=port)
+    else:
+        console.print(f"start the service with: vru serve --port {port} ({DEMO_ENV_HINT})")
 
 
 #: Password of the demo's users (printed by the demo; a synthetic county only, never real use).
 DEMO_PASSWORD = "demo-password-not-for-real-use"
 DEMO_PANEL = ("demo-panel", "demo-panel-2")
+
+
+#: Demo-only keys, used when VRU_SESSION_SECRET / VRU_AUDIT_KEY are not set (printed; never for
+#: real use: a real service keeps its audit key outside the database host).
+DEMO_SESSION_SECRET = "demo-session-secret-not-for-real-use"
+DEMO_AUDIT_KEY = "demo-audit-key-not-for-real-use"
+DEMO_ENV_HINT = (
+    f"with VRU_SESSION_SECRET={DEMO_SESSION_SECRET} VRU_AUDIT_KEY={DEMO_AUDIT_KEY} unless you set "
+    "your own"
+)
+
+
+def demo_service_settings() -> None:
+    """Use demo keys for the session cookie and the audit log when none are configured."""
+    settings = state.get_settings()
+    update: dict[str, SecretStr] = {}
+    if settings.session_secret is None:
+        update["session_secret"] = SecretStr(DEMO_SESSION_SECRET)
+    if settings.audit_key is None:
+        update["audit_key"] = SecretStr(DEMO_AUDIT_KEY)
+    if update:
+        state.settings = settings.model_copy(update=update)
+        console.print(f"demo keys in use ({DEMO_ENV_HINT})")
+
+
+def load_flags_file(path: Path) -> None:
+    """``vru flags load``: the flags into the application database (idempotent)."""
+    try:
+        flags = read_flags_jsonl(path)
+    except FlagStoreError as exc:
+        raise UserError(str(exc)) from None
+    engine = app_engine()
+    try:
+        with transaction(engine) as session:
+            result = load_flags(session, flags)
+    finally:
+        engine.dispose()
+    console.print(
+        f"{path}: {result.inserted} flag(s) loaded, {result.already_present} already present"
+    )
+
+
+def ensure_demo_users() -> list[tuple[str, str, str]]:
+    """One demo user per role and per programme: (username, role, programmes)."""
+    settings = state.get_settings()
+    programmes = load_programmes(settings.programmes_path)
+    wanted: list[tuple[str, str, tuple[str, ...]]] = [
+        (f"demo-{p.id.replace('_', '-')}", "practitioner", (p.id,)) for p in programmes.programmes
+    ]
+    wanted += [
+        ("demo-data-scientist", "data_scientist", ()),
+        (DEMO_PANEL[0], "ethics_panel", ()),
+        (DEMO_PANEL[1], "ethics_panel", ()),
+        ("demo-admin", "admin", ()),
+    ]
+    engine = app_engine()
+    try:
+        with transaction(engine) as session:
+            for name, role, progs in wanted:
+                ensure_user(
+                    session,
+                    username=name,
+                    role=role,
+                    password=DEMO_PASSWORD,
+                    programmes=progs,
+                    known_programmes=programmes,
+                )
+    finally:
+        engine.dispose()
+    return [(name, role, ", ".join(progs)) for name, role, progs in wanted]
+
+
+def print_demo_users(users: list[tuple[str, str, str]]) -> None:
+    table = Table(title=f"demo users (password {DEMO_PASSWORD!r}; synthetic data, demo only)")
+    for col in ("username", "role", "programme"):
+        table.add_column(col)
+    for row in users:
+        table.add_row(*row)
+    console.print(table)
 
 
 def ensure_demo_panel() -> list[str]:
