@@ -168,6 +168,7 @@ def test_a_family_is_one_reason_phrased_with_the_persons_values(risk_model: Risk
         assert set(r.text.split("; ")) <= rendered
     # the family's phrases, largest contribution first, with the real values
     fam = next(f for f in families(risk_model.spec) if f.name == "exclusions_suspension")
+    suspension_family = [risk_model.spec.features[i].name for i in fam.columns]
     crafted = np.zeros(len(names))
     crafted[names.index("excl_suspensions_365d")] = 0.9
     crafted[names.index("excl_suspensions_90d")] = 0.5
@@ -175,6 +176,17 @@ def test_a_family_is_one_reason_phrased_with_the_persons_values(risk_model: Risk
     crafted[names.index("excl_suspension_days_365d")] = 0.01
     assert family_text(risk_model.spec, fam, values, crafted) == (
         "3 suspensions in the last year; 1 suspension in the last 90 days; 5 suspensions on record"
+    )
+    zeros = values.copy()
+    zeros[names.index("excl_suspensions_90d")] = 0.0
+    assert family_text(risk_model.spec, fam, zeros, crafted) == (
+        "3 suspensions in the last year; 5 suspensions on record; "
+        "7 school days suspended in the last year"
+    )  # "0 suspensions in the last 90 days" says nothing beside the others
+    nothing = zeros.copy()
+    nothing[[names.index(n) for n in suspension_family]] = 0.0
+    assert family_text(risk_model.spec, fam, nothing, crafted).startswith(
+        "0 suspensions in the last year"
     )
     att = next(f for f in families(risk_model.spec) if f.name == "attendance_presence")
     crafted[names.index("att_rate_90d")] = 2.0
@@ -279,9 +291,9 @@ def test_missing_values_are_phrased_and_listed_as_not_known(risk_model: RiskMode
     e = explain(
         spec, x.to_numpy()[0], risk_model.contributions(x).to_numpy()[0], top_for=50, top_against=50
     )
-    recency = [r for r in (*e.reasons_for, *e.reasons_against) if r.family == "exclusions_recency"]
-    if recency:
-        assert recency[0].text == "no exclusion on record"
+    recency = next(f for f in families(spec) if f.name == "exclusions_recency")
+    values = x.to_numpy()[0]
+    assert family_text(spec, recency, values, np.ones(len(spec.names))) == "no exclusion on record"
     missing = {n.family: n.text for n in e.not_known}
     assert "no exclusion on record" in missing["exclusions_recency"]
     assert "no school sessions on roll in the last 30 days" in missing["attendance_presence"]

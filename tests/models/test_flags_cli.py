@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -15,7 +16,8 @@ from tests.conftest import RunVru
 from tests.models.test_review import candidate, decide
 from vru_risk.cli.data import run_generate
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.moments import load_moments
+from vru_risk.features.load import open_folder
+from vru_risk.features.moments import build_moments, load_moments
 from vru_risk.models.flag import Flag
 from vru_risk.models.programmes import load_programmes
 from vru_risk.models.registry import CANDIDATE, Registry
@@ -209,3 +211,106 @@ def test_generate_refuses_bad_requests_with_what_to_do(
     )
     assert refused.code == 2 and "no programmes are configured" in refused.stderr
     assert not (tmp_path / "a.jsonl").exists()
+
+
+def test_daily_runs_share_a_period_s_capacity_through_the_ledger(
+    vru: RunVru,
+    vru_home: Path,
+    county: Path,
+    deployable: RiskModel,
+    tmp_path: Path,
+) -> None:
+    approved(vru_home, deployable, tmp_path)
+    doc = load_programmes().model_dump(mode="json")
+    for p in doc["programmes"]:
+        p["min_percentile"] = 0
+        p["capacity"] = 3
+        p["period"] = "month"
+    progs = tmp_path / "small.yaml"
+    progs.write_text(yaml.safe_dump(doc), encoding="utf-8")
+
+    def offered(path: Path) -> list[tuple[str, str, str]]:
+        return [
+            (f.person_id, o.programme, f.as_of.isoformat()[:7])
+            for f in map(Flag.model_validate_json, path.read_text().splitlines())
+            for o in f.programmes
+            if o.status == "offered"
+        ]
+
+    days = ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"]
+    total: list[tuple[str, str, str]] = []
+    for day in days:  # one run a day, no --issued: the ledger carries the capacity
+        out = tmp_path / f"{day}.jsonl"
+        result = vru(
+            "flags",
+            "generate",
+            county,
+            "--date",
+            day,
+            "--days",
+            "7",
+            "--out",
+            out,
+            "--programmes",
+            progs,
+        )
+        assert result.code == 0, result.output
+        total += offered(out)
+    per_period = {(p, m): sum(1 for _, q, n in total if (q, n) == (p, m)) for _, p, m in total}
+    assert per_period and all(n <= 3 for n in per_period.values())  # 3 a month, every month
+    assert max(per_period.values()) == 3  # and the capacity was used
+    pairs = [(person, p) for person, p, _ in total]
+    assert len(pairs) == len(set(pairs))  # nobody offered twice by one programme
+    # re-running a day replaces its own ledger entry instead of counting it twice
+    again = tmp_path / "again.jsonl"
+    rerun = vru(
+        "flags",
+        "generate",
+        county,
+        "--date",
+        days[-1],
+        "--days",
+        "7",
+        "--out",
+        again,
+        "--programmes",
+        progs,
+    )
+    assert rerun.code == 0
+    assert offered(again) == offered(tmp_path / f"{days[-1]}.jsonl")
+
+
+def test_moments_from_data_carry_their_triggers_and_the_support_under_way(
+    county: Path, deployable: RiskModel
+) -> None:
+    folder = open_folder(county, today=date(2026, 11, 25))
+    days = [date(2026, 3, 2) + timedelta(days=k) for k in range(28)]
+    m = build_moments(folder, deployable.spec, FeatureBuildConfig(), days)
+    assert len(m.frame) > 20
+    assert set(m.frame["as_of"]) <= set(days)
+    # every moment's listed trigger kinds are exactly its triggers', known on its as_of
+    kinds = m.triggers.groupby(["person_id", "as_of"])["trigger_kind"].agg(
+        lambda k: ",".join(sorted(set(k)))
+    )
+    for person, as_of, listed in m.frame[["person_id", "as_of", "trigger_kinds"]].itertuples(
+        index=False
+    ):
+        assert kinds[(person, as_of)] == listed
+    assert (m.triggers["trigger_date"] <= m.triggers["as_of"]).all()
+    ae = m.triggers[m.triggers["trigger_kind"] == "ae_visit"]
+    assert ae["detail"].notna().all()  # the hospital, for Admit A&E's eligibility
+    # support under way: started, known and not ended on the day, for people with a moment
+    iv = pd.read_parquet(county / "interventions.parquet")
+    for col in ("start_date", "end_date", "known_date"):
+        iv[col] = pd.to_datetime(iv[col]).dt.date
+    people = set(m.frame["person_id"])
+    expected = {
+        (p, d, prog)
+        for d in days
+        for p, prog, start, end, known in iv[
+            ["person_id", "programme", "start_date", "end_date", "known_date"]
+        ].itertuples(index=False)
+        if p in people and start <= d and known <= d and (pd.isna(end) or end >= d)
+    }
+    got = set(m.supported[["person_id", "day", "programme"]].itertuples(index=False, name=None))
+    assert got == expected and got  # the county has support under way for someone

@@ -75,6 +75,20 @@ def write_jsonl(flags: list[Flag], out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def issued_before(ledger: Path, days: tuple[date, ...], extra: list[Path]) -> list[Flag]:
+    """Flags issued earlier (they use capacity up and are not offered again while valid): the
+    ledger that every run of ``vru flags generate`` keeps under VRU_HOME/flags/issued/, except
+    the days being (re)generated, plus any ``--issued`` files. Each flag counts once."""
+    found: dict[str, Flag] = {}
+    regenerated = {f"issued-{d}.jsonl" for d in days}
+    files = sorted(p for p in ledger.glob("issued-*.jsonl") if p.name not in regenerated)
+    for path in [*files, *extra]:
+        for flag in read_flags_file(path):
+            if path in extra or flag.as_of < days[0]:
+                found.setdefault(flag.flag_id, flag)
+    return list(found.values())
+
+
 @dataclass(frozen=True)
 class GenerateResult:
     batch: FlagBatch
@@ -83,6 +97,7 @@ class GenerateResult:
     out: Path
     seconds: float
     programmes: Programmes
+    unmatched_support: tuple[str, ...] = ()
 
 
 def load_approved(alias: str) -> tuple[RiskModel, ModelRef]:
@@ -123,7 +138,6 @@ def run_generate(
         programmes = load_programmes(programmes_path or settings.programmes_path)
     except ProgrammeConfigError as exc:
         raise UserError(str(exc)) from None
-    issued = [f for p in issued_paths or [] for f in read_flags_file(p)]
     model, ref = load_approved(alias)
     try:
         config = FeatureBuildConfig.model_validate_json(model.info["build_config"])
@@ -139,6 +153,8 @@ def run_generate(
     except ValueError as exc:
         raise UserError(str(exc)) from None
     wanted = tuple(day - timedelta(days=k) for k in range(days - 1, -1, -1))
+    ledger = settings.home / "flags" / "issued"
+    issued = issued_before(ledger, wanted, issued_paths or [])
     try:
         moments = build_moments(folder, model.spec, config, wanted, **engine_options())
     except (MomentsError, CatalogError) as exc:
@@ -152,8 +168,15 @@ def run_generate(
         options=FlagOptions(valid_days=settings.flag_visible_days),
     )
     write_jsonl(batch.flags, out)
+    for d in wanted:  # the ledger of offers made, one file per day (a re-run replaces its days)
+        write_jsonl([f for f in batch.flags if f.as_of == d], ledger / f"issued-{d}.jsonl")
     save_moments(moments, settings.home / "flags" / f"moments-{day.isoformat()}")
+    names = {str(n) for n in moments.supported["programme"]}
+    unmatched = tuple(
+        sorted(n for n in names if not any(p.supports(n) for p in programmes.programmes))
+    )
     return GenerateResult(
+        unmatched_support=unmatched,
         batch=batch,
         model_ref=ref,
         days=wanted,
@@ -170,7 +193,8 @@ def print_top(flags: list[Flag], n: int = 3) -> None:
         console.print(
             f"[bold]{flag.person_id}[/], aged {flag.age_years}, known {flag.as_of}: "
             f"{', '.join(t.kind.replace('_', ' ') for t in flag.triggers)}; "
-            f"{flag.probability:.0%} ({flag.band} of teachable moments); offered: {offered}"
+            f"model score {flag.probability:.0%} ({flag.band} of teachable moments); offered: "
+            f"{offered}"
         )
         for r in flag.reasons_for:
             console.print(f"    + {r.sentence}")
@@ -206,6 +230,13 @@ def print_generate(result: GenerateResult) -> None:
         )
         table.add_row(p.name, str(offered), str(already), f"{p.capacity} per {p.period}")
     console.print(table)
+    if result.unmatched_support:
+        console.print(
+            "[yellow]warning:[/] interventions name programme(s) that match no configured "
+            f"programme: {', '.join(result.unmatched_support)}; such support is not recognised "
+            "(the young person could be offered it again): add the names to the programme's "
+            "intervention_names"
+        )
     console.print(
         "Flags are offers of support, decision support and not a decision: never for enforcement."
     )

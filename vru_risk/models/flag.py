@@ -153,7 +153,10 @@ class ProgrammeOffer(_Frozen):
     programme: str = Field(description="programme id from the programmes configuration")
     name: str
     status: Literal["offered", "already_supported"]
-    rank: int | None = Field(default=None, description="rank within the programme's list")
+    rank: int | None = Field(
+        default=None,
+        description="place among the programme's offers in its capacity period (1 = first)",
+    )
     capacity: int
 
 

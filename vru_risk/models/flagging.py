@@ -186,7 +186,8 @@ def allocate(
     """Match moments to programmes, day by day, highest scores first, within capacity.
 
     Returns, per row position of ``scored`` that becomes a flag, its programme entries: the
-    programmes that offer support (ranked within each programme's list of the day) and those
+    programmes that offer support (``rank``: its place among the programme's offers in the
+    period, 1 = the period's first) and those
     already supporting the young person. A row offered by no programme is not a flag. A
     programme does not offer support again to someone it offered it to in a flag still valid
     (``issued`` flags, or earlier days of this batch, valid for ``valid_days``). Eligibility is

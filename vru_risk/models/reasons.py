@@ -74,13 +74,18 @@ def families(spec: FeatureSpec) -> tuple[Family, ...]:
 
 
 def family_text(spec: FeatureSpec, fam: Family, values: np.ndarray, contrib: np.ndarray) -> str:
-    """The family's phrases with the person's values, largest contributions first."""
+    """The family's phrases with the person's values, largest contributions first (counts of
+    zero are left out when another count of the family is not zero)."""
     order = sorted(fam.columns, key=lambda i: -abs(float(contrib[i])))
+    # "0 suspensions in the last 90 days" adds nothing beside "3 suspensions on record"
+    some_nonzero = any(float(values[i]) != 0 and not math.isnan(float(values[i])) for i in order)
     phrases: list[str] = []
     for i in order:
         info = spec.features[i]
         value = float(values[i])
         if math.isnan(value) and info.missing_phrase is None:
+            continue
+        if value == 0 and some_nonzero and info.aggregate in ("count", "sum", "distinct"):
             continue
         text = render_phrase(info, value)
         if text not in phrases:
