@@ -76,6 +76,10 @@ def largest_params() -> BoosterParams:
     return max(params, key=lambda p: (p.n_estimators * p.num_leaves, p.n_estimators))
 
 
+def tree_leaves(booster: lgb.Booster) -> list[int]:
+    return [int(t["num_leaves"]) for t in booster.dump_model()["tree_info"]]
+
+
 def tree_depths(booster: lgb.Booster) -> list[int]:
     def depth(node: dict[str, Any]) -> int:
         if "leaf_index" in node:
@@ -207,8 +211,10 @@ def main() -> None:
     ref = ModelRef(name="benchmark", version=1, content_hash="benchmark")
     x = moments.features(model.spec).to_numpy()
     depths = tree_depths(model.booster)
+    leaves = tree_leaves(model.booster)
     print(
-        f"model: {model.booster.num_trees()} trees, {params.num_leaves} leaves max, depth "
+        f"model: {model.booster.num_trees()} trees, {params.num_leaves} leaves allowed "
+        f"(mean {statistics.mean(leaves):.1f}, max {max(leaves)} used), depth "
         f"mean {statistics.mean(depths):.1f} max {max(depths)} ({fit_seconds:.1f} s to fit on "
         f"{table['label_serious_violence'].notna().sum():,} labelled moments)"
     )
@@ -247,6 +253,9 @@ def main() -> None:
                 fh.write(flag.model_dump_json() + "\n")
         times["vru_write"].append(time.perf_counter() - start)
     assert len(flags) == capacity, (len(flags), capacity)
+    # both sides explain the same rows (calibration is monotone: the same top 2%)
+    overlap = len(set(top_bare.tolist()) & set(positions)) / capacity
+    assert overlap > 0.999, overlap
     for flag in flags[:200]:
         assert abs(flag.shown_total - flag.raw_score) < 1e-9
 
@@ -279,6 +288,7 @@ def main() -> None:
                 "flags": capacity,
                 "trees": model.booster.num_trees(),
                 "leaves": params.num_leaves,
+                "leaves_mean": statistics.mean(leaves),
                 "depth_mean": statistics.mean(depths),
                 "depth_max": max(depths),
                 "seconds": med,
