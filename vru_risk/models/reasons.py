@@ -73,12 +73,21 @@ def families(spec: FeatureSpec) -> tuple[Family, ...]:
     )
 
 
-def family_text(spec: FeatureSpec, fam: Family, values: np.ndarray, contrib: np.ndarray) -> str:
+def family_text(
+    spec: FeatureSpec,
+    fam: Family,
+    values: np.ndarray,
+    contrib: np.ndarray,
+    some_nonzero: bool | None = None,
+) -> str:
     """The family's phrases with the person's values, largest contributions first (counts of
     zero are left out when another count of the family is not zero)."""
     order = sorted(fam.columns, key=lambda i: -abs(float(contrib[i])))
     # "0 suspensions in the last 90 days" adds nothing beside "3 suspensions on record"
-    some_nonzero = any(float(values[i]) != 0 and not math.isnan(float(values[i])) for i in order)
+    if some_nonzero is None:
+        some_nonzero = any(
+            float(values[i]) != 0 and not math.isnan(float(values[i])) for i in order
+        )
     phrases: list[str] = []
     for i in order:
         info = spec.features[i]
@@ -168,6 +177,7 @@ def explain_batch(
     family_sum = contributions[:, :n] @ member
     has_text = (phrasable.astype(float) @ member) > 0
     has_missing = (missing.astype(float) @ member) > 0
+    has_nonzero = ((~missing & (values != 0)).astype(float) @ member) > 0
     source_of = [fam.source for fam in fams]
     sources = [s for s in spec.sources if s != "people"]
     all_missing = {
@@ -199,7 +209,9 @@ def explain_batch(
                 source=fam.source,
                 direction="raises" if total > 0 else "lowers",
                 strength=strength_of(total),
-                text=family_text(spec, fam, values[row], contributions[row]),
+                text=family_text(
+                    spec, fam, values[row], contributions[row], bool(has_nonzero[row, j])
+                ),
                 contribution=total,
                 features=tuple(spec.features[i].name for i in fam.columns),
             )
