@@ -581,6 +581,7 @@ def main() -> None:
             str(setup["version"]),
             setup["extract_date"],
         ]
+        head_before = audit_head(home)
         with (
             running("vru", real_cmd, env, home / "serve-vru.log") as (vru_port, _),
             running("bare", bare_cmd, env, home / "serve-bare.log") as (bare_port, bare_health),
@@ -598,7 +599,16 @@ def main() -> None:
             text=True,
             check=False,
         )
-        report(args, setup, results, info, audit_rows, verify, load_before, len(pairs))
+        # the check before the load wrote one score row and one row per person listed
+        expected = audit_rows + 1 + info["listed"]
+        info["audit_rows"] = {"expected": expected, "written": audit_head(home) - head_before}
+        report(args, setup, results, info, verify, load_before, len(pairs))
+
+
+def audit_head(home: Path) -> int:
+    """The newest audit row's number, from the chain head mirrored outside the database."""
+    path = home / "audit" / "head.json"
+    return int(json.loads(path.read_text())["seq"]) if path.exists() else 0
 
 
 def run_scenarios(
@@ -697,7 +707,6 @@ def report(
     setup: dict[str, Any],
     results: dict[tuple[str, int], Result],
     info: dict[str, Any],
-    audit_rows: int,
     verify: subprocess.CompletedProcess[str],
     load_before: float,
     moments: int,
@@ -750,11 +759,17 @@ def report(
         print(f"target {key}: {value:.2f} {op} {target}: {'met' if ok else 'NOT MET'}{why}")
     if errors:
         print(f"{errors} request(s) failed in all: a target whose scenario failed is not met")
+    rows = info["audit_rows"]
+    exact = rows["expected"] == rows["written"]
+    print(
+        f"audit rows written during the run: {rows['written']:,}; expected from the 200 answers "
+        f"(one per score, {info['listed']} per list page): {rows['expected']:,}"
+        f"{'' if exact else '  MISMATCH'}"
+    )
     verified = verify.returncode == 0
     print(
-        f"audit log after the run ({audit_rows:,} rows written by 200 answers under load): "
-        f"{'valid' if verified else 'INVALID'}: {verify.stdout.strip()[-300:]}"
-        f"{verify.stderr.strip()[-300:]}"
+        f"`vru audit-log verify` after the run: {'valid' if verified else 'INVALID'}: "
+        f"{' '.join(verify.stdout.split())[-300:]}{verify.stderr.strip()[-300:]}"
     )
     load_after = loadavg("after")
     print(
@@ -774,10 +789,11 @@ def report(
                     for k, (v, t, _, _) in targets.items()
                 },
                 "errors": errors,
+                "audit_rows": rows,
                 "audit_log_valid": verified,
                 "loadavg_before": round(load_before, 2),
                 "loadavg_after": round(load_after, 2),
-                "targets_met": all(met.values()) and verified,
+                "targets_met": all(met.values()) and verified and exact,
             }
         )
     )
