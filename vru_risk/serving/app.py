@@ -40,7 +40,7 @@ from vru_risk.models.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.serving.audit_log import AuditLog
 from vru_risk.serving.auth import LoginRateLimiter, SessionCodec, SignedOut
-from vru_risk.serving.db import open_database, session_factory
+from vru_risk.serving.db import make_engine, open_database, session_factory
 from vru_risk.serving.deps import (
     AppState,
     LoginRequiredError,
@@ -170,8 +170,12 @@ def create_app(settings: Settings) -> FastAPI:
             )
             log.warning("audit log unavailable: %s", problem)
         else:
+            # the audit log gets its own engine (and pool): a request holds a connection of the
+            # request pool until it answers, and must never wait on that same pool for its
+            # audit rows (16 concurrent requests deadlocked until the pool timeout)
+            audit_engine = make_engine(settings.app_database_url)
             audit = AuditLog(
-                engine,
+                audit_engine,
                 settings.audit_key.get_secret_value().encode(),
                 settings.audit_dir / "head.json",
             )
@@ -198,6 +202,8 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             engine.dispose()
+            if audit is not None:
+                audit.engine.dispose()
 
     app = FastAPI(
         title="vru-risk",

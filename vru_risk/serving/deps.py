@@ -151,9 +151,7 @@ class MomentStore:
         self.root = root
         self.keep = keep
         self._lock = threading.Lock()
-        self._cache: OrderedDict[Path, tuple[int, Moments, dict[tuple[str, dt.date], int]]] = (
-            OrderedDict()
-        )
+        self._cache: OrderedDict[Path, tuple[int, Moments, _Index, _Index]] = OrderedDict()
         self._day_cache: dict[Path, tuple[int, tuple[dt.date, ...]]] = {}
 
     def _days(self, directory: Path) -> tuple[dt.date, ...]:
@@ -171,23 +169,27 @@ class MomentStore:
         self._day_cache[directory] = (stamp, days)
         return days
 
-    def _load(self, directory: Path) -> tuple[Moments, dict[tuple[str, dt.date], int]]:
+    def _load(self, directory: Path) -> tuple[Moments, _Index, _Index]:
         stamp = (directory / "moments.json").stat().st_mtime_ns
         cached = self._cache.get(directory)
         if cached is not None and cached[0] == stamp:
             self._cache.move_to_end(directory)
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         moments = load_moments(directory)
-        index = {
-            (str(p), d): i
-            for i, (p, d) in enumerate(
-                zip(moments.frame["person_id"], moments.frame["as_of"], strict=True)
-            )
-        }
-        self._cache[directory] = (stamp, moments, index)
+        index: _Index = {}
+        for i, (p, d) in enumerate(
+            zip(moments.frame["person_id"], moments.frame["as_of"], strict=True)
+        ):
+            index[(str(p), d)] = [i]
+        triggers: _Index = {}
+        for i, (p, d) in enumerate(
+            zip(moments.triggers["person_id"], moments.triggers["as_of"], strict=True)
+        ):
+            triggers.setdefault((str(p), d), []).append(i)
+        self._cache[directory] = (stamp, moments, index, triggers)
         while len(self._cache) > self.keep:
             self._cache.popitem(last=False)
-        return moments, index
+        return moments, index, triggers
 
     def find(self, person_id: str, as_of: dt.date) -> Moments | None:
         """The one moment of ``person_id`` known on ``as_of`` (as single-row Moments), or None
@@ -209,18 +211,23 @@ class MomentStore:
                 if as_of not in self._days(directory):
                     continue
                 try:
-                    moments, index = self._load(directory)
+                    moments, index, trigger_index = self._load(directory)
                 except (MomentsError, OSError, ValueError) as exc:
                     log.warning("materialised moments in %s cannot be read: %s", directory, exc)
                     continue
                 pos = index.get((person_id, as_of))
                 if pos is None:
                     continue
-                frame = moments.frame.iloc[[pos]].reset_index(drop=True)
-                t = moments.triggers
-                triggers = t[(t["person_id"] == person_id) & (t["as_of"] == as_of)]
-                return replace(moments, days=(as_of,), frame=frame, triggers=triggers)
-        return None
+                rows = trigger_index.get((person_id, as_of), [])
+                break
+            else:
+                return None
+        frame = moments.frame.iloc[pos].reset_index(drop=True)
+        triggers = moments.triggers.iloc[rows].reset_index(drop=True)
+        return replace(moments, days=(as_of,), frame=frame, triggers=triggers)
+
+
+_Index = dict[tuple[str, dt.date], list[int]]
 
 
 @dataclass

@@ -57,7 +57,7 @@ def make_engine(url: str) -> Engine:
                 f"database URL uses the driver {parsed.get_driver_name()!r}; vru-risk talks to "
                 "PostgreSQL through psycopg 3: write postgresql+psycopg://..."
             )
-        return create_engine(parsed, pool_pre_ping=True, future=True)
+        return create_engine(parsed, pool_pre_ping=True, future=True, **POOL)
     if backend != "sqlite":
         raise DatabaseError(
             f"database URL {parsed.render_as_string(hide_password=True)!r}: only SQLite and "
@@ -69,9 +69,18 @@ def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if memory:
         kwargs["poolclass"] = StaticPool  # one shared in-memory database
+    else:
+        kwargs.update(POOL)
     engine = create_engine(parsed, **kwargs)
     _sqlite_events(engine, wal=not memory)
     return engine
+
+
+#: A request may hold two connections at once (its session, and the audit log's own
+#: transaction), and the server runs up to 40 requests at a time (anyio's thread pool): the
+#: pool must hold 2 x 40, or 16 concurrent requests exhaust SQLAlchemy's default 5 + 10 and
+#: wait out the pool timeout. PostgreSQL's default max_connections is 100.
+POOL: Final[dict[str, int]] = {"pool_size": 10, "max_overflow": 80, "pool_timeout": 30}
 
 
 def _sqlite_events(engine: Engine, *, wal: bool) -> None:
