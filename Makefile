@@ -82,6 +82,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/train.py
 	$(BIN)/python benchmarks/scoring.py
+	$(BIN)/python benchmarks/serve.py
 
 lock: $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes $(UV_PLATFORM) --upgrade -o requirements/lock.txt
