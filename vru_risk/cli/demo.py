@@ -15,6 +15,7 @@ from vru_risk.cli.audit import refresh_report, run_audit
 from vru_risk.cli.common import UserError, console, engine_options, state
 from vru_risk.cli.data import print_generation, print_report, run_generate, run_validate
 from vru_risk.cli.features import print_build, run_build
+from vru_risk.cli.flags import load as load_flags_command
 from vru_risk.cli.flags_generate import print_generate, print_top
 from vru_risk.cli.flags_generate import run_generate as run_generate_flags
 from vru_risk.cli.review import mirror_review_log, review_log
@@ -25,7 +26,6 @@ from vru_risk.fairness_reports.review import review
 from vru_risk.features.load import open_folder
 from vru_risk.models.programmes import load_programmes
 from vru_risk.models.registry import CANDIDATE, Registry
-from vru_risk.serving.flag_store import FlagStoreError, load_flags, read_flags_jsonl
 from vru_risk.serving.users import ensure_user
 from vru_risk.training.config import load_experiment
 
@@ -112,7 +112,7 @@ def demo(
     console.rule("7/7 the service: flags loaded, demo users, server")
     demo_service_settings()
     if flags_file.exists():
-        load_flags_file(flags_file)
+        load_flags_command(flags_file)
     users = ensure_demo_users()
     console.rule("demo done")
     console.print(
@@ -158,23 +158,6 @@ def demo_service_settings() -> None:
     if update:
         state.settings = settings.model_copy(update=update)
         console.print(f"demo keys in use ({DEMO_ENV_HINT})")
-
-
-def load_flags_file(path: Path) -> None:
-    """``vru flags load``: the flags into the application database (idempotent)."""
-    try:
-        flags = read_flags_jsonl(path)
-    except FlagStoreError as exc:
-        raise UserError(str(exc)) from None
-    engine = app_engine()
-    try:
-        with transaction(engine) as session:
-            result = load_flags(session, flags)
-    finally:
-        engine.dispose()
-    console.print(
-        f"{path}: {result.inserted} flag(s) loaded, {result.already_present} already present"
-    )
 
 
 def ensure_demo_users() -> list[tuple[str, str, str]]:

@@ -15,7 +15,12 @@ from vru_risk.models.flag import Flag
 from vru_risk.models.programmes import Programme
 from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.deps import AppState
-from vru_risk.serving.flag_store import get_flag, latest_as_of
+from vru_risk.serving.flag_store import (
+    capacity_used,
+    flags_for_programme,
+    get_flag,
+    latest_as_of,
+)
 from vru_risk.serving.schemas import ErrorOut, ValidationErrorOut
 from vru_risk.serving.users import UserInfo
 
@@ -179,6 +184,32 @@ def flag_for(
 
 
 # --- audit ----------------------------------------------------------------------------------
+
+
+def programme_list(
+    request: Request,
+    state: AppState,
+    db: Session,
+    user: UserInfo,
+    audit: AuditLog,
+    programme: str | None,
+) -> tuple[Programme, dt.date | None, list[Flag], int]:
+    """Today's flags of one of ``user``'s programmes, redacted to it, with one audit row per
+    young person listed; returns the programme, the service's today, the flags and the
+    capacity used in the current period (shared by the list page and the API)."""
+    prog = acting_programme(state, user, programme)
+    today = service_today(db)
+    found = (
+        []
+        if today is None
+        else flags_for_programme(
+            db, prog.id, today=today, visible_days=state.settings.flag_visible_days
+        )
+    )
+    shown = [f.for_programme(prog) for f in found]
+    audit_views(audit, request, user, shown, f"list flags: {prog.id}")
+    used = 0 if today is None else capacity_used(db, prog.id, today, programmes=state.programmes)
+    return prog, today, shown, used
 
 
 def route_name(request: Request) -> str:

@@ -17,16 +17,13 @@ from vru_risk.serving.deps import AppState, Audit, Csrf, Db, State, page_roles
 from vru_risk.serving.flag_store import (
     DECISIONS,
     REASON_CODES,
-    capacity_used,
     decisions_for,
-    flags_for_programme,
 )
 from vru_risk.serving.routes.common import (
-    acting_programme,
     audit_views,
     flag_for,
+    programme_list,
     render,
-    service_today,
 )
 from vru_risk.serving.routes.flags import save_decision
 from vru_risk.serving.users import UserInfo
@@ -81,18 +78,7 @@ def flags_page(
     programme: str | None = None,
 ) -> Response:
     """Today's support opportunities for one of my programmes, with capacity used."""
-    prog = acting_programme(state, user, programme)
-    today = service_today(db)
-    found = (
-        []
-        if today is None
-        else flags_for_programme(
-            db, prog.id, today=today, visible_days=state.settings.flag_visible_days
-        )
-    )
-    shown = [f.for_programme(prog) for f in found]
-    audit_views(audit, request, user, shown, f"list flags: {prog.id}")
-    used = 0 if today is None else capacity_used(db, prog.id, today, programmes=state.programmes)
+    prog, today, shown, used = programme_list(request, state, db, user, audit, programme)
     rows = []
     for f in shown:
         offer = next((o for o in f.programmes if o.programme == prog.id), None)

@@ -17,19 +17,16 @@ from vru_risk.serving.deps import AppState, Audit, Db, State, api_roles
 from vru_risk.serving.flag_store import (
     DecisionInfo,
     FlagStoreError,
-    capacity_used,
     decisions_for,
-    flags_for_programme,
     record_decision,
 )
 from vru_risk.serving.routes.common import (
     BAD_BODY,
     ERRORS,
     UNAVAILABLE,
-    acting_programme,
     audit_views,
     flag_for,
-    service_today,
+    programme_list,
 )
 from vru_risk.serving.schemas import (
     DecisionIn,
@@ -101,18 +98,7 @@ def list_flags(
     """Flags offered to the programme whose as_of is within the display period of the service's
     "today" (the newest as_of loaded), by rank, redacted to the programme's shared sources.
     Writes one audit row per young person listed."""
-    prog = acting_programme(state, user, programme)
-    today = service_today(db)
-    found = (
-        []
-        if today is None
-        else flags_for_programme(
-            db, prog.id, today=today, visible_days=state.settings.flag_visible_days
-        )
-    )
-    shown = [f.for_programme(prog) for f in found]
-    audit_views(audit, request, user, shown, f"list flags: {prog.id}")
-    used = 0 if today is None else capacity_used(db, prog.id, today, programmes=state.programmes)
+    prog, today, shown, used = programme_list(request, state, db, user, audit, programme)
     return FlagListOut(
         programme=programme_out(prog, today),
         today=today,
