@@ -113,14 +113,14 @@ def moments_for(
     )
 
 
-def open_programmes(tmp_path: Path, **changes: object) -> Programmes:
+def open_programmes(tmp_path: Path, **changes: dict[str, object]) -> Programmes:
     """The packaged programmes with every threshold at 0 (so eligibility alone decides)."""
     base = load_programmes()
     progs = []
     for p in base.programmes:
         data = p.model_dump()
         data["min_percentile"] = 0.0
-        data.update(changes.get(p.id, {}))  # type: ignore[call-overload]
+        data.update(changes.get(p.id, {}))
         progs.append(data)
     return Programmes.model_validate({"programmes_version": 1, "programmes": progs})
 
