@@ -18,6 +18,7 @@ Example
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -161,7 +162,9 @@ def read_flags_jsonl(path: Path) -> list[Flag]:
     return flags
 
 
+@functools.lru_cache(maxsize=8192)
 def _to_flag(body: str) -> Flag:
+    """A stored flag's JSON as a Flag (flags are immutable: each body is parsed once)."""
     return Flag.model_validate_json(body)
 
 
