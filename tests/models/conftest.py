@@ -23,6 +23,15 @@ def frame_for(spec: FeatureSpec, n: int, seed: int) -> tuple[pd.DataFrame, np.nd
     names = list(spec.names)
     x = pd.DataFrame(rng.poisson(0.4, size=(n, len(names))).astype("float64"), columns=names)
     x["att_rate_365d"] = rng.uniform(0.5, 1.0, n)
+    # rates and changes in their own ranges, so that phrases read like real ones
+    for f in spec.features:
+        if f.aggregate == "rate" and f.name != "att_rate_365d":
+            low, high = (0.5, 1.0) if f.family == "attendance_presence" else (0.0, 0.3)
+            x[f.name] = rng.uniform(low, high, n)
+        elif f.aggregate == "change":
+            x[f.name] = rng.uniform(-0.3, 0.1, n)
+        elif f.aggregate == "age":
+            x[f.name] = rng.uniform(8.0, 18.9, n)
     x.loc[rng.random(n) < 0.1, [c for c in names if c.startswith("att_")]] = np.nan
     logit = -3 + 1.5 * x["pol_suspect_365d"] - 3 * (x["att_rate_365d"].fillna(0.9) - 0.9)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype("float64")

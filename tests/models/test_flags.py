@@ -41,6 +41,13 @@ from vru_risk.models.risk_model import RiskModel
 
 DAY = date(2026, 3, 10)  # a Tuesday
 REF = ModelRef(name="vru-risk", version=7, content_hash="c" * 64)
+#: what the data says of a trigger of each kind (the hospital of an A&E visit is given per row)
+DETAIL = {
+    "police_contact": "suspect",
+    "exclusion": "suspension: physical_assault",
+    "attendance_drop": "below 85% over 4 weeks",
+    "ae_visit": "Musgrove Park",
+}
 
 
 def moments_for(
@@ -92,7 +99,9 @@ def moments_for(
             "trigger_kind": kinds,
             "trigger_date": [day - timedelta(days=2)] * n,
             "source": [source[k] for k in kinds],
-            "detail": [h if h is not None else "suspect" for h in hospitals],
+            "detail": [
+                h if h is not None else DETAIL[k] for h, k in zip(hospitals, kinds, strict=True)
+            ],
         }
     )
     sup = pd.DataFrame(
