@@ -26,10 +26,13 @@ from vru_risk.models.flag import (
 from vru_risk.models.flagging import (
     MIN_WHAT_IF_DROP,
     FlagOptions,
+    MomentRows,
     allocate,
+    explain_moment_rows,
     explain_rows,
     generate_flags,
     score_moments,
+    score_rows,
 )
 from vru_risk.models.programmes import (
     ProgrammeConfigError,
@@ -37,7 +40,7 @@ from vru_risk.models.programmes import (
     load_programmes,
 )
 from vru_risk.models.reasons import explain, families, family_text
-from vru_risk.models.risk_model import RiskModel
+from vru_risk.models.risk_model import FrameMismatchError, ModelInputs, RiskModel
 
 DAY = date(2026, 3, 10)  # a Tuesday
 REF = ModelRef(name="vru-risk", version=7, content_hash="c" * 64)
@@ -512,3 +515,50 @@ def test_moments_round_trip_for_on_demand_explanations(
     again = explain_rows(risk_model, back, scored, [3], model_ref=REF, options=FlagOptions())
     assert direct[0].model_dump() == again[0].model_dump()
     assert direct[0].programmes == ()
+
+
+def rounded(value: object) -> object:
+    """``value`` with every float rounded to 12 decimals, in nested dicts, lists and tuples."""
+    if isinstance(value, float):
+        return round(value, 12)
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v) for v in value]
+    return value
+
+
+def test_one_moment_at_a_time_gives_the_batchs_flag(risk_model: RiskModel) -> None:
+    """The server's path (MomentRows, score_rows, explain_moment_rows: no pandas per request)
+    gives, moment by moment, exactly the flag of the batch path, unseen pattern and what-ifs
+    included."""
+    m = moments_for(risk_model, n=30, unavailable=("ae_visits",))
+    scored = score_moments(risk_model, m)
+    batch = explain_rows(risk_model, m, scored, list(range(30)), model_ref=REF)
+    rows = MomentRows.of(risk_model, m)
+    assert len(rows) == 30
+    for k in (0, 7, 29):
+        one = rows.take([k])
+        scores = score_rows(risk_model, one)
+        assert scores.probability[0] == pytest.approx(scored["probability"][k], abs=1e-12)
+        assert bool(scores.unseen_pattern[0]) is bool(scored["unseen_pattern"][k])
+        flag = explain_moment_rows(risk_model, one, scores, model_ref=REF)[0]
+        # the same up to the order of float sums (a family's contribution differs by 1e-16)
+        assert rounded(flag.model_dump()) == rounded(batch[k].model_dump())
+    assert any(f.what_could_change for f in batch) and all(f.warnings for f in batch)
+
+
+def test_checked_inputs_are_refused_by_a_model_of_another_spec(risk_model: RiskModel) -> None:
+    m = moments_for(risk_model, n=3)
+    inputs = risk_model.inputs(m.features(risk_model.spec))
+    assert risk_model.predict(inputs) == pytest.approx(
+        risk_model.predict(m.features(risk_model.spec))
+    )
+    forged = ModelInputs("f" * 64, inputs.x)
+    with pytest.raises(FrameMismatchError, match="another feature spec"):
+        risk_model.predict(forged)
+    narrow = ModelInputs(inputs.spec_hash, inputs.x[:, :-1])
+    with pytest.raises(FrameMismatchError, match="columns"):
+        risk_model.contribution_values(narrow)
+    with pytest.raises(FrameMismatchError, match="another order"):
+        risk_model.inputs(m.features(risk_model.spec).iloc[:, ::-1])

@@ -5,7 +5,9 @@ The order of work follows the costs measured on 2 cores (LightGBM ``predict`` ~1
 (:func:`score_moments`); programmes take the highest scores they are eligible for, within the
 capacity left in their period (:func:`allocate`); only the moments that become flags are explained,
 in one batched ``pred_contrib`` call (:func:`explain_rows`). Any other moment can be explained on
-demand with :func:`explain_rows` too (no programme offers).
+demand with :func:`explain_rows` too (no programme offers), or, one at a time in the server,
+with :class:`MomentRows`, :func:`score_rows` and :func:`explain_moment_rows` (plain arrays, no
+pandas per request).
 
 A programme never re-offers support to a young person it already supports (``interventions``):
 the flag shows that programme as ``already_supported`` instead. Capacity is per programme and
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Final
 
@@ -40,7 +42,7 @@ from vru_risk.models.flag import (
 )
 from vru_risk.models.programmes import Programme, Programmes
 from vru_risk.models.reasons import explain_batch, families
-from vru_risk.models.risk_model import RiskModel
+from vru_risk.models.risk_model import ModelInputs, RiskModel
 
 #: A what-if is shown only when the model's score would drop by at least this (probability).
 MIN_WHAT_IF_DROP: Final = 0.01
@@ -74,11 +76,87 @@ def score_moments(model: RiskModel, moments: Moments) -> pd.DataFrame:
         out["percentile"] = pd.Series(dtype="float64")
         out["unseen_pattern"] = pd.Series(dtype="bool")
         return out
-    probability = model.predict(x)
+    inputs = model.inputs(x)
+    probability = model.predict(inputs)
     out["probability"] = probability
     out["percentile"] = model.percentile(probability)
-    out["unseen_pattern"] = model.unseen_pattern(x, frame["sources_unavailable"].fillna(""))
+    out["unseen_pattern"] = model.unseen_pattern(inputs, frame["sources_unavailable"].fillna(""))
     return out
+
+
+@dataclass(frozen=True)
+class MomentRows:
+    """Some moments as plain columns (row k is one moment): what scoring and explaining need,
+    without pandas, so that the server can explain one moment per request cheaply. Made by
+    :meth:`of` from :class:`Moments` and a model (whose spec checks the inputs)."""
+
+    inputs: ModelInputs
+    person_id: tuple[str, ...]
+    as_of: tuple[date, ...]
+    age_years: tuple[int | None, ...]
+    #: per row, the comma-joined sources the VRU lacked for it ('' = none)
+    unavailable: tuple[str, ...]
+    triggers: tuple[tuple[Trigger, ...], ...]
+    #: the sources the VRU lacks for every moment (``Moments.sources_unavailable``)
+    vru_unavailable: frozenset[str]
+    refreshed: Mapping[str, date | None]
+
+    def __len__(self) -> int:
+        return len(self.person_id)
+
+    @classmethod
+    def of(
+        cls, model: RiskModel, moments: Moments, positions: Sequence[int] | None = None
+    ) -> MomentRows:
+        """The rows at ``positions`` of ``moments.frame`` (all when None), checked against
+        ``model``'s spec."""
+        frame = moments.frame
+        if positions is not None:
+            frame = frame.iloc[np.asarray(positions, dtype=np.int64)].reset_index(drop=True)
+        persons = tuple(str(p) for p in frame["person_id"])
+        days: tuple[date, ...] = tuple(frame["as_of"])
+        triggers = _triggers_of(moments, persons, days)
+        return cls(
+            inputs=model.inputs(frame[list(model.spec.names)].astype("float64")),
+            person_id=persons,
+            as_of=days,
+            age_years=tuple(_optional_int(a) for a in frame["age_completed"]),
+            unavailable=tuple("" if _missing(v) else str(v) for v in frame["sources_unavailable"]),
+            triggers=tuple(tuple(triggers.get(k, ())) for k in range(len(persons))),
+            vru_unavailable=frozenset(moments.sources_unavailable),
+            refreshed=dict(moments.refreshed),
+        )
+
+    def take(self, positions: Sequence[int]) -> MomentRows:
+        """The rows at ``positions``, in that order."""
+        return replace(
+            self,
+            inputs=self.inputs.take(positions),
+            person_id=tuple(self.person_id[k] for k in positions),
+            as_of=tuple(self.as_of[k] for k in positions),
+            age_years=tuple(self.age_years[k] for k in positions),
+            unavailable=tuple(self.unavailable[k] for k in positions),
+            triggers=tuple(self.triggers[k] for k in positions),
+        )
+
+
+@dataclass(frozen=True)
+class RowScores:
+    """Calibrated probability, percentile and unseen-pattern warning of some moments."""
+
+    probability: np.ndarray
+    percentile: np.ndarray
+    unseen_pattern: np.ndarray
+
+
+def score_rows(model: RiskModel, rows: MomentRows) -> RowScores:
+    """:func:`score_moments` for :class:`MomentRows` (no pandas)."""
+    probability = model.predict(rows.inputs)
+    return RowScores(
+        probability=probability,
+        percentile=model.percentile(probability),
+        unseen_pattern=model.unseen_pattern(rows.inputs, rows.unavailable),
+    )
 
 
 def _missing(value: object) -> bool:
@@ -250,7 +328,7 @@ def allocate(
 
 def _what_ifs(
     model: RiskModel,
-    rows: np.ndarray,
+    inputs: ModelInputs,
     contributions: np.ndarray,
     probability: np.ndarray,
     unseen: Sequence[Mapping[str, str]],
@@ -258,10 +336,11 @@ def _what_ifs(
     """Model scores with each raising actionable family moved to the cohort median, where that
     lowers the score by at least :data:`MIN_WHAT_IF_DROP`.
 
-    ``rows`` are the explained rows' feature values (row k of ``contributions``). One batched
+    ``inputs`` are the explained rows' features (row k of ``contributions``). One batched
     ``predict`` per family; the median inputs are the same for everyone, so are phrased once.
     """
     spec = model.spec
+    rows = inputs.x
     out: dict[int, list[WhatIf]] = defaultdict(list)
     for fam in families(spec):
         if not fam.actionable:
@@ -281,14 +360,14 @@ def _what_ifs(
         chosen = np.flatnonzero(raises & visible & ~same)
         if len(chosen) == 0:
             continue
-        changed = rows[chosen].copy()
-        changed[:, cols] = medians
-        new = model.predict(pd.DataFrame(changed, columns=list(spec.names)))
+        changed = inputs.take(chosen)  # a copy
+        changed.x[:, cols] = medians
+        new = model.predict(changed)
         # only what would move the model's score down by at least MIN_WHAT_IF_DROP is worth
         # saying ("69% against 69% now" is noise, and a rise is not what could change it)
         keep = new <= probability[chosen] - MIN_WHAT_IF_DROP
         chosen, new = chosen[keep], new[keep]
-        inputs = "; ".join(
+        phrased = "; ".join(
             dict.fromkeys(
                 render_phrase(spec.features[i], float(v))
                 for i, v in zip(cols, medians, strict=True)
@@ -299,10 +378,10 @@ def _what_ifs(
                 WhatIf(
                     family=fam.name,
                     source=fam.source,
-                    inputs=inputs,
+                    inputs=phrased,
                     probability=float(p),
                     text=(
-                        f"model score with these inputs ({inputs}; the median of young people "
+                        f"model score with these inputs ({phrased}; the median of young people "
                         f"at such moments): {p:.0%}, against {probability[k]:.0%} now; "
                         f"{NOT_A_FORECAST}"
                     ),
@@ -322,51 +401,71 @@ def explain_rows(
     options: FlagOptions | None = None,
 ) -> list[Flag]:
     """Flags for the rows at ``positions`` of ``scored`` (one batched ``pred_contrib`` call)."""
-    opts = options or FlagOptions()
     if not positions:
         return []
-    spec = model.spec
     where = np.asarray(positions, dtype=np.int64)
-    rows = moments.frame.iloc[where].reset_index(drop=True)
-    persons = [str(p) for p in rows["person_id"]]
-    days: list[date] = list(rows["as_of"])
-    ages = [_optional_int(a) for a in rows["age_completed"]]
-    unavailable_rows = [str(v) if not _missing(v) else "" for v in rows["sources_unavailable"]]
-    percentiles = scored["percentile"].to_numpy(dtype="float64")[where]
-    unseen_pattern = scored["unseen_pattern"].to_numpy(dtype="bool")[where]
-    probability = scored["probability"].to_numpy(dtype="float64")[where]
-    features = rows[list(spec.names)].astype("float64")
-    contributions = model.contributions(features).to_numpy()
-    x = features.to_numpy(dtype="float64")
-    unavailable = set(moments.sources_unavailable)
+    scores = RowScores(
+        probability=scored["probability"].to_numpy(dtype="float64")[where],
+        percentile=scored["percentile"].to_numpy(dtype="float64")[where],
+        unseen_pattern=scored["unseen_pattern"].to_numpy(dtype="bool")[where],
+    )
+    return explain_moment_rows(
+        model,
+        MomentRows.of(model, moments, positions),
+        scores,
+        offers=[(offers or {}).get(pos, ()) for pos in positions],
+        model_ref=model_ref,
+        options=options,
+    )
+
+
+def explain_moment_rows(
+    model: RiskModel,
+    rows: MomentRows,
+    scores: RowScores,
+    *,
+    offers: Sequence[tuple[ProgrammeOffer, ...]] | None = None,
+    model_ref: ModelRef,
+    options: FlagOptions | None = None,
+) -> list[Flag]:
+    """Flags for every row of ``rows`` (one batched ``pred_contrib`` call); ``offers[k]`` are
+    row k's programme entries (none: an explanation on demand)."""
+    opts = options or FlagOptions()
+    if len(rows) == 0:
+        return []
+    spec = model.spec
+    contributions = model.contribution_values(rows.inputs)
+    x = rows.inputs.x
     explanations = explain_batch(
         spec,
         x,
         contributions,
-        vru_unavailable=[unavailable | set(filter(None, u.split(","))) for u in unavailable_rows],
+        vru_unavailable=[
+            set(rows.vru_unavailable) | set(filter(None, u.split(","))) for u in rows.unavailable
+        ],
         top_for=opts.top_for,
         top_against=opts.top_against,
     )
-    what_ifs = _what_ifs(model, x, contributions, probability, [e.unseen for e in explanations])
-    triggers = _triggers_of(moments, persons, days)
+    what_ifs = _what_ifs(
+        model, rows.inputs, contributions, scores.probability, [e.unseen for e in explanations]
+    )
+    refreshed = dict(rows.refreshed)
     flags = []
-    for k, pos in enumerate(positions):
-        e = explanations[k]
-        person = persons[k]
-        as_of = days[k]
-        trigger_list = tuple(triggers.get(k, ()))
+    for k, e in enumerate(explanations):
+        person = rows.person_id[k]
+        as_of = rows.as_of[k]
         warnings: tuple[str, ...] = ()
-        if unseen_pattern[k]:
+        if scores.unseen_pattern[k]:
             warnings = (UNSEEN_PATTERN_WARNING.format(", ".join(sorted(e.unseen)) or "none"),)
-        percentile = float(percentiles[k])
+        percentile = float(scores.percentile[k])
         flags.append(
             Flag(
                 flag_id=flag_id(person, as_of, model.content_hash),
                 person_id=person,
                 as_of=as_of,
-                age_years=ages[k],
-                triggers=trigger_list,
-                probability=float(probability[k]),
+                age_years=rows.age_years[k],
+                triggers=rows.triggers[k],
+                probability=float(scores.probability[k]),
                 percentile=percentile,
                 band=band_for(percentile),
                 raw_score=e.raw_score,
@@ -379,12 +478,12 @@ def explain_rows(
                         SourceNote.model_validate({"source": s, "why": why})
                         for s, why in sorted(e.unseen.items())
                     ),
-                    sources_refreshed=dict(moments.refreshed),
+                    sources_refreshed=refreshed,
                     not_known=e.not_known,
                     unseen_pattern_warning=warnings[0] if warnings else None,
                 ),
                 what_could_change=tuple(what_ifs.get(k, ())),
-                programmes=(offers or {}).get(pos, ()),
+                programmes=offers[k] if offers is not None else (),
                 scoring_model=model_ref,
                 expires=as_of + timedelta(days=opts.valid_days),
                 warnings=warnings,

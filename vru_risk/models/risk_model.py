@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -83,7 +84,7 @@ def _source_columns(spec: FeatureSpec) -> dict[str, tuple[str, ...]]:
 def availability_patterns(
     features: pd.DataFrame,
     source_columns: Mapping[str, tuple[str, ...]],
-    sources_unavailable: pd.Series | str,
+    sources_unavailable: pd.Series | Sequence[str] | str,
 ) -> pd.Series:
     """Per row, the sorted, comma-joined sources the model could not see ('' = all seen).
 
@@ -91,25 +92,66 @@ def availability_patterns(
     every feature the source feeds is missing for that row (e.g. no school record). Vectorised:
     each row's unseen sources are a bit mask, and only the distinct masks are spelled out.
     """
-    n = len(features)
+    missing = {
+        source: np.isnan(features[list(cols)].to_numpy(dtype="float64")).all(axis=1)
+        for source, cols in source_columns.items()
+    }
+    spelled = _spell_patterns(missing, _listed(sources_unavailable, len(features)))
+    return pd.Series(spelled, index=features.index, dtype=object)
+
+
+def _listed(sources_unavailable: pd.Series | Sequence[str] | str, n: int) -> np.ndarray:
+    """Per row, the comma-joined sources the VRU lacks ('' = none), as an object array."""
     if isinstance(sources_unavailable, str):
-        listed = pd.Series([sources_unavailable] * n, index=features.index, dtype=object)
-    else:
-        listed = sources_unavailable.fillna("").astype(str)
-    codes, uniques = pd.factorize(listed.to_numpy(dtype=object))
+        return np.full(n, sources_unavailable, dtype=object)
+    if isinstance(sources_unavailable, pd.Series):
+        return sources_unavailable.fillna("").astype(str).to_numpy(dtype=object)
+    return np.array(["" if s is None else str(s) for s in sources_unavailable], dtype=object)
+
+
+def _spell_patterns(missing: Mapping[str, np.ndarray], listed: np.ndarray) -> np.ndarray:
+    """The patterns of :func:`availability_patterns` from, per source, whether all its inputs
+    are missing on each row, and each row's comma-joined sources the VRU lacks."""
+    n = len(listed)
+    if n == 0:
+        return np.zeros(0, dtype=object)
+    codes, uniques = pd.factorize(listed)
     vru_sets = [set(filter(None, str(u).split(","))) for u in uniques]
-    names = sorted(set(source_columns) | {s for v in vru_sets for s in v})
+    names = sorted(set(missing) | {s for v in vru_sets for s in v})
     bit = {name: 1 << k for k, name in enumerate(names)}
     vru_bits = np.array([sum(bit[s] for s in v) for v in vru_sets] or [0], dtype=np.int64)
-    mask = vru_bits[codes] if n else np.zeros(0, dtype=np.int64)
-    for source, cols in source_columns.items():
-        missing = np.isnan(features[list(cols)].to_numpy(dtype="float64")).all(axis=1)
-        mask = mask | np.where(missing, bit[source], 0)
+    mask = vru_bits[codes]
+    for source, all_missing in missing.items():
+        mask = mask | np.where(all_missing, bit[source], 0)
     distinct, inverse = np.unique(mask, return_inverse=True)
     spelled = np.array(
         [",".join(s for s in names if int(m) & bit[s]) for m in distinct], dtype=object
     )
-    return pd.Series(spelled[inverse] if n else [], index=features.index, dtype=object)
+    result: np.ndarray = spelled[inverse.reshape(-1)]
+    return result
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """Rows already checked against a model's feature spec: a float64 matrix whose columns are
+    the spec's features in order. Made by :meth:`RiskModel.inputs` (which checks the frame), so
+    that scoring one row at a time in the server costs no pandas; :meth:`take` keeps the check.
+    A model refuses inputs checked against another spec.
+    """
+
+    spec_hash: str
+    x: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> ModelInputs:
+        """The inputs of ``rows`` (positions), in that order."""
+        return ModelInputs(self.spec_hash, self.x[np.asarray(rows, dtype=np.int64)])
+
+    def row(self, position: int) -> ModelInputs:
+        """One row's inputs (a view: no copy)."""
+        return ModelInputs(self.spec_hash, self.x[position : position + 1])
 
 
 def _sha256(path: Path) -> str:
@@ -196,29 +238,52 @@ class RiskModel:
         if problems:
             raise FrameMismatchError(problems)
 
-    def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
+    def inputs(self, frame: pd.DataFrame) -> ModelInputs:
+        """``frame`` checked against the spec (:meth:`check_frame`), as a matrix to score."""
         self.check_frame(frame)
-        return frame.to_numpy(dtype="float64", copy=False)
+        return ModelInputs(self.spec.hash, frame.to_numpy(dtype="float64", copy=False))
 
-    def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
+    def _matrix(self, data: pd.DataFrame | ModelInputs) -> np.ndarray:
+        if not isinstance(data, ModelInputs):
+            return self.inputs(data).x
+        x = data.x
+        width = len(self.spec.features)
+        if data.spec_hash != self.spec.hash:
+            raise FrameMismatchError(
+                [f"the inputs were checked against another feature spec ({data.spec_hash[:12]})"]
+            )
+        if x.ndim != 2 or x.shape[1] != width or x.dtype != _FLOAT64:
+            raise FrameMismatchError(
+                [f"the inputs are {x.dtype} of shape {x.shape}, not float64 with {width} columns"]
+            )
+        return x
+
+    def raw_score(self, data: pd.DataFrame | ModelInputs) -> np.ndarray:
         """The booster's raw log-odds (what the reasons explain)."""
-        out = self.booster.predict(self._matrix(frame), raw_score=True, num_threads=self.threads)
+        out = self.booster.predict(self._matrix(data), raw_score=True, num_threads=self.threads)
         return np.asarray(out, dtype="float64")
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, data: pd.DataFrame | ModelInputs) -> np.ndarray:
         """Calibrated probability of the label for each row (checks the frame first)."""
-        return self.calibrator.transform(self.raw_score(frame))
+        return self.calibrator.transform(self.raw_score(data))
+
+    def contribution_values(self, data: pd.DataFrame | ModelInputs) -> np.ndarray:
+        """:meth:`contributions` as a plain matrix (features in the spec's order, then the base
+        value)."""
+        values = self.booster.predict(
+            self._matrix(data), pred_contrib=True, num_threads=self.threads
+        )
+        return np.asarray(values, dtype="float64")
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``pred_contrib`` values in log-odds of the uncalibrated booster.
 
         One column per feature then ``base_value``; each row sums to :meth:`raw_score`.
         """
-        values = self.booster.predict(
-            self._matrix(frame), pred_contrib=True, num_threads=self.threads
-        )
         return pd.DataFrame(
-            np.asarray(values), index=frame.index, columns=[*self.spec.names, "base_value"]
+            self.contribution_values(frame),
+            index=frame.index,
+            columns=[*self.spec.names, "base_value"],
         )
 
     def percentile(self, probability: np.ndarray) -> np.ndarray:
@@ -228,16 +293,44 @@ class RiskModel:
         result: np.ndarray = 100.0 * pos / len(ref)
         return result
 
-    def patterns(self, frame: pd.DataFrame, sources_unavailable: pd.Series | str) -> pd.Series:
+    @cached_property
+    def _source_positions(self) -> dict[str, np.ndarray]:
+        position = {name: i for i, name in enumerate(self.spec.names)}
+        return {
+            source: np.array([position[c] for c in cols], dtype=np.int64)
+            for source, cols in _source_columns(self.spec).items()
+        }
+
+    @cached_property
+    def _seen_patterns(self) -> frozenset[str]:
+        return frozenset(self.source_patterns)
+
+    def _pattern_array(
+        self, data: pd.DataFrame | ModelInputs, sources_unavailable: pd.Series | Sequence[str] | str
+    ) -> np.ndarray:
+        x = self._matrix(data)
+        missing = {
+            source: np.isnan(x[:, cols]).all(axis=1)
+            for source, cols in self._source_positions.items()
+        }
+        return _spell_patterns(missing, _listed(sources_unavailable, len(x)))
+
+    def patterns(
+        self, data: pd.DataFrame | ModelInputs, sources_unavailable: pd.Series | Sequence[str] | str
+    ) -> pd.Series:
         """Each row's pattern of sources the model could not see (see availability_patterns)."""
-        return availability_patterns(frame, _source_columns(self.spec), sources_unavailable)
+        spelled = self._pattern_array(data, sources_unavailable)
+        index = data.index if isinstance(data, pd.DataFrame) else None
+        return pd.Series(spelled, index=index, dtype=object)
 
     def unseen_pattern(
-        self, frame: pd.DataFrame, sources_unavailable: pd.Series | str
+        self, data: pd.DataFrame | ModelInputs, sources_unavailable: pd.Series | Sequence[str] | str
     ) -> np.ndarray:
         """True where a row's pattern of available sources never occurred in training."""
-        pats = self.patterns(frame, sources_unavailable)
-        return ~pats.isin(list(self.source_patterns)).to_numpy()
+        seen = self._seen_patterns
+        return np.array(
+            [p not in seen for p in self._pattern_array(data, sources_unavailable)], dtype=bool
+        )
 
     # --- persistence -----------------------------------------------------------------------
 

@@ -20,12 +20,14 @@ Example
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Final
 
+import anyio.to_thread
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -40,7 +42,7 @@ from vru_risk.models.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.serving.audit_log import AuditLog
 from vru_risk.serving.auth import LoginRateLimiter, SessionCodec, SignedOut
-from vru_risk.serving.db import make_engine, open_database, session_factory
+from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
 from vru_risk.serving.deps import (
     AppState,
     LoginRequiredError,
@@ -156,7 +158,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = open_database(settings.app_database_url)
+        # the plain-def routes and dependencies run in anyio's worker threads: this many at once
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        engine = open_database(settings.app_database_url, background_checkpoint=True)
+        checkpointer = Checkpointer(engine)
         review_log = ReviewLog(settings.home / "review_log.jsonl")
         models = ModelService(settings.tracking_uri, review_log)
         models.load()
@@ -173,11 +178,12 @@ def create_app(settings: Settings) -> FastAPI:
             # the audit log gets its own engine (and pool): a request holds a connection of the
             # request pool until it answers, and must never wait on that same pool for its
             # audit rows (16 concurrent requests deadlocked until the pool timeout)
-            audit_engine = make_engine(settings.app_database_url)
+            audit_engine = make_engine(settings.app_database_url, background_checkpoint=True)
             audit = AuditLog(
                 audit_engine,
                 settings.audit_key.get_secret_value().encode(),
                 settings.audit_dir / "head.json",
+                background_head=True,
             )
             problem = ""
         app.state.vru = AppState(
@@ -198,12 +204,16 @@ def create_app(settings: Settings) -> FastAPI:
             templates=templates(),
             moments=MomentStore(settings.home / "flags"),
         )
+        # what startup loaded lives until shutdown: keep the collector from re-scanning it
+        gc.freeze()
         try:
             yield
         finally:
-            engine.dispose()
             if audit is not None:
+                audit.flush()
                 audit.engine.dispose()
+            checkpointer.stop()
+            engine.dispose()
 
     app = FastAPI(
         title="vru-risk",

@@ -1,6 +1,10 @@
 """The app's state and its ``Annotated`` dependencies: database sessions, the signed-in user,
 roles, CSRF, the audit log and the model in service.
 
+Dependencies that do no I/O are ``async def`` (FastAPI runs them on the event loop, not in a
+worker thread: a thread hop per dependency costs more than the check itself); those that query
+the database or load a model stay plain ``def``.
+
 Two ways in, never mixed: the JSON API (``/api/...``) authenticates only with a bearer token
 (``Authorization: Bearer ...``; anonymous -> 401 JSON), the pages only with the session cookie
 (anonymous -> 303 to ``/login``). A cookie never authorises an API call, so the API needs no CSRF
@@ -19,8 +23,8 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -30,11 +34,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from vru_risk.features.moments import Moments, MomentsError, load_moments
+from vru_risk.features.moments import MomentsError, load_moments
+from vru_risk.models.flagging import MomentRows
 from vru_risk.models.programmes import Programme, Programmes
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewLog, ReviewLogError, service_status
-from vru_risk.models.risk_model import MODEL_NAME, RiskModel
+from vru_risk.models.risk_model import MODEL_NAME, FrameMismatchError, RiskModel
 from vru_risk.serving.audit_log import AuditLog
 from vru_risk.serving.auth import (
     CSRF_FIELD,
@@ -141,8 +146,10 @@ class ModelService:
 
 class MomentStore:
     """The teachable moments the daily job materialised (``VRU_HOME/flags/moments-<day>/``),
-    read on first use and kept in memory (the newest few folders), so that scoring a person
-    never scans raw tables. A folder is re-read when the daily job rewrites it.
+    read on first use and kept in memory (the newest few folders) as :class:`MomentRows` checked
+    against the model in service, with an index by (person, day): scoring a person never scans
+    raw tables, and costs no pandas per request. A folder is re-read when the daily job
+    rewrites it, and its rows are rebuilt when the model in service changes.
     """
 
     PREFIX: Final = "moments-"
@@ -151,8 +158,30 @@ class MomentStore:
         self.root = root
         self.keep = keep
         self._lock = threading.Lock()
-        self._cache: OrderedDict[Path, tuple[int, Moments, _Index, _Index]] = OrderedDict()
+        self._cache: OrderedDict[tuple[Path, str], tuple[int, MomentRows, _Index]] = OrderedDict()
         self._day_cache: dict[Path, tuple[int, tuple[dt.date, ...]]] = {}
+        self._folders: tuple[int, tuple[tuple[dt.date, Path], ...]] | None = None
+
+    def _listing(self) -> tuple[tuple[dt.date, Path], ...]:
+        """The moments folders by their last day (re-listed when the root changes)."""
+        try:
+            stamp = self.root.stat().st_mtime_ns
+        except OSError:
+            return ()
+        if self._folders is not None and self._folders[0] == stamp:
+            return self._folders[1]
+        found = []
+        for directory in self.root.iterdir():
+            if not directory.name.startswith(self.PREFIX) or not directory.is_dir():
+                continue
+            try:
+                last = dt.date.fromisoformat(directory.name.removeprefix(self.PREFIX))
+            except ValueError:
+                continue
+            found.append((last, directory))
+        listing = tuple(sorted(found))
+        self._folders = (stamp, listing)
+        return listing
 
     def _days(self, directory: Path) -> tuple[dt.date, ...]:
         """The days a folder holds (from its moments.json, re-read when it changes)."""
@@ -169,65 +198,45 @@ class MomentStore:
         self._day_cache[directory] = (stamp, days)
         return days
 
-    def _load(self, directory: Path) -> tuple[Moments, _Index, _Index]:
+    def _load(self, directory: Path, model: RiskModel) -> tuple[MomentRows, _Index]:
         stamp = (directory / "moments.json").stat().st_mtime_ns
-        cached = self._cache.get(directory)
+        key = (directory, model.content_hash)
+        cached = self._cache.get(key)
         if cached is not None and cached[0] == stamp:
-            self._cache.move_to_end(directory)
-            return cached[1], cached[2], cached[3]
-        moments = load_moments(directory)
-        index: _Index = {}
-        for i, (p, d) in enumerate(
-            zip(moments.frame["person_id"], moments.frame["as_of"], strict=True)
-        ):
-            index[(str(p), d)] = [i]
-        triggers: _Index = {}
-        for i, (p, d) in enumerate(
-            zip(moments.triggers["person_id"], moments.triggers["as_of"], strict=True)
-        ):
-            triggers.setdefault((str(p), d), []).append(i)
-        self._cache[directory] = (stamp, moments, index, triggers)
+            self._cache.move_to_end(key)
+            return cached[1], cached[2]
+        rows = MomentRows.of(model, load_moments(directory))
+        index = {(p, d): k for k, (p, d) in enumerate(zip(rows.person_id, rows.as_of, strict=True))}
+        self._cache[key] = (stamp, rows, index)
         while len(self._cache) > self.keep:
             self._cache.popitem(last=False)
-        return moments, index, triggers
+        return rows, index
 
-    def find(self, person_id: str, as_of: dt.date) -> Moments | None:
-        """The one moment of ``person_id`` known on ``as_of`` (as single-row Moments), or None
-        when the daily job materialised no such moment."""
-        if not self.root.is_dir():
-            return None
-        folders = []
-        for directory in self.root.iterdir():
-            if not directory.name.startswith(self.PREFIX) or not directory.is_dir():
-                continue
-            try:
-                last = dt.date.fromisoformat(directory.name.removeprefix(self.PREFIX))
-            except ValueError:
-                continue
-            if last >= as_of:
-                folders.append((last, directory))
+    def find(self, model: RiskModel, person_id: str, as_of: dt.date) -> MomentRows | None:
+        """The one moment of ``person_id`` known on ``as_of`` (one row, checked against
+        ``model``), or None when the daily job materialised no such moment.
+
+        Raises :class:`~vru_risk.models.risk_model.FrameMismatchError` (or ``KeyError``) when
+        the materialised features do not fit ``model``.
+        """
         with self._lock:
-            for _, directory in sorted(folders):
-                if as_of not in self._days(directory):
+            for last, directory in self._listing():
+                if last < as_of or as_of not in self._days(directory):
                     continue
                 try:
-                    moments, index, trigger_index = self._load(directory)
+                    rows, index = self._load(directory, model)
                 except (MomentsError, OSError, ValueError) as exc:
+                    if isinstance(exc, FrameMismatchError):
+                        raise
                     log.warning("materialised moments in %s cannot be read: %s", directory, exc)
                     continue
-                pos = index.get((person_id, as_of))
-                if pos is None:
-                    continue
-                rows = trigger_index.get((person_id, as_of), [])
-                break
-            else:
-                return None
-        frame = moments.frame.iloc[pos].reset_index(drop=True)
-        triggers = moments.triggers.iloc[rows].reset_index(drop=True)
-        return replace(moments, days=(as_of,), frame=frame, triggers=triggers)
+                position = index.get((person_id, as_of))
+                if position is not None:
+                    return rows.take([position])
+        return None
 
 
-_Index = dict[tuple[str, dt.date], list[int]]
+_Index = dict[tuple[str, dt.date], int]
 
 
 @dataclass
@@ -268,7 +277,7 @@ def mirror_review_log(sessions: sessionmaker[Session], review_log: ReviewLog) ->
         log.warning("the review log cannot be mirrored: %s", exc)
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state = request.app.state.vru
     assert isinstance(state, AppState)
     return state
@@ -329,10 +338,10 @@ def _forbidden(user: UserInfo, roles: tuple[Role, ...]) -> HTTPException:
     )
 
 
-def api_roles(*roles: Role) -> Callable[..., UserInfo]:
+def api_roles(*roles: Role) -> Callable[..., Awaitable[UserInfo]]:
     """A dependency: the token's user, if their role is one of ``roles`` (else 403)."""
 
-    def dependency(user: Annotated[UserInfo, Depends(api_user)]) -> UserInfo:
+    async def dependency(user: Annotated[UserInfo, Depends(api_user)]) -> UserInfo:
         if user.role not in roles:
             raise _forbidden(user, roles)
         return user
@@ -343,7 +352,7 @@ def api_roles(*roles: Role) -> Callable[..., UserInfo]:
 # --- the pages: the session cookie ----------------------------------------------------------
 
 
-def page_session(request: Request, state: State) -> SessionData | None:
+async def page_session(request: Request, state: State) -> SessionData | None:
     """The verified session of the request's cookie (None: missing, forged, expired, ended)."""
     session = state.codec.load(request.cookies.get(SESSION_COOKIE))
     if session is None or session.csrf in state.signed_out:
@@ -366,10 +375,10 @@ def page_user(request: Request, session: PageSession, db: Db) -> UserInfo:
     return user
 
 
-def page_roles(*roles: Role) -> Callable[..., UserInfo]:
+def page_roles(*roles: Role) -> Callable[..., Awaitable[UserInfo]]:
     """A dependency: the signed-in user, if their role is one of ``roles`` (else 403 page)."""
 
-    def dependency(user: Annotated[UserInfo, Depends(page_user)]) -> UserInfo:
+    async def dependency(user: Annotated[UserInfo, Depends(page_user)]) -> UserInfo:
         if user.role not in roles:
             raise _forbidden(user, roles)
         return user
@@ -380,7 +389,7 @@ def page_roles(*roles: Role) -> Callable[..., UserInfo]:
 AnyPageUser = Annotated[UserInfo, Depends(page_user)]
 
 
-def check_csrf(session: PageSession, csrf_token: Annotated[str, Form()] = "") -> None:
+async def check_csrf(session: PageSession, csrf_token: Annotated[str, Form()] = "") -> None:
     """Every page POST: the form's token must be the session's (else 403)."""
     if not csrf_matches(session, csrf_token):
         raise HTTPException(
@@ -397,7 +406,7 @@ assert CSRF_FIELD == "csrf_token"  # the parameter name above is the form field'
 # --- the audit log and the model ------------------------------------------------------------
 
 
-def get_audit(state: State) -> AuditLog:
+async def get_audit(state: State) -> AuditLog:
     """The audit log; without it individual data is refused (503)."""
     if state.audit is None:
         raise HTTPException(503, state.audit_problem)

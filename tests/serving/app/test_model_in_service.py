@@ -3,8 +3,14 @@ and the ethics panel's pages (versions, reports, decisions under the member's ow
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
+
+import anyio.to_thread
 import numpy as np
 
+from tests.models.test_flags import moments_for
 from tests.serving.app.conftest import (
     PASSWORD,
     TODAY,
@@ -14,6 +20,7 @@ from tests.serving.app.conftest import (
     serve,
 )
 from vru_risk.fairness_reports.review import review
+from vru_risk.features.moments import save_moments
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.serving.users import add_user
 from vru_risk.settings import Settings
@@ -54,6 +61,34 @@ def test_scoring_explains_a_materialised_moment(settings: Settings, risk_model: 
         model = api.get("/api/v1/model").json()
         assert model["in_service"] and model["version"] == registered.version
         assert model["content_hash"] == risk_model.content_hash
+
+
+def test_scoring_reads_the_daily_jobs_rewrite_and_serves_with_the_configured_threads(
+    settings: Settings, risk_model: RiskModel
+) -> None:
+    """The server keeps the materialised moments in memory as checked rows, and reads them
+    again when the daily job rewrites the folder; it works on ``request_threads`` requests at
+    once."""
+    approve(register_candidate(settings, risk_model))
+    first = materialise_moments(settings, risk_model)
+    person = str(first.frame["person_id"][4])
+    body = {"person_id": person, "as_of": str(TODAY)}
+    with serve(settings.model_copy(update={"request_threads": 3})) as served:
+        tokens = served.client.portal.call(  # type: ignore[union-attr]
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
+        )
+        assert tokens == 3
+        api = served.api("ed")
+        before = api.post("/api/v1/score", json=body).json()["probability"]
+        assert np.isclose(before, risk_model.predict(first.features(risk_model.spec))[4])
+        rewritten = moments_for(risk_model, n=40, day=TODAY, seed=11)
+        folder = settings.home / "flags" / f"moments-{TODAY.isoformat()}"
+        shutil.rmtree(folder)
+        save_moments(rewritten, folder)
+        os.utime(folder / "moments.json", ns=(1, time.time_ns() + 10**9))  # a later stamp
+        after = api.post("/api/v1/score", json=body).json()["probability"]
+        expected = risk_model.predict(rewritten.features(risk_model.spec))[4]
+        assert np.isclose(after, expected) and not np.isclose(after, before)
 
 
 def test_a_suspension_takes_scoring_out_of_service_at_once(

@@ -223,6 +223,46 @@ def test_sixteen_concurrent_writers_leave_a_valid_gapless_chain(
         engine.dispose()
 
 
+def test_the_servers_background_head_mirrors_every_commit_beside_another_writer(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The server's mode: 16 request threads share one log whose head.json is written by a
+    background thread; a command-line writer (its own engine, head written before it returns)
+    appends at the same time. After ``flush`` the head names the last row, and the chain is
+    valid."""
+    head = tmp_path / "audit" / "head.json"
+    server_engine, cli_engine = make_engine(db_url), make_engine(db_url)
+    errors: list[BaseException] = []
+    start = threading.Barrier(17)
+    server = AuditLog(server_engine, KEY, head, background_head=True)
+    cli = AuditLog(cli_engine, KEY, head)
+
+    def write(audit: AuditLog, worker: int) -> None:
+        try:
+            start.wait()
+            for i in range(5):
+                audit.append([event(worker * 100 + i)])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(server, w)) for w in range(16)]
+    threads.append(threading.Thread(target=write, args=(cli, 99)))
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        server.flush()
+        assert json.loads(head.read_text())["seq"] == 17 * 5
+        report = cli.verify()
+        assert report.ok, report.lines()
+        assert report.rows == 17 * 5 and report.head_seq == 17 * 5
+    finally:
+        server_engine.dispose()
+        cli_engine.dispose()
+
+
 def test_a_database_that_refuses_the_rows_raises_audit_log_error(
     engine: Engine, tmp_path: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 
@@ -13,7 +14,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from tests.serving.db.conftest import empty_postgres
-from vru_risk.serving.db import grant_app_role, make_engine, migrate, open_database, table_names
+from vru_risk.serving.db import (
+    Checkpointer,
+    grant_app_role,
+    make_engine,
+    migrate,
+    open_database,
+    table_names,
+)
 from vru_risk.serving.db.engine import VERSION_TABLE, DatabaseError
 from vru_risk.serving.db.models import Base
 
@@ -62,6 +70,40 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path
             )
     finally:
         engine.dispose()
+
+
+def test_the_servers_connections_leave_wal_checkpoints_to_a_background_thread(
+    tmp_path: Path,
+) -> None:
+    """The server's engines never checkpoint at commit (a checkpoint syncs the database file
+    and stalled requests 250 ms); the Checkpointer does, and empties the WAL when stopped."""
+    path = tmp_path / "app.db"
+    wal = tmp_path / "app.db-wal"
+    engine = open_database(f"sqlite:///{path}", background_checkpoint=True)
+    checkpointer = Checkpointer(engine, interval=3600)  # only the explicit calls below
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        for i in range(300):  # more than 1,000 WAL pages: SQLite would checkpoint at commit
+            with engine.begin() as conn:
+                conn.execute(
+                    text("INSERT INTO review_log_mirror (seq, body, digest) VALUES (:i, :b, :d)"),
+                    {"i": i + 1, "b": json.dumps({"pad": "x" * 12_000}), "d": f"{i:064d}"},
+                )
+        assert wal.stat().st_size > 1000 * 4096  # nothing checkpointed it on the way
+        checkpointer.stop()
+        assert wal.stat().st_size == 0  # TRUNCATE: the WAL is empty
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM review_log_mirror").scalar() == 300
+    finally:
+        checkpointer.stop()
+        engine.dispose()
+    other = make_engine(f"sqlite:///{path}")  # the command line keeps SQLite's default
+    try:
+        with other.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    finally:
+        other.dispose()
 
 
 @pytest.mark.parametrize(

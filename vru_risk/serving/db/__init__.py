@@ -15,6 +15,7 @@ Example
 """
 
 from vru_risk.serving.db.engine import (
+    Checkpointer,
     grant_app_role,
     make_engine,
     migrate,
@@ -24,6 +25,7 @@ from vru_risk.serving.db.engine import (
 )
 
 __all__ = [
+    "Checkpointer",
     "grant_app_role",
     "make_engine",
     "migrate",

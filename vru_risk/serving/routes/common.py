@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from fastapi import HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from vru_risk.models.flag import Flag
@@ -54,6 +55,13 @@ UNAVAILABLE: Final[dict[int | str, dict[str, Any]]] = {
         "description": "Individual data or scoring is unavailable (no audit key, no champion)",
     }
 }
+
+
+def json_out(body: BaseModel, *, status_code: int = 200) -> Response:
+    """``body`` as the JSON response, serialised once by pydantic (a route that returns its
+    response model instead has FastAPI validate and serialise it again; the route still declares
+    ``response_model`` for the OpenAPI document)."""
+    return Response(body.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 def state_of(request: Request) -> AppState:

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import Response
 
 from vru_risk.models.flag import Flag
 from vru_risk.models.programmes import Programme
@@ -26,6 +27,7 @@ from vru_risk.serving.routes.common import (
     UNAVAILABLE,
     audit_views,
     flag_for,
+    json_out,
     programme_list,
 )
 from vru_risk.serving.schemas import (
@@ -94,16 +96,18 @@ def list_flags(
     user: Practitioner,
     audit: Audit,
     programme: ProgrammeQuery = None,
-) -> FlagListOut:
+) -> Response:
     """Flags offered to the programme whose as_of is within the display period of the service's
     "today" (the newest as_of loaded), by rank, redacted to the programme's shared sources.
     Writes one audit row per young person listed."""
     prog, today, shown, used = programme_list(request, state, db, user, audit, programme)
-    return FlagListOut(
-        programme=programme_out(prog, today),
-        today=today,
-        capacity_used=used,
-        flags=[flag_out(f) for f in shown],
+    return json_out(
+        FlagListOut(
+            programme=programme_out(prog, today),
+            today=today,
+            capacity_used=used,
+            flags=[flag_out(f) for f in shown],
+        )
     )
 
 
@@ -121,11 +125,11 @@ def get_one(
     audit: Audit,
     flag_id: FlagId,
     programme: ProgrammeQuery = None,
-) -> FlagOut:
+) -> Response:
     """One flag of your programmes, redacted to the programme's shared sources (one audit row)."""
     flag, prog = flag_for(state, db, user, flag_id, programme)
     audit_views(audit, request, user, [flag], f"view flag: {prog.id}")
-    return flag_out(flag)
+    return json_out(flag_out(flag))
 
 
 @router.get(

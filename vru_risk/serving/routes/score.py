@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
 
 from vru_risk.features.catalog import CatalogError
 from vru_risk.models.flag import ModelRef
-from vru_risk.models.flagging import explain_rows, score_moments
+from vru_risk.models.flagging import explain_moment_rows, score_rows
 from vru_risk.models.risk_model import MODEL_NAME, FrameMismatchError
 from vru_risk.serving.deps import Audit, Model, State, api_roles
 from vru_risk.serving.routes.common import (
@@ -24,6 +25,7 @@ from vru_risk.serving.routes.common import (
     UNAVAILABLE,
     acting_programme,
     audit_views,
+    json_out,
 )
 from vru_risk.serving.routes.flags import flag_out
 from vru_risk.serving.schemas import FlagOut, ScoreIn
@@ -47,26 +49,26 @@ def score(
     audit: Audit,
     model: Model,
     body: ScoreIn,
-) -> FlagOut:
+) -> Response:
     """The calibrated probability, percentile and band, with reasons for and against (which
     explain the raw score, log-odds before calibration), what the model cannot see and what
     could change it, for a teachable moment the daily job materialised. Advisory only; never
     for enforcement. One audit row."""
     prog = acting_programme(state, user, body.programme)
-    moment = state.moments.find(body.person_id, body.as_of)
-    if moment is None:
-        raise HTTPException(
-            404,
-            f"no teachable moment of {body.person_id!r} known on {body.as_of} among the days the "
-            "daily job materialised: only a moment found by `vru flags generate` can be scored "
-            "(scoring anyone on any day would be profiling)",
-        )
-    ref = ModelRef(
-        name=MODEL_NAME, version=model.info.version, content_hash=model.model.content_hash
-    )
     try:
-        scored = score_moments(model.model, moment)
-        flag = explain_rows(model.model, moment, scored, [0], model_ref=ref)[0]
+        moment = state.moments.find(model.model, body.person_id, body.as_of)
+        if moment is None:
+            raise HTTPException(
+                404,
+                f"no teachable moment of {body.person_id!r} known on {body.as_of} among the days "
+                "the daily job materialised: only a moment found by `vru flags generate` can be "
+                "scored (scoring anyone on any day would be profiling)",
+            )
+        ref = ModelRef(
+            name=MODEL_NAME, version=model.info.version, content_hash=model.model.content_hash
+        )
+        scores = score_rows(model.model, moment)
+        flag = explain_moment_rows(model.model, moment, scores, model_ref=ref)[0]
     except (KeyError, FrameMismatchError, CatalogError) as exc:
         raise HTTPException(
             503,
@@ -76,4 +78,4 @@ def score(
         ) from None
     shown = flag.for_programme(prog)
     audit_views(audit, request, user, [shown], f"score person: {prog.id}")
-    return flag_out(shown)
+    return json_out(flag_out(shown))
