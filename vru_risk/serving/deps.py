@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Final
 
+import anyio.to_thread
 from fastapi import Depends, Form, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
@@ -136,6 +137,19 @@ class ModelService:
             if self._loaded is None:
                 raise ScoringUnavailableError(self._problem, FIX_CHAMPION)
             return self._loaded
+
+    def cached(self) -> LoadedModel | None:
+        """The model in service if it is loaded and the review log has not changed since; None
+        otherwise, or while another thread holds the lock (e.g. loading): then use
+        :meth:`current`. Never blocks."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._loaded is None or self._stamp() != self._seen:
+                return None
+            return self._loaded
+        finally:
+            self._lock.release()
 
     def status(self) -> LoadedModel | ScoringUnavailableError:
         try:
@@ -310,7 +324,7 @@ _bearer = HTTPBearer(
 
 
 def api_user(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)], db: Db
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)], state: State
 ) -> UserInfo:
     if credentials is None:
         raise HTTPException(
@@ -319,7 +333,8 @@ def api_user(
             "(an administrator issues one with `vru users token USERNAME`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = user_for_token(db, credentials.credentials)
+    with state.sessions() as db:  # its own short session: one worker-thread hop, not three
+        user = user_for_token(db, credentials.credentials)
     if user is None or not user.active:
         raise HTTPException(
             401,
@@ -416,9 +431,14 @@ async def get_audit(state: State) -> AuditLog:
 Audit = Annotated[AuditLog, Depends(get_audit)]
 
 
-def get_model(state: State) -> LoadedModel:
+async def get_model(state: State) -> LoadedModel:
+    """The model in service: on the event loop when it is loaded and its review log has not
+    changed (a stat), else (re)loaded in a worker thread."""
+    loaded = state.models.cached()
+    if loaded is not None:
+        return loaded
     try:
-        return state.models.current()
+        return await anyio.to_thread.run_sync(state.models.current)
     except ScoringUnavailableError as exc:
         raise HTTPException(
             503, f"scoring is unavailable: {exc.reason}. To fix: {exc.fix}"
