@@ -26,6 +26,11 @@ scenario warmed up and then capped by a request count and a time limit:
 - **score**: ``POST /api/v1/score`` with the bearer token, cycling over the same pairs;
 - **flag list**: ``GET /flags?programme=P``, the practitioner's list page, with the session cookie.
 
+Each scenario also reads the server process's CPU time (user + system, all its threads, from
+/proc) before and after: the CPU milliseconds per request show what each server spends on a
+request, whatever the client and the interpreter lock allow in parallel. The real server runs
+with its default settings (``VRU_REQUEST_THREADS``, 4 unless set in the environment).
+
 Every response must be 200; anything else (or a broken connection, or no answer within 60 s) is
 counted as an error, and a target whose scenario had errors is not met. Before measuring, one
 score's raw score is checked against the bare endpoint's sum of contributions for the same row
@@ -382,7 +387,7 @@ def running(
                     sys.exit(f"the {name} server did not answer /health within 120 s")
                 time.sleep(0.2)
             print(f"{name} server up on 127.0.0.1:{port} (pid {proc.pid})", flush=True)
-            yield port, health
+            yield port, {**health, "pid": proc.pid}
         finally:
             proc.terminate()
             try:
@@ -433,6 +438,15 @@ class Scenario:
     name: str
     port: int
     request: Callable[[int], tuple[str, str, bytes | None, dict[str, str]]]
+    pid: int = 0  # the server's process, whose CPU time is read before and after
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (all its threads), from /proc."""
+    if not pid:
+        return float("nan")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -442,6 +456,7 @@ class Result:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    server_cpu: float = float("nan")  # seconds of the server's CPU time during the scenario
 
     @property
     def ok(self) -> int:
@@ -450,6 +465,11 @@ class Result:
     @property
     def rps(self) -> float:
         return (self.ok + sum(self.errors.values())) / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        """The server's CPU time per request (all its threads), in milliseconds."""
+        return 1000 * self.server_cpu / max(1, self.ok + sum(self.errors.values()))
 
     def pct(self, q: float) -> float:
         return float(np.percentile(self.latencies, q)) * 1000 if self.latencies else float("nan")
@@ -466,6 +486,7 @@ class Result:
             "p50_ms": ms(self.pct(50)),
             "p99_ms": ms(self.pct(99)),
             "mean_ms": ms(float(np.mean(self.latencies)) * 1000 if self.latencies else np.nan),
+            "server_cpu_ms_per_request": ms(self.cpu_ms),
         }
 
 
@@ -518,9 +539,11 @@ def load(scenario: Scenario, clients: int, requests: int, seconds: float) -> Res
     start_barrier.wait()
     t_start = time.perf_counter()
     deadline = t_start + seconds
+    cpu_start = cpu_seconds(scenario.pid)
     for t in threads:
         t.join()
     result = Result(scenario.name, clients, time.perf_counter() - t_start)
+    result.server_cpu = cpu_seconds(scenario.pid) - cpu_start
     for k in range(clients):
         result.latencies.extend(latencies[k])
         result.errors.update(errors[k])
@@ -583,13 +606,22 @@ def main() -> None:
         ]
         head_before = audit_head(home)
         with (
-            running("vru", real_cmd, env, home / "serve-vru.log") as (vru_port, _),
+            running("vru", real_cmd, env, home / "serve-vru.log") as (vru_port, vru_health),
             running("bare", bare_cmd, env, home / "serve-bare.log") as (bare_port, bare_health),
         ):
             print(f"model: {bare_health['trees']} trees, at most {bare_health['leaves']} leaves")
+            vru_pid = vru_health["pid"]
             cookie = page_session(vru_port)
             results, audit_rows, info = run_scenarios(
-                args, vru_port, bare_port, token, cookie, pairs, programme
+                args,
+                vru_port,
+                bare_port,
+                token,
+                cookie,
+                pairs,
+                programme,
+                vru_pid,
+                bare_health["pid"],
             )
             info.update(trees=bare_health["trees"], leaves=bare_health["leaves"])
         verify = subprocess.run(
@@ -619,6 +651,8 @@ def run_scenarios(
     cookie: str,
     pairs: list[tuple[str, str]],
     programme: str,
+    vru_pid: int,
+    bare_pid: int,
 ) -> tuple[dict[tuple[str, int], Result], int, dict[str, Any]]:
     bodies = [
         json.dumps({"person_id": p, "as_of": d, "programme": programme}).encode() for p, d in pairs
@@ -633,11 +667,17 @@ def run_scenarios(
             "bare",
             bare_port,
             lambda i: ("POST", "/predict", bare_bodies[i % len(pairs)], json_headers),
+            bare_pid,
         ),
         "score": Scenario(
-            "score", vru_port, lambda i: ("POST", "/api/v1/score", bodies[i % len(pairs)], auth)
+            "score",
+            vru_port,
+            lambda i: ("POST", "/api/v1/score", bodies[i % len(pairs)], auth),
+            vru_pid,
         ),
-        "flag list": Scenario("flag list", vru_port, lambda _i: ("GET", list_path, None, page)),
+        "flag list": Scenario(
+            "flag list", vru_port, lambda _i: ("GET", list_path, None, page), vru_pid
+        ),
     }
     info = check_same_model(vru_port, bare_port, bodies[0], bare_bodies[0], auth, list_path, page)
     results: dict[tuple[str, int], Result] = {}
@@ -653,7 +693,8 @@ def run_scenarios(
             print(
                 f"  {name:10} x{clients:<3} {result.ok + sum(result.errors.values()):>6} requests "
                 f"in {result.seconds:6.1f} s  {result.rps:8.1f}/s  p50 {result.pct(50):7.2f} ms"
-                f"  p99 {result.pct(99):7.2f} ms  errors {dict(result.errors) or 0}",
+                f"  p99 {result.pct(99):7.2f} ms  server CPU {result.cpu_ms:5.2f} ms/request"
+                f"  errors {dict(result.errors) or 0}",
                 flush=True,
             )
     audit_rows = sent["score"] + sent["flag list"] * info["listed"]
@@ -714,13 +755,13 @@ def report(
     print()
     print(
         f"{'scenario':12}{'clients':>8}{'requests':>10}{'errors':>8}{'req/s':>10}"
-        f"{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}"
+        f"{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'CPU ms/req':>12}"
     )
     for (name, clients), r in results.items():
         mean = float(np.mean(r.latencies)) * 1000 if r.latencies else float("nan")
         print(
             f"{name:12}{clients:>8}{r.ok + sum(r.errors.values()):>10}{sum(r.errors.values()):>8}"
-            f"{r.rps:>10.1f}{r.pct(50):>10.2f}{r.pct(99):>10.2f}{mean:>10.2f}"
+            f"{r.rps:>10.1f}{r.pct(50):>10.2f}{r.pct(99):>10.2f}{mean:>10.2f}{r.cpu_ms:>12.2f}"
         )
     ratios = {
         f"score/bare rps x{c}": results["score", c].rps / results["bare", c].rps for c in CLIENTS

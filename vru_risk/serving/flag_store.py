@@ -30,7 +30,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from vru_risk.models.flag import Flag
-from vru_risk.models.programmes import Programmes, load_programmes
+from vru_risk.models.programmes import Programme, Programmes, load_programmes
 from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow, utcnow
 from vru_risk.serving.users import UserInfo, UserInputError
 
@@ -234,11 +234,22 @@ def get_flag(session: Session, flag_id: str) -> Flag | None:
     return None if body is None else _to_flag(body)
 
 
+@functools.lru_cache(maxsize=8192)
+def _redacted(body: str, programme: Programme) -> Flag:
+    """A stored flag as ``programme`` may see it (each body is redacted once per programme)."""
+    return _to_flag(body).for_programme(programme)
+
+
 def flags_for_programme(
-    session: Session, programme_id: str, *, today: dt.date, visible_days: int
+    session: Session,
+    programme_id: str,
+    *,
+    today: dt.date,
+    visible_days: int,
+    redact_for: Programme | None = None,
 ) -> list[Flag]:
     """Flags offered to a programme, as_of within ``visible_days`` of ``today`` and not expired,
-    by rank. Full flags: redaction (``Flag.for_programme``) is the caller's job.
+    by rank. Full flags, or redacted with ``Flag.for_programme`` when ``redact_for`` is given.
 
     A flag is listed from its as_of day until ``visible_days`` days later (inclusive) or its
     ``expires`` day, whichever comes first; flags dated after ``today`` are not listed.
@@ -261,7 +272,9 @@ def flags_for_programme(
             FlagRow.flag_id,
         )
     ).scalars()
-    return [_to_flag(body) for body in rows]
+    if redact_for is None:
+        return [_to_flag(body) for body in rows]
+    return [_redacted(body, redact_for) for body in rows]
 
 
 def _decision_info(row: DecisionRow) -> DecisionInfo:

@@ -123,9 +123,17 @@ def test_programme_list_filters_and_orders(sessions: sessionmaker[Session]) -> N
         assert flags_for_programme(s, "school_inclusion", today=DAY, visible_days=90) == []
         assert latest_as_of(s) == DAY + dt.timedelta(days=1)
         # full flags: redaction is the caller's job, and works on what comes back
-        shown = listed[0].for_programme(load_programmes().by_id("jump_start"))
+        jump_start = load_programmes().by_id("jump_start")
+        shown = listed[0].for_programme(jump_start)
         assert shown.reasons_for[0].text == REDACTED_REASON
         assert shown.reasons_against[0].text.startswith("attendance of 96%")
+        # or redacted on the way out (each stored flag once per programme, then from a cache)
+        for _ in range(2):
+            redacted = flags_for_programme(
+                s, "jump_start", today=DAY, visible_days=90, redact_for=jump_start
+            )
+            assert redacted == [f.for_programme(jump_start) for f in listed]
+            assert redacted[0].reasons_for[0].text == REDACTED_REASON
 
 
 def test_empty_store_has_no_latest_as_of(sessions: sessionmaker[Session]) -> None:

@@ -211,13 +211,16 @@ def programme_list(
         []
         if today is None
         else flags_for_programme(
-            db, prog.id, today=today, visible_days=state.settings.flag_visible_days
+            db,
+            prog.id,
+            today=today,
+            visible_days=state.settings.flag_visible_days,
+            redact_for=prog,
         )
     )
-    shown = [f.for_programme(prog) for f in found]
-    audit_views(audit, request, user, shown, f"list flags: {prog.id}")
+    audit_views(audit, request, user, found, f"list flags: {prog.id}")
     used = 0 if today is None else capacity_used(db, prog.id, today, programmes=state.programmes)
-    return prog, today, shown, used
+    return prog, today, found, used
 
 
 def route_name(request: Request) -> str:
