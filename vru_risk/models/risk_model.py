@@ -112,9 +112,18 @@ def _listed(sources_unavailable: pd.Series | Sequence[str] | str, n: int) -> np.
 def _spell_patterns(missing: Mapping[str, np.ndarray], listed: np.ndarray) -> np.ndarray:
     """The patterns of :func:`availability_patterns` from, per source, whether all its inputs
     are missing on each row, and each row's comma-joined sources the VRU lacks."""
+    spelled, inverse = _distinct_patterns(missing, listed)
+    result: np.ndarray = spelled[inverse]
+    return result
+
+
+def _distinct_patterns(
+    missing: Mapping[str, np.ndarray], listed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct patterns spelled out, and each row's position among them."""
     n = len(listed)
     if n == 0:
-        return np.zeros(0, dtype=object)
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
     codes, uniques = pd.factorize(listed)
     vru_sets = [set(filter(None, str(u).split(","))) for u in uniques]
     names = sorted(set(missing) | {s for v in vru_sets for s in v})
@@ -127,8 +136,7 @@ def _spell_patterns(missing: Mapping[str, np.ndarray], listed: np.ndarray) -> np
     spelled = np.array(
         [",".join(s for s in names if int(m) & bit[s]) for m in distinct], dtype=object
     )
-    result: np.ndarray = spelled[inverse.reshape(-1)]
-    return result
+    return spelled, inverse.reshape(-1)
 
 
 @dataclass(frozen=True)
@@ -307,30 +315,31 @@ class RiskModel:
 
     def _pattern_array(
         self, data: pd.DataFrame | ModelInputs, sources_unavailable: pd.Series | Sequence[str] | str
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct patterns of the rows, and each row's position among them."""
         x = self._matrix(data)
         missing = {
             source: np.isnan(x[:, cols]).all(axis=1)
             for source, cols in self._source_positions.items()
         }
-        return _spell_patterns(missing, _listed(sources_unavailable, len(x)))
+        return _distinct_patterns(missing, _listed(sources_unavailable, len(x)))
 
     def patterns(
         self, data: pd.DataFrame | ModelInputs, sources_unavailable: pd.Series | Sequence[str] | str
     ) -> pd.Series:
         """Each row's pattern of sources the model could not see (see availability_patterns)."""
-        spelled = self._pattern_array(data, sources_unavailable)
+        spelled, inverse = self._pattern_array(data, sources_unavailable)
         index = data.index if isinstance(data, pd.DataFrame) else None
-        return pd.Series(spelled, index=index, dtype=object)
+        return pd.Series(spelled[inverse], index=index, dtype=object)
 
     def unseen_pattern(
         self, data: pd.DataFrame | ModelInputs, sources_unavailable: pd.Series | Sequence[str] | str
     ) -> np.ndarray:
         """True where a row's pattern of available sources never occurred in training."""
-        seen = self._seen_patterns
-        return np.array(
-            [p not in seen for p in self._pattern_array(data, sources_unavailable)], dtype=bool
-        )
+        spelled, inverse = self._pattern_array(data, sources_unavailable)
+        unseen = np.array([p not in self._seen_patterns for p in spelled], dtype=bool)
+        result: np.ndarray = unseen[inverse]
+        return result
 
     # --- persistence -----------------------------------------------------------------------
 
