@@ -60,3 +60,36 @@ def test_installed_entry_point_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert '"ok": true' in done.stdout
+
+
+def test_a_command_imports_only_what_it_needs() -> None:
+    """`vru users ...` (and the other administration commands) start without importing MLflow,
+    LightGBM, scikit-learn, fairlearn, DuckDB or pandas; the full help still lists everything."""
+    heavy = ("mlflow", "lightgbm", "sklearn", "fairlearn", "duckdb", "pandas")
+    code = (
+        "import sys\n"
+        "from vru_risk.cli import main\n"
+        "for args in (['users', '--help'], ['audit-log', '--help'], ['flags', 'load', '--help']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code == 0, (args, exc.code)\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-2000:]
+    assert "vru flags load" in done.stdout or "Usage:" in done.stdout
+
+
+def test_the_full_app_has_every_command_once(vru: RunVru) -> None:
+    from vru_risk.cli import PARTS, app
+
+    for args in (["flags", "load", "--help"], ["flags", "generate", "--help"]):
+        assert vru(*args).code == 0  # builds partial apps; the full one is unchanged
+    names = [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]
+    assert sorted(names) == sorted(p[0] for p in PARTS)
+    flags = next(g.typer_instance for g in app.registered_groups if g.name == "flags")
+    assert flags is not None
+    assert sorted(c.name or "" for c in flags.registered_commands) == ["generate", "load"]
