@@ -138,7 +138,18 @@ def templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["words"] = words
     return Jinja2Templates(env=env)
+
+
+def words(code: str) -> str:
+    """A data code as words on a page: ``suspension: physical_assault`` -> ``suspension:
+    physical assault``.
+
+    >>> words("suspension: physical_assault")
+    'suspension: physical assault'
+    """
+    return code.replace("_", " ")
 
 
 def _is_api(request: Request) -> bool:
