@@ -86,9 +86,10 @@ def make_engine(url: str, *, background_checkpoint: bool = False) -> Engine:
 
 
 #: A request may hold two connections at once (its session, and the audit log's own
-#: transaction), and the server runs up to 40 requests at a time (anyio's thread pool): the
-#: pool must hold 2 x 40, or 16 concurrent requests exhaust SQLAlchemy's default 5 + 10 and
-#: wait out the pool timeout. PostgreSQL's default max_connections is 100.
+#: transaction). The server works on VRU_REQUEST_THREADS requests at a time (default 4, at most
+#: anyio's 40 threads): the pool holds 2 x 40, so that no setting of it exhausts the pool and
+#: waits out its timeout (SQLAlchemy's default 5 + 10 did, at 16 concurrent requests with 40
+#: threads). PostgreSQL's default max_connections is 100.
 POOL: Final[dict[str, int]] = {"pool_size": 10, "max_overflow": 80, "pool_timeout": 30}
 
 
