@@ -67,9 +67,10 @@ class Settings(BaseSettings):
         Field(
             ge=1,
             le=40,  # the database pool holds two connections for each of 40
-            description="Requests the server works on at once (its worker threads); more "
-            "requests wait their turn. On 2 cores, more than a few only contend for Python's "
-            "interpreter lock: 16 clients were served faster with 4 than with 40",
+            description="Worker threads running the server's blocking work (routes, database "
+            "dependencies); more requests wait their turn. On 2 cores, more than a few only "
+            "contend for Python's interpreter lock: 16 clients were served faster with 4 than "
+            "with 40",
         ),
     ] = 4
     duckdb_memory_limit: Annotated[

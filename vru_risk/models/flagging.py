@@ -42,7 +42,7 @@ from vru_risk.models.flag import (
 )
 from vru_risk.models.programmes import Programme, Programmes
 from vru_risk.models.reasons import explain_batch, families
-from vru_risk.models.risk_model import ModelInputs, RiskModel
+from vru_risk.models.risk_model import FrameMismatchError, ModelInputs, RiskModel
 
 #: A what-if is shown only when the model's score would drop by at least this (probability).
 MIN_WHAT_IF_DROP: Final = 0.01
@@ -117,7 +117,7 @@ class MomentRows:
         days: tuple[date, ...] = tuple(frame["as_of"])
         triggers = _triggers_of(moments, persons, days)
         return cls(
-            inputs=model.inputs(frame[list(model.spec.names)].astype("float64")),
+            inputs=model.inputs(_feature_frame(frame, model.spec.names)),
             person_id=persons,
             as_of=days,
             age_years=tuple(_optional_int(a) for a in frame["age_completed"]),
@@ -138,6 +138,18 @@ class MomentRows:
             unavailable=tuple(self.unavailable[k] for k in positions),
             triggers=tuple(self.triggers[k] for k in positions),
         )
+
+
+def _feature_frame(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """The model's inputs from a moments frame, as float64; :class:`FrameMismatchError` when
+    columns are missing or not numbers (a folder materialised for another feature spec)."""
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise FrameMismatchError([f"missing column(s): {', '.join(missing[:10])}"])
+    try:
+        return frame[list(names)].astype("float64")
+    except (ValueError, TypeError) as exc:
+        raise FrameMismatchError([f"column(s) that are not numbers: {exc}"]) from None
 
 
 @dataclass(frozen=True)
@@ -174,7 +186,9 @@ def _triggers_of(
 ) -> dict[int, list[Trigger]]:
     """The triggers of the moments (persons[k], days[k]), keyed by k."""
     trig = moments.triggers
-    wanted = {(p, d): k for k, (p, d) in enumerate(zip(persons, days, strict=True))}
+    wanted: dict[tuple[str, date], list[int]] = defaultdict(list)
+    for k, (p, d) in enumerate(zip(persons, days, strict=True)):
+        wanted[(p, d)].append(k)  # a moment asked for twice gets its triggers twice
     person_col = trig["person_id"].astype(str).to_numpy(dtype=object)
     keep = np.flatnonzero(pd.Series(person_col).isin(set(persons)).to_numpy())
     out: dict[int, list[Trigger]] = defaultdict(list)
@@ -183,16 +197,16 @@ def _triggers_of(
         for c in ("as_of", "trigger_kind", "source", "trigger_date", "detail")
     ]
     for person, as_of, kind, source, day, detail in zip(person_col[keep], *cols, strict=True):
-        k = wanted.get((person, as_of))
-        if k is not None:
-            out[k].append(
-                Trigger(
-                    kind=kind,
-                    source=source,
-                    date=day,
-                    detail=None if _missing(detail) else str(detail),
-                )
+        positions = wanted.get((person, as_of), ())
+        if positions:
+            trigger = Trigger(
+                kind=kind,
+                source=source,
+                date=day,
+                detail=None if _missing(detail) else str(detail),
             )
+            for k in positions:
+                out[k].append(trigger)
     return out
 
 

@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Final
 
+import anyio
 import anyio.to_thread
 import jinja2
 from fastapi import FastAPI, Request
@@ -40,7 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vru_risk.models.flag import ADVISORY_NOTICE
 from vru_risk.models.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
-from vru_risk.serving.audit_log import AuditLog
+from vru_risk.serving.audit_log import AuditLog, AuditLogError
 from vru_risk.serving.auth import LoginRateLimiter, SessionCodec, SignedOut
 from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
 from vru_risk.serving.deps import (
@@ -143,8 +144,8 @@ def templates() -> Jinja2Templates:
 
 
 def words(code: str) -> str:
-    """A data code as words on a page: ``suspension: physical_assault`` -> ``suspension:
-    physical assault``.
+    """An exclusion's kind and reason codes as words on a page: ``suspension:
+    physical_assault`` -> ``suspension: physical assault``.
 
     >>> words("suspension: physical_assault")
     'suspension: physical assault'
@@ -214,17 +215,28 @@ def create_app(settings: Settings) -> FastAPI:
             signed_out=SignedOut(),
             templates=templates(),
             moments=MomentStore(settings.home / "flags"),
+            model_loads=anyio.CapacityLimiter(1),
         )
         # what startup loaded lives until shutdown: keep the collector from re-scanning it
+        gc.collect()
         gc.freeze()
         try:
             yield
         finally:
-            if audit is not None:
-                audit.flush()
-                audit.engine.dispose()
-            checkpointer.stop()
-            engine.dispose()
+            gc.unfreeze()
+            try:
+                if audit is not None:
+                    try:
+                        audit.close()  # the newest head written before the process ends
+                    except AuditLogError as exc:
+                        log.error("at shutdown: %s", exc)
+                    finally:
+                        audit.engine.dispose()
+            finally:
+                try:
+                    checkpointer.stop()
+                finally:
+                    engine.dispose()
 
     app = FastAPI(
         title="vru-risk",

@@ -9,9 +9,10 @@ transaction as the insert. Each row carries
 
 with ``prev_mac`` the previous row's mac (64 zeros for row 1). The key (``VRU_AUDIT_KEY``) is kept
 outside the database, so someone who can write to the database cannot recompute a valid chain
-after editing it. The newest sequence number and mac are mirrored, after each commit, to
-``head.json`` outside the database (``VRU_HOME/audit/head.json``), which catches removal of the
-newest rows (truncation), the one change a chain cannot show by itself.
+after editing it. The newest sequence number and mac are mirrored after each commit (by the
+server: from a background thread, at most every 50 ms) to ``head.json`` outside the database
+(``VRU_HOME/audit/head.json``), which catches removal of the newest rows (truncation), the one
+change a chain cannot show by itself.
 
 :meth:`AuditLog.verify` reports edited, deleted, inserted, reordered (or renumbered) and
 truncated rows. On PostgreSQL the application's role may only SELECT and INSERT this table
@@ -37,7 +38,6 @@ import hmac
 import json
 import logging
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -199,9 +199,12 @@ class AuditLog:
         # without, before append returns (the command line)
         self.background_head = background_head
         self.head_interval = head_interval
-        self._head = threading.Condition()
+        self._head = threading.Condition()  # guards the four fields below
         self._head_pending: tuple[int, str] | None = None
+        self._head_error: str | None = None
         self._head_thread: threading.Thread | None = None
+        self._head_stop = threading.Event()
+        self._head_writing = threading.Lock()  # taking the pending head and writing it
 
     def _mac(self, prev_mac: str, body: bytes) -> str:
         return hmac.new(self.key, prev_mac.encode() + body, hashlib.sha256).hexdigest()
@@ -228,8 +231,21 @@ class AuditLog:
             return []
         for event in events:
             self._check(event)
+        self._refuse_without_head()
         with self._appending:  # threads of one process queue here, not in SQLite's busy loop
             return self._append(events)
+
+    def _refuse_without_head(self) -> None:
+        """Background mode: while head.json cannot be written, nothing more is appended (and
+        so nothing more is shown): truncation would go unnoticed."""
+        with self._head:
+            error = self._head_error
+        if error is not None:
+            raise AuditLogError(
+                f"the audit head {self.head_path} cannot be written ({error}); nothing is shown "
+                "until it can. Restore head.json from backup, or check the disk, then run "
+                "`vru audit-log verify`"
+            )
 
     def _append(self, events: Sequence[AuditEvent]) -> list[int]:
         at = datetime.now(UTC).isoformat(timespec="microseconds")
@@ -308,37 +324,68 @@ class AuditLog:
             if self._head_pending is None or seq > self._head_pending[0]:
                 self._head_pending = (seq, mac)
             if self._head_thread is None or not self._head_thread.is_alive():
+                self._head_stop.clear()
                 self._head_thread = threading.Thread(
                     target=self._head_loop, name="vru-audit-head", daemon=True
                 )
                 self._head_thread.start()
             self._head.notify_all()
+        self._refuse_without_head()  # the rows are committed; say at once if the head is not
 
     def _head_loop(self) -> None:
         """Mirror the newest committed row to head.json, one write for all rows committed
         since the last, then rest ``head_interval`` (a crash can leave the head that far behind
-        the table, which ``verify`` reports as a lag, never as tampering)."""
-        while True:
+        the table, which ``verify`` reports as a lag, never as tampering). A failed write is
+        kept for the next round, and appends are refused until one succeeds."""
+        while not self._head_stop.is_set():
             with self._head:
-                while self._head_pending is None:
-                    self._head.wait()
-                seq, mac = self._head_pending
-                self._head_pending = None
-            self._mirror(seq, mac)
-            time.sleep(self.head_interval)
+                self._head.wait_for(
+                    lambda: self._head_pending is not None or self._head_stop.is_set()
+                )
+            self._write_pending()
+            self._head_stop.wait(self.head_interval)
 
-    def _mirror(self, seq: int, mac: str) -> None:
-        try:
-            self._write_head(seq, mac)
-        except OSError as exc:  # reported; the next commit tries again
-            log.error("the audit head %s could not be written: %s", self.head_path, exc)
+    def _write_pending(self) -> None:
+        """Write the pending head, if any; on failure keep it pending and record why."""
+        with self._head_writing:
+            with self._head:
+                pending, self._head_pending = self._head_pending, None
+            if pending is None:
+                return
+            try:
+                self._write_head(*pending)
+            except Exception as exc:  # recorded: appends are refused until a write succeeds
+                reason = f"{type(exc).__name__}: {exc}"
+                log.error("the audit head %s could not be written: %s", self.head_path, reason)
+                self._requeue(pending, reason)
+                return
+            with self._head:
+                self._head_error = None
+
+    def _requeue(self, pending: tuple[int, str], reason: str) -> None:
+        """Keep a head that could not be written for the next try (unless a newer one came)."""
+        with self._head:
+            if self._head_pending is None or self._head_pending[0] < pending[0]:
+                self._head_pending = pending
+            self._head_error = reason
 
     def flush(self) -> None:
-        """Mirror to head.json now what the background thread has not yet (background mode)."""
-        with self._head:
-            pending, self._head_pending = self._head_pending, None
-        if pending is not None:
-            self._mirror(*pending)
+        """Mirror to head.json now whatever the background thread has not written yet, after a
+        write it has in progress; raise :class:`AuditLogError` if it cannot be written."""
+        if not self.background_head:
+            return
+        self._write_pending()
+        self._refuse_without_head()
+
+    def close(self) -> None:
+        """Stop the background thread after writing the newest head (background mode)."""
+        if self._head_thread is not None:
+            self._head_stop.set()
+            with self._head:
+                self._head.notify_all()
+            self._head_thread.join(timeout=30)
+            self._head_thread = None
+        self.flush()
 
     def _write_head(self, seq: int, mac: str) -> None:
         with self._head_lock():

@@ -1,9 +1,10 @@
 """The app's state and its ``Annotated`` dependencies: database sessions, the signed-in user,
 roles, CSRF, the audit log and the model in service.
 
-Dependencies that do no I/O are ``async def`` (FastAPI runs them on the event loop, not in a
-worker thread: a thread hop per dependency costs more than the check itself); those that query
-the database or load a model stay plain ``def``.
+Dependencies that do no blocking I/O (at most a stat of the review log) are ``async def``
+(FastAPI runs them on the event loop, not in a worker thread: a thread hop per dependency costs
+more than the check itself); those that query the database stay plain ``def``, and a model
+(re)load runs in a worker thread on its own limiter.
 
 Two ways in, never mixed: the JSON API (``/api/...``) authenticates only with a bearer token
 (``Authorization: Bearer ...``; anonymous -> 401 JSON), the pages only with the session cookie
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Final
 
+import anyio
 import anyio.to_thread
 from fastapi import Depends, Form, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -175,14 +177,17 @@ class MomentStore:
         self._cache: OrderedDict[tuple[Path, str], tuple[int, MomentRows, _Index]] = OrderedDict()
         self._day_cache: dict[Path, tuple[int, tuple[dt.date, ...]]] = {}
         self._folders: tuple[int, tuple[tuple[dt.date, Path], ...]] | None = None
+        self._failed: dict[tuple[Path, str], tuple[int, str]] = {}
 
-    def _listing(self) -> tuple[tuple[dt.date, Path], ...]:
-        """The moments folders by their last day (re-listed when the root changes)."""
+    def _listing(self, *, fresh: bool = False) -> tuple[tuple[dt.date, Path], ...]:
+        """The moments folders, newest last day first (re-listed when the root changes, or
+        when ``fresh``: a folder replaced within one tick of the clock leaves the root's time
+        unchanged)."""
         try:
             stamp = self.root.stat().st_mtime_ns
         except OSError:
             return ()
-        if self._folders is not None and self._folders[0] == stamp:
+        if not fresh and self._folders is not None and self._folders[0] == stamp:
             return self._folders[1]
         found = []
         for directory in self.root.iterdir():
@@ -193,7 +198,7 @@ class MomentStore:
             except ValueError:
                 continue
             found.append((last, directory))
-        listing = tuple(sorted(found))
+        listing = tuple(sorted(found, reverse=True))
         self._folders = (stamp, listing)
         return listing
 
@@ -213,14 +218,38 @@ class MomentStore:
         return days
 
     def _load(self, directory: Path, model: RiskModel) -> tuple[MomentRows, _Index]:
+        """The folder's rows checked against ``model`` and their index; raises
+        :class:`MomentsUnavailableError` (remembered until the folder changes) when it cannot
+        be read or does not fit the model."""
         stamp = (directory / "moments.json").stat().st_mtime_ns
         key = (directory, model.content_hash)
+        failed = self._failed.get(key)
+        if failed is not None and failed[0] == stamp:
+            raise MomentsUnavailableError(failed[1])
         cached = self._cache.get(key)
         if cached is not None and cached[0] == stamp:
             self._cache.move_to_end(key)
             return cached[1], cached[2]
-        rows = MomentRows.of(model, load_moments(directory))
+        try:
+            rows = MomentRows.of(model, load_moments(directory))
+        except (MomentsError, OSError, ValueError, KeyError) as exc:
+            why = (
+                "its features do not fit the model in service"
+                if isinstance(exc, FrameMismatchError | KeyError)
+                else "it cannot be read"
+            )
+            detail = (
+                "; ".join(exc.problems)
+                if isinstance(exc, FrameMismatchError)
+                else str(exc).splitlines()[0]
+            )
+            reason = f"{directory.name}: {why} ({detail[:300]})"
+            log.warning("materialised moments %s", reason)
+            self._failed[key] = (stamp, reason)
+            raise MomentsUnavailableError(reason) from None
+        rows.inputs.x.flags.writeable = False  # shared by every request: never changed
         index = {(p, d): k for k, (p, d) in enumerate(zip(rows.person_id, rows.as_of, strict=True))}
+        self._failed.pop(key, None)
         self._cache[key] = (stamp, rows, index)
         while len(self._cache) > self.keep:
             self._cache.popitem(last=False)
@@ -228,26 +257,35 @@ class MomentStore:
 
     def find(self, model: RiskModel, person_id: str, as_of: dt.date) -> MomentRows | None:
         """The one moment of ``person_id`` known on ``as_of`` (one row, checked against
-        ``model``), or None when the daily job materialised no such moment.
+        ``model``), from the newest folder that holds the day; None when the daily job
+        materialised no such moment.
 
-        Raises :class:`~vru_risk.models.risk_model.FrameMismatchError` (or ``KeyError``) when
-        the materialised features do not fit ``model``.
+        Raises :class:`MomentsUnavailableError` when the moment was not found and a folder
+        holding the day could not be used (unreadable, or features that do not fit ``model``).
         """
         with self._lock:
-            for last, directory in self._listing():
-                if last < as_of or as_of not in self._days(directory):
-                    continue
-                try:
-                    rows, index = self._load(directory, model)
-                except (MomentsError, OSError, ValueError) as exc:
-                    if isinstance(exc, FrameMismatchError):
-                        raise
-                    log.warning("materialised moments in %s cannot be read: %s", directory, exc)
-                    continue
-                position = index.get((person_id, as_of))
-                if position is not None:
-                    return rows.take([position])
+            problems: list[str] = []
+            for fresh in (False, True):
+                for last, directory in self._listing(fresh=fresh):
+                    if last < as_of or as_of not in self._days(directory):
+                        continue
+                    try:
+                        rows, index = self._load(directory, model)
+                    except MomentsUnavailableError as exc:
+                        problems.append(str(exc))
+                        continue
+                    position = index.get((person_id, as_of))
+                    if position is not None:
+                        return rows.take([position])
+                if problems:
+                    break
+            if problems:
+                raise MomentsUnavailableError("; ".join(dict.fromkeys(problems)))
         return None
+
+
+class MomentsUnavailableError(Exception):
+    """A materialised moments folder that holds the day asked for cannot be used."""
 
 
 _Index = dict[tuple[str, dt.date], int]
@@ -273,6 +311,8 @@ class AppState:
     signed_out: SignedOut
     templates: Jinja2Templates
     moments: MomentStore
+    #: requests waiting for the model to be (re)loaded (one load at a time)
+    model_loads: anyio.CapacityLimiter
 
     def programme(self, programme_id: str) -> Programme | None:
         try:
@@ -438,7 +478,9 @@ async def get_model(state: State) -> LoadedModel:
     if loaded is not None:
         return loaded
     try:
-        return await anyio.to_thread.run_sync(state.models.current)
+        # requests waiting for a (re)load wait here, not in the worker threads every other
+        # route needs (there are only VRU_REQUEST_THREADS of those)
+        return await anyio.to_thread.run_sync(state.models.current, limiter=state.model_loads)
     except ScoringUnavailableError as exc:
         raise HTTPException(
             503, f"scoring is unavailable: {exc.reason}. To fix: {exc.fix}"

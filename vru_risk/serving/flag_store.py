@@ -254,6 +254,8 @@ def flags_for_programme(
     A flag is listed from its as_of day until ``visible_days`` days later (inclusive) or its
     ``expires`` day, whichever comes first; flags dated after ``today`` are not listed.
     """
+    if redact_for is not None and redact_for.id != programme_id:
+        raise ValueError(f"flags of {programme_id!r} cannot be redacted for {redact_for.id!r}")
     earliest = today - dt.timedelta(days=visible_days)
     rows = session.execute(
         select(FlagRow.body)

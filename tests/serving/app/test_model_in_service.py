@@ -3,12 +3,16 @@ and the ethics panel's pages (versions, reports, decisions under the member's ow
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import anyio.to_thread
 import numpy as np
+import pytest
 
 from tests.models.test_flags import moments_for
 from tests.serving.app.conftest import (
@@ -22,6 +26,7 @@ from tests.serving.app.conftest import (
 from vru_risk.fairness_reports.review import review
 from vru_risk.features.moments import save_moments
 from vru_risk.models.risk_model import RiskModel
+from vru_risk.serving.deps import MomentStore, MomentsUnavailableError
 from vru_risk.serving.users import add_user
 from vru_risk.settings import Settings
 
@@ -188,3 +193,30 @@ def test_an_override_needs_two_members_on_the_page_too(
         assert second.status_code == 303
         assert served.client.get("/health").json()["scoring"] == "available"
         assert [e.reviewer for e in registered.log.entries()] == ["eve", "ben"]
+
+
+def test_moment_store_skips_a_folder_that_does_not_fit_and_says_so_when_it_matters(
+    tmp_path: Path, risk_model: RiskModel
+) -> None:
+    """A folder materialised for another feature spec never hides a folder that fits; when
+    the moment is in no usable folder and one holding the day could not be used, the store
+    says which and why (the route answers 503 with it) rather than "no such moment"."""
+    root = tmp_path / "flags"
+    fits = moments_for(risk_model, n=10, day=TODAY)
+    save_moments(fits, root / f"moments-{TODAY.isoformat()}")
+    broken = moments_for(risk_model, n=10, day=TODAY, seed=9)
+    dropped = risk_model.spec.names[0]
+    broken = replace(broken, frame=broken.frame.drop(columns=[dropped]))
+    newer = root / f"moments-{(TODAY + dt.timedelta(days=1)).isoformat()}"
+    save_moments(broken, newer)
+    store = MomentStore(root)
+    person = str(fits.frame["person_id"][3])
+    found = store.find(risk_model, person, TODAY)  # the newer folder is tried first, and skipped
+    assert found is not None and found.person_id == (person,)
+    cached = store._cache[(root / f"moments-{TODAY.isoformat()}", risk_model.content_hash)][1]
+    assert not cached.inputs.x.flags.writeable  # shared by every request: read-only
+    with pytest.raises(MomentsUnavailableError, match=f"{newer.name}: its features do not fit"):
+        store.find(risk_model, "P99999", TODAY)
+    assert dropped in str(store._failed[(newer, risk_model.content_hash)][1])
+    shutil.rmtree(newer)
+    assert store.find(risk_model, "P99999", TODAY) is None  # nothing unusable left: not found

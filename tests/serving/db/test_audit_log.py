@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -261,6 +262,34 @@ def test_the_servers_background_head_mirrors_every_commit_beside_another_writer(
     finally:
         server_engine.dispose()
         cli_engine.dispose()
+
+
+def test_a_head_that_cannot_be_written_refuses_further_rows_until_restored(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Background mode: an altered head.json stops the head thread's writes; from then on
+    every append is refused (views too), until the head is restored; nothing is lost."""
+    head = tmp_path / "audit" / "head.json"
+    audit = AuditLog(engine, KEY, head, background_head=True, head_interval=0.01)
+    try:
+        audit.append([event(1)])
+        audit.flush()
+        head.write_text("{garbage")
+        with contextlib.suppress(AuditLogError):  # raised here if the thread was quick
+            audit.append([event(2)])  # committed; the head thread fails to write its head
+        with pytest.raises(AuditLogError, match="cannot be written"):
+            audit.flush()
+        with pytest.raises(AuditLogError, match="nothing is shown until it can"):
+            audit.append([event(3)])
+        assert [r["seq"] for r in rows(engine)] == [1, 2]  # the refused row was never written
+        head.unlink()  # restored (here: removed; the next write recreates it)
+        audit.flush()
+        assert audit.append([event(4)]) == [3]
+        audit.close()
+        assert json.loads(head.read_text())["seq"] == 3
+        assert audit.verify().ok
+    finally:
+        audit.close()
 
 
 def test_a_database_that_refuses_the_rows_raises_audit_log_error(

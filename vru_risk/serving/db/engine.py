@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -136,7 +136,7 @@ class Checkpointer:
         try:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
-        except SQLAlchemyError as exc:  # logged; the next round tries again
+        except Exception as exc:  # logged, never fatal: the next round tries again
             log.warning("WAL checkpoint of %s failed: %s", self.engine.url.database, exc)
 
     def _run(self) -> None:

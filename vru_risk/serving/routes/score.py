@@ -18,7 +18,7 @@ from vru_risk.features.catalog import CatalogError
 from vru_risk.models.flag import ModelRef
 from vru_risk.models.flagging import explain_moment_rows, score_rows
 from vru_risk.models.risk_model import MODEL_NAME, FrameMismatchError
-from vru_risk.serving.deps import Audit, Model, State, api_roles
+from vru_risk.serving.deps import Audit, Model, MomentsUnavailableError, State, api_roles
 from vru_risk.serving.routes.common import (
     BAD_BODY,
     ERRORS,
@@ -69,6 +69,12 @@ def score(
         )
         scores = score_rows(model.model, moment)
         flag = explain_moment_rows(model.model, moment, scores, model_ref=ref)[0]
+    except MomentsUnavailableError as exc:
+        raise HTTPException(
+            503,
+            f"the teachable moments materialised for {body.as_of} cannot be used: {exc}; run "
+            "`vru flags generate` for that day with the model in service",
+        ) from None
     except (KeyError, FrameMismatchError, CatalogError) as exc:
         raise HTTPException(
             503,
