@@ -562,3 +562,12 @@ def test_checked_inputs_are_refused_by_a_model_of_another_spec(risk_model: RiskM
         risk_model.contribution_values(narrow)
     with pytest.raises(FrameMismatchError, match="another order"):
         risk_model.inputs(m.features(risk_model.spec).iloc[:, ::-1])
+
+
+def test_a_moment_asked_for_twice_gets_its_triggers_both_times(risk_model: RiskModel) -> None:
+    m = moments_for(risk_model, n=6)
+    scored = score_moments(risk_model, m)
+    twice = explain_rows(risk_model, m, scored, [3, 3], model_ref=REF)
+    assert twice[0].triggers and twice[0].triggers == twice[1].triggers
+    rows = MomentRows.of(risk_model, m, [3, 3])
+    assert rows.triggers[0] == rows.triggers[1] == twice[0].triggers
