@@ -79,7 +79,8 @@ def test_scoring_reads_the_daily_jobs_rewrite_and_serves_with_the_configured_thr
     person = str(first.frame["person_id"][4])
     body = {"person_id": person, "as_of": str(TODAY)}
     with serve(settings.model_copy(update={"request_threads": 3})) as served:
-        tokens = served.client.portal.call(  # type: ignore[union-attr]
+        assert served.client.portal is not None  # inside the running app
+        tokens = served.client.portal.call(
             lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
         )
         assert tokens == 3
