@@ -85,6 +85,7 @@ def test_bad_service_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("VRU_RETENTION_MONTHS", "0")
     monkeypatch.setenv("VRU_FLAG_VISIBLE_DAYS", "soon")
     monkeypatch.setenv("VRU_SECURE_COOKIES", "maybe")
+    monkeypatch.setenv("VRU_REQUEST_THREADS", "41")  # the database pool is sized for 40
     with pytest.raises(SettingsError) as info:
         load_settings()
     message = str(info.value)
@@ -94,6 +95,7 @@ def test_bad_service_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch)
         "VRU_RETENTION_MONTHS",
         "VRU_FLAG_VISIBLE_DAYS",
         "VRU_SECURE_COOKIES",
+        "VRU_REQUEST_THREADS",
     ):
         assert name in message
     assert "at least 16 characters" in message and "token_urlsafe" in message
