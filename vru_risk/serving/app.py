@@ -49,6 +49,7 @@ from vru_risk.serving.deps import (
     LoginRequiredError,
     ModelService,
     MomentStore,
+    ScoringUnavailableError,
     mirror_review_log,
 )
 from vru_risk.serving.routes import (
@@ -217,6 +218,9 @@ def create_app(settings: Settings) -> FastAPI:
             moments=MomentStore(settings.home / "flags"),
             model_loads=anyio.CapacityLimiter(1),
         )
+        in_service = models.status()
+        if not isinstance(in_service, ScoringUnavailableError):
+            app.state.vru.moments.preload(in_service.model)
         # what startup loaded lives until shutdown: keep the collector from re-scanning it
         gc.collect()
         gc.freeze()

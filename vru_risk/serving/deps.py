@@ -19,6 +19,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -254,6 +255,15 @@ class MomentStore:
         while len(self._cache) > self.keep:
             self._cache.popitem(last=False)
         return rows, index
+
+    def preload(self, model: RiskModel) -> None:
+        """Read the newest folder for ``model`` now (at startup), so that the first score does
+        not load it while other scores wait; a folder that cannot be used is logged."""
+        with self._lock:
+            for _, directory in self._listing()[:1]:
+                # a failure is logged by _load, and said again to whoever asks for that day
+                with contextlib.suppress(MomentsUnavailableError, OSError):
+                    self._load(directory, model)
 
     def find(self, model: RiskModel, person_id: str, as_of: dt.date) -> MomentRows | None:
         """The one moment of ``person_id`` known on ``as_of`` (one row, checked against

@@ -71,14 +71,16 @@ def test_scoring_explains_a_materialised_moment(settings: Settings, risk_model: 
 def test_scoring_reads_the_daily_jobs_rewrite_and_serves_with_the_configured_threads(
     settings: Settings, risk_model: RiskModel
 ) -> None:
-    """The server keeps the materialised moments in memory as checked rows, and reads them
-    again when the daily job rewrites the folder; it works on ``request_threads`` requests at
-    once."""
+    """The server reads the newest materialised moments at startup and keeps them in memory as
+    checked rows, reading them again when the daily job rewrites the folder; it runs
+    ``request_threads`` worker threads."""
     approve(register_candidate(settings, risk_model))
     first = materialise_moments(settings, risk_model)
     person = str(first.frame["person_id"][4])
     body = {"person_id": person, "as_of": str(TODAY)}
     with serve(settings.model_copy(update={"request_threads": 3})) as served:
+        # the newest folder was read at startup, not by the first score
+        assert len(served.state.moments._cache) == 1
         assert served.client.portal is not None  # inside the running app
         tokens = served.client.portal.call(
             lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
