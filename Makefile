@@ -81,6 +81,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/train.py
+	$(BIN)/python benchmarks/oracle_gap.py
 	$(BIN)/python benchmarks/scoring.py
 	$(BIN)/python benchmarks/serve.py
 
