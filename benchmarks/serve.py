@@ -10,7 +10,8 @@ the programme with the most flags, an API token (``vru users token``) and a page
 through ``/login`` with its CSRF token).
 
 Two servers, each its own process on a free loopback port, both under uvicorn with the options
-``vru serve`` uses (one worker, access log at info):
+``vru serve`` uses (access log at info) and the same number of worker processes (``--workers``,
+1 by default; CPU time is summed over each server's processes):
 
 - **vru**: ``vru serve``, the real app: authentication, purpose limitation, redaction, and the
   keyed, hash-chained audit log (one row per score, one per person listed), which stays on;
@@ -44,7 +45,7 @@ After the run the audit log is verified (``vru audit-log verify``): concurrent l
 valid chain.
 
 Usage: python benchmarks/serve.py [--people 10000] [--requests 2000] [--seconds 20]
-                                  [--warmup 100] [--largest] [--home DIR]
+                                  [--warmup 100] [--largest] [--home DIR] [--workers 1]
 (``--largest`` trains only the default grid's largest booster, 300 trees and 31 leaves, the model
 the issue's reference figures were measured with; by default the experiment chooses, and within
 its tolerance it prefers the smaller booster. ``--home DIR`` keeps the prepared VRU_HOME in DIR
@@ -287,16 +288,21 @@ class PredictIn(BaseModel):
     as_of: str
 
 
-def bare_server(home: Path, version: int, extract: str, port: int) -> None:
-    """FastAPI + LightGBM ``predict`` and ``pred_contrib`` on one row, one thread: the baseline."""
-    import uvicorn
+BARE_ENV = "VRU_BENCH_BARE"  # HOME|VERSION|DAY for the bare app's worker processes
+
+
+def bare_app() -> Any:
+    """FastAPI + LightGBM ``predict`` and ``pred_contrib`` on one row, one thread: the baseline
+    (built from ``VRU_BENCH_BARE``, so that uvicorn's worker processes can build it by name)."""
     from fastapi import FastAPI, HTTPException
 
     from vru_risk.features.moments import load_moments
     from vru_risk.models.registry import Registry
     from vru_risk.settings import Settings
 
-    model, _ = Registry(Settings(home=home).tracking_uri).load(version, threads=1)
+    home_text, version, extract = os.environ[BARE_ENV].split("|")
+    home = Path(home_text)
+    model, _ = Registry(Settings(home=home).tracking_uri).load(int(version), threads=1)
     moments = load_moments(home / "flags" / f"moments-{extract}")
     x = moments.features(model.spec).to_numpy()
     names = list(model.spec.names)
@@ -329,14 +335,22 @@ def bare_server(home: Path, version: int, extract: str, port: int) -> None:
             "contributions": dict(zip(names, map(float, contrib[:-1]), strict=True)),
         }
 
-    uvicorn.run(
-        app,
+    return app
+
+
+def bare_server(home: Path, version: int, extract: str, port: int, workers: int) -> None:
+    """Serve :func:`bare_app` as ``vru serve`` serves the real app (same uvicorn options, same
+    way of starting worker processes)."""
+    from vru_risk.serving.server import run
+
+    os.environ[BARE_ENV] = f"{home}|{version}|{extract}"
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # the workers import "serve"
+    run(
+        bare_app() if workers == 1 else None,
+        "serve:bare_app",
         host="127.0.0.1",
         port=port,
-        log_level="info",
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        server_header=False,
+        workers=workers,
     )
 
 
@@ -441,12 +455,31 @@ class Scenario:
     pid: int = 0  # the server's process, whose CPU time is read before and after
 
 
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far (all its threads), from /proc."""
+    """User + system CPU time so far of process ``pid`` and its live descendants (uvicorn's
+    worker processes), all their threads, from /proc."""
     if not pid:
         return float("nan")
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            stack.extend(_children(current))
+        except OSError:
+            continue  # ended meanwhile
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -574,12 +607,21 @@ def main() -> None:
         help="train only the default grid's largest booster (300 trees, 31 leaves)",
     )
     parser.add_argument(
-        "--bare-server", nargs=4, metavar=("HOME", "VERSION", "DAY", "PORT"), help=argparse.SUPPRESS
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes for both servers (vru serve --workers N; uvicorn workers)",
+    )
+    parser.add_argument(
+        "--bare-server",
+        nargs=5,
+        metavar=("HOME", "VERSION", "DAY", "WORKERS", "PORT"),
+        help=argparse.SUPPRESS,
     )
     args = parser.parse_args()
     if args.bare_server:
-        home, version, day, port = args.bare_server
-        bare_server(Path(home), int(version), day, int(port))
+        home, version, day, workers, port = args.bare_server
+        bare_server(Path(home), int(version), day, int(port), int(workers))
         return
 
     load_before = loadavg("before")
@@ -595,7 +637,10 @@ def main() -> None:
             f"{setup['review']}); {len(pairs)} materialised moments; programme {programme!r} "
             f"is offered {setup['offered'][programme]} of the {setup['flags']} flag(s) written"
         )
-        real_cmd = [sys.executable, "-m", "vru_risk.cli", "serve", "--port"]
+        real_cmd = [
+            sys.executable,
+            *("-m", "vru_risk.cli", "serve", "--workers", str(args.workers), "--port"),
+        ]
         bare_cmd = [
             sys.executable,
             str(Path(__file__).resolve()),
@@ -603,6 +648,7 @@ def main() -> None:
             str(home),
             str(setup["version"]),
             setup["extract_date"],
+            str(args.workers),
         ]
         head_before = audit_head(home)
         with (
@@ -752,7 +798,7 @@ def report(
     load_before: float,
     moments: int,
 ) -> None:
-    print()
+    print(f"\nworker processes per server: {args.workers}")
     print(
         f"{'scenario':12}{'clients':>8}{'requests':>10}{'errors':>8}{'req/s':>10}"
         f"{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'CPU ms/req':>12}"
@@ -817,6 +863,7 @@ def report(
         json.dumps(
             {
                 "model_version": setup["version"],
+                "workers": args.workers,
                 "trees": info["trees"],
                 "leaves": info["leaves"],
                 "moments": moments,

@@ -1,8 +1,10 @@
 """``vru serve``: the web service (practitioner and ethics-panel pages, JSON API) under uvicorn.
 
-One process, one worker: the login rate limits and the list of ended sessions live in the
-process (see docs/serving.md). Put a TLS-terminating proxy in front and set
-``VRU_SECURE_COOKIES=true`` anywhere but a laptop.
+One process by default; ``--workers N`` runs N (uvicorn's supervisor restarts any that dies).
+Everything the processes must agree on is in the application database (users, tokens, login
+failures, ended sessions, flags, decisions, the audit log's numbering) or in files under
+``VRU_HOME`` (the audit head, written under a file lock, only ever forwards). Put a
+TLS-terminating proxy in front and set ``VRU_SECURE_COOKIES=true`` anywhere but a laptop.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
 from vru_risk.cli.common import UserError, console, state
 from vru_risk.models.programmes import ProgrammeConfigError
 from vru_risk.serving.app import ServingConfigError, create_app
 from vru_risk.serving.db import open_database
+from vru_risk.serving.server import run
 
 
 def serve(
@@ -24,6 +26,16 @@ def serve(
         str, typer.Option("--host", help="Address to listen on (loopback by default)")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=32,
+            help="Server processes (each loads the model and the moments; one per core uses "
+            "every core: one process runs Python on one core at a time)",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web service: pages and JSON API, until Ctrl-C."""
     settings = state.get_settings()
@@ -39,15 +51,8 @@ def serve(
             f"{str(exc)[:300]}); check VRU_DATABASE_URL"
         ) from None
     console.print(
-        f"vru-risk serving on http://{host}:{port}/ (sign in at /login; API under /api/v1; "
-        "health at /health). Scores are decision support, never a decision. Ctrl-C stops it."
+        f"vru-risk serving on http://{host}:{port}/ with {workers} process(es) (sign in at "
+        "/login; API under /api/v1; health at /health). Scores are decision support, never a "
+        "decision. Ctrl-C stops it."
     )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        server_header=False,
-    )
+    run(app, "vru_risk.serving.app:app_from_environment", host=host, port=port, workers=workers)

@@ -212,8 +212,10 @@ def create_app(settings: Settings) -> FastAPI:
             audit=audit,
             audit_problem=problem,
             codec=SessionCodec(secret, max_age_seconds=settings.session_hours * 3600),
-            limiter=LoginRateLimiter(settings.login_attempts_per_minute),
-            signed_out=SignedOut(),
+            limiter=LoginRateLimiter(
+                session_factory(engine, write=True), settings.login_attempts_per_minute
+            ),
+            signed_out=SignedOut(session_factory(engine, write=True)),
             templates=templates(),
             moments=MomentStore(settings.home / "flags"),
             model_loads=anyio.CapacityLimiter(1),
@@ -308,3 +310,11 @@ def _quote(path: str) -> str:
     from urllib.parse import quote
 
     return quote(path, safe="/")
+
+
+def app_from_environment() -> FastAPI:
+    """The application for the settings in the environment: what each process of
+    ``vru serve --workers N`` builds (uvicorn starts the workers by this name)."""
+    from vru_risk.settings import load_settings
+
+    return create_app(load_settings())

@@ -193,6 +193,12 @@ class AuditLog:
         self.key = key
         self.head_path = head_path
         self._appending = threading.Lock()
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._lock_path = (
+            None
+            if not database or database == ":memory:" or database.startswith("file:")
+            else Path(database).with_name(Path(database).name + ".audit-lock")
+        )
         # with background_head, head.json is written by one thread after the commits, at most
         # once every head_interval seconds: the rows committed meanwhile are mirrored together
         # (the server: one file replaced per request cost as much as the audit row itself);
@@ -232,8 +238,23 @@ class AuditLog:
         for event in events:
             self._check(event)
         self._refuse_without_head()
-        with self._appending:  # threads of one process queue here, not in SQLite's busy loop
+        # threads of one process queue on the thread lock, processes (``vru serve --workers``)
+        # on a file lock beside a SQLite database: both wake the next writer as soon as the
+        # lock is free, where SQLite's busy handler would poll with sleeps of up to 100 ms
+        with self._appending, self._process_lock():
             return self._append(events)
+
+    @contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        if self._lock_path is None:
+            yield
+            return
+        with self._lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _refuse_without_head(self) -> None:
         """Background mode: while head.json cannot be written, nothing more is appended (and

@@ -10,12 +10,12 @@ Every form carries the session's CSRF token and every POST checks it; the login 
 anonymous session (no user, a token) so that it is protected too, and a successful login issues
 a fresh session with a fresh token (no session fixation).
 
-Signing out deletes the cookie and refuses that session for the rest of its life (in the server
-process: see :class:`SignedOut`).
+Signing out deletes the cookie and refuses that session for the rest of its life (in the
+database, for every server process: see :class:`SignedOut`).
 
 Failed logins are counted per username and per client address over a sliding minute; past
 ``login_attempts_per_minute`` the login is refused with 429 before the password is checked. The
-counters live in the server process (one uvicorn worker; see docs/serving.md).
+counts live in the database, shared by every server process (``vru serve --workers N``).
 
 Example
 -------
@@ -29,17 +29,21 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
+
+from vru_risk.serving.db.models import EndedSession, LoginFailure
 
 SESSION_COOKIE: Final = "vru_session"
 CSRF_FIELD: Final = "csrf_token"
@@ -117,36 +121,51 @@ class SignedOut:
     """Sessions ended by signing out, refused until they would have expired anyway.
 
     The cookie is deleted on sign-out, but a copy of it (another tab, an intercepted request)
-    would stay valid until it expires; this list, kept in the server process, refuses it. It is
-    lost when the server restarts: the cookie's own age limit remains the backstop.
+    would stay valid until it expires; the ``ended_sessions`` table refuses it, in every server
+    process (``vru serve --workers N``) and across restarts. Expired entries are deleted as new
+    ones come.
 
-    >>> ended = SignedOut(clock=lambda: 100.0)
+    >>> from vru_risk.serving.db import open_database, session_factory
+    >>> sessions = session_factory(open_database("sqlite://"), write=True)
+    >>> ended = SignedOut(sessions, clock=lambda: 100.0)
     >>> ended.add(SessionData(1, "token", issued=50.0), max_age_seconds=3600)
-    >>> "token" in ended, "other" in ended
+    >>> with sessions() as db:
+    ...     ended.ended(db, "token"), ended.ended(db, "other")
     (True, False)
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._sessions = sessions
         self._clock = clock
-        self._until: dict[str, float] = {}
-        self._lock = threading.Lock()
 
     def add(self, session: SessionData, *, max_age_seconds: int) -> None:
-        with self._lock:
-            now = self._clock()
-            self._until = {k: t for k, t in self._until.items() if t > now}
-            self._until[session.csrf] = session.issued + max_age_seconds
+        """Refuse ``session`` from now until it would have expired."""
+        now = self._clock()
+        try:
+            with self._sessions.begin() as db:
+                db.execute(delete(EndedSession).where(EndedSession.until <= now))
+                if db.get(EndedSession, session.csrf) is None:
+                    db.add(EndedSession(csrf=session.csrf, until=session.issued + max_age_seconds))
+        except IntegrityError:  # another process ended the same session at the same moment
+            pass
 
-    def __contains__(self, csrf: object) -> bool:
-        with self._lock:
-            return isinstance(csrf, str) and self._until.get(csrf, 0.0) > self._clock()
+    def ended(self, db: Session, csrf: str) -> bool:
+        """Whether the session with this CSRF token was ended (read in ``db``)."""
+        until = db.scalar(select(EndedSession.until).where(EndedSession.csrf == csrf))
+        return until is not None and until > self._clock()
 
 
 class LoginRateLimiter:
-    """Failed logins per username and per client over a sliding 60 seconds (thread-safe).
+    """Failed logins per username and per client over a sliding 60 seconds, counted in the
+    ``login_failures`` table: every server process (``vru serve --workers N``) sees the same
+    counts, so more workers give an attacker no more attempts.
 
+    >>> from vru_risk.serving.db import open_database, session_factory
     >>> now = [0.0]
-    >>> limiter = LoginRateLimiter(2, clock=lambda: now[0])
+    >>> sessions = session_factory(open_database("sqlite://"), write=True)
+    >>> limiter = LoginRateLimiter(sessions, 2, clock=lambda: now[0])
     >>> limiter.failed("ana", "10.0.0.1"); limiter.failed("ana", "10.0.0.2")
     >>> limiter.wait_seconds("ana", "10.0.0.3") > 0, limiter.wait_seconds("ben", "10.0.0.3")
     (True, 0.0)
@@ -157,39 +176,42 @@ class LoginRateLimiter:
 
     window: Final = 60.0
 
-    def __init__(self, attempts_per_minute: int, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        attempts_per_minute: int,
+        *,
+        clock: Callable[[], float] = time.time,
+    ):
         self.limit = attempts_per_minute
+        self._sessions = sessions
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
     @staticmethod
     def _keys(username: str, client: str) -> tuple[str, str]:
-        return f"user:{username.strip().casefold()}", f"client:{client}"
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
+        """Hashed, so that the table holds no username or address."""
+        return (
+            hashlib.sha256(f"user:{username.strip().casefold()}".encode()).hexdigest(),
+            hashlib.sha256(f"client:{client}".encode()).hexdigest(),
+        )
 
     def wait_seconds(self, username: str, client: str) -> float:
         """0 when a login may be tried now, else the seconds until the oldest failure ages out."""
-        with self._lock:
-            now = self._clock()
-            waits = [
-                times[0] + self.window - now
-                for key in self._keys(username, client)
-                if len(times := self._recent(key, now)) >= self.limit
-            ]
-            if not waits:
-                for key in self._keys(username, client):
-                    if not self._failures.get(key):
-                        self._failures.pop(key, None)  # keep the table small
-            return max(waits, default=0.0)
+        now = self._clock()
+        with self._sessions() as db:
+            counts = db.execute(
+                select(LoginFailure.key, func.count(), func.min(LoginFailure.at))
+                .where(
+                    LoginFailure.key.in_(self._keys(username, client)),
+                    LoginFailure.at > now - self.window,
+                )
+                .group_by(LoginFailure.key)
+            ).all()
+        waits = [first + self.window - now for _key, n, first in counts if n >= self.limit]
+        return max(waits, default=0.0)
 
     def failed(self, username: str, client: str) -> None:
-        with self._lock:
-            now = self._clock()
-            for key in self._keys(username, client):
-                self._recent(key, now).append(now)
+        now = self._clock()
+        with self._sessions.begin() as db:
+            db.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
+            db.add_all(LoginFailure(key=k, at=now) for k in self._keys(username, client))

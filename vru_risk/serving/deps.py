@@ -36,6 +36,7 @@ from fastapi import Depends, Form, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.features.moments import MomentsError, load_moments
@@ -334,11 +335,19 @@ class AppState:
 def mirror_review_log(sessions: sessionmaker[Session], review_log: ReviewLog) -> None:
     """Copy new review-log entries into the database mirror; a broken log is reported, and the
     champion loader (which checks the same chain) has refused it already."""
-    try:
-        with sessions.begin() as session:
-            sync_review_log(session, review_log)
-    except ReviewLogError as exc:
-        log.warning("the review log cannot be mirrored: %s", exc)
+    for attempt in (1, 2):
+        try:
+            with sessions.begin() as session:
+                sync_review_log(session, review_log)
+            return
+        except ReviewLogError as exc:
+            log.warning("the review log cannot be mirrored: %s", exc)
+            return
+        except IntegrityError:
+            # another server process (``vru serve --workers N``) mirrored the same entries at
+            # the same moment: the second pass finds them there
+            if attempt == 2:
+                raise
 
 
 async def get_state(request: Request) -> AppState:
@@ -417,10 +426,10 @@ def api_roles(*roles: Role) -> Callable[..., Awaitable[UserInfo]]:
 # --- the pages: the session cookie ----------------------------------------------------------
 
 
-async def page_session(request: Request, state: State) -> SessionData | None:
+def page_session(request: Request, state: State, db: Db) -> SessionData | None:
     """The verified session of the request's cookie (None: missing, forged, expired, ended)."""
     session = state.codec.load(request.cookies.get(SESSION_COOKIE))
-    if session is None or session.csrf in state.signed_out:
+    if session is None or state.signed_out.ended(db, session.csrf):
         return None
     return session
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.serving.app.conftest import (
     FLAGS,
@@ -19,6 +21,8 @@ from tests.serving.app.conftest import (
 )
 from vru_risk.serving.app import ServingConfigError, create_app
 from vru_risk.serving.auth import SESSION_COOKIE, SessionCodec
+from vru_risk.serving.db.models import LoginFailure
+from vru_risk.serving.deps import AppState
 from vru_risk.serving.users import disable_user, revoke_token
 from vru_risk.settings import Settings
 
@@ -217,3 +221,54 @@ def test_without_an_audit_key_no_individual_data_is_served(no_audit_key: Served)
     assert page.status_code == 503 and "VRU_AUDIT_KEY" in page.text
     # aggregates carry no individual: still served
     assert served.api("dana").get("/api/v1/aggregates").status_code == 200
+
+
+@contextmanager
+def another_worker(served: Served) -> Iterator[Served]:
+    """A second app on the same settings and database, as ``vru serve --workers 2`` runs."""
+    app = create_app(served.state.settings)
+    with TestClient(app, follow_redirects=False) as client:
+        state = app.state.vru
+        assert isinstance(state, AppState)
+        yield Served(app=app, client=client, state=state, tokens=served.tokens)
+
+
+def test_worker_processes_share_sign_outs_login_limits_and_one_audit_chain(
+    served_on: Served,
+) -> None:
+    one = served_on
+    with another_worker(one) as two:
+        # a session ended in one process is refused by the other
+        browser = one.browser("pat")
+        assert browser.get("/flags").status_code == 200
+        copied = browser.client.cookies[SESSION_COOKIE]
+        elsewhere = TestClient(two.app, follow_redirects=False, cookies={SESSION_COOKIE: copied})
+        assert elsewhere.get("/flags").status_code == 200
+        assert browser.post("/logout").status_code == 303
+        assert elsewhere.get("/flags").status_code == 303
+        # failed logins count in every process: alternating between them gains no attempts
+        limit = one.state.settings.login_attempts_per_minute
+        client = ("10.0.0.7", 1)
+        tries = [one.browser(None, client=client), two.browser(None, client=client)]
+        for t in tries:
+            t.get("/login")
+        for i in range(limit):
+            wrong = tries[i % 2].post("/login", {"username": "ed", "password": "wrong"})
+            assert wrong.status_code == 401
+        for t in tries:
+            assert t.post("/login", {"username": "ed", "password": PASSWORD}).status_code == 429
+        # the table holds hashes, never the username or the address
+        with one.state.sessions() as s:
+            keys = set(s.scalars(select(LoginFailure.key)))
+        assert keys and not any(k == "ed" or "10.0.0.7" in k for k in keys)
+        assert all(len(k) == 64 for k in keys)
+        # views from both processes make one gapless chain, and the head is the newest row
+        rows = len(one.audit_rows())
+        for served in (one, two, one, two):
+            assert served.api("pat").get("/api/v1/flags").status_code == 200
+        added = len(one.audit_rows()) - rows
+        assert added >= 4
+    assert one.state.audit is not None
+    report = one.state.audit.verify()
+    assert report.ok, report.lines()
+    assert report.head_seq == report.rows == len(one.audit_rows())

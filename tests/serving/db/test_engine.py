@@ -29,8 +29,10 @@ TABLES = [
     "api_tokens",
     "audit_log",
     "decisions",
+    "ended_sessions",
     "flag_programmes",
     "flags",
+    "login_failures",
     "review_log_mirror",
     "users",
     VERSION_TABLE,
@@ -44,7 +46,7 @@ def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> N
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, Base.metadata) == []
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0001"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0002"
 
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:

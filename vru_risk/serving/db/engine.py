@@ -202,6 +202,8 @@ _DML_TABLES: Final = (
     "flag_programmes",
     "decisions",
     "review_log_mirror",
+    "login_failures",
+    "ended_sessions",
 )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -174,3 +175,29 @@ class AuditRow(Base):
     route: Mapped[str] = mapped_column(String(255))
     prev_mac: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted for the login rate limit by every server process.
+
+    ``key`` is the SHA-256 of ``user:<username>`` or ``client:<address>`` (no username or
+    address at rest); ``at`` is seconds since the epoch. Rows older than the limit's window are
+    deleted whenever a new failure is recorded.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float] = mapped_column(Float)
+
+
+class EndedSession(Base):
+    """A web session ended by signing out, refused by every server process until ``until``
+    (seconds since the epoch), when its cookie would have expired anyway."""
+
+    __tablename__ = "ended_sessions"
+
+    csrf: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[float] = mapped_column(Float, index=True)
