@@ -60,6 +60,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -288,7 +289,7 @@ class PredictIn(BaseModel):
     as_of: str
 
 
-BARE_ENV = "VRU_BENCH_BARE"  # HOME|VERSION|DAY for the bare app's worker processes
+BARE_ENV = "VRU_BENCH_BARE"  # [home, version, day] as JSON, for the bare app's workers
 
 
 def bare_app() -> Any:
@@ -300,7 +301,7 @@ def bare_app() -> Any:
     from vru_risk.models.registry import Registry
     from vru_risk.settings import Settings
 
-    home_text, version, extract = os.environ[BARE_ENV].split("|")
+    home_text, version, extract = json.loads(os.environ[BARE_ENV])
     home = Path(home_text)
     model, _ = Registry(Settings(home=home).tracking_uri).load(int(version), threads=1)
     moments = load_moments(home / "flags" / f"moments-{extract}")
@@ -343,7 +344,7 @@ def bare_server(home: Path, version: int, extract: str, port: int, workers: int)
     way of starting worker processes)."""
     from vru_risk.serving.server import run
 
-    os.environ[BARE_ENV] = f"{home}|{version}|{extract}"
+    os.environ[BARE_ENV] = json.dumps([str(home), version, extract])
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # the workers import "serve"
     run(
         bare_app() if workers == 1 else None,
@@ -382,7 +383,13 @@ def running(
     """Start a server on a free port, wait for /health, yield the port and health, stop it."""
     port = free_port()
     with log.open("w") as out:
-        proc = subprocess.Popen([*cmd, str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [*cmd, str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its worker processes too are stopped at the end
+        )
         try:
             deadline = time.monotonic() + 120
             while True:
@@ -400,6 +407,14 @@ def running(
                 if time.monotonic() > deadline:
                     sys.exit(f"the {name} server did not answer /health within 120 s")
                 time.sleep(0.2)
+            # the first /health answer may come from one worker while others still load: wait
+            # until the server's processes are idle, so that their start-up is not measured
+            quiet_by = time.monotonic() + 60
+            while time.monotonic() < quiet_by:
+                before = cpu_seconds(proc.pid)
+                time.sleep(0.5)
+                if cpu_seconds(proc.pid) - before < 0.05:
+                    break
             print(f"{name} server up on 127.0.0.1:{port} (pid {proc.pid})", flush=True)
             yield port, {**health, "pid": proc.pid}
         finally:
@@ -407,7 +422,7 @@ def running(
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
 
@@ -594,6 +609,13 @@ def loadavg(when: str) -> float:
     return one
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of processes")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=10_000)
@@ -608,7 +630,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive,
         default=1,
         help="server processes for both servers (vru serve --workers N; uvicorn workers)",
     )

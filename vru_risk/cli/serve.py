@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vru_risk.cli.common import UserError, console, state
 from vru_risk.models.programmes import ProgrammeConfigError
 from vru_risk.serving.app import ServingConfigError, create_app
-from vru_risk.serving.db import open_database
+from vru_risk.serving.db import connection_limit, missing_privileges, open_database
 from vru_risk.serving.server import run
 
 
@@ -44,12 +44,31 @@ def serve(
     except (ServingConfigError, ProgrammeConfigError) as exc:
         raise UserError(str(exc)) from None
     try:  # open (and migrate) the database now, so a bad URL is a message, not a traceback
-        open_database(settings.app_database_url).dispose()
+        engine = open_database(settings.app_database_url)
+        try:
+            missing = missing_privileges(engine)
+            limit = connection_limit(engine)
+        finally:
+            engine.dispose()
     except (SQLAlchemyError, ValueError) as exc:
         raise UserError(
             f"the application database cannot be opened ({type(exc).__name__}: "
             f"{str(exc)[:300]}); check VRU_DATABASE_URL"
         ) from None
+    if missing:
+        raise UserError(
+            "the database role of VRU_DATABASE_URL lacks "
+            f"{', '.join(missing)}; after `vru db upgrade`, the tables' owner re-runs "
+            "`vru db grant-app-role ROLE` (new tables come with new migrations)"
+        )
+    peak = workers * 3 * settings.request_threads
+    if limit is not None and peak > limit:
+        console.print(
+            f"[yellow]warning:[/] {workers} worker process(es) x {settings.request_threads} "
+            f"request threads may open up to {peak} database connections, more than the "
+            f"{limit} PostgreSQL allows (max_connections); use fewer workers or "
+            "VRU_REQUEST_THREADS, or raise max_connections"
+        )
     console.print(
         f"vru-risk serving on http://{host}:{port}/ with {workers} process(es) (sign in at "
         "/login; API under /api/v1; health at /health). Scores are decision support, never a "

@@ -199,6 +199,18 @@ def create_app(settings: Settings) -> FastAPI:
                 background_head=True,
             )
             problem = ""
+        limiter = LoginRateLimiter(
+            session_factory(engine),
+            session_factory(engine, write=True),
+            settings.login_attempts_per_minute,
+            key=secret.encode(),
+        )
+        signed_out = SignedOut(
+            session_factory(engine, write=True), max_age_seconds=settings.session_hours * 3600
+        )
+        with session_factory(engine, write=True).begin() as db:  # what has aged out meanwhile
+            limiter.prune(db)
+            signed_out.prune(db)
         app.state.vru = AppState(
             settings=settings,
             engine=engine,
@@ -212,10 +224,8 @@ def create_app(settings: Settings) -> FastAPI:
             audit=audit,
             audit_problem=problem,
             codec=SessionCodec(secret, max_age_seconds=settings.session_hours * 3600),
-            limiter=LoginRateLimiter(
-                session_factory(engine, write=True), settings.login_attempts_per_minute
-            ),
-            signed_out=SignedOut(session_factory(engine, write=True)),
+            limiter=limiter,
+            signed_out=signed_out,
             templates=templates(),
             moments=MomentStore(settings.home / "flags"),
             model_loads=anyio.CapacityLimiter(1),

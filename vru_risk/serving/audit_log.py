@@ -37,6 +37,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -172,6 +173,24 @@ def _canonical(
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def process_lock_path(engine: Engine) -> Path | None:
+    """The file whose lock the processes writing to a SQLite file's audit log queue on: the
+    database file's resolved path + ``.audit-lock``; None for in-memory SQLite, ``file:`` URIs
+    (SQLite's own locking then) and PostgreSQL (its advisory lock waits without polling).
+
+    >>> from vru_risk.serving.db import make_engine
+    >>> str(process_lock_path(make_engine("sqlite:////srv/vru/../vru/app.db")))
+    '/srv/vru/app.db.audit-lock'
+    >>> process_lock_path(make_engine("sqlite://")) is None
+    True
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database).resolve()
+    return path.with_name(path.name + ".audit-lock")
+
+
 class AuditLog:
     """The audit log in the application database, keyed by ``key``, its head in ``head_path``."""
 
@@ -193,12 +212,7 @@ class AuditLog:
         self.key = key
         self.head_path = head_path
         self._appending = threading.Lock()
-        database = engine.url.database if engine.dialect.name == "sqlite" else None
-        self._lock_path = (
-            None
-            if not database or database == ":memory:" or database.startswith("file:")
-            else Path(database).with_name(Path(database).name + ".audit-lock")
-        )
+        self._lock_path = process_lock_path(engine)
         # with background_head, head.json is written by one thread after the commits, at most
         # once every head_interval seconds: the rows committed meanwhile are mirrored together
         # (the server: one file replaced per request cost as much as the audit row itself);
@@ -249,12 +263,18 @@ class AuditLog:
         if self._lock_path is None:
             yield
             return
-        with self._lock_path.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        try:
+            fd = os.open(self._lock_path, os.O_RDONLY | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuditLogError(
+                f"the audit log's lock file {self._lock_path} cannot be opened ({exc}); check "
+                "that the server's user may create and read files beside the database"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def _refuse_without_head(self) -> None:
         """Background mode: while head.json cannot be written, nothing more is appended (and

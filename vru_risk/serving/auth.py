@@ -13,9 +13,10 @@ a fresh session with a fresh token (no session fixation).
 Signing out deletes the cookie and refuses that session for the rest of its life (in the
 database, for every server process: see :class:`SignedOut`).
 
-Failed logins are counted per username and per client address over a sliding minute; past
-``login_attempts_per_minute`` the login is refused with 429 before the password is checked. The
-counts live in the database, shared by every server process (``vru serve --workers N``).
+Sign-in attempts are counted per username and per client address over a sliding minute
+(recorded before the password is checked; a successful one is then removed); past
+``login_attempts_per_minute`` the sign-in is refused with 429 before the password is checked.
+The counts live in the database, shared by every server process (``vru serve --workers N``).
 
 Example
 -------
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
@@ -48,6 +49,7 @@ from vru_risk.serving.db.models import EndedSession, LoginFailure
 SESSION_COOKIE: Final = "vru_session"
 CSRF_FIELD: Final = "csrf_token"
 _SALT: Final = "vru-risk web session"
+_LOGIN_LOCK_ID: Final = 7310004  # pg_advisory_xact_lock key of the login rate limit
 
 
 @dataclass(frozen=True)
@@ -122,96 +124,167 @@ class SignedOut:
 
     The cookie is deleted on sign-out, but a copy of it (another tab, an intercepted request)
     would stay valid until it expires; the ``ended_sessions`` table refuses it, in every server
-    process (``vru serve --workers N``) and across restarts. Expired entries are deleted as new
-    ones come.
+    process (``vru serve --workers N``) and across restarts. A row holds the SHA-256 of the
+    session's CSRF token and when the session was issued; it is deleted once the session would
+    have expired under the *current* ``max_age_seconds`` (so raising ``VRU_SESSION_HOURS`` never
+    revives an ended session), when another session ends and at server start.
 
     >>> from vru_risk.serving.db import open_database, session_factory
-    >>> sessions = session_factory(open_database("sqlite://"), write=True)
-    >>> ended = SignedOut(sessions, clock=lambda: 100.0)
-    >>> ended.add(SessionData(1, "token", issued=50.0), max_age_seconds=3600)
-    >>> with sessions() as db:
+    >>> engine = open_database("sqlite://")
+    >>> ended = SignedOut(session_factory(engine, write=True), 3600, clock=lambda: 100.0)
+    >>> ended.add(SessionData(1, "token", issued=50.0))
+    >>> with session_factory(engine)() as db:
     ...     ended.ended(db, "token"), ended.ended(db, "other")
     (True, False)
     """
 
     def __init__(
-        self, sessions: sessionmaker[Session], *, clock: Callable[[], float] = time.time
+        self,
+        sessions: sessionmaker[Session],
+        max_age_seconds: int,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = sessions
+        self.max_age_seconds = max_age_seconds
         self._clock = clock
 
-    def add(self, session: SessionData, *, max_age_seconds: int) -> None:
+    @staticmethod
+    def _digest(csrf: str) -> str:
+        return hashlib.sha256(csrf.encode()).hexdigest()
+
+    def prune(self, db: Session) -> None:
+        """Delete the sessions that would have expired by now anyway."""
+        db.execute(
+            delete(EndedSession).where(EndedSession.issued <= self._clock() - self.max_age_seconds)
+        )
+
+    def add(self, session: SessionData) -> None:
         """Refuse ``session`` from now until it would have expired."""
-        now = self._clock()
+        digest = self._digest(session.csrf)
         try:
             with self._sessions.begin() as db:
-                db.execute(delete(EndedSession).where(EndedSession.until <= now))
-                if db.get(EndedSession, session.csrf) is None:
-                    db.add(EndedSession(csrf=session.csrf, until=session.issued + max_age_seconds))
+                self.prune(db)
+                if db.get(EndedSession, digest) is None:
+                    db.add(EndedSession(csrf_sha256=digest, issued=session.issued))
         except IntegrityError:  # another process ended the same session at the same moment
             pass
 
     def ended(self, db: Session, csrf: str) -> bool:
         """Whether the session with this CSRF token was ended (read in ``db``)."""
-        until = db.scalar(select(EndedSession.until).where(EndedSession.csrf == csrf))
-        return until is not None and until > self._clock()
+        found = db.scalar(
+            select(EndedSession.issued).where(EndedSession.csrf_sha256 == self._digest(csrf))
+        )
+        return found is not None
 
 
 class LoginRateLimiter:
-    """Failed logins per username and per client over a sliding 60 seconds, counted in the
-    ``login_failures`` table: every server process (``vru serve --workers N``) sees the same
-    counts, so more workers give an attacker no more attempts.
+    """Sign-in attempts per username and per client over a sliding 60 seconds, counted in the
+    ``login_failures`` table so that every server process (``vru serve --workers N``) sees the
+    same counts.
+
+    An attempt is recorded *before* its password is checked, in one transaction that counts the
+    recent attempts and refuses past the limit (SQLite ``BEGIN IMMEDIATE``; PostgreSQL an
+    advisory lock): attempts sent in parallel, to one process or several, cannot all slip in
+    while the others' passwords are being checked. A successful sign-in removes its own record;
+    a failed one stays for the window.
+
+    Keys are HMAC-SHA256 of ``user:<username>`` / ``client:<address>`` under a key derived from
+    the session secret: pseudonymised (the server, holding the secret, could test a guess; a
+    copy of the database alone cannot). Rows older than the window are deleted as new attempts
+    come and at server start. Times in the future (a clock stepped back) count as now.
 
     >>> from vru_risk.serving.db import open_database, session_factory
+    >>> engine = open_database("sqlite://")
     >>> now = [0.0]
-    >>> sessions = session_factory(open_database("sqlite://"), write=True)
-    >>> limiter = LoginRateLimiter(sessions, 2, clock=lambda: now[0])
-    >>> limiter.failed("ana", "10.0.0.1"); limiter.failed("ana", "10.0.0.2")
-    >>> limiter.wait_seconds("ana", "10.0.0.3") > 0, limiter.wait_seconds("ben", "10.0.0.3")
-    (True, 0.0)
+    >>> limiter = LoginRateLimiter(
+    ...     session_factory(engine), session_factory(engine, write=True), 2, key=b"k" * 16,
+    ...     clock=lambda: now[0])
+    >>> limiter.attempt("ana", "10.0.0.1").allowed, limiter.attempt("ana", "10.0.0.2").allowed
+    (True, True)
+    >>> limiter.attempt("ana", "10.0.0.3").wait_seconds, limiter.attempt("ben", "10.0.0.3").allowed
+    (60.0, True)
     >>> now[0] = 61.0
-    >>> limiter.wait_seconds("ana", "10.0.0.3")
-    0.0
+    >>> limiter.attempt("ana", "10.0.0.3").allowed
+    True
     """
 
     window: Final = 60.0
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        read_sessions: sessionmaker[Session],
+        write_sessions: sessionmaker[Session],
         attempts_per_minute: int,
         *,
+        key: bytes,
         clock: Callable[[], float] = time.time,
     ):
         self.limit = attempts_per_minute
-        self._sessions = sessions
+        self._read = read_sessions
+        self._write = write_sessions
+        self._key = hmac.new(key, b"vru-risk login rate limit", hashlib.sha256).digest()
         self._clock = clock
 
-    @staticmethod
-    def _keys(username: str, client: str) -> tuple[str, str]:
-        """Hashed, so that the table holds no username or address."""
-        return (
-            hashlib.sha256(f"user:{username.strip().casefold()}".encode()).hexdigest(),
-            hashlib.sha256(f"client:{client}".encode()).hexdigest(),
+    def _keys(self, username: str, client: str) -> tuple[str, str]:
+        return tuple(  # type: ignore[return-value]
+            hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
+            for text in (f"user:{username.strip().casefold()}", f"client:{client}")
         )
 
-    def wait_seconds(self, username: str, client: str) -> float:
-        """0 when a login may be tried now, else the seconds until the oldest failure ages out."""
-        now = self._clock()
-        with self._sessions() as db:
-            counts = db.execute(
-                select(LoginFailure.key, func.count(), func.min(LoginFailure.at))
-                .where(
-                    LoginFailure.key.in_(self._keys(username, client)),
-                    LoginFailure.at > now - self.window,
-                )
-                .group_by(LoginFailure.key)
-            ).all()
-        waits = [first + self.window - now for _key, n, first in counts if n >= self.limit]
+    def _wait(self, db: Session, keys: tuple[str, str], now: float) -> float:
+        counts = db.execute(
+            select(LoginFailure.key, func.count(), func.min(LoginFailure.at))
+            .where(LoginFailure.key.in_(keys), LoginFailure.at > now - self.window)
+            .group_by(LoginFailure.key)
+        ).all()
+        waits = [
+            min(first, now) + self.window - now for _key, n, first in counts if n >= self.limit
+        ]
         return max(waits, default=0.0)
 
-    def failed(self, username: str, client: str) -> None:
+    def prune(self, db: Session) -> None:
+        """Delete attempts outside the window (and any a clock stepped back dated ahead)."""
         now = self._clock()
-        with self._sessions.begin() as db:
-            db.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
-            db.add_all(LoginFailure(key=k, at=now) for k in self._keys(username, client))
+        db.execute(
+            delete(LoginFailure).where(
+                (LoginFailure.at <= now - self.window) | (LoginFailure.at > now + self.window)
+            )
+        )
+
+    def attempt(self, username: str, client: str) -> LoginAttempt:
+        """Record an attempt before its password is checked, or refuse it (``wait_seconds``)."""
+        keys = self._keys(username, client)
+        now = self._clock()
+        with self._read() as db:  # already blocked: say so without taking the write lock
+            wait = self._wait(db, keys, now)
+        if wait > 0:
+            return LoginAttempt(wait, ())
+        with self._write.begin() as db:
+            if db.get_bind().dialect.name == "postgresql":
+                db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOGIN_LOCK_ID})
+            self.prune(db)
+            wait = self._wait(db, keys, now)
+            if wait > 0:
+                return LoginAttempt(wait, ())
+            rows = [LoginFailure(key=k, at=now) for k in keys]
+            db.add_all(rows)
+            db.flush()
+            return LoginAttempt(0.0, tuple(r.id for r in rows))
+
+    def succeeded(self, attempt: LoginAttempt) -> None:
+        """A sign-in with the right password: its attempt no longer counts."""
+        with self._write.begin() as db:
+            db.execute(delete(LoginFailure).where(LoginFailure.id.in_(attempt.rows)))
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A recorded sign-in attempt (``rows``), or a refusal for ``wait_seconds``."""
+
+    wait_seconds: float
+    rows: tuple[int, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.wait_seconds <= 0

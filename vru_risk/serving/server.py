@@ -16,9 +16,11 @@ True
 from __future__ import annotations
 
 import socket
+import sys
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 #: The options ``vru serve`` (and the benchmark's bare endpoint) run uvicorn with.
@@ -44,7 +46,12 @@ class TcpConfig(uvicorn.Config):
 
 def run(app: Any, factory: str, *, host: str, port: int, workers: int) -> None:
     """Serve ``app`` (an ASGI app object) in this process when ``workers`` is 1, else start
-    ``workers`` processes that each build the app by calling ``factory`` ("module:function")."""
+    ``workers`` processes that each build the app by calling ``factory`` ("module:function";
+    it must read its settings from the environment, which the workers inherit).
+
+    Exits with uvicorn's start-up failure code (3) when the app cannot start, with one worker
+    or several (uvicorn's supervisor itself stops with 0 when a worker fails to start).
+    """
     if workers == 1:
         uvicorn.run(app, host=host, port=port, **UVICORN_OPTIONS)
         return
@@ -52,9 +59,12 @@ def run(app: Any, factory: str, *, host: str, port: int, workers: int) -> None:
         factory, factory=True, workers=workers, host=host, port=port, **UVICORN_OPTIONS
     )
     sock = config.bind_socket()
+    supervisor = Multiprocess(config, sockets=[sock])
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        supervisor.run()
     except KeyboardInterrupt:
         pass
     finally:
         sock.close()
+    if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
+        sys.exit(STARTUP_FAILURE)

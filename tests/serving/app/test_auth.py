@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from tests.serving.app.conftest import (
     FLAGS,
@@ -272,3 +273,39 @@ def test_worker_processes_share_sign_outs_login_limits_and_one_audit_chain(
     report = one.state.audit.verify()
     assert report.ok, report.lines()
     assert report.head_seq == report.rows == len(one.audit_rows())
+
+
+def test_a_sign_out_the_database_cannot_record_still_removes_the_cookie_and_says_so(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    browser = served.browser("pat")
+    assert browser.get("/flags").status_code == 200
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(served.state.signed_out, "add", refuse)
+    response = browser.post("/logout")
+    assert response.status_code == 503
+    assert "signed out of this browser only" in response.text
+    assert SESSION_COOKIE not in browser.client.cookies  # deleted all the same
+
+
+def test_a_sign_in_attempt_that_cannot_be_counted_is_not_checked(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+    monkeypatch.setattr(
+        "vru_risk.serving.routes.session.authenticate",
+        lambda _db, name, _password: checked.append(name),
+    )
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(served.state.limiter, "attempt", refuse)
+    browser = served.browser(None)
+    browser.get("/login")
+    response = browser.post("/login", {"username": "pat", "password": PASSWORD})
+    assert response.status_code == 503 and "could not be recorded" in response.text
+    assert checked == []  # no password was checked, right or wrong

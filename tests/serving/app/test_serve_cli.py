@@ -135,9 +135,19 @@ def test_serve_with_two_workers_shares_sign_outs_between_its_processes(tmp_path:
         assert csrf is not None
         out_form = urllib.parse.urlencode({"csrf_token": csrf.group(1)})
         signed_out = {**cookie, "Content-Type": "application/x-www-form-urlencoded"}
-        assert _request(port, "POST", "/logout", out_form, signed_out)[0] == 303
-        # whichever process takes the connection, the ended session is refused
-        answers = [_request(port, "GET", "/models", None, cookie) for _ in range(10)]
+        # sign out through one worker while the other is paused (a paused process accepts no
+        # connection), then ask only the other: it must refuse the ended session too
+        first, second = sorted(workers)
+        os.kill(first, signal.SIGSTOP)
+        try:
+            assert _request(port, "POST", "/logout", out_form, signed_out)[0] == 303
+        finally:
+            os.kill(first, signal.SIGCONT)
+        os.kill(second, signal.SIGSTOP)
+        try:
+            answers = [_request(port, "GET", "/models", None, cookie) for _ in range(5)]
+        finally:
+            os.kill(second, signal.SIGCONT)
         assert all(s == 303 and h["location"].startswith("/login") for s, h, _ in answers)
     finally:
         server.send_signal(signal.SIGINT)
@@ -148,3 +158,38 @@ def test_serve_with_two_workers_shares_sign_outs_between_its_processes(tmp_path:
             raise
     assert code == 0, log.read_text()[-2000:]
     assert log.read_text().count("Finished server process") == 2
+
+
+FAILING_APP = """
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+
+def make() -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app):
+        raise RuntimeError("cannot start")
+        yield
+
+    return FastAPI(lifespan=lifespan)
+"""
+
+
+def test_workers_that_cannot_start_make_serve_exit_with_uvicorns_failure_code(
+    tmp_path: Path,
+) -> None:
+    """uvicorn's supervisor stops with 0 when its workers fail to start; `run` says 3."""
+    (tmp_path / "failing_app.py").write_text(FAILING_APP)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from vru_risk.serving.server import run; "
+        "run(None, 'failing_app:make', host='127.0.0.1', port=int(sys.argv[2]), workers=2)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path), str(_free_port())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "cannot start" in done.stderr

@@ -6,14 +6,21 @@ import contextlib
 import hashlib
 import itertools
 import json
+import multiprocessing
 import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
 
-from vru_risk.serving.audit_log import GENESIS, AuditEvent, AuditLog, AuditLogError
-from vru_risk.serving.db import make_engine
+from vru_risk.serving.audit_log import (
+    GENESIS,
+    AuditEvent,
+    AuditLog,
+    AuditLogError,
+    process_lock_path,
+)
+from vru_risk.serving.db import make_engine, migrate
 from vru_risk.serving.db.models import AuditRow
 
 KEY = b"a-key-kept-outside-the-database"
@@ -303,3 +310,57 @@ def test_a_database_that_refuses_the_rows_raises_audit_log_error(
         assert not audit.head_path.exists()
     finally:
         execute(engine, "ALTER TABLE audit_log_away RENAME TO audit_log")
+
+
+def _append_from_a_process(url: str, head: str, worker: int, n: int) -> None:
+    """One server process's writes (runs in a spawned interpreter)."""
+    engine = make_engine(url)
+    try:
+        audit = AuditLog(engine, KEY, Path(head), background_head=True)
+        for i in range(n):
+            audit.append([event(worker * 1000 + i)] * (1 + i % 3))
+        audit.close()
+    finally:
+        engine.dispose()
+
+
+def test_three_processes_appending_at_once_leave_one_gapless_chain(
+    db_url: str, tmp_path: Path
+) -> None:
+    """As `vru serve --workers 3` does: separate interpreters, each with its background head
+    writer; on SQLite they queue on the file lock beside the database."""
+    head = tmp_path / "audit" / "head.json"
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_append_from_a_process, args=(db_url, str(head), w, 60))
+        for w in range(3)
+    ]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0, 0]
+    engine = make_engine(db_url)
+    try:
+        report = AuditLog(engine, KEY, head).verify()
+        expected = 3 * sum(1 + i % 3 for i in range(60))
+        assert report.ok, report.lines()
+        assert report.rows == expected and report.head_seq == expected
+        if engine.dialect.name == "sqlite":
+            lock = process_lock_path(engine)
+            assert lock == (tmp_path / "app.db.audit-lock").resolve() and lock.exists()
+    finally:
+        engine.dispose()
+
+
+def test_an_unusable_lock_file_is_an_audit_log_error_not_a_crash(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    try:
+        migrate(engine)
+        lock = process_lock_path(engine)
+        assert lock is not None
+        lock.mkdir()  # a directory where the lock file should be
+        with pytest.raises(AuditLogError, match="lock file"):
+            AuditLog(engine, KEY, tmp_path / "head.json").append([event(1)])
+    finally:
+        engine.dispose()

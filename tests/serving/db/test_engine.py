@@ -16,9 +16,11 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 from tests.serving.db.conftest import empty_postgres
 from vru_risk.serving.db import (
     Checkpointer,
+    connection_limit,
     grant_app_role,
     make_engine,
     migrate,
+    missing_privileges,
     open_database,
     table_names,
 )
@@ -181,3 +183,43 @@ def test_app_role_cannot_update_or_delete_the_audit_log(postgres_database: str) 
             conn.execute(text(f'DROP OWNED BY "{role}"'))
             conn.execute(text(f'DROP ROLE "{role}"'))
         owner.dispose()
+
+
+def test_a_role_not_granted_the_new_tables_is_named_before_serving(
+    postgres_database: str,
+) -> None:
+    """After an upgrade that adds tables, the restricted role lacks them until the grant is
+    re-run: `missing_privileges` (checked by `vru serve`) names each missing right."""
+    empty_postgres(postgres_database)
+    owner = make_engine(postgres_database)
+    role = f"vru_app_{secrets.token_hex(3)}"
+    grant_app_role(owner, role)
+    with owner.begin() as conn:  # as if 0002's tables had come after the grant
+        for table in ("login_failures", "ended_sessions"):
+            conn.execute(text(f'REVOKE ALL ON TABLE "{table}" FROM "{role}"'))
+    app = create_engine(make_url(postgres_database).set(username=role, password=None))
+    try:
+        assert missing_privileges(owner) == []  # the owner has every right
+        missing = missing_privileges(app)
+        assert "SELECT on ended_sessions" in missing and "DELETE on login_failures" in missing
+        assert not any("audit_log" in m or "users" in m for m in missing)
+        grant_app_role(owner, role)
+        assert missing_privileges(app) == []
+        with app.begin() as conn:  # the grant gives no UPDATE on the new tables
+            conn.execute(text("INSERT INTO ended_sessions (csrf_sha256, issued) VALUES ('a', 1)"))
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                conn.execute(text("UPDATE ended_sessions SET issued = 2"))
+    finally:
+        app.dispose()
+        with owner.begin() as conn:
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+        owner.dispose()
+
+
+def test_missing_privileges_and_connection_limit_are_postgresql_only(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        assert missing_privileges(engine) == [] and connection_limit(engine) is None
+    else:
+        limit = connection_limit(engine)
+        assert limit is not None and limit > 0

@@ -16,9 +16,11 @@ Example
 
 from vru_risk.serving.db.engine import (
     Checkpointer,
+    connection_limit,
     grant_app_role,
     make_engine,
     migrate,
+    missing_privileges,
     open_database,
     session_factory,
     table_names,
@@ -26,9 +28,11 @@ from vru_risk.serving.db.engine import (
 
 __all__ = [
     "Checkpointer",
+    "connection_limit",
     "grant_app_role",
     "make_engine",
     "migrate",
+    "missing_privileges",
     "open_database",
     "session_factory",
     "table_names",

@@ -89,7 +89,9 @@ def make_engine(url: str, *, background_checkpoint: bool = False) -> Engine:
 #: transaction). The server works on VRU_REQUEST_THREADS requests at a time (default 4, at most
 #: anyio's 40 threads): the pool holds 2 x 40, so that no setting of it exhausts the pool and
 #: waits out its timeout (SQLAlchemy's default 5 + 10 did, at 16 concurrent requests with 40
-#: threads). PostgreSQL's default max_connections is 100.
+#: threads). PostgreSQL's default max_connections is 100; each process of ``vru serve --workers
+#: N`` has its own pools, and ``vru serve`` warns when N x 3 x VRU_REQUEST_THREADS could exceed
+#: the server's limit.
 POOL: Final[dict[str, int]] = {"pool_size": 10, "max_overflow": 80, "pool_timeout": 30}
 
 
@@ -202,9 +204,49 @@ _DML_TABLES: Final = (
     "flag_programmes",
     "decisions",
     "review_log_mirror",
-    "login_failures",
-    "ended_sessions",
 )
+
+#: Tables the application role adds to and deletes from, never updates.
+_INSERT_DELETE_TABLES: Final = ("login_failures", "ended_sessions")
+
+
+def missing_privileges(engine: Engine) -> list[str]:
+    """PostgreSQL: the privileges on the application tables that the connecting role lacks
+    (e.g. the restricted role after ``vru db upgrade`` added tables and nobody re-ran
+    ``vru db grant-app-role``); empty on SQLite, and for the tables' owner.
+
+    The server checks this at start-up: without it, every page would fail on its first read of
+    a new table while ``/health`` said "ok".
+    """
+    if engine.dialect.name != "postgresql":
+        return []
+    needed = {
+        **dict.fromkeys(_DML_TABLES, ("SELECT", "INSERT", "UPDATE", "DELETE")),
+        **dict.fromkeys(_INSERT_DELETE_TABLES, ("SELECT", "INSERT", "DELETE")),
+        "audit_log": ("SELECT", "INSERT"),
+    }
+    missing: list[str] = []
+    with engine.connect() as conn:
+        for table, privileges in needed.items():
+            for privilege in privileges:
+                ok = conn.execute(
+                    text("SELECT has_table_privilege(current_user, :t, :p)"),
+                    {"t": table, "p": privilege},
+                ).scalar_one()
+                if not ok:
+                    missing.append(f"{privilege} on {table}")
+    return missing
+
+
+def connection_limit(engine: Engine) -> int | None:
+    """PostgreSQL: the connections ordinary roles may open (``max_connections`` minus those
+    reserved for superusers); None on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        total = int(conn.execute(text("SHOW max_connections")).scalar_one())
+        reserved = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar_one())
+    return total - reserved
 
 
 def grant_app_role(engine: Engine, role: str, *, password: str | None = None) -> None:
@@ -242,6 +284,9 @@ def grant_app_role(engine: Engine, role: str, *, password: str | None = None) ->
             conn.execute(
                 text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "{table}" TO "{role}"')
             )
+        for table in _INSERT_DELETE_TABLES:
+            conn.execute(text(f'REVOKE ALL ON TABLE "{table}" FROM "{role}"'))
+            conn.execute(text(f'GRANT SELECT, INSERT, DELETE ON TABLE "{table}" TO "{role}"'))
         conn.execute(text(f'REVOKE ALL ON TABLE audit_log FROM "{role}"'))
         conn.execute(text(f'GRANT SELECT, INSERT ON TABLE audit_log TO "{role}"'))
         conn.execute(text(f'REVOKE ALL ON TABLE "{VERSION_TABLE}" FROM "{role}"'))

@@ -178,26 +178,29 @@ class AuditRow(Base):
 
 
 class LoginFailure(Base):
-    """A failed sign-in, counted for the login rate limit by every server process.
+    """A sign-in attempt, counted for the login rate limit by every server process (recorded
+    before the password is checked; removed again when the password was right).
 
-    ``key`` is the SHA-256 of ``user:<username>`` or ``client:<address>`` (no username or
-    address at rest); ``at`` is seconds since the epoch. Rows older than the limit's window are
-    deleted whenever a new failure is recorded.
+    ``key`` is an HMAC of ``user:<username>`` or ``client:<address>`` under a key derived from
+    the session secret (pseudonymised); ``at`` is seconds since the epoch. Rows older than the
+    limit's window are deleted as new attempts come and at server start.
     """
 
     __tablename__ = "login_failures"
     __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     key: Mapped[str] = mapped_column(String(64))
     at: Mapped[float] = mapped_column(Float)
 
 
 class EndedSession(Base):
-    """A web session ended by signing out, refused by every server process until ``until``
-    (seconds since the epoch), when its cookie would have expired anyway."""
+    """A web session ended by signing out (the SHA-256 of its CSRF token and when it was
+    issued), refused by every server process until it would have expired anyway."""
 
     __tablename__ = "ended_sessions"
 
-    csrf: Mapped[str] = mapped_column(String(64), primary_key=True)
-    until: Mapped[float] = mapped_column(Float, index=True)
+    csrf_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issued: Mapped[float] = mapped_column(Float, index=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from vru_risk.serving.auth import (
     clear_session_cookie,
@@ -14,10 +16,11 @@ from vru_risk.serving.auth import (
     set_session_cookie,
 )
 from vru_risk.serving.deps import AnyPageUser, Csrf, Db, PageSession, State
-from vru_risk.serving.routes.common import HOME, render
+from vru_risk.serving.routes.common import HOME, render, render_error
 from vru_risk.serving.users import authenticate
 
 router = APIRouter(tags=["session"], include_in_schema=False)
+log = logging.getLogger("vru_risk.serving")
 
 
 def _safe_next(target: str) -> str:
@@ -76,22 +79,33 @@ def login(
             "and password again.",
         )
     client = request.client.host if request.client else "unknown"
-    wait = state.limiter.wait_seconds(username, client)
-    if wait > 0:
+    try:  # counted before the password is checked: parallel attempts cannot slip past the limit
+        attempt = state.limiter.attempt(username, client)
+    except SQLAlchemyError:
+        log.exception("a sign-in attempt could not be recorded")
+        return again(
+            503,
+            "Signing in is unavailable for a moment (the attempt could not be recorded). Try "
+            "again shortly; if it persists, tell your administrator.",
+        )
+    if not attempt.allowed:
         return again(
             429,
             f"Too many failed sign-in attempts for this username or from this computer. Wait "
-            f"{math.ceil(wait)} seconds and try again; if you have forgotten your password, ask "
-            "your administrator to reset it.",
+            f"{math.ceil(attempt.wait_seconds)} seconds and try again; if you have forgotten "
+            "your password, ask your administrator to reset it.",
         )
     user = authenticate(db, username.strip(), password)
     if user is None:
-        state.limiter.failed(username, client)
         return again(
             401,
             "The username or password is not right, or the account is disabled. Check them and "
             "try again.",
         )
+    try:
+        state.limiter.succeeded(attempt)
+    except SQLAlchemyError:  # the attempt keeps counting for a minute: not worth refusing for
+        log.exception("a successful sign-in's attempt could not be removed")
     signed_in = state.codec.new(user.id)  # a fresh token: no session fixation
     response = RedirectResponse(_safe_next(next) or HOME[user.role], status_code=303)
     set_session_cookie(response, state.codec, signed_in, secure=state.settings.secure_cookies)
@@ -99,10 +113,24 @@ def login(
 
 
 @router.post("/logout")
-def logout(_user: AnyPageUser, _csrf: Csrf, state: State, session: PageSession) -> Response:
+def logout(
+    request: Request, _user: AnyPageUser, _csrf: Csrf, state: State, session: PageSession
+) -> Response:
     """End the session: the cookie is removed and the session refused from now on."""
-    if session is not None:
-        state.signed_out.add(session, max_age_seconds=state.codec.max_age_seconds)
-    response = RedirectResponse("/login", status_code=303)
+    response: Response
+    try:
+        if session is not None:
+            state.signed_out.add(session)
+    except SQLAlchemyError:
+        log.exception("a sign-out could not be recorded")
+        response = render_error(
+            request,
+            503,
+            "You are signed out of this browser only: the cookie was removed, but the server "
+            "could not record the sign-out, so a copy of the cookie would still work until it "
+            "expires. Close the browser if it is shared, and tell your administrator.",
+        )
+    else:
+        response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, secure=state.settings.secure_cookies)
     return response

@@ -23,7 +23,12 @@ def upgrade() -> None:
     """Create ``login_failures`` and ``ended_sessions``."""
     op.create_table(
         "login_failures",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -31,16 +36,16 @@ def upgrade() -> None:
     op.create_index("ix_login_failures_key_at", "login_failures", ["key", "at"], unique=False)
     op.create_table(
         "ended_sessions",
-        sa.Column("csrf", sa.String(length=64), nullable=False),
-        sa.Column("until", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("csrf"),
+        sa.Column("csrf_sha256", sa.String(length=64), nullable=False),
+        sa.Column("issued", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("csrf_sha256"),
     )
-    op.create_index("ix_ended_sessions_until", "ended_sessions", ["until"], unique=False)
+    op.create_index("ix_ended_sessions_issued", "ended_sessions", ["issued"], unique=False)
 
 
 def downgrade() -> None:
     """Drop both tables (the rate-limit counts and the ended sessions are lost)."""
-    op.drop_index("ix_ended_sessions_until", table_name="ended_sessions")
+    op.drop_index("ix_ended_sessions_issued", table_name="ended_sessions")
     op.drop_table("ended_sessions")
     op.drop_index("ix_login_failures_key_at", table_name="login_failures")
     op.drop_table("login_failures")
