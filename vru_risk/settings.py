@@ -97,7 +97,13 @@ class Settings(BaseSettings):
         int, Field(ge=1, le=24 * 30, description="Hours a web session lasts after login")
     ] = 8
     login_attempts_per_minute: Annotated[
-        int, Field(ge=1, le=1000, description="Failed logins allowed per username and client")
+        int,
+        Field(
+            ge=1,
+            le=1000,
+            description="Sign-in attempts allowed per username and per client address in a "
+            "minute (a successful one is not counted)",
+        ),
     ] = 5
     flag_visible_days: Annotated[
         int, Field(ge=1, le=3660, description="Days after its as_of date a flag is still listed")

@@ -205,9 +205,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.login_attempts_per_minute,
             key=secret.encode(),
         )
-        signed_out = SignedOut(
-            session_factory(engine, write=True), max_age_seconds=settings.session_hours * 3600
-        )
+        signed_out = SignedOut(session_factory(engine, write=True))
         with session_factory(engine, write=True).begin() as db:  # what has aged out meanwhile
             limiter.prune(db)
             signed_out.prune(db)

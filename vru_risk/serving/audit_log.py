@@ -271,7 +271,12 @@ class AuditLog:
                 "that the server's user may create and read files beside the database"
             ) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                raise AuditLogError(
+                    f"the audit log's lock file {self._lock_path} cannot be locked ({exc})"
+                ) from None
             yield
         finally:
             os.close(fd)  # closing releases the lock

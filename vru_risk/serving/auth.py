@@ -50,6 +50,11 @@ SESSION_COOKIE: Final = "vru_session"
 CSRF_FIELD: Final = "csrf_token"
 _SALT: Final = "vru-risk web session"
 _LOGIN_LOCK_ID: Final = 7310004  # pg_advisory_xact_lock key of the login rate limit
+#: a session issued this far in the future (another host's clock) is still accepted
+_CLOCK_SKEW_SECONDS: Final = 60.0
+#: ended sessions are kept this long after issue (the longest VRU_SESSION_HOURS allowed, and a
+#: minute): lowering the setting and raising it again never revives one
+ENDED_SESSION_KEEP_SECONDS: Final = 30 * 24 * 3600 + 60
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,11 @@ class SessionCodec:
             return None
         if not isinstance(csrf, str) or not isinstance(issued, int | float):
             return None
+        # the age counts from when the session was issued, not from when its cookie was last
+        # signed (the sign-in page re-signs the session it is given): no refreshing a copy
+        age = time.time() - float(issued)
+        if age > self.max_age_seconds or age < -_CLOCK_SKEW_SECONDS:
+            return None
         return SessionData(user_id=user, csrf=csrf, issued=float(issued))
 
 
@@ -125,13 +135,14 @@ class SignedOut:
     The cookie is deleted on sign-out, but a copy of it (another tab, an intercepted request)
     would stay valid until it expires; the ``ended_sessions`` table refuses it, in every server
     process (``vru serve --workers N``) and across restarts. A row holds the SHA-256 of the
-    session's CSRF token and when the session was issued; it is deleted once the session would
-    have expired under the *current* ``max_age_seconds`` (so raising ``VRU_SESSION_HOURS`` never
-    revives an ended session), when another session ends and at server start.
+    session's CSRF token and when the session was issued; it is deleted (when another session
+    ends, and at server start) once ``keep_seconds`` have passed since the issue: by default
+    the longest session ``VRU_SESSION_HOURS`` allows, so that no change of the setting revives
+    an ended session (:class:`SessionCodec` refuses any session older than the current limit).
 
     >>> from vru_risk.serving.db import open_database, session_factory
     >>> engine = open_database("sqlite://")
-    >>> ended = SignedOut(session_factory(engine, write=True), 3600, clock=lambda: 100.0)
+    >>> ended = SignedOut(session_factory(engine, write=True), clock=lambda: 100.0)
     >>> ended.add(SessionData(1, "token", issued=50.0))
     >>> with session_factory(engine)() as db:
     ...     ended.ended(db, "token"), ended.ended(db, "other")
@@ -141,12 +152,12 @@ class SignedOut:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        max_age_seconds: int,
         *,
+        keep_seconds: float = ENDED_SESSION_KEEP_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = sessions
-        self.max_age_seconds = max_age_seconds
+        self.keep_seconds = keep_seconds
         self._clock = clock
 
     @staticmethod
@@ -154,9 +165,9 @@ class SignedOut:
         return hashlib.sha256(csrf.encode()).hexdigest()
 
     def prune(self, db: Session) -> None:
-        """Delete the sessions that would have expired by now anyway."""
+        """Delete the ended sessions issued more than ``keep_seconds`` ago."""
         db.execute(
-            delete(EndedSession).where(EndedSession.issued <= self._clock() - self.max_age_seconds)
+            delete(EndedSession).where(EndedSession.issued <= self._clock() - self.keep_seconds)
         )
 
     def add(self, session: SessionData) -> None:
@@ -255,14 +266,14 @@ class LoginRateLimiter:
     def attempt(self, username: str, client: str) -> LoginAttempt:
         """Record an attempt before its password is checked, or refuse it (``wait_seconds``)."""
         keys = self._keys(username, client)
-        now = self._clock()
         with self._read() as db:  # already blocked: say so without taking the write lock
-            wait = self._wait(db, keys, now)
+            wait = self._wait(db, keys, self._clock())
         if wait > 0:
             return LoginAttempt(wait, ())
         with self._write.begin() as db:
             if db.get_bind().dialect.name == "postgresql":
                 db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOGIN_LOCK_ID})
+            now = self._clock()  # after waiting for the lock
             self.prune(db)
             wait = self._wait(db, keys, now)
             if wait > 0:

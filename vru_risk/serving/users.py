@@ -33,7 +33,7 @@ from typing import Final, Literal, cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.models.programmes import Programmes, load_programmes
 from vru_risk.serving.db.models import ApiToken, User, utcnow
@@ -187,8 +187,20 @@ def ensure_user(
     return existing, False
 
 
-def authenticate(session: Session, username: str, password: str) -> UserInfo | None:
-    """The active user with this password, or None (an unknown name still costs one hash)."""
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    rehash_in: sessionmaker[Session] | None = None,
+) -> UserInfo | None:
+    """The active user with this password, or None (an unknown name still costs one hash).
+
+    A hash made with older argon2 parameters is replaced by one with the current parameters:
+    in ``session``, or, with ``rehash_in``, in a transaction of its own committed at once (the
+    server reads in a session whose snapshot may be older than the latest write, and a SQLite
+    read snapshot cannot become a write).
+    """
     row = session.scalars(select(User).where(User.username == username)).one_or_none()
     hasher = _hasher()
     if row is None:
@@ -202,8 +214,17 @@ def authenticate(session: Session, username: str, password: str) -> UserInfo | N
     if not row.active:
         return None
     if hasher.check_needs_rehash(row.password_hash):
-        row.password_hash = hasher.hash(password)
-        session.flush()
+        fresh = hasher.hash(password)
+        if rehash_in is None:
+            row.password_hash = fresh
+            session.flush()
+        else:
+            with rehash_in.begin() as writer:
+                writer.execute(
+                    update(User)
+                    .where(User.id == row.id, User.password_hash == row.password_hash)
+                    .values(password_hash=fresh)
+                )
     return _info(row)
 
 

@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from tests.serving.app.conftest import (
@@ -22,7 +23,7 @@ from tests.serving.app.conftest import (
 )
 from vru_risk.serving.app import ServingConfigError, create_app
 from vru_risk.serving.auth import SESSION_COOKIE, SessionCodec
-from vru_risk.serving.db.models import LoginFailure
+from vru_risk.serving.db.models import LoginFailure, User
 from vru_risk.serving.deps import AppState
 from vru_risk.serving.users import disable_user, revoke_token
 from vru_risk.settings import Settings
@@ -309,3 +310,31 @@ def test_a_sign_in_attempt_that_cannot_be_counted_is_not_checked(
     response = browser.post("/login", {"username": "pat", "password": PASSWORD})
     assert response.status_code == 503 and "could not be recorded" in response.text
     assert checked == []  # no password was checked, right or wrong
+
+
+def test_the_sign_in_page_never_makes_a_session_young_again(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    browser = served.browser("pat")
+    start = time.time()
+    hours = served.state.settings.session_hours
+    monkeypatch.setattr(time, "time", lambda: start + (hours - 1) * 3600)
+    browser.get("/login")  # signs the session it is given again, with a fresh timestamp
+    assert browser.get("/flags").status_code == 200
+    monkeypatch.setattr(time, "time", lambda: start + hours * 3600 + 5)
+    response = browser.get("/flags")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_a_password_hash_with_old_parameters_is_upgraded_at_sign_in(served: Served) -> None:
+    """argon2's parameters change with library upgrades: the first sign-in replaces the hash
+    (in a transaction of its own: the request's read snapshot cannot become a write)."""
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    with served.state.write_sessions.begin() as s:
+        s.execute(update(User).where(User.username == "pat").values(password_hash=weak))
+    response = served.browser(None).login("pat", PASSWORD)
+    assert response.status_code == 303, response.text[:300]
+    with served.state.sessions() as s:
+        stored = s.scalars(select(User.password_hash).where(User.username == "pat")).one()
+    assert stored != weak and not PasswordHasher().check_needs_rehash(stored)
+    assert served.browser(None).login("pat", PASSWORD).status_code == 303

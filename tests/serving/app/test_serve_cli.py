@@ -72,6 +72,15 @@ def _request(
         conn.close()
 
 
+def _cpu_ticks(pids: set[int]) -> int:
+    """User + system clock ticks used so far by these processes."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
 def test_serve_with_two_workers_shares_sign_outs_between_its_processes(tmp_path: Path) -> None:
     """A real ``vru serve --workers 2``: two worker processes answer, a session ended through
     one is refused on every later connection, and Ctrl-C stops them all."""
@@ -117,6 +126,14 @@ def test_serve_with_two_workers_shares_sign_outs_between_its_processes(tmp_path:
             if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
         }
         assert len(workers) == 2, (children, log.read_text())
+        # /health answered from one worker; wait until both have finished starting (idle), so
+        # that pausing one below never outlasts uvicorn's 5-second liveness check
+        quiet_by = time.monotonic() + 90
+        while time.monotonic() < quiet_by:
+            before = _cpu_ticks(workers)
+            time.sleep(0.5)
+            if _cpu_ticks(workers) - before <= 2:
+                break
         # sign in (the form's CSRF token comes with an anonymous session cookie)
         status, headers, page = _request(port, "GET", "/login")
         anonymous = headers["set-cookie"].split(";")[0]

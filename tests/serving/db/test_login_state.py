@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, make_url, select, text
 
-from vru_risk.serving.auth import LoginRateLimiter, SessionData, SignedOut
+from vru_risk.serving.auth import (
+    ENDED_SESSION_KEEP_SECONDS,
+    LoginRateLimiter,
+    SessionCodec,
+    SessionData,
+    SignedOut,
+)
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import EndedSession, LoginFailure
 
@@ -26,15 +33,39 @@ def limiter(engine: Engine, limit: int, clock: list[float] | None = None) -> Log
     )
 
 
-def test_parallel_attempts_from_several_processes_get_no_more_than_the_limit(db_url: str) -> None:
+@pytest.mark.parametrize("default_isolation", [None, "repeatable read"])
+def test_parallel_attempts_from_several_processes_get_no_more_than_the_limit(
+    db_url: str, default_isolation: str | None
+) -> None:
     """16 attempts at once, each through its own engine (as from separate worker processes):
-    exactly the limit are let through to a password check, the rest are told to wait."""
-    start = threading.Barrier(16)
+    exactly the limit are let through to a password check, the rest are told to wait. On
+    PostgreSQL also when the server's default isolation is REPEATABLE READ (the engine pins
+    READ COMMITTED: under the default, the count after the lock would miss the others)."""
+    url = db_url
+    if default_isolation is not None:
+        if not db_url.startswith("postgresql"):
+            pytest.skip("a PostgreSQL setting")
+        url = str(
+            make_url(db_url)
+            .update_query_dict(
+                {
+                    "options": "-c default_transaction_isolation="
+                    + default_isolation.replace(" ", "\\ ")
+                }
+            )
+            .render_as_string(hide_password=False)
+        )
+    start = threading.Barrier(16, timeout=60)
     allowed: list[bool] = []
     errors: list[BaseException] = []
 
     def attempt(i: int) -> None:
-        engine = make_engine(db_url)
+        try:
+            engine = make_engine(url)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            start.abort()
+            return
         try:
             start.wait()
             allowed.append(limiter(engine, 5).attempt("ana", f"10.0.0.{i}").allowed)
@@ -67,7 +98,8 @@ def test_a_successful_sign_in_stops_counting_and_a_failed_one_counts_for_a_minut
     assert limit.attempt("ana", "10.0.0.3").wait_seconds == pytest.approx(30.0)
     now[0] += 31
     assert limit.attempt("ana", "10.0.0.3").allowed
-    # rows outside the window are gone: three recent attempts (two are now stale and pruned)
+    # the two attempts of 61 s ago were pruned: the two of the last second remain (each
+    # attempt is a row per username and one per client)
     with session_factory(engine)() as db:
         assert len(list(db.scalars(select(LoginFailure.id)))) == 2
 
@@ -109,33 +141,67 @@ def test_keys_are_keyed_hashes_not_names_or_addresses(engine: Engine) -> None:
         assert len(set(db.scalars(select(LoginFailure.key)))) == 5
 
 
-def test_an_ended_session_stays_ended_when_sessions_are_made_longer(engine: Engine) -> None:
+def test_an_ended_session_stays_ended_whatever_the_session_length_becomes(
+    engine: Engine,
+) -> None:
+    """Rows are kept for the longest session the settings allow (30 days), so no change of
+    VRU_SESSION_HOURS, down then up again, revives an ended session; the cookie itself is
+    refused by its age (SessionCodec) once past the current limit."""
     now = [100.0]
     session = SessionData(7, "a-csrf-token", issued=50.0)
-    SignedOut(session_factory(engine, write=True), 3600, clock=lambda: now[0]).add(session)
+    SignedOut(session_factory(engine, write=True), clock=lambda: now[0]).add(session)
     with session_factory(engine)() as db:
         stored = list(db.scalars(select(EndedSession.csrf_sha256)))
     assert stored == [hashlib.sha256(b"a-csrf-token").hexdigest()]  # never the token itself
-    # VRU_SESSION_HOURS raised from 1 to 8 and the server restarted, two hours later: the
-    # cookie is still young enough for the new limit, and must still be refused
-    now[0] = 50.0 + 2 * 3600
-    longer = SignedOut(session_factory(engine, write=True), 8 * 3600, clock=lambda: now[0])
+    for hours in (1, 8, 24 * 30):  # restarts with other settings, pruning each time
+        now[0] = 50.0 + hours * 3600
+        ended = SignedOut(session_factory(engine, write=True), clock=lambda: now[0])
+        with session_factory(engine, write=True).begin() as db:
+            ended.prune(db)
+        with session_factory(engine)() as db:
+            assert ended.ended(db, "a-csrf-token"), hours
+    now[0] = 50.0 + ENDED_SESSION_KEEP_SECONDS + 1  # no session lives this long: the row goes
     with session_factory(engine, write=True).begin() as db:
-        longer.prune(db)
+        ended.prune(db)
     with session_factory(engine)() as db:
-        assert longer.ended(db, "a-csrf-token")
-    # once it would have expired under the current limit, its row goes
-    now[0] = 50.0 + 8 * 3600 + 1
-    with session_factory(engine, write=True).begin() as db:
-        longer.prune(db)
-    with session_factory(engine)() as db:
-        assert not longer.ended(db, "a-csrf-token")
+        assert not ended.ended(db, "a-csrf-token")
+
+
+def test_a_session_is_as_old_as_its_issue_however_often_its_cookie_is_signed_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    codec = SessionCodec("a-secret-of-sixteen+", max_age_seconds=3600)
+    issued = time.time()
+    session = SessionData(7, "token", issued=issued)
+    assert codec.load(codec.dump(session)) == session
+    # an hour and a minute later the cookie is signed again (the sign-in page does that with
+    # the session it is given): the fresh signature does not make the session young again
+    monkeypatch.setattr(time, "time", lambda: issued + 3660)
+    assert codec.load(codec.dump(session)) is None
+    # a session "issued" in the future (beyond a minute of clock skew) is refused too
+    monkeypatch.setattr(time, "time", lambda: issued - 120)
+    assert codec.load(codec.dump(session)) is None
 
 
 def test_the_same_session_ended_twice_is_one_row(engine: Engine) -> None:
-    ended = SignedOut(session_factory(engine, write=True), 3600)
-    session = SessionData(7, "token", issued=1e12)
+    ended = SignedOut(session_factory(engine, write=True))
+    session = SessionData(7, "token", issued=time.time())
     ended.add(session)
     ended.add(session)
     with session_factory(engine)() as db:
         assert len(list(db.scalars(select(EndedSession.csrf_sha256)))) == 1
+
+
+def test_the_engine_reads_committed_whatever_the_servers_default(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL setting")
+    url = make_url(db_url).update_query_dict(
+        {"options": "-c default_transaction_isolation=serializable"}
+    )
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            level = conn.execute(text("SHOW transaction_isolation")).scalar_one()
+        assert level == "read committed"
+    finally:
+        engine.dispose()

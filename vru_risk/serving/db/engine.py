@@ -66,7 +66,13 @@ def make_engine(url: str, *, background_checkpoint: bool = False) -> Engine:
                 f"database URL uses the driver {parsed.get_driver_name()!r}; vru-risk talks to "
                 "PostgreSQL through psycopg 3: write postgresql+psycopg://..."
             )
-        return create_engine(parsed, pool_pre_ping=True, future=True, **POOL)
+        # pinned whatever the server's or role's default: the login limit and the audit log
+        # take an advisory lock, then read; only under READ COMMITTED does that read see what
+        # the previous holder committed (REPEATABLE READ would take its snapshot before the
+        # wait: measured, 16 of 16 parallel sign-in attempts then passed a limit of 5)
+        return create_engine(
+            parsed, pool_pre_ping=True, future=True, isolation_level="READ COMMITTED", **POOL
+        )
     if backend != "sqlite":
         raise DatabaseError(
             f"database URL {parsed.render_as_string(hide_password=True)!r}: only SQLite and "
@@ -235,6 +241,20 @@ def missing_privileges(engine: Engine) -> list[str]:
                 ).scalar_one()
                 if not ok:
                     missing.append(f"{privilege} on {table}")
+        sequences = conn.execute(
+            text(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema() "
+                "AND sequencename = ANY(:names)"
+            ),
+            {"names": [f"{t}_id_seq" for t in (*_DML_TABLES, *_INSERT_DELETE_TABLES)]},
+        ).scalars()
+        for sequence in sequences:
+            ok = conn.execute(
+                text("SELECT has_sequence_privilege(current_user, :s, 'USAGE')"),
+                {"s": sequence},
+            ).scalar_one()
+            if not ok:
+                missing.append(f"USAGE on sequence {sequence}")
     return missing
 
 
@@ -245,7 +265,10 @@ def connection_limit(engine: Engine) -> int | None:
         return None
     with engine.connect() as conn:
         total = int(conn.execute(text("SHOW max_connections")).scalar_one())
-        reserved = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar_one())
+        reserved = sum(
+            int(conn.execute(text(f"SELECT current_setting('{name}', true)")).scalar_one() or 0)
+            for name in ("superuser_reserved_connections", "reserved_connections")  # 16+
+        )
     return total - reserved
 
 

@@ -95,7 +95,7 @@ def login(
             f"{math.ceil(attempt.wait_seconds)} seconds and try again; if you have forgotten "
             "your password, ask your administrator to reset it.",
         )
-    user = authenticate(db, username.strip(), password)
+    user = authenticate(db, username.strip(), password, rehash_in=state.write_sessions)
     if user is None:
         return again(
             401,

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_login_failures_key_at", "login_failures", ["key", "at"], unique=False)
+    op.create_index("ix_login_failures_at", "login_failures", ["at"], unique=False)
     op.create_table(
         "ended_sessions",
         sa.Column("csrf_sha256", sa.String(length=64), nullable=False),
@@ -47,5 +48,6 @@ def downgrade() -> None:
     """Drop both tables (the rate-limit counts and the ended sessions are lost)."""
     op.drop_index("ix_ended_sessions_issued", table_name="ended_sessions")
     op.drop_table("ended_sessions")
+    op.drop_index("ix_login_failures_at", table_name="login_failures")
     op.drop_index("ix_login_failures_key_at", table_name="login_failures")
     op.drop_table("login_failures")
