@@ -338,3 +338,12 @@ def test_a_password_hash_with_old_parameters_is_upgraded_at_sign_in(served: Serv
         stored = s.scalars(select(User.password_hash).where(User.username == "pat")).one()
     assert stored != weak and not PasswordHasher().check_needs_rehash(stored)
     assert served.browser(None).login("pat", PASSWORD).status_code == 303
+
+
+def test_a_nul_byte_in_the_username_is_a_wrong_sign_in_not_a_server_error(
+    served_on: Served,
+) -> None:
+    browser = served_on.browser(None)
+    browser.get("/login")
+    response = browser.post("/login", {"username": "pat\x00", "password": PASSWORD})
+    assert response.status_code == 401 and "not right" in response.text

@@ -95,7 +95,12 @@ def login(
             f"{math.ceil(attempt.wait_seconds)} seconds and try again; if you have forgotten "
             "your password, ask your administrator to reset it.",
         )
-    user = authenticate(db, username.strip(), password, rehash_in=state.write_sessions)
+    # a NUL byte can be in no username (PostgreSQL refuses it in text: a 500 otherwise)
+    user = (
+        None
+        if "\x00" in username
+        else authenticate(db, username.strip(), password, rehash_in=state.write_sessions)
+    )
     if user is None:
         return again(
             401,
