@@ -9,6 +9,7 @@ import time
 import pytest
 from sqlalchemy import Engine, make_url, select, text
 
+from tests.serving.db.conftest import empty_postgres
 from vru_risk.serving.auth import (
     ENDED_SESSION_KEEP_SECONDS,
     LoginRateLimiter,
@@ -33,28 +34,28 @@ def limiter(engine: Engine, limit: int, clock: list[float] | None = None) -> Log
     )
 
 
-@pytest.mark.parametrize("default_isolation", [None, "repeatable read"])
-def test_parallel_attempts_from_several_processes_get_no_more_than_the_limit(
-    db_url: str, default_isolation: str | None
-) -> None:
+def with_default_isolation(url: str, level: str) -> str:
+    """``url`` whose connections start with PostgreSQL's default isolation set to ``level``."""
+    options = "-c default_transaction_isolation=" + level.replace(" ", "\\ ")
+    return make_url(url).update_query_dict({"options": options}).render_as_string(False)
+
+
+def test_parallel_attempts_from_several_processes_get_no_more_than_the_limit(db_url: str) -> None:
     """16 attempts at once, each through its own engine (as from separate worker processes):
-    exactly the limit are let through to a password check, the rest are told to wait. On
-    PostgreSQL also when the server's default isolation is REPEATABLE READ (the engine pins
-    READ COMMITTED: under the default, the count after the lock would miss the others)."""
-    url = db_url
-    if default_isolation is not None:
-        if not db_url.startswith("postgresql"):
-            pytest.skip("a PostgreSQL setting")
-        url = str(
-            make_url(db_url)
-            .update_query_dict(
-                {
-                    "options": "-c default_transaction_isolation="
-                    + default_isolation.replace(" ", "\\ ")
-                }
-            )
-            .render_as_string(hide_password=False)
-        )
+    exactly the limit are let through to a password check, the rest are told to wait."""
+    assert_parallel_attempts_capped(db_url)
+
+
+def test_parallel_attempts_are_capped_under_a_repeatable_read_default(
+    postgres_database: str,
+) -> None:
+    """The engine pins READ COMMITTED: under a REPEATABLE READ default the count taken after
+    the lock would miss the attempts committed while waiting for it (16 of 16 got through)."""
+    empty_postgres(postgres_database)
+    assert_parallel_attempts_capped(with_default_isolation(postgres_database, "repeatable read"))
+
+
+def assert_parallel_attempts_capped(url: str) -> None:
     start = threading.Barrier(16, timeout=60)
     allowed: list[bool] = []
     errors: list[BaseException] = []
@@ -192,13 +193,8 @@ def test_the_same_session_ended_twice_is_one_row(engine: Engine) -> None:
         assert len(list(db.scalars(select(EndedSession.csrf_sha256)))) == 1
 
 
-def test_the_engine_reads_committed_whatever_the_servers_default(db_url: str) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("a PostgreSQL setting")
-    url = make_url(db_url).update_query_dict(
-        {"options": "-c default_transaction_isolation=serializable"}
-    )
-    engine = make_engine(url.render_as_string(hide_password=False))
+def test_the_engine_reads_committed_whatever_the_servers_default(postgres_database: str) -> None:
+    engine = make_engine(with_default_isolation(postgres_database, "serializable"))
     try:
         with engine.connect() as conn:
             level = conn.execute(text("SHOW transaction_isolation")).scalar_one()
