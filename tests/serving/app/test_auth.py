@@ -347,3 +347,15 @@ def test_a_nul_byte_in_the_username_is_a_wrong_sign_in_not_a_server_error(
     browser.get("/login")
     response = browser.post("/login", {"username": "pat\x00", "password": PASSWORD})
     assert response.status_code == 401 and "not right" in response.text
+
+
+def test_signing_in_over_a_signed_in_session_ends_it(served: Served) -> None:
+    """A shared computer: the next person signs in without signing the last one out; a copy
+    of the previous cookie must not stay valid."""
+    browser = served.browser("pat")
+    assert browser.get("/flags").status_code == 200
+    previous = browser.client.cookies[SESSION_COOKIE]
+    assert browser.login("dana", PASSWORD).status_code == 303
+    copy = TestClient(served.app, follow_redirects=False, cookies={SESSION_COOKIE: previous})
+    assert copy.get("/flags").status_code == 303
+    assert browser.get("/models").status_code == 200  # the new session works

@@ -111,6 +111,12 @@ def login(
         state.limiter.succeeded(attempt)
     except SQLAlchemyError:  # the attempt keeps counting for a minute: not worth refusing for
         log.exception("a successful sign-in's attempt could not be removed")
+    if session is not None and session.user_id is not None:
+        # signing in over a signed-in session (a shared computer) ends that one for good
+        try:
+            state.signed_out.add(session)
+        except SQLAlchemyError:
+            log.exception("the session signed in over could not be ended")
     signed_in = state.codec.new(user.id)  # a fresh token: no session fixation
     response = RedirectResponse(_safe_next(next) or HOME[user.role], status_code=303)
     set_session_cookie(response, state.codec, signed_in, secure=state.settings.secure_cookies)
