@@ -238,10 +238,10 @@ class LoginRateLimiter:
         self._clock = clock
 
     def _keys(self, username: str, client: str) -> tuple[str, str]:
-        return tuple(  # type: ignore[return-value]
-            hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
-            for text in (f"user:{username.strip().casefold()}", f"client:{client}")
-        )
+        def keyed(text: str) -> str:
+            return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
+
+        return keyed(f"user:{username.strip().casefold()}"), keyed(f"client:{client}")
 
     def _wait(self, db: Session, keys: tuple[str, str], now: float) -> float:
         counts = db.execute(

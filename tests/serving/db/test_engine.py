@@ -136,6 +136,14 @@ def test_grant_app_role_is_postgresql_only(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def drop_role(owner: Engine, role: str) -> None:
+    """Remove a test's application role (and what it owns), then the owner's engine."""
+    with owner.begin() as conn:
+        conn.execute(text(f'DROP OWNED BY "{role}"'))
+        conn.execute(text(f'DROP ROLE "{role}"'))
+    owner.dispose()
+
+
 def test_app_role_cannot_update_or_delete_the_audit_log(postgres_database: str) -> None:
     empty_postgres(postgres_database)
     owner = make_engine(postgres_database)
@@ -179,10 +187,7 @@ def test_app_role_cannot_update_or_delete_the_audit_log(postgres_database: str) 
             conn.execute(text("DELETE FROM flags WHERE flag_id = 'f'"))
     finally:
         app.dispose()
-        with owner.begin() as conn:
-            conn.execute(text(f'DROP OWNED BY "{role}"'))
-            conn.execute(text(f'DROP ROLE "{role}"'))
-        owner.dispose()
+        drop_role(owner, role)
 
 
 def test_a_role_not_granted_the_new_tables_is_named_before_serving(
@@ -211,10 +216,7 @@ def test_a_role_not_granted_the_new_tables_is_named_before_serving(
                 conn.execute(text("UPDATE ended_sessions SET issued = 2"))
     finally:
         app.dispose()
-        with owner.begin() as conn:
-            conn.execute(text(f'DROP OWNED BY "{role}"'))
-            conn.execute(text(f'DROP ROLE "{role}"'))
-        owner.dispose()
+        drop_role(owner, role)
 
 
 def test_missing_privileges_and_connection_limit_are_postgresql_only(engine: Engine) -> None:
