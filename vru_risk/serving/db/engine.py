@@ -170,7 +170,8 @@ def migrate(engine: Engine) -> None:
     """Upgrade the schema to the newest revision (Alembic; version table vru_alembic_version).
 
     On PostgreSQL the upgrade holds an advisory lock, so that two processes starting at once do
-    not both try to create the tables.
+    not both try to create the tables. Every head is applied ("heads"): branches of the history
+    are joined by a merge revision before a release.
     """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -178,7 +179,7 @@ def migrate(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(7310001)"))
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
 def open_database(url: str, *, background_checkpoint: bool = False) -> Engine:
