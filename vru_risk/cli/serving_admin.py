@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from vru_risk.cli.common import EXIT_INVALID, UserError, console, parse_date, state
 from vru_risk.models.programmes import ProgrammeConfigError, Programmes, load_programmes
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
-from vru_risk.serving.audit_log import AuditLog, AuditLogError
+from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.db import grant_app_role, open_database, session_factory
 from vru_risk.serving.db.engine import DatabaseError
 from vru_risk.serving.db.review_mirror import sync_review_log
@@ -102,6 +102,42 @@ def audit_log(engine: Engine) -> AuditLog:
         return AuditLog(engine, key, settings.audit_dir / "head.json")
     except AuditLogError as exc:
         raise UserError(str(exc)) from None
+
+
+def operator_name() -> str:
+    """Who runs an administrative command: the operating-system account (the audit row's
+    username; administrative commands have no sign-in of their own)."""
+    import getpass
+
+    try:
+        return getpass.getuser()[:64] or "unknown"
+    except (KeyError, OSError):  # no passwd entry for the uid (containers)
+        return "unknown"
+
+
+def record_admin_act(
+    engine: Engine, action: str, detail: str, *, person_id: str | None = None
+) -> int:
+    """One audit-log row for an administrative command (``vru users add``, ``vru flags load``,
+    ...): who ran it (the operating-system account, role ``operator``), purpose ``admin:
+    ACTION`` and what it did (``detail``, cut to the column). Returns the row's number; refuses
+    to go on without the audit key (UserError), so no administrative act goes untraced."""
+    log = audit_log(engine)
+    event = AuditEvent(
+        username=operator_name(),
+        role="operator",
+        person_id=person_id,
+        model_version=None,
+        purpose=f"admin: {action}"[:64],
+        route=f"vru {action}: {detail}"[:255],
+    )
+    try:
+        [seq] = log.append([event])
+    except AuditLogError as exc:
+        raise UserError(f"the audit log could not record `vru {action}`: {exc}") from None
+    finally:
+        log.close()
+    return seq
 
 
 def read_password(*, from_stdin: bool, confirm: bool, prompt: str = "Password") -> str:
