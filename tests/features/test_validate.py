@@ -617,7 +617,7 @@ def test_manifest_that_is_a_folder(vru: RunVru, valid_csv: Path) -> None:
     (valid_csv / "manifest.json").mkdir()
     result = vru("data", "validate", valid_csv)
     assert result.code == 2
-    assert "manifest.json: is not a file" in result.stdout
+    assert "manifest.json: is a folder, not a file: it was not opened" in result.stdout
 
 
 def test_blank_lines_are_reported_because_they_shift_row_numbers(

@@ -1,8 +1,9 @@
 """Hypothesis: corrupt a valid folder at random and demand a precise, harmless report.
 
-The strategy knows which file and column it broke; the report must exit 2, name that file and
-column (and the row, for a cell), print no traceback and leave the folder byte-for-byte as it
-was.
+The strategy knows which file and column it broke (a value of the wrong kind, an empty required
+value, a dropped or an extra column, an unknown person, a control character in any field,
+whitespace around an identifier); the report must exit 2, name that file and column (and the
+row, for a cell), print no traceback and leave the folder byte-for-byte as it was.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _invalid_for(col: Column) -> st.SearchStrategy[str]:
 class Corruption:
     table: str
     column: str
-    kind: str  # "cell", "empty", "drop", "extra", "orphan"
+    kind: str  # "cell", "empty", "drop", "extra", "orphan" (control characters, spaces: "cell")
     row: int | None = None  # index into the table's rows
     value: str = ""
 
@@ -71,7 +72,7 @@ def corruptions(draw: st.DrawFn) -> Corruption:
     spec = TABLES[table]
     n = len(ROWS[table])
     present = [c for c in spec.columns if c.name in ROWS[table][0]]
-    kind = draw(st.sampled_from(["cell", "empty", "drop", "extra", "orphan"]))
+    kind = draw(st.sampled_from(["cell", "empty", "drop", "extra", "orphan", "control", "spaces"]))
     if kind == "drop":
         col = draw(st.sampled_from([c for c in present if c.required]))
         return Corruption(table, col.name, "drop")
@@ -80,6 +81,18 @@ def corruptions(draw: st.DrawFn) -> Corruption:
         name = name if name not in spec.column_names else name + "_x"
         return Corruption(table, name, "extra")
     row = draw(st.integers(0, n - 1))
+    if kind == "control":  # in any column (a line break would also be a blank line: not drawn)
+        col = draw(st.sampled_from(present))
+        original = ROWS[table][row][col.name]
+        at = draw(st.integers(0, len(original)))
+        char = draw(st.characters(categories=["Cc"], exclude_characters="\r\n"))
+        return Corruption(table, col.name, "cell", row, original[:at] + char + original[at:])
+    if kind == "spaces":  # around an identifier or code
+        col = draw(st.sampled_from([c for c in present if c.kind is Kind.STRING]))
+        space = draw(st.sampled_from([" ", "\t", "\u00a0", "\u3000"]))
+        original = ROWS[table][row][col.name]
+        value = draw(st.sampled_from([space + original, original + space]))
+        return Corruption(table, col.name, "cell", row, value)
     if kind == "empty":
         required = [c for c in present if not c.nullable]
         return Corruption(table, draw(st.sampled_from(required)).name, "empty", row)
@@ -106,7 +119,7 @@ def apply(folder: Path, fmt: str, c: Corruption) -> None:
 
 
 # `vru` is safe to share between examples: each call drains capsys before it runs.
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(corruption=corruptions(), fmt=st.sampled_from(["csv", "parquet"]))
 def test_random_corruption_is_reported_precisely(
     vru: RunVru, corruption: Corruption, fmt: str

@@ -18,10 +18,10 @@ Usage::
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import json
+import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -47,64 +47,19 @@ from vru_risk.features.contract import (
     Kind,
     Table,
 )
+from vru_risk.features.validate_files import (
+    CHUNK,
+    MAX_LINE_BYTES,
+    manifest_file_problem,
+    path_problem,
+    text_problem,
+)
+from vru_risk.features.validate_problems import MAX_EXAMPLES, Example, Problem
+from vru_risk.features.validate_rules import Rule, identifier_rules
 
-MAX_EXAMPLES = 5
 PEOPLE_BIRTH = TABLES["people"].column("birth_date")
-_HASH_CHUNK = 1 << 22
 
 ExtractDateSource = Literal["option", "manifest", "today"]
-
-
-@dataclass(frozen=True)
-class Example:
-    """One offending row: its spreadsheet row number (header = 1) and the values shown."""
-
-    row: int
-    values: tuple[tuple[str, str | None], ...]
-
-    def render(self) -> str:
-        shown = ", ".join(f"{k}={'(empty)' if v is None else repr(v)}" for k, v in self.values)
-        return f"row {self.row}: {shown}" if self.row > 0 else shown
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the folder.
-
-    ``count`` is the number of offending rows (0 for a problem with the file as a whole).
-    """
-
-    file: str
-    column: str | None
-    check: str
-    message: str
-    hint: str
-    count: int = 0
-    examples: tuple[Example, ...] = ()
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}, column {self.column!r}" if self.column else self.file
-
-    def render(self) -> str:
-        rows = f" ({self.count:,} row{'s' if self.count != 1 else ''})" if self.count else ""
-        lines = [f"{self.where}: {self.message}{rows}"]
-        lines += [f"    {e.render()}" for e in self.examples]
-        if self.count > len(self.examples) and self.examples:
-            lines.append(f"    ... and {self.count - len(self.examples):,} more")
-        lines.append(f"    what to do: {self.hint}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "column": self.column,
-            "check": self.check,
-            "message": self.message,
-            "hint": self.hint,
-            "count": self.count,
-            "examples": [{"row": e.row, "values": dict(e.values)} for e in self.examples],
-        }
 
 
 @dataclass(frozen=True)
@@ -195,7 +150,7 @@ def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes, read in chunks."""
     h = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
+        while chunk := f.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()
 
@@ -234,74 +189,6 @@ def _years_before(day: date, years: int) -> date:
 # --------------------------------------------------------------------------------------------
 # Files
 # --------------------------------------------------------------------------------------------
-
-
-def _text_problem(path: Path) -> Problem | None:
-    """Report lines that are not UTF-8, or blank lines (which would shift every row number)."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    blank = False
-    previous = b"\n"
-    try:
-        with path.open("rb") as f:
-            while chunk := f.read(_HASH_CHUNK):
-                decoder.decode(chunk)
-                joined = previous + chunk
-                blank = blank or b"\n\n" in joined or b"\n\r\n" in joined
-                previous = chunk[-2:]
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return _utf8_problem(path)
-    return _blank_line_problem(path) if blank else None
-
-
-def _blank_line_problem(path: Path) -> Problem | None:
-    # Blank lines at the very end shift nothing and are ignored; any other one is reported.
-    blanks: list[int] = []
-    pending: list[int] = []
-    with path.open("rb") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip(b"\r\n"):
-                pending.append(number)
-            else:
-                blanks += pending
-                pending = []
-    if not blanks:
-        return None
-    count, lines = len(blanks), blanks[:MAX_EXAMPLES]
-    return Problem(
-        file=path.name,
-        column=None,
-        check="blank_line",
-        message="has blank lines, which would make every later row number wrong (row numbers "
-        "are line numbers here)",
-        hint="remove the blank lines (often a trailing empty line from a spreadsheet export)",
-        count=count,
-        examples=tuple(Example(n, (("line", ""),)) for n in lines),
-    )
-
-
-def _utf8_problem(path: Path) -> Problem:
-    """Report the first lines that are not valid UTF-8."""
-    bad: list[Example] = []
-    count = 0
-    with path.open("rb") as f:
-        for number, line in enumerate(f, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                count += 1
-                if len(bad) < MAX_EXAMPLES:
-                    snippet = line[max(0, exc.start - 10) : exc.end + 10]
-                    bad.append(Example(number, (("bytes", repr(snippet)[2:-1]),)))
-    return Problem(
-        file=path.name,
-        column=None,
-        check="not_utf8",
-        message="the file is not UTF-8 text (row numbers are line numbers here)",
-        hint="export the file as UTF-8 (in Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8)",
-        count=count,
-        examples=tuple(bad),
-    )
 
 
 def read_csv_sql(path: Path, header: Sequence[str], *, positional: bool = False) -> str:
@@ -365,6 +252,13 @@ class TypedColumn:
     wrong_type: bool = False  # the stored type can never hold this kind
 
 
+#: ISO dates and local date-times as the contract writes them (RE2). The year 0000 is refused
+#: (DuckDB would read it as 1 BC), and so are hours past 23 (DuckDB reads 24:00 as the next
+#: day's midnight), minutes and seconds past 59; impossible days fail the parse that follows.
+DATE_PATTERN = "(000[1-9]|00[1-9]\\d|0[1-9]\\d{2}|[1-9]\\d{3})-\\d{2}-\\d{2}"
+DATETIME_PATTERN = DATE_PATTERN + "[T ]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,6})?)?"
+
+
 def _expected(col: Column) -> str:
     return {
         Kind.STRING: "text",
@@ -406,36 +300,48 @@ def typed_column(col: Column, stored: str) -> TypedColumn:
             "map the source's codes to the contract's values (docs/data-contract.md); values "
             "are lower case and exact",
         )
+    # Year 0 and earlier (DuckDB reads '0000-01-01' as 1 BC) and infinities are out of range.
+    ts = f"CAST({c} AS TIMESTAMP)"
+    in_range = f"isfinite({c}) AND {c} >= DATE '0001-01-01'"
+    ts_in_range = f"isfinite({ts}) AND {ts} >= DATE '0001-01-01'"
+    out_of_range = "out of range date (before the year 1, or infinite)", "check the source's dates"
     if col.kind is Kind.DATE:
         if stored == "DATE":
-            return TypedColumn(c, None, "", "")
+            return TypedColumn(
+                f"CASE WHEN {in_range} THEN {c} END", f"NOT ({in_range})", *out_of_range
+            )
         if stored.startswith("TIMESTAMP") and "TIME ZONE" not in stored:
             return TypedColumn(
-                f"CASE WHEN CAST({c} AS TIME) = TIME '00:00:00' THEN CAST({c} AS DATE) END",
-                f"CAST({c} AS TIME) <> TIME '00:00:00'",
-                "holds a time of day; expected a date",
+                f"CASE WHEN CAST({c} AS TIME) = TIME '00:00:00' AND {ts_in_range} "
+                f"THEN CAST({c} AS DATE) END",
+                f"CAST({c} AS TIME) <> TIME '00:00:00' OR NOT ({ts_in_range})",
+                "holds a time of day, or is out of range; expected a date",
                 "store the column as a date",
             )
         if not text:
             return wrong
         parsed = f"CAST(try_strptime({c}, '%Y-%m-%d') AS DATE)"
+        valid = f"regexp_full_match({c}, '{DATE_PATTERN}') AND {parsed} IS NOT NULL"
         return TypedColumn(
-            f"CASE WHEN regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN {parsed} END",
-            f"NOT regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') OR {parsed} IS NULL",
+            f"CASE WHEN {valid} THEN {parsed} END",
+            f"NOT ({valid})",
             "unparsable date; expected an ISO date YYYY-MM-DD",
             "write dates as YYYY-MM-DD (e.g. 2024-03-01), not 01/03/2024",
         )
     if col.kind is Kind.DATETIME:
         if stored.startswith("TIMESTAMP") and "TIME ZONE" not in stored:
-            return TypedColumn(f"CAST({c} AS TIMESTAMP)", None, "", "")
+            return TypedColumn(
+                f"CASE WHEN {ts_in_range} THEN {ts} END", f"NOT ({ts_in_range})", *out_of_range
+            )
         if not text:
             return wrong
-        pattern = "\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?"
         parsed = f"try_cast(replace({c}, 'T', ' ') AS TIMESTAMP)"
+        valid = f"regexp_full_match({c}, '{DATETIME_PATTERN}') AND {parsed} IS NOT NULL"
         return TypedColumn(
-            f"CASE WHEN regexp_full_match({c}, '{pattern}') THEN {parsed} END",
-            f"NOT regexp_full_match({c}, '{pattern}') OR {parsed} IS NULL",
-            "unparsable date and time; expected YYYY-MM-DDTHH:MM:SS",
+            f"CASE WHEN {valid} THEN {parsed} END",
+            f"NOT ({valid})",
+            "unparsable date and time; expected YYYY-MM-DDTHH:MM[:SS] with hours 00 to 23 "
+            "(midnight is 00:00 of the next day)",
             "write local date and time as ISO 8601, e.g. 2024-03-01T22:15:00",
         )
     if col.kind is Kind.BOOL:
@@ -507,18 +413,6 @@ def typed_column(col: Column, stored: str) -> TypedColumn:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Rule:
-    """A row-level rule: rows where ``condition`` holds are reported."""
-
-    column: str
-    check: str
-    condition: str
-    message: str
-    hint: str
-    show: tuple[str, ...]  # expressions shown for examples, as (label) -> SQL in `shown`
-
-
 def _null_condition(stored: str, column: str) -> str:
     c = quote_ident(column)
     return f"({c} IS NULL OR {c} = '')" if stored == "VARCHAR" else f"{c} IS NULL"
@@ -534,8 +428,12 @@ class _Validator:
         threads: int,
         memory_limit: str,
         work_dir: Path,
+        max_line_bytes: int = MAX_LINE_BYTES,
     ) -> None:
         self.folder = folder
+        self.max_line_bytes = max_line_bytes
+        #: Tables named by something that is not a regular file in the folder (reported once).
+        self.refused: set[str] = set()
         self.problems: list[Problem] = []
         self.tables: dict[str, TableInfo] = {}
         self.hashes: list[str] = []
@@ -565,8 +463,13 @@ class _Validator:
             if path.name == MANIFEST_NAME:
                 continue
             stem, suffix = path.stem, path.suffix.lower()
-            if path.is_file() and suffix in FORMATS and stem in TABLES:
-                found.setdefault(stem, []).append(path)
+            if suffix in FORMATS and stem in TABLES:
+                problem = path_problem(path, self.folder)  # never opens a pipe or a device
+                if problem is None:
+                    found.setdefault(stem, []).append(path)
+                else:
+                    self.add(problem)
+                    self.refused.add(stem)
                 continue
             allowed = ", ".join(f"{t}.csv|.parquet" for t in TABLES)
             self.add(
@@ -593,7 +496,7 @@ class _Validator:
                     )
                 )
             files[name] = paths[0]
-        if "people" not in files:
+        if "people" not in files and "people" not in self.refused:
             self.add(
                 Problem(
                     file=f"people.csv|people.parquet in {self.folder}",
@@ -607,10 +510,11 @@ class _Validator:
 
     def read_manifest(self, files: dict[str, Path]) -> None:
         path = self.folder / MANIFEST_NAME
-        if not path.exists():
+        if not os.path.lexists(path):
             return
-        if not path.is_file():
-            self.add(Problem(MANIFEST_NAME, None, "bad_manifest", "is not a file", "remove it"))
+        problem = path_problem(path, self.folder, check="bad_manifest")
+        if problem is not None:
+            self.add(problem)
             return
         try:
             self.hashes.append(file_sha256(path))
@@ -667,7 +571,18 @@ class _Validator:
                     "tables",
                 )
                 continue
+            if isinstance(entry, dict) and "file" in entry:
+                wrong = manifest_file_problem(self.folder, name, entry["file"], files.get(name))
+                if wrong:
+                    bad(
+                        wrong,
+                        f'give the name of the table\'s file in the data folder, e.g. "{name}.csv" '
+                        "(no folders, no absolute paths)",
+                        f"tables.{name}.file",
+                    )
             if name not in files:
+                if name in self.refused:  # already reported as not a file
+                    continue
                 bad(
                     f"lists table {name!r} but no {name}.csv or {name}.parquet is in the folder",
                     "add the file, or remove the entry if the source is not shared",
@@ -758,7 +673,7 @@ class _Validator:
         relation = f"src_{table.name}"
         try:
             if fmt == "csv":
-                text = _text_problem(path)
+                text = text_problem(path, self.max_line_bytes)
                 if text is not None:
                     self.add(text)
                     return None
@@ -811,7 +726,7 @@ class _Validator:
                     f"read_parquet({quote_literal(str(path))}, file_row_number = true)"
                 )
             rows_row = self.con.execute(f"SELECT count(*) FROM {relation}_known").fetchone()
-        except duckdb.Error as exc:
+        except (duckdb.Error, csv.Error) as exc:
             self.add(_unreadable(path, fmt, exc))
             return None
         rows = int(rows_row[0]) if rows_row else 0
@@ -873,14 +788,14 @@ class _Validator:
         table = source.table
         cols = [c for c in table.columns if c.name in source.types]
         typed = {c.name: typed_column(c, source.types[c.name]) for c in cols}
-        rules: list[_Rule] = []
+        rules: list[Rule] = []
         for col in cols:
             t = typed[col.name]
             stored = source.types[col.name]
             null = _null_condition(stored, col.name)
             if t.wrong_type:
                 rules.append(
-                    _Rule(
+                    Rule(
                         col.name,
                         "wrong_type",
                         f"NOT {null}",
@@ -892,7 +807,7 @@ class _Validator:
                 continue
             if not col.nullable:
                 rules.append(
-                    _Rule(
+                    Rule(
                         col.name,
                         "null_value",
                         null,
@@ -909,7 +824,7 @@ class _Validator:
                     Kind.DATETIME: "bad_date",
                 }.get(col.kind, "wrong_type")
                 rules.append(
-                    _Rule(
+                    Rule(
                         col.name,
                         check,
                         f"NOT {null} AND ({t.invalid})",
@@ -918,10 +833,13 @@ class _Validator:
                         (col.name,),
                     )
                 )
+            if col.kind is Kind.STRING:
+                quoted = quote_ident(col.name)
+                rules += identifier_rules(self.con, source.relation, col.name, quoted)
             if col.min_value is not None or col.max_value is not None:
                 v = f"__t_{col.name}"
                 rules.append(
-                    _Rule(
+                    Rule(
                         col.name,
                         "out_of_range",
                         f"{v} < {col.min_value} OR {v} > {col.max_value}",
@@ -934,11 +852,11 @@ class _Validator:
         self._run_rules(source, typed, rules, people)
         self._check_duplicates(source, typed)
 
-    def _date_rules(self, source: _Source, typed: dict[str, TypedColumn]) -> list[_Rule]:
+    def _date_rules(self, source: _Source, typed: dict[str, TypedColumn]) -> list[Rule]:
         table = source.table
         have = {n for n, t in typed.items() if not t.wrong_type}
         extract = f"DATE '{self.extract_date.isoformat()}'"
-        rules: list[_Rule] = []
+        rules: list[Rule] = []
 
         def d(name: str) -> str:
             kind = table.column(name).kind
@@ -950,7 +868,7 @@ class _Validator:
                 if col.name in future_ok:
                     continue
                 rules.append(
-                    _Rule(
+                    Rule(
                         col.name,
                         "after_extract_date",
                         f"{d(col.name)} > {extract}",
@@ -963,7 +881,7 @@ class _Validator:
         event = table.event_date
         if event and event in have and "known_date" in have:
             rules.append(
-                _Rule(
+                Rule(
                     "known_date",
                     "known_before_event",
                     f"__t_known_date < {d(event)}",
@@ -977,7 +895,7 @@ class _Validator:
                 youngest = _years_before(self.extract_date, MIN_AGE_AT_EXTRACT_YEARS)
                 oldest = _years_before(self.extract_date, MAX_AGE_AT_EXTRACT_YEARS)
                 rules.append(
-                    _Rule(
+                    Rule(
                         "birth_date",
                         "implausible_birth_date",
                         f"__t_birth_date > DATE '{youngest}' OR __t_birth_date < DATE '{oldest}'",
@@ -990,7 +908,7 @@ class _Validator:
                 )
             if {"birth_date", "left_area_date"} <= have:
                 rules.append(
-                    _Rule(
+                    Rule(
                         "left_area_date",
                         "left_before_birth",
                         "__t_left_area_date < __t_birth_date",
@@ -1001,7 +919,7 @@ class _Validator:
                 )
         if table.name == "exclusions" and {"kind", "days"} <= have:
             rules.append(
-                _Rule(
+                Rule(
                     "days",
                     "null_value",
                     f"__t_kind = 'suspension' AND {_null_condition(source.types['days'], 'days')}",
@@ -1012,7 +930,7 @@ class _Validator:
             )
         if table.name == "police_contacts" and {"date", "outcome_known_date"} <= have:
             rules.append(
-                _Rule(
+                Rule(
                     "outcome_known_date",
                     "known_before_event",
                     "__t_outcome_known_date < __t_date",
@@ -1023,7 +941,7 @@ class _Validator:
             )
             if "outcome" in have:
                 rules.append(
-                    _Rule(
+                    Rule(
                         "outcome_known_date",
                         "date_without_outcome",
                         "__t_outcome_known_date IS NOT NULL AND __t_outcome IS NULL",
@@ -1034,7 +952,7 @@ class _Validator:
                 )
         if table.name == "interventions" and {"start_date", "end_date"} <= have:
             rules.append(
-                _Rule(
+                Rule(
                     "end_date",
                     "end_before_start",
                     "__t_end_date < __t_start_date",
@@ -1053,7 +971,7 @@ class _Validator:
         self,
         source: _Source,
         typed: dict[str, TypedColumn],
-        rules: list[_Rule],
+        rules: list[Rule],
         people: _Source | None,
     ) -> None:
         table = source.table
@@ -1072,7 +990,7 @@ class _Validator:
                 "ON x.person_id = pp.__p_person_id"
             )
             rules.append(
-                _Rule(
+                Rule(
                     "person_id",
                     "unknown_person",
                     "person_id IS NOT NULL AND person_id <> '' AND __p_person_id IS NULL",
@@ -1087,7 +1005,7 @@ class _Validator:
                 kind = table.column(event).kind
                 ev = f"CAST(__t_{event} AS DATE)" if kind is Kind.DATETIME else f"__t_{event}"
                 rules.append(
-                    _Rule(
+                    Rule(
                         event,
                         "before_birth",
                         f"{ev} < __p_birth_date",
@@ -1226,6 +1144,7 @@ def validate_folder(
     threads: int = 2,
     memory_limit: str = "2GB",
     scratch_dir: Path | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> ValidationReport:
     """Check every file of a data folder against the contract; collect every problem.
 
@@ -1244,6 +1163,9 @@ def validate_folder(
     scratch_dir
         Where DuckDB may spill (a temporary folder inside it is removed afterwards); never the
         data folder.
+    max_line_bytes
+        The longest line a CSV file may have; a longer one is reported by its row number and
+        the file is not parsed.
 
     Returns
     -------
@@ -1269,6 +1191,7 @@ def validate_folder(
             threads=threads,
             memory_limit=memory_limit,
             work_dir=work,
+            max_line_bytes=max_line_bytes,
         )
         try:
             files = v.discover()
