@@ -91,7 +91,7 @@ def verify_rows(
     ]
     claimed = max((claim[0] for _, claim in claims), default=None)
     pruned_through, pruned_mac = _newest_checkpoint(rows, verifies)
-    shift = min(max(0, (claimed or 0) - len(rows)), 10_000)
+    shift = min(max(0, (claimed or 0) - pruned_through - len(rows)), 10_000)
     original: dict[int, int | None] = {}
     unchecked: list[int] = []
 
@@ -172,7 +172,7 @@ def verify_rows(
             f"is checked from row {pruned_through + 1}"
         )
     checked = len(rows) - len(unchecked)
-    if checked and len(edited) == checked:
+    if not segments and checked and len(edited) == checked:  # no fingerprint to tell by
         notes.append(
             "note: every row checked fails its MAC: the likely cause is a wrong key, not edits: "
             f"{WRONG_KEY_HINT}, and VRU_AUDIT_PREVIOUS_KEYS for rotated keys"
