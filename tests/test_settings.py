@@ -100,3 +100,52 @@ def test_bad_service_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch)
         assert name in message
     assert "at least 16 characters" in message and "token_urlsafe" in message
     assert "also short" not in message  # a secret's value is never echoed
+
+
+AUDIT_KEY = "an-audit-key-of-some-length"
+
+
+@pytest.mark.parametrize("value", [AUDIT_KEY + "\n", AUDIT_KEY + "\r\n", " " + AUDIT_KEY])
+def test_an_audit_key_with_surrounding_whitespace_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Finding 6: a key read with its trailing newline would chain rows under another key."""
+    monkeypatch.setenv("VRU_AUDIT_KEY", value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert "VRU_AUDIT_KEY" in message and "trailing newline" in message
+    assert AUDIT_KEY not in message  # never echoed
+
+
+def test_retired_audit_keys_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VRU_AUDIT_KEY", AUDIT_KEY)
+    monkeypatch.setenv("VRU_AUDIT_PREVIOUS_KEYS", "first-retired-key-0123,second-retired-key-0123")
+    s = load_settings()
+    assert s.audit_previous_key_list == (b"first-retired-key-0123", b"second-retired-key-0123")
+    assert "first-retired" not in repr(s)
+    monkeypatch.setenv("VRU_AUDIT_PREVIOUS_KEYS", "first-retired-key-0123, second-retired-key")
+    with pytest.raises(SettingsError, match=r"VRU_AUDIT_PREVIOUS_KEYS: .*key 2 .*whitespace"):
+        load_settings()
+    monkeypatch.delenv("VRU_AUDIT_PREVIOUS_KEYS")
+    monkeypatch.setenv("VRU_AUDIT_KEY", "with,a-comma-0123456789")
+    with pytest.raises(SettingsError, match="must not contain a comma"):
+        load_settings()
+
+
+def test_audit_rows_are_kept_six_years_and_the_anchor_is_outside_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VRU_HOME", str(tmp_path / "home"))
+    s = load_settings()
+    assert s.audit_retention_months == 72
+    assert s.audit_anchor == tmp_path / "home.audit-anchor.json"
+    assert not s.audit_anchor.is_relative_to(s.home)
+    monkeypatch.setenv("VRU_AUDIT_ANCHOR_PATH", "/mnt/worm/vru/anchor.json")
+    assert load_settings().audit_anchor == Path("/mnt/worm/vru/anchor.json")
+    monkeypatch.setenv("VRU_AUDIT_RETENTION_MONTHS", "6")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert "VRU_AUDIT_RETENTION_MONTHS (6) is shorter than VRU_RETENTION_MONTHS (12)" in str(
+        info.value
+    )

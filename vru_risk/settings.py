@@ -19,12 +19,45 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SettingsError(ValueError):
     """Settings from the environment that cannot be used; the message says which and why."""
+
+
+def check_audit_key(value: str) -> str:
+    """An audit key as given (VRU_AUDIT_KEY, VRU_AUDIT_PREVIOUS_KEYS, ``vru audit-log
+    rotate-key``), or ValueError saying what is wrong with it (never echoing it).
+
+    The audit log is keyed with the exact bytes: a key read with a trailing newline is another
+    key, and the rows it writes would not verify under the real one.
+
+    >>> check_audit_key("k" * 20) == "k" * 20
+    True
+    >>> check_audit_key("k" * 20 + chr(10))
+    Traceback (most recent call last):
+    ...
+    ValueError: has leading or trailing whitespace (a trailing newline from a file or `echo`?)...
+    """
+    if value != value.strip():
+        raise ValueError(
+            "has leading or trailing whitespace (a trailing newline from a file or `echo`?); "
+            "the audit log is keyed with the exact bytes: remove it"
+        )
+    if len(value) < 16:
+        raise ValueError(
+            "must be at least 16 characters; generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    if "," in value:
+        raise ValueError(
+            "must not contain a comma (VRU_AUDIT_PREVIOUS_KEYS lists retired keys separated by "
+            "commas); generate one with `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`"
+        )
+    return value
 
 
 class Settings(BaseSettings):
@@ -83,6 +116,30 @@ class Settings(BaseSettings):
             "commands that write the audit log refuse to run without it"
         ),
     ] = None
+    audit_previous_keys: Annotated[
+        SecretStr | None,
+        Field(
+            description="Retired audit keys, comma-separated (VRU_AUDIT_PREVIOUS_KEYS): "
+            "`vru audit-log verify` needs the key of every key segment that still has rows"
+        ),
+    ] = None
+    audit_anchor_path: Annotated[
+        Path | None,
+        Field(
+            description="The audit log's record outside the data folder (fingerprints of its "
+            "keys, newest row); default beside VRU_HOME. Production: a location that neither "
+            "the database host nor VRU_HOME's owner can rewrite"
+        ),
+    ] = None
+    audit_retention_months: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1200,
+            description="Months an audit-log row is kept before `vru audit-log prune` deletes "
+            "it (default 6 years); at least VRU_RETENTION_MONTHS",
+        ),
+    ] = 72
     session_secret: Annotated[
         SecretStr | None,
         Field(
@@ -135,7 +192,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a size such as '2GB' or '512MiB'")
         return text
 
-    @field_validator("audit_key", "session_secret")
+    @field_validator("session_secret")
     @classmethod
     def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
@@ -144,6 +201,52 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
         return value
+
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_audit_key(value.get_secret_value())
+        return value
+
+    @field_validator("audit_previous_keys")
+    @classmethod
+    def _previous_keys_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        for number, key in enumerate(value.get_secret_value().split(","), start=1):
+            try:
+                check_audit_key(key)
+            except ValueError as exc:
+                raise ValueError(f"key {number} (counting from 1, comma-separated) {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _audit_rows_outlive_flags(self) -> Settings:
+        if self.audit_retention_months < self.retention_months:
+            raise ValueError(
+                f"VRU_AUDIT_RETENTION_MONTHS ({self.audit_retention_months}) is shorter than "
+                f"VRU_RETENTION_MONTHS ({self.retention_months}): the record of who viewed a "
+                "flag would be deleted before the flag; raise the first or lower the second"
+            )
+        return self
+
+    @property
+    def audit_previous_key_list(self) -> tuple[bytes, ...]:
+        """The retired audit keys (VRU_AUDIT_PREVIOUS_KEYS), as bytes."""
+        if self.audit_previous_keys is None:
+            return ()
+        return tuple(k.encode() for k in self.audit_previous_keys.get_secret_value().split(","))
+
+    @property
+    def audit_anchor(self) -> Path:
+        """The audit anchor file: VRU_AUDIT_ANCHOR_PATH, or by default a file beside VRU_HOME
+        (``<home>.audit-anchor.json`` in its parent folder): deleting VRU_HOME leaves it, but
+        whoever controls this host controls it too."""
+        if self.audit_anchor_path is not None:
+            return self.audit_anchor_path
+        home = self.home.resolve()
+        return home.parent / f"{home.name or 'vru'}.audit-anchor.json"
 
     @property
     def audit_dir(self) -> Path:
@@ -197,7 +300,10 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"VRU_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+            f"VRU_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            if e["loc"]
+            else str(e["msg"]).removeprefix("Value error, ")
+            for e in exc.errors()
         )
         raise SettingsError(
             f"invalid settings in the environment: {problems}. "

@@ -207,6 +207,7 @@ def test_cli_review_needs_an_active_panel_members_password(
     no_tty = vru(*args, "--reviewer", "ana")
     assert no_tty.code == 2 and "--password-stdin" in no_tty.stderr
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{PANEL_PASSWORD}\n" * 3))
+    monkeypatch.setenv("VRU_AUDIT_KEY", "an-audit-key-for-the-user-commands")  # audit-logged
     scientist = vru("users", "add", "dee", "--role", "data_scientist", "--password-stdin")
     assert scientist.code == 0, scientist.output
     not_panel = vru(*args, "--reviewer", "dee", "--password-stdin")

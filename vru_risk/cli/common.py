@@ -72,6 +72,22 @@ def parse_date(text: str | None, option: str) -> date | None:
         raise UserError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from None
 
 
+def parse_today(text: str | None, option: str = "--today") -> date:
+    """The day a retention command counts back from: ``option``'s date, or the real today.
+
+    A later day is refused: counting back from the future would delete what is still within
+    its retention period.
+    """
+    today = date.today()
+    day = parse_date(text, option) or today
+    if day > today:
+        raise UserError(
+            f"{option} {day.isoformat()} is later than today ({today.isoformat()}): retention "
+            "counts back from a day that has come; leave it out to count from today"
+        )
+    return day
+
+
 @contextmanager
 def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar, handed to long work as a ``progress(stage, done, total)`` callback."""

@@ -1,9 +1,11 @@
-"""Administration of the service: ``vru users``, ``vru audit-log``, ``vru retention``, ``vru db``.
+"""Administration of the service: ``vru users``, ``vru retention``, ``vru db`` (``vru
+audit-log`` is :mod:`vru_risk.cli.audit_log_admin`).
 
 Every command opens the application database named by the settings (``VRU_DATABASE_URL``,
 default SQLite under ``VRU_HOME``) and migrates it first. Passwords are never taken on the
 command line: they are prompted for (twice when set) or read from standard input with
-``--password-stdin``.
+``--password-stdin``. Each administrative act is one audit-log row (:func:`record_admin_act`);
+a command refuses to act when its row could not be written.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from vru_risk.cli.common import EXIT_INVALID, UserError, console, parse_date, state
+from vru_risk.cli.common import UserError, console, parse_date, state
 from vru_risk.models.programmes import ProgrammeConfigError, Programmes, load_programmes
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
-from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError
+from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError, open_audit_log
 from vru_risk.serving.db import grant_app_role, open_database, session_factory
 from vru_risk.serving.db.engine import DatabaseError
 from vru_risk.serving.db.review_mirror import sync_review_log
@@ -40,7 +42,6 @@ from vru_risk.serving.users import (
 )
 
 users_app = typer.Typer(help="Users of the service: add, disable, reset a password, tokens")
-audit_app = typer.Typer(help="The keyed audit log of every view of an individual")
 retention_app = typer.Typer(help="Delete flags and decisions past the retention period")
 db_app = typer.Typer(help="The application database: migrations and PostgreSQL's app role")
 
@@ -92,16 +93,26 @@ def configured_programmes() -> Programmes:
         raise UserError(str(exc)) from None
 
 
-def audit_log(engine: Engine) -> AuditLog:
-    """The audit log with the key from the settings; refuses to go on without the key."""
+def audit_log(engine: Engine, *, check: bool = True) -> AuditLog:
+    """The audit log of the settings; refuses to go on (UserError, exit 2) without the key,
+    or, with ``check``, when the key is not the log's or the anchor outside the data folder
+    is missing or contradicts the database (:meth:`AuditLog.check_ready`)."""
     settings = state.get_settings()
     if settings.audit_key is None:
         raise UserError(AUDIT_KEY_HELP)
-    key = settings.audit_key.get_secret_value().encode()
     try:
-        return AuditLog(engine, key, settings.audit_dir / "head.json")
+        log = open_audit_log(settings, engine)
+        if check:
+            log.check_ready()
     except AuditLogError as exc:
         raise UserError(str(exc)) from None
+    return log
+
+
+def require_audit_log(engine: Engine) -> None:
+    """Before an administrative act: refuse it (UserError) if its audit row could not be
+    written afterwards (no key, a key that is not the log's, a missing anchor)."""
+    audit_log(engine).close()
 
 
 def operator_name() -> str:
@@ -121,7 +132,8 @@ def record_admin_act(
     """One audit-log row for an administrative command (``vru users add``, ``vru flags load``,
     ...): who ran it (the operating-system account, role ``operator``), purpose ``admin:
     ACTION`` and what it did (``detail``, cut to the column). Returns the row's number; refuses
-    to go on without the audit key (UserError), so no administrative act goes untraced."""
+    to go on without the audit key (UserError), so no administrative act goes untraced.
+    Commands call :func:`require_audit_log` before they act, so this rarely fails after."""
     log = audit_log(engine)
     event = AuditEvent(
         username=operator_name(),
@@ -134,7 +146,9 @@ def record_admin_act(
     try:
         [seq] = log.append([event])
     except AuditLogError as exc:
-        raise UserError(f"the audit log could not record `vru {action}`: {exc}") from None
+        raise UserError(
+            f"`vru {action}` was done ({detail}) but the audit log could not record it: {exc}"
+        ) from None
     finally:
         log.close()
     return seq
@@ -181,6 +195,7 @@ def users_add(
     engine = app_engine()
     try:
         password = read_password(from_stdin=password_stdin, confirm=True)
+        require_audit_log(engine)
         with transaction(engine) as session:
             user = add_user(
                 session,
@@ -190,9 +205,10 @@ def users_add(
                 programmes=programme or (),
                 known_programmes=known,
             )
+        seq = record_admin_act(engine, "users add", f"added {_show(user)}")
     finally:
         engine.dispose()
-    console.print(f"added {_show(user)}")
+    console.print(f"added {_show(user)} (audit-log row {seq})")
 
 
 @users_app.command("disable")
@@ -200,11 +216,15 @@ def users_disable(username: Annotated[str, typer.Argument(help="Login name")]) -
     """Disable a user at once: no login, API tokens revoked (decisions and audit rows stay)."""
     engine = app_engine()
     try:
+        require_audit_log(engine)
         with transaction(engine) as session:
             user = disable_user(session, username)
+        seq = record_admin_act(
+            engine, "users disable", f"disabled {_show(user)}; API tokens revoked"
+        )
     finally:
         engine.dispose()
-    console.print(f"disabled {_show(user)}; their API tokens are revoked")
+    console.print(f"disabled {_show(user)}; their API tokens are revoked (audit-log row {seq})")
 
 
 @users_app.command("reset-password")
@@ -216,11 +236,13 @@ def users_reset_password(
     engine = app_engine()
     try:
         password = read_password(from_stdin=password_stdin, confirm=True, prompt="New password")
+        require_audit_log(engine)
         with transaction(engine) as session:
             user = reset_password(session, username, password)
+        seq = record_admin_act(engine, "users reset-password", f"new password for {_show(user)}")
     finally:
         engine.dispose()
-    console.print(f"password changed for {_show(user)}")
+    console.print(f"password changed for {_show(user)} (audit-log row {seq})")
 
 
 @users_app.command("list")
@@ -248,28 +270,17 @@ def users_token(username: Annotated[str, typer.Argument(help="Login name")]) -> 
     """Issue an API bearer token; it is printed once and only its SHA-256 is kept."""
     engine = app_engine()
     try:
+        require_audit_log(engine)
         with transaction(engine) as session:
             token = issue_token(session, username)
+        seq = record_admin_act(engine, "users token", f"API token issued for {username}")
     finally:
         engine.dispose()
     console.print(
-        f"API token for {username} (shown once; send it as 'Authorization: Bearer <token>'):"
+        f"API token for {username} (shown once; send it as 'Authorization: Bearer <token>'; "
+        f"audit-log row {seq}):"
     )
     typer.echo(token)
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check every row's keyed MAC, the numbering and head.json; exit 2 if anything was altered."""
-    engine = app_engine()
-    try:
-        report = audit_log(engine).verify()
-    finally:
-        engine.dispose()
-    for line in report.lines():
-        console.print(line, markup=False)
-    if not report.ok:
-        raise typer.Exit(EXIT_INVALID)
 
 
 @retention_app.command("apply")
@@ -325,7 +336,15 @@ def db_grant_app_role(
     password = read_password(from_stdin=True, confirm=False) if password_stdin else None
     engine = app_engine()
     try:
+        if engine.dialect.name == "postgresql":  # elsewhere grant_app_role says why not
+            require_audit_log(engine)
         grant_app_role(engine, role, password=password)
+        record_admin_act(
+            engine,
+            "db grant-app-role",
+            f"role {role} granted the application's rights"
+            + (" and a new password" if password is not None else ""),
+        )
     except DatabaseError as exc:
         raise UserError(str(exc)) from None
     except SQLAlchemyError as exc:

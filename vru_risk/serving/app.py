@@ -5,8 +5,10 @@ opens the application database (running migrations), the audit log (keyed by
 ``VRU_AUDIT_KEY``) and the champion model through the registry, which refuses a champion
 without a matching review record or one that was suspended. Without a usable champion the app
 starts in a degraded mode: ``/health`` says why and how to fix it, scoring answers 503 with that
-message, and flag lists (already scored by the daily job) still work. Without an audit key it
-refuses every route that shows an individual (503) and says so at startup.
+message, and flag lists (already scored by the daily job) still work. Without an audit key, or
+with one that is not the audit log's, or when the anchor outside the data folder is missing or
+contradicts the database, it refuses every route that shows an individual (503) and
+``/health`` says why.
 
 Example
 -------
@@ -41,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vru_risk.models.flag import ADVISORY_NOTICE
 from vru_risk.models.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
-from vru_risk.serving.audit_log import AuditLog, AuditLogError
+from vru_risk.serving.audit_log import AuditLog, AuditLogError, open_audit_log
 from vru_risk.serving.auth import LoginRateLimiter, SessionCodec, SignedOut
 from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
 from vru_risk.serving.deps import (
@@ -179,26 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
         models = ModelService(settings.tracking_uri, review_log)
         models.load()
         mirror_review_log(session_factory(engine, write=True), review_log)
-        if settings.audit_key is None:
-            audit, problem = (
-                None,
-                "VRU_AUDIT_KEY is not set: without the audit log's key the server refuses to "
-                "show any individual's data. Set VRU_AUDIT_KEY (kept outside the database) and "
-                "restart",
-            )
-            log.warning("audit log unavailable: %s", problem)
-        else:
-            # the audit log gets its own engine (and pool): a request holds a connection of the
-            # request pool until it answers, and must never wait on that same pool for its
-            # audit rows (16 concurrent requests deadlocked until the pool timeout)
-            audit_engine = make_engine(settings.app_database_url, background_checkpoint=True)
-            audit = AuditLog(
-                audit_engine,
-                settings.audit_key.get_secret_value().encode(),
-                settings.audit_dir / "head.json",
-                background_head=True,
-            )
-            problem = ""
+        audit, problem = open_checked_audit_log(settings)
         limiter = LoginRateLimiter(
             session_factory(engine),
             session_factory(engine, write=True),
@@ -312,6 +295,39 @@ def create_app(settings: Settings) -> FastAPI:
         return render_error(request, 422, detail)
 
     return app
+
+
+def open_checked_audit_log(settings: Settings) -> tuple[AuditLog | None, str]:
+    """The server's audit log, or None and why it is unavailable: no key, a key that is not
+    the log's (e.g. with a trailing newline), an anchor that is missing or contradicts the
+    database (:meth:`AuditLog.check_ready`). Without it, no individual is shown (503)."""
+    if settings.audit_key is None:
+        problem = (
+            "VRU_AUDIT_KEY is not set: without the audit log's key the server refuses to show "
+            "any individual's data. Set VRU_AUDIT_KEY (kept outside the database) and restart"
+        )
+        log.warning("audit log unavailable: %s", problem)
+        return None, problem
+    # the audit log gets its own engine (and pool): a request holds a connection of the
+    # request pool until it answers, and must never wait on that same pool for its audit rows
+    # (16 concurrent requests deadlocked until the pool timeout)
+    audit_engine = make_engine(settings.app_database_url, background_checkpoint=True)
+    audit = open_audit_log(settings, audit_engine, background_head=True)
+    try:
+        audit.check_ready()
+    except AuditLogError as exc:
+        audit.close()
+        audit_engine.dispose()
+        log.error("audit log unavailable: %s", exc)
+        return None, str(exc)
+    if settings.audit_anchor_path is None:
+        log.warning(
+            "VRU_AUDIT_ANCHOR_PATH is not set: the audit anchor is %s, beside VRU_HOME. It "
+            "survives deleting VRU_HOME, not someone who controls this host: point it at a "
+            "location the database host and VRU_HOME's owner cannot rewrite",
+            settings.audit_anchor,
+        )
+    return audit, ""
 
 
 def _quote(path: str) -> str:

@@ -9,14 +9,20 @@ transaction as the insert. Each row carries
 
 with ``prev_mac`` the previous row's mac (64 zeros for row 1). The key (``VRU_AUDIT_KEY``) is kept
 outside the database, so someone who can write to the database cannot recompute a valid chain
-after editing it. The newest sequence number and mac are mirrored after each commit (by the
-server: from a background thread, at most every 50 ms) to ``head.json`` outside the database
-(``VRU_HOME/audit/head.json``), which catches removal of the newest rows (truncation), the one
-change a chain cannot show by itself.
+after editing it.
 
+Outside the database (:mod:`~vru_risk.serving.audit_files`): ``head.json`` in VRU_HOME mirrors
+the newest (seq, mac) after each commit (by the server: from a background thread, at most every
+50 ms), and the **anchor** (``VRU_AUDIT_ANCHOR_PATH``, outside the data folder) records the
+keyed fingerprint of each key and the newest row. The table ``audit_key_segments`` records
+which key MACs which rows (:mod:`~vru_risk.serving.audit_records`): segment 1 from the first
+row, each later one from a rotation row (:mod:`~vru_risk.serving.audit_maintenance`).
+
+:meth:`AuditLog.check_ready` refuses a key that is not the log's (a trailing newline...), a
+missing anchor, an anchor recording rows or segments the database no longer has;
 :meth:`AuditLog.verify` reports edited, deleted, inserted, reordered (or renumbered) and
-truncated rows. On PostgreSQL the application's role may only SELECT and INSERT this table
-(:func:`~vru_risk.serving.db.engine.grant_app_role`).
+truncated rows and what the key, head.json and the anchor say. On PostgreSQL the application's
+role may only SELECT and INSERT this table (:func:`~vru_risk.serving.db.engine.grant_app_role`).
 
 Example
 -------
@@ -33,144 +39,63 @@ True
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import hmac
-import json
-import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from vru_risk.serving.audit_files import Anchor, read_anchor, read_head
+from vru_risk.serving.audit_mirror import HeadMirror
+from vru_risk.serving.audit_ready import (
+    anchor_disagreement,
+    key_mismatch,
+    legacy_mismatch,
+    missing_anchor,
+    unwritable_anchor_folder,
+)
+from vru_risk.serving.audit_records import (
+    GENESIS,
+    AuditEvent,
+    AuditLogError,
+    Segment,
+    canonical,
+    check_event,
+    key_fingerprint,
+    row_mac,
+)
+from vru_risk.serving.audit_report import Outside, VerifyReport
+from vru_risk.serving.audit_verify import verify_rows
 from vru_risk.serving.db.engine import writer
-from vru_risk.serving.db.models import AuditRow
+from vru_risk.serving.db.models import AuditKeySegment, AuditRow
 
-log = logging.getLogger("vru_risk.serving.audit")
+if TYPE_CHECKING:
+    from vru_risk.settings import Settings
 
-GENESIS: Final = "0" * 64
+__all__ = [
+    "GENESIS",
+    "AuditEvent",
+    "AuditLog",
+    "AuditLogError",
+    "VerifyReport",
+    "open_audit_log",
+    "process_lock_path",
+]
+
+_T = TypeVar("_T")
 _LOCK_ID: Final = 7310003
-_LIMITS: Final = {"username": 64, "role": 32, "person_id": 128, "purpose": 64, "route": 255}
+_COLUMNS: Final = tuple(AuditRow.__table__.columns)
 
 
-class AuditLogError(RuntimeError):
-    """The audit log cannot be written (no key, bad event, database refused)."""
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    """One thing to record: who looked at (or acted on) what, and why."""
-
-    username: str
-    role: str
-    person_id: str | None
-    model_version: int | None
-    purpose: str
-    route: str
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """What :meth:`AuditLog.verify` found. ``ok`` is True only when nothing is wrong.
-
-    ``edited``, ``inserted``, ``reordered`` hold the sequence numbers the rows carry now;
-    ``moved_from`` maps a reordered row's number to the number it was written with;
-    ``deleted`` and ``truncated`` hold the numbers of rows that are missing.
-    """
-
-    rows: int
-    head_seq: int | None
-    edited: list[int] = field(default_factory=list)
-    deleted: list[int] = field(default_factory=list)
-    inserted: list[int] = field(default_factory=list)
-    reordered: list[int] = field(default_factory=list)
-    moved_from: dict[int, int] = field(default_factory=dict)
-    truncated: list[int] = field(default_factory=list)
-    head_problem: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not (
-            self.edited
-            or self.deleted
-            or self.inserted
-            or self.reordered
-            or self.truncated
-            or self.head_problem
-        )
-
-    def lines(self) -> list[str]:
-        """A human-readable account, one finding a line."""
-
-        def spans(seqs: list[int]) -> str:
-            out: list[str] = []
-            for s in sorted(seqs):
-                if out and out[-1].split("-")[-1] == str(s - 1):
-                    out[-1] = f"{out[-1].split('-')[0]}-{s}"
-                else:
-                    out.append(str(s))
-            return ", ".join(out)
-
-        found = [
-            f"{self.rows} row(s) checked; head.json at row {self.head_seq}"
-            if self.head_seq is not None
-            else f"{self.rows} row(s) checked; no head.json"
-        ]
-        if self.edited:
-            found.append(
-                f"EDITED: row(s) {spans(self.edited)} do not match their keyed MAC "
-                "(content changed, or the chain was recomputed without the key)"
-            )
-        if self.deleted:
-            found.append(f"DELETED: row(s) {spans(self.deleted)} are missing from the chain")
-        if self.inserted:
-            found.append(
-                f"INSERTED: row(s) {spans(self.inserted)} were never written by vru-risk "
-                "(no valid MAC; the chain runs past them)"
-            )
-        if self.reordered:
-            moved = ", ".join(f"{now} (written as {was})" for now, was in self.moved_from.items())
-            found.append(f"REORDERED or renumbered: row(s) {moved}")
-        if self.truncated:
-            found.append(
-                f"TRUNCATED: row(s) {spans(self.truncated)} are recorded in head.json but "
-                "missing from the end of the table"
-            )
-        if self.head_problem:
-            found.append(f"HEAD: {self.head_problem}")
-        found.extend(self.notes)
-        found.append("OK: the chain is intact" if self.ok else "FAILED: the audit log was altered")
-        return found
-
-
-def _canonical(
-    seq: int,
-    at: str,
-    username: str,
-    role: str,
-    person_id: str | None,
-    model_version: int | None,
-    purpose: str,
-    route: str,
-) -> bytes:
-    body = {
-        "seq": seq,
-        "at": at,
-        "username": username,
-        "role": role,
-        "person_id": person_id,
-        "model_version": model_version,
-        "purpose": purpose,
-        "route": route,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+def now_text() -> str:
+    """The time a row is written: UTC, ISO 8601 with microseconds (the exact text MAC'd)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def process_lock_path(engine: Engine) -> Path | None:
@@ -192,7 +117,10 @@ def process_lock_path(engine: Engine) -> Path | None:
 
 
 class AuditLog:
-    """The audit log in the application database, keyed by ``key``, its head in ``head_path``."""
+    """The audit log in the application database, keyed by ``key``, its head in ``head_path``
+    and its anchor in ``anchor_path`` (default ``anchor.json`` beside the head: for tests;
+    the server and the commands pass ``VRU_AUDIT_ANCHOR_PATH`` through
+    :func:`open_audit_log`). ``previous_keys`` are retired keys, for :meth:`verify`."""
 
     def __init__(
         self,
@@ -200,6 +128,8 @@ class AuditLog:
         key: bytes,
         head_path: Path,
         *,
+        anchor_path: Path | None = None,
+        previous_keys: Sequence[bytes] = (),
         background_head: bool = False,
         head_interval: float = 0.05,
     ) -> None:
@@ -210,53 +140,195 @@ class AuditLog:
             )
         self.engine = engine
         self.key = key
-        self.head_path = head_path
+        self.fingerprint = key_fingerprint(key)
+        self.previous_keys = tuple(previous_keys)
         self._appending = threading.Lock()
         self._lock_path = process_lock_path(engine)
-        # with background_head, head.json is written by one thread after the commits, at most
-        # once every head_interval seconds: the rows committed meanwhile are mirrored together
-        # (the server: one file replaced per request cost as much as the audit row itself);
-        # without, before append returns (the command line)
-        self.background_head = background_head
-        self.head_interval = head_interval
-        self._head = threading.Condition()  # guards the four fields below
-        self._head_pending: tuple[int, str] | None = None
-        self._head_error: str | None = None
-        self._head_thread: threading.Thread | None = None
-        self._head_stop = threading.Event()
-        self._head_writing = threading.Lock()  # taking the pending head and writing it
+        self.mirror = HeadMirror(
+            head_path,
+            anchor_path or head_path.with_name("anchor.json"),
+            background=background_head,
+            interval=head_interval,
+        )
 
-    def _mac(self, prev_mac: str, body: bytes) -> str:
-        return hmac.new(self.key, prev_mac.encode() + body, hashlib.sha256).hexdigest()
+    @property
+    def head_path(self) -> Path:
+        return self.mirror.head_path
 
-    @staticmethod
-    def _check(event: AuditEvent) -> None:
-        for name, limit in _LIMITS.items():
-            value = getattr(event, name)
-            if value is None and name == "person_id":
-                continue
-            if not isinstance(value, str) or not value.strip():
-                raise AuditLogError(f"audit event has an empty {name}: {event}")
-            if len(value) > limit:
-                raise AuditLogError(f"audit event {name} is longer than {limit} characters")
+    @property
+    def anchor_path(self) -> Path:
+        return self.mirror.anchor_path
+
+    def read_head(self) -> tuple[int, str] | None:
+        """The (seq, mac) of head.json, or None when there is none yet."""
+        return read_head(self.head_path)
+
+    def flush(self) -> None:
+        """Mirror now what the server's background thread has not written yet; raise
+        :class:`AuditLogError` if head.json or the anchor cannot be written."""
+        self.mirror.flush()
+
+    def close(self) -> None:
+        """Stop the background thread after mirroring the newest row (background mode)."""
+        self.mirror.close()
+
+    # --- appending ------------------------------------------------------------------------
 
     def append(self, events: Sequence[AuditEvent]) -> list[int]:
         """Append rows in one transaction; return their sequence numbers.
 
         The sequence numbers are taken under a lock, so concurrent writers (threads or
-        processes, each with its own engine) leave one gapless chain. ``head.json`` is updated
-        after the commit.
+        processes, each with its own engine) leave one gapless chain. The key must be the
+        newest key segment's (else :class:`AuditLogError`: a rotated or wrong key never
+        writes rows). ``head.json`` and the anchor are updated after the commit.
         """
         if not events:
             return []
         for event in events:
-            self._check(event)
-        self._refuse_without_head()
-        # threads of one process queue on the thread lock, processes (``vru serve --workers``)
-        # on a file lock beside a SQLite database: both wake the next writer as soon as the
-        # lock is free, where SQLite's busy handler would poll with sleeps of up to 100 ms
+            check_event(event)
+        self.mirror.refuse_if_failing()
+        at = now_text()
+        with self.chain() as conn:
+            seq, prev = self.last_row(conn)
+            created = self.own_segment(conn, seq, at)
+            rows = []
+            for event in events:
+                seq += 1
+                rows.append(self.make_row(seq, at, prev, event))
+                prev = str(rows[-1]["mac"])
+            conn.execute(insert(AuditRow), rows)
+        self.after_commit(created, seq, prev)
+        return [int(str(r["seq"])) for r in rows]
+
+    @contextmanager
+    def chain(self) -> Iterator[Connection]:
+        """One write transaction holding the chain's locks: this process's threads queue on a
+        thread lock, processes (``vru serve --workers``) on a file lock beside a SQLite
+        database (both wake the next writer at once, where SQLite's busy handler would poll
+        with sleeps of up to 100 ms), PostgreSQL on an advisory lock. A database error
+        becomes :class:`AuditLogError`; nothing is committed then."""
         with self._appending, self._process_lock():
-            return self._append(events)
+            try:
+                with writer(self.engine).begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+                    yield conn
+            except SQLAlchemyError as exc:
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                raise AuditLogError(f"the database refused the audit rows: {reason}") from exc
+
+    @staticmethod
+    def last_row(conn: Connection) -> tuple[int, str]:
+        """(seq, mac) of the newest row; (0, GENESIS) for an empty table."""
+        last = conn.execute(
+            select(AuditRow.seq, AuditRow.mac).order_by(AuditRow.seq.desc()).limit(1)
+        ).first()
+        return (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
+
+    def make_row(
+        self, seq: int, at: str, prev: str, event: AuditEvent, *, key: bytes | None = None
+    ) -> dict[str, object]:
+        """The row for ``event`` at ``seq``, chained from ``prev`` (MAC'd with ``key``,
+        default this log's key)."""
+        body = canonical(seq, at, event.username, event.role, event.person_id,
+                         event.model_version, event.purpose, event.route)  # fmt: skip
+        return {
+            "seq": seq,
+            "at": at,
+            "username": event.username,
+            "role": event.role,
+            "person_id": event.person_id,
+            "model_version": event.model_version,
+            "purpose": event.purpose,
+            "route": event.route,
+            "prev_mac": prev,
+            "mac": row_mac(self.key if key is None else key, prev, body),
+        }
+
+    def after_commit(self, segments: tuple[Segment, ...] | None, seq: int, mac: str) -> None:
+        """Record the key segments (when they changed) in the anchor at once, then mirror the
+        newest row."""
+        if segments is not None:
+            self.mirror.record_segments(segments)
+        if seq:
+            self.mirror.advance(seq, mac)
+
+    @staticmethod
+    def segments(conn: Connection) -> tuple[Segment, ...]:
+        found = conn.execute(
+            select(
+                AuditKeySegment.segment, AuditKeySegment.first_seq, AuditKeySegment.fingerprint
+            ).order_by(AuditKeySegment.segment)
+        )
+        return tuple(Segment(int(s), int(f), str(fp)) for s, f, fp in found)
+
+    def own_segment(self, conn: Connection, last_seq: int, at: str) -> tuple[Segment, ...] | None:
+        """Check that this key is the newest key segment's. On a log without segments (new,
+        or written before them) record segment 1, in the table and (before the commit, so that
+        no concurrent writer finds a segment the anchor lacks) in the anchor, and return it:
+        only if this key wrote the newest row and the anchor records no other segment or row."""
+        newest = conn.execute(
+            select(AuditKeySegment.fingerprint).order_by(AuditKeySegment.segment.desc()).limit(1)
+        ).scalar()
+        if newest is not None:
+            if newest != self.fingerprint:
+                raise AuditLogError(key_mismatch(self.fingerprint, self.segments(conn)))
+            return None
+        first = (Segment(1, 1, self.fingerprint),)
+        anchor = read_anchor(self.anchor_path)
+        if anchor is not None and anchor not in (Anchor((), None), Anchor(first, None)):
+            # (the second: this key's first commit failed after the anchor was written)
+            problem = anchor_disagreement(self.anchor_path, anchor, (), last_seq, None)
+            raise AuditLogError(problem or f"the audit anchor {self.anchor_path} disagrees")
+        if last_seq and not self._wrote(conn, last_seq):
+            raise AuditLogError(legacy_mismatch())
+        conn.execute(
+            insert(AuditKeySegment).values(
+                segment=1, first_seq=1, fingerprint=self.fingerprint, at=at
+            )
+        )
+        self.mirror.record_segments(first)
+        return first
+
+    def _wrote(self, conn: Connection, seq: int) -> bool:
+        """Whether this key MAC'd row ``seq``."""
+        r = conn.execute(select(*_COLUMNS).where(AuditRow.seq == seq)).one()
+        body = canonical(r.seq, r.at, r.username, r.role, r.person_id, r.model_version,
+                         r.purpose, r.route)  # fmt: skip
+        return hmac.compare_digest(row_mac(self.key, r.prev_mac, body), str(r.mac))
+
+    # --- readiness ------------------------------------------------------------------------
+
+    def check_ready(self) -> None:
+        """Raise :class:`AuditLogError` unless rows can be appended and trusted: head.json and
+        the anchor readable, the anchor's folder writable, the key the newest key segment's,
+        the anchor recording exactly the database's key segments and no row the table lacks.
+        A log without key segments (new, or written before them) gets segment 1 here."""
+        read_head(self.head_path)
+        self.head_path.parent.mkdir(parents=True, exist_ok=True)  # never the anchor's folder
+        if not os.access(self.anchor_path.parent, os.W_OK):
+            raise AuditLogError(unwritable_anchor_folder(self.anchor_path))
+        anchor = read_anchor(self.anchor_path)
+        at = now_text()
+        with self.chain() as conn:
+            last_seq, last_mac = self.last_row(conn)
+            created = self.own_segment(conn, last_seq, at)
+            segments = self.segments(conn)
+            at_head = None
+            if anchor is not None and anchor.head is not None:
+                at_head = conn.execute(
+                    select(AuditRow.mac).where(AuditRow.seq == anchor.head[0])
+                ).scalar()
+        if created is not None:
+            self.after_commit(created, last_seq, last_mac)
+        elif anchor is None:
+            raise AuditLogError(missing_anchor(self.anchor_path))
+        else:
+            problem = anchor_disagreement(self.anchor_path, anchor, segments, last_seq, at_head)
+            if problem is not None:
+                raise AuditLogError(problem)
+
+    # --- locks ----------------------------------------------------------------------------
 
     @contextmanager
     def _process_lock(self) -> Iterator[None]:
@@ -281,299 +353,43 @@ class AuditLog:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _refuse_without_head(self) -> None:
-        """Background mode: while head.json cannot be written, nothing more is appended (and
-        so nothing more is shown): truncation would go unnoticed."""
-        with self._head:
-            error = self._head_error
-        if error is not None:
-            raise AuditLogError(
-                f"the audit head {self.head_path} cannot be written ({error}); nothing is shown "
-                "until it can. Restore head.json from backup, or check the disk, then run "
-                "`vru audit-log verify`"
-            )
-
-    def _append(self, events: Sequence[AuditEvent]) -> list[int]:
-        at = datetime.now(UTC).isoformat(timespec="microseconds")
-        try:
-            with writer(self.engine).begin() as conn:
-                if conn.dialect.name == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-                last = conn.execute(
-                    select(AuditRow.seq, AuditRow.mac).order_by(AuditRow.seq.desc()).limit(1)
-                ).first()
-                seq, prev = (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
-                rows: list[dict[str, object]] = []
-                for event in events:
-                    seq += 1
-                    body = _canonical(
-                        seq,
-                        at,
-                        event.username,
-                        event.role,
-                        event.person_id,
-                        event.model_version,
-                        event.purpose,
-                        event.route,
-                    )
-                    mac = self._mac(prev, body)
-                    rows.append(
-                        {
-                            "seq": seq,
-                            "at": at,
-                            "username": event.username,
-                            "role": event.role,
-                            "person_id": event.person_id,
-                            "model_version": event.model_version,
-                            "purpose": event.purpose,
-                            "route": event.route,
-                            "prev_mac": prev,
-                            "mac": mac,
-                        }
-                    )
-                    prev = mac
-                conn.execute(insert(AuditRow), rows)
-        except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise AuditLogError(f"the database refused the audit rows: {reason}") from exc
-        self._advance_head(seq, prev)
-        return [int(str(r["seq"])) for r in rows]
-
-    @contextmanager
-    def _head_lock(self) -> Iterator[None]:
-        self.head_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.head_path.with_suffix(".lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def read_head(self) -> tuple[int, str] | None:
-        """The (seq, mac) of head.json, or None when there is none yet."""
-        try:
-            doc = json.loads(self.head_path.read_text(encoding="utf-8"))
-            return int(doc["seq"]), str(doc["mac"])
-        except FileNotFoundError:
-            return None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AuditLogError(
-                f"{self.head_path} is not a readable audit head ({exc}); it has been altered. "
-                "Restore it from backup."
-            ) from None
-
-    def _advance_head(self, seq: int, mac: str) -> None:
-        if not self.background_head:
-            self._write_head(seq, mac)
-            return
-        with self._head:
-            if self._head_pending is None or seq > self._head_pending[0]:
-                self._head_pending = (seq, mac)
-            if self._head_thread is None or not self._head_thread.is_alive():
-                self._head_stop.clear()
-                self._head_thread = threading.Thread(
-                    target=self._head_loop, name="vru-audit-head", daemon=True
-                )
-                self._head_thread.start()
-            self._head.notify_all()
-        self._refuse_without_head()  # the rows are committed; say at once if the head is not
-
-    def _head_loop(self) -> None:
-        """Mirror the newest committed row to head.json, one write for all rows committed
-        since the last, then rest ``head_interval`` (a crash can leave the head that far behind
-        the table, which ``verify`` reports as a lag, never as tampering). A failed write is
-        kept for the next round, and appends are refused until one succeeds."""
-        while not self._head_stop.is_set():
-            with self._head:
-                self._head.wait_for(
-                    lambda: self._head_pending is not None or self._head_stop.is_set()
-                )
-            self._write_pending()
-            self._head_stop.wait(self.head_interval)
-
-    def _write_pending(self) -> None:
-        """Write the pending head, if any; on failure keep it pending and record why."""
-        with self._head_writing:
-            with self._head:
-                pending, self._head_pending = self._head_pending, None
-            if pending is None:
-                return
-            try:
-                self._write_head(*pending)
-            except Exception as exc:  # recorded: appends are refused until a write succeeds
-                reason = f"{type(exc).__name__}: {exc}"
-                log.error("the audit head %s could not be written: %s", self.head_path, reason)
-                self._requeue(pending, reason)
-                return
-            with self._head:
-                self._head_error = None
-
-    def _requeue(self, pending: tuple[int, str], reason: str) -> None:
-        """Keep a head that could not be written for the next try (unless a newer one came)."""
-        with self._head:
-            if self._head_pending is None or self._head_pending[0] < pending[0]:
-                self._head_pending = pending
-            self._head_error = reason
-
-    def flush(self) -> None:
-        """Mirror to head.json now whatever the background thread has not written yet, after a
-        write it has in progress; raise :class:`AuditLogError` if it cannot be written."""
-        if not self.background_head:
-            return
-        self._write_pending()
-        self._refuse_without_head()
-
-    def close(self) -> None:
-        """Stop the background thread after writing the newest head (background mode)."""
-        if self._head_thread is not None:
-            self._head_stop.set()
-            with self._head:
-                self._head.notify_all()
-            self._head_thread.join(timeout=30)
-            self._head_thread = None
-        self.flush()
-
-    def _write_head(self, seq: int, mac: str) -> None:
-        with self._head_lock():
-            current = self.read_head()
-            if current is not None and current[0] >= seq:
-                return  # a concurrent writer committed later rows and wrote a newer head
-            temp = self.head_path.with_suffix(".tmp")
-            with temp.open("w", encoding="utf-8") as fh:
-                json.dump({"seq": seq, "mac": mac, "written": datetime.now(UTC).isoformat()}, fh)
-                # no fsync: the rename is atomic, and a head that lags the table after a crash
-                # is reported as such, never as tampering (SQLite in WAL mode with
-                # synchronous=NORMAL does not sync every commit either)
-            temp.replace(self.head_path)
+    # --- verifying ------------------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
-        """Check every row's keyed MAC, the numbering and the head; say what was altered."""
+        """Check every row's keyed MAC, the numbering, the key segments, head.json and the
+        anchor; say what was altered (needs the key of every segment that still has rows)."""
         self.flush()
-        try:
-            head = self.read_head()
-            head_problem = None
-        except AuditLogError as exc:
-            head, head_problem = None, str(exc)
+        head, head_problem = _try(read_head, self.head_path)
+        anchor, anchor_problem = _try(read_anchor, self.anchor_path)
         with self.engine.connect() as conn:
-            rows = list(
-                conn.execute(
-                    select(
-                        AuditRow.seq,
-                        AuditRow.at,
-                        AuditRow.username,
-                        AuditRow.role,
-                        AuditRow.person_id,
-                        AuditRow.model_version,
-                        AuditRow.purpose,
-                        AuditRow.route,
-                        AuditRow.prev_mac,
-                        AuditRow.mac,
-                    ).order_by(AuditRow.seq)
-                )
-            )
-
-        def verifies(i: int, seq: int) -> bool:
-            r = rows[i]
-            body = _canonical(seq, r.at, r.username, r.role, r.person_id, r.model_version,
-                              r.purpose, r.route)  # fmt: skip
-            return hmac.compare_digest(self._mac(r.prev_mac, body), r.mac)
-
-        by_mac = {r.mac: i for i, r in enumerate(rows)}
-        shift = min(max(0, (head[0] if head else 0) - len(rows)), 10_000)
-        original: dict[int, int | None] = {}
-
-        def original_seq(start: int) -> int | None:
-            """The number row ``start`` was written with, if its MAC proves one."""
-            stack = [start]
-            while stack:
-                i = stack[-1]
-                if i in original:
-                    stack.pop()
-                    continue
-                if verifies(i, rows[i].seq):
-                    original[i] = rows[i].seq
-                    stack.pop()
-                    continue
-                prev = rows[i].prev_mac
-                if prev == GENESIS:
-                    candidate: int | None = 1
-                elif prev in by_mac and by_mac[prev] != i:
-                    p = by_mac[prev]
-                    if p not in original:
-                        if p in stack:  # a forged cycle of links
-                            original[i] = None
-                            stack.pop()
-                            continue
-                        stack.append(p)
-                        continue
-                    ps = original[p]
-                    candidate = None if ps is None else ps + 1
-                else:
-                    # its predecessor is gone: if rows were deleted and the rest renumbered, it
-                    # was written up to `shift` places later than where it sits now
-                    candidate = next(
-                        (s for s in range(rows[i].seq + 1, rows[i].seq + shift + 1)
-                         if verifies(i, s)),
-                        None,
-                    )  # fmt: skip
-                original[i] = candidate if candidate and verifies(i, candidate) else None
-                stack.pop()
-            return original[start]
-
-        edited: list[int] = []
-        inserted: list[int] = []
-        moved: dict[int, int] = {}
-        accounted: set[int] = set()
-        for i, r in enumerate(rows):
-            was = original_seq(i)
-            if was == r.seq:
-                accounted.add(r.seq)
-            elif was is not None:
-                moved[r.seq] = was
-                accounted.add(was)
-            else:
-                before = rows[i - 1].mac if i > 0 else GENESIS
-                after = rows[i + 1].prev_mac if i + 1 < len(rows) else None
-                beyond_head = head is not None and r.seq > head[0]
-                if after == before or (after is None and beyond_head):
-                    inserted.append(r.seq)
-                else:
-                    edited.append(r.seq)
-                    accounted.add(r.seq)
-        last = max(accounted, default=0)
-        deleted = [s for s in range(1, last + 1) if s not in accounted]
-        truncated: list[int] = []
-        notes: list[str] = []
-        if head is not None:
-            head_seq, head_mac = head
-            if head_seq > last:
-                truncated = list(range(last + 1, head_seq + 1))
-            else:
-                at_head = next((r for r in rows if r.seq == head_seq), None)
-                if at_head is not None and at_head.mac != head_mac and head_problem is None:
-                    head_problem = (
-                        f"head.json names row {head_seq} with a MAC the table's row does not carry"
-                    )
-                beyond = [r.seq for r in rows if r.seq > head_seq and r.seq not in inserted]
-                if beyond:
-                    notes.append(
-                        f"note: {len(beyond)} valid row(s) after head.json's row {head_seq} "
-                        "(written while the head was being updated, or after a crash)"
-                    )
-        elif rows and head_problem is None:
-            head_problem = (
-                f"{self.head_path} is missing although the table has rows: truncation cannot "
-                "be ruled out; restore head.json from backup"
-            )
-        return VerifyReport(
-            rows=len(rows),
-            head_seq=None if head is None else head[0],
-            edited=edited,
-            deleted=deleted,
-            inserted=inserted,
-            reordered=sorted(moved),
-            moved_from=dict(sorted(moved.items())),
-            truncated=truncated,
-            head_problem=head_problem,
-            notes=notes,
+            segments = self.segments(conn)
+            rows = list(conn.execute(select(*_COLUMNS).order_by(AuditRow.seq)))
+        keys = {key_fingerprint(k): k for k in (*self.previous_keys, self.key)}
+        outside = Outside(
+            self.head_path, head, head_problem, self.anchor_path, anchor, anchor_problem
         )
+        return verify_rows(rows, segments, keys, self.key, outside)
+
+
+def _try(read: Callable[[Path], _T | None], path: Path) -> tuple[_T | None, str | None]:
+    try:
+        return read(path), None
+    except AuditLogError as exc:
+        return None, str(exc)
+
+
+def open_audit_log(
+    settings: Settings, engine: Engine, *, background_head: bool = False
+) -> AuditLog:
+    """The audit log of ``settings``: VRU_AUDIT_KEY, VRU_AUDIT_PREVIOUS_KEYS, head.json under
+    VRU_HOME, the anchor at VRU_AUDIT_ANCHOR_PATH. The caller checks that the key is set."""
+    if settings.audit_key is None:
+        raise AuditLogError("VRU_AUDIT_KEY is not set")
+    return AuditLog(
+        engine,
+        settings.audit_key.get_secret_value().encode(),
+        settings.audit_dir / "head.json",
+        anchor_path=settings.audit_anchor,
+        previous_keys=settings.audit_previous_key_list,
+        background_head=background_head,
+    )

@@ -22,7 +22,18 @@ PASSWORD = "the admin's long password"
 @pytest.fixture
 def app_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("VRU_DATABASE_URL", db_url)
+    monkeypatch.setenv("VRU_AUDIT_KEY", KEY)
     return db_url
+
+
+def audit_rows(url: str) -> list[dict[str, object]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT * FROM audit_log ORDER BY seq"))
+            return [dict(r._mapping) for r in found]
+    finally:
+        engine.dispose()
 
 
 def stdin(monkeypatch: pytest.MonkeyPatch, *lines: str) -> None:
@@ -85,6 +96,49 @@ def test_users_commands(vru: RunVru, app_db: str, monkeypatch: pytest.MonkeyPatc
     assert listed.code == 0
     assert "root" in listed.stdout and "jump_start, admit_ae" in listed.stdout
     assert "no" in listed.stdout.split("pat")[1]
+    # finding 18: each administrative act is an audit row, without a password or token
+    logged = audit_rows(app_db)
+    assert [r["purpose"] for r in logged] == [
+        "admin: users add",
+        "admin: users add",
+        "admin: users token",
+        "admin: users reset-password",
+        "admin: users disable",
+    ]
+    assert all(r["role"] == "operator" and r["person_id"] is None for r in logged)
+    assert "added root (admin)" in str(logged[0]["route"])
+    assert "pat" in str(logged[2]["route"]) and "pat" in str(logged[4]["route"])
+    everything = " ".join(str(v) for r in logged for v in r.values())
+    for secret in (PASSWORD, "another long password", plaintext):
+        assert secret not in everything
+    assert vru("audit-log", "verify").code == 0
+
+
+def test_a_wrong_audit_key_stops_commands_before_they_act(
+    vru: RunVru, app_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 6: a key that is not the log's (here one with a character lost in copying) is
+    refused with the hint, before the act, so no row is chained under the wrong key."""
+    stdin(monkeypatch, PASSWORD)
+    assert vru("users", "add", "root", "--role", "admin", "--password-stdin").code == 0
+    monkeypatch.setenv("VRU_AUDIT_KEY", KEY[:-1])
+    hint = "audit key does not match the audit log: check VRU_AUDIT_KEY (a trailing newline?)"
+    stdin(monkeypatch, PASSWORD)
+    refused = vru("users", "add", "pip", "--role", "admin", "--password-stdin")
+    assert refused.code == 2 and hint in flat(refused.stderr)
+    for args in (("users", "disable", "root"), ("users", "token", "root"), ("retention", "apply")):
+        other = vru(*args)
+        assert other.code == 2 and hint in flat(other.stderr), args
+    verify = vru("audit-log", "verify")
+    assert verify.code == 2 and hint in flat(verify.stdout)
+    monkeypatch.setenv("VRU_AUDIT_KEY", KEY + "\n")
+    newline = vru("users", "list")
+    assert newline.code == 2 and "trailing newline" in flat(newline.stderr)
+    assert KEY not in newline.stderr  # the key is never echoed
+    monkeypatch.setenv("VRU_AUDIT_KEY", KEY)
+    assert "pip" not in vru("users", "list").stdout  # nothing was done
+    assert [r["purpose"] for r in audit_rows(app_db)] == ["admin: users add"]
+    assert vru("audit-log", "verify").code == 0
 
 
 def test_empty_user_list_says_how_to_add_one(vru: RunVru, app_db: str) -> None:
@@ -131,7 +185,7 @@ def test_audit_log_verify_and_retention_need_the_key(
     assert short.code == 2 and "VRU_AUDIT_KEY" in short.stderr
     monkeypatch.setenv("VRU_AUDIT_KEY", KEY)
     empty = vru("audit-log", "verify")
-    assert empty.code == 0 and "0 row(s) checked" in empty.stdout
+    assert empty.code == 0 and "0 row(s) read" in empty.stdout
 
     path = tmp_path / "flags.jsonl"
     path.write_text(make_flag("A").model_dump_json())
@@ -172,6 +226,9 @@ def test_db_commands(
     try:
         assert granted.code == 0, granted.output
         assert "SELECT and INSERT only on audit_log" in flat(granted.stdout)
+        [row] = audit_rows(app_db)
+        assert row["purpose"] == "admin: db grant-app-role"
+        assert role in str(row["route"]) and "role password" not in str(row["route"])
     finally:
         engine = make_engine(app_db)
         with engine.begin() as conn:

@@ -29,6 +29,7 @@ from vru_risk.serving.db.models import Base
 
 TABLES = [
     "api_tokens",
+    "audit_key_segments",
     "audit_log",
     "decisions",
     "ended_sessions",
@@ -48,7 +49,7 @@ def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> N
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, Base.metadata) == []
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0002"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0003c"
 
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
@@ -163,11 +164,20 @@ def test_app_role_cannot_update_or_delete_the_audit_log(postgres_database: str) 
                 )
             )
             assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 1
+        with app.begin() as conn:  # the audit log's key segments: append-only too
+            conn.execute(
+                text(
+                    "INSERT INTO audit_key_segments (segment, first_seq, fingerprint, at) "
+                    "VALUES (1, 1, 'f', 'now')"
+                )
+            )
         for statement in (
             "UPDATE audit_log SET username = 'someone else'",
             "DELETE FROM audit_log",
             "TRUNCATE audit_log",
             "DROP TABLE audit_log",
+            "UPDATE audit_key_segments SET fingerprint = 'g'",
+            "DELETE FROM audit_key_segments",
             "UPDATE vru_alembic_version SET version_num = 'x'",
         ):
             with (
@@ -199,15 +209,17 @@ def test_a_role_not_granted_the_new_tables_is_named_before_serving(
     owner = make_engine(postgres_database)
     role = f"vru_app_{secrets.token_hex(3)}"
     grant_app_role(owner, role)
-    with owner.begin() as conn:  # as if 0002's tables had come after the grant
-        for table in ("login_failures", "ended_sessions"):
+    with owner.begin() as conn:  # as if 0002's and 0003c's tables had come after the grant
+        for table in ("login_failures", "ended_sessions", "audit_key_segments"):
             conn.execute(text(f'REVOKE ALL ON TABLE "{table}" FROM "{role}"'))
     app = create_engine(make_url(postgres_database).set(username=role, password=None))
     try:
         assert missing_privileges(owner) == []  # the owner has every right
         missing = missing_privileges(app)
         assert "SELECT on ended_sessions" in missing and "DELETE on login_failures" in missing
-        assert not any("audit_log" in m or "users" in m for m in missing)
+        assert "INSERT on audit_key_segments" in missing
+        assert not any("UPDATE on audit" in m or "DELETE on audit" in m for m in missing)
+        assert not any(" audit_log" in m or "users" in m for m in missing)
         grant_app_role(owner, role)
         assert missing_privileges(app) == []
         with app.begin() as conn:  # the grant gives no UPDATE on the new tables

@@ -203,7 +203,7 @@ def table_names(engine: Engine) -> list[str]:
     return sorted(inspect(engine).get_table_names())
 
 
-#: Tables the application role may change; ``audit_log`` only gets SELECT and INSERT.
+#: Tables the application role may change (the append-only ones are below).
 _DML_TABLES: Final = (
     "users",
     "api_tokens",
@@ -215,6 +215,10 @@ _DML_TABLES: Final = (
 
 #: Tables the application role adds to and deletes from, never updates.
 _INSERT_DELETE_TABLES: Final = ("login_failures", "ended_sessions")
+
+#: Append-only tables: the application role may only read and add rows. Pruning old audit
+#: rows (``vru audit-log prune``) runs as the tables' owner.
+_APPEND_ONLY_TABLES: Final = ("audit_log", "audit_key_segments")
 
 
 def missing_privileges(engine: Engine) -> list[str]:
@@ -230,7 +234,7 @@ def missing_privileges(engine: Engine) -> list[str]:
     needed = {
         **dict.fromkeys(_DML_TABLES, ("SELECT", "INSERT", "UPDATE", "DELETE")),
         **dict.fromkeys(_INSERT_DELETE_TABLES, ("SELECT", "INSERT", "DELETE")),
-        "audit_log": ("SELECT", "INSERT"),
+        **dict.fromkeys(_APPEND_ONLY_TABLES, ("SELECT", "INSERT")),
     }
     missing: list[str] = []
     with engine.connect() as conn:
@@ -275,7 +279,8 @@ def connection_limit(engine: Engine) -> int | None:
 
 def grant_app_role(engine: Engine, role: str, *, password: str | None = None) -> None:
     """PostgreSQL only: create ``role`` (LOGIN) if missing and grant it normal DML on the
-    application tables but only SELECT and INSERT on ``audit_log``. Idempotent.
+    application tables but only SELECT and INSERT on ``audit_log`` and ``audit_key_segments``.
+    Idempotent.
 
     Run it as the owner of the tables (the account that ran the migrations). The role is given
     no DDL, no TRUNCATE and read-only access to the migrations' version table.
@@ -311,8 +316,9 @@ def grant_app_role(engine: Engine, role: str, *, password: str | None = None) ->
         for table in _INSERT_DELETE_TABLES:
             conn.execute(text(f'REVOKE ALL ON TABLE "{table}" FROM "{role}"'))
             conn.execute(text(f'GRANT SELECT, INSERT, DELETE ON TABLE "{table}" TO "{role}"'))
-        conn.execute(text(f'REVOKE ALL ON TABLE audit_log FROM "{role}"'))
-        conn.execute(text(f'GRANT SELECT, INSERT ON TABLE audit_log TO "{role}"'))
+        for table in _APPEND_ONLY_TABLES:
+            conn.execute(text(f'REVOKE ALL ON TABLE "{table}" FROM "{role}"'))
+            conn.execute(text(f'GRANT SELECT, INSERT ON TABLE "{table}" TO "{role}"'))
         conn.execute(text(f'REVOKE ALL ON TABLE "{VERSION_TABLE}" FROM "{role}"'))
         conn.execute(text(f'GRANT SELECT ON TABLE "{VERSION_TABLE}" TO "{role}"'))
         conn.execute(text(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"'))

@@ -7,7 +7,7 @@ it was MAC'd with, so verification never depends on how a database round-trips t
 Example
 -------
 >>> sorted(Base.metadata.tables)[:3]
-['api_tokens', 'audit_log', 'decisions']
+['api_tokens', 'audit_key_segments', 'audit_log']
 """
 
 from __future__ import annotations
@@ -175,6 +175,21 @@ class AuditRow(Base):
     route: Mapped[str] = mapped_column(String(255))
     prev_mac: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(64))
+
+
+class AuditKeySegment(Base):
+    """A key segment of the audit log: rows from ``first_seq`` on are MAC'd with the key whose
+    keyed fingerprint this is (``HMAC-SHA256(key, label)``; never the key), until the next
+    segment. Segment 1 is recorded with the first row; each later one by ``vru audit-log
+    rotate-key``. Never updated or deleted; mirrored in the audit anchor outside the data
+    folder."""
+
+    __tablename__ = "audit_key_segments"
+
+    segment: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    at: Mapped[str] = mapped_column(String(40))
 
 
 class LoginFailure(Base):

@@ -19,7 +19,8 @@ router = APIRouter(tags=["health"])
 )
 def health(state: State) -> HealthOut:
     """``ok``, or ``degraded`` with the reason and the fix: without a usable champion scoring
-    answers 503 (flag lists still work); without an audit key no individual data is served."""
+    answers 503 (flag lists still work); without a usable audit log (no key, a key that is not
+    the log's, a missing or contradicting anchor) no individual data is served."""
     model = state.models.status()
     reasons, fixes = [], []
     if isinstance(model, ScoringUnavailableError):
@@ -27,7 +28,11 @@ def health(state: State) -> HealthOut:
         fixes.append(model.fix)
     if state.audit is None:
         reasons.append(state.audit_problem)
-        fixes.append("set VRU_AUDIT_KEY and restart the server")
+        fixes.append(
+            "set VRU_AUDIT_KEY and restart the server"
+            if state.settings.audit_key is None
+            else "resolve the audit log's problem named in the reason, then restart the server"
+        )
     return HealthOut(
         status="degraded" if reasons else "ok",
         scoring="unavailable" if isinstance(model, ScoringUnavailableError) else "available",

@@ -1,0 +1,60 @@
+"""The server checks its audit key and the anchor at start (security review findings 6 and
+19): with a key that is not the log's, or without the anchor outside the data folder, it
+starts, says why on /health, and refuses every view of an individual (503). On SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from tests.serving.app.conftest import FLAGS, Served
+from vru_risk.serving.app import create_app
+
+HINT = "audit key does not match the audit log: check VRU_AUDIT_KEY (a trailing newline?)"
+A = FLAGS["A"].flag_id
+
+
+@contextmanager
+def restarted(served: Served, **changes: Any) -> Iterator[tuple[TestClient, TestClient]]:
+    """The same home and database served again with changed settings: (anonymous client,
+    practitioner pat's API client)."""
+    app = create_app(served.state.settings.model_copy(update=changes))
+    with TestClient(app, follow_redirects=False) as client:
+        pat = TestClient(app, headers={"Authorization": f"Bearer {served.tokens['pat']}"})
+        yield client, pat
+
+
+def test_a_server_with_another_key_starts_but_shows_no_individual(served_on: Served) -> None:
+    served = served_on
+    assert served.api("pat").get(f"/api/v1/flags/{A}").status_code == 200  # a row, right key
+    before = [(r.seq, r.mac) for r in served.audit_rows()]
+    assert before
+    with restarted(served, audit_key=SecretStr("another-key-entirely-0123456789")) as (
+        client,
+        pat,
+    ):
+        health = client.get("/health").json()
+        assert health["status"] == "degraded" and health["audit_log"] == "unavailable"
+        assert HINT in health["reason"]
+        assert "VRU_AUDIT_KEY" in health["reason"] and health["fix"]
+        for response in (pat.get("/api/v1/flags"), pat.get(f"/api/v1/flags/{A}")):
+            assert response.status_code == 503
+            assert HINT in response.json()["detail"]
+        assert client.get("/api/v1/model").status_code in (401, 403)  # still answering
+    assert [(r.seq, r.mac) for r in served.audit_rows()] == before  # nothing under that key
+
+
+def test_a_server_without_its_anchor_shows_no_individual(served_on: Served) -> None:
+    served = served_on
+    assert served.api("pat").get(f"/api/v1/flags/{A}").status_code == 200
+    served.state.settings.audit_anchor.unlink()
+    with restarted(served) as (client, pat):
+        health = client.get("/health").json()
+        assert health["audit_log"] == "unavailable"
+        assert "VRU_AUDIT_ANCHOR_PATH" in health["reason"] and "missing" in health["reason"]
+        assert pat.get(f"/api/v1/flags/{A}").status_code == 503
