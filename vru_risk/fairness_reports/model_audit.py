@@ -29,6 +29,7 @@ from vru_risk.fairness_reports.audit import AuditResult, ServiceLists, audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig, evaluate_gate
 from vru_risk.fairness_reports.mitigation import AS_IS, compare_mitigations
+from vru_risk.fairness_reports.notes import GroupNote
 from vru_risk.features.contract import AUDIT_ONLY_COLUMNS
 
 PRIMARY = "recorded label"
@@ -99,6 +100,9 @@ class ModelAudit:
     proxy: list[dict[str, Any]] = field(default_factory=list)
     window: dict[str, Any] = field(default_factory=dict)
     mitigation: list[dict[str, Any]] = field(default_factory=list)
+    mitigation_notes: list[GroupNote] = field(default_factory=list)
+    """The groups the mitigations had to leave out (the audit's, the intervals' and the gate's
+    own notes are on ``audits``, ``intervals`` and ``gate``)."""
 
 
 def audit_model(
@@ -187,4 +191,6 @@ def audit_model(
         else [],
         "capacity_per_month": capacity,
     }
-    return ModelAudit(audits, intervals, gate, PRIMARY, [], window, mitigation)
+    return ModelAudit(
+        audits, intervals, gate, PRIMARY, [], window, mitigation.rows, mitigation.notes
+    )
