@@ -37,11 +37,11 @@ from vru_risk.fairness_reports.notes import (
     STAGE_EQUAL_FNR,
     STAGE_THRESHOLD_OPTIMIZER,
     GroupNote,
-    interval_notes,
 )
 from vru_risk.fairness_reports.proxy import proxy_notes, proxy_test
 from vru_risk.fairness_reports.report import build_report, render_html
 from vru_risk.fairness_reports.reweighing import reweighing_notes, reweighing_weights
+from vru_risk.fairness_reports.unassessable import interval_notes
 
 KINDS = ("mixed", "no positives", "all positives", "single person")
 THRESHOLDS = (

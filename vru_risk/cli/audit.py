@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -16,7 +17,12 @@ from vru_risk.cli.common import UserError, console, state
 from vru_risk.cli.review import review_log
 from vru_risk.cli.train import cached_features
 from vru_risk.fairness_reports.gate import FairnessGateConfig
-from vru_risk.fairness_reports.model_audit import PRIMARY, audit_model, sensitive_frame
+from vru_risk.fairness_reports.model_audit import (
+    PRIMARY,
+    audit_model,
+    sensitive_frame,
+    variant_name,
+)
 from vru_risk.fairness_reports.notes import CANNOT_ASSESS, GroupNote, one_per_group
 from vru_risk.fairness_reports.proxy import proxy_notes, proxy_test
 from vru_risk.fairness_reports.report import build_report, write_report
@@ -158,7 +164,7 @@ def with_reweighted_variant(
         raise UserError(str(exc)) from None
     ethnicity = people.set_index("person_id")["ethnicity"].astype(object)
     notes: list[GroupNote] = []
-    folds = iter(range(1, 1_000_000))  # weighted_variant weighs the folds in order
+    folds = itertools.count(1)  # weighted_variant weighs the folds in order
 
     def weigh(rows: pd.DataFrame) -> np.ndarray:
         groups = rows["person_id"].map(ethnicity).to_numpy(dtype=object)
@@ -181,7 +187,7 @@ def with_reweighted_variant(
     return merged.assign(as_of=predictions["as_of"].to_numpy()), one_per_group(notes)
 
 
-REWEIGHED_ROW = REWEIGHED.removeprefix("variant_").replace("_", " ")
+REWEIGHED_ROW = variant_name(REWEIGHED)
 
 
 def note_reweighing(

@@ -100,7 +100,8 @@ from fairlearn.metrics import (  # type: ignore[import-untyped, unused-ignore]
 )
 from sklearn.metrics import roc_auc_score
 
-from vru_risk.fairness_reports.notes import GroupNote, assess_rates, rate_notes
+from vru_risk.fairness_reports.notes import GroupNote
+from vru_risk.fairness_reports.unassessable import assess_rates, rate_notes
 
 UNKNOWN = "unknown"
 """The group of rows whose sensitive value is missing."""

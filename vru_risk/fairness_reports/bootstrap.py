@@ -61,7 +61,7 @@ from vru_risk.fairness_reports.audit import (
     suppression_reason,
     top_k_flags,
 )
-from vru_risk.fairness_reports.notes import Cell, base_metric, interval_reason
+from vru_risk.fairness_reports.unassessable import Cell, base_metric, interval_reason
 
 __all__ = [
     "BOOTSTRAP_METRICS",
@@ -255,7 +255,8 @@ def bootstrap_intervals(
         group has no difference/ratio rows), ``estimate`` (full sample), ``low``, ``high``,
         ``undefined_share``, ``suppressed``, ``count``, ``positives``, ``flagged`` and
         ``reason``: why the interval is missing, in plain words (None when it is not);
-        :func:`~vru_risk.fairness_reports.notes.interval_notes` gives one note per such group.
+        :func:`~vru_risk.fairness_reports.unassessable.interval_notes` gives one note per such
+        group.
     """
     op = check_operating_point(operating_point)
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 1:

@@ -108,8 +108,8 @@ class FairnessGate:
                 group,
                 join_reasons(c.reason or "" for c in unjudged),
                 f"The gate has no evidence on its {_criteria_words(unjudged)}: it cannot pass "
-                "on evidence that does not exist, and a group too small to assess does not fail "
-                "the model by itself. The gate reads inconclusive unless another criterion "
+                "on evidence that does not exist, and a group that cannot be measured does not "
+                "fail the model by itself. The gate reads inconclusive unless another criterion "
                 "fails, and the ethics panel decides.",
             )
             for (attribute, group), unjudged in by_group.items()

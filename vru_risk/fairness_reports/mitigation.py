@@ -56,8 +56,8 @@ from vru_risk.fairness_reports.notes import (
     GroupNote,
     count_words,
     describe,
-    one_outcome_groups,
 )
+from vru_risk.fairness_reports.unassessable import one_outcome_groups
 
 AS_IS = "as is"
 

@@ -69,6 +69,11 @@ def age_band(birth: pd.Series, as_of: pd.Series) -> pd.Series:
     return pd.Series(np.where(years.isna(), "unknown", out), index=as_of.index, dtype=object)
 
 
+def variant_name(column: str) -> str:
+    """The mitigation table's name of a ``variant_*`` score column (``variant_a_b`` → ``a b``)."""
+    return column.removeprefix("variant_").replace("_", " ")
+
+
 def sensitive_frame(rows: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     """Audit-only attributes per example (same index as ``rows``)."""
     missing = [c for c in ("person_id", "birth_date", *AUDIT_ONLY_COLUMNS) if c not in people]
@@ -166,8 +171,7 @@ def audit_model(
     labelled = predictions[predictions["label_serious_violence"].notna()].reset_index(drop=True)
     scores = {AS_IS: labelled["score"].to_numpy(dtype="float64")}
     for col in (c for c in labelled.columns if c.startswith("variant_")):
-        name = col.removeprefix("variant_").replace("_", " ")
-        scores[name] = labelled[col].to_numpy(dtype="float64")
+        scores[variant_name(col)] = labelled[col].to_numpy(dtype="float64")
     mitigation = compare_mitigations(
         labelled.assign(label=labelled["label_serious_violence"]),
         scores,

@@ -79,8 +79,8 @@ from vru_risk.fairness_reports.notes import (
     CANNOT_ASSESS,
     GroupNote,
     in_report_order,
-    interval_notes,
 )
+from vru_risk.fairness_reports.unassessable import interval_notes
 
 __all__ = ["SCHEMA_VERSION", "build_report", "render_html", "write_report"]
 

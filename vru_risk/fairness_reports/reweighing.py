@@ -17,8 +17,8 @@ from vru_risk.fairness_reports.notes import (
     STAGE_REWEIGHING,
     GroupNote,
     describe,
-    one_outcome_groups,
 )
+from vru_risk.fairness_reports.unassessable import one_outcome_groups
 
 
 def _reweighing_inputs(groups: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +64,7 @@ def reweighing_notes(
 
     >>> [n.reason for n in reweighing_notes(np.array(["a", "a", "b"]), np.array([1.0, 0.0, 0.0]),
     ...                                     attribute="ethnicity")]
-    ['only 1 training example, without the outcome']
+    ['only 1 training example, that did not have the outcome']
     """
     g, y = _reweighing_inputs(groups, labels)
     return [
