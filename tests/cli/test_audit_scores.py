@@ -203,6 +203,7 @@ def test_a_group_of_one_and_a_group_without_the_outcome_are_named_not_zero(
     assert "Groups that could not be assessed" in html and "sex: solo" in html
     assert "cannot be assessed" in html
     assert "INCONCLUSIVE" in result.stdout
+    assert "groups not assessed in full: 5" in " ".join(result.stdout.split())
 
 
 # ------------------------------------------------------------------------------ bad input

@@ -290,6 +290,7 @@ def audit_with_a_degenerate_group(
     html = (out_dir / "report.html").read_text(encoding="utf-8")
     assert "Groups that could not be assessed" in html and "ethnicity: unknown" in html
     assert f"fairness gate: {report['gate']['status']}" in flat(result.stdout)
+    assert "groups not assessed in full:" in flat(result.stdout)
 
 
 def test_audit_refuses_an_unknown_version(vru: RunVru, vru_home: Path, county: Path) -> None:

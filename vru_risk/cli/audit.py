@@ -25,7 +25,7 @@ from vru_risk.fairness_reports.model_audit import (
 )
 from vru_risk.fairness_reports.notes import CANNOT_ASSESS, GroupNote, one_per_group
 from vru_risk.fairness_reports.proxy import proxy_notes, proxy_test
-from vru_risk.fairness_reports.report import build_report, write_report
+from vru_risk.fairness_reports.report import build_report, not_assessed_line, write_report
 from vru_risk.fairness_reports.review import FAIRNESS_TAG
 from vru_risk.fairness_reports.reweighing import reweighing_notes, reweighing_weights
 from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
@@ -301,4 +301,7 @@ def audit(
         counts[c.status] = counts.get(c.status, 0) + 1
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     console.print(f"fairness gate: [bold]{gate.status}[/] ({tally})")
+    unassessed = not_assessed_line(outcome["report"])
+    if unassessed:
+        console.print(unassessed)
     console.print(f"report: {outcome['html']}\njson:   {outcome['json']}")

@@ -6,9 +6,9 @@ Rows of the table:
 - group-blind alternatives a service could deploy: the same booster refitted without a source's
   features (e.g. police-recorded contacts; scored at training time, ``variant_*`` columns of
   ``predictions.parquet``), and the same booster refitted with Kamiran and Calders' re-weighing
-  by ethnicity (:func:`reweighing_weights`: the group is used to weight training examples only,
-  never at decision time; scored by ``vru audit``), at the same capacity. Stop and search is
-  already excluded from every model by ``features/proxies.yaml``;
+  by ethnicity (:mod:`~vru_risk.fairness_reports.reweighing`: the group weights training
+  examples only, never at decision time; scored by ``vru audit``), at the same capacity. Stop
+  and search is already excluded from every model by ``features/proxies.yaml``;
 - *illustrative only*, because they use a protected attribute at decision time (unlawful
   direct discrimination for a service to deploy): group-specific thresholds equalising the miss
   rate (FNR) with the same total flagged, and Fairlearn's ``ThresholdOptimizer`` (true-positive
@@ -17,6 +17,13 @@ Rows of the table:
 
 For each row: precision and recall at its operating point, and the disparities of every audited
 attribute (smallest recall ratio to the reference group, largest miss-rate difference).
+
+A group a mitigation cannot be fitted on is left out, with one note each
+(:class:`~vru_risk.fairness_reports.notes.GroupNote`): the equal-miss-rate thresholds need someone
+with the outcome in the group (otherwise none of it is flagged), and ``ThresholdOptimizer`` needs
+both outcomes (Fairlearn raises "Degenerate labels"): it is fitted on the other groups and the
+left-out group is not flagged; when no group has both outcomes it does not run, and its row says
+why. Each row's ``note`` says which groups were left out.
 
 Example
 -------

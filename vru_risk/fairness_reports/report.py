@@ -82,7 +82,7 @@ from vru_risk.fairness_reports.notes import (
 )
 from vru_risk.fairness_reports.unassessable import interval_notes
 
-__all__ = ["SCHEMA_VERSION", "build_report", "render_html", "write_report"]
+__all__ = ["SCHEMA_VERSION", "build_report", "not_assessed_line", "render_html", "write_report"]
 
 SCHEMA_VERSION = 1
 """Version of the ``report.json`` layout; bump it when a key changes meaning or disappears."""
@@ -439,6 +439,17 @@ def _cannot_assess_words(report: Mapping[str, Any]) -> str | None:
         f"{len(groups):,} group{' was' if len(groups) == 1 else 's were'} not assessed in full "
         "at some stage of the audit; the section 'Groups that could not be assessed' says "
         "which, why, and what that means for this report."
+    )
+
+
+def not_assessed_line(report: Mapping[str, Any]) -> str | None:
+    """One line for the command's output: how many groups were not assessed in full."""
+    groups = {(n["attribute"], n["group"]) for n in report.get("cannot_assess") or []}
+    if not groups:
+        return None
+    return (
+        f"groups not assessed in full: {len(groups):,} (which, why and what it means: "
+        "'Groups that could not be assessed' in the report)"
     )
 
 
