@@ -95,7 +95,9 @@ def samples(draw: st.DrawFn) -> Sample:
     ethnicity += [None] * missing
     y += (rng.random(missing) < 0.5).astype(int).tolist()
     n = len(y)
-    # coarse scores make ties; a single-person group is one person, others 1-3 rows a person
+    # coarse scores make ties. People have one row each, or two (neighbouring rows, which may
+    # straddle groups, as a birthday in mid-month straddles age bands); a single-person group
+    # stays one person
     coarse = draw(st.booleans())
     score = np.round(rng.random(n), 1 if coarse else 6)
     person = np.array([f"p{i}" for i in range(n)], dtype=object)

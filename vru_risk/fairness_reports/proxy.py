@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from vru_risk.fairness_reports.notes import EXAMPLES, STAGE_PROXY, GroupNote, count_words
+from vru_risk.fairness_reports.notes import STAGE_PROXY, GroupNote, count_words
 
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -41,6 +41,7 @@ PARAMS: dict[str, Any] = {
     "verbose": -1,
 }
 ROUNDS = 60
+_EXAMPLES = ("example", "examples")  # the audited examples (teachable moments) it is fitted on
 
 
 def _auc_and_gain(
@@ -127,16 +128,13 @@ def _skip_reason(labels: np.ndarray, group: str, needed: int) -> str | None:
     """Why the proxy test cannot cross-validate ``group`` against the rest, or None."""
     inside = int((labels == group).sum())
     outside = len(labels) - inside
+    rule = f"(the test needs at least {needed:,} examples in the group and {needed:,} outside it)"
     if inside < needed:
-        return (
-            f"only {count_words(inside, EXAMPLES)} in it (the test needs at least {needed:,} in "
-            "the group and outside it)"
-        )
+        return f"only {count_words(inside, _EXAMPLES)} in it {rule}"
+    if outside == 0:
+        return f"every example is in it, so there is nothing to tell it from {rule}"
     if outside < needed:
-        return (
-            f"only {count_words(outside, EXAMPLES)} outside it (the test needs at least "
-            f"{needed:,} in the group and outside it)"
-        )
+        return f"only {count_words(outside, _EXAMPLES)} outside it {rule}"
     return None
 
 
