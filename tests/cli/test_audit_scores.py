@@ -174,6 +174,38 @@ def test_groups_and_intersections(vru: RunVru, tmp_path: Path) -> None:
     assert attributes == {"sex", "ethnicity", "ethnicity*sex"}
 
 
+def test_a_group_of_one_and_a_group_without_the_outcome_are_named_not_zero(
+    vru: RunVru, tmp_path: Path
+) -> None:
+    """A group of a single young person, one where nobody had the outcome and an unrecorded
+    group: the report completes, shows their rates as "cannot be assessed" and says why."""
+    sex = ["female", "male"] * 6 + ["solo", "quiet", "quiet", "quiet", ""]
+    scores = [*SCORES, 0.95, 0.9, 0.3, 0.2, 0.6]
+    labels = [*LABELS, 1, 0, 0, 0, 1]
+    csv_path = scores_csv(tmp_path / "s.csv", scores, labels, sex)
+    out = tmp_path / "report"
+    result = run(vru, csv_path, out, "--threshold", "0.5")
+    assert result.code == 0, result.output
+    data = report(out)
+    rates = {
+        n["group"]: n for n in data["cannot_assess"] if n["stage"] == "group rates"
+    }  # every group is below the audit's minimum sizes (50 young people, 10 with the outcome)
+    assert set(rates) == {"female", "male", "solo", "quiet", "unknown"}
+    assert "only 1 young person, who had the outcome and was flagged" in rates["solo"]["reason"]
+    assert "only 3 young people, none with the outcome" in rates["quiet"]["reason"]
+    groups = {g["group"]: g for g in data["groups"]}
+    assert groups["quiet"]["tpr"] is None and groups["solo"]["fpr"] is None
+    gate = {(c["group"], c["metric"]): c for c in data["gate"]["criteria"]}
+    assert gate[("solo", "tpr_ratio")]["status"] == "not assessable"
+    assert "only 1 young person" in gate[("solo", "tpr_ratio")]["reason"]
+    assert data["gate"]["status"] == "inconclusive"  # nothing failed, nothing could pass
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Groups that could not be assessed" in html and "sex: solo" in html
+    assert "cannot be assessed" in html
+    assert "INCONCLUSIVE" in result.stdout
+    assert "groups not assessed in full: 5" in " ".join(result.stdout.split())
+
+
 # ------------------------------------------------------------------------------ bad input
 
 

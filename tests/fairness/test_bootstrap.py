@@ -162,6 +162,7 @@ def test_table_shape_reference_rows_and_reproducibility() -> None:
         "count",
         "positives",
         "flagged",
+        "reason",
     ]
 
 

@@ -54,6 +54,7 @@ RATES = ("base_rate", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc")
 SECTION_ORDER = [
     "summary",
     "data-window",
+    "cannot-assess",
     "performance",
     "calibration",
     "groups",
@@ -319,7 +320,14 @@ def test_html_sections_in_order(example: Example) -> None:
 
 def test_html_without_model_sections(report: dict[str, Any]) -> None:
     html = render_html(report)
-    assert section_ids(html) == ["summary", "data-window", "groups", "composition", "gate"]
+    assert section_ids(html) == [
+        "summary",
+        "data-window",
+        "cannot-assess",
+        "groups",
+        "composition",
+        "gate",
+    ]
     assert "Not part of this report" in html
 
 

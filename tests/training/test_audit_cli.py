@@ -2,11 +2,12 @@
 on the real gate, and the refusals (other data, unknown version).
 
 One training run for the module: every check that needs a trained version lives in
-:func:`test_audit_reports_tags_and_gates_the_review_of_a_trained_version`. To keep it near a
-minute on a shared 2-core machine the experiment is the default one with a single small booster
-(100 trees, 7 leaves) instead of the four-point grid, and LightGBM (the model's boosters and the
-proxy test's) runs on one thread: with two, OpenMP spin-waits whenever another process holds a
-core, and the same fit takes 20 to 60 times as long.
+:func:`test_audit_reports_tags_and_gates_the_review_of_a_trained_version` (the audit with a
+degenerate group, :func:`audit_with_a_degenerate_group`, runs last, on the same version). To
+keep it near a minute on a shared 2-core machine the experiment is the default one with a single
+small booster (100 trees, 7 leaves) instead of the four-point grid, and LightGBM (the model's
+boosters and the proxy test's) runs on one thread: with two, OpenMP spin-waits whenever another
+process holds a core, and the same fit takes 20 to 60 times as long.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -23,8 +25,10 @@ import yaml
 from tests.conftest import RunVru
 from tests.folders import write_valid_folder
 from tests.panel import panel_members
+from vru_risk.cli import audit as audit_cli
 from vru_risk.fairness_reports import proxy as proxy_module
 from vru_risk.fairness_reports.model_audit import OUTCOMES, PRIMARY
+from vru_risk.fairness_reports.notes import STAGE_GATE, STAGE_RATES, STAGE_THRESHOLD_OPTIMIZER
 from vru_risk.fairness_reports.review import FAIRNESS_TAG
 from vru_risk.features.contract import AUDIT_ONLY_COLUMNS
 from vru_risk.features.load import open_folder
@@ -223,6 +227,70 @@ def test_audit_reports_tags_and_gates_the_review_of_a_trained_version(
     model, champion = reg.load_champion(log)
     assert champion.version == 1
     assert model.content_hash == champion.tags["vru.content_hash"]
+
+    # --- a degenerate group: the audit completes and says what it could not assess ---------
+    audit_with_a_degenerate_group(vru, vru_home, county, tmp_path, monkeypatch)
+
+
+def audit_with_a_degenerate_group(
+    vru: RunVru,
+    vru_home: Path,
+    county: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``vru audit`` of the trained version when one ethnicity group is a single young person
+    without the outcome (as a 5,000-person county's ``unknown`` group was): Fairlearn's
+    ThresholdOptimizer cannot be fitted on it ("Degenerate labels"), which used to stop the
+    audit with an internal error. The audit data is changed where the audit reads it: the people
+    table keeps its fingerprint, everyone recorded as ``unknown`` becomes ``other``, and one
+    young person without the outcome in the audit window becomes ``unknown``."""
+    reg = registry(vru_home)
+    parent = reg.version(1).tags["vru.parent_run_id"]
+    predictions = pd.read_parquet(reg.download(parent, "predictions.parquet", tmp_path))
+    labelled = predictions[predictions["label_serious_violence"].notna()]
+    outcome = labelled.groupby("person_id")["label_serious_violence"].max()
+    lone = str(outcome[outcome == 0].index.sort_values()[0])
+    read_people = audit_cli.read_people
+
+    def one_unknown(data: Path) -> tuple[pd.DataFrame, str]:
+        people, fingerprint = read_people(data)
+        ethnicity = people["ethnicity"].astype(object)
+        ethnicity = ethnicity.where(ethnicity != "unknown", "other")
+        ethnicity[people["person_id"] == lone] = "unknown"
+        return people.assign(ethnicity=ethnicity), fingerprint
+
+    monkeypatch.setattr(audit_cli, "read_people", one_unknown)
+    monkeypatch.setattr(audit_cli, "PROXY_SAMPLE", 3_000)  # checked above at full size
+    result = vru("audit", "--version", "1", "--data", county / "data", "--resamples", "100")
+    assert result.code == 0, result.output  # was 1: "Degenerate labels for ... unknown"
+    out_dir = vru_home / "reports" / "vru-risk-v1"
+    report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+    unknown = {
+        n["stage"]: n
+        for n in report["cannot_assess"]
+        if (n["attribute"], n["group"]) == ("ethnicity", "unknown")
+    }
+    assert set(unknown) >= {STAGE_RATES, STAGE_GATE, STAGE_THRESHOLD_OPTIMIZER}, unknown
+    optimizer = unknown[STAGE_THRESHOLD_OPTIMIZER]
+    assert "none with the outcome" in optimizer["reason"] or "did not have" in optimizer["reason"]
+    assert "fitted on the other groups" in optimizer["meaning"]
+    assert "too few to judge" in unknown[STAGE_RATES]["reason"]
+    mitigation = {row["name"]: row for row in report["mitigation"]}
+    fitted = mitigation[STAGE_THRESHOLD_OPTIMIZER]
+    assert "unknown" in fitted["note"] and 0.0 <= fitted["precision"] <= 1.0
+    gated = [
+        c
+        for c in report["gate"]["criteria"]
+        if (c["attribute"], c["group"]) == ("ethnicity", "unknown")
+    ]
+    assert [c["status"] for c in gated] == ["not assessable"] * 3
+    assert all(c["reason"] for c in gated)
+    assert report["gate"]["status"] != "pass"  # no evidence on a group: it cannot pass
+    html = (out_dir / "report.html").read_text(encoding="utf-8")
+    assert "Groups that could not be assessed" in html and "ethnicity: unknown" in html
+    assert f"fairness gate: {report['gate']['status']}" in flat(result.stdout)
+    assert "groups not assessed in full:" in flat(result.stdout)
 
 
 def test_audit_refuses_an_unknown_version(vru: RunVru, vru_home: Path, county: Path) -> None:

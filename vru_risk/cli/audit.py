@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -16,11 +17,17 @@ from vru_risk.cli.common import UserError, console, state
 from vru_risk.cli.review import review_log
 from vru_risk.cli.train import cached_features
 from vru_risk.fairness_reports.gate import FairnessGateConfig
-from vru_risk.fairness_reports.mitigation import reweighing_weights
-from vru_risk.fairness_reports.model_audit import PRIMARY, audit_model, sensitive_frame
-from vru_risk.fairness_reports.proxy import proxy_test
-from vru_risk.fairness_reports.report import build_report, write_report
+from vru_risk.fairness_reports.model_audit import (
+    PRIMARY,
+    audit_model,
+    sensitive_frame,
+    variant_name,
+)
+from vru_risk.fairness_reports.notes import CANNOT_ASSESS, GroupNote, one_per_group
+from vru_risk.fairness_reports.proxy import proxy_notes, proxy_test
+from vru_risk.fairness_reports.report import build_report, not_assessed_line, write_report
 from vru_risk.fairness_reports.review import FAIRNESS_TAG
+from vru_risk.fairness_reports.reweighing import reweighing_notes, reweighing_weights
 from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
 from vru_risk.features.load import InvalidDataError, open_folder, register_sources
 from vru_risk.features.validate import FolderNotFoundError
@@ -87,7 +94,9 @@ def run_audit(
             raise UserError(f"the experiment of version {version} cannot be read: {exc}") from None
         table = cached_features(config, None, data)
         with console.status("re-weighing by ethnicity: the booster refitted on every fold"):
-            predictions = with_reweighted_variant(version, predictions, people, table, config)
+            predictions, reweighing = with_reweighted_variant(
+                version, predictions, people, table, config
+            )
         with console.status("auditing: every group, bootstrap intervals, proxy test"):
             result = audit_model(
                 predictions,
@@ -97,8 +106,11 @@ def run_audit(
                 gate_config=FairnessGateConfig(),
                 n_resamples=resamples,
             )
-            proxy = _proxies(table, predictions, people, config.feature_spec().names, seed)
+            proxy, proxy_skipped = _proxies(
+                table, predictions, people, config.feature_spec().names, seed
+            )
     history = review_history(version)
+    mitigation = note_reweighing(result.mitigation, reweighing)
     report = build_report(
         title=f"Fairness audit of vru-risk version {version}",
         subject=_subject(info),
@@ -110,9 +122,10 @@ def run_audit(
         performance=summary.to_dict(orient="records"),
         calibration=_calibration(result),
         proxy=proxy,
-        mitigation=result.mitigation,
+        mitigation=mitigation,
         review_history=history,
         demo=demo,
+        group_notes=[*result.mitigation_notes, *reweighing, *proxy_skipped],
     )
     out = settings.reports_dir / f"vru-risk-v{version}"
     json_path, html_path = write_report(report, out)
@@ -131,8 +144,9 @@ def with_reweighted_variant(
     people: pd.DataFrame,
     table: Path,
     config: ExperimentConfig,
-) -> pd.DataFrame:
-    """Add the re-weighing mitigation's scores to ``predictions`` (a ``variant_*`` column).
+) -> tuple[pd.DataFrame, list[GroupNote]]:
+    """Add the re-weighing mitigation's scores to ``predictions`` (a ``variant_*`` column),
+    with one note per ethnicity group that some fold's training data could not balance.
 
     Each fold's booster (the version's settings) is refitted with Kamiran and Calders' weights
     by ethnicity, computed here from the audit-only people table: training itself never sees a
@@ -143,16 +157,21 @@ def with_reweighted_variant(
     params = params_from_text(model.info.get("params", ""))
     if params is None:
         console.print(f"version {version} records no booster settings: re-weighing skipped")
-        return predictions
+        return predictions, []
     try:
         data = load_feature_table(table, config.feature_spec(), config.features)
     except FeatureTableError as exc:
         raise UserError(str(exc)) from None
     ethnicity = people.set_index("person_id")["ethnicity"].astype(object)
+    notes: list[GroupNote] = []
+    folds = itertools.count(1)  # weighted_variant weighs the folds in order
 
     def weigh(rows: pd.DataFrame) -> np.ndarray:
         groups = rows["person_id"].map(ethnicity).to_numpy(dtype=object)
-        return reweighing_weights(groups, rows[data.label].to_numpy(dtype="float64"))
+        labels = rows[data.label].to_numpy(dtype="float64")
+        where = f"in fold {next(folds)}'s training data"
+        notes.extend(reweighing_notes(groups, labels, attribute="ethnicity", where=where))
+        return reweighing_weights(groups, labels)
 
     variant = weighted_variant(data, config, params, weigh).rename(columns={"score": REWEIGHED})
     keys = ["person_id", "as_of", "fold"]
@@ -165,7 +184,25 @@ def with_reweighted_variant(
             f"the re-weighed refit did not score every audited example of version {version}; "
             "was the version trained on this feature table? Retrain it, then audit."
         )
-    return merged.assign(as_of=predictions["as_of"].to_numpy())
+    return merged.assign(as_of=predictions["as_of"].to_numpy()), one_per_group(notes)
+
+
+REWEIGHED_ROW = variant_name(REWEIGHED)
+
+
+def note_reweighing(
+    mitigation: list[dict[str, Any]], notes: list[GroupNote]
+) -> list[dict[str, Any]]:
+    """The mitigation rows, the re-weighed refit's row noting the groups it could not balance."""
+    if not notes:
+        return mitigation
+    names = ", ".join(n.group for n in notes)
+    note = (
+        f"could not balance {len(notes)} ethnicity group{'s' if len(notes) != 1 else ''} with "
+        f"one outcome only in some fold's training data ({names}): see the groups that could "
+        "not be assessed"
+    )
+    return [{**row, "note": note} if row["name"] == REWEIGHED_ROW else row for row in mitigation]
 
 
 def review_history(version: int) -> list[dict[str, Any]]:
@@ -208,6 +245,7 @@ def _subject(info: VersionInfo) -> dict[str, Any]:
 
 
 def _calibration(result: Any) -> list[dict[str, Any]]:
+    """Calibration error per group; a group too small to judge says why in ``note``."""
     rows = result.audits[PRIMARY].by_group
     return [
         {
@@ -216,6 +254,9 @@ def _calibration(result: Any) -> list[dict[str, Any]]:
             "calibration_error": None
             if pd.isna(r["calibration_error"])
             else float(r["calibration_error"]),
+            "note": f"{CANNOT_ASSESS}: {r['cannot_assess_reason']}"
+            if pd.isna(r["calibration_error"]) and isinstance(r["cannot_assess_reason"], str)
+            else None,
         }
         for _, r in rows.iterrows()
         if "*" not in str(r["attribute"])
@@ -228,7 +269,8 @@ def _proxies(
     people: pd.DataFrame,
     names: tuple[str, ...],
     seed: int,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[GroupNote]]:
+    """The proxy test on (a sample of) the audited examples, and its skipped groups' notes."""
     frame = pd.read_parquet(table, columns=["person_id", "as_of", *names])
     frame["as_of"] = pd.to_datetime(frame["as_of"])
     keys = predictions[["person_id", "as_of"]].assign(as_of=lambda d: pd.to_datetime(d["as_of"]))
@@ -237,7 +279,9 @@ def _proxies(
         rows = rows.sample(PROXY_SAMPLE, random_state=seed)
     rows = rows.reset_index(drop=True)
     sensitive = sensitive_frame(rows, people).drop(columns=["age_band"])
-    return proxy_test(rows[list(names)], sensitive, level=PROXY_LEVEL, seed=seed)
+    return proxy_test(rows[list(names)], sensitive, level=PROXY_LEVEL, seed=seed), proxy_notes(
+        sensitive
+    )
 
 
 def audit(
@@ -257,4 +301,7 @@ def audit(
         counts[c.status] = counts.get(c.status, 0) + 1
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     console.print(f"fairness gate: [bold]{gate.status}[/] ({tally})")
+    unassessed = not_assessed_line(outcome["report"])
+    if unassessed:
+        console.print(unassessed)
     console.print(f"report: {outcome['html']}\njson:   {outcome['json']}")

@@ -46,7 +46,7 @@ from vru_risk.fairness_reports.audit import (
 )
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import FairnessGateConfig, evaluate_gate
-from vru_risk.fairness_reports.report import build_report, write_report
+from vru_risk.fairness_reports.report import build_report, not_assessed_line, write_report
 
 OUTCOME = "label"
 _SHOWN = 5  # offending lines named in an error message
@@ -427,4 +427,7 @@ def _print_summary(
         )
     colour = {"pass": "green", "fail": "red"}.get(gate["status"], "yellow")
     console.print(f"fairness gate: [bold {colour}]{gate['status'].upper()}[/]")
+    unassessed = not_assessed_line(report)
+    if unassessed:
+        console.print(unassessed)
     console.print(f"report: {html}")

@@ -55,6 +55,14 @@ are **NaN** in :attr:`AuditResult.by_group` and **None** in :meth:`AuditResult.t
 composition shares are computed from counts that are shown anyway, so they are not suppressed.
 The overall row is never suppressed.
 
+Groups that cannot be assessed
+------------------------------
+``cannot_assess`` names, in words, the values of a group that cannot be assessed (``"its rates"``
+for a suppressed group; ``"recall, miss rate, AUC and …"`` for a group without anyone with the
+outcome) and ``cannot_assess_reason`` says why ("too few to judge: only 3 young people, none with
+the outcome …"); both are None for a group assessed in full. :attr:`AuditResult.notes` gives one
+:class:`~vru_risk.fairness_reports.notes.GroupNote` per such group.
+
 Comparisons with a reference group
 ----------------------------------
 Each attribute has a reference group (``reference_groups``, or by default its largest group
@@ -91,6 +99,9 @@ from fairlearn.metrics import (  # type: ignore[import-untyped, unused-ignore]
     true_positive_rate,
 )
 from sklearn.metrics import roc_auc_score
+
+from vru_risk.fairness_reports.notes import GroupNote
+from vru_risk.fairness_reports.unassessable import assess_rates, rate_notes
 
 UNKNOWN = "unknown"
 """The group of rows whose sensitive value is missing."""
@@ -630,6 +641,12 @@ class AuditResult:
     population: str
     thresholds: dict[str, int]
 
+    @property
+    def notes(self) -> list[GroupNote]:
+        """One note per group whose rates are withheld or partly undefined (why, and what it
+        means for the reader); see :mod:`vru_risk.fairness_reports.notes`."""
+        return rate_notes(self.by_group)
+
     def _metric_column(self, metric: str) -> str:
         if metric not in COMPARED_METRICS:
             raise ValueError(f"unknown metric {metric!r}: choose one of {list(COMPARED_METRICS)}")
@@ -853,7 +870,12 @@ def audit(
         _compare(frame, attribute, reference[attribute], thresholds)
         for attribute, frame in frames.items()
     ]
-    by_group = pd.concat(parts, ignore_index=True)
+    by_group = assess_rates(
+        pd.concat(parts, ignore_index=True),
+        rates=RATE_METRICS,
+        thresholds=thresholds,
+        calibration_audited=prob is not None,
+    )
     return AuditResult(
         by_group=by_group,
         overall=overall,

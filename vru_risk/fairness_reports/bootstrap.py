@@ -14,7 +14,10 @@ about 0.3 s a replicate — and :func:`confusion_counts` / :func:`rates_from_cou
 equal to ``MetricFrame`` on the full sample. Intervals are percentile intervals over the
 replicates in which a metric is defined (``undefined_share`` says how many were not: e.g. a
 replicate without a positive in a small group has no TPR for it). Groups suppressed in the full
-sample (the audit's thresholds) get NaN estimates and intervals.
+sample (the audit's thresholds) get NaN estimates and intervals. The groups are the audit's: those
+of the rows the operating point considered (a group can lose every row to the one-row-per-person-
+and-month rule of :class:`~vru_risk.fairness_reports.audit.ServiceLists`; it is then absent, as in
+the audit).
 
 Example
 -------
@@ -58,6 +61,7 @@ from vru_risk.fairness_reports.audit import (
     suppression_reason,
     top_k_flags,
 )
+from vru_risk.fairness_reports.unassessable import Cell, base_metric, interval_reason
 
 __all__ = [
     "BOOTSTRAP_METRICS",
@@ -249,7 +253,10 @@ def bootstrap_intervals(
         ``is_reference``, ``metric`` (one of :data:`BOOTSTRAP_METRICS`, or that name with
         ``_difference`` (group − reference) or ``_ratio`` (group / reference); the reference
         group has no difference/ratio rows), ``estimate`` (full sample), ``low``, ``high``,
-        ``undefined_share``, ``suppressed``, ``count``, ``positives``, ``flagged``.
+        ``undefined_share``, ``suppressed``, ``count``, ``positives``, ``flagged`` and
+        ``reason``: why the interval is missing, in plain words (None when it is not);
+        :func:`~vru_risk.fairness_reports.unassessable.interval_notes` gives one note per such
+        group.
     """
     op = check_operating_point(operating_point)
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 1:
@@ -288,7 +295,11 @@ def bootstrap_intervals(
     attributes = list(inputs.groups)
     group_counts = {
         attribute: pd.Series(
-            {g: int(c) for (a, g), c in zip(design.labels, counts, strict=True) if a == attribute}
+            {
+                g: int(c)
+                for (a, g), c in zip(design.labels, counts, strict=True)
+                if a == attribute and c > 0  # as in the audit: groups of its population only
+            }
         )
         for attribute in attributes
     }
@@ -310,6 +321,17 @@ def bootstrap_intervals(
     replicates = _with_comparisons(_rates(replicate_cells), reference_gid, suppressed)
     alpha = 1.0 - confidence
     is_reference = np.arange(design.n_groups) == reference_gid
+    cells = [
+        Cell(group, int(c), int(p), int(f), bool(s))
+        for (_, group), c, p, f, s in zip(
+            design.labels, counts, positives, flagged, suppressed, strict=True
+        )
+    ]
+    thresholds = {
+        "min_count": min_count,
+        "min_positives": min_positives,
+        "min_flagged": min_flagged,
+    }
     rows = []
     for metric, estimate in point.items():
         values = replicates[metric]
@@ -317,8 +339,13 @@ def bootstrap_intervals(
         undefined = np.isnan(values).mean(axis=0)
         comparison = metric not in BOOTSTRAP_METRICS
         for g, (attribute, group) in enumerate(design.labels):
-            if comparison and is_reference[g]:
+            if (comparison and is_reference[g]) or counts[g] == 0:
                 continue
+            reason = None
+            if np.isnan(low[g]) or np.isnan(high[g]):
+                ref, base = int(reference_gid[g]), base_metric(metric)
+                rates = (float(point[base][g]), float(point[base][ref]))
+                reason = interval_reason(metric, cells[g], cells[ref], rates, thresholds)
             rows.append(
                 {
                     "attribute": attribute,
@@ -333,6 +360,7 @@ def bootstrap_intervals(
                     "count": int(counts[g]),
                     "positives": int(positives[g]),
                     "flagged": int(flagged[g]),
+                    "reason": reason,
                 }
             )
     table = pd.DataFrame(rows)

@@ -12,8 +12,15 @@ needed support and was not flagged. For every audited attribute and every non-re
 
 Each criterion reads ``pass`` (the interval lies wholly inside the band), ``fail`` (wholly
 outside), ``inconclusive`` (it straddles the band: the panel decides) or ``not assessable`` (too
-few members, positives or flagged). The gate passes only when every criterion passes; any fail
-fails it; otherwise it is inconclusive.
+few members, positives or flagged, a rate that is undefined for the group or its reference group,
+or no interval). The gate passes only when every criterion passes; any fail fails it; otherwise it
+is inconclusive.
+
+A group that cannot be assessed follows the audit's small-cell rule (the minimum sizes below
+which rates are suppressed): it cannot pass on evidence that does not exist, and it does not
+fail the model by itself, so it leaves the gate inconclusive (unless something else fails) and
+the ethics panel decides. Each such criterion says why (``reason``, in plain words), and
+:attr:`FairnessGate.notes` gives one note per group.
 
 Recall parity and calibration within groups cannot both hold when base rates differ
 (Kleinberg, Mullainathan and Raghavan 2016; Chouldechova 2017). This configuration treats recall
@@ -35,6 +42,8 @@ from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+
+from vru_risk.fairness_reports.notes import CANNOT_ASSESS, STAGE_GATE, GroupNote, join_reasons
 
 Status = Literal["pass", "fail", "inconclusive", "not assessable"]
 
@@ -70,6 +79,8 @@ class Criterion:
     band: tuple[float, float]
     status: Status
     explanation: str
+    reason: str | None = None
+    """Why a criterion is not assessable, in plain words (None when it is)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,28 @@ class FairnessGate:
     @property
     def passed(self) -> bool:
         return self.status == "pass"
+
+    @property
+    def notes(self) -> list[GroupNote]:
+        """One note per group with a criterion that is not assessable: which, why, and that it
+        leaves the gate inconclusive rather than passed or failed."""
+        by_group: dict[tuple[str, str], list[Criterion]] = {}
+        for c in self.criteria:
+            if c.status == "not assessable":
+                by_group.setdefault((c.attribute, c.group), []).append(c)
+        return [
+            GroupNote(
+                STAGE_GATE,
+                attribute,
+                group,
+                join_reasons(c.reason or "" for c in unjudged),
+                f"The gate has no evidence on its {_criteria_words(unjudged)}: it cannot pass "
+                "on evidence that does not exist, and a group that cannot be measured does not "
+                "fail the model by itself. The gate reads inconclusive unless another criterion "
+                "fails, and the ethics panel decides.",
+            )
+            for (attribute, group), unjudged in by_group.items()
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,27 +176,16 @@ def evaluate_gate(
                 & (intervals["metric"] == metric)
             ]
             if match.empty or bool(row["suppressed"]):
-                reason = str(row.get("suppression_reason") or "no interval")
-                criteria.append(
-                    Criterion(
-                        attribute,
-                        group,
-                        reference,
-                        metric,
-                        None,
-                        None,
-                        None,
-                        band,
-                        "not assessable",
-                        f"too few to judge ({reason})",
-                    )
-                )
+                reason = _too_few(row) if bool(row["suppressed"]) else "no interval was given"
+                criteria.append(_unassessable(attribute, group, reference, metric, band, reason))
                 continue
             m = match.iloc[0]
             est, low, high = _num(m["estimate"]), _num(m["low"]), _num(m["high"])
-            status: Status = (
-                "not assessable" if low is None or high is None else status_of(low, high, *band)
-            )
+            if low is None or high is None:
+                reason = str(m.get("reason") or "") or "no 95% interval could be drawn"
+                criteria.append(_unassessable(attribute, group, reference, metric, band, reason))
+                continue
+            status = status_of(low, high, *band)
             criteria.append(
                 Criterion(
                     attribute,
@@ -181,19 +203,13 @@ def evaluate_gate(
         ce = _num(row.get("calibration_error"))
         tol = (0.0, config.max_calibration_error)
         if ce is None or bool(row["suppressed"]):
+            reason = (
+                _too_few(row)
+                if bool(row["suppressed"])
+                else "the scores are not calibrated probabilities, so calibration cannot be checked"
+            )
             criteria.append(
-                Criterion(
-                    attribute,
-                    group,
-                    reference,
-                    "calibration_error",
-                    None,
-                    None,
-                    None,
-                    tol,
-                    "not assessable",
-                    "too few to judge calibration within the group",
-                )
+                _unassessable(attribute, group, reference, "calibration_error", tol, reason)
             )
         else:
             ok: Status = "pass" if ce <= config.max_calibration_error else "fail"
@@ -223,6 +239,58 @@ def evaluate_gate(
     return FairnessGate(overall, tuple(criteria))
 
 
+_CRITERION_WORDS = {
+    "tpr_ratio": "recall relative to the reference group",
+    "fnr_difference": "miss rate against the reference group",
+    "calibration_error": "calibration",
+}
+
+
+def _criteria_words(criteria: list[Criterion]) -> str:
+    words = [_CRITERION_WORDS.get(c.metric, c.metric) for c in criteria]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _too_few(row: pd.Series) -> str:
+    """A suppressed group's reason: the audit's plain words, else its suppression thresholds."""
+    words = row.get("cannot_assess_reason")
+    if isinstance(words, str) and words:
+        return words
+    return f"too few to judge ({row.get('suppression_reason') or 'below the minimum sizes'})"
+
+
+def _unassessable(
+    attribute: str,
+    group: str,
+    reference: str,
+    metric: str,
+    band: tuple[float, float],
+    reason: str,
+) -> Criterion:
+    return Criterion(
+        attribute,
+        group,
+        reference,
+        metric,
+        None,
+        None,
+        None,
+        band,
+        "not assessable",
+        f"{_what(metric, group, reference)}: {CANNOT_ASSESS}, because {reason}; "
+        "neither a pass nor a fail",
+        reason,
+    )
+
+
+def _what(metric: str, group: str, reference: str) -> str:
+    if metric == "tpr_ratio":
+        return f"recall of {group} relative to {reference}"
+    if metric == "fnr_difference":
+        return f"miss rate of {group} minus {reference}"
+    return f"calibration error in group {group}"
+
+
 def _explain(
     metric: str,
     group: str,
@@ -233,12 +301,8 @@ def _explain(
     band: tuple[float, float],
     status: Status,
 ) -> str:
-    what = (
-        f"recall of {group} relative to {reference}"
-        if metric == "tpr_ratio"
-        else f"miss rate of {group} minus {reference}"
-    )
-    if est is None or low is None or high is None:
+    what = _what(metric, group, reference)
+    if low is None or high is None:
         return f"{what}: not assessable"
     verdict = {
         "pass": "inside the band",
@@ -246,7 +310,8 @@ def _explain(
         "inconclusive": "straddles the band: the panel decides",
         "not assessable": "not assessable",
     }[status]
+    point = "" if est is None else f"{est:.2f} "  # no point estimate: only its interval
     return (
-        f"{what}: {est:.2f} (95% interval {low:.2f} to {high:.2f}); band "
+        f"{what}: {point}(95% interval {low:.2f} to {high:.2f}); band "
         f"{band[0]:g} to {band[1]:g}; {verdict}"
     )

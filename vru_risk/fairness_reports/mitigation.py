@@ -6,9 +6,9 @@ Rows of the table:
 - group-blind alternatives a service could deploy: the same booster refitted without a source's
   features (e.g. police-recorded contacts; scored at training time, ``variant_*`` columns of
   ``predictions.parquet``), and the same booster refitted with Kamiran and Calders' re-weighing
-  by ethnicity (:func:`reweighing_weights`: the group is used to weight training examples only,
-  never at decision time; scored by ``vru audit``), at the same capacity. Stop and search is
-  already excluded from every model by ``features/proxies.yaml``;
+  by ethnicity (:mod:`~vru_risk.fairness_reports.reweighing`: the group weights training
+  examples only, never at decision time; scored by ``vru audit``), at the same capacity. Stop
+  and search is already excluded from every model by ``features/proxies.yaml``;
 - *illustrative only*, because they use a protected attribute at decision time (unlawful
   direct discrimination for a service to deploy): group-specific thresholds equalising the miss
   rate (FNR) with the same total flagged, and Fairlearn's ``ThresholdOptimizer`` (true-positive
@@ -17,6 +17,13 @@ Rows of the table:
 
 For each row: precision and recall at its operating point, and the disparities of every audited
 attribute (smallest recall ratio to the reference group, largest miss-rate difference).
+
+A group a mitigation cannot be fitted on is left out, with one note each
+(:class:`~vru_risk.fairness_reports.notes.GroupNote`): the equal-miss-rate thresholds need someone
+with the outcome in the group (otherwise none of it is flagged), and ``ThresholdOptimizer`` needs
+both outcomes (Fairlearn raises "Degenerate labels"): it is fitted on the other groups and the
+left-out group is not flagged; when no group has both outcomes it does not run, and its row says
+why. Each row's ``note`` says which groups were left out.
 
 Example
 -------
@@ -29,13 +36,14 @@ Example
 >>> groups = pd.DataFrame({"g": rng.choice(["a", "b"], n)})
 >>> table = compare_mitigations(rows, {"as is": score.to_numpy()}, groups, capacity=40, seed=0,
 ...     min_count=10, min_positives=5, min_flagged=2)
->>> [r["name"] for r in table][:2]
+>>> [r["name"] for r in table.rows][:2]
 ['as is', 'group-specific thresholds equalising FNR (illustrative)']
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,34 +57,16 @@ from vru_risk.fairness_reports.audit import (
     audit,
     group_labels,
 )
+from vru_risk.fairness_reports.notes import (
+    STAGE_EQUAL_FNR,
+    STAGE_THRESHOLD_OPTIMIZER,
+    GroupNote,
+    count_words,
+    describe,
+)
+from vru_risk.fairness_reports.unassessable import one_outcome_groups
 
 AS_IS = "as is"
-
-
-def reweighing_weights(groups: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Kamiran and Calders' re-weighing: ``w(a, y) = P(A=a) P(Y=y) / P(A=a, Y=y)``.
-
-    After weighting, group and label are independent in the training data, so a model cannot
-    learn a group's over-recorded outcomes as risk through features that stand for the group.
-    A missing group is its own ``unknown`` group. Weights average to one.
-
-    >>> w = reweighing_weights(np.array(["a", "a", "a", "b"]), np.array([1.0, 1.0, 0.0, 0.0]))
-    >>> [round(float(x), 3) for x in w]
-    [0.75, 0.75, 1.5, 0.5]
-    """
-    g = pd.Series(groups, dtype=object).fillna("unknown").astype(str).to_numpy()
-    y = np.asarray(labels, dtype="float64")
-    if len(g) != len(y):
-        raise ValueError(f"{len(g)} groups but {len(y)} labels")
-    if np.isnan(y).any():
-        raise ValueError("labels hold missing values: re-weigh labelled examples only")
-    frame = pd.DataFrame({"g": g, "y": y})
-    n = len(frame)
-    p_group = frame["g"].map(frame["g"].value_counts() / n)
-    p_label = frame["y"].map(frame["y"].value_counts() / n)
-    p_joint = frame.groupby(["g", "y"])["y"].transform("size") / n
-    weights: np.ndarray = (p_group * p_label / p_joint).to_numpy(dtype="float64")
-    return weights
 
 
 def _summary(result: AuditResult) -> dict[str, Any]:
@@ -119,12 +109,38 @@ def _best_rows(rows: pd.DataFrame, score: np.ndarray) -> np.ndarray:
     return np.sort(frame.drop_duplicates(["month", "person"])["pos"].to_numpy())
 
 
+@dataclass(frozen=True, eq=False)
+class GroupFlags:
+    """Flags of an illustrative group-aware mitigation, with the groups it had to leave out.
+
+    ``skipped`` says why the whole mitigation could not run (None when it ran); ``notes`` has
+    one note per group left out.
+    """
+
+    flags: np.ndarray
+    notes: tuple[GroupNote, ...] = ()
+    skipped: str | None = None
+
+
 def equal_fnr_thresholds(
-    score: np.ndarray, y: np.ndarray, groups: np.ndarray, total: int
-) -> np.ndarray:
+    score: np.ndarray, y: np.ndarray, groups: np.ndarray, total: int, *, attribute: str = "group"
+) -> GroupFlags:
     """Flags from one threshold per group chosen so every group reaches the same recall,
-    with (as nearly as ties allow) ``total`` flagged in all."""
+    with (as nearly as ties allow) ``total`` flagged in all. A group without anyone with the
+    outcome has no recall to equalise: it gets no threshold (none of it is flagged) and a note."""
     labels = np.unique(groups)
+    notes = tuple(
+        GroupNote(
+            STAGE_EQUAL_FNR,
+            attribute,
+            str(g),
+            describe(int((groups == g).sum()), 0),
+            "With nobody to reach there is no miss rate to equalise: this illustration sets no "
+            "threshold for the group and flags none of its young people.",
+        )
+        for g in labels
+        if not (y[groups == g] == 1).any()
+    )
 
     def flags_for(target: float) -> np.ndarray:
         out = np.zeros(len(score), dtype=bool)
@@ -147,7 +163,12 @@ def equal_fnr_thresholds(
             high = mid
         else:
             low = mid
-    return flags_for(low)
+    skipped = (
+        "nobody had the outcome, so there is no miss rate to equalise"
+        if (len(notes) == len(labels))
+        else None
+    )
+    return GroupFlags(flags_for(low), notes, skipped)
 
 
 class _ScoreAsPrediction(BaseEstimator):  # type: ignore[misc]
@@ -164,25 +185,62 @@ class _ScoreAsPrediction(BaseEstimator):  # type: ignore[misc]
 
 
 def threshold_optimizer_flags(
-    score: np.ndarray, y: np.ndarray, groups: np.ndarray, *, seed: int
-) -> np.ndarray:
-    """Fairlearn ThresholdOptimizer (TPR parity, balanced accuracy) at its own operating point."""
+    score: np.ndarray, y: np.ndarray, groups: np.ndarray, *, seed: int, attribute: str = "group"
+) -> GroupFlags:
+    """Fairlearn ThresholdOptimizer (TPR parity, balanced accuracy) at its own operating point.
+
+    Fairlearn needs both outcomes in every group it is fitted on ("Degenerate labels"). A group
+    with one outcome only is left out: the optimizer is fitted on the other groups, the left-out
+    group's rows are not flagged, and a note names it. When no group has both outcomes the
+    mitigation does not run at all (``skipped``; nobody flagged).
+    """
     from fairlearn.postprocessing import (  # type: ignore[import-untyped, unused-ignore]
         ThresholdOptimizer,
     )
 
-    optimizer = ThresholdOptimizer(
-        estimator=_ScoreAsPrediction(),
-        constraints="true_positive_rate_parity",
-        objective="balanced_accuracy_score",
-        prefit=True,
-        predict_method="predict",
+    groups = np.asarray(groups, dtype=object).astype(str)
+    one_outcome = one_outcome_groups(groups, y)
+    fitted = ~np.isin(groups, list(one_outcome))
+    skipped = (
+        None if fitted.any() else "no group has both young people with and without the outcome"
     )
-    x = score.reshape(-1, 1)
-    optimizer.fit(x, y, sensitive_features=groups)
-    decided = np.asarray(optimizer.predict(x, sensitive_features=groups, random_state=seed))
-    flags: np.ndarray = decided == 1
-    return flags
+    notes = tuple(
+        GroupNote(
+            STAGE_THRESHOLD_OPTIMIZER,
+            attribute,
+            g,
+            f"{describe(count, positives)}; Fairlearn needs young people with and without the "
+            "outcome in every group it fits",
+            "Fairlearn could not run at all: its row in the mitigation table is empty."
+            if skipped
+            else f"It was fitted on the other groups; this group's {count_words(count)} "
+            f"{'counts' if count == 1 else 'count'} as not flagged in its row.",
+        )
+        for g, (count, positives) in one_outcome.items()
+    )
+    flags = np.zeros(len(score), dtype=bool)
+    if skipped is None:
+        optimizer = ThresholdOptimizer(
+            estimator=_ScoreAsPrediction(),
+            constraints="true_positive_rate_parity",
+            objective="balanced_accuracy_score",
+            prefit=True,
+            predict_method="predict",
+        )
+        x = score[fitted].reshape(-1, 1)
+        optimizer.fit(x, y[fitted], sensitive_features=groups[fitted])
+        decided = optimizer.predict(x, sensitive_features=groups[fitted], random_state=seed)
+        flags[fitted] = np.asarray(decided) == 1
+    return GroupFlags(flags, notes, skipped)
+
+
+@dataclass(frozen=True, eq=False)
+class Mitigations:
+    """The mitigation table (``rows``, one flat record each) and the notes of the groups its
+    mitigations had to leave out (``notes``)."""
+
+    rows: list[dict[str, Any]]
+    notes: list[GroupNote] = field(default_factory=list)
 
 
 def compare_mitigations(
@@ -196,11 +254,13 @@ def compare_mitigations(
     min_count: int = 50,
     min_positives: int = 10,
     min_flagged: int = 5,
-) -> list[dict[str, Any]]:
+) -> Mitigations:
     """The mitigation table. ``rows`` has person_id, as_of and label (0/1, no censored rows);
     ``scores`` maps a row name (first: the model as is) to scores aligned with ``rows``;
     ``attribute`` is the one the illustrative group-aware rows equalise (default: the first
-    column of ``sensitive``)."""
+    column of ``sensitive``). Every row has a ``note`` (None when there is nothing to say); the
+    groups an illustrative mitigation had to leave out are in :attr:`Mitigations.notes`, and a
+    mitigation that cannot run at all keeps its row, empty, with the reason."""
     y = rows["label"].to_numpy(dtype="float64")
     out: list[dict[str, Any]] = []
     point = ServiceLists(
@@ -220,7 +280,15 @@ def compare_mitigations(
             min_flagged=min_flagged,
         )
         kind = "the model" if name == AS_IS else "group-blind alternative"
-        out.append({"name": name, "kind": kind, "operating_point": "capacity", **_summary(result)})
+        out.append(
+            {
+                "name": name,
+                "kind": kind,
+                "operating_point": "capacity",
+                **_summary(result),
+                "note": None,
+            }
+        )
     base = np.asarray(next(iter(scores.values())), dtype="float64")
     keep = _best_rows(rows, base)
     attribute = attribute or str(sensitive.columns[0])
@@ -230,31 +298,52 @@ def compare_mitigations(
     sub = sensitive.iloc[keep].reset_index(drop=True)
     illustrative = {
         "group-specific thresholds equalising FNR (illustrative)": (
-            equal_fnr_thresholds(sk, yk, np.asarray(groups), total),
+            equal_fnr_thresholds(sk, yk, np.asarray(groups), total, attribute=attribute),
             f"one threshold per {attribute} group, same total flagged",
         ),
         "Fairlearn ThresholdOptimizer, TPR parity (illustrative)": (
-            threshold_optimizer_flags(sk, yk, np.asarray(groups), seed=seed),
+            threshold_optimizer_flags(sk, yk, np.asarray(groups), seed=seed, attribute=attribute),
             "its own operating point (randomised decisions; cannot target a list size)",
         ),
     }
-    for name, (flags, how) in illustrative.items():
+    notes: list[GroupNote] = []
+    for name, (made, how) in illustrative.items():
+        row: dict[str, Any] = {
+            "name": name,
+            "kind": "illustrative: uses a protected attribute at decision time",
+            "operating_point": how,
+        }
+        notes.extend(made.notes)
+        if made.skipped is not None:
+            out.append(
+                {
+                    **row,
+                    "flagged": None,
+                    "precision": None,
+                    "recall": None,
+                    "note": f"not run: {made.skipped}",
+                }
+            )
+            continue
         # flags as scores 1/0 with a threshold of 1: exactly these rows are flagged
         result = audit(
             yk,
-            flags.astype("float64"),
+            made.flags.astype("float64"),
             sensitive_features=sub,
             operating_point=Threshold(1.0),
             min_count=min_count,
             min_positives=min_positives,
             min_flagged=min_flagged,
         )
-        out.append(
-            {
-                "name": name,
-                "kind": "illustrative: uses a protected attribute at decision time",
-                "operating_point": how,
-                **_summary(result),
-            }
-        )
-    return out
+        out.append({**row, **_summary(result), "note": _left_out(made.notes, attribute)})
+    return Mitigations(out, notes)
+
+
+def _left_out(notes: tuple[GroupNote, ...], attribute: str) -> str | None:
+    if not notes:
+        return None
+    names = ", ".join(n.group for n in notes)
+    return (
+        f"left out {len(notes)} {attribute} group{'s' if len(notes) != 1 else ''} it could not "
+        f"be fitted on ({names}): see the groups that could not be assessed"
+    )

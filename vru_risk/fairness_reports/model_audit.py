@@ -29,6 +29,7 @@ from vru_risk.fairness_reports.audit import AuditResult, ServiceLists, audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig, evaluate_gate
 from vru_risk.fairness_reports.mitigation import AS_IS, compare_mitigations
+from vru_risk.fairness_reports.notes import GroupNote
 from vru_risk.features.contract import AUDIT_ONLY_COLUMNS
 
 PRIMARY = "recorded label"
@@ -68,6 +69,11 @@ def age_band(birth: pd.Series, as_of: pd.Series) -> pd.Series:
     return pd.Series(np.where(years.isna(), "unknown", out), index=as_of.index, dtype=object)
 
 
+def variant_name(column: str) -> str:
+    """The mitigation table's name of a ``variant_*`` score column (``variant_a_b`` → ``a b``)."""
+    return column.removeprefix("variant_").replace("_", " ")
+
+
 def sensitive_frame(rows: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     """Audit-only attributes per example (same index as ``rows``)."""
     missing = [c for c in ("person_id", "birth_date", *AUDIT_ONLY_COLUMNS) if c not in people]
@@ -99,6 +105,9 @@ class ModelAudit:
     proxy: list[dict[str, Any]] = field(default_factory=list)
     window: dict[str, Any] = field(default_factory=dict)
     mitigation: list[dict[str, Any]] = field(default_factory=list)
+    mitigation_notes: list[GroupNote] = field(default_factory=list)
+    """The groups the mitigations had to leave out (the audit's, the intervals' and the gate's
+    own notes are on ``audits``, ``intervals`` and ``gate``)."""
 
 
 def audit_model(
@@ -162,8 +171,7 @@ def audit_model(
     labelled = predictions[predictions["label_serious_violence"].notna()].reset_index(drop=True)
     scores = {AS_IS: labelled["score"].to_numpy(dtype="float64")}
     for col in (c for c in labelled.columns if c.startswith("variant_")):
-        name = col.removeprefix("variant_").replace("_", " ")
-        scores[name] = labelled[col].to_numpy(dtype="float64")
+        scores[variant_name(col)] = labelled[col].to_numpy(dtype="float64")
     mitigation = compare_mitigations(
         labelled.assign(label=labelled["label_serious_violence"]),
         scores,
@@ -187,4 +195,6 @@ def audit_model(
         else [],
         "capacity_per_month": capacity,
     }
-    return ModelAudit(audits, intervals, gate, PRIMARY, [], window, mitigation)
+    return ModelAudit(
+        audits, intervals, gate, PRIMARY, [], window, mitigation.rows, mitigation.notes
+    )

@@ -28,6 +28,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from vru_risk.fairness_reports.notes import STAGE_PROXY, GroupNote, count_words
+
 PARAMS: dict[str, Any] = {
     "objective": "binary",
     "num_leaves": 7,
@@ -39,6 +41,7 @@ PARAMS: dict[str, Any] = {
     "verbose": -1,
 }
 ROUNDS = 60
+_EXAMPLES = ("example", "examples")  # the audited examples (teachable moments) it is fitted on
 
 
 def _auc_and_gain(
@@ -71,7 +74,8 @@ def proxy_test(
     """Per attribute: the largest one-group-versus-rest AUC and the features that carry it.
 
     Missing attribute values form the group ``unknown``; groups with fewer than ``min_group``
-    members (or non-members) are skipped and listed.
+    members (or non-members) are skipped and listed; :func:`proxy_notes` says why, one note per
+    skipped group.
     """
     if len(features) != len(sensitive_features):
         raise ValueError(
@@ -81,13 +85,12 @@ def proxy_test(
     names = [str(c) for c in features.columns]
     out: list[dict[str, Any]] = []
     for attribute in sensitive_features.columns:
-        values = sensitive_features[attribute].astype(object)
-        labels = np.array(["unknown" if pd.isna(v) else str(v) for v in values], dtype=object)
+        labels = _labels(sensitive_features[attribute])
         groups: list[dict[str, Any]] = []
         skipped: list[str] = []
         for group in sorted(set(labels)):
             y = (labels == group).astype(float)
-            if min(y.sum(), len(y) - y.sum()) < max(min_group, folds):
+            if _skip_reason(labels, group, max(min_group, folds)) is not None:
                 skipped.append(group)
                 continue
             auc, gain = _auc_and_gain(x, y, names, seed=seed, folds=folds)
@@ -113,3 +116,46 @@ def proxy_test(
             }
         )
     return out
+
+
+def _labels(values: pd.Series) -> np.ndarray:
+    return np.array(
+        ["unknown" if pd.isna(v) else str(v) for v in values.astype(object)], dtype=object
+    )
+
+
+def _skip_reason(labels: np.ndarray, group: str, needed: int) -> str | None:
+    """Why the proxy test cannot cross-validate ``group`` against the rest, or None."""
+    inside = int((labels == group).sum())
+    outside = len(labels) - inside
+    rule = f"(the test needs at least {needed:,} examples in the group and {needed:,} outside it)"
+    if inside < needed:
+        return f"only {count_words(inside, _EXAMPLES)} in it {rule}"
+    if outside == 0:
+        return f"every example is in it, so there is nothing to tell it from {rule}"
+    if outside < needed:
+        return f"only {count_words(outside, _EXAMPLES)} outside it {rule}"
+    return None
+
+
+def proxy_notes(
+    sensitive_features: pd.DataFrame, *, folds: int = 3, min_group: int = 30
+) -> list[GroupNote]:
+    """One note per group :func:`proxy_test` skips (same ``folds`` and ``min_group``)."""
+    notes = []
+    for attribute in sensitive_features.columns:
+        labels = _labels(sensitive_features[attribute])
+        for group in sorted(set(labels)):
+            reason = _skip_reason(labels, group, max(min_group, folds))
+            if reason is not None:
+                notes.append(
+                    GroupNote(
+                        STAGE_PROXY,
+                        str(attribute),
+                        group,
+                        reason,
+                        "The test cannot say whether the model's features carry membership of "
+                        "this group; the attribute's result covers its other groups only.",
+                    )
+                )
+    return notes

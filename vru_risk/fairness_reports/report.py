@@ -4,7 +4,8 @@ ethics panel, built from the audits, the bootstrap intervals and the gate.
 ``report.json`` (schema :data:`SCHEMA_VERSION`) carries the numbers; ``report.html`` is rendered
 from it alone (a report can be re-rendered from its JSON). The page has no external resources at
 all — inline CSS, charts as inline SVG drawn here — so it opens offline and can be archived as
-one file. Its sections, in order: plain-language summary; data window; metrics at capacity
+one file. Its sections, in order: plain-language summary; data window; groups that could not be
+assessed (which, why, what it means); metrics at capacity
 against baselines; calibration; groups and intersections with intervals; composition; proxy
 test; mitigation; the gate per criterion with the primary statement; review history. Sections
 whose input was not given (an external tool's scores have no model sections) are left out.
@@ -16,7 +17,10 @@ Top-level keys of ``report.json``
 ``overall``, ``groups`` (the primary audit's groups, each with ``intervals``), ``outcomes`` (every
 audit: overall and groups), ``composition``, ``gate``, ``performance``, ``calibration``,
 ``proxy``, ``mitigation``, ``review_history`` (null when not given), ``summary`` (sentences for a
-lay reader) and ``notes``. NaN never appears: undefined and suppressed values are null.
+lay reader), ``notes`` and ``cannot_assess`` (one record per group and stage that could not assess
+it: ``stage``, ``attribute``, ``group``, ``reason``, ``meaning``; see
+:mod:`vru_risk.fairness_reports.notes`). NaN never appears: undefined and suppressed values are
+null, and the page shows them as "cannot be assessed" with the reason.
 
 Example
 -------
@@ -60,13 +64,25 @@ from typing import Any
 import jinja2
 import numpy as np
 import pandas as pd
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from vru_risk.fairness_reports.audit import INTERSECTION_SEP, UNKNOWN, AuditResult
 from vru_risk.fairness_reports.bootstrap import BOOTSTRAP_METRICS
+from vru_risk.fairness_reports.charts import (
+    calibration_charts,
+    calibration_error_chart,
+    per100,
+    tpr_chart,
+)
 from vru_risk.fairness_reports.gate import PRIMARY_STATEMENT, FairnessGate
+from vru_risk.fairness_reports.notes import (
+    CANNOT_ASSESS,
+    GroupNote,
+    in_report_order,
+)
+from vru_risk.fairness_reports.unassessable import interval_notes
 
-__all__ = ["SCHEMA_VERSION", "build_report", "render_html", "write_report"]
+__all__ = ["SCHEMA_VERSION", "build_report", "not_assessed_line", "render_html", "write_report"]
 
 SCHEMA_VERSION = 1
 """Version of the ``report.json`` layout; bump it when a key changes meaning or disappears."""
@@ -209,6 +225,7 @@ def build_report(
     review_history: Sequence[Mapping[Any, Any]] | None = None,
     demo: bool = False,
     notes: list[str] | None = None,
+    group_notes: Sequence[GroupNote] = (),
 ) -> dict[str, Any]:
     """Gather the audits, intervals and gate into the JSON-ready report.
 
@@ -239,6 +256,10 @@ def build_report(
         Mark the report as a demonstration (the page shows a banner).
     notes : list of str, optional
         Caveats shown with the data window.
+    group_notes : sequence of GroupNote, optional
+        Groups the other stages could not assess (mitigations, re-weighing, the proxy test).
+        The primary audit's, the intervals' and the gate's own notes are added here; all of them
+        form ``cannot_assess`` and the page's section "Groups that could not be assessed".
 
     Returns
     -------
@@ -284,6 +305,13 @@ def build_report(
         "mitigation": _section(mitigation),
         "review_history": _section(review_history),
         "notes": [str(note) for note in notes or []],
+        "cannot_assess": [
+            note.to_dict()
+            for note in in_report_order(
+                [*result.notes, *interval_notes(intervals), *gate.notes, *group_notes],
+                [(str(g["attribute"]), str(g["group"])) for g in groups],
+            )
+        ],
     }
     report["summary"] = summary_sentences(report)
     return to_plain(report)  # type: ignore[no-any-return]
@@ -292,14 +320,10 @@ def build_report(
 # ------------------------------------------------------------------------------- summary
 
 
-def _per100(rate: float) -> str:
-    return f"{round(100 * rate)}"
-
-
 def _interval_words(interval: Sequence[float] | None) -> str:
     if interval is None:
         return ""
-    return f" (95% interval {_per100(interval[0])} to {_per100(interval[1])})"
+    return f" (95% interval {per100(interval[0])} to {per100(interval[1])})"
 
 
 def _people(n: int) -> str:
@@ -326,7 +350,7 @@ def _recall_by_attribute(report: Mapping[str, Any]) -> list[str]:
         rows.sort(key=lambda g: not g["is_reference"])  # the reference group first
         parts = [
             f"among the {g['group']} group{' it reached' if i == 0 else ''} "
-            f"{_per100(g['tpr'])}{_interval_words(g['intervals'].get('tpr'))}"
+            f"{per100(g['tpr'])}{_interval_words(g['intervals'].get('tpr'))}"
             for i, g in enumerate(rows)
         ]
         reference = report["reference"].get(attribute)
@@ -367,8 +391,8 @@ def _gate_words(gate: Mapping[str, Any]) -> str:
         )
     if unjudged:
         open_.append(
-            f"{len(unjudged)} could not be judged (too few young people, or no calibrated "
-            "probabilities)"
+            f"{len(unjudged)} could not be judged (too few young people, nobody with the "
+            "outcome, or no calibrated probabilities: see the groups that could not be assessed)"
         )
     return (
         f"Fairness check: INCONCLUSIVE. None of the {len(criteria)} comparisons was clearly "
@@ -392,6 +416,43 @@ def _too_small(report: Mapping[str, Any]) -> str | None:
     )
 
 
+def _undefined_words(report: Mapping[str, Any]) -> str | None:
+    partly = [g for g in report["groups"] if not g["suppressed"] and g.get("cannot_assess")]
+    if not partly:
+        return None
+    named = [
+        f"{g['attribute']}: {g['group']} ({g['cannot_assess']}: {g['cannot_assess_reason']})"
+        for g in partly[:_MISSED_LIMIT]
+    ]
+    more = f", and {len(partly) - _MISSED_LIMIT} more" if len(partly) > _MISSED_LIMIT else ""
+    return (
+        f"Some rates have nothing to be measured on and are shown as '{CANNOT_ASSESS}', never "
+        f"as 0: {'; '.join(named)}{more}."
+    )
+
+
+def _cannot_assess_words(report: Mapping[str, Any]) -> str | None:
+    groups = {(n["attribute"], n["group"]) for n in report["cannot_assess"]}
+    if not groups:
+        return None
+    return (
+        f"{len(groups):,} group{' was' if len(groups) == 1 else 's were'} not assessed in full "
+        "at some stage of the audit; the section 'Groups that could not be assessed' says "
+        "which, why, and what that means for this report."
+    )
+
+
+def not_assessed_line(report: Mapping[str, Any]) -> str | None:
+    """One line for the command's output: how many groups were not assessed in full."""
+    groups = {(n["attribute"], n["group"]) for n in report.get("cannot_assess") or []}
+    if not groups:
+        return None
+    return (
+        f"groups not assessed in full: {len(groups):,} (which, why and what it means: "
+        "'Groups that could not be assessed' in the report)"
+    )
+
+
 def _composition_words(report: Mapping[str, Any]) -> str | None:
     candidates = [
         g
@@ -407,8 +468,8 @@ def _composition_words(report: Mapping[str, Any]) -> str | None:
     g = max(candidates, key=lambda c: abs(math.log(c["composition_ratio"])))
     return (
         f"The group whose share of the list differs most from its share of those who went on "
-        f"to the outcome is {g['group']} ({g['attribute']}): {_per100(g['flagged_share'])}% of "
-        f"the list, {_per100(g['outcome_share'])}% of those with the outcome."
+        f"to the outcome is {g['group']} ({g['attribute']}): {per100(g['flagged_share'])}% of "
+        f"the list, {per100(g['outcome_share'])}% of those with the outcome."
     )
 
 
@@ -424,261 +485,31 @@ def summary_sentences(report: Mapping[str, Any]) -> list[str]:
     if overall.get("tpr") is not None:
         sentences.append(
             f"Of every 100 young people who went on to the outcome, the list reached "
-            f"{_per100(overall['tpr'])}."
+            f"{per100(overall['tpr'])}."
         )
     if overall.get("ppv") is not None:
         sentences.append(
-            f"Of every 100 young people on the list, {_per100(overall['ppv'])} went on to the "
+            f"Of every 100 young people on the list, {per100(overall['ppv'])} went on to the "
             "outcome."
         )
     sentences.extend(_recall_by_attribute(report))
     sentences.append(_gate_words(report["gate"]))
-    for extra in (_too_small(report), _composition_words(report)):
+    for extra in (
+        _too_small(report),
+        _undefined_words(report),
+        _cannot_assess_words(report),
+        _composition_words(report),
+    ):
         if extra:
             sentences.append(extra)
     for name, outcome in report["outcomes"].items():
         tpr = outcome["overall"].get("tpr")
         if name != primary and tpr is not None:
             sentences.append(
-                f"Measured against another outcome, {name}, the list reached {_per100(tpr)} of "
+                f"Measured against another outcome, {name}, the list reached {per100(tpr)} of "
                 "every 100 young people who went on to it."
             )
     return sentences
-
-
-# ------------------------------------------------------------------------------ charts
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.1f}"
-
-
-def tpr_chart(
-    attribute: str,
-    groups: Sequence[Mapping[str, Any]],
-    band: Sequence[float] | None,
-    *,
-    chart_id: str = "tpr",
-) -> Markup:
-    """Recall (TPR) per group as dots with interval whiskers, a dashed reference line and the
-    gate's ratio band shaded around it; inline SVG without external references."""
-    left, right, top, row_h = 200.0, 600.0, 28.0, 26.0
-    height = top + row_h * len(groups) + 54.0
-    span = right - left
-
-    def x(rate: float) -> float:
-        return left + span * min(max(rate, 0.0), 1.0)
-
-    title_id = f"{chart_id}-title"
-    parts = [
-        f'<svg class="chart" viewBox="0 0 680 {_fmt(height)}" width="680" '
-        f'height="{_fmt(height)}" role="img" aria-labelledby="{title_id}">',
-        f'<title id="{title_id}">Recall (share of young people with the outcome who were '
-        f"flagged) by {escape(attribute)}, with 95% intervals</title>",
-    ]
-    reference = next((g for g in groups if g["is_reference"] and g["tpr"] is not None), None)
-    bottom = top + row_h * len(groups)
-    if reference is not None:
-        ref = float(reference["tpr"])
-        if band is not None:
-            lo, hi = x(ref * band[0]), x(ref * band[1])
-            parts.append(
-                f'<rect x="{_fmt(lo)}" y="{_fmt(top - 6)}" width="{_fmt(hi - lo)}" '
-                f'height="{_fmt(bottom - top + 6)}" fill="#e3e8ef"/>'
-            )
-        parts.append(
-            f'<line x1="{_fmt(x(ref))}" x2="{_fmt(x(ref))}" y1="{_fmt(top - 6)}" '
-            f'y2="{_fmt(bottom)}" stroke="#1a1a1a" stroke-dasharray="4 3"/>'
-        )
-        parts.append(
-            f'<text x="{_fmt(x(ref))}" y="{_fmt(top - 10)}" text-anchor="end" class="small">'
-            f"reference {escape(reference['group'])}&#160;</text>"
-        )
-    for i, g in enumerate(groups):
-        y = top + row_h * i + row_h / 2
-        label = f"{g['group']} (reference)" if g["is_reference"] else str(g["group"])
-        parts.append(
-            f'<text x="{_fmt(left - 8)}" y="{_fmt(y + 4)}" text-anchor="end">{escape(label)}</text>'
-        )
-        if g["suppressed"] or g["tpr"] is None:
-            parts.append(
-                f'<text x="{_fmt(left + 4)}" y="{_fmt(y + 4)}" class="muted">too few to judge'
-                "</text>"
-            )
-            continue
-        interval = g["intervals"].get("tpr")
-        if interval is not None:
-            x0, x1 = x(interval[0]), x(interval[1])
-            parts.append(
-                f'<line x1="{_fmt(x0)}" x2="{_fmt(x1)}" y1="{_fmt(y)}" y2="{_fmt(y)}" '
-                'stroke="#1a1a1a" stroke-width="2"/>'
-            )
-            for end in (x0, x1):
-                parts.append(
-                    f'<line x1="{_fmt(end)}" x2="{_fmt(end)}" y1="{_fmt(y - 5)}" '
-                    f'y2="{_fmt(y + 5)}" stroke="#1a1a1a" stroke-width="2"/>'
-                )
-        parts.append(f'<circle cx="{_fmt(x(g["tpr"]))}" cy="{_fmt(y)}" r="5" fill="#0b3d91"/>')
-        words = f"{_per100(g['tpr'])}%"
-        if interval is not None:
-            words += f" ({_per100(interval[0])}–{_per100(interval[1])})"
-        parts.append(
-            f'<text x="{_fmt(right + 8)}" y="{_fmt(y + 4)}" class="small">{escape(words)}</text>'
-        )
-    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
-        parts.append(
-            f'<line x1="{_fmt(x(tick))}" x2="{_fmt(x(tick))}" y1="{_fmt(bottom)}" '
-            f'y2="{_fmt(bottom + 5)}" stroke="#1a1a1a"/>'
-        )
-        parts.append(
-            f'<text x="{_fmt(x(tick))}" y="{_fmt(bottom + 18)}" text-anchor="middle" '
-            f'class="small">{round(tick * 100)}%</text>'
-        )
-    parts.append(
-        f'<line x1="{_fmt(left)}" x2="{_fmt(right)}" y1="{_fmt(bottom)}" y2="{_fmt(bottom)}" '
-        'stroke="#1a1a1a"/>'
-    )
-    legend = "dot: recall; bar: 95% interval; dashed line: reference group"
-    if band is not None and reference is not None:
-        legend += f"; shaded: gate band (ratio {band[0]:g} to {band[1]:g})"
-    parts.append(
-        f'<text x="{_fmt(left)}" y="{_fmt(bottom + 38)}" class="small">{escape(legend)}</text>'
-    )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # every interpolated text is escaped above
-
-
-def _series_name(row: Mapping[str, Any]) -> str:
-    attribute, group = row.get("attribute"), row.get("group")
-    if group is None:
-        return "overall"
-    return f"{attribute}: {group}" if attribute else str(group)
-
-
-def calibration_charts(rows: Sequence[Mapping[str, Any]]) -> list[Markup]:
-    """Reliability diagrams (observed rate against mean predicted probability), one per series
-    (``overall`` or ``attribute: group``); rows without both numbers are skipped."""
-    series: dict[str, list[tuple[float, float]]] = {}
-    for row in rows:
-        predicted, observed = row.get("mean_predicted"), row.get("observed")
-        if isinstance(predicted, int | float) and isinstance(observed, int | float):
-            series.setdefault(_series_name(row), []).append((float(predicted), float(observed)))
-    charts = []
-    size, pad = 200.0, 34.0
-    for index, (name, points) in enumerate(series.items()):
-
-        def px(value: float) -> float:
-            return pad + size * min(max(value, 0.0), 1.0)
-
-        def py(value: float) -> float:
-            return pad + size - size * min(max(value, 0.0), 1.0)
-
-        title_id = f"calibration-curve-{index}"
-        points.sort()
-        path = " ".join(f"{_fmt(px(p))},{_fmt(py(o))}" for p, o in points)
-        parts = [
-            f'<svg class="chart small-multiple" viewBox="0 0 {_fmt(size + 2 * pad)} '
-            f'{_fmt(size + 2 * pad)}" width="{_fmt(size + 2 * pad)}" '
-            f'height="{_fmt(size + 2 * pad)}" role="img" aria-labelledby="{title_id}">',
-            f'<title id="{title_id}">Calibration, {escape(name)}: observed rate against '
-            "predicted probability; the dashed diagonal is perfect calibration</title>",
-            f'<text x="{_fmt(pad)}" y="{_fmt(pad - 12)}">{escape(name)}</text>',
-            f'<rect x="{_fmt(pad)}" y="{_fmt(pad)}" width="{_fmt(size)}" height="{_fmt(size)}" '
-            'fill="none" stroke="#1a1a1a"/>',
-            f'<line x1="{_fmt(px(0))}" y1="{_fmt(py(0))}" x2="{_fmt(px(1))}" y2="{_fmt(py(1))}" '
-            'stroke="#555" stroke-dasharray="4 3"/>',
-            f'<polyline points="{path}" fill="none" stroke="#0b3d91" stroke-width="2"/>',
-        ]
-        parts.extend(
-            f'<circle cx="{_fmt(px(p))}" cy="{_fmt(py(o))}" r="3.5" fill="#0b3d91"/>'
-            for p, o in points
-        )
-        for tick in (0.0, 0.5, 1.0):
-            parts.append(
-                f'<text x="{_fmt(px(tick))}" y="{_fmt(size + pad + 12)}" text-anchor="middle" '
-                f'class="small">{tick:g}</text>'
-            )
-            parts.append(
-                f'<text x="{_fmt(pad - 4)}" y="{_fmt(py(tick) + 4)}" text-anchor="end" '
-                f'class="small">{tick:g}</text>'
-            )
-        parts.append(
-            f'<text x="{_fmt(pad + size / 2)}" y="{_fmt(size + pad + 28)}" text-anchor="middle" '
-            'class="small">predicted probability</text>'
-        )
-        parts.append(
-            f'<text x="10" y="{_fmt(pad + size / 2)}" class="small" text-anchor="middle" '
-            f'transform="rotate(-90 10 {_fmt(pad + size / 2)})">observed rate</text>'
-        )
-        parts.append("</svg>")
-        charts.append(Markup("".join(parts)))  # every interpolated text is escaped above
-    return charts
-
-
-def calibration_error_chart(
-    rows: Sequence[Mapping[str, Any]], tolerance: float | None
-) -> Markup | None:
-    """Expected calibration error per group as horizontal bars, with the gate's tolerance as a
-    dashed line; None when no row carries a ``calibration_error`` key."""
-    rows = [row for row in rows if "calibration_error" in row]
-    if not rows:
-        return None
-    values = [row["calibration_error"] for row in rows]
-    known = [float(v) for v in values if isinstance(v, int | float)]
-    top = max([0.1, *(1.15 * v for v in known), 1.5 * (tolerance or 0.0)])
-    left, right, first, row_h = 200.0, 560.0, 20.0, 24.0
-    height = first + row_h * len(rows) + 46.0
-    bottom = first + row_h * len(rows)
-
-    def x(value: float) -> float:
-        return left + (right - left) * min(max(value, 0.0), top) / top
-
-    parts = [
-        f'<svg class="chart" viewBox="0 0 680 {_fmt(height)}" width="680" '
-        f'height="{_fmt(height)}" role="img" aria-labelledby="calibration-error-title">',
-        '<title id="calibration-error-title">Expected calibration error by group; lower is '
-        "better; the dashed line is the gate's tolerance</title>",
-    ]
-    for i, (row, value) in enumerate(zip(rows, values, strict=True)):
-        y = first + row_h * i
-        parts.append(
-            f'<text x="{_fmt(left - 8)}" y="{_fmt(y + 16)}" text-anchor="end">'
-            f"{escape(_series_name(row))}</text>"
-        )
-        if not isinstance(value, int | float):
-            parts.append(
-                f'<text x="{_fmt(left + 4)}" y="{_fmt(y + 16)}" class="muted">not assessable</text>'
-            )
-            continue
-        parts.append(
-            f'<rect x="{_fmt(left)}" y="{_fmt(y + 5)}" width="{_fmt(x(value) - left)}" '
-            'height="14" fill="#0b3d91"/>'
-        )
-        parts.append(
-            f'<text x="{_fmt(x(value) + 6)}" y="{_fmt(y + 16)}" class="small">{value:.3f}</text>'
-        )
-    if tolerance is not None:
-        parts.append(
-            f'<line x1="{_fmt(x(tolerance))}" x2="{_fmt(x(tolerance))}" y1="{_fmt(first)}" '
-            f'y2="{_fmt(bottom)}" stroke="#7f1212" stroke-width="2" stroke-dasharray="5 3"/>'
-        )
-    parts.append(
-        f'<line x1="{_fmt(left)}" x2="{_fmt(right)}" y1="{_fmt(bottom)}" y2="{_fmt(bottom)}" '
-        'stroke="#1a1a1a"/>'
-    )
-    for tick in (0.0, top / 2, top):
-        parts.append(
-            f'<text x="{_fmt(x(tick))}" y="{_fmt(bottom + 16)}" text-anchor="middle" '
-            f'class="small">{tick:.2f}</text>'
-        )
-    legend = "bar: calibration error (lower is better)"
-    if tolerance is not None:
-        legend += f"; dashed line: gate tolerance {tolerance:g}"
-    parts.append(
-        f'<text x="{_fmt(left)}" y="{_fmt(bottom + 36)}" class="small">{escape(legend)}</text>'
-    )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # every interpolated text is escaped above
 
 
 # ------------------------------------------------------------------------------ rendering
@@ -688,6 +519,19 @@ def _pct(value: Any) -> str:
     if value is None:
         return "—"
     return f"{100 * float(value):.1f}%"
+
+
+_CANNOT = Markup('<span class="cannot">{}</span>').format(CANNOT_ASSESS)
+
+
+def _rate(value: Any) -> str:
+    """A group's rate as a percentage, or "cannot be assessed" (never 0, never blank)."""
+    return _CANNOT if value is None else _pct(value)
+
+
+def _value(value: Any, digits: int = 3) -> str:
+    """A group's number (AUC, ratio, difference), or "cannot be assessed"."""
+    return _CANNOT if value is None else _num(value, digits)
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -729,7 +573,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=_pct, num=_num, ci=_ci, cell=_cell)
+    env.filters.update(pct=_pct, num=_num, ci=_ci, cell=_cell, rate=_rate, value=_value)
     env.globals.update(columns=_columns, sep=INTERSECTION_SEP)
     return env
 
@@ -737,6 +581,23 @@ def _environment() -> jinja2.Environment:
 def _template_text() -> str:
     path = resources.files("vru_risk.fairness_reports").joinpath("templates", _TEMPLATE)
     return path.read_text(encoding="utf-8")
+
+
+def _unassessed(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``cannot_assess`` grouped by group (in order), with the group's counts when audited."""
+    counts = {(g["attribute"], g["group"]): g for g in report["groups"]}
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for note in report.get("cannot_assess") or []:
+        key = (note["attribute"], note["group"])
+        if key not in out:
+            out[key] = {
+                "attribute": key[0],
+                "group": key[1],
+                "counts": counts.get(key),
+                "notes": [],
+            }
+        out[key]["notes"].append(note)
+    return list(out.values())
 
 
 def render_html(report: Mapping[str, Any]) -> str:
@@ -766,6 +627,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     template = _environment().from_string(_template_text())
     return template.render(
         report=report,
+        unassessed=_unassessed(report),
         attributes=[a for a in attributes if INTERSECTION_SEP not in a],
         intersections=[a for a in attributes if INTERSECTION_SEP in a],
         by_attribute=by_attribute,
