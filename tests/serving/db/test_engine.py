@@ -32,6 +32,7 @@ TABLES = [
     "audit_log",
     "decisions",
     "ended_sessions",
+    "flag_loads",
     "flag_programmes",
     "flags",
     "login_failures",
@@ -48,7 +49,7 @@ def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> N
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, Base.metadata) == []
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0002"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0003b"
 
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
