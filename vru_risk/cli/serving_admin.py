@@ -27,7 +27,12 @@ from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.db import grant_app_role, open_database, session_factory
 from vru_risk.serving.db.engine import DatabaseError
 from vru_risk.serving.db.review_mirror import sync_review_log
-from vru_risk.serving.retention import apply_retention
+from vru_risk.serving.retention import (
+    RetentionError,
+    RetentionFolders,
+    apply_retention,
+    plan_retention,
+)
 from vru_risk.serving.users import (
     ROLES,
     UserInfo,
@@ -41,7 +46,9 @@ from vru_risk.serving.users import (
 
 users_app = typer.Typer(help="Users of the service: add, disable, reset a password, tokens")
 audit_app = typer.Typer(help="The keyed audit log of every view of an individual")
-retention_app = typer.Typer(help="Delete flags and decisions past the retention period")
+retention_app = typer.Typer(
+    help="Delete flags, decisions and person-level files past the retention period"
+)
 db_app = typer.Typer(help="The application database: migrations and PostgreSQL's app role")
 
 PasswordStdin = Annotated[
@@ -102,6 +109,20 @@ def audit_log(engine: Engine) -> AuditLog:
         return AuditLog(engine, key, settings.audit_dir / "head.json")
     except AuditLogError as exc:
         raise UserError(str(exc)) from None
+
+
+def audit_ready(engine: Engine) -> None:
+    """Refuse (UserError) unless the audit log can record an administrative act now: checked
+    before a command changes anything, so that it either changes and records, or neither."""
+    log = audit_log(engine)
+    try:
+        log.check_ready()
+    except AuditLogError as exc:
+        raise UserError(
+            f"the audit log cannot record this command ({exc}); nothing changed"
+        ) from None
+    finally:
+        log.close()
 
 
 def operator_name() -> str:
@@ -275,24 +296,61 @@ def audit_verify() -> None:
 @retention_app.command("apply")
 def retention_apply(
     today: Annotated[
-        str | None, typer.Option("--today", help="The day to count back from (default: today)")
+        str | None,
+        typer.Option(
+            "--today", help="Count back from this day (default: today; never a later day)"
+        ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the cut-off and what would be deleted; change nothing"
+        ),
+    ] = False,
 ) -> None:
-    """Delete flags (and their decisions) older than VRU_RETENTION_MONTHS; audit-logged."""
+    """Delete flags, their decisions, ledger lines, moments and cached feature tables older
+    than VRU_RETENTION_MONTHS; audit-logged."""
     settings = state.get_settings()
-    day = parse_date(today, "--today") or date.today()
+    real = date.today()
+    day = parse_date(today, "--today") or real
+    months = settings.retention_months
+    folders = RetentionFolders.of(settings)
     engine = app_engine()
     try:
+        if dry_run:
+            plan = plan_retention(
+                engine, today=day, months=months, folders=folders, real_today=real
+            )
+            console.print(
+                f"dry run: retention ({months} months) counting back from {day} would delete "
+                f"everything with as_of before {plan.cutoff}: {plan.summary()}. Nothing was "
+                "deleted."
+            )
+            return
         log = audit_log(engine)
-        result = apply_retention(
-            engine, log, today=day, months=settings.retention_months, username="vru-cli"
-        )
+        try:
+            result = apply_retention(
+                engine,
+                log,
+                today=day,
+                months=months,
+                folders=folders,
+                real_today=real,
+                username=operator_name(),
+                role="operator",
+            )
+        except AuditLogError as exc:
+            raise UserError(f"the audit log could not record the retention run: {exc}") from None
+        finally:
+            log.close()
+    except RetentionError as exc:
+        raise UserError(str(exc)) from None
     finally:
         engine.dispose()
     console.print(
-        f"retention ({settings.retention_months} months, flags with as_of before "
-        f"{result.cutoff}): deleted {result.flags_deleted} flag(s) and "
-        f"{result.decisions_deleted} decision(s); recorded as audit-log row {result.audit_seq}"
+        f"retention ({months} months, as_of before {result.cutoff}): deleted "
+        f"{result.flags_deleted} flag(s) and {result.decisions_deleted} decision(s), "
+        f"{result.files.summary()}; recorded as audit-log row {result.audit_seq}"
     )
 
 

@@ -362,6 +362,38 @@ class AuditLog:
                 "Restore it from backup."
             ) from None
 
+    def check_ready(self) -> None:
+        """Raise :class:`AuditLogError` unless an append could be recorded now: head.json
+        readable (or not yet written), its folder writable, no head write failing,
+        and (PostgreSQL) the right to INSERT audit rows. A command that changes data before
+        appending its row checks this first, so that it either changes and records, or does
+        neither."""
+        try:
+            self.read_head()
+        except OSError as exc:
+            raise AuditLogError(
+                f"the audit head {self.head_path} cannot be read ({exc.strerror}); restore it "
+                "from backup, then run `vru audit-log verify`"
+            ) from None
+        folder = self.head_path.parent
+        writable_parent = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+        if not os.access(writable_parent, os.W_OK | os.X_OK):
+            raise AuditLogError(f"the audit head's folder {folder} is not writable by this user")
+        self._refuse_without_head()
+        try:
+            with self.engine.connect() as conn:
+                if conn.dialect.name == "postgresql":
+                    allowed = conn.execute(
+                        text("SELECT has_table_privilege(current_user, 'audit_log', 'INSERT')")
+                    ).scalar_one()
+                    if not allowed:
+                        raise AuditLogError("this database role may not INSERT into audit_log")
+                else:
+                    conn.execute(select(AuditRow.seq).limit(1))
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise AuditLogError(f"the audit table cannot be read: {reason}") from None
+
     def _advance_head(self, seq: int, mac: str) -> None:
         if not self.background_head:
             self._write_head(seq, mac)
