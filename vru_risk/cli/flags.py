@@ -32,7 +32,8 @@ from vru_risk.cli.serving_admin import (
 )
 from vru_risk.models.flag import Flag
 from vru_risk.serving.flag_checks import LIMITS, FlagStoreError
-from vru_risk.serving.flag_loader import BATCH, LoadResult, load_flags_staged, read_flags_jsonl
+from vru_risk.serving.flag_loader import LoadResult, read_flags_jsonl
+from vru_risk.serving.flag_staging import BATCH, load_flags_staged
 from vru_risk.serving.withdrawal import REASON_LIMIT, withdraw_flag
 
 app = typer.Typer(

@@ -10,7 +10,7 @@ transaction. Redaction by programme (:meth:`Flag.for_programme`) and audit loggi
 caller's job: these functions return full flags.
 
 One visibility rule (:func:`shown`): a flag is shown once published (its load finished, see
-:mod:`~vru_risk.serving.flag_loader`) and until withdrawn (``vru flags withdraw``); lists also
+:mod:`~vru_risk.serving.flag_staging`) and until withdrawn (``vru flags withdraw``); lists also
 apply the display period. A stored flag that can no longer be shown safely (a body that does
 not parse, e.g. a non-finite number stored as null; an id longer than the audit log accepts; a
 control character) is left out with a logged warning naming its flag id, never its person id.

@@ -22,17 +22,12 @@ from tests.conftest import RunVru
 from tests.serving.db.conftest import empty_postgres, make_flag, practitioner
 from tests.serving.db.test_engine import drop_role
 from vru_risk.models.flag import Flag
-from vru_risk.serving import flag_loader
+from vru_risk.serving import flag_staging
 from vru_risk.serving.audit_log import AuditLog, AuditLogError
 from vru_risk.serving.db import grant_app_role, make_engine, session_factory
 from vru_risk.serving.db.models import FlagLoad, FlagProgramme, FlagRow
-from vru_risk.serving.flag_loader import (
-    BATCH,
-    LoadBusyError,
-    flag_rows,
-    insert_rows,
-    load_flags_staged,
-)
+from vru_risk.serving.flag_loader import flag_rows, insert_rows
+from vru_risk.serving.flag_staging import BATCH, LoadBusyError, load_flags_staged
 from vru_risk.serving.flag_store import (
     FlagStoreError,
     aggregates,
@@ -61,8 +56,8 @@ def flat(output: str) -> str:
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches of 2 flags and no pause: a few flags make a multi-batch load."""
-    monkeypatch.setattr(flag_loader, "BATCH", 2)
-    monkeypatch.setattr(flag_loader, "SQLITE_PAUSE", 0.0)
+    monkeypatch.setattr(flag_staging, "BATCH", 2)
+    monkeypatch.setattr(flag_staging, "SQLITE_PAUSE", 0.0)
 
 
 def shown_now(sessions: sessionmaker[Session], flags: list[Flag]) -> dict[str, Any]:
