@@ -84,6 +84,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/oracle_gap.py
 	$(BIN)/python benchmarks/scoring.py
 	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/flag_load.py
 
 lock: $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes $(UV_PLATFORM) --upgrade -o requirements/lock.txt

@@ -255,7 +255,24 @@ class Settings(BaseSettings):
 
     @property
     def cache_dir(self) -> Path:
+        """DuckDB's scratch folder (work that spills past the memory limit)."""
         return self.home / "cache"
+
+    @property
+    def features_dir(self) -> Path:
+        """``vru train``'s feature tables, cached by feature spec and data fingerprint."""
+        return self.home / "features"
+
+    @property
+    def flags_dir(self) -> Path:
+        """The daily job's materialised moments (``moments-<day>/``) and issued-flags ledger."""
+        return self.home / "flags"
+
+    @property
+    def issued_dir(self) -> Path:
+        """The ledger of flags issued, one ``issued-<day>.jsonl`` per day (``vru flags
+        generate`` keeps it; capacity is counted from it)."""
+        return self.flags_dir / "issued"
 
     @property
     def reports_dir(self) -> Path:

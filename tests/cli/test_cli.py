@@ -69,7 +69,8 @@ def test_a_command_imports_only_what_it_needs() -> None:
     code = (
         "import sys\n"
         "from vru_risk.cli import main\n"
-        "for args in (['users', '--help'], ['audit-log', '--help'], ['flags', 'load', '--help']):\n"
+        "for args in (['users', '--help'], ['audit-log', '--help'], ['flags', 'load', '--help'],\n"
+        "             ['flags', 'withdraw', '--help']):\n"
         "    try:\n"
         "        main(args)\n"
         "    except SystemExit as exc:\n"
@@ -92,4 +93,8 @@ def test_the_full_app_has_every_command_once(vru: RunVru) -> None:
     assert sorted(names) == sorted(p[0] for p in PARTS)
     flags = next(g.typer_instance for g in app.registered_groups if g.name == "flags")
     assert flags is not None
-    assert sorted(c.name or "" for c in flags.registered_commands) == ["generate", "load"]
+    assert sorted(c.name or "" for c in flags.registered_commands) == [
+        "generate",
+        "load",
+        "withdraw",
+    ]

@@ -88,7 +88,8 @@ def _app_for(args: list[str]) -> typer.Typer:
     names = {p[0] for p in PARTS}
     if not words or words[0] not in names:
         return _full_app()
-    return build_app(words[0], flags_generate=words[0] != "flags" or words[1:2] != ["load"])
+    light = words[0] == "flags" and words[1:2] in (["load"], ["withdraw"])
+    return build_app(words[0], flags_generate=not light)
 
 
 def _root(

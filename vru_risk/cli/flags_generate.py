@@ -153,7 +153,7 @@ def run_generate(
     except ValueError as exc:
         raise UserError(str(exc)) from None
     wanted = tuple(day - timedelta(days=k) for k in range(days - 1, -1, -1))
-    ledger = settings.home / "flags" / "issued"
+    ledger = settings.issued_dir
     issued = issued_before(ledger, wanted, issued_paths or [])
     try:
         moments = build_moments(folder, model.spec, config, wanted, **engine_options())
@@ -170,7 +170,7 @@ def run_generate(
     write_jsonl(batch.flags, out)
     for d in wanted:  # the ledger of offers made, one file per day (a re-run replaces its days)
         write_jsonl([f for f in batch.flags if f.as_of == d], ledger / f"issued-{d}.jsonl")
-    save_moments(moments, settings.home / "flags" / f"moments-{day.isoformat()}")
+    save_moments(moments, settings.flags_dir / f"moments-{day.isoformat()}")
     names = {str(n) for n in moments.supported["programme"]}
     unmatched = tuple(
         sorted(n for n in names if not any(p.supports(n) for p in programmes.programmes))

@@ -29,7 +29,12 @@ from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError, open
 from vru_risk.serving.db import grant_app_role, open_database, session_factory
 from vru_risk.serving.db.engine import DatabaseError
 from vru_risk.serving.db.review_mirror import sync_review_log
-from vru_risk.serving.retention import apply_retention
+from vru_risk.serving.retention import (
+    RetentionError,
+    RetentionFolders,
+    apply_retention,
+    plan_retention,
+)
 from vru_risk.serving.users import (
     ROLES,
     UserInfo,
@@ -42,7 +47,9 @@ from vru_risk.serving.users import (
 )
 
 users_app = typer.Typer(help="Users of the service: add, disable, reset a password, tokens")
-retention_app = typer.Typer(help="Delete flags and decisions past the retention period")
+retention_app = typer.Typer(
+    help="Delete flags, decisions and person-level files past the retention period"
+)
 db_app = typer.Typer(help="The application database: migrations and PostgreSQL's app role")
 
 PasswordStdin = Annotated[
@@ -110,9 +117,18 @@ def audit_log(engine: Engine, *, check: bool = True) -> AuditLog:
 
 
 def require_audit_log(engine: Engine) -> None:
-    """Before an administrative act: refuse it (UserError) if its audit row could not be
-    written afterwards (no key, a key that is not the log's, a missing anchor)."""
-    audit_log(engine).close()
+    """Before an administrative act: refuse it (UserError) unless its audit row could be
+    written afterwards (no key, a key that is not the log's, a missing anchor, an unreadable
+    head, no right to insert), so that a command either changes and records, or neither."""
+    log = audit_log(engine, check=False)
+    try:
+        log.check_ready()
+    except AuditLogError as exc:
+        raise UserError(
+            f"the audit log cannot record this command ({exc}); nothing changed"
+        ) from None
+    finally:
+        log.close()
 
 
 def operator_name() -> str:
@@ -286,24 +302,61 @@ def users_token(username: Annotated[str, typer.Argument(help="Login name")]) -> 
 @retention_app.command("apply")
 def retention_apply(
     today: Annotated[
-        str | None, typer.Option("--today", help="The day to count back from (default: today)")
+        str | None,
+        typer.Option(
+            "--today", help="Count back from this day (default: today; never a later day)"
+        ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the cut-off and what would be deleted; change nothing"
+        ),
+    ] = False,
 ) -> None:
-    """Delete flags (and their decisions) older than VRU_RETENTION_MONTHS; audit-logged."""
+    """Delete flags, their decisions, ledger lines, moments and cached feature tables older
+    than VRU_RETENTION_MONTHS; audit-logged."""
     settings = state.get_settings()
-    day = parse_date(today, "--today") or date.today()
+    real = date.today()
+    day = parse_date(today, "--today") or real
+    months = settings.retention_months
+    folders = RetentionFolders.of(settings)
     engine = app_engine()
     try:
-        log = audit_log(engine)
-        result = apply_retention(
-            engine, log, today=day, months=settings.retention_months, username="vru-cli"
-        )
+        if dry_run:
+            plan = plan_retention(
+                engine, today=day, months=months, folders=folders, real_today=real
+            )
+            console.print(
+                f"dry run: retention ({months} months) counting back from {day} would delete "
+                f"everything with as_of before {plan.cutoff}: {plan.summary()}. Nothing was "
+                "deleted."
+            )
+            return
+        log = audit_log(engine, check=False)  # apply_retention checks it before deleting
+        try:
+            result = apply_retention(
+                engine,
+                log,
+                today=day,
+                months=months,
+                folders=folders,
+                real_today=real,
+                username=operator_name(),
+                role="operator",
+            )
+        except AuditLogError as exc:
+            raise UserError(f"the audit log could not record the retention run: {exc}") from None
+        finally:
+            log.close()
+    except RetentionError as exc:
+        raise UserError(str(exc)) from None
     finally:
         engine.dispose()
     console.print(
-        f"retention ({settings.retention_months} months, flags with as_of before "
-        f"{result.cutoff}): deleted {result.flags_deleted} flag(s) and "
-        f"{result.decisions_deleted} decision(s); recorded as audit-log row {result.audit_seq}"
+        f"retention ({months} months, as_of before {result.cutoff}): deleted "
+        f"{result.flags_deleted} flag(s) and {result.decisions_deleted} decision(s), "
+        f"{result.files.summary()}; recorded as audit-log row {result.audit_seq}"
     )
 
 

@@ -51,7 +51,7 @@ def cached_features(
         folder = open_folder(data, today=date.today())
     except (InvalidDataError, FolderNotFoundError) as exc:
         raise UserError(str(exc)) from None
-    out = settings.home / "features" / f"{spec.hash[:16]}-{folder.fingerprint[:16]}.parquet"
+    out = settings.features_dir / f"{spec.hash[:16]}-{folder.fingerprint[:16]}.parquet"
     if out.exists():
         try:
             meta = pq.read_metadata(out).metadata or {}

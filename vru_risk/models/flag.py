@@ -71,7 +71,9 @@ def band_for(percentile: float) -> str:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: pydantic accepts JSON's Infinity and NaN by default, and would write
+    # them back as null (a flag that no longer parses); every number of a flag is finite
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Trigger(_Frozen):

@@ -208,7 +208,7 @@ def create_app(settings: Settings) -> FastAPI:
             limiter=limiter,
             signed_out=signed_out,
             templates=templates(),
-            moments=MomentStore(settings.home / "flags"),
+            moments=MomentStore(settings.flags_dir),
             model_loads=anyio.CapacityLimiter(1),
         )
         in_service = models.status()
@@ -273,8 +273,9 @@ def create_app(settings: Settings) -> FastAPI:
                 "Content-Type: application/json (see /docs)"
             )
         if _is_api(request):
+            extra = getattr(exc, "extra_body", None) or {}  # e.g. a withdrawn flag's when, why
             return JSONResponse(
-                {"detail": detail}, status_code=exc.status_code, headers=exc.headers
+                {"detail": detail, **extra}, status_code=exc.status_code, headers=exc.headers
             )
         return render_error(request, exc.status_code, detail, headers=exc.headers)
 

@@ -101,7 +101,7 @@ def _read_json(path: Path, what: str) -> Any | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise AuditLogError(f"{what} {path} cannot be read ({exc})") from None
+        raise AuditLogError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
     try:
         return json.loads(text)
     except ValueError as exc:

@@ -305,9 +305,20 @@ class AuditLog:
         the anchor recording exactly the database's key segments and no row the table lacks.
         A log without key segments (new, or written before them) gets segment 1 here."""
         read_head(self.head_path)
-        self.head_path.parent.mkdir(parents=True, exist_ok=True)  # never the anchor's folder
+        try:
+            self.head_path.parent.mkdir(parents=True, exist_ok=True)  # never the anchor's folder
+        except OSError as exc:
+            raise AuditLogError(
+                f"the audit head's folder {self.head_path.parent} cannot be created ({exc})"
+            ) from None
+        if not os.access(self.head_path.parent, os.W_OK | os.X_OK):
+            raise AuditLogError(
+                f"the audit head's folder {self.head_path.parent} is not writable by this user"
+            )
         if not os.access(self.anchor_path.parent, os.W_OK):
             raise AuditLogError(unwritable_anchor_folder(self.anchor_path))
+        self.mirror.refuse_if_failing()
+        self._check_insert_right()
         anchor = read_anchor(self.anchor_path)
         at = now_text()
         with self.chain() as conn:
@@ -327,6 +338,22 @@ class AuditLog:
             problem = anchor_disagreement(self.anchor_path, anchor, segments, last_seq, at_head)
             if problem is not None:
                 raise AuditLogError(problem)
+
+    def _check_insert_right(self) -> None:
+        """PostgreSQL: this role may INSERT audit rows (a command that changes data checks it
+        before changing anything, so that it either changes and records, or does neither)."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        try:
+            with self.engine.connect() as conn:
+                allowed = conn.execute(
+                    text("SELECT has_table_privilege(current_user, 'audit_log', 'INSERT')")
+                ).scalar_one()
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise AuditLogError(f"the audit table cannot be read: {reason}") from None
+        if not allowed:
+            raise AuditLogError("this database role may not INSERT into audit_log")
 
     # --- locks ----------------------------------------------------------------------------
 

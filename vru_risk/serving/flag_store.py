@@ -9,6 +9,12 @@ Functions take a :class:`~sqlalchemy.orm.Session` and never commit: the caller o
 transaction. Redaction by programme (:meth:`Flag.for_programme`) and audit logging are the
 caller's job: these functions return full flags.
 
+One visibility rule (:func:`shown`): a flag is shown once published (its load finished, see
+:mod:`~vru_risk.serving.flag_staging`) and until withdrawn (``vru flags withdraw``); lists also
+apply the display period. A stored flag that can no longer be shown safely (a body that does
+not parse, e.g. a non-finite number stored as null; an id longer than the audit log accepts; a
+control character) is left out with a logged warning naming its flag id, never its person id.
+
 Example
 -------
 >>> REASON_CODES["disagree"][:2]
@@ -19,20 +25,30 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from vru_risk.models.flag import Flag
 from vru_risk.models.programmes import Programme, Programmes, load_programmes
-from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow, utcnow
-from vru_risk.serving.users import UserInfo, UserInputError
+from vru_risk.serving.db.models import DecisionRow, FlagLoad, FlagProgramme, FlagRow, utcnow
+from vru_risk.serving.flag_checks import FlagStoreError as FlagStoreError
+from vru_risk.serving.flag_checks import storage_problem
+from vru_risk.serving.flag_loader import LoadResult as LoadResult
+from vru_risk.serving.flag_loader import load_flags as load_flags
+from vru_risk.serving.flag_loader import read_flags_jsonl as read_flags_jsonl
+from vru_risk.serving.users import UserInfo
+
+# FlagStoreError, LoadResult, load_flags and read_flags_jsonl are re-exported where callers have
+# always found them: loading lives in flag_loader, the checks (and that error) in flag_checks
+
+log = logging.getLogger("vru_risk.serving.flags")
 
 Decision = Literal["referred", "no_action", "disagree"]
 DECISIONS: Final[tuple[Decision, ...]] = ("referred", "no_action", "disagree")
@@ -62,20 +78,29 @@ REASON_CODES: Final[dict[Decision, tuple[str, ...]]] = {
         "other",
     ),
 }
-_SHOWN_ERRORS: Final = 10
-_CHUNK: Final = 500
-
-
-class FlagStoreError(UserInputError):
-    """Flags or a decision that cannot be stored; the message says what is wrong."""
 
 
 @dataclass(frozen=True)
-class LoadResult:
-    """How many flags were new, and how many were already stored with the same content."""
+class Withdrawal:
+    """When, why and by whom (the operating-system account) a flag was withdrawn."""
 
-    inserted: int
-    already_present: int
+    at: dt.datetime
+    reason: str
+    by: str
+
+    def sentence(self, flag_id: str) -> str:
+        return (
+            f"flag {flag_id} was withdrawn on {self.at:%Y-%m-%d} at {self.at:%H:%M} UTC: "
+            f"{self.reason}"
+        )
+
+
+@dataclass(frozen=True)
+class StoredFlag:
+    """A published flag (full, not redacted) and its withdrawal, if it was withdrawn."""
+
+    flag: Flag
+    withdrawal: Withdrawal | None
 
 
 @dataclass(frozen=True)
@@ -109,129 +134,71 @@ class Aggregates:
     total_flags: int
 
 
-def read_flags_jsonl(path: Path) -> list[Flag]:
-    """Every line of a flags JSONL file validated; errors name the file and line numbers.
-
-    Blank lines are skipped. Nothing is returned unless every line is a valid flag, and a flag
-    id given twice with different content is refused.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FlagStoreError(
-            f"{path} does not exist; give the file `vru flags generate` wrote"
-        ) from None
-    except IsADirectoryError:
-        raise FlagStoreError(f"{path} is a folder; give the flags .jsonl file in it") from None
-    except UnicodeDecodeError as exc:
-        raise FlagStoreError(
-            f"{path} is not UTF-8 text ({exc.reason}); is it a JSONL file?"
-        ) from None
-    flags: list[Flag] = []
-    problems: list[str] = []
-    seen: dict[str, tuple[int, Flag]] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            flag = Flag.model_validate_json(line)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "line"
-            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-            problems.append(f"line {number}: {where}: {first['msg']}{more}")
-            continue
-        earlier = seen.get(flag.flag_id)
-        if earlier is not None:
-            if earlier[1] != flag:
-                problems.append(
-                    f"line {number}: flag {flag.flag_id} was already on line {earlier[0]} with "
-                    "different content"
-                )
-            continue
-        seen[flag.flag_id] = (number, flag)
-        flags.append(flag)
-    if problems:
-        shown = "\n".join(f"  - {p}" for p in problems[:_SHOWN_ERRORS])
-        rest = len(problems) - _SHOWN_ERRORS
-        raise FlagStoreError(
-            f"{path}: {len(problems)} bad line(s); nothing was loaded:\n{shown}"
-            + (f"\n  ... and {rest} more" if rest > 0 else "")
-            + "\nRegenerate the file with `vru flags generate` or fix those lines."
-        )
-    return flags
-
-
 @functools.lru_cache(maxsize=8192)
 def _to_flag(body: str) -> Flag:
     """A stored flag's JSON as a Flag (flags are immutable: each body is parsed once)."""
     return Flag.model_validate_json(body)
 
 
-def load_flags(session: Session, flags: Iterable[Flag]) -> LoadResult:
-    """Insert flags idempotently by flag_id (same content: already present; different: error).
+def published() -> ColumnElement[bool]:
+    """Flags whose load was published (or that were loaded before loads were staged)."""
+    unpublished = select(FlagLoad.id).where(FlagLoad.published_at.is_(None))
+    return or_(FlagRow.load_id.is_(None), FlagRow.load_id.not_in(unpublished))
 
-    Every flag is checked before anything is added, so a refused load adds nothing.
-    """
-    incoming: dict[str, Flag] = {}
-    for flag in flags:
-        known = incoming.get(flag.flag_id)
-        if known is not None and known != flag:
-            raise FlagStoreError(
-                f"flag {flag.flag_id} is given twice with different content; nothing was loaded"
-            )
-        incoming[flag.flag_id] = flag
-    ids = list(incoming)
-    present: set[str] = set()
-    conflicts: list[str] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for flag_id, body in session.execute(
-            select(FlagRow.flag_id, FlagRow.body).where(FlagRow.flag_id.in_(chunk))
-        ):
-            if _to_flag(body) == incoming[flag_id]:
-                present.add(flag_id)
-            else:
-                conflicts.append(flag_id)
-    if conflicts:
-        raise FlagStoreError(
-            f"{len(conflicts)} flag id(s) are already stored with different content (first: "
-            f"{', '.join(sorted(conflicts)[:5])}); a flag id names one person, day and model, so "
-            "this file was not made by the same model files. Nothing was loaded."
+
+def shown() -> ColumnElement[bool]:
+    """The visibility rule of stored flags: published and not withdrawn (lists, the single
+    flag and decisions follow it; lists add the display period)."""
+    return and_(published(), FlagRow.withdrawn_at.is_(None))
+
+
+@functools.lru_cache(maxsize=8192)
+def _showable(body: str) -> Flag | str:
+    """A stored flag, or why it cannot be shown (never quoting its values)."""
+    try:
+        flag = _to_flag(body)
+    except ValidationError as exc:
+        where = ", ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'} ({e['type']})"
+            for e in exc.errors()[:3]
         )
-    now = utcnow()
-    new = [incoming[i] for i in ids if i not in present]
-    session.add_all(
-        FlagRow(
-            flag_id=f.flag_id,
-            person_id=f.person_id,
-            as_of=f.as_of,
-            expires=f.expires,
-            band=f.band,
-            model_name=f.scoring_model.name,
-            model_version=f.scoring_model.version,
-            content_hash=f.scoring_model.content_hash,
-            body=f.model_dump_json(),
-            loaded_at=now,
-        )
-        for f in new
+        return f"its stored body does not parse as a flag: {where}"
+    return storage_problem(flag, body) or flag
+
+
+def _usable(flag_id: str, body: str, where: str) -> Flag | None:
+    found = _showable(body)
+    if isinstance(found, str):
+        log.warning("flag %s is left out of %s: %s", flag_id[:64], where, found)
+        return None
+    return found
+
+
+def stored_flag(session: Session, flag_id: str) -> StoredFlag | None:
+    """A published flag, withdrawn or not, or None (unknown, still being loaded, or stored in
+    a form that cannot be shown: logged)."""
+    row = session.execute(
+        select(
+            FlagRow.body, FlagRow.withdrawn_at, FlagRow.withdrawn_reason, FlagRow.withdrawn_by
+        ).where(FlagRow.flag_id == flag_id, published())
+    ).first()
+    if row is None:
+        return None
+    flag = _usable(flag_id, row.body, "the flag's page")
+    if flag is None:
+        return None
+    withdrawal = (
+        None
+        if row.withdrawn_at is None
+        else Withdrawal(row.withdrawn_at, row.withdrawn_reason or "", row.withdrawn_by or "")
     )
-    session.flush()
-    session.add_all(
-        FlagProgramme(
-            flag_id=f.flag_id, programme_id=offer.programme, status=offer.status, rank=offer.rank
-        )
-        for f in new
-        for offer in f.programmes
-    )
-    session.flush()
-    return LoadResult(inserted=len(new), already_present=len(present))
+    return StoredFlag(flag, withdrawal)
 
 
 def get_flag(session: Session, flag_id: str) -> Flag | None:
-    """The full flag (not redacted), or None."""
-    body = session.scalar(select(FlagRow.body).where(FlagRow.flag_id == flag_id))
-    return None if body is None else _to_flag(body)
+    """The full flag (not redacted) if it is shown (:func:`shown`), or None."""
+    found = stored_flag(session, flag_id)
+    return None if found is None or found.withdrawal is not None else found.flag
 
 
 @functools.lru_cache(maxsize=8192)
@@ -252,13 +219,15 @@ def flags_for_programme(
     by rank. Full flags, or redacted with ``Flag.for_programme`` when ``redact_for`` is given.
 
     A flag is listed from its as_of day until ``visible_days`` days later (inclusive) or its
-    ``expires`` day, whichever comes first; flags dated after ``today`` are not listed.
+    ``expires`` day, whichever comes first; flags dated after ``today``, not yet published or
+    withdrawn are not listed, nor (with a logged warning) flags stored in a form that cannot be
+    shown.
     """
     if redact_for is not None and redact_for.id != programme_id:
         raise ValueError(f"flags of {programme_id!r} cannot be redacted for {redact_for.id!r}")
     earliest = today - dt.timedelta(days=visible_days)
     rows = session.execute(
-        select(FlagRow.body)
+        select(FlagRow.flag_id, FlagRow.body)
         .join(FlagProgramme, FlagProgramme.flag_id == FlagRow.flag_id)
         .where(
             FlagProgramme.programme_id == programme_id,
@@ -266,6 +235,7 @@ def flags_for_programme(
             FlagRow.as_of >= earliest,
             FlagRow.as_of <= today,
             FlagRow.expires >= today,
+            shown(),
         )
         .order_by(
             FlagProgramme.rank.is_(None),
@@ -273,10 +243,12 @@ def flags_for_programme(
             FlagRow.as_of.desc(),
             FlagRow.flag_id,
         )
-    ).scalars()
+    )
+    where = f"the list of {programme_id}"
+    usable = [(body, flag) for flag_id, body in rows if (flag := _usable(flag_id, body, where))]
     if redact_for is None:
-        return [_to_flag(body) for body in rows]
-    return [_redacted(body, redact_for) for body in rows]
+        return [flag for _, flag in usable]
+    return [_redacted(body, redact_for) for body, _ in usable]
 
 
 def _decision_info(row: DecisionRow) -> DecisionInfo:
@@ -351,8 +323,13 @@ def record_decision(
             f"{user.username} is not bound to programme {programme_id!r} "
             f"(bound to: {', '.join(user.programmes)})"
         )
-    if session.get(FlagRow, flag_id) is None:
+    found = stored_flag(session, flag_id)
+    if found is None:
         raise FlagStoreError(f"no flag {flag_id!r}; it may have passed the retention period")
+    if found.withdrawal is not None:
+        raise FlagStoreError(
+            f"{found.withdrawal.sentence(flag_id)}. A withdrawn flag takes no new decisions"
+        )
     offer = session.get(FlagProgramme, (flag_id, programme_id))
     if offer is None or offer.status != "offered":
         raise FlagStoreError(f"flag {flag_id} was not offered to programme {programme_id!r}")
@@ -410,14 +387,16 @@ def capacity_used(
             FlagProgramme.status == "offered",
             FlagRow.as_of >= start,
             FlagRow.as_of <= end,
+            published(),
         )
     )
     return int(count or 0)
 
 
 def latest_as_of(session: Session) -> dt.date | None:
-    """The newest as_of among stored flags: the service's "today" when no extract date is set."""
-    value = session.scalar(select(func.max(FlagRow.as_of)))
+    """The newest as_of among published flags (withdrawn ones included: withdrawing the day's
+    flags does not move the service's "today" back)."""
+    value = session.scalar(select(func.max(FlagRow.as_of)).where(published()))
     return value if isinstance(value, dt.date) else None
 
 
@@ -427,7 +406,7 @@ def aggregates(session: Session, *, today: dt.date | None) -> Aggregates:
     for programme, band, n in session.execute(
         select(FlagProgramme.programme_id, FlagRow.band, func.count())
         .join(FlagRow, FlagRow.flag_id == FlagProgramme.flag_id)
-        .where(FlagProgramme.status == "offered")
+        .where(FlagProgramme.status == "offered", published())
         .group_by(FlagProgramme.programme_id, FlagRow.band)
     ):
         by_band.setdefault(programme, {})[band] = int(n)
@@ -441,7 +420,9 @@ def aggregates(session: Session, *, today: dt.date | None) -> Aggregates:
         by_kind.setdefault(programme, {})[kind] = int(n)
     versions = Counter[int]()
     for version, n in session.execute(
-        select(FlagRow.model_version, func.count()).group_by(FlagRow.model_version)
+        select(FlagRow.model_version, func.count())
+        .where(published())
+        .group_by(FlagRow.model_version)
     ):
         versions[int(version)] = int(n)
     return Aggregates(
@@ -451,26 +432,3 @@ def aggregates(session: Session, *, today: dt.date | None) -> Aggregates:
         flags_by_model_version=dict(sorted(versions.items())),
         total_flags=sum(versions.values()),
     )
-
-
-def delete_flags_before(session: Session, cutoff: dt.date) -> tuple[int, int]:
-    """Delete flags with as_of before ``cutoff`` with their programme rows and decisions;
-    return (flags, decisions) deleted. Only retention calls this."""
-    old = select(FlagRow.flag_id).where(FlagRow.as_of < cutoff)
-    # corrections first (they reference earlier decisions of the same flag)
-    decisions = 0
-    while True:
-        corrected = select(DecisionRow.corrects).where(DecisionRow.corrects.is_not(None))
-        leaves = session.execute(
-            delete(DecisionRow).where(
-                DecisionRow.flag_id.in_(old), DecisionRow.id.not_in(corrected)
-            )
-        )
-        removed = int(getattr(leaves, "rowcount", 0) or 0)
-        decisions += removed
-        if removed == 0:
-            break
-    session.execute(delete(FlagProgramme).where(FlagProgramme.flag_id.in_(old)))
-    flags = session.execute(delete(FlagRow).where(FlagRow.as_of < cutoff))
-    session.flush()
-    return int(getattr(flags, "rowcount", 0) or 0), decisions

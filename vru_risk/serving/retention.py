@@ -1,11 +1,15 @@
-"""Retention: delete flags and their decisions past the retention period, audit-logged.
+"""Retention: delete flags, their decisions and person-level files past the retention period,
+audit-logged.
 
 Two periods (settings): a flag is *listed* for ``flag_visible_days`` (90 by default) after its
 as_of day (:func:`~vru_risk.serving.flag_store.flags_for_programme`), and *kept* for
-``retention_months`` (12 by default). :func:`apply_retention` deletes every flag whose as_of is
-before ``today`` minus ``retention_months`` with its programme rows and decisions, and appends
-one audit-log row saying how many it deleted (purpose ``retention``). The audit log itself is
-never pruned.
+``retention_months`` (12 by default). A run counts back from a day that is never later than
+the real date; :func:`plan_retention` says what it would delete (``vru retention apply
+--dry-run`` prints it) and :func:`apply_retention` deletes it: every flag whose as_of is before
+the cut-off with its programme rows and decisions, and the files of
+:mod:`~vru_risk.serving.retention_files`; then it appends one audit-log row with the counts
+(purpose ``retention``). Every precondition (the audit log can record the run, each file can be
+read and deleted) is checked before anything is deleted. The audit log itself is never pruned.
 
 Example
 -------
@@ -19,11 +23,40 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
 
-from vru_risk.serving.audit_log import AuditEvent, AuditLog
+from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.db.engine import session_factory
-from vru_risk.serving.flag_store import delete_flags_before
+from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow
+from vru_risk.serving.retention_files import (
+    FileCounts,
+    FilePlan,
+    RetentionError,
+    RetentionFolders,
+    delete_files,
+    plan_files,
+)
+
+__all__ = ["RetentionError", "RetentionFolders", "apply_retention", "plan_retention"]
+
+
+@dataclass(frozen=True)
+class RetentionPlan:
+    """What a run would delete: flags and decisions with as_of before ``cutoff``, and files."""
+
+    today: dt.date
+    months: int
+    cutoff: dt.date
+    flags: int
+    decisions: int
+    files: FilePlan
+
+    def summary(self) -> str:
+        return (
+            f"{self.flags} flag(s), {self.decisions} decision(s), "
+            f"{FileCounts.of(self.files).summary()}"
+        )
 
 
 @dataclass(frozen=True)
@@ -33,6 +66,7 @@ class RetentionResult:
     cutoff: dt.date
     flags_deleted: int
     decisions_deleted: int
+    files: FileCounts
     audit_seq: int
 
 
@@ -44,26 +78,113 @@ def months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(day.day, last))
 
 
+def cutoff_for(today: dt.date, months: int, *, real_today: dt.date) -> dt.date:
+    """The cut-off of a run counting back from ``today``; refuses (RetentionError) a day after
+    the real date (a typing slip would delete everything) or one the cut-off cannot be
+    computed from."""
+    if months < 1:
+        raise RetentionError(
+            f"retention of {months} months: keep flags for at least one month "
+            "(VRU_RETENTION_MONTHS)"
+        )
+    if today > real_today:
+        raise RetentionError(
+            f"the day to count back from, {today.isoformat()}, is after today's date "
+            f"({real_today.isoformat()}); --today may only go back in time, never forward. "
+            "Nothing was deleted"
+        )
+    try:
+        return months_before(today, months)
+    except (ValueError, OverflowError):
+        raise RetentionError(
+            f"no cut-off date exists {months} months before {today.isoformat()}; give "
+            "--today as a real recent date (YYYY-MM-DD). Nothing was deleted"
+        ) from None
+
+
+def plan_retention(
+    engine: Engine,
+    *,
+    today: dt.date,
+    months: int,
+    folders: RetentionFolders | None = None,
+    real_today: dt.date | None = None,
+) -> RetentionPlan:
+    """What a run counting back from ``today`` would delete (nothing is changed)."""
+    cutoff = cutoff_for(today, months, real_today=real_today or dt.date.today())
+    with session_factory(engine)() as session:
+        flags = session.scalar(
+            select(func.count()).select_from(FlagRow).where(FlagRow.as_of < cutoff)
+        )
+        decisions = session.scalar(
+            select(func.count())
+            .select_from(DecisionRow)
+            .where(DecisionRow.flag_id.in_(select(FlagRow.flag_id).where(FlagRow.as_of < cutoff)))
+        )
+    files = FilePlan() if folders is None else plan_files(folders, cutoff)
+    return RetentionPlan(today, months, cutoff, int(flags or 0), int(decisions or 0), files)
+
+
+def delete_flags_before(session: Session, cutoff: dt.date) -> tuple[int, int]:
+    """Delete flags with as_of before ``cutoff`` with their programme rows and decisions;
+    return (flags, decisions) deleted."""
+    old = select(FlagRow.flag_id).where(FlagRow.as_of < cutoff)
+    # corrections first (they reference earlier decisions of the same flag)
+    decisions = 0
+    while True:
+        corrected = select(DecisionRow.corrects).where(DecisionRow.corrects.is_not(None))
+        leaves = session.execute(
+            delete(DecisionRow).where(
+                DecisionRow.flag_id.in_(old), DecisionRow.id.not_in(corrected)
+            )
+        )
+        removed = int(getattr(leaves, "rowcount", 0) or 0)
+        decisions += removed
+        if removed == 0:
+            break
+    session.execute(delete(FlagProgramme).where(FlagProgramme.flag_id.in_(old)))
+    flags = session.execute(delete(FlagRow).where(FlagRow.as_of < cutoff))
+    session.flush()
+    return int(getattr(flags, "rowcount", 0) or 0), decisions
+
+
 def apply_retention(
     engine: Engine,
     audit: AuditLog,
     *,
     today: dt.date,
     months: int,
+    folders: RetentionFolders | None = None,
+    real_today: dt.date | None = None,
     username: str = "system",
     role: str = "admin",
 ) -> RetentionResult:
-    """Delete flags with as_of before ``today`` minus ``months`` (and their decisions), then
-    record the counts in the audit log (purpose ``retention``, route ``vru retention apply``).
+    """Delete what :func:`plan_retention` finds, then record the counts in the audit log
+    (purpose ``retention``, route ``vru retention apply: ...``).
 
-    The deletion commits before the audit row is appended; a run whose audit append failed is
-    reported by the exception, and running again records the (then zero) deletion.
+    Refused before anything is deleted (RetentionError): a day after the real date, a cut-off
+    that cannot be computed, an audit log that cannot record the run (unreadable head, head
+    folder not writable, no INSERT right), a file that cannot be read or deleted. Should a
+    deletion still fail half-way, what was deleted is recorded before the error is raised.
     """
-    if months < 1:
-        raise ValueError(f"retention of {months} months: keep flags for at least one month")
-    cutoff = months_before(today, months)
+    plan = plan_retention(
+        engine, today=today, months=months, folders=folders, real_today=real_today
+    )
+    try:
+        audit.check_ready()
+    except AuditLogError as exc:
+        raise RetentionError(
+            f"the audit log cannot record a retention run ({exc}); nothing was deleted"
+        ) from None
     with session_factory(engine, write=True).begin() as session:
-        flags, decisions = delete_flags_before(session, cutoff)
+        flags, decisions = delete_flags_before(session, plan.cutoff)
+    done = FileCounts()
+    stopped: OSError | None = None
+    try:
+        delete_files(plan.files, done)
+    except OSError as exc:
+        stopped = exc
+    note = "" if stopped is None else f"; STOPPED: {stopped.strerror} on {stopped.filename}"
     [seq] = audit.append(
         [
             AuditEvent(
@@ -73,12 +194,16 @@ def apply_retention(
                 model_version=None,
                 purpose="retention",
                 route=(
-                    f"vru retention apply: deleted {flags} flag(s) and {decisions} decision(s) "
-                    f"with as_of before {cutoff.isoformat()}"
-                ),
+                    f"vru retention apply: as_of before {plan.cutoff.isoformat()}: deleted "
+                    f"{flags} flag(s), {decisions} decision(s), {done.summary()}{note}"
+                )[:255],
             )
         ]
     )
-    return RetentionResult(
-        cutoff=cutoff, flags_deleted=flags, decisions_deleted=decisions, audit_seq=seq
-    )
+    if stopped is not None:
+        raise RetentionError(
+            f"retention stopped at {stopped.filename} ({stopped.strerror}) after deleting "
+            f"{flags} flag(s), {decisions} decision(s), {done.summary()}; recorded as audit-log "
+            f"row {seq}. Fix the file's permissions and run retention again"
+        )
+    return RetentionResult(plan.cutoff, flags, decisions, done, seq)

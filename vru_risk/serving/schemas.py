@@ -30,6 +30,15 @@ class ErrorOut(_Out):
     detail: str = Field(description="what is wrong and what to do")
 
 
+class WithdrawnOut(_Out):
+    """A flag an administrator withdrew: when and why (410 Gone)."""
+
+    detail: str = Field(description="what happened and what it means")
+    flag_id: str
+    withdrawn_at: dt.datetime = Field(description="when it was withdrawn (UTC)")
+    reason: str = Field(description="why, in the administrator's words")
+
+
 class FieldProblem(_Out):
     loc: list[str | int] = Field(description="where in the request: body, query or path, name")
     msg: str

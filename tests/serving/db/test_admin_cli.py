@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import secrets
 from pathlib import Path
@@ -147,8 +148,9 @@ def test_empty_user_list_says_how_to_add_one(vru: RunVru, app_db: str) -> None:
 
 
 def test_flags_load_is_idempotent_and_all_or_nothing(
-    vru: RunVru, app_db: str, tmp_path: Path
+    vru: RunVru, app_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("VRU_AUDIT_KEY", KEY)
     path = tmp_path / "flags.jsonl"
     path.write_text(make_flag("A").model_dump_json() + "\n" + make_flag("B").model_dump_json())
     first = vru("flags", "load", path)
@@ -188,14 +190,14 @@ def test_audit_log_verify_and_retention_need_the_key(
     assert empty.code == 0 and "0 row(s) read" in empty.stdout
 
     path = tmp_path / "flags.jsonl"
-    path.write_text(make_flag("A").model_dump_json())
-    assert vru("flags", "load", path).code == 0
+    path.write_text(make_flag("A", dt.date(2025, 3, 2)).model_dump_json())
+    assert vru("flags", "load", path).code == 0  # audit-log row 1
     bad_day = vru("retention", "apply", "--today", "31/03/2027")
     assert bad_day.code == 2 and "YYYY-MM-DD" in bad_day.stderr
-    applied = vru("retention", "apply", "--today", "2027-03-31")
+    applied = vru("retention", "apply", "--today", "2026-03-31")
     assert applied.code == 0, applied.output
     assert "deleted 1 flag(s) and 0 decision(s)" in flat(applied.stdout)
-    assert "audit-log row 1" in flat(applied.stdout)
+    assert "audit-log row 2" in flat(applied.stdout)
     ok = vru("audit-log", "verify")
     assert ok.code == 0 and "OK: the chain is intact" in ok.stdout
 
@@ -207,7 +209,7 @@ def test_audit_log_verify_and_retention_need_the_key(
         engine.dispose()
     tampered = vru("audit-log", "verify")
     assert tampered.code == 2
-    assert "EDITED: row(s) 1" in tampered.stdout and "FAILED" in tampered.stdout
+    assert "EDITED: row(s) 1-2" in tampered.stdout and "FAILED" in tampered.stdout
 
 
 def test_db_commands(

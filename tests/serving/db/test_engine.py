@@ -33,6 +33,7 @@ TABLES = [
     "audit_log",
     "decisions",
     "ended_sessions",
+    "flag_loads",
     "flag_programmes",
     "flags",
     "login_failures",
@@ -49,7 +50,7 @@ def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> N
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, Base.metadata) == []
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0003c"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0004"
 
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:

@@ -67,7 +67,7 @@ def test_retention_deletes_old_flags_and_decisions_and_audits_it(
         row = s.scalars(select(AuditRow)).one()
     assert row.seq == result.audit_seq == 1
     assert (row.username, row.purpose, row.person_id) == ("root", "retention", None)
-    assert "deleted 1 flag(s) and 2 decision(s) with as_of before 2025-03-31" in row.route
+    assert "as_of before 2025-03-31: deleted 1 flag(s), 2 decision(s)" in row.route
     again = apply_retention(engine, audit, today=TODAY, months=12)
     assert (again.flags_deleted, again.decisions_deleted, again.audit_seq) == (0, 0, 2)
     assert audit.verify().ok

@@ -208,6 +208,7 @@ _DML_TABLES: Final = (
     "users",
     "api_tokens",
     "flags",
+    "flag_loads",  # a load's own row: inserted, published (updated), discarded (deleted)
     "flag_programmes",
     "decisions",
     "review_log_mirror",

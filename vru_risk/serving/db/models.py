@@ -95,7 +95,26 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class FlagLoad(Base):
+    """One ``vru flags load``: its rows are staged in batches under ``load_id`` and become
+    visible together when ``published_at`` is set (one short transaction). A load never
+    published (killed, or refused half-way) is discarded by the next load."""
+
+    __tablename__ = "flag_loads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(255))
+    operator: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    staged: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class FlagRow(Base):
+    """A flag as loaded. Shown only once published (``load_id`` null, or its load published)
+    and while not withdrawn (``withdrawn_at`` null): :func:`~vru_risk.serving.flag_store.shown`.
+    """
+
     __tablename__ = "flags"
 
     flag_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -108,6 +127,10 @@ class FlagRow(Base):
     content_hash: Mapped[str] = mapped_column(String(128))
     body: Mapped[str] = mapped_column(Text)
     loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    load_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class FlagProgramme(Base):

@@ -17,12 +17,13 @@ from vru_risk.models.programmes import Programme
 from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.deps import AppState
 from vru_risk.serving.flag_store import (
+    Withdrawal,
     capacity_used,
     flags_for_programme,
-    get_flag,
     latest_as_of,
+    stored_flag,
 )
-from vru_risk.serving.schemas import ErrorOut, ValidationErrorOut
+from vru_risk.serving.schemas import ErrorOut, ValidationErrorOut, WithdrawnOut
 from vru_risk.serving.users import UserInfo
 
 ROLE_NAMES: Final = {
@@ -48,6 +49,14 @@ ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 #: Routes with a JSON body also declare 400 (a body that is not JSON at all).
 BAD_BODY: Final[dict[int | str, dict[str, Any]]] = {
     400: {"model": ErrorOut, "description": "The body is not JSON"},
+}
+#: Routes that show one flag, or record a decision on it, also declare 410.
+GONE: Final[dict[int | str, dict[str, Any]]] = {
+    410: {
+        "model": WithdrawnOut,
+        "description": "The flag was withdrawn by an administrator: when and why. Only "
+        "practitioners of a programme it was offered to get this answer (anyone else: 404)",
+    }
 }
 UNAVAILABLE: Final[dict[int | str, dict[str, Any]]] = {
     503: {
@@ -103,6 +112,7 @@ ERROR_TITLES: Final = {
     404: "Page not found",
     405: "Method not allowed",
     409: "Not allowed by the rules",
+    410: "This flag was withdrawn",
     422: "There is a problem with what was sent",
     429: "Too many attempts",
     503: "Service unavailable",
@@ -125,9 +135,14 @@ def render_error(
 # --- purpose limitation ---------------------------------------------------------------------
 
 
-def service_today(db: Session) -> dt.date | None:
-    """The service's "today": the newest as_of among loaded flags (the daily extract's date)."""
-    return latest_as_of(db)
+def service_today(db: Session, real_today: dt.date | None = None) -> dt.date | None:
+    """The service's "today": the newest as_of among shown flags (the daily extract's date),
+    never later than the real date (``real_today``, default the clock's): a flag dated in the
+    future cannot empty every list."""
+    newest = latest_as_of(db)
+    if newest is None:
+        return None
+    return min(newest, real_today or dt.date.today())
 
 
 def acting_programme(state: AppState, user: UserInfo, requested: str | None) -> Programme:
@@ -162,15 +177,46 @@ def visible(flag: Flag, today: dt.date | None, visible_days: int) -> bool:
     return earliest <= flag.as_of <= today and flag.expires >= today
 
 
+class FlagWithdrawnError(HTTPException):
+    """410 Gone: the flag was withdrawn (when and why; ``extra_body`` for the API's answer)."""
+
+    def __init__(self, flag_id: str, withdrawal: Withdrawal) -> None:
+        super().__init__(
+            410,
+            f"{withdrawal.sentence(flag_id)}. It is no longer offered, and no decision can be "
+            "recorded on it; the decisions already recorded stay in its history",
+        )
+        self.extra_body = WithdrawnOut(
+            detail=str(self.detail),
+            flag_id=flag_id,
+            withdrawn_at=withdrawal.at,
+            reason=withdrawal.reason,
+        ).model_dump(mode="json", exclude={"detail"})
+
+
 def flag_for(
     state: AppState, db: Session, user: UserInfo, flag_id: str, requested: str | None
 ) -> tuple[Flag, Programme]:
-    """A flag as the practitioner's programme may see it (redacted), or 404/403.
+    """A flag as the practitioner's programme may see it (redacted), or 404/403, or 410 when it
+    was withdrawn (see :func:`flag_or_withdrawn`)."""
+    flag, programme, withdrawal = flag_or_withdrawn(state, db, user, flag_id, requested)
+    if withdrawal is not None:
+        raise FlagWithdrawnError(flag.flag_id, withdrawal)
+    return flag, programme
 
-    The flag must concern one of the practitioner's programmes and still be shown; the
-    programme is ``requested`` (theirs, else 403) or the first of theirs it concerns.
+
+def flag_or_withdrawn(
+    state: AppState, db: Session, user: UserInfo, flag_id: str, requested: str | None
+) -> tuple[Flag, Programme, Withdrawal | None]:
+    """A flag as the practitioner's programme may see it (redacted) and its withdrawal, if it
+    was withdrawn; or 404/403.
+
+    The flag must be offered to one of the practitioner's programmes and still be within its
+    display period (anyone else gets the same 404 as for an unknown flag, withdrawn or not);
+    the programme is ``requested`` (theirs, else 403) or the first of theirs it concerns.
     """
-    flag = get_flag(db, flag_id)
+    found = stored_flag(db, flag_id)
+    flag = None if found is None else found.flag
     # the programmes the flag is offered to (the lists show only offers, not "already supported")
     concerned = (
         [] if flag is None else [o.programme for o in flag.programmes if o.status == "offered"]
@@ -188,7 +234,8 @@ def flag_for(
             f"the {state.settings.flag_visible_days}-day display period)",
         )
     programme = acting_programme(state, user, mine[0])
-    return flag.for_programme(programme), programme
+    withdrawal = None if found is None else found.withdrawal
+    return flag.for_programme(programme), programme, withdrawal
 
 
 # --- audit ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from vru_risk.serving.flag_store import (
 from vru_risk.serving.routes.common import (
     audit_views,
     flag_for,
+    flag_or_withdrawn,
     programme_list,
     render,
 )
@@ -133,6 +134,7 @@ def _flag_context(
         "form": {"decision": "", "reason_code": "", "referred_to": "", "text": "", "corrects": ""},
         "error": "",
         "recorded": None,
+        "withdrawal": None,
     }
 
 
@@ -148,11 +150,14 @@ def flag_page(
     recorded: int | None = None,
 ) -> Response:
     """One flag: band, reasons for and against, what the model cannot see, what could change
-    it, eligible programmes, the decision form and the history."""
-    flag, prog = flag_for(state, db, user, flag_id, programme)
-    audit_views(audit, request, user, [flag], f"view flag: {prog.id}")
+    it, eligible programmes, the decision form and the history. A withdrawn flag says when and
+    why instead of offering the form."""
+    flag, prog, withdrawal = flag_or_withdrawn(state, db, user, flag_id, programme)
+    purpose = "view withdrawn flag" if withdrawal else "view flag"
+    audit_views(audit, request, user, [flag], f"{purpose}: {prog.id}")
     context = _flag_context(state, db, user, flag, prog)
     context["recorded"] = next((d for d in context["history"] if d.id == recorded), None)
+    context["withdrawal"] = withdrawal
     return render(request, "flag.html.j2", context)
 
 

@@ -24,9 +24,11 @@ from vru_risk.serving.flag_store import (
 from vru_risk.serving.routes.common import (
     BAD_BODY,
     ERRORS,
+    GONE,
     UNAVAILABLE,
     audit_views,
     flag_for,
+    flag_or_withdrawn,
     json_out,
     programme_list,
 )
@@ -114,7 +116,7 @@ def list_flags(
 @router.get(
     "/api/v1/flags/{flag_id}",
     response_model=FlagOut,
-    responses={**ERRORS, **UNAVAILABLE},
+    responses={**ERRORS, **GONE, **UNAVAILABLE},
     summary="One flag, explained",
 )
 def get_one(
@@ -126,7 +128,8 @@ def get_one(
     flag_id: FlagId,
     programme: ProgrammeQuery = None,
 ) -> Response:
-    """One flag of your programmes, redacted to the programme's shared sources (one audit row)."""
+    """One flag of your programmes, redacted to the programme's shared sources (one audit row).
+    A flag an administrator withdrew answers 410 with when and why."""
     flag, prog = flag_for(state, db, user, flag_id, programme)
     audit_views(audit, request, user, [flag], f"view flag: {prog.id}")
     return json_out(flag_out(flag))
@@ -146,8 +149,9 @@ def list_decisions(
     audit: Audit,
     flag_id: FlagId,
 ) -> DecisionListOut:
-    """Oldest first; only your programmes' decisions (one audit row)."""
-    flag, prog = flag_for(state, db, user, flag_id, None)
+    """Oldest first; only your programmes' decisions (one audit row). A withdrawn flag keeps
+    its decisions: they are listed too."""
+    flag, prog, _withdrawal = flag_or_withdrawn(state, db, user, flag_id, None)
     audit_views(audit, request, user, [flag], f"view decisions: {prog.id}")
     mine = decisions_for(db, flag_id, programme_ids=user.programmes)
     return DecisionListOut(flag_id=flag_id, decisions=[decision_out(d) for d in mine])
@@ -157,7 +161,7 @@ def list_decisions(
     "/api/v1/flags/{flag_id}/decisions",
     response_model=DecisionOut,
     status_code=201,
-    responses={**ERRORS, **BAD_BODY, **UNAVAILABLE},
+    responses={**ERRORS, **BAD_BODY, **GONE, **UNAVAILABLE},
     summary="Record a decision on a flag (append-only)",
 )
 def add_decision(
@@ -171,6 +175,7 @@ def add_decision(
 ) -> DecisionOut:
     """Referred to a named programme, no action, or disagree, with a reason code and free text.
     Never an update: a correction is a new decision naming the one it corrects (one audit row).
+    Refused with 410 on a flag an administrator withdrew.
     """
     flag, prog = flag_for(state, db, user, flag_id, body.programme)
     db.rollback()  # end the read transaction before writing (SQLite: one writer at a time)

@@ -1,0 +1,150 @@
+"""Every flag is checked before anything is stored: dates, finite numbers, ids that fit the
+database columns and the audit log, no control characters, a file with at least one flag."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.serving.db.conftest import make_flag
+from vru_risk.models.flag import Flag
+from vru_risk.serving.db.models import AuditRow, FlagProgramme, FlagRow
+from vru_risk.serving.flag_store import FlagStoreError, get_flag, load_flags, read_flags_jsonl
+
+#: The columns' lengths (the person id also goes into every audit row)
+LIMITS = {
+    "person_id": min(
+        FlagRow.__table__.c.person_id.type.length,
+        AuditRow.__table__.c.person_id.type.length,
+    ),
+    "flag_id": FlagRow.__table__.c.flag_id.type.length,
+    "programme": FlagProgramme.__table__.c.programme_id.type.length,
+}
+
+TODAY = dt.date.today()
+DAY = TODAY - dt.timedelta(days=2)
+SECRET_PERSON = "PERSON-SECRET-0042"
+
+
+def edited(flag: Flag, edit: Callable[[dict[str, Any]], None]) -> str:
+    """The flag's JSON line after ``edit`` changed its parsed form (JSON's Infinity and NaN
+    are written as Python's json module writes them)."""
+    data = json.loads(flag.model_dump_json())
+    edit(data)
+    return json.dumps(data)
+
+
+def set_path(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = data
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        target[int(last) if last.isdigit() else last] = value
+
+    return edit
+
+
+UNSAFE = {
+    "future as_of": (
+        set_path("as_of", (TODAY + dt.timedelta(days=1)).isoformat()),
+        "is after today's date",
+    ),
+    "as_of of 2099": (set_path("as_of", "2099-01-01"), "never in the future"),
+    "expiry before as_of": (
+        set_path("expires", (DAY - dt.timedelta(days=1)).isoformat()),
+        "is before as_of",
+    ),
+    "Infinity raw score": (set_path("raw_score", float("inf")), "raw_score: Input should be"),
+    "NaN contribution": (
+        set_path("reasons_for.0.contribution", float("nan")),
+        "reasons_for.0.contribution: Input should be a finite number",
+    ),
+    "-Infinity what-if": (set_path("base_value", float("-inf")), "finite number"),
+    "NUL in the person id": (
+        set_path("person_id", SECRET_PERSON + "\x00"),
+        "person_id holds a control character (U+0000)",
+    ),
+    "escape in a reason": (
+        set_path("reasons_for.0.text", "2 contacts\x1b[31m"),
+        "reasons_for.0.text holds a control character (U+001B)",
+    ),
+    "newline in a trigger": (
+        set_path("triggers.0.detail", "victim\nforged line"),
+        "triggers.0.detail holds a control character (U+000A)",
+    ),
+    "bidi override in the band": (set_path("band", "highest 5%\u202e"), "(U+202E)"),
+    "person id over the limit": (
+        set_path("person_id", SECRET_PERSON + "x" * LIMITS["person_id"]),
+        f"person_id has {len(SECRET_PERSON) + LIMITS['person_id']} characters",
+    ),
+    "flag id over the limit": (
+        set_path("flag_id", "f" * (LIMITS["flag_id"] + 1)),
+        f"flag_id has {LIMITS['flag_id'] + 1} characters; the database and the audit log "
+        f"accept at most {LIMITS['flag_id']}",
+    ),
+    "programme id over the limit": (
+        set_path("programmes.0.programme", "p" * (LIMITS["programme"] + 1)),
+        f"programmes.programme has {LIMITS['programme'] + 1} characters",
+    ),
+    "empty person id": (set_path("person_id", " "), "person_id is empty"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSAFE))
+def test_a_flag_that_cannot_be_stored_or_shown_is_refused_naming_file_and_line(
+    case: str, tmp_path: Path
+) -> None:
+    edit, words = UNSAFE[case]
+    good = make_flag("P1", DAY)
+    path = tmp_path / "flags.jsonl"
+    path.write_text(good.model_dump_json() + "\n" + edited(make_flag(SECRET_PERSON, DAY), edit))
+    with pytest.raises(FlagStoreError) as info:
+        read_flags_jsonl(path)
+    message = str(info.value)
+    assert str(path) in message and "line 2:" in message and "nothing was loaded" in message
+    assert words in message
+    assert "line 1" not in message
+    assert SECRET_PERSON not in message  # a problem is named by its field, never its value
+
+
+def test_the_limits_are_the_columns_and_a_flag_at_the_limit_loads(
+    sessions: sessionmaker[Session],
+) -> None:
+    from vru_risk.serving import flag_checks  # (a module of its own since this test was written)
+
+    checked = flag_checks.LIMITS
+    assert checked["person_id"] == LIMITS["person_id"] and checked["flag_id"] == LIMITS["flag_id"]
+    assert checked["programmes.programme"] == LIMITS["programme"]
+    longest = make_flag("P" * LIMITS["person_id"], DAY).model_copy(
+        update={"flag_id": "f" * LIMITS["flag_id"]}
+    )
+    with sessions.begin() as s:
+        assert load_flags(s, [longest]).inserted == 1
+    with sessions.begin() as s:
+        assert get_flag(s, longest.flag_id) == longest
+
+
+def test_load_flags_checks_the_same_rules(sessions: sessionmaker[Session]) -> None:
+    future = make_flag("P1", TODAY + dt.timedelta(days=30))
+    nul = make_flag("P2\x00", DAY)
+    for bad in (future, nul):
+        with pytest.raises(FlagStoreError, match="cannot be stored"), sessions.begin() as s:
+            load_flags(s, [make_flag("P3", DAY), bad])
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(FlagRow)) == 0
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_a_file_without_flags_is_refused(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "flags.jsonl"
+    path.write_text(content)
+    with pytest.raises(FlagStoreError, match=rf"no flags in {path}"):
+        read_flags_jsonl(path)

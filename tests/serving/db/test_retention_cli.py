@@ -1,0 +1,208 @@
+"""``vru retention apply``: never counts back from a day after the real date, says what it
+would delete (--dry-run), deletes person-level files as well as rows, and checks everything it
+needs before deleting anything; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import RunVru
+from tests.serving.db.conftest import make_flag, practitioner
+from vru_risk.serving.db import make_engine, session_factory
+from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagRow
+from vru_risk.serving.flag_store import load_flags, record_decision
+
+KEY = "an-audit-key-of-some-length"
+TODAY = dt.date.today()
+OLD = TODAY - dt.timedelta(days=500)  # past the 12-month period
+NEW = TODAY - dt.timedelta(days=20)
+
+
+@pytest.fixture
+def home(db_url: str, monkeypatch: pytest.MonkeyPatch, vru_home: Path) -> Path:
+    """VRU_HOME with an old and a new flag (each with a decision) in the database, and the
+    daily job's files of both days."""
+    monkeypatch.setenv("VRU_DATABASE_URL", db_url)
+    monkeypatch.setenv("VRU_AUDIT_KEY", KEY)
+    engine = make_engine(db_url)
+    sessions = session_factory(engine, write=True)
+    old, new = make_flag("OLD", OLD), make_flag("NEW", NEW)
+    try:
+        with sessions.begin() as s:
+            load_flags(s, [old, new])
+        pat = practitioner(sessions)
+        with sessions.begin() as s:
+            for flag in (old, new):
+                record_decision(
+                    s, flag_id=flag.flag_id, user=pat, programme_id="jump_start",
+                    decision="no_action", reason_code="moved_away", text="",
+                )  # fmt: skip
+    finally:
+        engine.dispose()
+    issued = vru_home / "flags" / "issued"
+    issued.mkdir(parents=True)
+    (issued / f"issued-{OLD}.jsonl").write_text(old.model_dump_json() + "\n")
+    (issued / f"issued-{NEW}.jsonl").write_text(new.model_dump_json() + "\n")
+    mixed = make_flag("MIXED-NEW", NEW).model_dump_json()
+    (issued / "issued-by-hand.jsonl").write_text(
+        make_flag("MIXED-OLD", OLD).model_dump_json() + "\n" + mixed + "\n"
+    )
+    for day in (OLD, NEW):
+        folder = vru_home / "flags" / f"moments-{day}"
+        folder.mkdir()
+        (folder / "moments.json").write_text(json.dumps({"days": [day.isoformat()]}))
+        (folder / "moments.parquet").write_bytes(b"person-level rows")
+    (vru_home / "flags" / f".moments-{OLD}.tmp").mkdir()  # a crashed job's leftover
+    long_ago = dt.datetime.combine(OLD, dt.time(12)).timestamp()
+    for folder, name in (("features", "abc-def.parquet"), ("cache", "duckdb_temp_1.block")):
+        (vru_home / folder).mkdir(exist_ok=True)
+        stale, fresh = vru_home / folder / f"old-{name}", vru_home / folder / f"new-{name}"
+        stale.write_bytes(b"x")
+        fresh.write_bytes(b"x")
+        os.utime(stale, (long_ago, long_ago))
+    return vru_home
+
+
+def files(home: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(home))
+        for p in home.rglob("*")
+        if p.is_file() and p.parent.name not in ("audit",) and p.suffix != ".db"
+    )
+
+
+def database(db_url: str) -> tuple[list[str], int, list[AuditRow]]:
+    engine = make_engine(db_url)
+    try:
+        with session_factory(engine)() as s:
+            people = sorted(s.scalars(select(FlagRow.person_id)))
+            decisions = int(s.scalar(select(func.count()).select_from(DecisionRow)) or 0)
+            rows = list(s.scalars(select(AuditRow).order_by(AuditRow.seq)))
+            s.expunge_all()
+    finally:
+        engine.dispose()
+    return people, decisions, rows
+
+
+def flat(output: str) -> str:
+    return " ".join(output.split())
+
+
+@pytest.mark.parametrize("day", ["2062-08-31", "9999-12-31", "tomorrow"])
+def test_a_day_after_the_real_date_is_refused(
+    vru: RunVru, home: Path, db_url: str, day: str
+) -> None:
+    if day == "tomorrow":
+        day = (TODAY + dt.timedelta(days=1)).isoformat()
+    before = files(home)
+    refused = vru("retention", "apply", "--today", day)
+    assert refused.code == 2, refused.output
+    message = flat(refused.stderr)
+    assert f"{day}, is after today's date ({TODAY.isoformat()})" in message
+    assert "--today may only go back in time" in message and "Nothing was deleted" in message
+    assert database(db_url) == (["NEW", "OLD"], 2, [])
+    assert files(home) == before
+
+
+def test_a_day_without_a_cut_off_is_refused_not_an_internal_error(
+    vru: RunVru, home: Path, db_url: str
+) -> None:
+    refused = vru("retention", "apply", "--today", "0001-01-01")
+    assert refused.code == 2, refused.output
+    assert "no cut-off date exists 12 months before 0001-01-01" in flat(refused.stderr)
+    assert database(db_url) == (["NEW", "OLD"], 2, [])
+
+
+def test_a_dry_run_says_what_would_go_and_changes_nothing(
+    vru: RunVru, home: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VRU_AUDIT_KEY")  # nothing is written, so no key is needed
+    before = files(home)
+    dry = vru("retention", "apply", "--dry-run")
+    assert dry.code == 0, dry.output
+    text = flat(dry.stdout)
+    assert f"counting back from {TODAY} would delete everything with as_of before" in text
+    assert (
+        "1 flag(s), 1 decision(s), 2 ledger line(s) (1 file(s) deleted, 1 rewritten), "
+        "2 moments folder(s), 2 cached feature file(s). Nothing was deleted." in text
+    )
+    assert database(db_url) == (["NEW", "OLD"], 2, [])
+    assert files(home) == before
+
+
+def test_retention_deletes_rows_and_person_level_files_and_records_each(
+    vru: RunVru, home: Path, db_url: str
+) -> None:
+    applied = vru("retention", "apply")
+    assert applied.code == 0, applied.output
+    summary = (
+        "deleted 1 flag(s) and 1 decision(s), 2 ledger line(s) (1 file(s) deleted, 1 "
+        "rewritten), 2 moments folder(s), 2 cached feature file(s); recorded as audit-log row 1"
+    )
+    assert summary in flat(applied.stdout)
+    people, decisions, rows = database(db_url)
+    assert (people, decisions) == (["NEW"], 1)
+    assert files(home) == [
+        "cache/new-duckdb_temp_1.block",
+        "features/new-abc-def.parquet",
+        f"flags/issued/issued-{NEW}.jsonl",
+        "flags/issued/issued-by-hand.jsonl",
+        f"flags/moments-{NEW}/moments.json",
+        f"flags/moments-{NEW}/moments.parquet",
+    ]
+    assert not (home / "flags" / f".moments-{OLD}.tmp").exists()
+    kept = (home / "flags" / "issued" / "issued-by-hand.jsonl").read_text().splitlines()
+    assert [json.loads(line)["person_id"] for line in kept] == ["MIXED-NEW"]
+    [row] = rows
+    assert (row.purpose, row.role, row.person_id) == ("retention", "operator", None)
+    assert "deleted 1 flag(s), 1 decision(s), 2 ledger line(s) (1 file(s) deleted, 1 " in row.route
+    assert "2 moments folder(s), 2 cached feature file(s)" in row.route
+    again = vru("retention", "apply")
+    assert "deleted 0 flag(s) and 0 decision(s), 0 ledger line(s)" in flat(again.stdout)
+
+
+def head_garbage(home: Path) -> None:
+    (home / "audit").mkdir()
+    (home / "audit" / "head.json").write_text("not json")
+
+
+def head_a_folder(home: Path) -> None:
+    (home / "audit" / "head.json").mkdir(parents=True)
+
+
+def audit_dir_a_file(home: Path) -> None:
+    (home / "audit").write_text("a file where the audit folder should be")
+
+
+def ledger_not_text(home: Path) -> None:
+    (home / "flags" / "issued" / f"issued-{OLD}.jsonl").write_bytes(b"\xff\xfe not utf-8")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "words"),
+    [
+        (head_garbage, "is not a readable audit head"),
+        (head_a_folder, "cannot be read (Is a directory)"),
+        (audit_dir_a_file, "cannot be read (Not a directory)"),
+        (ledger_not_text, f"issued-{OLD}.jsonl cannot be read"),
+    ],
+)
+def test_a_run_that_could_not_be_recorded_or_finished_deletes_nothing(
+    vru: RunVru, home: Path, db_url: str, spoil: object, words: str
+) -> None:
+    """It used to delete, commit, and then fail on the audit head with exit 1."""
+    assert callable(spoil)
+    spoil(home)
+    before = files(home)
+    refused = vru("retention", "apply")
+    assert refused.code == 2, refused.output
+    message = flat(refused.stderr)
+    assert words in message and "nothing was deleted" in message
+    assert database(db_url) == (["NEW", "OLD"], 2, [])
+    assert files(home) == before
