@@ -35,6 +35,7 @@ TABLES = [
     "flag_programmes",
     "flags",
     "login_failures",
+    "request_counts",
     "review_log_mirror",
     "users",
     VERSION_TABLE,
@@ -48,7 +49,7 @@ def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> N
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, Base.metadata) == []
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0002"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0003a"
 
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:

@@ -204,6 +204,7 @@ def table_names(engine: Engine) -> list[str]:
 
 
 #: Tables the application role may change; ``audit_log`` only gets SELECT and INSERT.
+#: ``request_counts`` needs UPDATE: a request adds one to its window's count (an UPSERT).
 _DML_TABLES: Final = (
     "users",
     "api_tokens",
@@ -211,6 +212,7 @@ _DML_TABLES: Final = (
     "flag_programmes",
     "decisions",
     "review_log_mirror",
+    "request_counts",
 )
 
 #: Tables the application role adds to and deletes from, never updates.
