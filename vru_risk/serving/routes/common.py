@@ -18,10 +18,12 @@ from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.deps import AppState
 from vru_risk.serving.flag_store import (
     capacity_used,
+    flag_ids_of_moment,
     flags_for_programme,
     get_flag,
     latest_as_of,
 )
+from vru_risk.serving.inputs import is_flag_id
 from vru_risk.serving.schemas import ErrorOut, ValidationErrorOut
 from vru_risk.serving.users import UserInfo
 
@@ -48,6 +50,20 @@ ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 #: Routes with a JSON body also declare 400 (a body that is not JSON at all).
 BAD_BODY: Final[dict[int | str, dict[str, Any]]] = {
     400: {"model": ErrorOut, "description": "The body is not JSON"},
+}
+#: Routes that name an individual (a flag, its decisions, a person to score) are rate limited.
+LIMITED: Final[dict[int | str, dict[str, Any]]] = {
+    429: {
+        "model": ErrorOut,
+        "description": "Too many requests naming an individual: wait the `Retry-After` "
+        "seconds (per user, VRU_IDENTIFIER_REQUESTS_PER_MINUTE / _PER_HOUR)",
+        "headers": {
+            "Retry-After": {
+                "description": "seconds until the exceeded window ends",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
 }
 UNAVAILABLE: Final[dict[int | str, dict[str, Any]]] = {
     503: {
@@ -162,33 +178,73 @@ def visible(flag: Flag, today: dt.date | None, visible_days: int) -> bool:
     return earliest <= flag.as_of <= today and flag.expires >= today
 
 
-def flag_for(
-    state: AppState, db: Session, user: UserInfo, flag_id: str, requested: str | None
-) -> tuple[Flag, Programme]:
-    """A flag as the practitioner's programme may see it (redacted), or 404/403.
+def not_shown(state: AppState) -> str:
+    """The one answer (404) for a flag or moment a practitioner may not see, whatever the
+    reason (unknown, another programme's, no longer shown, malformed id): it echoes nothing of
+    the request, so that it confirms nothing."""
+    return (
+        "no such flag among the flags currently shown to your programmes: a flag is shown only "
+        "to the programmes it is offered to, and only for the "
+        f"{state.settings.flag_visible_days}-day display period after its date; only the "
+        "moment of a flag shown to your programme can be scored"
+    )
 
-    The flag must concern one of the practitioner's programmes and still be shown; the
-    programme is ``requested`` (theirs, else 403) or the first of theirs it concerns.
+
+def shown_flag(
+    state: AppState, db: Session, user: UserInfo, flag_id: str, requested: str | None
+) -> tuple[Flag, Programme] | None:
+    """The one visibility rule (the flag pages, the API and scoring): a flag as the
+    practitioner's programme may see it (redacted), or None.
+
+    The flag must be *offered* to one of the practitioner's programmes (the lists show only
+    offers, not "already supported") and still be listed (:func:`visible`); the programme is
+    ``requested`` (theirs, else 403) or the first of theirs it is offered to. A malformed id
+    is None without a database lookup.
     """
+    if requested:
+        acting_programme(state, user, requested)  # another's programme: 403 before anything
+    if not is_flag_id(flag_id):
+        return None
     flag = get_flag(db, flag_id)
-    # the programmes the flag is offered to (the lists show only offers, not "already supported")
     concerned = (
         [] if flag is None else [o.programme for o in flag.programmes if o.status == "offered"]
     )
     if requested:
-        programme = acting_programme(state, user, requested)
-        mine = [programme.id] if programme.id in concerned else []
+        mine = [requested] if requested in concerned else []
     else:
         mine = [p for p in user.programmes if p in concerned]
     today = service_today(db)
     if flag is None or not mine or not visible(flag, today, state.settings.flag_visible_days):
-        raise HTTPException(
-            404,
-            f"no flag {flag_id!r} among the flags shown to your programmes (it may have passed "
-            f"the {state.settings.flag_visible_days}-day display period)",
-        )
+        return None
     programme = acting_programme(state, user, mine[0])
     return flag.for_programme(programme), programme
+
+
+def flag_for(
+    state: AppState, db: Session, user: UserInfo, flag_id: str, requested: str | None
+) -> tuple[Flag, Programme]:
+    """:func:`shown_flag`, or 404 (:func:`not_shown`)."""
+    found = shown_flag(state, db, user, flag_id, requested)
+    if found is None:
+        raise HTTPException(404, not_shown(state))
+    return found
+
+
+def moment_flag(
+    state: AppState,
+    db: Session,
+    user: UserInfo,
+    person_id: str,
+    as_of: dt.date,
+    requested: str | None,
+) -> tuple[Flag, Programme] | None:
+    """A flag of ``person_id`` known on ``as_of`` that :func:`shown_flag` shows the
+    practitioner (acting for ``requested``), or None: what scoring may explain."""
+    for flag_id in flag_ids_of_moment(db, person_id, as_of):
+        found = shown_flag(state, db, user, flag_id, requested)
+        if found is not None:
+            return found
+    return None
 
 
 # --- audit ----------------------------------------------------------------------------------
