@@ -23,14 +23,20 @@ Load comes from this process (threads with keep-alive ``http.client`` connection
 client, which matters when client and servers share 2 cores), with 1 and with 16 clients, each
 scenario warmed up and then capped by a request count and a time limit:
 
-- **bare**: ``POST /predict`` cycling over the materialised (person, day) pairs;
+- **bare**: ``POST /predict`` cycling over the (person, as_of) pairs of the flags offered to the
+  practitioner's programme, read from their own ``GET /api/v1/flags`` (the service scores only
+  the moment of a flag shown to the caller's programme: anything else answers 404);
 - **score**: ``POST /api/v1/score`` with the bearer token, cycling over the same pairs;
 - **flag list**: ``GET /flags?programme=P``, the practitioner's list page, with the session cookie.
 
 Each scenario also reads the server process's CPU time (user + system, all its threads, from
 /proc) before and after: the CPU milliseconds per request show what each server spends on a
 request, whatever the client and the interpreter lock allow in parallel. The real server runs
-with its default settings (``VRU_REQUEST_THREADS``, 4 unless set in the environment).
+with its default settings (``VRU_REQUEST_THREADS``, 4 unless set in the environment) but one:
+the per-user limit on requests naming an individual is raised through its environment
+(``VRU_IDENTIFIER_REQUESTS_PER_MINUTE`` / ``_PER_HOUR``, see ``REQUEST_LIMITS``; the run says
+so), since one practitioner sends thousands of scores a minute here. Each request is still
+counted in the database as in service (one UPSERT), so the figures include that cost.
 
 Every response must be 200; anything else (or a broken connection, or no answer within 60 s) is
 counted as an error, and a target whose scenario had errors is not met. Before measuring, one
@@ -114,6 +120,14 @@ def vru(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
+#: One practitioner sends thousands of scores a minute here; the service's per-user limit on
+#: requests naming an individual (120 a minute, 600 an hour by default) would refuse them.
+REQUEST_LIMITS = {
+    "VRU_IDENTIFIER_REQUESTS_PER_MINUTE": "1000000",
+    "VRU_IDENTIFIER_REQUESTS_PER_HOUR": "100000000",
+}
+
+
 def server_env(home: Path, audit_key: str, session_secret: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -123,6 +137,7 @@ def server_env(home: Path, audit_key: str, session_secret: str) -> dict[str, str
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "COLUMNS": "200",  # rich's console: no wrapped lines to parse
+        **REQUEST_LIMITS,
     }
 
 
@@ -268,15 +283,18 @@ def issue_token(env: dict[str, str]) -> str:
     return token
 
 
-def score_pairs(home: Path, extract: str) -> list[tuple[str, str]]:
-    """The (person, day) pairs the daily job materialised: what scoring may be asked for."""
-    from vru_risk.features.moments import load_moments
-
-    moments = load_moments(home / "flags" / f"moments-{extract}")
-    return [
-        (str(p), d.isoformat())
-        for p, d in zip(moments.frame["person_id"], moments.frame["as_of"], strict=True)
-    ]
+def offered_pairs(port: int, token: str, programme: str) -> list[tuple[str, str]]:
+    """The (person, as_of) pairs of the flags offered to the practitioner's programme, from
+    their own ``GET /api/v1/flags``: the only moments the service scores for them (anything
+    else answers 404). Writes one audit row per person listed."""
+    path = f"/api/v1/flags?programme={urllib.parse.quote(programme)}"
+    status, _, body = get(port, path, {"Authorization": f"Bearer {token}"})
+    if status != 200:
+        sys.exit(f"{path} answered {status}: {body[:500]!r}")
+    pairs = [(f["person_id"], f["as_of"]) for f in json.loads(body)["flags"]]
+    if not pairs:
+        sys.exit(f"no flag is offered to {programme!r} in the service's display period")
+    return pairs
 
 
 # --- the bare endpoint (its own process) ----------------------------------------------------------
@@ -652,12 +670,17 @@ def main() -> None:
         setup = prepare(home, args.people, largest=args.largest)
         env = server_env(home, setup["audit_key"], setup["session_secret"])
         token = issue_token(env)
-        pairs = score_pairs(home, setup["extract_date"])
         programme = setup["programme"]
         print(
             f"model version {setup['version']} (fairness gate {setup['gate']}, "
-            f"{setup['review']}); {len(pairs)} materialised moments; programme {programme!r} "
-            f"is offered {setup['offered'][programme]} of the {setup['flags']} flag(s) written"
+            f"{setup['review']}); programme {programme!r} is offered "
+            f"{setup['offered'][programme]} of the {setup['flags']} flag(s) written"
+        )
+        print(
+            "the per-user request limit is raised for this load (through the server's "
+            "environment): "
+            + ", ".join(f"{k}={int(v):,}" for k, v in REQUEST_LIMITS.items())
+            + " (defaults 120 a minute and 600 an hour)"
         )
         real_cmd = [
             sys.executable,
@@ -679,6 +702,11 @@ def main() -> None:
         ):
             print(f"model: {bare_health['trees']} trees, at most {bare_health['leaves']} leaves")
             vru_pid = vru_health["pid"]
+            pairs = offered_pairs(vru_port, token, programme)
+            print(
+                f"scoring cycles over the {len(pairs)} (person, as_of) pair(s) of the flags "
+                f"offered to {programme!r}, read from the practitioner's own GET /api/v1/flags"
+            )
             cookie = page_session(vru_port)
             results, audit_rows, info = run_scenarios(
                 args,
@@ -699,8 +727,9 @@ def main() -> None:
             text=True,
             check=False,
         )
-        # the check before the load wrote one score row and one row per person listed
-        expected = audit_rows + 1 + info["listed"]
+        # the practitioner's own list (one row per person), then the check before the load:
+        # one score row and one row per person on the list page
+        expected = len(pairs) + audit_rows + 1 + info["listed"]
         info["audit_rows"] = {"expected": expected, "written": audit_head(home) - head_before}
         report(args, setup, results, info, verify, load_before, len(pairs))
 
@@ -818,7 +847,7 @@ def report(
     info: dict[str, Any],
     verify: subprocess.CompletedProcess[str],
     load_before: float,
-    moments: int,
+    offered: int,
 ) -> None:
     print(f"\nworker processes per server: {args.workers}")
     print(
@@ -888,7 +917,7 @@ def report(
                 "workers": args.workers,
                 "trees": info["trees"],
                 "leaves": info["leaves"],
-                "moments": moments,
+                "offered_pairs": offered,
                 "flags_listed": info["listed"],
                 "requests_cap": args.requests,
                 "seconds_cap": args.seconds,

@@ -52,6 +52,7 @@ def test_service_settings_have_safe_defaults(monkeypatch: pytest.MonkeyPatch) ->
     assert s.audit_key is None and s.session_secret is None
     assert s.secure_cookies is False and s.docs_enabled is True
     assert (s.session_hours, s.login_attempts_per_minute) == (8, 5)
+    assert (s.identifier_requests_per_minute, s.identifier_requests_per_hour) == (120, 600)
     assert (s.flag_visible_days, s.retention_months) == (90, 12)
     assert s.programmes_path is None
     assert s.audit_dir == s.home / "audit"
@@ -65,6 +66,8 @@ def test_service_settings_from_the_environment(
     monkeypatch.setenv("VRU_SECURE_COOKIES", "true")
     monkeypatch.setenv("VRU_SESSION_HOURS", "4")
     monkeypatch.setenv("VRU_LOGIN_ATTEMPTS_PER_MINUTE", "3")
+    monkeypatch.setenv("VRU_IDENTIFIER_REQUESTS_PER_MINUTE", "30")
+    monkeypatch.setenv("VRU_IDENTIFIER_REQUESTS_PER_HOUR", "200")
     monkeypatch.setenv("VRU_FLAG_VISIBLE_DAYS", "30")
     monkeypatch.setenv("VRU_RETENTION_MONTHS", "6")
     monkeypatch.setenv("VRU_PROGRAMMES_PATH", str(tmp_path / "programmes.yaml"))
@@ -75,6 +78,7 @@ def test_service_settings_from_the_environment(
     assert "k" * 32 not in repr(s) and "s" * 40 not in repr(s)  # secrets never printed
     assert s.secure_cookies is True and s.docs_enabled is False
     assert (s.session_hours, s.login_attempts_per_minute) == (4, 3)
+    assert (s.identifier_requests_per_minute, s.identifier_requests_per_hour) == (30, 200)
     assert (s.flag_visible_days, s.retention_months) == (30, 6)
     assert s.programmes_path == tmp_path / "programmes.yaml"
 

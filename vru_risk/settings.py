@@ -162,6 +162,25 @@ class Settings(BaseSettings):
             "minute (a successful one is not counted)",
         ),
     ] = 5
+    identifier_requests_per_minute: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1_000_000,
+            description="Requests naming a young person, flag or decision (opening a flag, its "
+            "decisions, recording one, scoring) allowed per user in a clock minute, counted by "
+            "every server process together; past it 429 until the minute ends",
+        ),
+    ] = 120
+    identifier_requests_per_hour: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=100_000_000,
+            description="The same requests allowed per user in a clock hour: caps a slow, "
+            "steady enumeration that stays under the minute's limit",
+        ),
+    ] = 600
     flag_visible_days: Annotated[
         int, Field(ge=1, le=3660, description="Days after its as_of date a flag is still listed")
     ] = 90

@@ -54,6 +54,7 @@ from vru_risk.serving.deps import (
     ScoringUnavailableError,
     mirror_review_log,
 )
+from vru_risk.serving.rate_limit import IdentifierRateLimiter
 from vru_risk.serving.routes import (
     aggregates,
     api_docs,
@@ -87,8 +88,10 @@ audit log.
 
 Authentication: an API token as `Authorization: Bearer TOKEN` (`vru users token USERNAME`).
 Practitioners see only their programmes' flags, redacted to the sources each programme's
-data-sharing agreement covers; ethics-panel members and data scientists see models and
-aggregates, never an individual.
+data-sharing agreement covers, and can score only the moment of a flag shown to their programme;
+ethics-panel members and data scientists see models and aggregates, never an individual.
+Requests naming an individual (a flag, its decisions, a person to score) are limited per user
+(429 with `Retry-After`).
 """
 
 SECURITY_HEADERS: Final = (
@@ -188,9 +191,16 @@ def create_app(settings: Settings) -> FastAPI:
             settings.login_attempts_per_minute,
             key=secret.encode(),
         )
+        identifiers = IdentifierRateLimiter(
+            session_factory(engine, write=True),
+            per_minute=settings.identifier_requests_per_minute,
+            per_hour=settings.identifier_requests_per_hour,
+            key=secret.encode(),
+        )
         signed_out = SignedOut(session_factory(engine, write=True))
         with session_factory(engine, write=True).begin() as db:  # what has aged out meanwhile
             limiter.prune(db)
+            identifiers.prune(db)
             signed_out.prune(db)
         app.state.vru = AppState(
             settings=settings,
@@ -206,6 +216,7 @@ def create_app(settings: Settings) -> FastAPI:
             audit_problem=problem,
             codec=SessionCodec(secret, max_age_seconds=settings.session_hours * 3600),
             limiter=limiter,
+            identifiers=identifiers,
             signed_out=signed_out,
             templates=templates(),
             moments=MomentStore(settings.flags_dir),

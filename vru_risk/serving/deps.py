@@ -56,6 +56,7 @@ from vru_risk.serving.auth import (
     csrf_matches,
 )
 from vru_risk.serving.db.review_mirror import sync_review_log
+from vru_risk.serving.rate_limit import IdentifierRateLimiter
 from vru_risk.serving.users import Role, UserInfo, get_user, user_for_token
 from vru_risk.settings import Settings
 
@@ -319,6 +320,8 @@ class AppState:
     audit_problem: str
     codec: SessionCodec
     limiter: LoginRateLimiter
+    #: requests naming an individual, per user (``routes.limits``)
+    identifiers: IdentifierRateLimiter
     signed_out: SignedOut
     templates: Jinja2Templates
     moments: MomentStore

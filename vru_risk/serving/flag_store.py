@@ -28,11 +28,12 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final, Literal, cast
+from dataclasses import dataclass, replace
+from typing import cast
 
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vru_risk.models.flag import Flag
@@ -43,6 +44,16 @@ from vru_risk.serving.flag_checks import storage_problem
 from vru_risk.serving.flag_loader import LoadResult as LoadResult
 from vru_risk.serving.flag_loader import load_flags as load_flags
 from vru_risk.serving.flag_loader import read_flags_jsonl as read_flags_jsonl
+from vru_risk.serving.inputs import DECISIONS as DECISIONS  # the vocabulary lives with
+from vru_risk.serving.inputs import MAX_TEXT as MAX_TEXT  # the one validation of a decision
+from vru_risk.serving.inputs import REASON_CODES as REASON_CODES
+from vru_risk.serving.inputs import (
+    Decision,
+    DecisionInput,
+    DecisionInputError,
+    check_decision,
+    is_idempotency_key,
+)
 from vru_risk.serving.users import UserInfo
 
 # FlagStoreError, LoadResult, load_flags and read_flags_jsonl are re-exported where callers have
@@ -50,34 +61,9 @@ from vru_risk.serving.users import UserInfo
 
 log = logging.getLogger("vru_risk.serving.flags")
 
-Decision = Literal["referred", "no_action", "disagree"]
-DECISIONS: Final[tuple[Decision, ...]] = ("referred", "no_action", "disagree")
-MAX_TEXT: Final = 4000
 
-#: The reason codes a decision may carry, by decision (free text is kept beside them).
-REASON_CODES: Final[dict[Decision, tuple[str, ...]]] = {
-    "referred": (
-        "meets_programme_criteria",
-        "practitioner_concern",
-        "family_or_young_person_request",
-        "other",
-    ),
-    "no_action": (
-        "already_supported",
-        "support_declined",
-        "not_eligible",
-        "no_capacity",
-        "moved_away",
-        "other",
-    ),
-    "disagree": (
-        "information_out_of_date",
-        "information_wrong",
-        "context_model_cannot_see",
-        "score_not_credible",
-        "other",
-    ),
-}
+class IdempotencyConflictError(FlagStoreError):
+    """An idempotency key the user already used for a decision with other content."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +103,8 @@ class DecisionInfo:
     text: str
     created_at: dt.datetime
     corrects: int | None
+    #: True when a retry with the same idempotency key returned this already stored decision
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -275,45 +263,36 @@ def record_decision(
     decision: str,
     reason_code: str,
     text: str,
+    known_programmes: Programmes,
     referred_to: str | None = None,
     corrects: int | None = None,
-    known_programmes: Programmes | None = None,
+    idempotency_key: str | None = None,
 ) -> DecisionInfo:
     """Append a decision (never an update: a correction is a new row naming what it corrects).
 
-    Refused: an unknown flag; a programme the flag is not offered to; a user who is not an
-    active practitioner bound to that programme; a decision or reason code not in
-    :data:`REASON_CODES`; ``referred`` without ``referred_to`` (a configured programme id from
-    ``known_programmes``, default the packaged configuration) or ``referred_to`` with another
-    decision; no free text for ``disagree`` or reason ``other``; ``corrects`` naming a decision
-    on another flag or programme.
+    The content is checked by :func:`~vru_risk.serving.inputs.check_decision` (referrals name a
+    programme of ``known_programmes``: the configured ``VRU_PROGRAMMES_PATH``). Then refused: a
+    user who is not an active practitioner bound to ``programme_id``; an unknown flag; a
+    programme the flag is not offered to; ``corrects`` naming a decision on another flag or
+    programme.
+
+    ``idempotency_key`` (1-128 visible ASCII characters): a decision this user already stored
+    under the key is returned instead (``replayed``), nothing new is stored; a key already used
+    for other content raises :class:`IdempotencyConflictError`. Two concurrent requests with
+    the same key store one row (a unique index; the loser reads the winner's row).
     """
-    if decision not in DECISIONS:
-        raise FlagStoreError(f"unknown decision {decision!r}; one of {', '.join(DECISIONS)}")
-    kind: Decision = decision
-    if reason_code not in REASON_CODES[kind]:
-        raise FlagStoreError(
-            f"reason code {reason_code!r} is not one for {kind!r}; one of "
-            f"{', '.join(REASON_CODES[kind])}"
+    checked = check_decision(
+        decision=decision,
+        reason_code=reason_code,
+        text=text,
+        referred_to=referred_to,
+        corrects=corrects,
+        programmes=known_programmes,
+    )
+    if idempotency_key is not None and not is_idempotency_key(idempotency_key):
+        raise DecisionInputError(
+            "the Idempotency-Key must be 1-128 visible ASCII characters (no spaces)"
         )
-    note = text.strip()
-    if len(note) > MAX_TEXT:
-        raise FlagStoreError(f"the free text has {len(note)} characters; at most {MAX_TEXT}")
-    if not note and (kind == "disagree" or reason_code == "other"):
-        raise FlagStoreError(
-            "say why in the free text: it is required when you disagree or choose 'other'"
-        )
-    if kind == "referred":
-        if not referred_to:
-            raise FlagStoreError("a referral names the programme referred to (referred_to)")
-        configured = known_programmes or load_programmes()
-        ids = [p.id for p in configured.programmes]
-        if referred_to not in ids:
-            raise FlagStoreError(
-                f"cannot refer to {referred_to!r}: not a configured programme ({', '.join(ids)})"
-            )
-    elif referred_to is not None:
-        raise FlagStoreError(f"referred_to is only given with 'referred', not with {kind!r}")
     if not user.active or user.role != "practitioner":
         raise FlagStoreError(
             f"{user.username} is not an active practitioner: only practitioners record decisions"
@@ -323,6 +302,10 @@ def record_decision(
             f"{user.username} is not bound to programme {programme_id!r} "
             f"(bound to: {', '.join(user.programmes)})"
         )
+    if idempotency_key is not None:
+        stored = _by_key(session, user.id, idempotency_key)
+        if stored is not None:
+            return _replay(stored, flag_id, programme_id, checked)
     found = stored_flag(session, flag_id)
     if found is None:
         raise FlagStoreError(f"no flag {flag_id!r}; it may have passed the retention period")
@@ -333,28 +316,83 @@ def record_decision(
     offer = session.get(FlagProgramme, (flag_id, programme_id))
     if offer is None or offer.status != "offered":
         raise FlagStoreError(f"flag {flag_id} was not offered to programme {programme_id!r}")
-    if corrects is not None:
-        earlier = session.get(DecisionRow, corrects)
+    if checked.corrects is not None:
+        # ids are 32-bit integers on PostgreSQL: a larger one names no decision
+        earlier = session.get(DecisionRow, checked.corrects) if checked.corrects < 2**31 else None
         if earlier is None or earlier.flag_id != flag_id or earlier.programme_id != programme_id:
             raise FlagStoreError(
-                f"decision {corrects} is not a decision on flag {flag_id} for {programme_id!r}; "
-                "a correction names an earlier decision of the same flag and programme"
+                f"the decision it corrects is not one of {programme_id!r}'s decisions on flag "
+                f"{flag_id}: a correction names an earlier decision of the same flag and "
+                "programme (the id is not repeated: it says nothing of other decisions)"
             )
     row = DecisionRow(
         flag_id=flag_id,
         programme_id=programme_id,
         user_id=user.id,
         username=user.username,
-        decision=kind,
-        referred_to=referred_to,
-        reason_code=reason_code,
-        text=note,
+        decision=checked.decision,
+        referred_to=checked.referred_to,
+        reason_code=checked.reason_code,
+        text=checked.text,
         created_at=utcnow(),
-        corrects=corrects,
+        corrects=checked.corrects,
+        idempotency_key=idempotency_key,
     )
-    session.add(row)
-    session.flush()
+    if idempotency_key is None:
+        session.add(row)
+        session.flush()
+        return _decision_info(row)
+    try:
+        with session.begin_nested():  # a savepoint: losing the race keeps the transaction
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        stored = _by_key(session, user.id, idempotency_key)
+        if stored is None:
+            raise
+        return _replay(stored, flag_id, programme_id, checked)
     return _decision_info(row)
+
+
+def _by_key(session: Session, user_id: int, key: str) -> DecisionRow | None:
+    return session.scalar(
+        select(DecisionRow).where(
+            DecisionRow.user_id == user_id, DecisionRow.idempotency_key == key
+        )
+    )
+
+
+def _replay(
+    stored: DecisionRow, flag_id: str, programme_id: str, checked: DecisionInput
+) -> DecisionInfo:
+    """The stored decision if the retry asks for the same thing, else a conflict."""
+    same = (
+        stored.flag_id == flag_id
+        and stored.programme_id == programme_id
+        and stored.decision == checked.decision
+        and stored.reason_code == checked.reason_code
+        and stored.referred_to == checked.referred_to
+        and stored.text == checked.text
+        and stored.corrects == checked.corrects
+    )
+    if not same:
+        raise IdempotencyConflictError(
+            "this idempotency key was already used for a different decision, which is stored; "
+            "nothing new was recorded. Send a new key (a new form) for a new decision"
+        )
+    return replace(_decision_info(stored), replayed=True)
+
+
+def flag_ids_of_moment(session: Session, person_id: str, as_of: dt.date) -> list[str]:
+    """The ids of every stored flag of ``person_id`` known on ``as_of`` (flags of several model
+    versions may share a moment); whether one is shown is the caller's rule."""
+    return list(
+        session.scalars(
+            select(FlagRow.flag_id)
+            .where(FlagRow.person_id == person_id, FlagRow.as_of == as_of)
+            .order_by(FlagRow.flag_id)
+        )
+    )
 
 
 def decisions_for(

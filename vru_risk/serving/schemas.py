@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from vru_risk.models.flag import ADVISORY_NOTICE
+from vru_risk.serving.inputs import MAX_ID, MAX_TEXT, PERSON_ID_PATTERN
 
 
 class _Out(BaseModel):
@@ -197,7 +198,11 @@ class DecisionIn(BaseModel):
         max_length=64,
         description="one of the reason codes of the decision (see the flag page or docs)",
     )
-    text: str = Field(default="", max_length=4000, description="free text, kept with it")
+    text: str = Field(
+        default="",
+        max_length=MAX_TEXT,
+        description="free text, kept with it: no control characters but line breaks and tabs",
+    )
     referred_to: str | None = Field(
         default=None, max_length=64, description="programme id, required when referred"
     )
@@ -207,7 +212,10 @@ class DecisionIn(BaseModel):
         description="the programme you act for; default your first programme the flag concerns",
     )
     corrects: int | None = Field(
-        default=None, ge=1, description="id of an earlier decision on this flag this corrects"
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="id of an earlier decision of your programme on this flag that this corrects",
     )
 
 
@@ -233,17 +241,23 @@ class DecisionListOut(_Out):
 
 
 class ScoreIn(BaseModel):
-    """Score one young person on one date from the materialised feature table."""
+    """A teachable moment offered to your programme: the person and day of one of its flags."""
 
     model_config = ConfigDict(extra="forbid")
 
-    person_id: str = Field(min_length=1, max_length=128)
-    as_of: dt.date = Field(description="the date to score on (a day the daily job materialised)")
+    person_id: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=PERSON_ID_PATTERN,
+        description="the pseudonymous person id of a flag shown to your programme (no control "
+        "characters)",
+    )
+    as_of: dt.date = Field(description="that flag's as_of date")
     programme: str | None = Field(
         default=None,
         max_length=64,
         description="the programme you act for (redaction follows its data-sharing agreement); "
-        "default your first programme",
+        "default the first of yours the flag is offered to",
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -370,3 +370,69 @@ def materialise_moments(settings: Settings, model: RiskModel, day: dt.date = TOD
     moments = moments_for(model, n=40, day=day)
     save_moments(moments, settings.home / "flags" / f"moments-{day.isoformat()}")
     return moments
+
+
+#: Moments materialised 120 days before TODAY too (past the 90-day display period).
+OLD_DAY = TODAY - dt.timedelta(days=120)
+#: Flags for materialised moments (P00000...P00039 on TODAY and on OLD_DAY): offered to one
+#: programme each, to one and already supported by another, to nobody, and past the display
+#: period; the other moments have no flag.
+MOMENT_FLAGS = {
+    "MJ": make_flag("P00000", TODAY, (("jump_start", 2, "offered"),)),
+    "ME": make_flag("P00001", TODAY, (("early_intervention", 3, "offered"),)),
+    "MA": make_flag(
+        "P00002", TODAY, (("admit_ae", 3, "offered"), ("jump_start", None, "already_supported"))
+    ),
+    "MN": make_flag("P00003", TODAY, ()),
+    "MO": make_flag("P00004", OLD_DAY, (("jump_start", 1, "offered"),)),
+}
+#: (person, day) pairs of materialised moments no flag was made for
+UNFLAGGED_MOMENTS = (("P00010", TODAY), ("P00011", TODAY), ("P00000", OLD_DAY))
+
+
+@contextmanager
+def serve_in_service(settings: Settings, model: RiskModel) -> Iterator[Served]:
+    """The app with ``model`` approved as champion, moments materialised on TODAY and OLD_DAY,
+    and :data:`FLAGS` plus :data:`MOMENT_FLAGS` loaded (``served.flags`` holds both)."""
+    approve(register_candidate(settings, model))
+    materialise_moments(settings, model)
+    materialise_moments(settings, model, OLD_DAY)
+    with serve(settings) as served:
+        with served.state.write_sessions.begin() as s:
+            load_flags(s, MOMENT_FLAGS.values())
+        served.flags.update(MOMENT_FLAGS)
+        yield served
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def in_service_on(
+    request: pytest.FixtureRequest, vru_home: Path, risk_model: RiskModel
+) -> Iterator[Served]:
+    """:func:`serve_in_service` on SQLite and on the run's PostgreSQL database, with request
+    limits no test of access meets (the limits are tested in test_rate_limit.py)."""
+    limits = {"identifier_requests_per_minute": 100_000, "identifier_requests_per_hour": 100_000}
+    if request.param == "sqlite":
+        settings = make_settings(vru_home, **limits)
+    else:
+        url = str(request.getfixturevalue("postgres_database"))
+        empty_postgres(url)
+        settings = make_settings(vru_home, database_url=url, **limits)
+    with serve_in_service(settings, risk_model) as served:
+        yield served
+
+
+def flag_moments(
+    served: Served,
+    moments: Moments,
+    rows: Sequence[int],
+    offers: tuple[tuple[str, int | None, str], ...],
+) -> list[Flag]:
+    """Load a flag (:func:`make_flag`, with ``offers``) for each of ``rows`` of ``moments``:
+    the (person, as_of) pairs that scoring may then explain to those programmes."""
+    flags = [
+        make_flag(str(moments.frame["person_id"][i]), moments.frame["as_of"][i], offers)
+        for i in rows
+    ]
+    with served.state.write_sessions.begin() as s:
+        load_flags(s, flags)
+    return flags

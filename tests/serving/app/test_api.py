@@ -84,7 +84,10 @@ def test_a_bad_decision_is_refused_with_what_to_fix(served: Served) -> None:
         ({"decision": "no_action", "reason_code": "meets_programme_criteria"}, "reason"),
         ({"decision": "referred", "reason_code": "practitioner_concern"}, "referred_to"),
         ({"decision": "no_action", "reason_code": "other", "shoe_size": 9}, "shoe_size"),
-        ({"decision": "no_action", "reason_code": "other", "text": "x", "corrects": 999}, "999"),
+        (
+            {"decision": "no_action", "reason_code": "other", "text": "x", "corrects": 999},
+            "corrects",
+        ),
         ({"decision": "disagree", "reason_code": "information_wrong", "text": " "}, "free text"),
     ]
     for body, named in cases:

@@ -19,6 +19,7 @@ from tests.serving.app.conftest import (
     PASSWORD,
     TODAY,
     approve,
+    flag_moments,
     materialise_moments,
     register_candidate,
     serve,
@@ -38,6 +39,7 @@ def test_scoring_explains_a_materialised_moment(settings: Settings, risk_model: 
     expected = risk_model.predict(moments.features(risk_model.spec))
     with serve(settings) as served:
         assert served.client.get("/health").json()["status"] == "ok"
+        flag_moments(served, moments, [4], (("early_intervention", 1, "offered"),))
         api = served.api("ed")
         person = str(moments.frame["person_id"][4])
         response = api.post("/api/v1/score", json={"person_id": person, "as_of": str(TODAY)})
@@ -54,15 +56,18 @@ def test_scoring_explains_a_materialised_moment(settings: Settings, risk_model: 
         assert [(r.person_id, r.purpose, r.model_version, r.route) for r in rows] == [
             (person, "score person: early_intervention", registered.version, "POST /api/v1/score")
         ]
-        # only moments the daily job found can be scored: no row for a refusal
+        # only the moment of a flag shown to the programme is scored; a refusal is audited
         for body in (
             {"person_id": "P99999", "as_of": str(TODAY)},
             {"person_id": person, "as_of": "2026-02-27"},
         ):
             refused = api.post("/api/v1/score", json=body)
-            assert refused.status_code == 404 and "vru flags generate" in refused.json()["detail"]
+            assert refused.status_code == 404 and "display period" in refused.json()["detail"]
         assert api.post("/api/v1/score", json={"person_id": person}).status_code == 422
-        assert len(served.audit_rows()) == 1
+        assert [(r.person_id, r.purpose, r.model_version) for r in served.audit_rows()[1:]] == [
+            ("P99999", "score refused: early_intervention", None),
+            (person, "score refused: early_intervention", None),
+        ]
         model = api.get("/api/v1/model").json()
         assert model["in_service"] and model["version"] == registered.version
         assert model["content_hash"] == risk_model.content_hash
@@ -79,6 +84,7 @@ def test_scoring_reads_the_daily_jobs_rewrite_and_serves_with_the_configured_thr
     person = str(first.frame["person_id"][4])
     body = {"person_id": person, "as_of": str(TODAY)}
     with serve(settings.model_copy(update={"request_threads": 3})) as served:
+        flag_moments(served, first, [4], (("early_intervention", 1, "offered"),))
         # the newest folder was read at startup, not by the first score
         assert len(served.state.moments._cache) == 1
         assert served.client.portal is not None  # inside the running app
@@ -107,6 +113,7 @@ def test_a_suspension_takes_scoring_out_of_service_at_once(
     moments = materialise_moments(settings, risk_model)
     person = str(moments.frame["person_id"][0])
     with serve(settings) as served:
+        flag_moments(served, moments, [0], (("jump_start", 1, "offered"),))
         api = served.api("pat")
         body = {"person_id": person, "as_of": str(TODAY)}
         assert api.post("/api/v1/score", json=body).status_code == 200

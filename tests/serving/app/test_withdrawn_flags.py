@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.serving.app.conftest import Served, csrf_of
+from vru_risk.models.programmes import load_programmes
 from vru_risk.serving.db.models import DecisionRow
 from vru_risk.serving.flag_store import FlagStoreError, record_decision
 from vru_risk.serving.users import get_user_by_name
@@ -99,6 +100,7 @@ def test_a_decision_on_a_withdrawn_flag_is_refused_by_the_store_too(served: Serv
         with pytest.raises(FlagStoreError, match=f"flag {a} was withdrawn on .*: {REASON}"):
             record_decision(
                 s, flag_id=a, user=pat, programme_id="jump_start", **DECISION,
+                known_programmes=load_programmes(),
             )  # fmt: skip
 
 

@@ -37,6 +37,7 @@ TABLES = [
     "flag_programmes",
     "flags",
     "login_failures",
+    "request_counts",
     "review_log_mirror",
     "users",
     VERSION_TABLE,

@@ -22,6 +22,7 @@ from tests.conftest import RunVru
 from tests.serving.db.conftest import empty_postgres, make_flag, practitioner
 from tests.serving.db.test_engine import drop_role
 from vru_risk.models.flag import Flag
+from vru_risk.models.programmes import load_programmes
 from vru_risk.serving import flag_staging
 from vru_risk.serving.audit_log import AuditLog, AuditLogError
 from vru_risk.serving.db import grant_app_role, make_engine, session_factory
@@ -85,6 +86,7 @@ def test_a_staged_load_is_shown_only_once_published(
             record_decision(
                 s, flag_id=flags[0].flag_id, user=pat, programme_id="jump_start",
                 decision="no_action", reason_code="moved_away", text="",
+                known_programmes=load_programmes(),
             )  # fmt: skip
 
     result = load_flags_staged(engine, flags, source="f.jsonl", operator="ops", progress=during)

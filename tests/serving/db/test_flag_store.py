@@ -26,9 +26,10 @@ from vru_risk.serving.flag_store import (
     read_flags_jsonl,
     record_decision,
 )
-from vru_risk.serving.users import add_user
+from vru_risk.serving.users import UserInputError, add_user
 
 DAY = dt.date(2026, 3, 2)
+PROGRAMMES = load_programmes()
 JUMP: tuple[str, int | None, Status] = ("jump_start", 1, "offered")
 SUPPORTED: tuple[tuple[str, int | None, Status], ...] = (("jump_start", None, "already_supported"),)
 
@@ -172,15 +173,17 @@ def test_decisions_are_appended_and_corrected(sessions: sessionmaker[Session]) -
         first = record_decision(
             s, flag_id=flag.flag_id, user=pat, programme_id="jump_start", decision="no_action",
             reason_code="support_declined", text="  family declined  ",
+            known_programmes=PROGRAMMES,
         )  # fmt: skip
         second = record_decision(
             s, flag_id=flag.flag_id, user=pat, programme_id="jump_start", decision="referred",
             reason_code="meets_programme_criteria", text="", referred_to="school_inclusion",
-            corrects=first.id,
+            corrects=first.id, known_programmes=PROGRAMMES,
         )  # fmt: skip
         record_decision(
             s, flag_id=flag.flag_id, user=pat, programme_id="admit_ae", decision="disagree",
             reason_code="information_out_of_date", text="visit was a sports injury",
+            known_programmes=PROGRAMMES,
         )  # fmt: skip
     assert first.text == "family declined" and first.created_at.tzinfo is not None
     with sessions.begin() as s:
@@ -206,7 +209,7 @@ def test_decisions_are_appended_and_corrected(sessions: sessionmaker[Session]) -
         ({"flag_id": "nope"}, "no flag 'nope'"),
         ({"programme_id": "admit_ae"}, "not bound to programme 'admit_ae'"),
         ({"decision": "maybe"}, "unknown decision 'maybe'"),
-        ({"reason_code": ""}, "reason code '' is not one for 'no_action'"),
+        ({"reason_code": ""}, "Choose a reason listed under 'No action'"),
         ({"reason_code": "meets_programme_criteria"}, "is not one for 'no_action'"),
         ({"reason_code": "other", "text": "   "}, "say why in the free text"),
         ({"decision": "disagree", "reason_code": "information_wrong", "text": ""}, "say why"),
@@ -217,7 +220,7 @@ def test_decisions_are_appended_and_corrected(sessions: sessionmaker[Session]) -
         ),
         ({"referred_to": "jump_start"}, "only given with 'referred'"),
         ({"text": "x" * 4001}, "at most 4000"),
-        ({"corrects": 999}, "decision 999 is not a decision on flag"),
+        ({"corrects": 999}, "the decision it corrects is not one of 'jump_start'"),
     ],
 )
 def test_bad_decisions_are_refused(
@@ -234,9 +237,11 @@ def test_bad_decisions_are_refused(
         "decision": "no_action",
         "reason_code": "support_declined",
         "text": "",
+        "known_programmes": PROGRAMMES,
         **change,
     }
-    with pytest.raises(FlagStoreError, match=words), sessions.begin() as s:
+    # input errors (serving.inputs) and the store's own refusals are both a user's to fix
+    with pytest.raises(UserInputError, match=words), sessions.begin() as s:
         record_decision(s, **args)  # type: ignore[arg-type]
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(DecisionRow)) == 0
@@ -255,6 +260,7 @@ def test_only_practitioners_of_an_offered_programme_decide(sessions: sessionmake
         "decision": "no_action",
         "reason_code": "already_supported",
         "text": "",
+        "known_programmes": PROGRAMMES,
     }
     with sessions.begin() as s:
         with pytest.raises(FlagStoreError, match="only practitioners record decisions"):

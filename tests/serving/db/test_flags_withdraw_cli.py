@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import RunVru
 from tests.serving.db.conftest import make_flag, practitioner
+from vru_risk.models.programmes import load_programmes
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import AuditRow
 from vru_risk.serving.flag_store import (
@@ -62,6 +63,7 @@ def test_withdrawing_a_flag(vru: RunVru, app_db: str, tmp_path: Path) -> None:
         record_decision(
             s, flag_id=flag.flag_id, user=pat, programme_id="jump_start",
             decision="no_action", reason_code="moved_away", text="",
+                known_programmes=load_programmes(),
         )  # fmt: skip
     try:
         no_reason = vru("flags", "withdraw", flag.flag_id)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.serving.db.conftest import make_flag, practitioner
+from vru_risk.models.programmes import load_programmes
 from vru_risk.serving.audit_log import AuditLog
 from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagProgramme, FlagRow
 from vru_risk.serving.flag_store import decisions_for, get_flag, load_flags, record_decision
@@ -45,10 +46,12 @@ def test_retention_deletes_old_flags_and_decisions_and_audits_it(
             first = record_decision(
                 s, flag_id=flag.flag_id, user=pat, programme_id="jump_start",
                 decision="no_action", reason_code="moved_away", text="",
+                known_programmes=load_programmes(),
             )  # fmt: skip
             record_decision(
                 s, flag_id=flag.flag_id, user=pat, programme_id="jump_start",
                 decision="no_action", reason_code="support_declined", text="", corrects=first.id,
+                known_programmes=load_programmes(),
             )  # fmt: skip
     audit = AuditLog(engine, b"retention-test-key-123", tmp_path / "head.json")
     result = apply_retention(engine, audit, today=TODAY, months=12, username="root")

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import RunVru
 from tests.serving.db.conftest import make_flag, practitioner
+from vru_risk.models.programmes import load_programmes
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagRow
 from vru_risk.serving.flag_store import load_flags, record_decision
@@ -42,6 +43,7 @@ def home(db_url: str, monkeypatch: pytest.MonkeyPatch, vru_home: Path) -> Path:
                 record_decision(
                     s, flag_id=flag.flag_id, user=pat, programme_id="jump_start",
                     decision="no_action", reason_code="moved_away", text="",
+                known_programmes=load_programmes(),
                 )  # fmt: skip
     finally:
         engine.dispose()

@@ -11,7 +11,7 @@ Example
 -------
 >>> engine = open_database("sqlite://")
 >>> sorted(t for t in table_names(engine) if t != "vru_alembic_version")[:3]
-['api_tokens', 'audit_log', 'decisions']
+['api_tokens', 'audit_key_segments', 'audit_log']
 """
 
 from vru_risk.serving.db.engine import (

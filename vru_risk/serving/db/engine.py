@@ -204,18 +204,20 @@ def table_names(engine: Engine) -> list[str]:
 
 
 #: Tables the application role may change (the append-only ones are below).
+#: ``request_counts`` needs UPDATE: a request adds one to its window's count (an UPSERT).
 _DML_TABLES: Final = (
     "users",
     "api_tokens",
     "flags",
     "flag_loads",  # a load's own row: inserted, published (updated), discarded (deleted)
     "flag_programmes",
-    "decisions",
     "review_log_mirror",
+    "request_counts",
 )
 
-#: Tables the application role adds to and deletes from, never updates.
-_INSERT_DELETE_TABLES: Final = ("login_failures", "ended_sessions")
+#: Tables the application role adds to and deletes from, never updates: ``decisions`` are
+#: append-only (a correction is a new row; retention deletes whole flags' histories).
+_INSERT_DELETE_TABLES: Final = ("login_failures", "ended_sessions", "decisions")
 
 #: Append-only tables: the application role may only read and add rows. Pruning old audit
 #: rows (``vru audit-log prune``) runs as the tables' owner.

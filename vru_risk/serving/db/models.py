@@ -158,6 +158,8 @@ class DecisionRow(Base):
             "(decision = 'referred') = (referred_to is not null)", name="ck_decisions_referred"
         ),
         Index("ix_decisions_flag", "flag_id", "programme_id"),
+        # a retry with the same key stores nothing new (NULL keys never collide)
+        Index("uq_decisions_user_idempotency_key", "user_id", "idempotency_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -171,6 +173,8 @@ class DecisionRow(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     corrects: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), nullable=True)
+    #: the client's ``Idempotency-Key`` (API) or the decision form's hidden key (pages)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class ReviewLogMirror(Base):
@@ -235,6 +239,24 @@ class LoginFailure(Base):
     )
     key: Mapped[str] = mapped_column(String(64))
     at: Mapped[float] = mapped_column(Float)
+
+
+class RequestCount(Base):
+    """Requests naming an individual (a flag, its decisions, a person to score) per user and
+    clock window, counted by every server process (``vru serve --workers N``) with one UPSERT.
+
+    ``key`` is an HMAC of the user's id under a key derived from the session secret
+    (pseudonymised, as ``login_failures``); ``span`` the window's length in seconds (60, 3600);
+    ``started`` its first second since the epoch. Rows of ended windows are deleted as new
+    windows start and at server start.
+    """
+
+    __tablename__ = "request_counts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    started: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hits: Mapped[int] = mapped_column(Integer)
 
 
 class EndedSession(Base):

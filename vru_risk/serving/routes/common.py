@@ -19,10 +19,12 @@ from vru_risk.serving.deps import AppState
 from vru_risk.serving.flag_store import (
     Withdrawal,
     capacity_used,
+    flag_ids_of_moment,
     flags_for_programme,
     latest_as_of,
     stored_flag,
 )
+from vru_risk.serving.inputs import is_flag_id
 from vru_risk.serving.schemas import ErrorOut, ValidationErrorOut, WithdrawnOut
 from vru_risk.serving.users import UserInfo
 
@@ -56,6 +58,20 @@ GONE: Final[dict[int | str, dict[str, Any]]] = {
         "model": WithdrawnOut,
         "description": "The flag was withdrawn by an administrator: when and why. Only "
         "practitioners of a programme it was offered to get this answer (anyone else: 404)",
+    }
+}
+#: Routes that name an individual (a flag, its decisions, a person to score) are rate limited.
+LIMITED: Final[dict[int | str, dict[str, Any]]] = {
+    429: {
+        "model": ErrorOut,
+        "description": "Too many requests naming an individual: wait the `Retry-After` "
+        "seconds (per user, VRU_IDENTIFIER_REQUESTS_PER_MINUTE / _PER_HOUR)",
+        "headers": {
+            "Retry-After": {
+                "description": "seconds until the exceeded window ends",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
     }
 }
 UNAVAILABLE: Final[dict[int | str, dict[str, Any]]] = {
@@ -194,48 +210,90 @@ class FlagWithdrawnError(HTTPException):
         ).model_dump(mode="json", exclude={"detail"})
 
 
+def not_shown(state: AppState) -> str:
+    """The one answer (404) for a flag or moment a practitioner may not see, whatever the
+    reason (unknown, another programme's, no longer shown, malformed id): it echoes nothing of
+    the request, so that it confirms nothing."""
+    return (
+        "no such flag among the flags currently shown to your programmes: a flag is shown only "
+        "to the programmes it is offered to, and only for the "
+        f"{state.settings.flag_visible_days}-day display period after its date; only the "
+        "moment of a flag shown to your programme can be scored"
+    )
+
+
+def shown_flag(
+    state: AppState, db: Session, user: UserInfo, flag_id: str, requested: str | None
+) -> tuple[Flag, Programme, Withdrawal | None] | None:
+    """The one visibility rule (the flag pages, the API and scoring): a flag as the
+    practitioner's programme may see it (redacted) with its withdrawal if it was withdrawn, or
+    None.
+
+    The flag must be *offered* to one of the practitioner's programmes (the lists show only
+    offers, not "already supported") and still be within its display period (:func:`visible`);
+    the programme is ``requested`` (theirs, else 403) or the first of theirs it is offered to.
+    A malformed id is None without a database lookup. Whoever may not see a flag gets None
+    whether it was withdrawn or not.
+    """
+    if requested:
+        acting_programme(state, user, requested)  # another's programme: 403 before anything
+    if not is_flag_id(flag_id):
+        return None
+    found = stored_flag(db, flag_id)
+    flag = None if found is None else found.flag
+    concerned = (
+        [] if flag is None else [o.programme for o in flag.programmes if o.status == "offered"]
+    )
+    mine = (
+        ([requested] if requested in concerned else [])
+        if requested
+        else [p for p in user.programmes if p in concerned]
+    )
+    today = service_today(db)
+    if flag is None or not mine or not visible(flag, today, state.settings.flag_visible_days):
+        return None
+    programme = acting_programme(state, user, mine[0])
+    withdrawal = None if found is None else found.withdrawal
+    return flag.for_programme(programme), programme, withdrawal
+
+
+def flag_or_withdrawn(
+    state: AppState, db: Session, user: UserInfo, flag_id: str, requested: str | None
+) -> tuple[Flag, Programme, Withdrawal | None]:
+    """:func:`shown_flag`, or 404 (:func:`not_shown`): the flag page, which shows a withdrawn
+    flag's notice instead of its decision form."""
+    found = shown_flag(state, db, user, flag_id, requested)
+    if found is None:
+        raise HTTPException(404, not_shown(state))
+    return found
+
+
 def flag_for(
     state: AppState, db: Session, user: UserInfo, flag_id: str, requested: str | None
 ) -> tuple[Flag, Programme]:
-    """A flag as the practitioner's programme may see it (redacted), or 404/403, or 410 when it
-    was withdrawn (see :func:`flag_or_withdrawn`)."""
+    """:func:`shown_flag`, or 404 (:func:`not_shown`), or 410 when it was withdrawn."""
     flag, programme, withdrawal = flag_or_withdrawn(state, db, user, flag_id, requested)
     if withdrawal is not None:
         raise FlagWithdrawnError(flag.flag_id, withdrawal)
     return flag, programme
 
 
-def flag_or_withdrawn(
-    state: AppState, db: Session, user: UserInfo, flag_id: str, requested: str | None
-) -> tuple[Flag, Programme, Withdrawal | None]:
-    """A flag as the practitioner's programme may see it (redacted) and its withdrawal, if it
-    was withdrawn; or 404/403.
-
-    The flag must be offered to one of the practitioner's programmes and still be within its
-    display period (anyone else gets the same 404 as for an unknown flag, withdrawn or not);
-    the programme is ``requested`` (theirs, else 403) or the first of theirs it concerns.
-    """
-    found = stored_flag(db, flag_id)
-    flag = None if found is None else found.flag
-    # the programmes the flag is offered to (the lists show only offers, not "already supported")
-    concerned = (
-        [] if flag is None else [o.programme for o in flag.programmes if o.status == "offered"]
-    )
-    if requested:
-        programme = acting_programme(state, user, requested)
-        mine = [programme.id] if programme.id in concerned else []
-    else:
-        mine = [p for p in user.programmes if p in concerned]
-    today = service_today(db)
-    if flag is None or not mine or not visible(flag, today, state.settings.flag_visible_days):
-        raise HTTPException(
-            404,
-            f"no flag {flag_id!r} among the flags shown to your programmes (it may have passed "
-            f"the {state.settings.flag_visible_days}-day display period)",
-        )
-    programme = acting_programme(state, user, mine[0])
-    withdrawal = None if found is None else found.withdrawal
-    return flag.for_programme(programme), programme, withdrawal
+def moment_flag(
+    state: AppState,
+    db: Session,
+    user: UserInfo,
+    person_id: str,
+    as_of: dt.date,
+    requested: str | None,
+) -> tuple[Flag, Programme] | None:
+    """A flag of ``person_id`` known on ``as_of`` that :func:`shown_flag` shows the
+    practitioner (acting for ``requested``) and that was not withdrawn, or None: what scoring
+    may explain."""
+    for flag_id in flag_ids_of_moment(db, person_id, as_of):
+        found = shown_flag(state, db, user, flag_id, requested)
+        if found is not None and found[2] is None:
+            return found[0], found[1]
+    return None
 
 
 # --- audit ----------------------------------------------------------------------------------

@@ -6,18 +6,25 @@ row per person shown). Flags are redacted to the programme the practitioner acts
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vru_risk.models.flag import Flag
 from vru_risk.models.programmes import Programme
 from vru_risk.serving.deps import AppState, Audit, Csrf, Db, State, page_roles
-from vru_risk.serving.flag_store import (
+from vru_risk.serving.flag_store import decisions_for
+from vru_risk.serving.inputs import (
+    DECISION_LABELS,
     DECISIONS,
+    MAX_ID,
     REASON_CODES,
-    decisions_for,
+    DecisionInputError,
+    check_decision,
+    is_idempotency_key,
+    parse_decision_id,
 )
 from vru_risk.serving.routes.common import (
     audit_views,
@@ -27,17 +34,14 @@ from vru_risk.serving.routes.common import (
     render,
 )
 from vru_risk.serving.routes.flags import save_decision
+from vru_risk.serving.routes.limits import limited_page_roles
 from vru_risk.serving.users import UserInfo
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 Practitioner = Annotated[UserInfo, Depends(page_roles("practitioner"))]
-
-DECISION_LABELS = {
-    "referred": "Refer to a programme",
-    "no_action": "No action",
-    "disagree": "Disagree with the flag",
-}
+#: a practitioner whose request names an individual: counted against their rate limit
+LimitedPractitioner = Annotated[UserInfo, Depends(limited_page_roles("practitioner"))]
 SOURCE_NAMES = {
     "attendance": "School attendance",
     "exclusions": "School exclusions",
@@ -132,6 +136,9 @@ def _flag_context(
         "refer_to": [(o.programme, o.name) for o in flag.programmes],
         "names": dict(_programme_names(state, tuple(o.programme for o in flag.programmes))),
         "form": {"decision": "", "reason_code": "", "referred_to": "", "text": "", "corrects": ""},
+        # a retried submission of this form (a double click, a resend after a lost answer)
+        # records nothing new
+        "idempotency_key": secrets.token_urlsafe(18),
         "error": "",
         "recorded": None,
         "withdrawal": None,
@@ -143,11 +150,11 @@ def flag_page(
     request: Request,
     state: State,
     db: Db,
-    user: Practitioner,
+    user: LimitedPractitioner,
     audit: Audit,
     flag_id: str,
     programme: str | None = None,
-    recorded: int | None = None,
+    recorded: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """One flag: band, reasons for and against, what the model cannot see, what could change
     it, eligible programmes, the decision form and the history. A withdrawn flag says when and
@@ -166,7 +173,7 @@ def decide(
     request: Request,
     state: State,
     db: Db,
-    user: Practitioner,
+    user: LimitedPractitioner,
     _csrf: Csrf,
     audit: Audit,
     flag_id: str,
@@ -176,8 +183,11 @@ def decide(
     referred_to: Annotated[str, Form(max_length=64)] = "",
     text: Annotated[str, Form(max_length=4000)] = "",
     corrects: Annotated[str, Form(max_length=20)] = "",
+    idempotency_key: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    """Record a decision (append-only), then show the flag with it in the history."""
+    """Record a decision (append-only), then show the flag with it in the history. The form's
+    content is checked (by the API's rules) before the audit row is written; a form sent twice
+    (its hidden key) records one decision."""
     flag, prog = flag_for(state, db, user, flag_id, programme or None)
     form = {
         "decision": decision,
@@ -186,11 +196,28 @@ def decide(
         "text": text,
         "corrects": corrects,
     }
-    problem = _check_form(decision, reason_code, referred_to, corrects)
-    if problem:
+
+    def again(status: int, error: str, *, new_key: bool = False) -> Response:
+        """The form shown again with the answers kept and what to change (a view: one row)."""
+        context = {**_flag_context(state, db, user, flag, prog), "form": form, "error": error}
+        if not new_key and is_idempotency_key(idempotency_key):
+            context["idempotency_key"] = idempotency_key  # still the same decision
+        return render(request, "flag.html.j2", context, status_code=status)
+
+    try:
+        if idempotency_key and not is_idempotency_key(idempotency_key):
+            raise DecisionInputError("The form is out of date: reload the page and try again.")
+        checked = check_decision(
+            decision=decision,
+            reason_code=reason_code,
+            text=text,
+            referred_to=referred_to or None,
+            corrects=parse_decision_id(corrects),
+            programmes=state.programmes,
+        )
+    except DecisionInputError as exc:
         audit_views(audit, request, user, [flag], f"view flag: {prog.id}")
-        context = {**_flag_context(state, db, user, flag, prog), "form": form, "error": problem}
-        return render(request, "flag.html.j2", context, status_code=422)
+        return again(422, str(exc))
     db.rollback()  # end the read transaction before writing (SQLite: one writer at a time)
     audit_views(audit, request, user, [flag], f"record decision: {prog.id}")
     try:
@@ -199,33 +226,20 @@ def decide(
             flag_id=flag.flag_id,
             user=user,
             programme_id=prog.id,
-            decision=decision,
-            reason_code=reason_code,
-            text=text.strip(),
-            referred_to=referred_to or None,
-            corrects=int(corrects) if corrects else None,
+            checked=checked,
+            idempotency_key=idempotency_key or None,
         )
     except HTTPException as exc:
+        if exc.status_code == 409:
+            return again(
+                409,
+                "This form was already sent with a different decision, which is recorded (see "
+                "the history below). Nothing new was recorded; the form below is a new one: "
+                "send it to record another decision.",
+                new_key=True,
+            )
         if exc.status_code != 422:
             raise
-        context = {**_flag_context(state, db, user, flag, prog), "form": form}
-        context["error"] = str(exc.detail)
-        return render(request, "flag.html.j2", context, status_code=422)
+        return again(422, str(exc.detail))
     target = f"/flags/{flag.flag_id}?programme={prog.id}&recorded={info.id}#history"
     return RedirectResponse(target, status_code=303)
-
-
-def _check_form(decision: str, reason_code: str, referred_to: str, corrects: str) -> str:
-    if decision not in DECISIONS:
-        return "Choose a decision: refer to a programme, no action, or disagree with the flag."
-    codes = REASON_CODES[decision]
-    if reason_code not in codes:
-        return (
-            f"Choose a reason listed under '{DECISION_LABELS[decision]}' (the reason you chose "
-            "belongs to another decision)."
-        )
-    if decision == "referred" and not referred_to:
-        return "Choose the programme you referred the young person to."
-    if corrects and not corrects.isdigit():
-        return "The decision this corrects must be chosen from the list."
-    return ""

@@ -7,9 +7,9 @@ individual returned is written to the audit log first (a list writes one row per
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from vru_risk.models.flag import Flag
@@ -18,13 +18,22 @@ from vru_risk.serving.deps import AppState, Audit, Db, State, api_roles
 from vru_risk.serving.flag_store import (
     DecisionInfo,
     FlagStoreError,
+    IdempotencyConflictError,
     decisions_for,
     record_decision,
+)
+from vru_risk.serving.inputs import (
+    FLAG_ID_PATTERN,
+    IDEMPOTENCY_KEY_PATTERN,
+    DecisionInput,
+    DecisionInputError,
+    check_decision,
 )
 from vru_risk.serving.routes.common import (
     BAD_BODY,
     ERRORS,
     GONE,
+    LIMITED,
     UNAVAILABLE,
     audit_views,
     flag_for,
@@ -32,10 +41,12 @@ from vru_risk.serving.routes.common import (
     json_out,
     programme_list,
 )
+from vru_risk.serving.routes.limits import limited_api_roles
 from vru_risk.serving.schemas import (
     DecisionIn,
     DecisionListOut,
     DecisionOut,
+    ErrorOut,
     FlagListOut,
     FlagOut,
     ProgrammeOut,
@@ -45,7 +56,41 @@ from vru_risk.serving.users import UserInfo, UserInputError
 router = APIRouter(tags=["flags"])
 
 Practitioner = Annotated[UserInfo, Depends(api_roles("practitioner"))]
-FlagId = Annotated[str, Path(min_length=1, max_length=64, description="the flag's id")]
+#: a practitioner whose request names an individual: counted against their rate limit
+LimitedPractitioner = Annotated[UserInfo, Depends(limited_api_roles("practitioner"))]
+FlagId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="the flag's id: 20 lower-case hexadecimal characters (any other path "
+        "answers 404, as an unknown flag does)",
+        json_schema_extra={"pattern": FLAG_ID_PATTERN},
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="1-128 visible ASCII characters, new for each decision (e.g. a UUID). A "
+        "retry with the same key (after a lost answer) returns the decision already stored "
+        "(200) and stores nothing new; the same key with different content answers 409",
+    ),
+]
+REPLAYED: Final[dict[int | str, dict[str, Any]]] = {
+    200: {
+        "model": DecisionOut,
+        "description": "A retry with an Idempotency-Key already used for this same decision: "
+        "the decision stored then, unchanged; nothing new was stored",
+    },
+    409: {
+        "model": ErrorOut,
+        "description": "The Idempotency-Key was already used by you for a different decision",
+    },
+}
 ProgrammeQuery = Annotated[
     str | None,
     Query(
@@ -116,14 +161,14 @@ def list_flags(
 @router.get(
     "/api/v1/flags/{flag_id}",
     response_model=FlagOut,
-    responses={**ERRORS, **GONE, **UNAVAILABLE},
+    responses={**ERRORS, **GONE, **LIMITED, **UNAVAILABLE},
     summary="One flag, explained",
 )
 def get_one(
     request: Request,
     state: State,
     db: Db,
-    user: Practitioner,
+    user: LimitedPractitioner,
     audit: Audit,
     flag_id: FlagId,
     programme: ProgrammeQuery = None,
@@ -138,14 +183,14 @@ def get_one(
 @router.get(
     "/api/v1/flags/{flag_id}/decisions",
     response_model=DecisionListOut,
-    responses={**ERRORS, **UNAVAILABLE},
+    responses={**ERRORS, **LIMITED, **UNAVAILABLE},
     summary="The decisions your programmes recorded on a flag",
 )
 def list_decisions(
     request: Request,
     state: State,
     db: Db,
-    user: Practitioner,
+    user: LimitedPractitioner,
     audit: Audit,
     flag_id: FlagId,
 ) -> DecisionListOut:
@@ -161,23 +206,32 @@ def list_decisions(
     "/api/v1/flags/{flag_id}/decisions",
     response_model=DecisionOut,
     status_code=201,
-    responses={**ERRORS, **BAD_BODY, **GONE, **UNAVAILABLE},
+    responses={**ERRORS, **BAD_BODY, **GONE, **LIMITED, **REPLAYED, **UNAVAILABLE},
     summary="Record a decision on a flag (append-only)",
 )
 def add_decision(
     request: Request,
     state: State,
     db: Db,
-    user: Practitioner,
+    user: LimitedPractitioner,
     audit: Audit,
     flag_id: FlagId,
     body: DecisionIn,
-) -> DecisionOut:
-    """Referred to a named programme, no action, or disagree, with a reason code and free text.
-    Never an update: a correction is a new decision naming the one it corrects (one audit row).
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Referred to a named programme (one of the configured programmes), no action, or
+    disagree, with a reason code and free text (no control characters but line breaks and
+    tabs). Never an update: a correction is a new decision naming the one it corrects. One
+    audit row, written after the content was checked (a refusal by the store still has one).
     Refused with 410 on a flag an administrator withdrew.
+
+    Send an `Idempotency-Key` header to make a retry safe: the same key with the same decision
+    answers 200 with the decision stored the first time (same id and body) and stores nothing;
+    the same key with different content answers 409. Without a key every request stores a
+    decision (201).
     """
     flag, prog = flag_for(state, db, user, flag_id, body.programme)
+    checked = checked_decision(state, body)
     db.rollback()  # end the read transaction before writing (SQLite: one writer at a time)
     audit_views(audit, request, user, [flag], f"record decision: {prog.id}")
     info = save_decision(
@@ -185,20 +239,57 @@ def add_decision(
         flag_id=flag.flag_id,
         user=user,
         programme_id=prog.id,
-        decision=body.decision,
-        reason_code=body.reason_code,
-        text=body.text,
-        referred_to=body.referred_to,
-        corrects=body.corrects,
+        checked=checked,
+        idempotency_key=idempotency_key,
     )
-    return decision_out(info)
+    return json_out(decision_out(info), status_code=200 if info.replayed else 201)
 
 
-def save_decision(state: AppState, **fields: Any) -> DecisionInfo:
-    """Append a decision in its own write transaction; bad input -> 422 with the store's message."""
+def checked_decision(state: AppState, body: DecisionIn) -> DecisionInput:
+    """The decision's content checked before anything is written; bad input -> 422."""
+    try:
+        return check_decision(
+            decision=body.decision,
+            reason_code=body.reason_code,
+            text=body.text,
+            referred_to=body.referred_to,
+            corrects=body.corrects,
+            programmes=state.programmes,
+        )
+    except DecisionInputError as exc:
+        raise HTTPException(422, f"the decision was not recorded: {exc}") from None
+
+
+def save_decision(
+    state: AppState,
+    *,
+    flag_id: str,
+    user: UserInfo,
+    programme_id: str,
+    checked: DecisionInput,
+    idempotency_key: str | None,
+) -> DecisionInfo:
+    """Append a decision in its own write transaction, against the configured programmes; a
+    refusal by the store -> 422 with its message, an idempotency key reused for other content
+    -> 409."""
     with state.write_sessions() as session:
         try:
-            info = record_decision(session, **fields)
+            info = record_decision(
+                session,
+                flag_id=flag_id,
+                user=user,
+                programme_id=programme_id,
+                decision=checked.decision,
+                reason_code=checked.reason_code,
+                text=checked.text,
+                referred_to=checked.referred_to,
+                corrects=checked.corrects,
+                known_programmes=state.programmes,
+                idempotency_key=idempotency_key,
+            )
+        except IdempotencyConflictError as exc:
+            session.rollback()
+            raise HTTPException(409, f"the decision was not recorded: {exc}") from None
         except (FlagStoreError, UserInputError) as exc:
             session.rollback()
             raise HTTPException(422, f"the decision was not recorded: {exc}") from None
