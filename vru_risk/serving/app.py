@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vru_risk.models.flag import ADVISORY_NOTICE
 from vru_risk.models.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
+from vru_risk.private_home import PRIVATE_UMASK, tighten_home
 from vru_risk.serving.audit_log import AuditLog, AuditLogError
 from vru_risk.serving.auth import LoginRateLimiter, SessionCodec, SignedOut
 from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
@@ -322,7 +323,16 @@ def _quote(path: str) -> str:
 
 def app_from_environment() -> FastAPI:
     """The application for the settings in the environment: what each process of
-    ``vru serve --workers N`` builds (uvicorn starts the workers by this name)."""
+    ``vru serve --workers N`` builds (uvicorn starts the workers by this name).
+
+    Like the ``vru`` command, it makes what the process writes private to its account (umask
+    077) and tightens a ``VRU_HOME`` readable by others (logged)."""
+    import os
+
     from vru_risk.settings import load_settings
 
-    return create_app(load_settings())
+    os.umask(PRIVATE_UMASK)
+    settings = load_settings()
+    for change in tighten_home(settings.home):
+        log.warning("VRU_HOME permissions tightened: %s", change)
+    return create_app(settings)
