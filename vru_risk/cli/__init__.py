@@ -31,7 +31,7 @@ PARTS: Final = (
     ("models", "group", "vru_risk.cli.models", "app"),
     ("review", "group", "vru_risk.cli.review", "app"),
     ("flags", "group", "vru_risk.cli.flags", "app"),
-    ("users", "group", "vru_risk.cli.serving_admin", "users_app"),
+    ("users", "group", "vru_risk.cli.user_tokens", "users_app"),  # + serving_admin
     ("audit-log", "group", "vru_risk.cli.serving_admin", "audit_app"),
     ("retention", "group", "vru_risk.cli.serving_admin", "retention_app"),
     ("db", "group", "vru_risk.cli.serving_admin", "db_app"),

@@ -28,17 +28,18 @@ from vru_risk.serving.db import grant_app_role, open_database, session_factory
 from vru_risk.serving.db.engine import DatabaseError
 from vru_risk.serving.db.review_mirror import sync_review_log
 from vru_risk.serving.retention import apply_retention
+from vru_risk.serving.tokens import MAX_TOKEN_DAYS, new_token
 from vru_risk.serving.users import (
     ROLES,
     UserInfo,
     UserInputError,
     add_user,
     disable_user,
-    issue_token,
     list_users,
     reset_password,
 )
 
+#: `vru users tokens` and `vru users revoke-token` are added by vru_risk.cli.user_tokens
 users_app = typer.Typer(help="Users of the service: add, disable, reset a password, tokens")
 audit_app = typer.Typer(help="The keyed audit log of every view of an individual")
 retention_app = typer.Typer(help="Delete flags and decisions past the retention period")
@@ -212,7 +213,7 @@ def users_reset_password(
     username: Annotated[str, typer.Argument(help="Login name")],
     password_stdin: PasswordStdin = False,
 ) -> None:
-    """Set a new password for a user."""
+    """Set a new password for a user; their web sessions end and their API tokens are revoked."""
     engine = app_engine()
     try:
         password = read_password(from_stdin=password_stdin, confirm=True, prompt="New password")
@@ -220,7 +221,10 @@ def users_reset_password(
             user = reset_password(session, username, password)
     finally:
         engine.dispose()
-    console.print(f"password changed for {_show(user)}")
+    console.print(
+        f"password changed for {_show(user)}; every web session of theirs has ended (at its "
+        "next request) and every API token of theirs is revoked"
+    )
 
 
 @users_app.command("list")
@@ -244,18 +248,37 @@ def users_list() -> None:
 
 
 @users_app.command("token")
-def users_token(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
+def users_token(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            max=MAX_TOKEN_DAYS,
+            help="Days the token works (default VRU_TOKEN_DAYS)",
+            show_default=False,
+        ),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="What the token is for (listed with it)")
+    ] = None,
+) -> None:
     """Issue an API bearer token; it is printed once and only its SHA-256 is kept."""
+    lifetime = days or state.get_settings().token_days
     engine = app_engine()
     try:
         with transaction(engine) as session:
-            token = issue_token(session, username)
+            issued = new_token(session, username, days=lifetime, label=label)
     finally:
         engine.dispose()
     console.print(
-        f"API token for {username} (shown once; send it as 'Authorization: Bearer <token>'):"
+        f"API token {issued.info.id} for {username}, valid until "
+        f"{issued.info.expires_at:%Y-%m-%d %H:%M} UTC (shown once; send it as "
+        "'Authorization: Bearer <token>'; `vru users revoke-token "
+        f"{issued.info.id}` ends it sooner):"
     )
-    typer.echo(token)
+    typer.echo(issued.token)
 
 
 @audit_app.command("verify")

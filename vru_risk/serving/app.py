@@ -8,6 +8,11 @@ starts in a degraded mode: ``/health`` says why and how to fix it, scoring answe
 message, and flag lists (already scored by the daily job) still work. Without an audit key it
 refuses every route that shows an individual (503) and says so at startup.
 
+Every request passes, outermost first, :class:`~vru_risk.serving.middleware.SecurityHeaders`
+(on every response, the 500 of an unhandled exception included) and
+:class:`~vru_risk.serving.middleware.RequestGuard` (a body-size limit, and authentication of a
+request that may carry a body before the body is read).
+
 Example
 -------
 >>> import tempfile
@@ -36,14 +41,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from vru_risk.models.flag import ADVISORY_NOTICE
 from vru_risk.models.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.private_home import PRIVATE_UMASK, tighten_home
 from vru_risk.serving.audit_log import AuditLog, AuditLogError
-from vru_risk.serving.auth import LoginRateLimiter, SessionCodec, SignedOut
+from vru_risk.serving.auth import SessionCodec, SignedOut
 from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
 from vru_risk.serving.deps import (
     AppState,
@@ -53,6 +58,8 @@ from vru_risk.serving.deps import (
     ScoringUnavailableError,
     mirror_review_log,
 )
+from vru_risk.serving.login_limits import LoginLimits, LoginRateLimiter
+from vru_risk.serving.middleware import RequestGuard, SecurityHeaders, api_path
 from vru_risk.serving.routes import (
     aggregates,
     api_docs,
@@ -90,47 +97,20 @@ data-sharing agreement covers; ethics-panel members and data scientists see mode
 aggregates, never an individual.
 """
 
-SECURITY_HEADERS: Final = (
-    (
-        b"content-security-policy",
-        b"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        b"script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
-)
-
 
 class ServingConfigError(ValueError):
     """Settings the server cannot start with; the message says what to set."""
 
 
-class SecurityHeaders:
-    """Pure ASGI middleware: CSP, no sniffing, no framing, no caching of responses.
+class _App(FastAPI):
+    """FastAPI whose whole middleware stack, error handling included, is wrapped in
+    :class:`SecurityHeaders` (``app.add_middleware`` would put it inside Starlette's
+    ServerErrorMiddleware, whose 500s would then go out without the headers)."""
 
-    Nothing the app serves may be cached by a browser or proxy (it may show an individual);
-    static assets are small.
-    """
+    hsts = False
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), hsts=self.hsts)
 
 
 def templates() -> Jinja2Templates:
@@ -156,7 +136,7 @@ def words(code: str) -> str:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+    return api_path(request.url.path)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -203,7 +183,11 @@ def create_app(settings: Settings) -> FastAPI:
         limiter = LoginRateLimiter(
             session_factory(engine),
             session_factory(engine, write=True),
-            settings.login_attempts_per_minute,
+            LoginLimits(
+                free_failures=settings.login_free_failures,
+                max_delay_seconds=settings.login_max_delay_seconds,
+                client_failures_per_hour=settings.login_client_failures_per_hour,
+            ),
             key=secret.encode(),
         )
         signed_out = SignedOut(session_factory(engine, write=True))
@@ -253,7 +237,7 @@ def create_app(settings: Settings) -> FastAPI:
                 finally:
                     engine.dispose()
 
-    app = FastAPI(
+    app = _App(
         title="vru-risk",
         summary="Advisory, explained offers of support for a Violence Reduction Unit",
         description=API_DESCRIPTION,
@@ -263,7 +247,8 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(SecurityHeaders)
+    app.hsts = settings.secure_cookies
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=PAGES / "static"), name="static")
     for module in (health, session, flags, score, model, aggregates, users):
         app.include_router(module.router)

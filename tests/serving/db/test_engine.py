@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -22,10 +25,11 @@ from vru_risk.serving.db import (
     migrate,
     missing_privileges,
     open_database,
+    session_factory,
     table_names,
 )
-from vru_risk.serving.db.engine import VERSION_TABLE, DatabaseError
-from vru_risk.serving.db.models import Base
+from vru_risk.serving.db.engine import MIGRATIONS, VERSION_TABLE, DatabaseError
+from vru_risk.serving.db.models import ApiToken, Base, User
 
 TABLES = [
     "api_tokens",
@@ -35,6 +39,7 @@ TABLES = [
     "flag_programmes",
     "flags",
     "login_failures",
+    "login_known_clients",
     "review_log_mirror",
     "users",
     VERSION_TABLE,
@@ -48,7 +53,48 @@ def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> N
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, Base.metadata) == []
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0002"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0003d"
+
+
+def test_the_upgrade_to_0003d_gives_existing_tokens_an_expiry_and_keeps_them(
+    db_url: str,
+) -> None:
+    """Tokens issued before expiry existed expire 90 days after they were issued; users keep
+    their rows (generation 0: their sessions stay valid until a reset)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:  # the schema as 0002 left it
+            conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}"'))
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0002")
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, role, programmes, password_hash, active, "
+                    "created_at) VALUES (1, 'dana', 'data_scientist', '[]', 'x', true, :at)"
+                ),
+                {"at": dt.datetime(2026, 1, 1, 9, 30, tzinfo=dt.UTC)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (id, user_id, token_sha256, created_at) "
+                    "VALUES (1, 1, 'abc', :at)"
+                ),
+                {"at": dt.datetime(2026, 1, 1, 9, 30, tzinfo=dt.UTC)},
+            )
+        migrate(engine)
+        with session_factory(engine)() as s:
+            token = s.get(ApiToken, 1)
+            user = s.get(User, 1)
+            assert token is not None and user is not None
+            assert token.expires_at == dt.datetime(2026, 4, 1, 9, 30, tzinfo=dt.UTC)
+            assert token.revoked_at is None and token.label is None
+            assert user.credentials_generation == 0
+    finally:
+        engine.dispose()
 
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
@@ -199,14 +245,15 @@ def test_a_role_not_granted_the_new_tables_is_named_before_serving(
     owner = make_engine(postgres_database)
     role = f"vru_app_{secrets.token_hex(3)}"
     grant_app_role(owner, role)
-    with owner.begin() as conn:  # as if 0002's tables had come after the grant
-        for table in ("login_failures", "ended_sessions"):
+    with owner.begin() as conn:  # as if 0002's and 0003d's tables had come after the grant
+        for table in ("login_failures", "ended_sessions", "login_known_clients"):
             conn.execute(text(f'REVOKE ALL ON TABLE "{table}" FROM "{role}"'))
     app = create_engine(make_url(postgres_database).set(username=role, password=None))
     try:
         assert missing_privileges(owner) == []  # the owner has every right
         missing = missing_privileges(app)
         assert "SELECT on ended_sessions" in missing and "DELETE on login_failures" in missing
+        assert "UPDATE on login_known_clients" in missing
         assert not any("audit_log" in m or "users" in m for m in missing)
         grant_app_role(owner, role)
         assert missing_privileges(app) == []

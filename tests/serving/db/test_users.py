@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.serving.db.conftest import PASSWORD, practitioner
 from vru_risk.serving.db.models import ApiToken, User
+from vru_risk.serving.tokens import issue_token, revoke_token, user_for_token
 from vru_risk.serving.users import (
     UserInputError,
     add_user,
@@ -17,11 +18,8 @@ from vru_risk.serving.users import (
     disable_user,
     get_user,
     get_user_by_name,
-    issue_token,
     list_users,
     reset_password,
-    revoke_token,
-    user_for_token,
 )
 
 

@@ -211,6 +211,7 @@ _DML_TABLES: Final = (
     "flag_programmes",
     "decisions",
     "review_log_mirror",
+    "login_known_clients",  # a known address's time of last sign-in is updated
 )
 
 #: Tables the application role adds to and deletes from, never updates.

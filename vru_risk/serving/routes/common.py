@@ -103,6 +103,7 @@ ERROR_TITLES: Final = {
     404: "Page not found",
     405: "Method not allowed",
     409: "Not allowed by the rules",
+    413: "Too much was sent",
     422: "There is a problem with what was sent",
     429: "Too many attempts",
     503: "Service unavailable",
