@@ -189,22 +189,22 @@ def user_for_token(session: Session, token: str) -> UserInfo | None:
 def record_token_use(
     sessions: sessionmaker[Session], check: TokenCheck, *, now: dt.datetime | None = None
 ) -> bool:
-    """Write the token's last use when the stored one is older than :data:`LAST_USED_EVERY`
+    """Write the token's last use when the stored one is :data:`LAST_USED_EVERY` old or older
     (in a transaction of its own); whether it wrote."""
     at = now or utcnow()
     last = check.last_used_at
     if check.token_id is None or (last is not None and at - last < LAST_USED_EVERY):
         return False
     with sessions.begin() as writer:
-        writer.execute(
+        result = writer.execute(
             update(ApiToken)
             .where(
                 ApiToken.id == check.token_id,
-                (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < at - LAST_USED_EVERY),
+                ApiToken.last_used_at.is_(None) | (ApiToken.last_used_at <= at - LAST_USED_EVERY),
             )
             .values(last_used_at=at)
         )
-    return True
+    return bool(getattr(result, "rowcount", 0))
 
 
 def revoke_token(session: Session, token: str) -> bool:
