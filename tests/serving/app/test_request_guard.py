@@ -119,8 +119,9 @@ ONE_MB = 1024 * 1024
 
 @pytest.mark.parametrize("with_length", [False, True], ids=["chunked", "content-length"])
 def test_an_anonymous_10_mb_post_is_refused_without_reading_it(
-    served: Served, with_length: bool
+    served_on: Served, with_length: bool
 ) -> None:
+    served = served_on
     api = call(served, "POST", f"/api/v1/flags/{A}/decisions", size=TEN_MB, with_length=with_length)
     assert api.status in (401, 413) and api.pulled == 0
     page = call(
@@ -147,7 +148,8 @@ def test_a_bad_or_expired_credential_is_refused_before_the_body_too(served: Serv
     assert page.status == 303 and page.pulled == 0
 
 
-def test_a_signed_in_post_of_1_mb_gets_413_saying_why(served: Served) -> None:
+def test_a_signed_in_post_of_1_mb_gets_413_saying_why(served_on: Served) -> None:
+    served = served_on
     streamed = call(served, "POST", f"/api/v1/flags/{A}/decisions", size=ONE_MB, **_as(served))
     assert streamed.status == 413
     assert "larger than 65,536 bytes" in json.loads(streamed.body)["detail"]

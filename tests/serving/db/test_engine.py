@@ -12,7 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
@@ -93,6 +93,13 @@ def test_the_upgrade_to_0003d_gives_existing_tokens_an_expiry_and_keeps_them(
             assert token.expires_at == dt.datetime(2026, 4, 1, 9, 30, tzinfo=dt.UTC)
             assert token.revoked_at is None and token.label is None
             assert user.credentials_generation == 0
+        with engine.begin() as conn:  # and back: the rows stay
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0002")
+            assert conn.execute(text("SELECT count(*) FROM api_tokens")).scalar() == 1
+            assert "login_known_clients" not in inspect(conn).get_table_names()
+        migrate(engine)
+        assert table_names(engine) == TABLES
     finally:
         engine.dispose()
 

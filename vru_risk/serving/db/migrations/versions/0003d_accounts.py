@@ -104,9 +104,12 @@ def downgrade() -> None:
     op.drop_table("login_known_clients")
     _drop_login_failures(client=True)
     _login_failures(client=False)
-    with op.batch_alter_table("api_tokens") as tokens:
-        tokens.drop_column("last_used_at")
-        tokens.drop_column("label")
-        tokens.drop_column("expires_at")
-    with op.batch_alter_table("users") as users:
-        users.drop_column("credentials_generation")
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+): batch mode would copy `users`, and SQLite
+    # refuses to drop a table other tables' foreign keys point at
+    for table, column in (
+        ("api_tokens", "last_used_at"),
+        ("api_tokens", "label"),
+        ("api_tokens", "expires_at"),
+        ("users", "credentials_generation"),
+    ):
+        op.drop_column(table, column)
