@@ -38,11 +38,15 @@ def vru(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> RunVru:
 
     def run(*args: str | os.PathLike[str]) -> CliResult:
         capsys.readouterr()
+        umask = os.umask(0o022)  # `vru` makes its process's files private: not pytest's
+        os.umask(umask)
         try:
             main([str(a) for a in args])
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            os.umask(umask)
         out = capsys.readouterr()
         return CliResult(code, out.out, out.err)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from vru_risk.serving.tokens import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from vru_risk.settings import Settings, SettingsError, load_settings
 
 
@@ -51,7 +52,11 @@ def test_service_settings_have_safe_defaults(monkeypatch: pytest.MonkeyPatch) ->
     s = load_settings()
     assert s.audit_key is None and s.session_secret is None
     assert s.secure_cookies is False and s.docs_enabled is True
-    assert (s.session_hours, s.login_attempts_per_minute) == (8, 5)
+    assert s.session_hours == 8
+    assert (s.login_free_failures, s.login_max_delay_seconds) == (5, 300)
+    assert s.login_client_failures_per_hour == 100
+    assert (s.token_days, s.max_body_bytes) == (DEFAULT_TOKEN_DAYS, 64 * 1024)
+    assert s.forwarded_allow_ips == "127.0.0.1"
     assert (s.identifier_requests_per_minute, s.identifier_requests_per_hour) == (120, 600)
     assert (s.flag_visible_days, s.retention_months) == (90, 12)
     assert s.programmes_path is None
@@ -65,7 +70,9 @@ def test_service_settings_from_the_environment(
     monkeypatch.setenv("VRU_SESSION_SECRET", "s" * 40)
     monkeypatch.setenv("VRU_SECURE_COOKIES", "true")
     monkeypatch.setenv("VRU_SESSION_HOURS", "4")
-    monkeypatch.setenv("VRU_LOGIN_ATTEMPTS_PER_MINUTE", "3")
+    monkeypatch.setenv("VRU_LOGIN_FREE_FAILURES", "3")
+    monkeypatch.setenv("VRU_TOKEN_DAYS", "30")
+    monkeypatch.setenv("VRU_MAX_BODY_BYTES", "10000")
     monkeypatch.setenv("VRU_IDENTIFIER_REQUESTS_PER_MINUTE", "30")
     monkeypatch.setenv("VRU_IDENTIFIER_REQUESTS_PER_HOUR", "200")
     monkeypatch.setenv("VRU_FLAG_VISIBLE_DAYS", "30")
@@ -77,7 +84,8 @@ def test_service_settings_from_the_environment(
     assert s.session_secret is not None and s.session_secret.get_secret_value() == "s" * 40
     assert "k" * 32 not in repr(s) and "s" * 40 not in repr(s)  # secrets never printed
     assert s.secure_cookies is True and s.docs_enabled is False
-    assert (s.session_hours, s.login_attempts_per_minute) == (4, 3)
+    assert (s.session_hours, s.login_free_failures) == (4, 3)
+    assert (s.token_days, s.max_body_bytes) == (30, 10000)
     assert (s.identifier_requests_per_minute, s.identifier_requests_per_hour) == (30, 200)
     assert (s.flag_visible_days, s.retention_months) == (30, 6)
     assert s.programmes_path == tmp_path / "programmes.yaml"
@@ -90,6 +98,8 @@ def test_bad_service_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("VRU_FLAG_VISIBLE_DAYS", "soon")
     monkeypatch.setenv("VRU_SECURE_COOKIES", "maybe")
     monkeypatch.setenv("VRU_REQUEST_THREADS", "41")  # the database pool is sized for 40
+    monkeypatch.setenv("VRU_TOKEN_DAYS", str(MAX_TOKEN_DAYS + 1))  # no token lives longer
+    monkeypatch.setenv("VRU_MAX_BODY_BYTES", "100")
     with pytest.raises(SettingsError) as info:
         load_settings()
     message = str(info.value)
@@ -100,6 +110,8 @@ def test_bad_service_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch)
         "VRU_FLAG_VISIBLE_DAYS",
         "VRU_SECURE_COOKIES",
         "VRU_REQUEST_THREADS",
+        "VRU_TOKEN_DAYS",
+        "VRU_MAX_BODY_BYTES",
     ):
         assert name in message
     assert "at least 16 characters" in message and "token_urlsafe" in message

@@ -148,18 +148,23 @@ class Settings(BaseSettings):
         ),
     ] = None
     secure_cookies: Annotated[
-        bool, Field(description="Mark session cookies Secure (set it behind TLS)")
+        bool,
+        Field(
+            description="Mark session cookies Secure and send HSTS (set it behind TLS); `vru "
+            "serve` warns when it is off on an address other than loopback"
+        ),
     ] = False
     session_hours: Annotated[
         int, Field(ge=1, le=24 * 30, description="Hours a web session lasts after login")
     ] = 8
-    login_attempts_per_minute: Annotated[
+    login_free_failures: Annotated[
         int,
         Field(
             ge=1,
-            le=1000,
-            description="Sign-in attempts allowed per username and per client address in a "
-            "minute (a successful one is not counted)",
+            le=100,
+            description="Failed sign-ins for a username from one client address (and from that "
+            "many new addresses) before each further attempt must wait; the wait starts at a "
+            "second and doubles with each failure",
         ),
     ] = 5
     identifier_requests_per_minute: Annotated[
@@ -181,6 +186,49 @@ class Settings(BaseSettings):
             "steady enumeration that stays under the minute's limit",
         ),
     ] = 600
+    login_max_delay_seconds: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=86400,
+            description="The longest a sign-in attempt is made to wait after failures",
+        ),
+    ] = 300
+    login_client_failures_per_hour: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=100000,
+            description="Failed sign-ins from one client address (any usernames) in an hour "
+            "before that address is refused until the hour has passed",
+        ),
+    ] = 100
+    token_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=366,  # vru_risk.serving.tokens.MAX_TOKEN_DAYS
+            description="Days an API token works after it is issued (`vru users token NAME "
+            "--days N` for another lifetime)",
+        ),
+    ] = 90
+    max_body_bytes: Annotated[
+        int,
+        Field(
+            ge=1024,
+            le=16 * 1024 * 1024,
+            description="The largest request body the server reads (decisions and forms are "
+            "small); larger ones are refused with 413 before they are read",
+        ),
+    ] = 64 * 1024
+    forwarded_allow_ips: Annotated[
+        str,
+        Field(
+            description="Addresses of the reverse proxies whose X-Forwarded-For/-Proto headers "
+            "are trusted (comma-separated IPs or networks, as uvicorn's --forwarded-allow-ips): "
+            "sign-in limits count the client address these give"
+        ),
+    ] = "127.0.0.1"
     flag_visible_days: Annotated[
         int, Field(ge=1, le=3660, description="Days after its as_of date a flag is still listed")
     ] = 90

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 from pathlib import Path
 
 import mlflow
@@ -52,6 +54,11 @@ def test_training_registers_a_candidate_with_its_runs_and_artifacts(
     names = {r.info.run_name for r in runs}
     assert {"train", "pooled", "final/lightgbm", "fold1/lightgbm", "fold3/oracle"} <= names
     assert "fold2/excl_suspensions_365d>=2" in names
+    # each run names the process that logged it (a killed training's runs are found by it)
+    assert {(r.data.tags["vru.pid"], r.data.tags["vru.host"]) for r in runs} == {
+        (str(os.getpid()), socket.gethostname())
+    }
+    assert {r.info.status for r in runs} == {"FINISHED"}
     parent = next(r for r in runs if r.info.run_name == "train")
     with tracking(registry(vru_home).uri):
         local = Path(mlflow.artifacts.download_artifacts(run_id=parent.info.run_id))

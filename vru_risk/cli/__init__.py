@@ -1,11 +1,16 @@
 """The ``vru`` command line: one entry point gathering each area's sub-commands.
 
 Exit codes: 0 ok, 2 invalid input (the message names file, column and rows), 1 internal error.
+
+Everything a command writes is private to the account running it (umask 077), and a
+``VRU_HOME`` open to other local users is tightened first, saying so
+(:mod:`vru_risk.private_home`).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from functools import cache
 from typing import Any, Final
@@ -14,6 +19,7 @@ import typer
 from rich.console import Console
 
 from vru_risk.cli.common import EXIT_INTERNAL, EXIT_INVALID, UserError, state
+from vru_risk.private_home import PRIVATE_UMASK, tighten_home
 from vru_risk.settings import SettingsError, load_settings, quiet_libraries
 
 #: Each top-level command or group: its name, kind, the module defining it and the attribute.
@@ -25,7 +31,7 @@ PARTS: Final = (
     ("models", "group", "vru_risk.cli.models", "app"),
     ("review", "group", "vru_risk.cli.review", "app"),
     ("flags", "group", "vru_risk.cli.flags", "app"),
-    ("users", "group", "vru_risk.cli.serving_admin", "users_app"),
+    ("users", "group", "vru_risk.cli.user_tokens", "users_app"),  # + serving_admin
     ("audit-log", "group", "vru_risk.cli.audit_log_admin", "audit_app"),
     ("retention", "group", "vru_risk.cli.serving_admin", "retention_app"),
     ("db", "group", "vru_risk.cli.serving_admin", "db_app"),
@@ -99,11 +105,20 @@ def _root(
     state.verbose = verbose
     state.settings = load_settings()
     quiet_libraries()
+    notes = tighten_home(state.settings.home)
+    if notes:
+        Console(stderr=True).print(
+            "[yellow]notice:[/] VRU_HOME holds person-level data and is now private to this "
+            "account: " + "; ".join(notes),
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; map errors to the documented exit codes."""
     err = Console(stderr=True)
+    os.umask(PRIVATE_UMASK)  # before anything is written: folders 0700, files 0600
     try:
         args = sys.argv[1:] if argv is None else list(argv)
         _app_for(args)(args=args, standalone_mode=True)

@@ -4,11 +4,13 @@ One process by default; ``--workers N`` runs N (uvicorn's supervisor restarts an
 Everything the processes must agree on is in the application database (users, tokens, login
 failures, ended sessions, flags, decisions, the audit log's numbering) or in files under
 ``VRU_HOME`` (the audit head, written under a file lock, only ever forwards). Put a
-TLS-terminating proxy in front and set ``VRU_SECURE_COOKIES=true`` anywhere but a laptop.
+TLS-terminating proxy in front and set ``VRU_SECURE_COOKIES=true`` anywhere but a laptop: it
+warns at start when cookies are not Secure on an address other than loopback.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 import typer
@@ -69,9 +71,37 @@ def serve(
             f"{limit} PostgreSQL allows (max_connections); use fewer workers or "
             "VRU_REQUEST_THREADS, or raise max_connections"
         )
+    if not settings.secure_cookies and not is_loopback(host):
+        console.print(
+            f"[yellow]warning:[/] serving on {host}, beyond this computer, with session "
+            "cookies that are not Secure: a browser would send them over plain HTTP. Serve "
+            "only behind a reverse proxy that terminates TLS, and set VRU_SECURE_COOKIES=true "
+            "(docs/serving-admin.md, 'TLS')"
+        )
     console.print(
         f"vru-risk serving on http://{host}:{port}/ with {workers} process(es) (sign in at "
         "/login; API under /api/v1; health at /health). Scores are decision support, never a "
         "decision. Ctrl-C stops it."
     )
-    run(app, "vru_risk.serving.app:app_from_environment", host=host, port=port, workers=workers)
+    run(
+        app,
+        "vru_risk.serving.app:app_from_environment",
+        host=host,
+        port=port,
+        workers=workers,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this computer only (``localhost``, 127.0.0.0/8, ``::1``).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False

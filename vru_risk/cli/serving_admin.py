@@ -35,17 +35,18 @@ from vru_risk.serving.retention import (
     apply_retention,
     plan_retention,
 )
+from vru_risk.serving.tokens import MAX_TOKEN_DAYS, new_token
 from vru_risk.serving.users import (
     ROLES,
     UserInfo,
     UserInputError,
     add_user,
     disable_user,
-    issue_token,
     list_users,
     reset_password,
 )
 
+#: `vru users tokens` and `vru users revoke-token` are added by vru_risk.cli.user_tokens
 users_app = typer.Typer(help="Users of the service: add, disable, reset a password, tokens")
 retention_app = typer.Typer(
     help="Delete flags, decisions and person-level files past the retention period"
@@ -248,7 +249,7 @@ def users_reset_password(
     username: Annotated[str, typer.Argument(help="Login name")],
     password_stdin: PasswordStdin = False,
 ) -> None:
-    """Set a new password for a user."""
+    """Set a new password for a user; their web sessions end and their API tokens are revoked."""
     engine = app_engine()
     try:
         password = read_password(from_stdin=password_stdin, confirm=True, prompt="New password")
@@ -258,7 +259,10 @@ def users_reset_password(
         seq = record_admin_act(engine, "users reset-password", f"new password for {_show(user)}")
     finally:
         engine.dispose()
-    console.print(f"password changed for {_show(user)} (audit-log row {seq})")
+    console.print(
+        f"password changed for {_show(user)}; every web session of theirs has ended (at its "
+        f"next request) and every API token of theirs is revoked (audit-log row {seq})"
+    )
 
 
 @users_app.command("list")
@@ -282,21 +286,41 @@ def users_list() -> None:
 
 
 @users_app.command("token")
-def users_token(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
+def users_token(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            max=MAX_TOKEN_DAYS,
+            help="Days the token works (default VRU_TOKEN_DAYS)",
+            show_default=False,
+        ),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="What the token is for (listed with it)")
+    ] = None,
+) -> None:
     """Issue an API bearer token; it is printed once and only its SHA-256 is kept."""
+    lifetime = days or state.get_settings().token_days
     engine = app_engine()
     try:
         require_audit_log(engine)
         with transaction(engine) as session:
-            token = issue_token(session, username)
-        seq = record_admin_act(engine, "users token", f"API token issued for {username}")
+            issued = new_token(session, username, days=lifetime, label=label)
+        seq = record_admin_act(
+            engine, "users token", f"API token {issued.info.id} issued for {username}"
+        )
     finally:
         engine.dispose()
     console.print(
-        f"API token for {username} (shown once; send it as 'Authorization: Bearer <token>'; "
-        f"audit-log row {seq}):"
+        f"API token {issued.info.id} for {username}, valid until "
+        f"{issued.info.expires_at:%Y-%m-%d %H:%M} UTC (shown once; send it as "
+        "'Authorization: Bearer <token>'; `vru users revoke-token "
+        f"{issued.info.id}` ends it sooner; audit-log row {seq}):"
     )
-    typer.echo(token)
+    typer.echo(issued.token)
 
 
 @retention_app.command("apply")

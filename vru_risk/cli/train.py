@@ -10,6 +10,7 @@ from typing import Annotated
 
 import pyarrow.parquet as pq
 import typer
+from mlflow.exceptions import MlflowException
 from rich.table import Table
 
 from vru_risk.cli.common import (
@@ -24,6 +25,7 @@ from vru_risk.cli.features import print_build, run_build
 from vru_risk.features.load import InvalidDataError, open_folder
 from vru_risk.features.validate import FolderNotFoundError
 from vru_risk.models.registry import Registry, RegistryError
+from vru_risk.training.abandoned_runs import fail_abandoned_runs
 from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment
 from vru_risk.training.data import FeatureTableError, load_feature_table, with_oracle
 from vru_risk.training.pipeline import ExperimentResult, run_experiment
@@ -148,6 +150,7 @@ def run_training(
         Registry(settings.tracking_uri).check()  # before the long work, not after it
     except RegistryError as exc:
         raise UserError(str(exc)) from None
+    close_abandoned_runs(settings.tracking_uri, config.name)
     table = features if features is not None else None
     if data is not None:
         table = cached_features(config, config_path, data, truth)
@@ -182,6 +185,20 @@ def run_training(
         raise UserError(str(exc)) from None
     print_result(result, outcome)
     return outcome
+
+
+def close_abandoned_runs(tracking_uri: str, experiment: str) -> None:
+    """Mark FAILED the runs a killed ``vru train`` left RUNNING in ``experiment``, saying so."""
+    try:
+        closed = fail_abandoned_runs(tracking_uri, experiment)
+    except MlflowException as exc:  # never a reason not to train
+        console.print(f"[yellow]warning:[/] runs left RUNNING could not be checked: {exc}")
+        return
+    for run in closed:
+        console.print(
+            f"note: MLflow run {run.run_id} ({run.run_name}) was left RUNNING by a `vru train` "
+            f"that did not finish ({run.why}); marked FAILED"
+        )
 
 
 def _fmt(value: float, digits: int = 3) -> str:

@@ -10,6 +10,11 @@ with one that is not the audit log's, or when the anchor outside the data folder
 contradicts the database, it refuses every route that shows an individual (503) and
 ``/health`` says why.
 
+Every request passes, outermost first, :class:`~vru_risk.serving.middleware.SecurityHeaders`
+(on every response, the 500 of an unhandled exception included) and
+:class:`~vru_risk.serving.middleware.RequestGuard` (a body-size limit, and authentication of a
+request that may carry a body before the body is read).
+
 Example
 -------
 >>> import tempfile
@@ -38,13 +43,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from vru_risk.models.flag import ADVISORY_NOTICE
 from vru_risk.models.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
+from vru_risk.private_home import PRIVATE_UMASK, tighten_home
 from vru_risk.serving.audit_log import AuditLog, AuditLogError, open_audit_log
-from vru_risk.serving.auth import LoginRateLimiter, SessionCodec, SignedOut
+from vru_risk.serving.auth import SessionCodec, SignedOut
 from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
 from vru_risk.serving.deps import (
     AppState,
@@ -54,6 +60,8 @@ from vru_risk.serving.deps import (
     ScoringUnavailableError,
     mirror_review_log,
 )
+from vru_risk.serving.login_limits import LoginLimits, LoginRateLimiter
+from vru_risk.serving.middleware import RequestGuard, SecurityHeaders, api_path
 from vru_risk.serving.rate_limit import IdentifierRateLimiter
 from vru_risk.serving.routes import (
     aggregates,
@@ -94,47 +102,20 @@ Requests naming an individual (a flag, its decisions, a person to score) are lim
 (429 with `Retry-After`).
 """
 
-SECURITY_HEADERS: Final = (
-    (
-        b"content-security-policy",
-        b"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        b"script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
-)
-
 
 class ServingConfigError(ValueError):
     """Settings the server cannot start with; the message says what to set."""
 
 
-class SecurityHeaders:
-    """Pure ASGI middleware: CSP, no sniffing, no framing, no caching of responses.
+class _App(FastAPI):
+    """FastAPI whose whole middleware stack, error handling included, is wrapped in
+    :class:`SecurityHeaders` (``app.add_middleware`` would put it inside Starlette's
+    ServerErrorMiddleware, whose 500s would then go out without the headers)."""
 
-    Nothing the app serves may be cached by a browser or proxy (it may show an individual);
-    static assets are small.
-    """
+    hsts = False
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), hsts=self.hsts)
 
 
 def templates() -> Jinja2Templates:
@@ -160,7 +141,7 @@ def words(code: str) -> str:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+    return api_path(request.url.path)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -188,7 +169,11 @@ def create_app(settings: Settings) -> FastAPI:
         limiter = LoginRateLimiter(
             session_factory(engine),
             session_factory(engine, write=True),
-            settings.login_attempts_per_minute,
+            LoginLimits(
+                free_failures=settings.login_free_failures,
+                max_delay_seconds=settings.login_max_delay_seconds,
+                client_failures_per_hour=settings.login_client_failures_per_hour,
+            ),
             key=secret.encode(),
         )
         identifiers = IdentifierRateLimiter(
@@ -246,7 +231,7 @@ def create_app(settings: Settings) -> FastAPI:
                 finally:
                     engine.dispose()
 
-    app = FastAPI(
+    app = _App(
         title="vru-risk",
         summary="Advisory, explained offers of support for a Violence Reduction Unit",
         description=API_DESCRIPTION,
@@ -256,7 +241,8 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(SecurityHeaders)
+    app.hsts = settings.secure_cookies
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=PAGES / "static"), name="static")
     for module in (health, session, flags, score, model, aggregates, users):
         app.include_router(module.router)
@@ -350,7 +336,16 @@ def _quote(path: str) -> str:
 
 def app_from_environment() -> FastAPI:
     """The application for the settings in the environment: what each process of
-    ``vru serve --workers N`` builds (uvicorn starts the workers by this name)."""
+    ``vru serve --workers N`` builds (uvicorn starts the workers by this name).
+
+    Like the ``vru`` command, it makes what the process writes private to its account (umask
+    077) and tightens a ``VRU_HOME`` readable by others (logged)."""
+    import os
+
     from vru_risk.settings import load_settings
 
-    return create_app(load_settings())
+    os.umask(PRIVATE_UMASK)
+    settings = load_settings()
+    for change in tighten_home(settings.home):
+        log.warning("VRU_HOME permissions tightened: %s", change)
+    return create_app(settings)

@@ -49,15 +49,24 @@ from vru_risk.serving.audit_log import AuditLog
 from vru_risk.serving.auth import (
     CSRF_FIELD,
     SESSION_COOKIE,
-    LoginRateLimiter,
     SessionCodec,
     SessionData,
     SignedOut,
     csrf_matches,
 )
+from vru_risk.serving.credentials import (
+    API_USER,
+    PAGE_SESSION,
+    PAGE_USER,
+    found,
+    remember,
+    session_user,
+    token_user,
+)
 from vru_risk.serving.db.review_mirror import sync_review_log
+from vru_risk.serving.login_limits import LoginRateLimiter
 from vru_risk.serving.rate_limit import IdentifierRateLimiter
-from vru_risk.serving.users import Role, UserInfo, get_user, user_for_token
+from vru_risk.serving.users import Role, UserInfo
 from vru_risk.settings import Settings
 
 log = logging.getLogger("vru_risk.serving")
@@ -385,26 +394,18 @@ _bearer = HTTPBearer(
 )
 
 
-def api_user(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)], state: State
+async def api_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    state: State,
 ) -> UserInfo:
-    if credentials is None:
-        raise HTTPException(
-            401,
-            "authentication required: send `Authorization: Bearer TOKEN` with an API token "
-            "(an administrator issues one with `vru users token USERNAME`)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    with state.sessions() as db:  # its own short session: one worker-thread hop, not three
-        user = user_for_token(db, credentials.credentials)
-    if user is None or not user.active:
-        raise HTTPException(
-            401,
-            "the API token is unknown, revoked, or its user is disabled: ask an administrator "
-            "for a new token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return user
+    """The user of the request's API token (looked up once: the request guard may have done it
+    before reading the body); 401 saying what to do otherwise."""
+    known, user = found(request.scope, API_USER)
+    if known and isinstance(user, UserInfo):
+        return user
+    token = None if credentials is None else credentials.credentials
+    return await anyio.to_thread.run_sync(token_user, state.sessions, state.write_sessions, token)
 
 
 def _forbidden(user: UserInfo, roles: tuple[Role, ...]) -> HTTPException:
@@ -431,21 +432,24 @@ def api_roles(*roles: Role) -> Callable[..., Awaitable[UserInfo]]:
 
 def page_session(request: Request, state: State, db: Db) -> SessionData | None:
     """The verified session of the request's cookie (None: missing, forged, expired, ended)."""
-    session = state.codec.load(request.cookies.get(SESSION_COOKIE))
-    if session is None or state.signed_out.ended(db, session.csrf):
-        return None
+    known, session = found(request.scope, PAGE_SESSION)
+    if known:
+        return session if isinstance(session, SessionData) else None
+    session, user = session_user(
+        db, state.codec, state.signed_out, request.cookies.get(SESSION_COOKIE)
+    )
+    remember(request.scope, **{PAGE_USER: user})
     return session
 
 
 PageSession = Annotated[SessionData | None, Depends(page_session)]
 
 
-def page_user(request: Request, session: PageSession, db: Db) -> UserInfo:
-    """The signed-in, still active user of a page request (re-read every request)."""
-    if session is None or session.user_id is None:
-        raise LoginRequiredError
-    user = get_user(db, session.user_id)
-    if user is None or not user.active:
+async def page_user(request: Request, session: PageSession) -> UserInfo:
+    """The signed-in, still active user of a page request (re-read every request; a session
+    issued before the user's last password reset is refused)."""
+    known, user = found(request.scope, PAGE_USER)
+    if session is None or not known or not isinstance(user, UserInfo):
         raise LoginRequiredError
     request.state.csrf_token = session.csrf
     request.state.user = user

@@ -1,4 +1,4 @@
-"""Users, roles, passwords (argon2) and API tokens (stored as SHA-256 hashes only).
+"""Users, roles and passwords (argon2); API tokens are in :mod:`~vru_risk.serving.tokens`.
 
 Roles (DESIGN.md): a *practitioner* is bound to one or more programmes and sees only their flags;
 a *data_scientist* sees models and aggregates; an *ethics_panel* member sees model versions,
@@ -22,7 +22,6 @@ Example
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -42,7 +41,6 @@ Role = Literal["practitioner", "data_scientist", "ethics_panel", "admin"]
 ROLES: Final[tuple[Role, ...]] = ("practitioner", "data_scientist", "ethics_panel", "admin")
 MIN_PASSWORD_LENGTH: Final = 12
 MAX_PASSWORD_LENGTH: Final = 1024
-TOKEN_PREFIX: Final = "vru_"
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 
 
@@ -59,6 +57,8 @@ class UserInfo:
     role: Role
     programmes: tuple[str, ...]
     active: bool
+    #: raised by each password reset; sessions issued under an older one are refused
+    generation: int = 0
 
 
 @cache
@@ -73,13 +73,15 @@ def _dummy_hash() -> str:
     return _hasher().hash(secrets.token_urlsafe(16))
 
 
-def _info(row: User) -> UserInfo:
+def user_info(row: User) -> UserInfo:
+    """The user of a row, as the rest of the service sees it."""
     return UserInfo(
         id=row.id,
         username=row.username,
         role=cast(Role, row.role),
         programmes=tuple(row.programmes or ()),
         active=row.active,
+        generation=row.credentials_generation or 0,
     )
 
 
@@ -95,7 +97,8 @@ def _check_password(password: str) -> None:
         raise UserInputError("the password starts or ends with white space; remove it")
 
 
-def _row(session: Session, username: str) -> User:
+def user_row(session: Session, username: str) -> User:
+    """The row of ``username``, or :class:`UserInputError` saying how to list who exists."""
     row = session.scalars(select(User).where(User.username == username)).one_or_none()
     if row is None:
         raise UserInputError(f"no user {username!r}; `vru users list` shows who exists")
@@ -155,7 +158,7 @@ def add_user(
     )
     session.add(row)
     session.flush()
-    return _info(row)
+    return user_info(row)
 
 
 def ensure_user(
@@ -225,85 +228,55 @@ def authenticate(
                     .where(User.id == row.id, User.password_hash == row.password_hash)
                     .values(password_hash=fresh)
                 )
-    return _info(row)
+    return user_info(row)
 
 
 def get_user(session: Session, user_id: int) -> UserInfo | None:
     """The user with this id (active or not), or None."""
     row = session.get(User, user_id)
-    return None if row is None else _info(row)
+    return None if row is None else user_info(row)
 
 
 def get_user_by_name(session: Session, username: str) -> UserInfo | None:
     """The user with this name (active or not), or None."""
     row = session.scalars(select(User).where(User.username == username)).one_or_none()
-    return None if row is None else _info(row)
+    return None if row is None else user_info(row)
 
 
 def list_users(session: Session) -> list[UserInfo]:
     """Every user, by name."""
-    return [_info(r) for r in session.scalars(select(User).order_by(User.username))]
+    return [user_info(r) for r in session.scalars(select(User).order_by(User.username))]
+
+
+def _revoke_tokens_of(session: Session, user_id: int) -> int:
+    """Revoke every live token of a user; how many were live."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def disable_user(session: Session, username: str) -> UserInfo:
     """Disable a user and revoke their tokens (the row stays: decisions and audit rows name it)."""
-    row = _row(session, username)
+    row = user_row(session, username)
     if row.active:
         row.active = False
         row.disabled_at = utcnow()
-    session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == row.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    _revoke_tokens_of(session, row.id)
     session.flush()
-    return _info(row)
+    return user_info(row)
 
 
 def reset_password(session: Session, username: str, password: str) -> UserInfo:
-    """Set a new password (a disabled user stays disabled)."""
+    """Set a new password and end everything the old one opened: every web session of the user
+    (their generation is raised, so a session issued before is refused at its next request) and
+    every API token (revoked). A disabled user stays disabled."""
     _check_password(password)
-    row = _row(session, username)
+    row = user_row(session, username)
     row.password_hash = _hasher().hash(password)
+    row.credentials_generation = (row.credentials_generation or 0) + 1
+    _revoke_tokens_of(session, row.id)
     session.flush()
-    return _info(row)
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(session: Session, username: str) -> str:
-    """A new API bearer token for an active user: returned once, only its SHA-256 is stored."""
-    row = _row(session, username)
-    if not row.active:
-        raise UserInputError(f"user {username!r} is disabled; a disabled user gets no token")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=row.id, token_sha256=_token_hash(token), created_at=utcnow()))
-    session.flush()
-    return token
-
-
-def user_for_token(session: Session, token: str) -> UserInfo | None:
-    """The active user a live token belongs to, or None."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    row = session.execute(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_sha256 == _token_hash(token), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
-    if row is None or not row.active:
-        return None
-    return _info(row)
-
-
-def revoke_token(session: Session, token: str) -> bool:
-    """Revoke a token; True if it was live."""
-    result = session.execute(
-        update(ApiToken)
-        .where(ApiToken.token_sha256 == _token_hash(token), ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    session.flush()
-    return bool(getattr(result, "rowcount", 0))
+    return user_info(row)

@@ -5,6 +5,8 @@ LightGBM the calibration plot, the precision-at-capacity curve, a global SHAP su
 ``shap.TreeExplainer``, the feature spec and that fold's predictions), a ``pooled`` run per model,
 and a ``final`` run that logs and registers the RiskModel. The parent run holds the summary
 table, the gates and ``predictions.parquet`` (every fold's test slice: the fairness audit's data).
+Every run carries the host and pid of the process logging it, so that a run a killed ``vru
+train`` left RUNNING is recognised later (:mod:`~vru_risk.training.abandoned_runs`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from vru_risk.models.registry import (
     ensure_experiment,
     tracking,
 )
+from vru_risk.training.abandoned_runs import process_tags
 from vru_risk.training.pipeline import (
     LIGHTGBM,
     ExperimentResult,
@@ -176,10 +179,13 @@ def log_and_register(
         if progress:
             progress("tracking in MLflow", done, total)
 
+    running = process_tags()  # every run names its process: a killed run is found by it later
     with tracking(tracking_uri), tempfile.TemporaryDirectory(prefix="vru-train-") as tmp:
         out = Path(tmp)
         experiment_id = ensure_experiment(config.name, artifact_root)
-        with mlflow.start_run(experiment_id=experiment_id, run_name="train") as parent:
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name="train", tags=running
+        ) as parent:
             mlflow.set_tags(
                 {
                     "vru.experiment_hash": config.hash,
@@ -237,6 +243,7 @@ def log_and_register(
                         experiment_id=experiment_id,
                         run_name=f"fold{fold.fold.index}/{name}",
                         nested=True,
+                        tags=running,
                     ):
                         slices = fold.fold.slices()
                         params: dict[str, Any] = {
@@ -266,7 +273,9 @@ def log_and_register(
                             ev.calibration.to_csv(folder / "calibration_curve.csv", index=False)
                             mlflow.log_artifacts(str(folder))
                     step()
-            with mlflow.start_run(experiment_id=experiment_id, run_name="pooled", nested=True):
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name="pooled", nested=True, tags=running
+            ):
                 for name, ev in result.pooled.items():
                     mlflow.log_metrics(
                         {f"{slug(name)}_{k}": v for k, v in _finite(ev.metrics).items()}
@@ -274,7 +283,7 @@ def log_and_register(
                 _plot_curve(result.pooled, out / "precision_at_capacity_curve.png")
                 mlflow.log_artifact(str(out / "precision_at_capacity_curve.png"))
             with mlflow.start_run(
-                experiment_id=experiment_id, run_name="final/lightgbm", nested=True
+                experiment_id=experiment_id, run_name="final/lightgbm", nested=True, tags=running
             ):
                 final = result.final
                 mlflow.log_params(

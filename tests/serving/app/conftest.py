@@ -1,6 +1,6 @@
 """The serving app on a real application database with real users, tokens and flags.
 
-Users are made with ``users.add_user`` and tokens with ``users.issue_token``; flags are valid
+Users are made with ``users.add_user`` and tokens with ``tokens.issue_token``; flags are valid
 :class:`Flag` objects built here (with reasons, triggers and notes from every source, so that
 redaction can be checked) and stored with ``flag_store.load_flags``. The app runs its real
 lifespan (migrations, audit log, registry) inside ``with TestClient(app)``.
@@ -48,7 +48,8 @@ from vru_risk.serving.app import create_app
 from vru_risk.serving.db.models import AuditRow
 from vru_risk.serving.deps import AppState
 from vru_risk.serving.flag_store import load_flags
-from vru_risk.serving.users import add_user, issue_token
+from vru_risk.serving.tokens import issue_token
+from vru_risk.serving.users import add_user
 from vru_risk.settings import Settings
 
 # fixtures of tests/models and tests/serving/db, used here too

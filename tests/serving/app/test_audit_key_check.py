@@ -52,6 +52,8 @@ def test_a_server_with_another_key_starts_but_shows_no_individual(served_on: Ser
 def test_a_server_without_its_anchor_shows_no_individual(served_on: Served) -> None:
     served = served_on
     assert served.api("pat").get(f"/api/v1/flags/{A}").status_code == 200
+    assert served.state.audit is not None
+    served.state.audit.flush()  # the head and anchor of that row written now, not after unlink
     served.state.settings.audit_anchor.unlink()
     with restarted(served) as (client, pat):
         health = client.get("/health").json()

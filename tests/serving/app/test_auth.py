@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,10 +26,12 @@ from vru_risk.serving.app import ServingConfigError, create_app
 from vru_risk.serving.auth import SESSION_COOKIE, SessionCodec
 from vru_risk.serving.db.models import LoginFailure, User
 from vru_risk.serving.deps import AppState
-from vru_risk.serving.users import disable_user, revoke_token
+from vru_risk.serving.tokens import revoke_token
+from vru_risk.serving.users import disable_user
 from vru_risk.settings import Settings
 
 A = FLAGS["A"].flag_id
+WAIT = re.compile(r"Wait (\d+) seconds")
 DECISION = {"decision": "no_action", "reason_code": "support_declined", "text": "declined"}
 
 
@@ -125,26 +128,54 @@ def test_every_form_post_needs_the_sessions_csrf_token(
     assert not served.state.review_log.entries()
 
 
-def test_login_is_rate_limited_per_username_and_per_client(vru_home: Path) -> None:
-    with serve(make_settings(vru_home, login_attempts_per_minute=3)) as served:
-        first = served.browser(None, client=("10.0.0.1", 1))
-        first.get("/login")
-        for _ in range(3):
-            assert first.post("/login", {"username": "pat", "password": "wrong"}).status_code == 401
-        # the right password no longer helps: 429 with a message, for this username anywhere
-        blocked = first.post("/login", {"username": "pat", "password": PASSWORD})
-        assert blocked.status_code == 429
-        assert "Too many failed sign-in attempts" in blocked.text and "seconds" in blocked.text
-        elsewhere = served.browser(None, client=("10.0.0.2", 1))
-        elsewhere.get("/login")
-        assert (
-            elsewhere.post("/login", {"username": "pat", "password": PASSWORD}).status_code == 429
-        )
-        # and from this client for any username
-        assert first.post("/login", {"username": "ed", "password": PASSWORD}).status_code == 429
-        # another user from another client is not affected
-        ok = elsewhere.post("/login", {"username": "ed", "password": PASSWORD})
-        assert ok.status_code == 303
+def test_a_strangers_failed_sign_ins_slow_and_stop_the_stranger_not_the_user(
+    vru_home: Path,
+) -> None:
+    """Finding 16: five wrong passwords a minute used to lock the rightful user out from any
+    address. Now 50 failures for "eve" from one address delay her at no other; the stranger
+    is slowed down (429 with how long to wait), then refused at the address's hourly cap."""
+    settings = make_settings(
+        vru_home,
+        login_free_failures=5,
+        login_max_delay_seconds=60,
+        login_client_failures_per_hour=55,
+    )
+    with serve(settings) as served:
+        now = [time.time()]
+        served.state.limiter.clock = lambda: now[0]
+        cheap = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+        with served.state.write_sessions.begin() as s:  # 55 checks of eve's password, quickly
+            s.execute(update(User).where(User.username == "eve").values(password_hash=cheap))
+        stranger = served.browser(None, client=("10.6.6.6", 1))
+        stranger.get("/login")
+        failures, waits, said = 0, [], set()
+        for _ in range(200):  # 50 failures, waiting as long as told whenever refused
+            if failures == 50:
+                break
+            response = stranger.post("/login", {"username": "eve", "password": "a guess"})
+            if response.status_code == 429:  # slowed down: told how long to wait
+                said.add("for this username from this computer" in response.text)
+                waits.append(int(WAIT.search(response.text).group(1)))  # type: ignore[union-attr]
+                now[0] += waits[-1]
+                continue
+            assert response.status_code == 401
+            failures += 1
+        # eve, at her own computer, signs in at once with the right password
+        eve = served.browser(None, client=("10.0.0.2", 1))
+        assert eve.login("eve", PASSWORD).status_code == 303
+        assert failures == 50 and said == {True}
+        assert waits[:6] == [1, 2, 4, 8, 16, 32] and max(waits) == 60
+        # the stranger goes on until the address's hourly cap, then is refused for any username
+        while failures < 55:
+            response = stranger.post("/login", {"username": "eve", "password": "a guess"})
+            if response.status_code == 429:
+                now[0] += int(WAIT.search(response.text).group(1))  # type: ignore[union-attr]
+                continue
+            failures += 1
+        refused = stranger.post("/login", {"username": "ed", "password": PASSWORD})
+        assert refused.status_code == 429
+        assert "from this computer or its network" in refused.text
+        assert 0 < int(WAIT.search(refused.text).group(1)) <= 3600  # type: ignore[union-attr]
 
 
 def test_an_expired_or_forged_cookie_means_signing_in_again(
@@ -249,7 +280,7 @@ def test_worker_processes_share_sign_outs_login_limits_and_one_audit_chain(
         assert browser.post("/logout").status_code == 303
         assert elsewhere.get("/flags").status_code == 303
         # failed logins count in every process: alternating between them gains no attempts
-        limit = one.state.settings.login_attempts_per_minute
+        limit = one.state.settings.login_free_failures
         client = ("10.0.0.7", 1)
         tries = [one.browser(None, client=client), two.browser(None, client=client)]
         for t in tries:

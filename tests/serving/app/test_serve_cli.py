@@ -3,6 +3,7 @@ several worker processes that agree on who is signed in."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -210,3 +211,142 @@ def test_workers_that_cannot_start_make_serve_exit_with_uvicorns_failure_code(
     )
     assert done.returncode == 3, done.stderr[-2000:]
     assert "cannot start" in done.stderr
+
+
+def _gone(pid: int) -> bool:
+    """Whether a process has exited (a zombie waiting for its new parent counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def _mode(path: Path) -> str:
+    return oct(path.stat().st_mode & 0o777)
+
+
+def test_workers_exit_when_their_supervisor_is_killed_and_the_port_is_free_again(
+    tmp_path: Path,
+) -> None:
+    """Finding 11: `kill -9` of the supervisor of `vru serve --workers 2` left both workers
+    serving as orphans, and a restart failed with "address already in use". Finding 17: what
+    the server writes under VRU_HOME (the database and its WAL) is private to its account."""
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        "VRU_HOME": str(home),
+        "VRU_SESSION_SECRET": SESSION_SECRET,
+        "VRU_AUDIT_KEY": AUDIT_KEY,
+    }
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "vru_risk.cli", "serve", "--workers", "2", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, log.read_text()
+            try:
+                if _request(port, "GET", "/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        while len(workers) < 2 and time.monotonic() < deadline:
+            children = {
+                int(child)
+                for task in Path(f"/proc/{server.pid}/task").iterdir()
+                for child in (task / "children").read_text().split()
+            }
+            workers = {
+                pid
+                for pid in children
+                if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+            }
+            time.sleep(0.2)
+        assert len(workers) == 2, log.read_text()
+        # the home and the database the server writes, with its WAL (checked after the kill)
+        written = (home, home / "app.db", home / "app.db-wal", home / "app.db-shm")
+        modes = {path.name: _mode(path) for path in written}
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+        by = time.monotonic() + 15
+        while not all(_gone(pid) for pid in workers) and time.monotonic() < by:
+            time.sleep(0.1)
+        assert all(_gone(pid) for pid in workers), log.read_text()[-3000:]
+        with socket.socket() as again:  # a restart can listen on the port at once
+            again.bind(("127.0.0.1", port))
+        assert modes == {
+            "home": "0o700",
+            "app.db": "0o600",
+            "app.db-wal": "0o600",
+            "app.db-shm": "0o600",
+        }
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)  # the workers share the supervisor's group
+    assert "is gone: this worker" in log.read_text() or "Finished server process" in log.read_text()
+
+
+def test_serve_warns_when_cookies_are_not_secure_beyond_loopback(
+    vru: RunVru, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS: on an address other than loopback without VRU_SECURE_COOKIES, `vru serve` says to
+    put a TLS-terminating proxy in front; it passes the proxy addresses it trusts to uvicorn."""
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr("vru_risk.cli.serve.run", lambda *_args, **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("VRU_SESSION_SECRET", SESSION_SECRET)
+    monkeypatch.setenv("VRU_FORWARDED_ALLOW_IPS", "10.0.0.5")
+    exposed = vru("serve", "--host", "0.0.0.0")
+    assert exposed.code == 0, exposed.output
+    said = " ".join(exposed.stdout.split())
+    assert "warning:" in said and "not Secure" in said and "VRU_SECURE_COOKIES=true" in said
+    assert calls[-1]["forwarded_allow_ips"] == "10.0.0.5" and calls[-1]["host"] == "0.0.0.0"
+    for host in ("127.0.0.1", "localhost", "::1"):
+        assert "not Secure" not in vru("serve", "--host", host).stdout
+    monkeypatch.setenv("VRU_SECURE_COOKIES", "true")
+    assert "not Secure" not in vru("serve", "--host", "0.0.0.0").stdout
+    assert len(calls) == 5
+
+
+WATCHED = """
+import time
+from vru_risk.serving.server import exit_with_parent
+exit_with_parent(interval=0.1, grace=2, kernel=False)
+print("watching", flush=True)
+time.sleep(120)
+"""
+PARENT = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]])
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_without_the_kernels_help_a_worker_still_notices_its_parent_is_gone() -> None:
+    """The watchdog alone (as on a system without prctl): the parent killed, the child ends."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, WATCHED], stdout=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert parent.stdout.readline().strip() == "watching"
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=30)
+        by = time.monotonic() + 10
+        while not _gone(child) and time.monotonic() < by:
+            time.sleep(0.05)
+        assert _gone(child)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(parent.pid, signal.SIGKILL)
+        if parent.stdout is not None:
+            parent.stdout.close()

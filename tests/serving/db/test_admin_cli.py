@@ -14,7 +14,7 @@ from sqlalchemy import text
 from tests.conftest import RunVru
 from tests.serving.db.conftest import make_flag
 from vru_risk.serving.db import make_engine, session_factory
-from vru_risk.serving.users import user_for_token
+from vru_risk.serving.tokens import user_for_token
 
 KEY = "an-audit-key-of-some-length"
 PASSWORD = "the admin's long password"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
@@ -22,10 +25,11 @@ from vru_risk.serving.db import (
     migrate,
     missing_privileges,
     open_database,
+    session_factory,
     table_names,
 )
-from vru_risk.serving.db.engine import VERSION_TABLE, DatabaseError
-from vru_risk.serving.db.models import Base
+from vru_risk.serving.db.engine import MIGRATIONS, VERSION_TABLE, DatabaseError
+from vru_risk.serving.db.models import ApiToken, Base, User
 
 TABLES = [
     "api_tokens",
@@ -37,6 +41,7 @@ TABLES = [
     "flag_programmes",
     "flags",
     "login_failures",
+    "login_known_clients",
     "request_counts",
     "review_log_mirror",
     "users",
@@ -52,6 +57,54 @@ def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> N
         )
         assert compare_metadata(context, Base.metadata) == []
         assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0004"
+
+
+def test_the_upgrade_to_0003d_gives_existing_tokens_an_expiry_and_keeps_them(
+    db_url: str,
+) -> None:
+    """Tokens issued before expiry existed expire 90 days after they were issued; users keep
+    their rows (generation 0: their sessions stay valid until a reset)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:  # the schema as 0002 left it
+            conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}"'))
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0002")
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, role, programmes, password_hash, active, "
+                    "created_at) VALUES (1, 'dana', 'data_scientist', '[]', 'x', true, :at)"
+                ),
+                {"at": dt.datetime(2026, 1, 1, 9, 30, tzinfo=dt.UTC)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (id, user_id, token_sha256, created_at) "
+                    "VALUES (1, 1, 'abc', :at)"
+                ),
+                {"at": dt.datetime(2026, 1, 1, 9, 30, tzinfo=dt.UTC)},
+            )
+        migrate(engine)
+        with session_factory(engine)() as s:
+            token = s.get(ApiToken, 1)
+            user = s.get(User, 1)
+            assert token is not None and user is not None
+            assert token.expires_at == dt.datetime(2026, 4, 1, 9, 30, tzinfo=dt.UTC)
+            assert token.revoked_at is None and token.label is None
+            assert user.credentials_generation == 0
+        with engine.begin() as conn:  # and back: the rows stay
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0002")
+            assert conn.execute(text("SELECT count(*) FROM api_tokens")).scalar() == 1
+            assert "login_known_clients" not in inspect(conn).get_table_names()
+        migrate(engine)
+        assert table_names(engine) == TABLES
+    finally:
+        engine.dispose()
 
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
@@ -211,8 +264,10 @@ def test_a_role_not_granted_the_new_tables_is_named_before_serving(
     owner = make_engine(postgres_database)
     role = f"vru_app_{secrets.token_hex(3)}"
     grant_app_role(owner, role)
-    with owner.begin() as conn:  # as if 0002's and 0003c's tables had come after the grant
-        for table in ("login_failures", "ended_sessions", "audit_key_segments"):
+    # as if the tables of 0002, 0003c and 0003d had come after the grant
+    added = ("login_failures", "ended_sessions", "audit_key_segments", "login_known_clients")
+    with owner.begin() as conn:
+        for table in added:
             conn.execute(text(f'REVOKE ALL ON TABLE "{table}" FROM "{role}"'))
     app = create_engine(make_url(postgres_database).set(username=role, password=None))
     try:
@@ -220,6 +275,7 @@ def test_a_role_not_granted_the_new_tables_is_named_before_serving(
         missing = missing_privileges(app)
         assert "SELECT on ended_sessions" in missing and "DELETE on login_failures" in missing
         assert "INSERT on audit_key_segments" in missing
+        assert "UPDATE on login_known_clients" in missing
         assert not any("UPDATE on audit" in m or "DELETE on audit" in m for m in missing)
         assert not any(" audit_log" in m or "users" in m for m in missing)
         grant_app_role(owner, role)

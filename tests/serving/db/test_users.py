@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
@@ -10,6 +11,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.serving.db.conftest import PASSWORD, practitioner
 from vru_risk.serving.db.models import ApiToken, User
+from vru_risk.serving.tokens import (
+    LAST_USED_EVERY,
+    MAX_TOKEN_DAYS,
+    check_token,
+    issue_token,
+    list_tokens,
+    new_token,
+    record_token_use,
+    revoke_token,
+    revoke_token_id,
+    user_for_token,
+)
 from vru_risk.serving.users import (
     UserInputError,
     add_user,
@@ -17,11 +30,8 @@ from vru_risk.serving.users import (
     disable_user,
     get_user,
     get_user_by_name,
-    issue_token,
     list_users,
     reset_password,
-    revoke_token,
-    user_for_token,
 )
 
 
@@ -99,15 +109,61 @@ def test_disabled_users_cannot_log_in_or_use_tokens(sessions: sessionmaker[Sessi
 
 def test_reset_password(sessions: sessionmaker[Session]) -> None:
     practitioner(sessions)
+    practitioner(sessions, "ed")
+    with sessions.begin() as s:
+        token, kept = issue_token(s, "pat"), issue_token(s, "ed")
     with sessions.begin() as s:
         with pytest.raises(UserInputError, match="at least 12"):
             reset_password(s, "pat", "tiny")
-        reset_password(s, "pat", "a different long password")
+        changed = reset_password(s, "pat", "a different long password")
+    assert changed.generation == 1  # sessions issued under generation 0 are refused
     with sessions.begin() as s:
         assert authenticate(s, "pat", PASSWORD) is None
-        assert authenticate(s, "pat", "a different long password") is not None
+        fresh = authenticate(s, "pat", "a different long password")
+        assert fresh is not None and fresh.generation == 1
+        assert user_for_token(s, token) is None  # revoked by the reset
+        assert user_for_token(s, kept) is not None  # another user's: untouched
         with pytest.raises(UserInputError, match="no user"):
             reset_password(s, "ghost", "a different long password")
+
+
+def test_tokens_expire_record_their_use_and_are_revoked_by_id(
+    sessions: sessionmaker[Session],
+) -> None:
+    practitioner(sessions)
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with sessions.begin() as s:
+        issued = new_token(s, "pat", days=7, label=" nightly sync ", now=start)
+        other = new_token(s, "pat", days=MAX_TOKEN_DAYS, now=start)
+    assert issued.info.label == "nightly sync"
+    assert issued.info.expires_at == start + dt.timedelta(days=7)
+    with sessions.begin() as s:
+        live = check_token(s, issued.token, now=start + dt.timedelta(days=7, seconds=-1))
+        expired = check_token(s, issued.token, now=start + dt.timedelta(days=7))
+    assert live.user is not None and live.user.username == "pat"
+    assert expired.user is None and expired.expired_at == start + dt.timedelta(days=7)
+    # the last use is written at most every LAST_USED_EVERY
+    assert record_token_use(sessions, live, now=start + dt.timedelta(hours=1))
+    with sessions.begin() as s:
+        used = check_token(s, issued.token, now=start + dt.timedelta(hours=1, minutes=1))
+    assert used.last_used_at == start + dt.timedelta(hours=1)
+    assert not record_token_use(sessions, used, now=start + dt.timedelta(hours=1, minutes=1))
+    assert record_token_use(sessions, used, now=start + dt.timedelta(hours=1) + LAST_USED_EVERY)
+    with sessions.begin() as s:
+        info, was_live = revoke_token_id(s, other.info.id)
+        assert was_live and info.status() == "revoked" and info.username == "pat"
+        assert revoke_token_id(s, other.info.id)[1] is False
+        listed = list_tokens(s, "pat")
+        with pytest.raises(UserInputError, match="no API token with id 99999"):
+            revoke_token_id(s, 99999)
+        for days, label in ((0, None), (MAX_TOKEN_DAYS + 1, None), (7, "  "), (7, "a\nb")):
+            with pytest.raises(UserInputError):
+                new_token(s, "pat", days=days, label=label)
+    assert [(t.id, t.status(start)) for t in listed] == [
+        (issued.info.id, "live"),
+        (other.info.id, "revoked"),
+    ]
+    assert listed[0].last_used_at == start + dt.timedelta(hours=1) + LAST_USED_EVERY
 
 
 def test_tokens_are_stored_as_sha256_and_can_be_revoked(sessions: sessionmaker[Session]) -> None:

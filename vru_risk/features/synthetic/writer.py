@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from vru_risk.features.contract import TABLES, Kind
+from vru_risk.private_home import folder_mode
 
 Format = Literal["parquet", "csv"]
 #: Rows per Parquet row group.
@@ -169,7 +170,7 @@ def atomic_folders(*targets: Path) -> Iterator[list[Path]]:
             temps.append(Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent)))
         yield temps
         for temp, target in zip(temps, targets, strict=True):
-            temp.chmod(0o755)
+            temp.chmod(folder_mode())  # as mkdir would have made it (umask 077: 0700)
             temp.replace(target)
             done.append(target)
     except BaseException:

@@ -213,6 +213,7 @@ _DML_TABLES: Final = (
     "flag_programmes",
     "review_log_mirror",
     "request_counts",
+    "login_known_clients",  # a known address's time of last sign-in is updated
 )
 
 #: Tables the application role adds to and deletes from, never updates: ``decisions`` are

@@ -83,9 +83,15 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: raised by every password reset: a web session issued under an older generation is
+    #: refused at its next request (sessions carry the generation they were issued under)
+    credentials_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiToken(Base):
+    """An API bearer token: only its SHA-256 is stored; it works until ``expires_at`` unless
+    revoked (singly, by a password reset, or by disabling its user)."""
+
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -93,6 +99,10 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    label: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: when the token last authorised a request (recorded at most every few minutes)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class FlagLoad(Base):
@@ -220,17 +230,18 @@ class AuditKeySegment(Base):
 
 
 class LoginFailure(Base):
-    """A sign-in attempt, counted for the login rate limit by every server process (recorded
+    """A sign-in attempt, counted for the login limits by every server process (recorded
     before the password is checked; removed again when the password was right).
 
-    ``key`` is an HMAC of ``user:<username>`` or ``client:<address>`` under a key derived from
-    the session secret (pseudonymised); ``at`` is seconds since the epoch. Rows older than the
-    limit's window are deleted as new attempts come and at server start.
+    ``key`` is an HMAC of ``user:<username>`` and ``client`` one of ``client:<address>``, under
+    a key derived from the session secret (pseudonymised); ``at`` is seconds since the epoch.
+    Rows older than the limits' window are deleted as new attempts come and at server start.
     """
 
     __tablename__ = "login_failures"
     __table_args__ = (
         Index("ix_login_failures_key_at", "key", "at"),
+        Index("ix_login_failures_client_at", "client", "at"),
         Index("ix_login_failures_at", "at"),  # pruning
     )
 
@@ -238,6 +249,7 @@ class LoginFailure(Base):
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
     key: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
     at: Mapped[float] = mapped_column(Float)
 
 
@@ -257,6 +269,18 @@ class RequestCount(Base):
     span: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     started: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hits: Mapped[int] = mapped_column(Integer)
+
+
+class LoginKnownClient(Base):
+    """A client address a user signed in from with the right password (both as keyed HMACs, as
+    in :class:`LoginFailure`), and when last: failures of that username from *other* addresses
+    never delay a sign-in from here. Kept for ``KNOWN_CLIENT_DAYS`` after the last sign-in."""
+
+    __tablename__ = "login_known_clients"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class EndedSession(Base):

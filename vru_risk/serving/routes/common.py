@@ -129,6 +129,7 @@ ERROR_TITLES: Final = {
     405: "Method not allowed",
     409: "Not allowed by the rules",
     410: "This flag was withdrawn",
+    413: "Too much was sent",
     422: "There is a problem with what was sent",
     429: "Too many attempts",
     503: "Service unavailable",

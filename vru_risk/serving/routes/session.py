@@ -1,10 +1,14 @@
-"""Signing in and out (pages): the login form, rate-limited, CSRF-protected."""
+"""Signing in and out (pages): the login form, rate-limited, CSRF-protected.
+
+The sign-in form is the one POST read before anyone is authenticated (its body is small, and
+under the same size limit as every other).
+"""
 
 from __future__ import annotations
 
 import logging
 import math
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,11 +20,20 @@ from vru_risk.serving.auth import (
     set_session_cookie,
 )
 from vru_risk.serving.deps import AnyPageUser, Csrf, Db, PageSession, State
+from vru_risk.serving.login_limits import Why
 from vru_risk.serving.routes.common import HOME, render, render_error
 from vru_risk.serving.users import authenticate
 
 router = APIRouter(tags=["session"], include_in_schema=False)
 log = logging.getLogger("vru_risk.serving")
+
+#: which limit refused a sign-in, as the 429 page says it
+_TOO_MANY: Final[dict[Why, str]] = {
+    "username and address": "for this username from this computer",
+    "username": "for this username from computers it was never used on",
+    "address": "from this computer or its network",
+    "": "",
+}
 
 
 def _safe_next(target: str) -> str:
@@ -91,7 +104,7 @@ def login(
     if not attempt.allowed:
         return again(
             429,
-            f"Too many failed sign-in attempts for this username or from this computer. Wait "
+            f"Too many failed sign-in attempts {_TOO_MANY[attempt.why]}. Wait "
             f"{math.ceil(attempt.wait_seconds)} seconds and try again; if you have forgotten "
             "your password, ask your administrator to reset it.",
         )
@@ -117,7 +130,8 @@ def login(
             state.signed_out.add(session)
         except SQLAlchemyError:
             log.exception("the session signed in over could not be ended")
-    signed_in = state.codec.new(user.id)  # a fresh token: no session fixation
+    # a fresh token (no session fixation), under the user's current credentials generation
+    signed_in = state.codec.new(user.id, generation=user.generation)
     response = RedirectResponse(_safe_next(next) or HOME[user.role], status_code=303)
     set_session_cookie(response, state.codec, signed_in, secure=state.settings.secure_cookies)
     return response

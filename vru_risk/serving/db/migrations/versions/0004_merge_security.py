@@ -3,7 +3,7 @@ request counts, flag loading and withdrawal, audit key segments, accounts and to
 history.
 
 Revision ID: 0004
-Revises: 0003a, 0003b, 0003c
+Revises: 0003a, 0003b, 0003c, 0003d
 Create Date: 2026-12-05
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 revision: str = "0004"
-down_revision: str | Sequence[str] | None = ("0003a", "0003b", "0003c")
+down_revision: str | Sequence[str] | None = ("0003a", "0003b", "0003c", "0003d")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
