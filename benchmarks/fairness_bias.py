@@ -119,7 +119,7 @@ def _oracle_column(predictions: Any, truth_dir: Path) -> Any:
     """The true probability of involvement of each prediction row (the generator's oracle)."""
     import pandas as pd
 
-    from vru_risk.features.synthetic import oracle_probabilities
+    from vru_risk.data.synthetic import oracle_probabilities
     from vru_risk.training.config import load_experiment
 
     label = load_experiment().features.label
@@ -141,7 +141,7 @@ def _add_oracle(folder: Path, people: int, seed: int, bias: bool) -> None:
     county's truth: the same options give the same bytes)."""
     import pandas as pd
 
-    from vru_risk.features.synthetic import SyntheticConfig, generate_county
+    from vru_risk.data.synthetic import SyntheticConfig, generate_county
 
     predictions = pd.read_parquet(folder / "predictions.parquet")
     synthetic = SyntheticConfig(people=people, seed=seed, measurement_bias=bias)
@@ -155,9 +155,9 @@ def _model_run(people: int, seed: int, bias: bool, capacity: int, folder: Path) 
     """Generate, build features with truth, run the experiment; keep the audit window."""
     import pandas as pd
 
+    from vru_risk.data.load import open_folder
+    from vru_risk.data.synthetic import SyntheticConfig, generate_county
     from vru_risk.features.build import build_features
-    from vru_risk.features.load import open_folder
-    from vru_risk.features.synthetic import SyntheticConfig, generate_county
     from vru_risk.training.config import load_experiment
     from vru_risk.training.data import load_feature_table, with_oracle
     from vru_risk.training.pipeline import LIGHTGBM, ORACLE, run_experiment

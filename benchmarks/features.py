@@ -30,7 +30,7 @@ import duckdb
 from vru_risk.features.build import build_features, feature_sql
 from vru_risk.features.catalog import load_catalog
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.load import open_folder, register_sources
+from vru_risk.data.load import open_folder, register_sources
 
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from sqlalchemy import delete
 
-from vru_risk.models.flag import CannotSee, Flag, ModelRef, ProgrammeOffer, Reason, Trigger
-from vru_risk.models.flag import flag_id as make_flag_id
+from vru_risk.flags.flag import CannotSee, Flag, ModelRef, ProgrammeOffer, Reason, Trigger
+from vru_risk.flags.flag import flag_id as make_flag_id
 from vru_risk.serving.db import open_database, session_factory
 from vru_risk.serving.db.models import LoginFailure
 

@@ -28,7 +28,7 @@ GENERATE = textwrap.dedent(
     """
     import json, resource, sys
     from pathlib import Path
-    from vru_risk.features.synthetic import SyntheticConfig, generate_county
+    from vru_risk.data.synthetic import SyntheticConfig, generate_county
     people, years, fmt, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
     s = generate_county(SyntheticConfig(people=people, years=years), out_dir=out / "data",
                         truth_dir=out / "truth", fmt=fmt)

@@ -40,8 +40,8 @@ import pandas as pd
 from common import county
 from sklearn.metrics import roc_auc_score
 
+from vru_risk.data.load import open_folder
 from vru_risk.features.build import build_features
-from vru_risk.features.load import open_folder
 from vru_risk.models.calibration import make_calibrator
 from vru_risk.training.config import load_experiment
 from vru_risk.training.data import TrainingData, load_feature_table, with_oracle

@@ -37,14 +37,14 @@ import numpy as np
 import pandas as pd
 from common import OUT, county
 
+from vru_risk.data.load import open_folder
 from vru_risk.features.build import build_features
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.load import open_folder
 from vru_risk.features.moments import Moments
+from vru_risk.flags.flag import ModelRef
+from vru_risk.flags.flagging import allocate, explain_rows, score_moments
+from vru_risk.flags.programmes import Programmes
 from vru_risk.models.calibration import SigmoidCalibration
-from vru_risk.models.flag import ModelRef
-from vru_risk.models.flagging import allocate, explain_rows, score_moments
-from vru_risk.models.programmes import Programmes
 from vru_risk.models.risk_model import (
     RiskModel,
     availability_patterns,

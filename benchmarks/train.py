@@ -65,7 +65,7 @@ def cpu():
 FEATURES = COMMON + textwrap.dedent(
     """
     from vru_risk.features.build import build_features
-    from vru_risk.features.load import open_folder
+    from vru_risk.data.load import open_folder
     from vru_risk.training.config import load_experiment
 
     data, truth, table = Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])

@@ -24,7 +24,7 @@ VALIDATE = textwrap.dedent(
     import json, resource, sys, time
     from datetime import date
     from pathlib import Path
-    from vru_risk.features.validate import validate_folder
+    from vru_risk.data.validate import validate_folder
     t = time.perf_counter()
     r = validate_folder(Path(sys.argv[1]), today=date.today(), threads=2, memory_limit="2GB")
     wall = time.perf_counter() - t

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.factories import risk_model, spec  # noqa: F401  (fixtures shared by every package's tests)
 from vru_risk.cli import main
 
 # CI profile: no deadlines (shared 2-core machines are noisy), reproducible examples.

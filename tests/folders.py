@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from vru_risk.features.contract import TABLES
-from vru_risk.features.synthetic.writer import ARROW_TYPES
+from vru_risk.data.contract import TABLES
+from vru_risk.data.synthetic.writer import ARROW_TYPES
 
 EXTRACT_DATE = date(2026, 8, 31)
 

@@ -24,8 +24,8 @@ import httpx2
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.models.conftest import risk_model, spec
-from tests.models.test_flags import moments_for
+from tests.factories import risk_model, spec
+from tests.flags.test_flagging import moments_for
 from tests.serving.app.conftest import (
     AUDIT_KEY,
     PASSWORD,
@@ -35,9 +35,9 @@ from tests.serving.app.conftest import (
     register_candidate,
 )
 from vru_risk.features.moments import save_moments
-from vru_risk.models.flag import Flag, ModelRef
-from vru_risk.models.flagging import generate_flags
-from vru_risk.models.programmes import load_programmes
+from vru_risk.flags.flag import Flag, ModelRef
+from vru_risk.flags.flagging import generate_flags
+from vru_risk.flags.programmes import load_programmes
 from vru_risk.models.risk_model import MODEL_NAME, RiskModel
 from vru_risk.serving.db import open_database, session_factory
 from vru_risk.serving.flag_store import load_flags

@@ -352,9 +352,9 @@ def test_label_source_refreshed_before_the_extract_date_censors(tmp_path: Path) 
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["tables"]["ae_visits"]["refreshed"] = "2026-08-01"  # a month stale
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    from vru_risk.data.load import open_folder
     from vru_risk.features.build import build_features
     from vru_risk.features.catalog import load_catalog
-    from vru_risk.features.load import open_folder
 
     _, frame = build_features(
         open_folder(folder, today=date(2026, 8, 31)),

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from tests.conftest import RunVru
-from vru_risk.features.synthetic import SyntheticConfig, generate_county
+from vru_risk.data.synthetic import SyntheticConfig, generate_county
 
 
 @pytest.fixture(scope="module")

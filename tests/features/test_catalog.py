@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tests.features.world import World
+from vru_risk.data.contract import AUDIT_ONLY_COLUMNS, TABLES
 from vru_risk.features.build import build_features, feature_sql, portable_sql
 from vru_risk.features.catalog import (
     CatalogError,
@@ -18,7 +19,6 @@ from vru_risk.features.catalog import (
     render_phrase,
 )
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.contract import AUDIT_ONLY_COLUMNS, TABLES
 
 PACKAGED = Path(__file__).resolve().parents[2] / "vru_risk" / "features" / "catalog.yaml"
 

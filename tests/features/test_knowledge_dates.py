@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.features.world import World
+from vru_risk.data.contract import AE_REASON, EXCLUSION_REASON, POLICE_OFFENCE, POLICE_ROLE
 from vru_risk.features.build import LABEL_PREFIX
-from vru_risk.features.contract import AE_REASON, EXCLUSION_REASON, POLICE_OFFENCE, POLICE_ROLE
 
 D = date(2024, 6, 3)
 

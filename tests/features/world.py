@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from tests.folders import write_csv
+from vru_risk.data.load import DataFolder, open_folder
 from vru_risk.features.build import build_features
 from vru_risk.features.catalog import FeatureSpec, load_catalog
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.load import DataFolder, open_folder
 
 DEFAULTS: dict[str, dict[str, str]] = {
     "attendance": {"session": "am", "status": "present"},

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from mlflow.exceptions import MlflowException
 
-from tests.models.conftest import frame_for
+from tests.factories import frame_for
 from vru_risk.models.registry import (
     BLOCKED,
     CANDIDATE,

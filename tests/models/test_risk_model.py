@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.models.conftest import frame_for
+from tests.factories import frame_for
 from vru_risk.features.catalog import CatalogError, FeatureSpec
 from vru_risk.models.risk_model import FrameMismatchError, ModelFileError, RiskModel
 

@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.training.worlds import delay_reports, null_world
+from vru_risk.data.load import open_folder
+from vru_risk.data.synthetic import SyntheticConfig, generate_county
 from vru_risk.features.build import build_features
-from vru_risk.features.load import open_folder
-from vru_risk.features.synthetic import SyntheticConfig, generate_county
 from vru_risk.training.config import load_experiment
 
 

@@ -32,7 +32,7 @@ PARTS: Final = (
     ("review", "group", "vru_risk.cli.review", "app"),
     ("flags", "group", "vru_risk.cli.flags", "app"),
     ("users", "group", "vru_risk.cli.user_tokens", "users_app"),  # + serving_admin
-    ("audit-log", "group", "vru_risk.cli.audit_log_admin", "audit_app"),
+    ("audit-log", "group", "vru_risk.cli.access_log", "audit_app"),
     ("retention", "group", "vru_risk.cli.serving_admin", "retention_app"),
     ("db", "group", "vru_risk.cli.serving_admin", "db_app"),
     ("demo", "command", "vru_risk.cli.demo", "demo"),

@@ -16,6 +16,8 @@ import typer
 from vru_risk.cli.common import UserError, console, state
 from vru_risk.cli.review import review_log
 from vru_risk.cli.train import cached_features
+from vru_risk.data.load import InvalidDataError, open_folder, register_sources
+from vru_risk.data.validate import FolderNotFoundError
 from vru_risk.fairness_reports.gate import FairnessGateConfig
 from vru_risk.fairness_reports.model_audit import (
     PRIMARY,
@@ -26,11 +28,9 @@ from vru_risk.fairness_reports.model_audit import (
 from vru_risk.fairness_reports.notes import CANNOT_ASSESS, GroupNote, one_per_group
 from vru_risk.fairness_reports.proxy import proxy_notes, proxy_test
 from vru_risk.fairness_reports.report import build_report, not_assessed_line, write_report
-from vru_risk.fairness_reports.review import FAIRNESS_TAG
 from vru_risk.fairness_reports.reweighing import reweighing_notes, reweighing_weights
 from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
-from vru_risk.features.load import InvalidDataError, open_folder, register_sources
-from vru_risk.features.validate import FolderNotFoundError
+from vru_risk.models.promotion import FAIRNESS_TAG
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment
 from vru_risk.training.data import FeatureTableError, load_feature_table

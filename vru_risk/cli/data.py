@@ -19,10 +19,10 @@ from vru_risk.cli.common import (
     parse_date,
     progress_bar,
 )
-from vru_risk.features.validate import FolderNotFoundError, ValidationReport, validate_folder
+from vru_risk.data.validate import FolderNotFoundError, ValidationReport, validate_folder
 
 if TYPE_CHECKING:
-    from vru_risk.features.synthetic import GenerationSummary
+    from vru_risk.data.synthetic import GenerationSummary
 
 app = typer.Typer(help="Data: synthetic county and contract checks.", no_args_is_help=True)
 
@@ -78,7 +78,7 @@ def run_generate(
     measurement_bias: bool,
 ) -> GenerationSummary:
     """Validate the options and run the generator with a progress bar."""
-    from vru_risk.features.synthetic import SyntheticConfig, SyntheticConfigError, generate_county
+    from vru_risk.data.synthetic import SyntheticConfig, SyntheticConfigError, generate_county
 
     fmt = fmt.lower()
     if fmt not in ("parquet", "csv"):

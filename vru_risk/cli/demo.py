@@ -22,9 +22,9 @@ from vru_risk.cli.review import mirror_review_log, review_log
 from vru_risk.cli.serve import serve
 from vru_risk.cli.serving_admin import app_engine, transaction
 from vru_risk.cli.train import run_training
-from vru_risk.fairness_reports.review import review
-from vru_risk.features.load import open_folder
-from vru_risk.models.programmes import load_programmes
+from vru_risk.data.load import open_folder
+from vru_risk.flags.programmes import load_programmes
+from vru_risk.models.promotion import review
 from vru_risk.models.registry import CANDIDATE, Registry
 from vru_risk.serving.users import ensure_user
 from vru_risk.training.config import load_experiment

@@ -10,10 +10,10 @@ import typer
 from rich.table import Table
 
 from vru_risk.cli.common import UserError, console, engine_options, parse_date, progress_bar
+from vru_risk.data.load import InvalidDataError, open_folder
 from vru_risk.features.build import BuildSummary, build_features
 from vru_risk.features.catalog import CatalogError, FeatureSpec, load_catalog
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.load import InvalidDataError, open_folder
 
 app = typer.Typer(help="Features: the catalog and the as-of feature table.", no_args_is_help=True)
 

@@ -30,7 +30,7 @@ from vru_risk.cli.serving_admin import (
     require_audit_log,
     transaction,
 )
-from vru_risk.models.flag import Flag
+from vru_risk.flags.flag import Flag
 from vru_risk.serving.flag_checks import LIMITS, FlagStoreError
 from vru_risk.serving.flag_loader import LoadResult, read_flags_jsonl
 from vru_risk.serving.flag_staging import BATCH, load_flags_staged

@@ -22,13 +22,13 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from vru_risk.cli.common import UserError, console, engine_options, parse_date, state
+from vru_risk.data.load import InvalidDataError, open_folder
 from vru_risk.features.catalog import CatalogError
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.load import InvalidDataError, open_folder
 from vru_risk.features.moments import MomentsError, build_moments, save_moments
-from vru_risk.models.flag import Flag, ModelRef
-from vru_risk.models.flagging import FlagBatch, FlagOptions, generate_flags
-from vru_risk.models.programmes import ProgrammeConfigError, Programmes, load_programmes
+from vru_risk.flags.flag import Flag, ModelRef
+from vru_risk.flags.flagging import FlagBatch, FlagOptions, generate_flags
+from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_programmes
 from vru_risk.models.registry import CHAMPION, Registry, RegistryError
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.models.risk_model import RiskModel

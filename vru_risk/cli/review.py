@@ -9,7 +9,7 @@ from rich.table import Table
 
 from vru_risk.cli.common import UserError, console, state
 from vru_risk.cli.serving_admin import PasswordStdin, app_engine, read_password, transaction
-from vru_risk.fairness_reports.review import ReviewRefusedError, review
+from vru_risk.models.promotion import ReviewRefusedError, review
 from vru_risk.models.registry import Registry, RegistryError
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.serving.db.review_mirror import sync_review_log

@@ -17,7 +17,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from vru_risk.cli.common import UserError, console, state
-from vru_risk.models.programmes import ProgrammeConfigError
+from vru_risk.flags.programmes import ProgrammeConfigError
 from vru_risk.serving.app import ServingConfigError, create_app
 from vru_risk.serving.db import connection_limit, missing_privileges, open_database
 from vru_risk.serving.server import run

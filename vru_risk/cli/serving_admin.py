@@ -1,5 +1,5 @@
 """Administration of the service: ``vru users``, ``vru retention``, ``vru db`` (``vru
-audit-log`` is :mod:`vru_risk.cli.audit_log_admin`).
+audit-log`` is :mod:`vru_risk.cli.access_log`).
 
 Every command opens the application database named by the settings (``VRU_DATABASE_URL``,
 default SQLite under ``VRU_HOME``) and migrates it first. Passwords are never taken on the
@@ -23,9 +23,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from vru_risk.cli.common import UserError, console, parse_date, state
-from vru_risk.models.programmes import ProgrammeConfigError, Programmes, load_programmes
+from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_programmes
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
-from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError, open_audit_log
+from vru_risk.serving.access_log.log import AuditEvent, AuditLog, AuditLogError, open_audit_log
 from vru_risk.serving.db import grant_app_role, open_database, session_factory
 from vru_risk.serving.db.engine import DatabaseError
 from vru_risk.serving.db.review_mirror import sync_review_log

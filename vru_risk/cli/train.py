@@ -22,8 +22,8 @@ from vru_risk.cli.common import (
     state,
 )
 from vru_risk.cli.features import print_build, run_build
-from vru_risk.features.load import InvalidDataError, open_folder
-from vru_risk.features.validate import FolderNotFoundError
+from vru_risk.data.load import InvalidDataError, open_folder
+from vru_risk.data.validate import FolderNotFoundError
 from vru_risk.models.registry import Registry, RegistryError
 from vru_risk.training.abandoned_runs import fail_abandoned_runs
 from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment

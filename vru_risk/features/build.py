@@ -32,6 +32,9 @@ import duckdb
 import pandas as pd
 import sqlglot
 
+from vru_risk.data.contract import EVENT_TABLES
+from vru_risk.data.load import DataFolder, register_sources
+from vru_risk.data.validate import quote_ident, quote_literal
 from vru_risk.features.catalog import (
     FIELD_KNOWLEDGE_DATES,
     CatalogError,
@@ -40,7 +43,6 @@ from vru_risk.features.catalog import (
     guardrail_problems,
 )
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.contract import EVENT_TABLES
 from vru_risk.features.labels import (
     censoring_sql,
     label_event_filters,
@@ -48,9 +50,7 @@ from vru_risk.features.labels import (
     labels_sql,
     recorded_events_sql,
 )
-from vru_risk.features.load import DataFolder, register_sources
 from vru_risk.features.triggers import examples_sql
-from vru_risk.features.validate import quote_ident, quote_literal
 
 Progress = Callable[[str, int, int], None]
 

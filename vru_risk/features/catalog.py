@@ -34,33 +34,12 @@ from typing import Annotated, Any, Final, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from vru_risk.features.contract import AUDIT_ONLY_COLUMNS, TABLES, Kind
+from vru_risk.data.contract import AUDIT_ONLY_COLUMNS, DERIVED_COLUMNS, TABLES, Kind
 
 Aggregate = Literal["count", "sum", "max", "distinct", "rate", "change", "days_since_last", "age"]
 Impute = Literal["zero", "none"]
 FilterValue = str | bool
 
-
-class DerivedColumn(BaseModel):
-    """A column the loader computes from contract columns (SQL over the typed columns)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: Kind
-    sql: str
-    doc: str
-
-
-#: Columns computed by the loader from contract columns, usable in feature filters.
-DERIVED_COLUMNS: Final[dict[str, dict[str, DerivedColumn]]] = {
-    "ae_visits": {
-        "night_or_weekend": DerivedColumn(
-            kind=Kind.BOOL,
-            sql="(hour(arrival) >= 22 OR hour(arrival) < 6 OR isodow(arrival) >= 6)",
-            doc="arrived between 22:00 and 06:00, or on a Saturday or Sunday",
-        )
-    },
-}
 
 #: Fields whose value changes after the event: usable only where their own knowledge date is
 #: supplied, and then only once known (value column -> its knowledge-date column).

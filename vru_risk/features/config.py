@@ -16,8 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from vru_risk.data.contract import POLICE_OFFENCE, POLICE_ROLE, SERIOUS_VIOLENCE_OFFENCES
 from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
-from vru_risk.features.contract import POLICE_OFFENCE, POLICE_ROLE, SERIOUS_VIOLENCE_OFFENCES
 
 TriggerKind = Literal["ae_visit", "exclusion", "police_contact", "attendance_drop"]
 TRIGGER_KINDS: tuple[TriggerKind, ...] = (

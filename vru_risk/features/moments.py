@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from vru_risk.data.contract import EVENT_TABLES
+from vru_risk.data.load import DataFolder
 from vru_risk.features.build import ID_COLUMNS, _connect, build_relation
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.contract import EVENT_TABLES
-from vru_risk.features.load import DataFolder
 from vru_risk.features.triggers import completed_years, triggers_sql
 
 MOMENT_COLUMNS = (*ID_COLUMNS, "age_completed", "school_id")

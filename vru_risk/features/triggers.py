@@ -6,7 +6,7 @@ trigger row's *known* date: the day the VRU could have acted. Several triggers o
 day become one example listing them all. Only people aged ``min_age``..``max_age`` (completed
 years) on ``as_of`` and still in the area are examples.
 
-The functions here return DuckDB SQL over the views made by :mod:`vru_risk.features.load`; they
+The functions here return DuckDB SQL over the views made by :mod:`vru_risk.data.load`; they
 are plain strings so that the same queries can be transpiled for another engine.
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import date
 
+from vru_risk.data.contract import ATTENDANCE_STATUS
 from vru_risk.features.config import AttendanceTrigger, CohortConfig
-from vru_risk.features.contract import ATTENDANCE_STATUS
 
 ATTENDED = ("present", "late")
 POSSIBLE = tuple(s for s in ATTENDANCE_STATUS if s != "not_required")

@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
 from vru_risk.features.catalog import CatalogError, FeatureSpec
-from vru_risk.features.contract import AUDIT_ONLY_COLUMNS
 from vru_risk.models.calibration import Calibrator, calibrator_from
 
 FORMAT_VERSION: Final = 2

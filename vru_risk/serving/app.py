@@ -45,11 +45,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
-from vru_risk.models.flag import ADVISORY_NOTICE
-from vru_risk.models.programmes import load_programmes
+from vru_risk.flags.flag import ADVISORY_NOTICE
+from vru_risk.flags.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.private_home import PRIVATE_UMASK, tighten_home
-from vru_risk.serving.audit_log import AuditLog, AuditLogError, open_audit_log
+from vru_risk.serving.access_log.log import AuditLog, AuditLogError, open_audit_log
 from vru_risk.serving.auth import SessionCodec, SignedOut
 from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
 from vru_risk.serving.deps import (

@@ -40,12 +40,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.features.moments import MomentsError, load_moments
-from vru_risk.models.flagging import MomentRows
-from vru_risk.models.programmes import Programme, Programmes
+from vru_risk.flags.flagging import MomentRows
+from vru_risk.flags.programmes import Programme, Programmes
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewLog, ReviewLogError, service_status
 from vru_risk.models.risk_model import MODEL_NAME, FrameMismatchError, RiskModel
-from vru_risk.serving.audit_log import AuditLog
+from vru_risk.serving.access_log.log import AuditLog
 from vru_risk.serving.auth import (
     CSRF_FIELD,
     SESSION_COOKIE,

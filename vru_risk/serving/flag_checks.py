@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from sqlalchemy import Column, String
 
-from vru_risk.models.flag import Flag
+from vru_risk.flags.flag import Flag
 from vru_risk.serving.db.models import AuditRow, FlagProgramme, FlagRow
 from vru_risk.serving.users import UserInputError
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from vru_risk.models.flag import Flag
+from vru_risk.flags.flag import Flag
 from vru_risk.serving.db.models import FlagProgramme, FlagRow, utcnow
 from vru_risk.serving.flag_checks import FlagStoreError, date_problem, storage_problem
 

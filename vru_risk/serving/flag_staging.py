@@ -24,7 +24,7 @@ from typing import Final
 
 from sqlalchemy import Engine, delete, select, text, update
 
-from vru_risk.models.flag import Flag
+from vru_risk.flags.flag import Flag
 from vru_risk.serving.db.engine import session_factory
 from vru_risk.serving.db.models import FlagLoad, FlagProgramme, FlagRow, utcnow
 from vru_risk.serving.flag_checks import FlagStoreError

@@ -36,8 +36,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from vru_risk.models.flag import Flag
-from vru_risk.models.programmes import Programme, Programmes, load_programmes
+from vru_risk.flags.flag import Flag
+from vru_risk.flags.programmes import Programme, Programmes, load_programmes
 from vru_risk.serving.db.models import DecisionRow, FlagLoad, FlagProgramme, FlagRow, utcnow
 from vru_risk.serving.flag_checks import FlagStoreError as FlagStoreError
 from vru_risk.serving.flag_checks import storage_problem

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from vru_risk.models.programmes import Programmes
+from vru_risk.flags.programmes import Programmes
 from vru_risk.serving.users import UserInputError
 
 Decision = Literal["referred", "no_action", "disagree"]
@@ -62,7 +62,7 @@ REASON_CODES: Final[dict[Decision, tuple[str, ...]]] = {
     ),
 }
 
-#: ``vru_risk.models.flag.flag_id``: the first 20 hex digits of a SHA-256.
+#: ``vru_risk.flags.flag.flag_id``: the first 20 hex digits of a SHA-256.
 FLAG_ID_PATTERN: Final = "^[0-9a-f]{20}$"
 #: An ``Idempotency-Key``: 1-128 visible ASCII characters (no space).
 IDEMPOTENCY_KEY_PATTERN: Final = "^[\\x21-\\x7e]{1,128}$"
@@ -142,7 +142,7 @@ def check_decision(
     corrected decision exist is the store's check (:func:`~vru_risk.serving.flag_store.
     record_decision`).
 
-    >>> from vru_risk.models.programmes import load_programmes
+    >>> from vru_risk.flags.programmes import load_programmes
     >>> check_decision(decision="no_action", reason_code="moved_away", text=" left\\r\\n",
     ...                referred_to=None, corrects=None, programmes=load_programmes()).text
     'left'

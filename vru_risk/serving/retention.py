@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError
+from vru_risk.serving.access_log.log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.db.engine import session_factory
 from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow
 from vru_risk.serving.retention_files import (

@@ -1,6 +1,6 @@
 """Response and request models of the JSON API (``/api/v1``), separate from internal objects.
 
-These are the API's contract: the internal :class:`~vru_risk.models.flag.Flag`,
+These are the API's contract: the internal :class:`~vru_risk.flags.flag.Flag`,
 :class:`~vru_risk.serving.flag_store.DecisionInfo` and the registry's records may change shape;
 these only change with a new API version. Every number says its unit and scale.
 
@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vru_risk.models.flag import ADVISORY_NOTICE
+from vru_risk.flags.flag import ADVISORY_NOTICE
 from vru_risk.serving.inputs import MAX_ID, MAX_TEXT, PERSON_ID_PATTERN
 
 

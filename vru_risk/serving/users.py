@@ -34,7 +34,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from vru_risk.models.programmes import Programmes, load_programmes
+from vru_risk.flags.programmes import Programmes, load_programmes
 from vru_risk.serving.db.models import ApiToken, User, utcnow
 
 Role = Literal["practitioner", "data_scientist", "ethics_panel", "admin"]

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from vru_risk.data.synthetic.oracle import oracle_probabilities
 from vru_risk.features.build import LABEL_PREFIX
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.features.config import FeatureBuildConfig, LabelConfig
-from vru_risk.features.synthetic.oracle import oracle_probabilities
 
 
 class FeatureTableError(ValueError):

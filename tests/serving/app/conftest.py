@@ -21,13 +21,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.models.conftest import risk_model, spec
-from tests.models.test_flags import moments_for
+from tests.factories import risk_model, spec
+from tests.flags.test_flagging import moments_for
 from tests.models.test_registry import register
 from tests.serving.db.conftest import empty_postgres, postgres_database
-from vru_risk.fairness_reports.review import FAIRNESS_TAG, review
 from vru_risk.features.moments import Moments, save_moments
-from vru_risk.models.flag import (
+from vru_risk.flags.flag import (
     CannotSee,
     Flag,
     ModelRef,
@@ -39,8 +38,9 @@ from vru_risk.models.flag import (
     WhatIf,
     band_for,
 )
-from vru_risk.models.flag import flag_id as make_flag_id
-from vru_risk.models.programmes import load_programmes
+from vru_risk.flags.flag import flag_id as make_flag_id
+from vru_risk.flags.programmes import load_programmes
+from vru_risk.models.promotion import FAIRNESS_TAG, review
 from vru_risk.models.registry import CANDIDATE, TRAINED_BY_TAG, Registry
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.models.risk_model import RiskModel

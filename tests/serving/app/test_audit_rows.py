@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.serving.app.conftest import FLAGS, LISTED, Served
-from vru_risk.serving.audit_log import AuditLog
+from vru_risk.serving.access_log.log import AuditLog
 
 A, B = FLAGS["A"], FLAGS["B"]
 DECISION = {"decision": "no_action", "reason_code": "support_declined", "text": "declined"}

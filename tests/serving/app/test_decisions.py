@@ -40,7 +40,7 @@ def purposes(served: Served) -> list[str]:
 def own_programmes(request: pytest.FixtureRequest, vru_home: Path) -> Iterator[Served]:
     """The app with VRU_PROGRAMMES_PATH: the packaged programmes but School Inclusion, and a
     boxing club of this deployment's own."""
-    doc = yaml.safe_load(resources.files("vru_risk.models").joinpath("programmes.yaml").read_text())
+    doc = yaml.safe_load(resources.files("vru_risk.flags").joinpath("programmes.yaml").read_text())
     doc["programmes"] = [p for p in doc["programmes"] if p["id"] != "school_inclusion"]
     boxing = {**doc["programmes"][0], "id": "boxing_club", "name": "Boxing Club"}
     boxing["intervention_names"] = ["Boxing Club"]

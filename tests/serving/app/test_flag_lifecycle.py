@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.serving.app.conftest import Served, make_flag
-from vru_risk.models.flag import Flag
+from vru_risk.flags.flag import Flag
 from vru_risk.serving.db.models import FlagProgramme, FlagRow
 
 REAL_TODAY = dt.date.today()

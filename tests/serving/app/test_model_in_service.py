@@ -14,7 +14,7 @@ import anyio.to_thread
 import numpy as np
 import pytest
 
-from tests.models.test_flags import moments_for
+from tests.flags.test_flagging import moments_for
 from tests.serving.app.conftest import (
     PASSWORD,
     TODAY,
@@ -24,8 +24,8 @@ from tests.serving.app.conftest import (
     register_candidate,
     serve,
 )
-from vru_risk.fairness_reports.review import review
 from vru_risk.features.moments import save_moments
+from vru_risk.models.promotion import review
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.serving.deps import MomentStore, MomentsUnavailableError
 from vru_risk.serving.users import add_user

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.serving.app.conftest import Served, csrf_of
-from vru_risk.models.programmes import load_programmes
+from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.db.models import DecisionRow
 from vru_risk.serving.flag_store import FlagStoreError, record_decision
 from vru_risk.serving.users import get_user_by_name

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from vru_risk.models.flag import (
+from vru_risk.flags.flag import (
     CannotSee,
     Flag,
     ModelRef,
@@ -29,7 +29,7 @@ from vru_risk.models.flag import (
     Trigger,
     band_for,
 )
-from vru_risk.models.flag import flag_id as make_flag_id
+from vru_risk.flags.flag import flag_id as make_flag_id
 from vru_risk.serving.db import make_engine, migrate, session_factory
 from vru_risk.serving.db.models import Base
 from vru_risk.serving.users import UserInfo, add_user

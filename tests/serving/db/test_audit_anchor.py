@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.serving.db.test_audit_log import KEY, event, execute, log, rows
-from vru_risk.serving.audit_log import AuditLog, AuditLogError
+from vru_risk.serving.access_log.log import AuditLog, AuditLogError
 
 __all__ = ["log"]
 

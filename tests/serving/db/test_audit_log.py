@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 
-from vru_risk.serving.audit_log import (
+from vru_risk.serving.access_log.log import (
     GENESIS,
     AuditEvent,
     AuditLog,

@@ -13,9 +13,9 @@ from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.engine import make_url
 
 from tests.serving.db.test_audit_log import KEY, event, execute, rows
-from vru_risk.serving import audit_log as audit_log_module
-from vru_risk.serving.audit_log import AuditLog, AuditLogError
-from vru_risk.serving.audit_maintenance import prune, rotate_key
+from vru_risk.serving.access_log import log as audit_log_module
+from vru_risk.serving.access_log.log import AuditLog, AuditLogError
+from vru_risk.serving.access_log.maintenance import prune, rotate_key
 from vru_risk.serving.db import grant_app_role, make_engine
 from vru_risk.serving.db.models import AuditKeySegment
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.serving.db.conftest import make_flag, practitioner
-from vru_risk.models.programmes import load_programmes
+from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving import flag_store
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import DecisionRow

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.serving.db.conftest import make_flag
-from vru_risk.models.flag import Flag
+from vru_risk.flags.flag import Flag
 from vru_risk.serving.db.models import AuditRow, FlagProgramme, FlagRow
 from vru_risk.serving.flag_store import FlagStoreError, get_flag, load_flags, read_flags_jsonl
 

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import RunVru
 from tests.serving.db.conftest import empty_postgres, make_flag, practitioner
 from tests.serving.db.test_engine import drop_role
-from vru_risk.models.flag import Flag
-from vru_risk.models.programmes import load_programmes
+from vru_risk.flags.flag import Flag
+from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving import flag_staging
-from vru_risk.serving.audit_log import AuditLog, AuditLogError
+from vru_risk.serving.access_log.log import AuditLog, AuditLogError
 from vru_risk.serving.db import grant_app_role, make_engine, session_factory
 from vru_risk.serving.db.models import FlagLoad, FlagProgramme, FlagRow
 from vru_risk.serving.flag_loader import flag_rows, insert_rows

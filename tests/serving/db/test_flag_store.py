@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.serving.db.conftest import PASSWORD, Status, make_flag, practitioner
-from vru_risk.models.flag import REDACTED_REASON
-from vru_risk.models.programmes import load_programmes
+from vru_risk.flags.flag import REDACTED_REASON
+from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow
 from vru_risk.serving.flag_store import (
     FlagStoreError,

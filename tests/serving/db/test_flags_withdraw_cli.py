@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import RunVru
 from tests.serving.db.conftest import make_flag, practitioner
-from vru_risk.models.programmes import load_programmes
+from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import AuditRow
 from vru_risk.serving.flag_store import (

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.serving.db.conftest import make_flag, practitioner
-from vru_risk.models.programmes import load_programmes
-from vru_risk.serving.audit_log import AuditLog
+from vru_risk.flags.programmes import load_programmes
+from vru_risk.serving.access_log.log import AuditLog
 from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagProgramme, FlagRow
 from vru_risk.serving.flag_store import decisions_for, get_flag, load_flags, record_decision
 from vru_risk.serving.retention import apply_retention, months_before

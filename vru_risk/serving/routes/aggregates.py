@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from vru_risk.models.flag import BANDS
+from vru_risk.flags.flag import BANDS
 from vru_risk.serving.deps import Db, State, api_roles, page_roles
 from vru_risk.serving.flag_store import aggregates
 from vru_risk.serving.routes.common import ERRORS, render, service_today

@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from vru_risk.models.flag import Flag
-from vru_risk.models.programmes import Programme
-from vru_risk.serving.audit_log import AuditEvent, AuditLog, AuditLogError
+from vru_risk.flags.flag import Flag
+from vru_risk.flags.programmes import Programme
+from vru_risk.serving.access_log.log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.deps import AppState
 from vru_risk.serving.flag_store import (
     Withdrawal,

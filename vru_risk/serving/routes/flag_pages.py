@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from vru_risk.models.flag import Flag
-from vru_risk.models.programmes import Programme
+from vru_risk.flags.flag import Flag
+from vru_risk.flags.programmes import Programme
 from vru_risk.serving.deps import AppState, Audit, Csrf, Db, State, page_roles
 from vru_risk.serving.flag_store import decisions_for
 from vru_risk.serving.inputs import (

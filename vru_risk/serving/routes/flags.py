@@ -12,8 +12,8 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
-from vru_risk.models.flag import Flag
-from vru_risk.models.programmes import Programme
+from vru_risk.flags.flag import Flag
+from vru_risk.flags.programmes import Programme
 from vru_risk.serving.deps import AppState, Audit, Db, State, api_roles
 from vru_risk.serving.flag_store import (
     DecisionInfo,

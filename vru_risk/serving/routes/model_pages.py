@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from vru_risk.fairness_reports.review import FAIRNESS_TAG, ReviewRefusedError, review
+from vru_risk.models.promotion import FAIRNESS_TAG, ReviewRefusedError, review
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewEntry, ReviewLogError
 from vru_risk.serving.deps import (

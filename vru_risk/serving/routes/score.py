@@ -24,9 +24,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from vru_risk.features.catalog import CatalogError
-from vru_risk.models.flag import Flag, ModelRef
-from vru_risk.models.flagging import explain_moment_rows, score_rows
-from vru_risk.models.programmes import Programme
+from vru_risk.flags.flag import Flag, ModelRef
+from vru_risk.flags.flagging import explain_moment_rows, score_rows
+from vru_risk.flags.programmes import Programme
 from vru_risk.models.risk_model import MODEL_NAME, FrameMismatchError
 from vru_risk.serving.deps import (
     AppState,
