@@ -238,7 +238,7 @@ class Settings(BaseSettings):
             ge=1,
             le=240,
             description="Months after its as_of date a flag and its decisions "
-            "are deleted by `vru retention apply`",
+            "are deleted by `vru retention apply`; not shorter than VRU_FLAG_VISIBLE_DAYS",
         ),
     ] = 12
     programmes_path: Annotated[
@@ -287,6 +287,18 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"key {number} (counting from 1, comma-separated) {exc}") from None
         return value
+
+    @model_validator(mode="after")
+    def _flags_kept_while_listed(self) -> Settings:
+        # the shortest a span of N calendar months can be is N * 28 days
+        if self.retention_months * 28 < self.flag_visible_days:
+            raise ValueError(
+                f"VRU_RETENTION_MONTHS ({self.retention_months}) is shorter than "
+                f"VRU_FLAG_VISIBLE_DAYS ({self.flag_visible_days} days): retention would delete "
+                "flags practitioners are still shown, with their decisions; raise the first "
+                f"(at least {-(-self.flag_visible_days // 28)} months) or lower the second"
+            )
+        return self
 
     @model_validator(mode="after")
     def _audit_rows_outlive_flags(self) -> Settings:

@@ -337,6 +337,14 @@ def retention_apply(
             "--dry-run", help="Print the cut-off and what would be deleted; change nothing"
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Delete even flags still within the newest flag's display period, or decisions "
+            "recorded recently (refused otherwise; noted in the audit row)",
+        ),
+    ] = False,
 ) -> None:
     """Delete flags, their decisions, ledger lines, moments and cached feature tables older
     than VRU_RETENTION_MONTHS; audit-logged."""
@@ -349,13 +357,24 @@ def retention_apply(
     try:
         if dry_run:
             plan = plan_retention(
-                engine, today=day, months=months, folders=folders, real_today=real
+                engine,
+                today=day,
+                months=months,
+                visible_days=settings.flag_visible_days,
+                folders=folders,
+                real_today=real,
             )
             console.print(
                 f"dry run: retention ({months} months) counting back from {day} would delete "
                 f"everything with as_of before {plan.cutoff}: {plan.summary()}. Nothing was "
                 "deleted."
             )
+            if plan.hazards:
+                console.print(
+                    f"{'With' if force else 'Without'} --force the run would be "
+                    f"{'forced past' if force else 'refused'}: {'; '.join(plan.hazards)}",
+                    markup=False,
+                )
             return
         log = audit_log(engine, check=False)  # apply_retention checks it before deleting
         try:
@@ -364,10 +383,12 @@ def retention_apply(
                 log,
                 today=day,
                 months=months,
+                visible_days=settings.flag_visible_days,
                 folders=folders,
                 real_today=real,
                 username=operator_name(),
                 role="operator",
+                force=force,
             )
         except AuditLogError as exc:
             raise UserError(f"the audit log could not record the retention run: {exc}") from None

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.conftest import RunVru
 from tests.serving.db.conftest import make_flag, practitioner
@@ -45,6 +45,11 @@ def home(db_url: str, monkeypatch: pytest.MonkeyPatch, vru_home: Path) -> Path:
                     decision="no_action", reason_code="moved_away", text="",
                 known_programmes=load_programmes(),
                 )  # fmt: skip
+        with sessions.begin() as s:  # recorded while the old flag was shown
+            when = dt.datetime.combine(OLD, dt.time(12), tzinfo=dt.UTC)
+            s.execute(
+                update(DecisionRow).where(DecisionRow.flag_id == old.flag_id).values(created_at=when)
+            )
     finally:
         engine.dispose()
     issued = vru_home / "flags" / "issued"
@@ -208,3 +213,76 @@ def test_a_run_that_could_not_be_recorded_or_finished_deletes_nothing(
     assert words in message and "nothing was deleted" in message
     assert database(db_url) == (["NEW", "OLD"], 2, [])
     assert files(home) == before
+
+
+def add_flag_with_a_decision_now(db_url: str, person_id: str, day: dt.date) -> None:
+    engine = make_engine(db_url)
+    sessions = session_factory(engine, write=True)
+    flag = make_flag(person_id, day)
+    try:
+        with sessions.begin() as s:
+            load_flags(s, [flag])
+        pat = practitioner(sessions, username="pat2")
+        with sessions.begin() as s:
+            record_decision(
+                s, flag_id=flag.flag_id, user=pat, programme_id="jump_start",
+                decision="no_action", reason_code="moved_away", text="",
+                known_programmes=load_programmes(),
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_a_run_deleting_a_decision_recorded_minutes_ago_is_refused_unless_forced(
+    vru: RunVru, home: Path, db_url: str
+) -> None:
+    """Security re-review F1: decisions recorded a minute before were deleted with exit 0."""
+    add_flag_with_a_decision_now(db_url, "OLD-BUSY", OLD)
+    before = files(home)
+    refused = vru("retention", "apply")
+    assert refused.code == 2, refused.output
+    message = flat(refused.stderr)
+    assert "1 decision(s) recorded in the last 30 days would be deleted" in message
+    assert "--force" in message and "Nothing was deleted" in message
+    assert database(db_url) == (["NEW", "OLD", "OLD-BUSY"], 3, [])
+    assert files(home) == before
+    dry = vru("retention", "apply", "--dry-run")
+    assert dry.code == 0, dry.output
+    assert "Without --force the run would be refused: 1 decision(s)" in flat(dry.stdout)
+    forced = vru("retention", "apply", "--force")
+    assert forced.code == 0, forced.output
+    assert "deleted 2 flag(s) and 2 decision(s)" in flat(forced.stdout)
+    people, decisions, rows = database(db_url)
+    assert (people, decisions) == (["NEW"], 1)
+    assert rows[-1].route.startswith("vru retention apply (--force past its hazards): ")
+
+
+def test_a_run_that_would_empty_every_list_is_refused(
+    vru: RunVru, home: Path, db_url: str
+) -> None:
+    """Security re-review F1: the cut-off must not fall inside the newest flag's display period
+    (here every flag is older than the period: an extract lagging the clock, a wrong clock)."""
+    engine = make_engine(db_url)
+    try:
+        with session_factory(engine, write=True).begin() as s:
+            s.execute(update(FlagRow).where(FlagRow.person_id == "NEW").values(as_of=OLD))
+    finally:
+        engine.dispose()
+    refused = vru("retention", "apply")
+    assert refused.code == 2, refused.output
+    message = flat(refused.stderr)
+    assert f"falls inside the display period of the newest flag (as_of {OLD}," in message
+    assert "flags practitioners are still shown would be deleted" in message
+    assert database(db_url) == (["NEW", "OLD"], 2, [])
+
+
+def test_settings_refuse_a_retention_period_shorter_than_the_display_period(
+    vru: RunVru, home: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Security re-review F1: VRU_RETENTION_MONTHS=1 was accepted beside 90 visible days."""
+    monkeypatch.setenv("VRU_RETENTION_MONTHS", "1")
+    refused = vru("retention", "apply")
+    assert refused.code == 2, refused.output
+    message = flat(refused.stderr)
+    assert "VRU_RETENTION_MONTHS (1) is shorter than VRU_FLAG_VISIBLE_DAYS (90 days)" in message
+    assert database(db_url) == (["NEW", "OLD"], 2, [])
