@@ -14,19 +14,26 @@ from rich.table import Table
 from vru_risk.cli.audit import refresh_report, run_audit
 from vru_risk.cli.common import UserError, console, engine_options, state
 from vru_risk.cli.data import print_generation, print_report, run_generate, run_validate
+from vru_risk.cli.demo_home import claim_demo_home
 from vru_risk.cli.features import print_build, run_build
 from vru_risk.cli.flags import load as load_flags_command
 from vru_risk.cli.flags_generate import print_generate, print_top
 from vru_risk.cli.flags_generate import run_generate as run_generate_flags
 from vru_risk.cli.review import mirror_review_log, review_log
 from vru_risk.cli.serve import serve
-from vru_risk.cli.serving_admin import app_engine, transaction
+from vru_risk.cli.serving_admin import (
+    app_engine,
+    record_admin_act,
+    require_audit_log,
+    show_user,
+    transaction,
+)
 from vru_risk.cli.train import run_training
 from vru_risk.data.load import open_folder
-from vru_risk.flags.programmes import load_programmes
+from vru_risk.flags.programmes import Programmes, load_programmes
 from vru_risk.models.promotion import review
 from vru_risk.models.registry import CANDIDATE, Registry
-from vru_risk.serving.users import ensure_user
+from vru_risk.serving.users import UserInfo, ensure_user
 from vru_risk.training.config import load_experiment
 
 DEMO_MARKER = ".vru-demo"
@@ -49,7 +56,10 @@ def demo(
     ] = True,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Server port")] = 8000,
 ) -> None:
-    """Run the whole pipeline on a synthetic county and end in the running service."""
+    """Run the whole pipeline on a synthetic county and end in the running service (only in an
+    empty VRU_HOME, or one the demo made)."""
+    claim_demo_home(state.get_settings())
+    demo_service_settings()  # before the first account: each is recorded in the audit log
     root = directory if directory is not None else state.get_settings().home / "demo"
     if root.exists():
         if not (root / DEMO_MARKER).exists():
@@ -110,7 +120,6 @@ def demo(
     else:
         console.print("no flags: no approved model")
     console.rule("7/7 the service: flags loaded, demo users, server")
-    demo_service_settings()
     if flags_file.exists():
         load_flags_command(flags_file)
     users = ensure_demo_users()
@@ -162,8 +171,7 @@ def demo_service_settings() -> None:
 
 def ensure_demo_users() -> list[tuple[str, str, str]]:
     """One demo user per role and per programme: (username, role, programmes)."""
-    settings = state.get_settings()
-    programmes = load_programmes(settings.programmes_path)
+    programmes = load_programmes(state.get_settings().programmes_path)
     wanted: list[tuple[str, str, tuple[str, ...]]] = [
         (f"demo-{p.id.replace('_', '-')}", "practitioner", (p.id,)) for p in programmes.programmes
     ]
@@ -173,11 +181,22 @@ def ensure_demo_users() -> list[tuple[str, str, str]]:
         (DEMO_PANEL[1], "ethics_panel", ()),
         ("demo-admin", "admin", ()),
     ]
+    add_demo_users(wanted, programmes)
+    return [(name, role, ", ".join(progs)) for name, role, progs in wanted]
+
+
+def add_demo_users(
+    wanted: list[tuple[str, str, tuple[str, ...]]], programmes: Programmes | None = None
+) -> None:
+    """Add the users of ``wanted`` (username, role, programmes) that are missing, each
+    recorded in the audit log as `vru users add` records it (refused without the audit log)."""
     engine = app_engine()
     try:
+        require_audit_log(engine)
+        added: list[UserInfo] = []
         with transaction(engine) as session:
             for name, role, progs in wanted:
-                ensure_user(
+                user, new = ensure_user(
                     session,
                     username=name,
                     role=role,
@@ -185,9 +204,14 @@ def ensure_demo_users() -> list[tuple[str, str, str]]:
                     programmes=progs,
                     known_programmes=programmes,
                 )
+                if new:
+                    added.append(user)
+        for user in added:
+            record_admin_act(
+                engine, "users add", f"added {show_user(user)} for `vru demo` (demo password)"
+            )
     finally:
         engine.dispose()
-    return [(name, role, ", ".join(progs)) for name, role, progs in wanted]
 
 
 def print_demo_users(users: list[tuple[str, str, str]]) -> None:
@@ -201,13 +225,7 @@ def print_demo_users(users: list[tuple[str, str, str]]) -> None:
 
 def ensure_demo_panel() -> list[str]:
     """The demo's ethics-panel members as users of the service (added if missing)."""
-    engine = app_engine()
-    try:
-        with transaction(engine) as session:
-            for name in DEMO_PANEL:
-                ensure_user(session, username=name, role="ethics_panel", password=DEMO_PASSWORD)
-    finally:
-        engine.dispose()
+    add_demo_users([(name, "ethics_panel", ()) for name in DEMO_PANEL])
     return list(DEMO_PANEL)
 
 

@@ -187,7 +187,8 @@ def read_password(*, from_stdin: bool, confirm: bool, prompt: str = "Password") 
     return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
 
 
-def _show(user: UserInfo) -> str:
+def show_user(user: UserInfo) -> str:
+    """A user as the commands and their audit rows name them: name, role, programmes, state."""
     bound = f", programmes: {', '.join(user.programmes)}" if user.programmes else ""
     state_text = "" if user.active else " (disabled)"
     return f"{user.username} ({user.role}{bound}){state_text}"
@@ -222,10 +223,10 @@ def users_add(
                 programmes=programme or (),
                 known_programmes=known,
             )
-        seq = record_admin_act(engine, "users add", f"added {_show(user)}")
+        seq = record_admin_act(engine, "users add", f"added {show_user(user)}")
     finally:
         engine.dispose()
-    console.print(f"added {_show(user)} (audit-log row {seq})")
+    console.print(f"added {show_user(user)} (audit-log row {seq})")
 
 
 @users_app.command("disable")
@@ -237,11 +238,11 @@ def users_disable(username: Annotated[str, typer.Argument(help="Login name")]) -
         with transaction(engine) as session:
             user = disable_user(session, username)
         seq = record_admin_act(
-            engine, "users disable", f"disabled {_show(user)}; API tokens revoked"
+            engine, "users disable", f"disabled {show_user(user)}; API tokens revoked"
         )
     finally:
         engine.dispose()
-    console.print(f"disabled {_show(user)}; their API tokens are revoked (audit-log row {seq})")
+    console.print(f"disabled {show_user(user)}; their API tokens are revoked (audit-log row {seq})")
 
 
 @users_app.command("reset-password")
@@ -256,11 +257,11 @@ def users_reset_password(
         require_audit_log(engine)
         with transaction(engine) as session:
             user = reset_password(session, username, password)
-        seq = record_admin_act(engine, "users reset-password", f"new password for {_show(user)}")
+        seq = record_admin_act(engine, "users reset-password", f"new password for {show_user(user)}")
     finally:
         engine.dispose()
     console.print(
-        f"password changed for {_show(user)}; every web session of theirs has ended (at its "
+        f"password changed for {show_user(user)}; every web session of theirs has ended (at its "
         f"next request) and every API token of theirs is revoked (audit-log row {seq})"
     )
 
