@@ -11,9 +11,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy import delete
 
 from tests.serving.app.conftest import FLAGS, Served
 from vru_risk.serving.app import create_app
+from vru_risk.serving.db.models import AuditKeySegment, AuditRow
 
 HINT = "audit key does not match the audit log: check VRU_AUDIT_KEY (a trailing newline?)"
 A = FLAGS["A"].flag_id
@@ -60,3 +62,27 @@ def test_a_server_without_its_anchor_shows_no_individual(served_on: Served) -> N
         assert health["audit_log"] == "unavailable"
         assert "VRU_AUDIT_ANCHOR_PATH" in health["reason"] and "missing" in health["reason"]
         assert pat.get(f"/api/v1/flags/{A}").status_code == 503
+
+
+def test_a_server_whose_audit_log_was_emptied_shows_no_individual(served_on: Served) -> None:
+    """Security re-review F4: with the rows, key segments, head.json and the anchor deleted the
+    server started a fresh chain and showed individuals again."""
+    served = served_on
+    assert served.api("pat").get(f"/api/v1/flags/{A}").status_code == 200
+    assert served.state.audit is not None
+    served.state.audit.flush()
+    with served.state.write_sessions.begin() as s:
+        s.execute(delete(AuditRow))
+        s.execute(delete(AuditKeySegment))
+    served.state.audit.head_path.unlink()
+    served.state.settings.audit_anchor.unlink()
+    with restarted(served) as (client, pat):
+        health = client.get("/health").json()
+        assert health["status"] == "degraded" and health["audit_log"] == "unavailable"
+        assert "the audit log has no rows and no key segments, but the database holds" in (
+            health["reason"]
+        )
+        response = pat.get(f"/api/v1/flags/{A}")
+        assert response.status_code == 503
+        assert "the audit rows were deleted" in response.json()["detail"]
+    assert served.audit_rows() == []

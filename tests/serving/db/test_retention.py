@@ -19,6 +19,14 @@ from vru_risk.serving.retention import RetentionError, apply_retention, months_b
 TODAY = dt.date(2026, 3, 31)
 
 
+def ready_audit_log(engine: Engine, tmp_path: Path) -> AuditLog:
+    """The audit log as the server and the commands open it before anything is stored (an
+    empty log beside flags or decisions is a deleted one)."""
+    audit = AuditLog(engine, b"retention-test-key-123", tmp_path / "head.json")
+    audit.check_ready()
+    return audit
+
+
 @pytest.mark.parametrize(
     ("day", "months", "expected"),
     [
@@ -35,6 +43,7 @@ def test_months_before(day: dt.date, months: int, expected: dt.date) -> None:
 def test_retention_deletes_old_flags_and_decisions_and_audits_it(
     engine: Engine, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
+    audit = ready_audit_log(engine, tmp_path)
     old = make_flag("OLD", dt.date(2025, 3, 30))
     edge = make_flag("EDGE", dt.date(2025, 3, 31))
     new = make_flag("NEW", dt.date(2026, 3, 1))
@@ -54,7 +63,6 @@ def test_retention_deletes_old_flags_and_decisions_and_audits_it(
                 known_programmes=load_programmes(),
             )  # fmt: skip
     backdate_decisions(sessions, old.flag_id, dt.datetime(2025, 4, 1, tzinfo=dt.UTC))
-    audit = AuditLog(engine, b"retention-test-key-123", tmp_path / "head.json")
     result = apply_retention(
         engine, audit, today=TODAY, months=12, visible_days=90, username="root"
     )
@@ -101,10 +109,10 @@ def test_a_cut_off_inside_the_newest_flags_display_period_is_refused_unless_forc
 ) -> None:
     """Security re-review F1: counting back from a day far past the newest flag (a wrong clock,
     an extract lagging the clock) deleted every flag the service was listing, exit 0."""
+    audit = ready_audit_log(engine, tmp_path)
     flags = [make_flag("OLDER", dt.date(2024, 11, 2)), make_flag("NEWEST", dt.date(2025, 1, 10))]
     with sessions.begin() as s:
         load_flags(s, flags)
-    audit = AuditLog(engine, b"retention-test-key-123", tmp_path / "head.json")
     with pytest.raises(RetentionError) as info:
         apply_retention(engine, audit, today=TODAY, months=12, visible_days=90)
     message = " ".join(str(info.value).split())
@@ -123,6 +131,7 @@ def test_decisions_recorded_recently_are_not_deleted_without_force(
     engine: Engine, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     """Security re-review F1: a decision recorded minutes ago was deleted with its flag."""
+    audit = ready_audit_log(engine, tmp_path)
     old, new = make_flag("OLD", dt.date(2025, 3, 1)), make_flag("NEW", dt.date(2026, 3, 20))
     with sessions.begin() as s:
         load_flags(s, [old, new])
@@ -132,7 +141,6 @@ def test_decisions_recorded_recently_are_not_deleted_without_force(
             s, flag_id=old.flag_id, user=pat, programme_id="jump_start", decision="no_action",
             reason_code="moved_away", text="", known_programmes=load_programmes(),
         )  # fmt: skip
-    audit = AuditLog(engine, b"retention-test-key-123", tmp_path / "head.json")
     with pytest.raises(RetentionError, match=r"1 decision\(s\) recorded in the last 30 days"):
         apply_retention(engine, audit, today=TODAY, months=12, visible_days=90)
     assert counts(sessions) == (2, 1, 0)

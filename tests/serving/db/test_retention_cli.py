@@ -15,9 +15,11 @@ from sqlalchemy import func, select, update
 from tests.conftest import RunVru
 from tests.serving.db.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
+from vru_risk.serving.access_log.log import AuditLog
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagRow
 from vru_risk.serving.flag_store import load_flags, record_decision
+from vru_risk.settings import Settings
 
 KEY = "an-audit-key-of-some-length"
 TODAY = dt.date.today()
@@ -35,6 +37,11 @@ def home(db_url: str, monkeypatch: pytest.MonkeyPatch, vru_home: Path) -> Path:
     sessions = session_factory(engine, write=True)
     old, new = make_flag("OLD", OLD), make_flag("NEW", NEW)
     try:
+        # the audit log's key segment and anchor, as the first command or the server's start
+        # records them before anything is stored (its head.json elsewhere: no row to mirror)
+        AuditLog(
+            engine, KEY.encode(), vru_home.parent / "head.json", anchor_path=Settings().audit_anchor
+        ).check_ready()
         with sessions.begin() as s:
             load_flags(s, [old, new])
         pat = practitioner(sessions)
