@@ -167,7 +167,9 @@ def test_audit_rows_are_kept_six_years_and_the_anchor_is_outside_home(
     )
 
 
-@pytest.mark.parametrize(("months", "days", "refused"), [(1, 90, True), (3, 90, True), (4, 90, False)])
+@pytest.mark.parametrize(
+    ("months", "days", "refused"), [(1, 90, True), (3, 90, True), (4, 90, False)]
+)
 def test_a_retention_period_shorter_than_the_display_period_is_refused(
     monkeypatch: pytest.MonkeyPatch, months: int, days: int, refused: bool
 ) -> None:

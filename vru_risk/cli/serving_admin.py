@@ -257,7 +257,9 @@ def users_reset_password(
         require_audit_log(engine)
         with transaction(engine) as session:
             user = reset_password(session, username, password)
-        seq = record_admin_act(engine, "users reset-password", f"new password for {show_user(user)}")
+        seq = record_admin_act(
+            engine, "users reset-password", f"new password for {show_user(user)}"
+        )
     finally:
         engine.dispose()
     console.print(

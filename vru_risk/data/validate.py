@@ -835,7 +835,9 @@ class _Validator:
                 )
             if col.kind is Kind.STRING:
                 quoted = quote_ident(col.name)
-                rules += identifier_rules(self.con, source.relation, col.name, quoted)
+                rules += identifier_rules(
+                    self.con, source.relation, col.name, quoted, col.max_length
+                )
             if col.min_value is not None or col.max_value is not None:
                 v = f"__t_{col.name}"
                 rules.append(

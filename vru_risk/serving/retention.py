@@ -252,9 +252,7 @@ def apply_retention(
         real_today=real_today,
     )
     if plan.hazards and not force:
-        raise RetentionError(
-            f"retention refused: {'; '.join(plan.hazards)}. Nothing was deleted"
-        )
+        raise RetentionError(f"retention refused: {'; '.join(plan.hazards)}. Nothing was deleted")
     try:
         audit.check_ready()
     except AuditLogError as exc:

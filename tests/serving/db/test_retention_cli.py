@@ -55,7 +55,9 @@ def home(db_url: str, monkeypatch: pytest.MonkeyPatch, vru_home: Path) -> Path:
         with sessions.begin() as s:  # recorded while the old flag was shown
             when = dt.datetime.combine(OLD, dt.time(12), tzinfo=dt.UTC)
             s.execute(
-                update(DecisionRow).where(DecisionRow.flag_id == old.flag_id).values(created_at=when)
+                update(DecisionRow)
+                .where(DecisionRow.flag_id == old.flag_id)
+                .values(created_at=when)
             )
     finally:
         engine.dispose()
@@ -264,9 +266,7 @@ def test_a_run_deleting_a_decision_recorded_minutes_ago_is_refused_unless_forced
     assert rows[-1].route.startswith("vru retention apply (--force past its hazards): ")
 
 
-def test_a_run_that_would_empty_every_list_is_refused(
-    vru: RunVru, home: Path, db_url: str
-) -> None:
+def test_a_run_that_would_empty_every_list_is_refused(vru: RunVru, home: Path, db_url: str) -> None:
     """Security re-review F1: the cut-off must not fall inside the newest flag's display period
     (here every flag is older than the period: an extract lagging the clock, a wrong clock)."""
     engine = make_engine(db_url)

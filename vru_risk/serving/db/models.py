@@ -33,6 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from vru_risk.data.ids import PERSON_ID_MAX_LENGTH
+
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite drops the offset on its own)."""
@@ -128,7 +130,7 @@ class FlagRow(Base):
     __tablename__ = "flags"
 
     flag_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    person_id: Mapped[str] = mapped_column(String(128), index=True)
+    person_id: Mapped[str] = mapped_column(String(PERSON_ID_MAX_LENGTH), index=True)
     as_of: Mapped[dt.date] = mapped_column(Date, index=True)
     expires: Mapped[dt.date] = mapped_column(Date)
     band: Mapped[str] = mapped_column(String(64))
@@ -206,7 +208,9 @@ class AuditRow(Base):
     at: Mapped[str] = mapped_column(String(40))
     username: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))
-    person_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    person_id: Mapped[str | None] = mapped_column(
+        String(PERSON_ID_MAX_LENGTH), nullable=True, index=True
+    )
     model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     purpose: Mapped[str] = mapped_column(String(64))
     route: Mapped[str] = mapped_column(String(255))
