@@ -9,6 +9,8 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select, update
 
@@ -146,7 +148,8 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(
     assert f"counting back from {TODAY} would delete everything with as_of before" in text
     assert (
         "1 flag(s), 1 decision(s), 2 ledger line(s) (1 file(s) deleted, 1 rewritten), "
-        "2 moments folder(s), 2 cached feature file(s). Nothing was deleted." in text
+        "2 moments folder(s), 2 cached feature file(s), 0 MLflow prediction file(s). Nothing "
+        "was deleted." in text
     )
     assert database(db_url) == (["NEW", "OLD"], 2, [])
     assert files(home) == before
@@ -159,7 +162,8 @@ def test_retention_deletes_rows_and_person_level_files_and_records_each(
     assert applied.code == 0, applied.output
     summary = (
         "deleted 1 flag(s) and 1 decision(s), 2 ledger line(s) (1 file(s) deleted, 1 "
-        "rewritten), 2 moments folder(s), 2 cached feature file(s); recorded as audit-log row 1"
+        "rewritten), 2 moments folder(s), 2 cached feature file(s), 0 MLflow prediction "
+        "file(s); recorded as audit-log row 1"
     )
     assert summary in flat(applied.stdout)
     people, decisions, rows = database(db_url)
@@ -200,6 +204,12 @@ def ledger_not_text(home: Path) -> None:
     (home / "flags" / "issued" / f"issued-{OLD}.jsonl").write_bytes(b"\xff\xfe not utf-8")
 
 
+def predictions_not_parquet(home: Path) -> None:
+    run = home / "mlartifacts" / "1" / "0a1b" / "artifacts"
+    run.mkdir(parents=True)
+    (run / "predictions.parquet").write_bytes(b"person-level rows, not Parquet")
+
+
 @pytest.mark.parametrize(
     ("spoil", "words"),
     [
@@ -207,6 +217,7 @@ def ledger_not_text(home: Path) -> None:
         (head_a_folder, "cannot be read (Is a directory)"),
         (audit_dir_a_file, "cannot be read (Not a directory)"),
         (ledger_not_text, f"issued-{OLD}.jsonl cannot be read"),
+        (predictions_not_parquet, "0a1b/artifacts/predictions.parquet cannot be dated"),
     ],
 )
 def test_a_run_that_could_not_be_recorded_or_finished_deletes_nothing(
@@ -293,3 +304,42 @@ def test_settings_refuse_a_retention_period_shorter_than_the_display_period(
     message = flat(refused.stderr)
     assert "VRU_RETENTION_MONTHS (1) is shorter than VRU_FLAG_VISIBLE_DAYS (90 days)" in message
     assert database(db_url) == (["NEW", "OLD"], 2, [])
+
+
+def write_predictions(folder: Path, *days: dt.date) -> Path:
+    """A training run's predictions.parquet (as `vru train` logs it) holding ``days``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "predictions.parquet"
+    table = pa.table(
+        {
+            "person_id": [f"P{i}" for i in range(len(days))],
+            "as_of": pa.array(days, pa.date32()),
+            "label_serious_violence": [0.0] * len(days),
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def test_retention_deletes_training_predictions_past_the_period(
+    vru: RunVru, home: Path, db_url: str
+) -> None:
+    """Security re-review F6: the person-level predictions MLflow keeps under VRU_HOME (person
+    id, day, scores, labels) were never deleted, nor counted."""
+    runs = home / "mlartifacts" / "1"
+    old_parent = write_predictions(runs / "a1" / "artifacts", OLD - dt.timedelta(days=90), OLD)
+    old_fold = write_predictions(runs / "a2" / "artifacts", OLD)
+    recent = write_predictions(runs / "b1" / "artifacts", OLD, NEW)  # its newest is in the period
+    model = runs / "a1" / "artifacts" / "risk_model" / "booster.txt"
+    model.parent.mkdir()
+    model.write_text("a model holds no person-level rows")
+    dry = vru("retention", "apply", "--dry-run")
+    assert "2 cached feature file(s), 2 MLflow prediction file(s). Nothing" in flat(dry.stdout)
+    assert old_parent.exists() and old_fold.exists()
+    applied = vru("retention", "apply")
+    assert applied.code == 0, applied.output
+    assert "2 MLflow prediction file(s); recorded as audit-log row 1" in flat(applied.stdout)
+    assert not old_parent.exists() and not old_fold.exists()
+    assert recent.exists() and model.exists()
+    [row] = database(db_url)[2]
+    assert row.route.endswith("2 cached feature file(s), 2 MLflow prediction file(s)")

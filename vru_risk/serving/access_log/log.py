@@ -59,6 +59,7 @@ from vru_risk.serving.access_log.ready import (
     key_mismatch,
     legacy_mismatch,
     missing_anchor,
+    read_segments,
     unrecorded_acts,
     unwritable_anchor_folder,
 )
@@ -257,12 +258,7 @@ class AuditLog:
 
     @staticmethod
     def segments(conn: Connection) -> tuple[Segment, ...]:
-        found = conn.execute(
-            select(
-                AuditKeySegment.segment, AuditKeySegment.first_seq, AuditKeySegment.fingerprint
-            ).order_by(AuditKeySegment.segment)
-        )
-        return tuple(Segment(int(s), int(f), str(fp)) for s, f, fp in found)
+        return read_segments(conn)
 
     def own_segment(self, conn: Connection, last_seq: int, at: str) -> tuple[Segment, ...] | None:
         """Check that this key is the newest key segment's. On a log without segments (new,

@@ -20,14 +20,48 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from vru_risk.serving.access_log.files import Anchor
 from vru_risk.serving.access_log.records import Segment, short
 from vru_risk.serving.access_log.report import WRONG_KEY_HINT
-from vru_risk.serving.db.models import ApiToken, Base, DecisionRow, FlagLoad, FlagRow, User
+from vru_risk.serving.db.models import (
+    ApiToken,
+    AuditKeySegment,
+    Base,
+    DecisionRow,
+    FlagLoad,
+    FlagRow,
+    User,
+)
 
 KEY_MISMATCH: Final = f"audit key does not match the audit log: {WRONG_KEY_HINT}"
+
+
+def read_segments(conn: Connection) -> tuple[Segment, ...]:
+    """The key segments recorded in the database, oldest first."""
+    found = conn.execute(
+        select(
+            AuditKeySegment.segment, AuditKeySegment.first_seq, AuditKeySegment.fingerprint
+        ).order_by(AuditKeySegment.segment)
+    )
+    return tuple(Segment(int(s), int(f), str(fp)) for s, f, fp in found)
+
+
+def current_key_problem(engine: Engine, fingerprint: str) -> str | None:
+    """For a running server (``/health``): why its key, whose fingerprint this is, can no
+    longer write the log (the key was rotated since it started, or the database cannot be
+    read), or None. One query of the small segment table."""
+    try:
+        with engine.connect() as conn:
+            segments = read_segments(conn)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"the audit log cannot be read: {reason}"
+    if not segments or segments[-1].fingerprint == fingerprint:
+        return None
+    return key_mismatch(fingerprint, segments)
 
 
 def key_mismatch(fingerprint: str, segments: Sequence[Segment]) -> str:
