@@ -289,19 +289,13 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _flags_kept_while_listed(self) -> Settings:
-        # the shortest a span of N calendar months can be is N * 28 days
-        if self.retention_months * 28 < self.flag_visible_days:
+    def _periods_nest(self) -> Settings:  # a span of N calendar months is at least N * 28 days
+        if (months := -(-self.flag_visible_days // 28)) > self.retention_months:
             raise ValueError(
                 f"VRU_RETENTION_MONTHS ({self.retention_months}) is shorter than "
-                f"VRU_FLAG_VISIBLE_DAYS ({self.flag_visible_days} days): retention would delete "
-                "flags practitioners are still shown, with their decisions; raise the first "
-                f"(at least {-(-self.flag_visible_days // 28)} months) or lower the second"
+                f"VRU_FLAG_VISIBLE_DAYS ({self.flag_visible_days} days): shown flags would be "
+                f"deleted with their decisions; make it at least {months} months or lower the days"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _audit_rows_outlive_flags(self) -> Settings:
         if self.audit_retention_months < self.retention_months:
             raise ValueError(
                 f"VRU_AUDIT_RETENTION_MONTHS ({self.audit_retention_months}) is shorter than "
