@@ -135,3 +135,4 @@ def test_withdrawing_a_stray_flag_gives_the_lists_their_day_back(served_on: Serv
     after = pat.get("/api/v1/flags").json()
     assert after["today"] == before["today"]
     assert after["flags"] == before["flags"]
+    assert pat.get(f"/api/v1/flags/{stray.flag_id}").status_code == 410  # it says so still
