@@ -31,7 +31,7 @@ from sqlalchemy import BigInteger, Column, Integer, String
 from vru_risk.data.ids import id_problem
 from vru_risk.flags.flag import Flag
 from vru_risk.serving.db.models import AuditRow, FlagProgramme, FlagRow
-from vru_risk.serving.inputs import is_flag_id
+from vru_risk.serving.inputs import MAX_ID, is_flag_id
 from vru_risk.serving.users import UserInputError
 
 
@@ -55,7 +55,7 @@ def column_maximum(column: Any) -> int:
     """The largest value an ``Integer`` (32-bit) or ``BigInteger`` (64-bit) column holds."""
     kind = _column_type(column)
     assert isinstance(kind, Integer), column
-    return 2**63 - 1 if isinstance(kind, BigInteger) else 2**31 - 1
+    return MAX_ID if isinstance(kind, BigInteger) else 2**31 - 1
 
 
 #: The longest value each stored string of a flag may have: its database column's length (the
