@@ -26,11 +26,12 @@ import numpy as np
 import pandas as pd
 
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
-from vru_risk.fairness_reports.audit import AuditResult, ServiceLists, audit
+from vru_risk.fairness_reports.audit import AuditResult, audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig, evaluate_gate
 from vru_risk.fairness_reports.mitigation import AS_IS, compare_mitigations
 from vru_risk.fairness_reports.notes import GroupNote
+from vru_risk.fairness_reports.operating_points import ServiceLists
 
 PRIMARY = "recorded label"
 OUTCOMES: Mapping[str, str] = {
