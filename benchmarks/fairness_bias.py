@@ -242,9 +242,11 @@ def _audit_run(folder: Path, capacities: dict[str, int], resamples: int) -> dict
     """Audit the cached predictions at each operating point against each outcome."""
     import pandas as pd
 
-    from vru_risk.fairness_reports.audit import ServiceLists, audit
-    from vru_risk.fairness_reports.bootstrap import bootstrap_intervals, confusion_counts
+    from vru_risk.fairness_reports.audit import audit
+    from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
+    from vru_risk.fairness_reports.confusion import confusion_counts
     from vru_risk.fairness_reports.model_audit import sensitive_frame
+    from vru_risk.fairness_reports.operating_points import ServiceLists
 
     predictions = pd.read_parquet(folder / "predictions.parquet")
     people = pd.read_parquet(folder / "people.parquet")

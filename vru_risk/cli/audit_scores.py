@@ -34,18 +34,17 @@ import typer
 from rich.console import Console
 
 from vru_risk.cli.common import UserError, console
-from vru_risk.fairness_reports.audit import (
-    INTERSECTION_SEP,
-    AuditResult,
+from vru_risk.fairness_reports.audit import AuditResult, audit
+from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
+from vru_risk.fairness_reports.gate import FairnessGateConfig, evaluate_gate
+from vru_risk.fairness_reports.groups import INTERSECTION_SEP
+from vru_risk.fairness_reports.operating_points import (
     OperatingPoint,
     Threshold,
     TopFraction,
     TopK,
-    audit,
     fraction_to_k,
 )
-from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
-from vru_risk.fairness_reports.gate import FairnessGateConfig, evaluate_gate
 from vru_risk.fairness_reports.report import build_report, not_assessed_line, write_report
 
 OUTCOME = "label"

@@ -2,9 +2,11 @@
 
 For each calendar month of test as-of dates, each person counts once (their highest-scored
 example that month, as a practitioner sees one flag per person), the ``capacity`` highest scores
-are "flagged" (ties broken in a seeded random order), and precision, recall and lift are taken at
-that list size. Pooled figures add the months up. Threshold-free metrics (AUC, average precision,
-Brier score, expected calibration error) are reported beside them, never instead of them.
+are "flagged" (ties broken in a seeded random order: the rule of
+:mod:`vru_risk.models.service_lists`, which the fairness audit applies too), and precision,
+recall and lift are taken at that list size. Pooled figures add the months up. Threshold-free
+metrics (AUC, average precision, Brier score, expected calibration error) are reported beside
+them, never instead of them.
 
 Example
 -------
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from vru_risk.models.service_lists import expected_calibration_error, monthly_lists
 
 
 @dataclass(frozen=True)
@@ -70,26 +74,6 @@ class CapacityResult:
     pooled: CapacityMetrics
 
 
-def monthly_lists(frame: pd.DataFrame, *, capacity: int, seed: int) -> pd.DataFrame:
-    """Mark the flagged rows: one row per person per month, the top ``capacity`` per month.
-
-    ``frame`` needs person_id, as_of, score and label; the result has a ``month`` column, one
-    row per (person, month) and a boolean ``flagged``.
-    """
-    if frame.empty:
-        return frame.assign(month=pd.Series(dtype=str), flagged=pd.Series(dtype=bool))
-    rng = np.random.default_rng(seed)
-    data = frame.assign(
-        month=pd.to_datetime(frame["as_of"]).dt.strftime("%Y-%m"),
-        tiebreak=rng.random(len(frame)),
-    )
-    # one flag per person per month: the person's highest-scored example that month
-    data = data.sort_values(["score", "tiebreak"], ascending=False, kind="mergesort")
-    data = data.drop_duplicates(["month", "person_id"], keep="first")
-    data["rank"] = data.groupby("month").cumcount()
-    return data.assign(flagged=data["rank"] < capacity).drop(columns=["tiebreak", "rank"])
-
-
 def at_capacity(frame: pd.DataFrame, *, capacity: int, seed: int) -> CapacityResult:
     """Precision, recall and lift at ``capacity`` per month and pooled (labels must be 0/1)."""
     lists = monthly_lists(frame, capacity=capacity, seed=seed)
@@ -104,18 +88,6 @@ def at_capacity(frame: pd.DataFrame, *, capacity: int, seed: int) -> CapacityRes
         )
     pooled = sum(by_month.values(), CapacityMetrics(0, 0, 0, 0))
     return CapacityResult(capacity, by_month, pooled)
-
-
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
-    """Mean |observed rate - mean probability| over equal-width bins, weighted by count."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            total += mask.sum() * abs(float(y[mask].mean()) - float(p[mask].mean()))
-    return total / len(y) if len(y) else float("nan")
 
 
 def calibration_curve(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from vru_risk.models.risk_model import (
     feature_medians,
     reference_quantiles,
 )
+from vru_risk.models.service_lists import monthly_lists
 from vru_risk.training.baselines import parse_baseline
 from vru_risk.training.config import ExperimentConfig
 from vru_risk.training.data import TrainingData
@@ -37,7 +38,6 @@ from vru_risk.training.evaluate import (
     CapacityMetrics,
     at_capacity,
     calibration_curve,
-    monthly_lists,
     threshold_free,
 )
 from vru_risk.training.fit import (
