@@ -35,6 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS, DERIVED_COLUMNS, TABLES, Kind
+from vru_risk.pydantic_errors import error_lines
 
 Aggregate = Literal["count", "sum", "max", "distinct", "rate", "change", "days_since_last", "age"]
 Impute = Literal["zero", "none"]
@@ -405,14 +406,14 @@ def load_proxies(path: Path | None = None) -> tuple[Proxy, ...]:
     try:
         packaged = ProxyList.model_validate(doc).proxies
     except ValidationError as exc:
-        raise CatalogError(_pydantic_problems(exc), origin=origin) from None
+        raise CatalogError(error_lines(exc), origin=origin) from None
     if path is None:
         return packaged
     origin, doc = _read_yaml(path, "proxies.yaml")
     try:
         return _merge_proxies(packaged, ProxyList.model_validate(doc).proxies)
     except ValidationError as exc:
-        raise CatalogError(_pydantic_problems(exc), origin=origin) from None
+        raise CatalogError(error_lines(exc), origin=origin) from None
 
 
 def _merge_proxies(*lists: Iterable[Proxy]) -> tuple[Proxy, ...]:
@@ -420,10 +421,6 @@ def _merge_proxies(*lists: Iterable[Proxy]) -> tuple[Proxy, ...]:
     for proxy in (p for lst in lists for p in lst):
         merged.setdefault((proxy.source, proxy.column, proxy.values), proxy)
     return tuple(merged.values())
-
-
-def _pydantic_problems(exc: ValidationError, prefix: str = "") -> list[str]:
-    return [f"{prefix}{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
 
 
 def _resolve(flt: Any, sets: Mapping[str, list[Any]], where: str, problems: list[str]) -> Any:
@@ -483,7 +480,7 @@ def load_catalog(
         try:
             f = FeatureDef.model_validate(item)
         except ValidationError as exc:
-            problems += _pydantic_problems(exc, f"{where}: ")
+            problems += error_lines(exc, prefix=f"{where}: ")
             continue
         problems += _structure_problems(f)
         features.append(f)
