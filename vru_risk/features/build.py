@@ -34,7 +34,7 @@ import sqlglot
 
 from vru_risk.data.contract import EVENT_TABLES
 from vru_risk.data.load import DataFolder, register_sources
-from vru_risk.data.validate import quote_ident, quote_literal
+from vru_risk.data.sql import connect, quote_ident, quote_literal, sql_value
 from vru_risk.features.catalog import (
     FIELD_KNOWLEDGE_DATES,
     CatalogError,
@@ -56,12 +56,6 @@ Progress = Callable[[str, int, int], None]
 
 ID_COLUMNS = ("person_id", "as_of", "trigger_kinds", "n_triggers", "sources_unavailable")
 LABEL_PREFIX = "label_serious_violence"
-
-
-def _value_sql(v: str | bool) -> str:
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    return quote_literal(v)
 
 
 _DAYS_AGO = "date_diff('day', s.event_date, e.as_of)"
@@ -89,7 +83,7 @@ class _Compiler:
         """A row filter; a field with its own knowledge date counts only once known."""
         terms = []
         for col, values in sorted((flt or {}).items()):
-            term = f"s.{quote_ident(col)} IN ({', '.join(_value_sql(v) for v in values)})"
+            term = f"s.{quote_ident(col)} IN ({', '.join(sql_value(v) for v in values)})"
             known = FIELD_KNOWLEDGE_DATES.get((self.source, col))
             if known is not None:
                 term = f"({term} AND s.{known} <= e.as_of)"
@@ -272,17 +266,6 @@ def label_lag_days(
             if row is not None and row[0] is not None:
                 lag = max(lag, int(row[0]))
     return lag
-
-
-def _connect(threads: int, memory_limit: str, scratch: Path | None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute(f"SET threads = {int(threads)}")
-    con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
-    if scratch is not None:
-        con.execute(f"SET temp_directory = {quote_literal(str(scratch))}")
-    con.execute("SET preserve_insertion_order = false")
-    con.execute("SET enable_progress_bar = false")
-    return con
 
 
 def build_relation(
@@ -474,7 +457,12 @@ def build_features(
     and tests; large builds should write to a file).
     """
     start = time.perf_counter()
-    con = _connect(threads, memory_limit, scratch_dir)
+    con = connect(
+        threads=threads,
+        memory_limit=memory_limit,
+        temp_directory=scratch_dir,
+        preserve_insertion_order=False,
+    )
     try:
         truth = None
         if truth_events_path is not None:

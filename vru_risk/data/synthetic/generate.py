@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
 from vru_risk.data.contract import CONTRACT_VERSION, ETHNICITY, MANIFEST_NAME, SEN, SEX
+from vru_risk.data.fingerprint import file_sha256
 from vru_risk.data.synthetic.attendance import ATTENDANCE_SCHEMA, AttendanceStats
 from vru_risk.data.synthetic.calendar import (
     SCHOOL_DAYS_PER_YEAR,
@@ -54,7 +55,6 @@ from vru_risk.data.synthetic.writer import (
     TableWriter,
     atomic_folders,
     contract_schema,
-    file_sha256,
     write_json,
     write_table,
 )
