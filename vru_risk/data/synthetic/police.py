@@ -56,10 +56,10 @@ from vru_risk.data.synthetic.store import (
     PROC_STOP,
     PROC_VICTIM,
     PROC_WITNESS,
-    RECORD_DEFAULTS,
     THIN_INCIDENT,
     Cols,
     make_cols,
+    records_of,
     stack,
 )
 
@@ -132,13 +132,11 @@ def _police_process(
     )
     rec = np.flatnonzero(recorded)
     outcome, decided = police_outcomes(rng, spec.outcomes, day[rec], delay=spec.delay)
-    records = make_cols(
-        RECORD_DEFAULTS,
-        rec.size,
-        incident=rec,
+    records = records_of(
+        rec,
         person=person[rec],
         day=day[rec],
-        source=np.full(rec.size, POLICE),
+        source=POLICE,
         known=police_known_day(ctx, rng, day[rec]),
         role=np.full(rec.size, POLICE_ROLE.index(spec.role)),
         offence=offence[rec],
@@ -183,13 +181,11 @@ def police_other(ctx: ChunkContext) -> tuple[Cols, Cols]:
         incidents = make_cols(
             INCIDENT_DEFAULTS, n, person=person, day=day, process=np.full(n, proc), kind=offence
         )
-        records = make_cols(
-            RECORD_DEFAULTS,
-            n,
-            incident=np.arange(n),
+        records = records_of(
+            np.arange(n),
             person=person,
             day=day,
-            source=np.full(n, POLICE),
+            source=POLICE,
             known=police_known_day(ctx, rng, day),
             role=np.full(n, POLICE_ROLE.index(role)),
             offence=offence,

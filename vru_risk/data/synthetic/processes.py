@@ -15,14 +15,8 @@ incidents that support prevents, month by month.
 Example
 -------
 >>> from vru_risk.data.synthetic import SyntheticConfig
->>> from vru_risk.data.synthetic.calendar import make_window
->>> from vru_risk.data.synthetic.population import build_population
->>> from vru_risk.data.synthetic.context import make_context
->>> from vru_risk.data.synthetic.processes import draw_candidates
->>> config = SyntheticConfig(people=300, years=2)
->>> window = make_window(config.end_date, config.years)
->>> ctx = make_context(config, window, build_population(config, window), 0, 300, 0)
->>> incidents, records = draw_candidates(ctx)
+>>> from vru_risk.data.synthetic.context import county_context
+>>> incidents, records = draw_candidates(county_context(SyntheticConfig(people=300, years=2)))
 >>> set(records["source"].tolist()) <= {0, 1, 2}
 True
 """
@@ -98,6 +92,7 @@ from vru_risk.data.synthetic.store import (
     Cols,
     concat,
     make_cols,
+    records_of,
     stack,
 )
 
@@ -113,13 +108,11 @@ def _ae_records(
     admitted_p = np.array([AE_ADMITTED[r] for r in AE_REASON])[reason]
     month = month_of_day(day)
     known = month_start(month + 1) + ctx.config.ae_refresh_day - 1
-    return make_cols(
-        RECORD_DEFAULTS,
-        incident.size,
-        incident=incident,
+    return records_of(
+        incident,
         person=person,
         day=day,
-        source=np.full(incident.size, AE),
+        source=AE,
         known=known,
         hospital=visit_hospital(ctx, rng, person),
         arrival=arrival_seconds(rng, reason),
@@ -164,13 +157,11 @@ def _serious_violence(ctx: ChunkContext) -> tuple[Cols, Cols]:
     offence = np.array([POLICE_OFFENCE.index(o) for _, o in SV_KINDS])[kind[pol]]
     role = np.where(perp[pol], POLICE_ROLE.index("suspect"), POLICE_ROLE.index("victim"))
     outcome, decided = police_outcomes(rng, OUTCOME_SERIOUS, day[pol], delay=True)
-    police = make_cols(
-        RECORD_DEFAULTS,
-        pol.size,
-        incident=idx[pol],
+    police = records_of(
+        idx[pol],
         person=person[pol],
         day=day[pol],
-        source=np.full(pol.size, POLICE),
+        source=POLICE,
         known=police_known_day(ctx, rng, day[pol]),
         role=role,
         offence=offence,
@@ -230,13 +221,11 @@ def _school(ctx: ChunkContext) -> tuple[Cols, Cols]:
     kind = np.where(
         permanent[rec], EXCLUSION_KIND.index("permanent"), EXCLUSION_KIND.index("suspension")
     )
-    records = make_cols(
-        RECORD_DEFAULTS,
-        rec.size,
-        incident=rec,
+    records = records_of(
+        rec,
         person=person[rec],
         day=day[rec],
-        source=np.full(rec.size, EXCLUSION),
+        source=EXCLUSION,
         known=day[rec] + lag[rec],
         ex_kind=kind,
         ex_reason=reason[rec],

@@ -97,6 +97,32 @@ def concat(parts: list[Cols], defaults: dict[str, tuple[type, float]]) -> Cols:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+def records_of(
+    incident: npt.NDArray[Any],
+    *,
+    person: npt.NDArray[Any],
+    day: npt.NDArray[Any],
+    source: int,
+    known: npt.NDArray[Any],
+    **values: Any,
+) -> Cols:
+    """One record by ``source`` of each incident at positions ``incident``.
+
+    ``person``, ``day`` and ``known`` (the day the record became known) are per record;
+    ``values`` fill the source's own columns, the defaults the rest.
+    """
+    return make_cols(
+        RECORD_DEFAULTS,
+        incident.size,
+        incident=incident,
+        person=person,
+        day=day,
+        source=np.full(incident.size, source),
+        known=known,
+        **values,
+    )
+
+
 def stack(parts: Iterable[tuple[Cols, Cols]]) -> tuple[Cols, Cols]:
     """Concatenate ``(incidents, records)`` pairs, each record pointing at its incident's new row.
 

@@ -7,12 +7,9 @@ contact per person, day, role and offence; one A&E arrival per person and second
 Example
 -------
 >>> from vru_risk.data.synthetic import SyntheticConfig
->>> from vru_risk.data.synthetic.calendar import make_window
->>> from vru_risk.data.synthetic.population import build_population
->>> config = SyntheticConfig(people=100, years=1)
->>> window = make_window(config.end_date, config.years)
->>> pop = build_population(config, window)
->>> people_table(pop, window, np.zeros(pop.n, dtype=np.bool_)).num_rows
+>>> from vru_risk.data.synthetic.context import county_context
+>>> ctx = county_context(SyntheticConfig(people=100, years=1))
+>>> people_table(ctx.pop, ctx.window, np.zeros(ctx.n, dtype=np.bool_)).num_rows
 100
 """
 
