@@ -48,7 +48,6 @@ from vru_risk.data.synthetic.hazards import (
 from vru_risk.data.synthetic.model import FloatArray
 from vru_risk.data.synthetic.rng import stream
 from vru_risk.data.synthetic.store import (
-    INCIDENT_DEFAULTS,
     POLICE,
     PROC_MISSING,
     PROC_OFFENDING,
@@ -58,7 +57,7 @@ from vru_risk.data.synthetic.store import (
     PROC_WITNESS,
     THIN_INCIDENT,
     Cols,
-    make_cols,
+    incidents_of,
     records_of,
     stack,
 )
@@ -119,12 +118,10 @@ def _police_process(
     p = ctx.person(spec.recording)[person]
     recorded = rng.random(n) < p
     offence = pick(rng, spec.offences, POLICE_OFFENCE, n)
-    incidents = make_cols(
-        INCIDENT_DEFAULTS,
-        n,
+    incidents = incidents_of(
+        spec.process,
         person=person,
         day=day,
-        process=np.full(n, spec.process),
         thin=np.full(n, THIN_INCIDENT),
         u_thin=rng.random(n),
         kind=offence,
@@ -178,9 +175,7 @@ def police_other(ctx: ChunkContext) -> tuple[Cols, Cols]:
         person, day = poisson_days(ctx, rng, log_rate, ctx.age_lo, ctx.area_hi, hazard.weights)
         n = person.size
         offence = pick(rng, offences, POLICE_OFFENCE, n)
-        incidents = make_cols(
-            INCIDENT_DEFAULTS, n, person=person, day=day, process=np.full(n, proc), kind=offence
-        )
+        incidents = incidents_of(proc, person=person, day=day, kind=offence)
         records = records_of(
             np.arange(n),
             person=person,

@@ -81,7 +81,6 @@ from vru_risk.data.synthetic.rng import stream
 from vru_risk.data.synthetic.store import (
     AE,
     EXCLUSION,
-    INCIDENT_DEFAULTS,
     POLICE,
     PROC_AE,
     PROC_SCHOOL,
@@ -91,7 +90,7 @@ from vru_risk.data.synthetic.store import (
     THIN_SV,
     Cols,
     concat,
-    make_cols,
+    incidents_of,
     records_of,
     stack,
 )
@@ -139,12 +138,10 @@ def _serious_violence(ctx: ChunkContext) -> tuple[Cols, Cols]:
     perp = SV_IS_PERPETRATOR[kind]
     police_p = np.where(perp, ctx.person("police_suspect_prob")[person], SV_POLICE_VICTIM_RECORDING)
     u_police, u_ae, u_thin = rng.random(n), rng.random(n), rng.random(n)
-    incidents = make_cols(
-        INCIDENT_DEFAULTS,
-        n,
+    incidents = incidents_of(
+        PROC_SV,
         person=person,
         day=day,
-        process=np.full(n, PROC_SV),
         thin=np.full(n, THIN_SV),
         u_thin=u_thin,
         kind=kind,
@@ -206,12 +203,10 @@ def _school(ctx: ChunkContext) -> tuple[Cols, Cols]:
     days_p = np.array(SUSPENSION_DAYS_P)
     length = np.array(SUSPENSION_DAYS)[rng.choice(len(days_p), size=n, p=days_p / days_p.sum())]
     lag = rng.integers(1, ctx.config.exclusion_lag_days + 1, n)
-    incidents = make_cols(
-        INCIDENT_DEFAULTS,
-        n,
+    incidents = incidents_of(
+        PROC_SCHOOL,
         person=person,
         day=day,
-        process=np.full(n, PROC_SCHOOL),
         thin=np.full(n, THIN_INCIDENT),
         u_thin=rng.random(n),
         kind=permanent.astype(np.int64),
@@ -244,9 +239,7 @@ def _ae_other(ctx: ChunkContext) -> tuple[Cols, Cols]:
         person, day = poisson_days(ctx, rng, log_rate, ctx.age_lo, ctx.area_hi, hazard.weights)
         n = person.size
         code = np.full(n, AE_REASON.index(reason))
-        incidents = make_cols(
-            INCIDENT_DEFAULTS, n, person=person, day=day, process=np.full(n, PROC_AE), kind=code
-        )
+        incidents = incidents_of(PROC_AE, person=person, day=day, kind=code)
         return incidents, _ae_records(ctx, rng, np.arange(n), person, day, code)
 
     return stack(draw(reason, hazard) for reason, hazard in AE_HAZARDS.items())

@@ -97,6 +97,16 @@ def concat(parts: list[Cols], defaults: dict[str, tuple[type, float]]) -> Cols:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+def incidents_of(
+    process: int, *, person: npt.NDArray[Any], day: npt.NDArray[Any], **values: Any
+) -> Cols:
+    """The incidents of ``process``: one per (``person``, ``day``), with ``values`` for the rest."""
+    n = person.size
+    return make_cols(
+        INCIDENT_DEFAULTS, n, person=person, day=day, process=np.full(n, process), **values
+    )
+
+
 def records_of(
     incident: npt.NDArray[Any],
     *,
