@@ -22,6 +22,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vru_risk.pydantic_errors import error_location
+
 
 class SettingsError(ValueError):
     """Settings from the environment that cannot be used; the message says which and why."""
@@ -384,7 +386,7 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"VRU_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            f"VRU_{error_location(e['loc'], sep='_').upper()}: {e['msg']}"
             if e["loc"]
             else str(e["msg"]).removeprefix("Value error, ")
             for e in exc.errors()

@@ -14,8 +14,9 @@ import pytest
 
 from tests.factories import frame_for
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
-from vru_risk.features.catalog import FeatureInfo, FeatureSpec, render_phrase
+from vru_risk.features.catalog import FeatureInfo, FeatureSpec
 from vru_risk.features.moments import Moments, load_moments, save_moments
+from vru_risk.features.phrases import render_phrase
 from vru_risk.flags.flag import (
     CANNOT_SEE_STANDING,
     REDACTED_REASON,

@@ -32,6 +32,7 @@ from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_pro
 from vru_risk.models.registry import CHAMPION, Registry, RegistryError
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.models.risk_model import RiskModel
+from vru_risk.pydantic_errors import first_error_line
 
 
 def read_flags_file(path: Path) -> list[Flag]:
@@ -50,9 +51,7 @@ def read_flags_file(path: Path) -> list[Flag]:
         try:
             flags.append(Flag.model_validate_json(line))
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(x) for x in first["loc"]) or "line"
-            bad.append(f"line {number}: {where}: {first['msg']}")
+            bad.append(f"line {number}: {first_error_line(exc, default='line')}")
     if bad:
         shown = "\n".join(f"  - {b}" for b in bad[:5])
         raise UserError(

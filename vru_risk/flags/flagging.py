@@ -26,8 +26,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from vru_risk.features.catalog import render_phrase
 from vru_risk.features.moments import Moments
+from vru_risk.features.phrases import render_phrase
 from vru_risk.flags.flag import (
     NOT_A_FORECAST,
     CannotSee,

@@ -49,6 +49,7 @@ from vru_risk.flags.flag import ADVISORY_NOTICE
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.private_home import PRIVATE_UMASK, tighten_home
+from vru_risk.pydantic_errors import error_line
 from vru_risk.serving.access_log.log import AuditLog, AuditLogError, open_audit_log
 from vru_risk.serving.auth import SessionCodec, SignedOut
 from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
@@ -286,7 +287,7 @@ def create_app(settings: Settings) -> FastAPI:
             }
             for e in exc.errors()
         ]
-        listed = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
+        listed = "; ".join(error_line(p) for p in problems)
         detail = f"the request is not valid: {listed}. Correct these and send it again"
         if _is_api(request):
             return JSONResponse({"detail": detail, "problems": problems}, status_code=422)

@@ -23,6 +23,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from vru_risk.flags.flag import Flag
+from vru_risk.pydantic_errors import first_error_line
 from vru_risk.serving.db.models import FlagProgramme, FlagRow, utcnow
 from vru_risk.serving.flag_checks import FlagStoreError, date_problem, storage_problem
 
@@ -88,10 +89,8 @@ def read_flags_jsonl(path: Path, *, today: dt.date | None = None) -> list[Flag]:
         try:
             flag = Flag.model_validate_json(line)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "line"
             more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-            problems.append(f"line {number}: {where}: {first['msg']}{more}")
+            problems.append(f"line {number}: {first_error_line(exc, default='line')}{more}")
             continue
         problem = storage_problem(flag, line) or date_problem(flag, day)
         if problem is not None:

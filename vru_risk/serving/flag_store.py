@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme, Programmes, load_programmes
+from vru_risk.pydantic_errors import error_location
 from vru_risk.serving.db.models import DecisionRow, FlagLoad, FlagProgramme, FlagRow, utcnow
 from vru_risk.serving.flag_checks import FlagStoreError as FlagStoreError
 from vru_risk.serving.flag_checks import storage_problem
@@ -147,8 +148,7 @@ def _showable(body: str) -> Flag | str:
         flag = _to_flag(body)
     except ValidationError as exc:
         where = ", ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'} ({e['type']})"
-            for e in exc.errors()[:3]
+            f"{error_location(e['loc'], default='body')} ({e['type']})" for e in exc.errors()[:3]
         )
         return f"its stored body does not parse as a flag: {where}"
     return storage_problem(flag, body) or flag

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from vru_risk.features.catalog import CatalogError, FeatureSpec, load_catalog
 from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.pydantic_errors import error_lines
 from vru_risk.training.baselines import check_baselines
 
 CONFIG_VERSION = 1
@@ -156,14 +157,6 @@ def _resolve(base: Path | None, name: str) -> Path:
     return path if path.is_absolute() or base is None else base / path
 
 
-def _problems(exc: ValidationError) -> list[str]:
-    out = []
-    for e in exc.errors():
-        where = ".".join(str(x) for x in e["loc"]) or "(file)"
-        out.append(f"{where}: {e['msg']}")
-    return out
-
-
 def load_experiment(path: Path | None = None) -> ExperimentConfig:
     """Load and validate an experiment file (the packaged default when ``path`` is None).
 
@@ -198,7 +191,7 @@ def load_experiment(path: Path | None = None) -> ExperimentConfig:
     try:
         config = ExperimentConfig.model_validate(doc)
     except ValidationError as exc:
-        raise ExperimentConfigError(_problems(exc), origin) from None
+        raise ExperimentConfigError(error_lines(exc, default="(file)"), origin) from None
     try:
         spec = config.feature_spec(path.parent if path is not None else None)
     except (CatalogError, ValidationError) as exc:

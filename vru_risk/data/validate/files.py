@@ -10,11 +10,14 @@
   shift every row number.
 * The manifest's ``tables.<name>.file`` entries: the name of the table's file in the folder,
   never a path out of it.
+* Which files are the tables (:func:`discover_tables`), the folder's own path (never a pattern
+  DuckDB would expand), a CSV file's header row, and the problem of a file no reader can parse.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import errno
 import re
 import stat
@@ -23,16 +26,52 @@ from typing import Final
 
 import numpy as np
 
-from vru_risk.data.validate_problems import MAX_EXAMPLES, Example, Problem
-
-#: Bytes read at a time when hashing or scanning a file.
-CHUNK: Final = 1 << 22
+from vru_risk.data.contract import FORMATS, MANIFEST_NAME, TABLES
+from vru_risk.data.fingerprint import CHUNK
+from vru_risk.data.validate.problems import MAX_EXAMPLES, Example, Problem
 
 #: The longest line a CSV of the contract may have. A row of the contract is a few hundred
 #: bytes; this is far above that and below what the readers accept (Python's csv module: a field
 #: of 131,072 characters; DuckDB: a line of 2 MiB), so a longer line is reported by name rather
 #: than as a reader's error, and the rest of the file is not read.
 MAX_LINE_BYTES: Final = 1 << 16
+
+#: Characters DuckDB would expand as a file pattern in a path.
+GLOB_CHARACTERS = frozenset("*?[]{}")
+
+
+class FolderNotFoundError(ValueError):
+    """The data folder does not exist, is not a folder, or cannot be read safely."""
+
+
+def check_plain_path(path: Path, what: str) -> None:
+    """Refuse a path DuckDB would read as a glob pattern (it could pull in other folders)."""
+    bad = sorted(set(str(path)) & GLOB_CHARACTERS)
+    if bad:
+        raise FolderNotFoundError(
+            f"{what} {path} contains {' '.join(bad)}, which the reader would treat as a file "
+            "pattern; rename or move it to a path without these characters"
+        )
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header row of a CSV file (a UTF-8 byte order mark is skipped)."""
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        return next(csv.reader(f), [])
+
+
+def unreadable_problem(path: Path, fmt: str, exc: Exception) -> Problem:
+    """The problem of a file that a reader cannot parse as ``fmt``."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return Problem(
+        path.name,
+        None,
+        "unreadable_file",
+        f"cannot be read as {fmt.upper()}: {message}",
+        "re-export the table as a well-formed UTF-8 CSV with a header row (comma separated, "
+        "double quotes) or as Parquet; check the file is complete and readable",
+    )
+
 
 _KINDS: Final = (
     (stat.S_ISDIR, "a folder"),
@@ -253,3 +292,67 @@ def _utf8_problem(path: Path) -> Problem:
         count=count,
         examples=tuple(bad),
     )
+
+
+def discover_tables(folder: Path) -> tuple[dict[str, Path], set[str], list[Problem]]:
+    """The table files of ``folder``, by table; the tables refused; the problems found.
+
+    A file is a table when it is named ``<table>.csv`` or ``<table>.parquet``; anything else
+    (but hidden files and the manifest) is reported, and so is a table supplied twice, a table
+    whose file is not a regular file inside the folder (it is then refused, never opened) and a
+    missing ``people`` table.
+    """
+    problems: list[Problem] = []
+    #: Tables named by something that is not a regular file in the folder (reported once).
+    refused: set[str] = set()
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.name == MANIFEST_NAME:
+            continue
+        stem, suffix = path.stem, path.suffix.lower()
+        if suffix in FORMATS and stem in TABLES:
+            problem = path_problem(path, folder)  # never opens a pipe or a device
+            if problem is None:
+                found.setdefault(stem, []).append(path)
+            else:
+                problems.append(problem)
+                refused.add(stem)
+            continue
+        allowed = ", ".join(f"{t}.csv|.parquet" for t in TABLES)
+        problems.append(
+            Problem(
+                file=path.name,
+                column=None,
+                check="unexpected_file",
+                message="is not a table of the data contract (data minimisation: only "
+                f"contract tables may be shared); allowed: {allowed}, {MANIFEST_NAME}",
+                hint="remove the file from the extract folder, or rename it if it is one "
+                "of the contract's tables",
+            )
+        )
+    files: dict[str, Path] = {}
+    for name, paths in found.items():
+        if len(paths) > 1:
+            problems.append(
+                Problem(
+                    file=", ".join(p.name for p in paths),
+                    column=None,
+                    check="ambiguous_table",
+                    message=f"table {name!r} is supplied more than once",
+                    hint="keep exactly one file per table (CSV or Parquet)",
+                )
+            )
+        files[name] = paths[0]
+    if "people" not in files and "people" not in refused:
+        problems.append(
+            Problem(
+                file=f"people.csv|people.parquet in {folder}",
+                column=None,
+                check="missing_people",
+                message="the people table is required and was not found",
+                hint="add people.csv or people.parquet (one row per young person)",
+            )
+        )
+    return files, refused, problems
