@@ -12,18 +12,17 @@ killed) leaves only unpublished rows, which it, or the next load, discards.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Final
 
 from sqlalchemy import Engine, delete, select, text, update
 
+from vru_risk.file_lock import LockFileError, exclusive_lock
 from vru_risk.flags.flag import Flag
 from vru_risk.serving.db.engine import session_factory
 from vru_risk.serving.db.models import FlagLoad, FlagProgramme, FlagRow, utcnow
@@ -87,21 +86,17 @@ def load_lock(engine: Engine) -> Iterator[None]:
         finally:
             _MEMORY_LOCK.release()
         return
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise FlagStoreError(
-            f"the load lock {path} cannot be opened ({exc.strerror}); check that this user may "
-            "create files beside the database"
-        ) from None
-    try:
+    with ExitStack() as held:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.enter_context(exclusive_lock(path, wait=False))
         except BlockingIOError:
             raise _busy(engine) from None
+        except LockFileError as exc:
+            raise FlagStoreError(
+                f"the load lock {path} cannot be opened ({exc.strerror}); check that this user "
+                "may create files beside the database"
+            ) from None
         yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def _busy(engine: Engine) -> LoadBusyError:

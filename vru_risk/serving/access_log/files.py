@@ -29,16 +29,15 @@ ValueError: seq -4 is not a row number (a whole number from 1)
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from vru_risk.file_lock import exclusive_lock
 from vru_risk.serving.access_log.records import AuditLogError, Segment
 
 ANCHOR_FORMAT: Final = "vru-risk audit anchor v1"
@@ -174,13 +173,6 @@ def write_anchor(path: Path, anchor: Anchor) -> None:
     )
 
 
-@contextmanager
-def files_lock(head_path: Path) -> Iterator[None]:
+def files_lock(head_path: Path) -> AbstractContextManager[None]:
     """The lock every writer of head.json and the anchor takes (``head.lock`` beside it)."""
-    head_path.parent.mkdir(parents=True, exist_ok=True)
-    with head_path.with_suffix(".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return exclusive_lock(head_path.with_suffix(".lock"))

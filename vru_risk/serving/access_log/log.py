@@ -38,12 +38,11 @@ True
 
 from __future__ import annotations
 
-import fcntl
 import hmac
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
@@ -51,6 +50,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from vru_risk.file_lock import LockFailedError, exclusive_lock
 from vru_risk.serving.access_log.files import Anchor, read_anchor, read_head
 from vru_risk.serving.access_log.mirror import HeadMirror
 from vru_risk.serving.access_log.ready import (
@@ -362,23 +362,19 @@ class AuditLog:
         if self._lock_path is None:
             yield
             return
-        try:
-            fd = os.open(self._lock_path, os.O_RDONLY | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise AuditLogError(
-                f"the audit log's lock file {self._lock_path} cannot be opened ({exc}); check "
-                "that the server's user may create and read files beside the database"
-            ) from None
-        try:
+        with ExitStack() as held:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except OSError as exc:
+                held.enter_context(exclusive_lock(self._lock_path))
+            except LockFailedError as exc:
                 raise AuditLogError(
                     f"the audit log's lock file {self._lock_path} cannot be locked ({exc})"
                 ) from None
+            except OSError as exc:
+                raise AuditLogError(
+                    f"the audit log's lock file {self._lock_path} cannot be opened ({exc}); "
+                    "check that the server's user may create and read files beside the database"
+                ) from None
             yield
-        finally:
-            os.close(fd)  # closing releases the lock
 
     # --- verifying ------------------------------------------------------------------------
 

@@ -24,19 +24,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from vru_risk.features.catalog import CatalogError
+from vru_risk.flags.explain import explain_moment_rows
 from vru_risk.flags.flag import Flag, ModelRef
-from vru_risk.flags.flagging import explain_moment_rows, score_rows
 from vru_risk.flags.programmes import Programme
+from vru_risk.flags.score import score_rows
 from vru_risk.models.risk_model import MODEL_NAME, FrameMismatchError
-from vru_risk.serving.deps import (
-    AppState,
-    Audit,
-    Db,
-    LoadedModel,
-    Model,
-    MomentsUnavailableError,
-    State,
-)
+from vru_risk.serving.deps import AppState, Audit, Db, Model, State
+from vru_risk.serving.model_service import LoadedModel
+from vru_risk.serving.moment_store import MomentsUnavailableError
 from vru_risk.serving.routes.common import (
     BAD_BODY,
     ERRORS,
