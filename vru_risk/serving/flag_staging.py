@@ -17,14 +17,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from typing import Final
 
 from sqlalchemy import Engine, delete, select, text, update
 
 from vru_risk.file_lock import LockFileError, exclusive_lock
 from vru_risk.flags.flag import Flag
-from vru_risk.serving.db.engine import session_factory
+from vru_risk.serving.db.engine import lock_file_beside, session_factory
 from vru_risk.serving.db.models import FlagLoad, FlagProgramme, FlagRow, utcnow
 from vru_risk.serving.flag_checks import FlagStoreError
 from vru_risk.serving.flag_loader import (
@@ -51,14 +50,6 @@ class LoadBusyError(FlagStoreError):
     """Another ``vru flags load`` is running on the same database."""
 
 
-def _lock_path(engine: Engine) -> Path | None:
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    path = Path(database).resolve()
-    return path.with_name(path.name + ".load-lock")
-
-
 @contextmanager
 def load_lock(engine: Engine) -> Iterator[None]:
     """Hold the database's one flags-load lock, or raise :class:`LoadBusyError` at once.
@@ -77,7 +68,7 @@ def load_lock(engine: Engine) -> Iterator[None]:
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOAD_LOCK_ID})
         return
-    path = _lock_path(engine)
+    path = lock_file_beside(engine, ".load-lock")
     if path is None:
         if not _MEMORY_LOCK.acquire(blocking=False):
             raise _busy(engine)

@@ -112,29 +112,19 @@ def explain(
         scores = score_rows(model.model, moment)
         flag = explain_moment_rows(model.model, moment, scores, model_ref=ref)[0]
     except MomentsUnavailableError as exc:
-        refuse(
-            request,
-            audit,
-            user,
-            body,
-            prog,
-            503,
+        problem = (
             f"the teachable moments materialised for {body.as_of} cannot be used: {exc}; run "
-            "`vru flags generate` for that day with the model in service",
+            "`vru flags generate` for that day with the model in service"
         )
     except (KeyError, FrameMismatchError, CatalogError) as exc:
-        refuse(
-            request,
-            audit,
-            user,
-            body,
-            prog,
-            503,
+        problem = (
             f"the materialised features of {body.as_of} do not fit the model in service "
             f"(version {model.info.version}: {exc}); run `vru flags generate` for that day "
-            "with this model",
+            "with this model"
         )
-    return flag.for_programme(prog)
+    else:
+        return flag.for_programme(prog)
+    refuse(request, audit, user, body, prog, 503, problem)
 
 
 def refuse(
