@@ -171,6 +171,21 @@ def _redacted(body: str, programme: Programme) -> Flag:
     return _to_flag(body).for_programme(programme)
 
 
+def display_period(today: dt.date, visible_days: int) -> tuple[dt.date, dt.date]:
+    """The as_of days of the flags listed on ``today``: ``visible_days`` back to ``today``,
+    inclusive (a flag is listed too only until its ``expires`` day)."""
+    return today - dt.timedelta(days=visible_days), today
+
+
+def visible(flag: Flag, today: dt.date | None, visible_days: int) -> bool:
+    """Whether a flag is still listed on ``today`` (the rule :func:`flags_for_programme`
+    applies in the database): its as_of within :func:`display_period`, not expired."""
+    if today is None:
+        return False
+    earliest, latest = display_period(today, visible_days)
+    return earliest <= flag.as_of <= latest and flag.expires >= today
+
+
 def flags_for_programme(
     session: Session,
     programme_id: str,
@@ -189,7 +204,7 @@ def flags_for_programme(
     """
     if redact_for is not None and redact_for.id != programme_id:
         raise ValueError(f"flags of {programme_id!r} cannot be redacted for {redact_for.id!r}")
-    earliest = today - dt.timedelta(days=visible_days)
+    earliest, latest = display_period(today, visible_days)
     rows = session.execute(
         select(FlagRow.flag_id, FlagRow.body)
         .join(FlagProgramme, FlagProgramme.flag_id == FlagRow.flag_id)
@@ -197,7 +212,7 @@ def flags_for_programme(
             FlagProgramme.programme_id == programme_id,
             FlagProgramme.status == "offered",
             FlagRow.as_of >= earliest,
-            FlagRow.as_of <= today,
+            FlagRow.as_of <= latest,
             FlagRow.expires >= today,
             shown(),
         )
