@@ -14,8 +14,8 @@ token; every page POST checks one.
 
 Example
 -------
->>> [f.name for f in fields(AppState)][:3]
-['settings', 'engine', 'sessions']
+>>> CSRF_FIELD  # the form field of every page POST, checked by check_csrf
+'csrf_token'
 """
 
 from __future__ import annotations
