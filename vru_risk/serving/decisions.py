@@ -9,8 +9,9 @@ transaction.
 
 Example
 -------
->>> IdempotencyConflictError.__mro__[1].__name__
-'FlagStoreError'
+>>> from vru_risk.serving.inputs import REASON_CODES
+>>> REASON_CODES["disagree"][:2]
+('information_out_of_date', 'information_wrong')
 """
 
 from __future__ import annotations
