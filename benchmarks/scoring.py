@@ -41,9 +41,11 @@ from vru_risk.data.load import open_folder
 from vru_risk.features.build import build_features
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.moments import Moments
+from vru_risk.flags.allocate import allocate
+from vru_risk.flags.explain import explain_rows
 from vru_risk.flags.flag import ModelRef
-from vru_risk.flags.flagging import allocate, explain_rows, score_moments
 from vru_risk.flags.programmes import Programmes
+from vru_risk.flags.score import score_moments
 from vru_risk.models.calibration import SigmoidCalibration
 from vru_risk.models.risk_model import (
     RiskModel,

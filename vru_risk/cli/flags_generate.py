@@ -26,8 +26,9 @@ from vru_risk.data.load import InvalidDataError, open_folder
 from vru_risk.features.catalog import CatalogError
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.moments import MomentsError, build_moments, save_moments
+from vru_risk.flags.explain import FlagOptions
 from vru_risk.flags.flag import Flag, ModelRef
-from vru_risk.flags.flagging import FlagBatch, FlagOptions, generate_flags
+from vru_risk.flags.generate import FlagBatch, generate_flags
 from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_programmes
 from vru_risk.models.registry import CHAMPION, Registry, RegistryError
 from vru_risk.models.review_log import ReviewLog, ReviewLogError

@@ -53,16 +53,11 @@ from vru_risk.pydantic_errors import error_line
 from vru_risk.serving.access_log.log import AuditLog, AuditLogError, open_audit_log
 from vru_risk.serving.auth import SessionCodec, SignedOut
 from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
-from vru_risk.serving.deps import (
-    AppState,
-    LoginRequiredError,
-    ModelService,
-    MomentStore,
-    ScoringUnavailableError,
-    mirror_review_log,
-)
+from vru_risk.serving.deps import AppState, LoginRequiredError, mirror_review_log
 from vru_risk.serving.login_limits import LoginLimits, LoginRateLimiter
 from vru_risk.serving.middleware import RequestGuard, SecurityHeaders, api_path
+from vru_risk.serving.model_service import ModelService, ScoringUnavailableError
+from vru_risk.serving.moment_store import MomentStore
 from vru_risk.serving.rate_limit import IdentifierRateLimiter
 from vru_risk.serving.routes import (
     aggregates,

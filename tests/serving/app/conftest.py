@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.factories import risk_model, spec
-from tests.flags.test_flagging import moments_for
+from tests.flags.builders import moments_for
 from tests.models.test_registry import register
 from tests.serving.db.conftest import empty_postgres, postgres_database
 from vru_risk.features.moments import Moments, save_moments

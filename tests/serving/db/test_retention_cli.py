@@ -17,7 +17,8 @@ from tests.serving.db.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagRow
-from vru_risk.serving.flag_store import load_flags, record_decision
+from vru_risk.serving.decisions import record_decision
+from vru_risk.serving.flag_store import load_flags
 
 KEY = "an-audit-key-of-some-length"
 TODAY = dt.date.today()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vru_risk.serving.deps import ScoringUnavailableError, State
+from vru_risk.serving.deps import State
+from vru_risk.serving.model_service import ScoringUnavailableError
 from vru_risk.serving.routes.common import ERRORS
 from vru_risk.serving.schemas import HealthOut
 

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from vru_risk.models.risk_model import MODEL_NAME
-from vru_risk.serving.deps import ScoringUnavailableError, State, api_roles
+from vru_risk.serving.deps import State, api_roles
+from vru_risk.serving.model_service import ScoringUnavailableError
 from vru_risk.serving.routes.common import ERRORS
 from vru_risk.serving.schemas import ModelOut
 from vru_risk.serving.users import UserInfo

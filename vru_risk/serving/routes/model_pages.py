@@ -18,11 +18,11 @@ from vru_risk.models.review_log import ReviewEntry, ReviewLogError
 from vru_risk.serving.deps import (
     AppState,
     Csrf,
-    ScoringUnavailableError,
     State,
     mirror_review_log,
     page_roles,
 )
+from vru_risk.serving.model_service import ScoringUnavailableError
 from vru_risk.serving.routes.common import render
 from vru_risk.serving.routes.model import report_path
 from vru_risk.serving.users import UserInfo

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.engine import make_url
 
-from tests.serving.db.test_audit_log import KEY, event, execute, rows
+from tests.serving.access_log.test_log import KEY, event, execute, rows
 from vru_risk.serving.access_log import log as audit_log_module
 from vru_risk.serving.access_log.log import AuditLog, AuditLogError
 from vru_risk.serving.access_log.maintenance import prune, rotate_key

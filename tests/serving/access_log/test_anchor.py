@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.serving.db.test_audit_log import KEY, event, execute, log, rows
+from tests.serving.access_log.test_log import KEY, event, execute, log, rows
 from vru_risk.serving.access_log.log import AuditLog, AuditLogError
 
 __all__ = ["log"]

@@ -13,13 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 
-from vru_risk.serving.access_log.log import (
-    GENESIS,
-    AuditEvent,
-    AuditLog,
-    AuditLogError,
-    process_lock_path,
-)
+from vru_risk.serving.access_log.locks import process_lock_path
+from vru_risk.serving.access_log.log import GENESIS, AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.db import make_engine, migrate
 from vru_risk.serving.db.models import AuditRow
 
