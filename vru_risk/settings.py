@@ -343,7 +343,23 @@ class Settings(BaseSettings):
 
     @property
     def reports_dir(self) -> Path:
+        """The fairness reports of model versions, one folder each (:meth:`report_dir`)."""
         return self.home / "reports"
+
+    def report_dir(self, version: int) -> Path:
+        """The folder of a model version's fairness report (``report.html``, ``report.json``):
+        ``vru audit`` writes it, the service shows it.
+
+        >>> Settings(home="/tmp/vru").report_dir(3).as_posix()
+        '/tmp/vru/reports/vru-risk-v3'
+        """
+        return self.reports_dir / f"vru-risk-v{version}"
+
+    @property
+    def review_log_path(self) -> Path:
+        """The ethics panel's review log (hash-chained JSONL): the only record that makes a
+        version the champion; the application database holds a mirror of it."""
+        return self.home / "review_log.jsonl"
 
     @property
     def app_database_url(self) -> str:
