@@ -36,7 +36,6 @@ from fastapi import Depends, Form, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.features.moments import MomentsError, load_moments
@@ -63,7 +62,7 @@ from vru_risk.serving.credentials import (
     session_user,
     token_user,
 )
-from vru_risk.serving.db.review_mirror import sync_review_log
+from vru_risk.serving.db.review_mirror import mirror_review_log as mirror_review_log
 from vru_risk.serving.login_limits import LoginRateLimiter
 from vru_risk.serving.rate_limit import IdentifierRateLimiter
 from vru_risk.serving.users import Role, UserInfo
@@ -324,7 +323,6 @@ class AppState:
     models: ModelService
     registry_uri: str
     review_log: ReviewLog
-    reports_dir: Path
     audit: AuditLog | None
     audit_problem: str
     codec: SessionCodec
@@ -342,24 +340,6 @@ class AppState:
             return self.programmes.by_id(programme_id)
         except KeyError:
             return None
-
-
-def mirror_review_log(sessions: sessionmaker[Session], review_log: ReviewLog) -> None:
-    """Copy new review-log entries into the database mirror; a broken log is reported, and the
-    champion loader (which checks the same chain) has refused it already."""
-    for attempt in (1, 2):
-        try:
-            with sessions.begin() as session:
-                sync_review_log(session, review_log)
-            return
-        except ReviewLogError as exc:
-            log.warning("the review log cannot be mirrored: %s", exc)
-            return
-        except IntegrityError:
-            # another server process (``vru serve --workers N``) mirrored the same entries at
-            # the same moment: the second pass finds them there
-            if attempt == 2:
-                raise
 
 
 async def get_state(request: Request) -> AppState:
