@@ -23,9 +23,9 @@ Rules
 Example
 -------
 >>> operating_point(None, 5, None, False)
-TopK(k=5)
->>> group_values(pd.Series(["white", "NA", ""])).tolist()
-['white', None, None]
+TopK(k=5, kind='top_k')
+>>> group_values(pd.Series(["white", "NA", ""])).isna().tolist()
+[False, True, True]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class ExternalScores:
 
     ``ranked`` are the scores oriented so that higher is riskier for a top-N or top-fraction
     cut (negated when lower is riskier); ``people`` whose row each is; ``sensitive`` the
-    audited attributes (missing values as None)."""
+    audited attributes (missing values missing)."""
 
     rows: int
     ranked: np.ndarray
