@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from vru_risk.cli.common import UserError, console, state
-from vru_risk.models.registry import Registry, RegistryError
 
 app = typer.Typer(help="Registered model versions, aliases and gate states", no_args_is_help=True)
 
@@ -17,6 +16,8 @@ app = typer.Typer(help="Registered model versions, aliases and gate states", no_
 @app.command("list")
 def list_versions() -> None:
     """Show every version: aliases, state, gates, training window and key metrics."""
+    from vru_risk.models.registry import Registry, RegistryError
+
     uri = state.get_settings().tracking_uri
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
         console.print(

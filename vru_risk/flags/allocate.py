@@ -20,19 +20,20 @@ import pandas as pd
 
 from vru_risk.features.moments import Moments
 from vru_risk.flags.flag import Flag, ProgrammeOffer
+from vru_risk.flags.ledger import capacity_used, offer_dates
 from vru_risk.flags.programmes import Programme, Programmes
 
 
 def issued_counts(flags: Iterable[Flag], programmes: Programmes) -> dict[tuple[str, date], int]:
-    """Offers already made per (programme, period start), from earlier flags."""
-    counts: dict[tuple[str, date], int] = defaultdict(int)
-    known = {p.id: p for p in programmes.programmes}
-    for flag in flags:
-        for offer in flag.programmes:
-            if offer.status == "offered" and offer.programme in known:
-                start = known[offer.programme].period_start(flag.as_of)
-                counts[(offer.programme, start)] += 1
-    return dict(counts)
+    """Offers already made per (programme, period start), from earlier flags (the capacity
+    they use, counted by :func:`vru_risk.flags.ledger.capacity_used`)."""
+    earlier = list(flags)
+    counts: dict[tuple[str, date], int] = {}
+    for programme in programmes.programmes:
+        offers = offer_dates(earlier, programme.id)
+        for start in {programme.period_start(day) for day in offers}:
+            counts[(programme.id, start)] = capacity_used(offers, programme, start)
+    return counts
 
 
 def _row_positions(frame: pd.DataFrame, other: pd.DataFrame, day_column: str) -> np.ndarray:

@@ -157,7 +157,7 @@ def create_app(settings: Settings) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         engine = open_database(settings.app_database_url, background_checkpoint=True)
         checkpointer = Checkpointer(engine)
-        review_log = ReviewLog(settings.home / "review_log.jsonl")
+        review_log = ReviewLog(settings.review_log_path)
         models = ModelService(settings.tracking_uri, review_log)
         models.load()
         mirror_review_log(session_factory(engine, write=True), review_log)
@@ -192,7 +192,6 @@ def create_app(settings: Settings) -> FastAPI:
             models=models,
             registry_uri=settings.tracking_uri,
             review_log=review_log,
-            reports_dir=settings.reports_dir,
             audit=audit,
             audit_problem=problem,
             codec=SessionCodec(secret, max_age_seconds=settings.session_hours * 3600),

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
 import anyio
@@ -32,11 +31,10 @@ from fastapi import Depends, Form, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.flags.programmes import Programme, Programmes
-from vru_risk.models.review_log import ReviewLog, ReviewLogError
+from vru_risk.models.review_log import ReviewLog
 from vru_risk.serving.access_log.log import AuditLog
 from vru_risk.serving.auth import (
     CSRF_FIELD,
@@ -55,7 +53,7 @@ from vru_risk.serving.credentials import (
     session_user,
     token_user,
 )
-from vru_risk.serving.db.review_mirror import sync_review_log
+from vru_risk.serving.db.review_mirror import mirror_review_log as mirror_review_log
 from vru_risk.serving.login_limits import LoginRateLimiter
 from vru_risk.serving.model_service import LoadedModel, ModelService, ScoringUnavailableError
 from vru_risk.serving.moment_store import MomentStore
@@ -82,7 +80,6 @@ class AppState:
     models: ModelService
     registry_uri: str
     review_log: ReviewLog
-    reports_dir: Path
     audit: AuditLog | None
     audit_problem: str
     codec: SessionCodec
@@ -100,24 +97,6 @@ class AppState:
             return self.programmes.by_id(programme_id)
         except KeyError:
             return None
-
-
-def mirror_review_log(sessions: sessionmaker[Session], review_log: ReviewLog) -> None:
-    """Copy new review-log entries into the database mirror; a broken log is reported, and the
-    champion loader (which checks the same chain) has refused it already."""
-    for attempt in (1, 2):
-        try:
-            with sessions.begin() as session:
-                sync_review_log(session, review_log)
-            return
-        except ReviewLogError as exc:
-            log.warning("the review log cannot be mirrored: %s", exc)
-            return
-        except IntegrityError:
-            # another server process (``vru serve --workers N``) mirrored the same entries at
-            # the same moment: the second pass finds them there
-            if attempt == 2:
-                raise
 
 
 async def get_state(request: Request) -> AppState:

@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from vru_risk.flags import ledger
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme, Programmes, load_programmes
 from vru_risk.pydantic_errors import error_location
@@ -245,26 +246,26 @@ def flag_ids_of_moment(session: Session, person_id: str, as_of: dt.date) -> list
 def capacity_used(
     session: Session, programme_id: str, day: dt.date, *, programmes: Programmes | None = None
 ) -> int:
-    """Flags offered to the programme in its capacity period holding ``day``."""
+    """Flags offered to the programme in its capacity period holding ``day``: the published
+    offers' dates, counted by :func:`vru_risk.flags.ledger.capacity_used`."""
     configured = programmes or load_programmes()
     try:
         programme = configured.by_id(programme_id)
     except KeyError as exc:
         raise FlagStoreError(str(exc.args[0])) from None
-    start, end = programme.period_start(day), programme.period_end(day)
-    count = session.scalar(
-        select(func.count())
+    offers = session.execute(
+        select(FlagRow.as_of, func.count())
         .select_from(FlagProgramme)
         .join(FlagRow, FlagRow.flag_id == FlagProgramme.flag_id)
         .where(
             FlagProgramme.programme_id == programme_id,
             FlagProgramme.status == "offered",
-            FlagRow.as_of >= start,
-            FlagRow.as_of <= end,
             published(),
         )
+        .group_by(FlagRow.as_of)
     )
-    return int(count or 0)
+    dates = (as_of for as_of, count in offers for _ in range(count))
+    return ledger.capacity_used(dates, programme, day)
 
 
 def latest_as_of(session: Session) -> dt.date | None:

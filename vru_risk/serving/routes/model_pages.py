@@ -61,7 +61,7 @@ def _rows(state: AppState) -> tuple[list[VersionRow], str]:
     rows = []
     for v in reversed(versions):
         created = dt.datetime.fromtimestamp(v.created_ms / 1000, tz=dt.UTC)
-        has_report = report_path(state.reports_dir, v.version).is_file()
+        has_report = report_path(state.settings, v.version).is_file()
         rows.append(
             VersionRow(
                 info=v,
@@ -118,7 +118,7 @@ def models_page(request: Request, state: State, user: Reader, entry: int | None 
 @router.get("/models/{version}/report")
 def report(state: State, _user: Reader, version: int) -> Response:
     """The version's fairness report as ``vru audit`` wrote it (aggregates only)."""
-    path = report_path(state.reports_dir, version)
+    path = report_path(state.settings, version)
     if not path.is_file():
         raise HTTPException(
             404,

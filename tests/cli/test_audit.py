@@ -25,12 +25,12 @@ import yaml
 from tests.conftest import RunVru
 from tests.folders import write_valid_folder
 from tests.panel import panel_members
-from vru_risk.cli import audit as audit_cli
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
 from vru_risk.data.load import open_folder
 from vru_risk.fairness_reports import proxy as proxy_module
 from vru_risk.fairness_reports.model_audit import OUTCOMES, PRIMARY
 from vru_risk.fairness_reports.notes import STAGE_GATE, STAGE_RATES, STAGE_THRESHOLD_OPTIMIZER
+from vru_risk.jobs import audit as audit_cli
 from vru_risk.models.promotion import FAIRNESS_TAG
 from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
