@@ -30,8 +30,16 @@ from vru_risk.fairness_reports.proxy import proxy_notes, proxy_test
 from vru_risk.fairness_reports.report import build_report, not_assessed_line, write_report
 from vru_risk.fairness_reports.reweighing import reweighing_notes, reweighing_weights
 from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
-from vru_risk.models.promotion import FAIRNESS_TAG
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
+from vru_risk.models.tags import (
+    CONTENT_HASH_TAG,
+    DATA_FINGERPRINT_TAG,
+    EXPERIMENT_HASH_TAG,
+    FAIRNESS_REPORT_TAG,
+    FAIRNESS_TAG,
+    PARENT_RUN_TAG,
+    TRAIN_END_TAG,
+)
 from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment
 from vru_risk.training.data import FeatureTableError, load_feature_table
 from vru_risk.training.fit import params_from_text
@@ -70,14 +78,14 @@ def run_audit(
         info = registry.version(version)
     except RegistryError as exc:
         raise UserError(str(exc)) from None
-    parent = info.tags.get("vru.parent_run_id")
+    parent = info.tags.get(PARENT_RUN_TAG)
     if not parent:
         raise UserError(f"version {version} has no training run recorded; it cannot be audited")
     people, fingerprint = read_people(data)
-    if fingerprint != info.tags.get("vru.data_fingerprint"):
+    if fingerprint != info.tags.get(DATA_FINGERPRINT_TAG):
         raise UserError(
             f"{data} is not the data version {version} was trained on (fingerprint "
-            f"{fingerprint[:16]}... vs {info.tags.get('vru.data_fingerprint', '')[:16]}...); "
+            f"{fingerprint[:16]}... vs {info.tags.get(DATA_FINGERPRINT_TAG, '')[:16]}...); "
             "audit with the same data folder"
         )
     run = registry.client.get_run(parent)
@@ -131,7 +139,7 @@ def run_audit(
     json_path, html_path = write_report(report, out)
     registry.upload(parent, out, "fairness_report")
     registry.set_tag(version, FAIRNESS_TAG, result.gate.status)
-    registry.set_tag(version, "vru.fairness_report", str(html_path))
+    registry.set_tag(version, FAIRNESS_REPORT_TAG, str(html_path))
     return {"gate": result.gate, "json": json_path, "html": html_path, "report": report}
 
 
@@ -226,7 +234,7 @@ def refresh_report(version: int, report: dict[str, Any]) -> Path:
     updated = {**report, "review_history": review_history(version)}
     out = settings.reports_dir / f"vru-risk-v{version}"
     _, html_path = write_report(updated, out)
-    parent = registry.version(version).tags.get("vru.parent_run_id")
+    parent = registry.version(version).tags.get(PARENT_RUN_TAG)
     if parent:
         registry.upload(parent, out, "fairness_report")
     return html_path
@@ -237,10 +245,10 @@ def _subject(info: VersionInfo) -> dict[str, Any]:
         "kind": "model",
         "name": "vru-risk",
         "version": info.version,
-        "content_hash": info.tags.get("vru.content_hash", ""),
+        "content_hash": info.tags.get(CONTENT_HASH_TAG, ""),
         "state": info.state,
-        "train_end": info.tags.get("vru.train_end", ""),
-        "experiment_hash": info.tags.get("vru.experiment_hash", ""),
+        "train_end": info.tags.get(TRAIN_END_TAG, ""),
+        "experiment_hash": info.tags.get(EXPERIMENT_HASH_TAG, ""),
     }
 
 

@@ -19,20 +19,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vru_risk.models.registry import (
-    BLOCKED,
-    CANDIDATE,
-    CHAMPION,
-    CLEARED_TAG,
+from vru_risk.models.registry import BLOCKED, CANDIDATE, CHAMPION, Registry, VersionInfo
+from vru_risk.models.review_log import ReviewEntry, ReviewLog, service_status
+from vru_risk.models.tags import (
+    CONTENT_HASH_TAG,
+    FAIRNESS_TAG,
+    LEAKAGE_CLEARED_BY_TAG,
+    PERFORMANCE_GATE_TAG,
+    REVIEW_TAG,
     STATE_TAG,
     TRAINED_BY_TAG,
-    Registry,
-    VersionInfo,
 )
-from vru_risk.models.review_log import ReviewEntry, ReviewLog, service_status
-
-FAIRNESS_TAG = "vru.gate.fairness"
-REVIEW_TAG = "vru.review"
 
 
 class ReviewRefusedError(ValueError):
@@ -47,7 +44,7 @@ class ReviewOutcome:
 
 
 def _gates(info: VersionInfo) -> tuple[str, str]:
-    return info.tags.get("vru.gate.performance", ""), info.tags.get(FAIRNESS_TAG, "")
+    return info.tags.get(PERFORMANCE_GATE_TAG, ""), info.tags.get(FAIRNESS_TAG, "")
 
 
 def _eligible(info: VersionInfo, action: str) -> None:
@@ -57,7 +54,7 @@ def _eligible(info: VersionInfo, action: str) -> None:
             "other than its trainer runs `vru review clear-leakage`"
         )
     performance, _ = _gates(info)
-    if info.state != CANDIDATE and CLEARED_TAG not in info.tags:
+    if info.state != CANDIDATE and LEAKAGE_CLEARED_BY_TAG not in info.tags:
         raise ReviewRefusedError(
             f"version {info.version} is '{info.state or 'unknown'}', not a candidate: only a "
             "candidate can go into service"
@@ -81,7 +78,7 @@ def review(
 ) -> ReviewOutcome:
     """Apply one panel decision (raises :class:`ReviewRefusedError` when the rules forbid it)."""
     info = registry.version(version)
-    content_hash = info.tags.get("vru.content_hash", "")
+    content_hash = info.tags.get(CONTENT_HASH_TAG, "")
     if not reason.strip():
         raise ReviewRefusedError("every decision needs a written reason (--reason)")
     if not reviewer.strip():
@@ -169,7 +166,7 @@ def review(
             "panel approves a version",
         )
     if action == "clear-leakage":
-        if info.state != BLOCKED or CLEARED_TAG in info.tags:
+        if info.state != BLOCKED or LEAKAGE_CLEARED_BY_TAG in info.tags:
             raise ReviewRefusedError(f"version {version} is not blocked as suspected leakage")
         trainer = info.tags.get(TRAINED_BY_TAG, "")
         if trainer and trainer == reviewer.strip():
@@ -178,7 +175,7 @@ def review(
                 "someone else"
             )
         entry = record("clear-leakage")
-        registry.set_tag(version, CLEARED_TAG, reviewer.strip())
+        registry.set_tag(version, LEAKAGE_CLEARED_BY_TAG, reviewer.strip())
         performance, _ = _gates(info)
         if performance == "pass":
             registry.set_tag(version, STATE_TAG, CANDIDATE)

@@ -45,6 +45,7 @@ from vru_risk.flags.programmes import Programme, Programmes
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewLog, ReviewLogError, service_status
 from vru_risk.models.risk_model import MODEL_NAME, FrameMismatchError, RiskModel
+from vru_risk.models.tags import CONTENT_HASH_TAG
 from vru_risk.serving.access_log.log import AuditLog
 from vru_risk.serving.auth import (
     CSRF_FIELD,
@@ -133,7 +134,7 @@ class ModelService:
             registry = Registry(self.tracking_uri)
             model, info = registry.load_champion(self.review_log, threads=1)
             status = service_status(
-                self.review_log.entries(), info.version, info.tags.get("vru.content_hash", "")
+                self.review_log.entries(), info.version, info.tags.get(CONTENT_HASH_TAG, "")
             )
         except (RegistryError, ReviewLogError) as exc:
             self._loaded, self._problem = None, str(exc)
