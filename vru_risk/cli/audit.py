@@ -43,7 +43,7 @@ from vru_risk.models.tags import (
 from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment
 from vru_risk.training.data import FeatureTableError, load_feature_table
 from vru_risk.training.fit import params_from_text
-from vru_risk.training.pipeline import weighted_variant
+from vru_risk.training.variants import weighted_variant
 
 PROXY_LEVEL = 0.7
 PROXY_SAMPLE = 20_000

@@ -25,7 +25,8 @@ from vru_risk.cli.train import run_training
 from vru_risk.data.load import open_folder
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.models.promotion import review
-from vru_risk.models.registry import CANDIDATE, Registry
+from vru_risk.models.registry import Registry
+from vru_risk.models.tags import CANDIDATE
 from vru_risk.serving.users import ensure_user
 from vru_risk.training.config import load_experiment
 

@@ -28,7 +28,8 @@ from vru_risk.models.registry import Registry, RegistryError
 from vru_risk.training.abandoned_runs import fail_abandoned_runs
 from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment
 from vru_risk.training.data import FeatureTableError, load_feature_table, with_oracle
-from vru_risk.training.pipeline import ExperimentResult, run_experiment
+from vru_risk.training.pipeline import run_experiment
+from vru_risk.training.results import ExperimentResult
 from vru_risk.training.splits import (
     FoldPlanError,
     fold_plan,

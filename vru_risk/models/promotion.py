@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vru_risk.models.registry import BLOCKED, CANDIDATE, CHAMPION, Registry, VersionInfo
+from vru_risk.models.registry import CHAMPION, Registry, VersionInfo
 from vru_risk.models.review_log import ReviewEntry, ReviewLog, service_status
 from vru_risk.models.tags import (
+    BLOCKED,
+    CANDIDATE,
     CONTENT_HASH_TAG,
     FAIRNESS_TAG,
     LEAKAGE_CLEARED_BY_TAG,

@@ -2,7 +2,8 @@
 
 Every trained RiskModel is registered as a version, whatever its gates say, so that it can be
 audited; the only pointers serving follows are aliases (``candidate``, later ``champion``). The
-state of a version is its tag ``vru.state`` (:data:`~vru_risk.models.tags.STATE_TAG`):
+state of a version is its tag ``vru.state`` (:mod:`~vru_risk.models.tags` holds the tag and
+its values):
 
 - ``candidate``: the performance gate passed and the leakage tripwire did not fire;
 - ``not a candidate: performance gate failed``: it does not beat the rule baselines;
@@ -50,9 +51,6 @@ from vru_risk.models.tags import (
     metric_tag,
 )
 
-CANDIDATE: Final = "candidate"
-BLOCKED: Final = "blocked: suspected leakage"
-REJECTED: Final = "not a candidate: performance gate failed"
 CHAMPION: Final = "champion"
 ARTIFACT: Final = "risk_model"
 PYFUNC_FILE: Final = Path(__file__).with_name("pyfunc_model.py")

@@ -1,4 +1,5 @@
-"""Every MLflow tag vru-risk writes or reads: one constant per tag key.
+"""Every MLflow tag vru-risk writes or reads: one constant per tag key, and the states a version
+can be in (the values of :data:`STATE_TAG`).
 
 Model-version tags (set when a version is registered, or later by the audit and the panel):
 
@@ -8,7 +9,8 @@ Model-version tags (set when a version is registered, or later by the audit and 
 - the terms a version is judged on (a version is a tripwire yardstick only for versions with the
   same ones): :data:`SPEC_HASH_TAG`, :data:`LABEL_TIMESPAN_TAG`, :data:`CAPACITY_TAG`,
   :data:`DEMO_TAG`;
-- the promotion path (see :mod:`vru_risk.models.promotion`): :data:`STATE_TAG`,
+- the promotion path (see :mod:`vru_risk.models.promotion`): :data:`STATE_TAG` (one of
+  :data:`CANDIDATE`, :data:`REJECTED`, :data:`BLOCKED`),
   :data:`PERFORMANCE_GATE_TAG`, :data:`LEAKAGE_GATE_TAG`, :data:`LEAKAGE_REASONS_TAG`,
   :data:`LEAKAGE_COMPARED_TO_TAG`, :data:`LEAKAGE_CLEARED_BY_TAG`, :data:`FAIRNESS_TAG`,
   :data:`FAIRNESS_REPORT_TAG`, :data:`REVIEW_TAG`;
@@ -55,6 +57,13 @@ LEAKAGE_CLEARED_BY_TAG: Final = "vru.leakage_cleared_by"
 FAIRNESS_TAG: Final = "vru.gate.fairness"
 FAIRNESS_REPORT_TAG: Final = "vru.fairness_report"
 REVIEW_TAG: Final = "vru.review"
+
+#: the states (values of STATE_TAG): the gates passed and the tripwire did not fire (the version
+#: also gets the alias ``candidate``); it does not beat the rule baselines; the tripwire fired
+#: (no alias can point at it until the block is cleared)
+CANDIDATE: Final = "candidate"
+REJECTED: Final = "not a candidate: performance gate failed"
+BLOCKED: Final = "blocked: suspected leakage"
 
 # --- model versions: headline metrics ---------------------------------------------------------
 METRIC_TAG_PREFIX: Final = "vru.metric."
