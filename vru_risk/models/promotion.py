@@ -1,4 +1,29 @@
-"""The ethics panel's decisions about a model version, with the rules that govern them.
+"""The way from a trained model to ``champion``, and the ethics panel's rules (this module).
+
+Read in order; each step names where its rule lives:
+
+1. **Training gates** (:mod:`vru_risk.training.gates`): a fold plan with a slice too thin is
+   refused; the *performance gate* (LightGBM beats every rule baseline at capacity, on every fold
+   and pooled) and the *leakage tripwire* (an implausible AUC, or a jump over the previous
+   comparable version) decide the state a new version is registered with
+   (:func:`~vru_risk.training.gates.version_state`). Thresholds: the experiment file's ``gates:``
+   section (:class:`~vru_risk.models.gate_config.GatesConfig`).
+2. **States and aliases** (:mod:`vru_risk.models.registry`, tag keys and state values in
+   :mod:`vru_risk.models.tags`): every version is registered with its state ``candidate``,
+   ``not a candidate: performance gate failed`` or ``blocked: suspected leakage``; a candidate
+   gets the alias ``candidate``; no alias can point at a blocked version; only the decisions
+   below move ``champion``.
+3. **Fairness gate** (:mod:`vru_risk.fairness_reports.gate`): ``vru audit`` audits a version on
+   its test folds and tags the verdict (``pass``, ``fail`` or ``inconclusive``). Bands: the
+   ``fairness_gate:`` section (:class:`~vru_risk.models.gate_config.FairnessGateConfig`) of the
+   experiment file the version was trained with.
+4. **The panel's decisions** (:func:`review`, the rules below).
+5. **The review log** (:mod:`vru_risk.models.review_log`): every decision is appended to a
+   hash-chained log; :meth:`~vru_risk.models.registry.Registry.load_champion` serves a version
+   only while the log approves its content hash (an alias set by hand is refused). The server
+   mirrors the log into its database for its pages (:mod:`vru_risk.serving`).
+
+The panel's rules:
 
 - ``approve``: a ``candidate`` (or a version whose leakage block was cleared) whose
   performance and fairness gates pass becomes ``champion``.
