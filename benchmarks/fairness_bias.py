@@ -160,7 +160,8 @@ def _model_run(people: int, seed: int, bias: bool, capacity: int, folder: Path) 
     from vru_risk.features.build import build_features
     from vru_risk.training.config import load_experiment
     from vru_risk.training.data import load_feature_table, with_oracle
-    from vru_risk.training.pipeline import LIGHTGBM, ORACLE, run_experiment
+    from vru_risk.training.pipeline import run_experiment
+    from vru_risk.training.results import LIGHTGBM, ORACLE
 
     times: dict[str, float] = {}
     synthetic = SyntheticConfig(people=people, seed=seed, measurement_bias=bias)

@@ -31,9 +31,9 @@ from vru_risk.fairness_reports import proxy as proxy_module
 from vru_risk.fairness_reports.model_audit import OUTCOMES, PRIMARY
 from vru_risk.fairness_reports.notes import STAGE_GATE, STAGE_RATES, STAGE_THRESHOLD_OPTIMIZER
 from vru_risk.jobs import audit as audit_cli
-from vru_risk.models.promotion import FAIRNESS_TAG
 from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
+from vru_risk.models.tags import FAIRNESS_TAG
 from vru_risk.training.config import load_experiment
 from vru_risk.training.fit import BoosterParams
 

@@ -20,9 +20,10 @@ from vru_risk.features.moments import build_moments, load_moments
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.jobs.data import generate_county as run_generate
-from vru_risk.models.registry import CANDIDATE, Registry
+from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.models.risk_model import RiskModel
+from vru_risk.models.tags import CANDIDATE
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tests.conftest import RunVru
-from vru_risk.models.registry import BLOCKED, CANDIDATE, REJECTED, Registry, tracking
+from vru_risk.models.registry import Registry, tracking
+from vru_risk.models.tags import BLOCKED, CANDIDATE, REJECTED
 
 
 def registry(home: Path) -> Registry:

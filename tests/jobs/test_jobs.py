@@ -24,9 +24,10 @@ from vru_risk.jobs.common import JobError
 from vru_risk.jobs.events import Event, FeaturesReused, StepsDone, StepStarted
 from vru_risk.jobs.flags import FlagsRequest, run
 from vru_risk.jobs.train import TrainRequest, TrainResult, train
-from vru_risk.models.promotion import FAIRNESS_TAG, review
-from vru_risk.models.registry import CANDIDATE, TRAINED_BY_TAG, Registry
+from vru_risk.models.promotion import review
+from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
+from vru_risk.models.tags import CANDIDATE, FAIRNESS_TAG, TRAINED_BY_TAG
 from vru_risk.settings import Settings
 from vru_risk.training.config import load_experiment
 

@@ -55,7 +55,7 @@ def demo(
     from vru_risk.jobs import features as features_job
     from vru_risk.jobs import flags as flags_job
     from vru_risk.jobs import train as train_job
-    from vru_risk.models.registry import CANDIDATE
+    from vru_risk.models.tags import CANDIDATE
     from vru_risk.training.config import load_experiment
 
     settings = state.get_settings()

@@ -39,14 +39,22 @@ from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
 from vru_risk.jobs.common import JobError, Progress
 from vru_risk.jobs.events import Listener, ReweighingSkipped, StepsDone, StepStarted, ignore
 from vru_risk.jobs.train import feature_table
-from vru_risk.models.promotion import FAIRNESS_TAG
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewLog
+from vru_risk.models.tags import (
+    CONTENT_HASH_TAG,
+    DATA_FINGERPRINT_TAG,
+    EXPERIMENT_HASH_TAG,
+    FAIRNESS_REPORT_TAG,
+    FAIRNESS_TAG,
+    PARENT_RUN_TAG,
+    TRAIN_END_TAG,
+)
 from vru_risk.settings import Settings
 from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment
 from vru_risk.training.data import FeatureTableError, load_feature_table
 from vru_risk.training.fit import params_from_text
-from vru_risk.training.pipeline import weighted_variant
+from vru_risk.training.variants import weighted_variant
 
 PROXY_LEVEL = 0.7
 PROXY_SAMPLE = 20_000
@@ -66,9 +74,10 @@ class AuditOutcome:
 
 def fairness_gate_config(experiment: ExperimentConfig | None = None) -> FairnessGateConfig:
     """The fairness gate's thresholds for an audit (of a model trained with ``experiment``,
-    or of any tool's scores when None): the one place they are chosen."""
-    del experiment  # the thresholds are the gate's defaults for every audit today
-    return FairnessGateConfig()
+    or of any tool's scores when None): the one place they are chosen. A model's experiment file
+    carries them in its ``fairness_gate:`` section (one logged before that section existed loads
+    the defaults); scores from another tool are judged by the defaults."""
+    return experiment.fairness_gate if experiment is not None else FairnessGateConfig()
 
 
 def read_people(data: Path) -> tuple[pd.DataFrame, str]:
@@ -105,14 +114,14 @@ def audit_version(
         info = registry.version(version)
     except RegistryError as exc:
         raise JobError(str(exc)) from None
-    parent = info.tags.get("vru.parent_run_id")
+    parent = info.tags.get(PARENT_RUN_TAG)
     if not parent:
         raise JobError(f"version {version} has no training run recorded; it cannot be audited")
     people, fingerprint = read_people(data)
-    if fingerprint != info.tags.get("vru.data_fingerprint"):
+    if fingerprint != info.tags.get(DATA_FINGERPRINT_TAG):
         raise JobError(
             f"{data} is not the data version {version} was trained on (fingerprint "
-            f"{fingerprint[:16]}... vs {info.tags.get('vru.data_fingerprint', '')[:16]}...); "
+            f"{fingerprint[:16]}... vs {info.tags.get(DATA_FINGERPRINT_TAG, '')[:16]}...); "
             "audit with the same data folder"
         )
     run = registry.client.get_run(parent)
@@ -165,7 +174,7 @@ def audit_version(
     json_path, html_path = write_report(report, out)
     registry.upload(parent, out, "fairness_report")
     registry.set_tag(version, FAIRNESS_TAG, result.gate.status)
-    registry.set_tag(version, "vru.fairness_report", str(html_path))
+    registry.set_tag(version, FAIRNESS_REPORT_TAG, str(html_path))
     return AuditOutcome(gate=result.gate, json_path=json_path, html_path=html_path, report=report)
 
 
@@ -256,7 +265,7 @@ def refresh_report(settings: Settings, version: int, report: dict[str, Any]) -> 
     updated = {**report, "review_history": review_history(settings, version)}
     out = settings.report_dir(version)
     _, html_path = write_report(updated, out)
-    parent = registry.version(version).tags.get("vru.parent_run_id")
+    parent = registry.version(version).tags.get(PARENT_RUN_TAG)
     if parent:
         registry.upload(parent, out, "fairness_report")
     return html_path
@@ -267,10 +276,10 @@ def _subject(info: VersionInfo) -> dict[str, Any]:
         "kind": "model",
         "name": "vru-risk",
         "version": info.version,
-        "content_hash": info.tags.get("vru.content_hash", ""),
+        "content_hash": info.tags.get(CONTENT_HASH_TAG, ""),
         "state": info.state,
-        "train_end": info.tags.get("vru.train_end", ""),
-        "experiment_hash": info.tags.get("vru.experiment_hash", ""),
+        "train_end": info.tags.get(TRAIN_END_TAG, ""),
+        "experiment_hash": info.tags.get(EXPERIMENT_HASH_TAG, ""),
     }
 
 

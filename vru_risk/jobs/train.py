@@ -38,7 +38,8 @@ from vru_risk.settings import Settings
 from vru_risk.training.abandoned_runs import AbandonedRun, fail_abandoned_runs
 from vru_risk.training.config import ExperimentConfig
 from vru_risk.training.data import FeatureTableError, load_feature_table, with_oracle
-from vru_risk.training.pipeline import ExperimentResult, run_experiment
+from vru_risk.training.pipeline import run_experiment
+from vru_risk.training.results import ExperimentResult
 from vru_risk.training.splits import Fold, FoldPlanError, SliceCount, fold_plan, slice_counts
 from vru_risk.training.splits import thin_slices as thin_slice_problems
 from vru_risk.training.tracking import TrainOutcome, log_and_register

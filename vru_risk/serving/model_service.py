@@ -22,6 +22,7 @@ from typing import Final
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewLog, ReviewLogError, service_status
 from vru_risk.models.risk_model import MODEL_NAME, RiskModel
+from vru_risk.models.tags import CONTENT_HASH_TAG
 
 log = logging.getLogger("vru_risk.serving")
 
@@ -83,7 +84,7 @@ class ModelService:
             registry = Registry(self.tracking_uri)
             model, info = registry.load_champion(self.review_log, threads=1)
             status = service_status(
-                self.review_log.entries(), info.version, info.tags.get("vru.content_hash", "")
+                self.review_log.entries(), info.version, info.tags.get(CONTENT_HASH_TAG, "")
             )
         except (RegistryError, ReviewLogError) as exc:
             self._loaded, self._problem = None, str(exc)

@@ -12,9 +12,10 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from vru_risk.models.promotion import FAIRNESS_TAG, ReviewRefusedError, review
+from vru_risk.models.promotion import ReviewRefusedError, review
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewEntry, ReviewLogError
+from vru_risk.models.tags import FAIRNESS_TAG, PERFORMANCE_GATE_TAG
 from vru_risk.serving.deps import (
     AppState,
     Csrf,
@@ -66,7 +67,7 @@ def _rows(state: AppState) -> tuple[list[VersionRow], str]:
             VersionRow(
                 info=v,
                 created=created.strftime("%Y-%m-%d %H:%M UTC"),
-                performance=v.tags.get("vru.gate.performance", "") or "not recorded",
+                performance=v.tags.get(PERFORMANCE_GATE_TAG, "") or "not recorded",
                 fairness=v.tags.get(FAIRNESS_TAG, "") or "no fairness report yet",
                 report=f"/models/{v.version}/report" if has_report else None,
                 reviews=[e for e in entries if e.version == v.version],
