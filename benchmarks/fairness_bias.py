@@ -160,7 +160,8 @@ def _model_run(people: int, seed: int, bias: bool, capacity: int, folder: Path) 
     from vru_risk.features.build import build_features
     from vru_risk.training.config import load_experiment
     from vru_risk.training.data import load_feature_table, with_oracle
-    from vru_risk.training.pipeline import LIGHTGBM, ORACLE, run_experiment
+    from vru_risk.training.pipeline import run_experiment
+    from vru_risk.training.results import LIGHTGBM, ORACLE
 
     times: dict[str, float] = {}
     synthetic = SyntheticConfig(people=people, seed=seed, measurement_bias=bias)
@@ -242,9 +243,11 @@ def _audit_run(folder: Path, capacities: dict[str, int], resamples: int) -> dict
     """Audit the cached predictions at each operating point against each outcome."""
     import pandas as pd
 
-    from vru_risk.fairness_reports.audit import ServiceLists, audit
-    from vru_risk.fairness_reports.bootstrap import bootstrap_intervals, confusion_counts
+    from vru_risk.fairness_reports.audit import audit
+    from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
+    from vru_risk.fairness_reports.confusion import confusion_counts
     from vru_risk.fairness_reports.model_audit import sensitive_frame
+    from vru_risk.fairness_reports.operating_points import ServiceLists
 
     predictions = pd.read_parquet(folder / "predictions.parquet")
     people = pd.read_parquet(folder / "people.parquet")

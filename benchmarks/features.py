@@ -27,7 +27,8 @@ import json, resource, sys, time
 from datetime import date
 from pathlib import Path
 import duckdb
-from vru_risk.features.build import build_features, feature_sql
+from vru_risk.features.build import build_features
+from vru_risk.features.compile import feature_sql
 from vru_risk.features.catalog import load_catalog
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.data.load import open_folder, register_sources

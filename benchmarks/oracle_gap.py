@@ -1,4 +1,4 @@
-"""Where the AUC gap between LightGBM and the oracle comes from, on the demo county.
+"""The pipeline's loss given the latent state, and where the AUC gap to the oracle comes from.
 
 The oracle (``p_label_recorded``) knows each young person's latent propensity and every static
 driver of it, including sex, deprivation, SEN, free school meals and being looked after, and the
@@ -15,6 +15,11 @@ by refitting the same booster on the same folds with more inputs:
 4. ``+ latent state``: also the latent propensity of the as-of month and its mean (what the
    oracle conditions on): a check that the pipeline itself (folds, labels, censoring, fitting)
    loses nothing when the information is there.
+
+Target: **the pipeline's loss given the latent state**, the oracle's pooled AUC minus that of
+variant 4 with the booster ``vru train`` chooses on the demo county, is at most
+:data:`TARGET_LOSS` (0.01 AUC); the last line says pass or FAIL. The gap of the shipped features
+is reported, not judged: it is information no record holds (docs/training.md).
 
 Every variant is fitted with each corner of the default grid (100 trees with 7 leaves, the booster
 `vru train` chooses on the demo county, and 300 trees with 31 leaves; learning rate 0.05, 50
@@ -42,11 +47,10 @@ from sklearn.metrics import roc_auc_score
 
 from vru_risk.data.load import open_folder
 from vru_risk.features.build import build_features
-from vru_risk.models.calibration import make_calibrator
 from vru_risk.training.config import load_experiment
 from vru_risk.training.data import TrainingData, load_feature_table, with_oracle
 from vru_risk.training.evaluate import at_capacity
-from vru_risk.training.fit import BoosterParams, fit_lightgbm
+from vru_risk.training.fit import BoosterParams, calibrate, fit_lightgbm
 from vru_risk.training.splits import Fold, fold_plan
 
 #: The default grid's corners: the booster `vru train` chose on the demo county, and the largest.
@@ -54,7 +58,9 @@ BOOSTERS = (
     BoosterParams(n_estimators=100, num_leaves=7, learning_rate=0.05, min_child_samples=50),
     BoosterParams(n_estimators=300, num_leaves=31, learning_rate=0.05, min_child_samples=50),
 )
-TARGET_GAP = 0.03
+#: The most AUC the pipeline may lose to the oracle when given the latent state (pooled).
+TARGET_LOSS = 0.01
+LATENT = "+ latent state"
 
 
 def audit_only(people: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +116,7 @@ def with_inputs(
         "shipped features": shipped,
         "+ audit-only attributes": shipped + attr_cols,
         "+ hidden drivers": shipped + attr_cols + list(HIDDEN),
-        "+ latent state": shipped + attr_cols + list(HIDDEN) + ["latent_z", "latent_mean"],
+        LATENT: shipped + attr_cols + list(HIDDEN) + ["latent_z", "latent_mean"],
     }
     return frame, variants
 
@@ -139,8 +145,12 @@ def fold_scores(
         seed=seed,
         names=columns,
     )
-    cal_raw = np.asarray(booster.predict(cal[columns].to_numpy(dtype="float64"), raw_score=True))
-    calibrator = make_calibrator("sigmoid").fit(cal_raw, cal[label].to_numpy(dtype="float64"))
+    calibrator = calibrate(
+        booster,
+        cal[columns].to_numpy(dtype="float64"),
+        cal[label].to_numpy(dtype="float64"),
+        "sigmoid",
+    )
     raw = np.asarray(booster.predict(test[columns].to_numpy(dtype="float64"), raw_score=True))
     return raw, np.asarray(calibrator.transform(raw))
 
@@ -189,6 +199,7 @@ def main() -> None:
         ).pooled.precision
 
     oracle_precision = precision(oracle_all)
+    losses: dict[BoosterParams, tuple[float, list[float]]] = {}
     print(
         f"{len(plan)} folds; test examples {len(y_all):,}, positives {int(y_all.sum()):,}; "
         "oracle AUC by fold: "
@@ -199,7 +210,7 @@ def main() -> None:
         print(f"\nbooster: {params.n_estimators} trees, {params.num_leaves} leaves")
         header = (
             f"{'inputs':<26} {'n':>3}  {'AUC by fold':<21} {'gap by fold':<21} "
-            f"{'pooled':>6} {'gap':>6}  within {TARGET_GAP}  precision@{capacity} (x oracle)"
+            f"{'pooled':>6} {'gap':>6}  precision@{capacity} (x oracle)"
         )
         print(header)
         print("-" * len(header))
@@ -216,15 +227,27 @@ def main() -> None:
             gaps = [o - a for o, a in zip(oracle_fold, aucs, strict=True)]
             pooled = float(roc_auc_score(y_all, np.concatenate(probs)))
             gap = oracle_pooled - pooled
-            ok = "yes" if gap <= TARGET_GAP and max(gaps) <= TARGET_GAP else "no"
+            if name == LATENT:
+                losses[params] = (gap, gaps)
             prec = precision(np.concatenate(probs))
             print(
                 f"{name:<26} {len(columns):>3}  {' '.join(f'{a:.3f}' for a in aucs):<21} "
-                f"{' '.join(f'{g:+.3f}' for g in gaps):<21} {pooled:6.3f} {gap:+6.3f}  {ok:<11} "
+                f"{' '.join(f'{g:+.3f}' for g in gaps):<21} {pooled:6.3f} {gap:+6.3f}  "
                 f"{prec:.3f} ({prec / oracle_precision:.2f}x)",
                 flush=True,
             )
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+    print("\nthe pipeline's loss given the latent state (oracle AUC minus the variant's, pooled):")
+    for params, (loss, by_fold) in losses.items():
+        if params == BOOSTERS[0]:
+            verdict = "pass" if loss <= TARGET_LOSS else "FAIL"
+            judged = f"target <= {TARGET_LOSS} (the booster vru train chooses): {verdict}"
+        else:
+            judged = "not judged (the largest booster, which selection does not choose here)"
+        print(
+            f"  {params.n_estimators} trees x {params.num_leaves} leaves: {loss:.3f} "
+            f"(by fold {' '.join(f'{g:.3f}' for g in by_fold)}); {judged}"
+        )
 
 
 if __name__ == "__main__":

@@ -41,16 +41,14 @@ from vru_risk.data.load import open_folder
 from vru_risk.features.build import build_features
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.moments import Moments
+from vru_risk.flags.allocate import allocate
+from vru_risk.flags.explain import explain_rows
 from vru_risk.flags.flag import ModelRef
-from vru_risk.flags.flagging import allocate, explain_rows, score_moments
 from vru_risk.flags.programmes import Programmes
+from vru_risk.flags.score import score_moments
 from vru_risk.models.calibration import SigmoidCalibration
-from vru_risk.models.risk_model import (
-    RiskModel,
-    availability_patterns,
-    feature_medians,
-    reference_quantiles,
-)
+from vru_risk.models.risk_model import RiskModel, feature_medians, reference_quantiles
+from vru_risk.models.source_patterns import availability_patterns, source_columns
 from vru_risk.training.config import load_experiment
 from vru_risk.training.fit import BoosterParams, fit_lightgbm, grid
 
@@ -99,15 +97,7 @@ def make_model(table: pd.DataFrame) -> tuple[RiskModel, BoosterParams]:
     booster = fit_lightgbm(x.to_numpy(), y, params, seed=0, names=list(spec.names))
     raw = np.asarray(booster.predict(x.to_numpy(), raw_score=True))
     calibrator = SigmoidCalibration().fit(raw, y)
-    patterns = availability_patterns(
-        x,
-        {
-            s: tuple(f.name for f in spec.features if f.source == s)
-            for s in spec.sources
-            if s != "people"
-        },
-        "",
-    )
+    patterns = availability_patterns(x, source_columns(spec), "")
     model = RiskModel(
         spec=spec,
         booster=booster,

@@ -89,7 +89,8 @@ EXPERIMENT = COMMON + textwrap.dedent(
     """
     from vru_risk.training.config import load_experiment
     from vru_risk.training.data import load_feature_table, with_oracle
-    from vru_risk.training.pipeline import LIGHTGBM, LOGISTIC, ORACLE, run_experiment
+    from vru_risk.training.pipeline import run_experiment
+    from vru_risk.training.results import LIGHTGBM, LOGISTIC, ORACLE
 
     truth, table, saved = Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
     config = load_experiment()

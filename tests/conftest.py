@@ -11,6 +11,13 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.counties import (  # noqa: F401  (session fixtures shared by every package's tests)
+    county,
+    county_features,
+    late_county,
+    late_features,
+    null_features,
+)
 from tests.factories import risk_model, spec  # noqa: F401  (fixtures shared by every package's tests)
 from vru_risk.cli import main
 

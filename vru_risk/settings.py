@@ -10,8 +10,8 @@ Every field can be set with an environment variable prefixed ``VRU_`` (``VRU_HOM
 Example
 -------
 >>> s = Settings(home="/tmp/vru")
->>> s.tracking_uri.startswith("sqlite:///")
-True
+>>> s.tracking_uri.startswith("sqlite:///"), s.report_dir(3).as_posix()
+(True, '/tmp/vru/reports/vru-risk-v3')
 """
 
 from __future__ import annotations
@@ -22,9 +22,15 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vru_risk.pydantic_errors import error_location
+
 
 class SettingsError(ValueError):
     """Settings from the environment that cannot be used; the message says which and why."""
+
+
+#: how to make a secret (an audit key, the session secret), said where one is refused
+GENERATE_SECRET = "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
 
 
 def check_audit_key(value: str) -> str:
@@ -47,15 +53,11 @@ def check_audit_key(value: str) -> str:
             "the audit log is keyed with the exact bytes: remove it"
         )
     if len(value) < 16:
-        raise ValueError(
-            "must be at least 16 characters; generate one with "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
-        )
+        raise ValueError(f"must be at least 16 characters; {GENERATE_SECRET}")
     if "," in value:
         raise ValueError(
             "must not contain a comma (VRU_AUDIT_PREVIOUS_KEYS lists retired keys separated by "
-            "commas); generate one with `python -c 'import secrets; "
-            "print(secrets.token_urlsafe(32))'`"
+            f"commas); {GENERATE_SECRET}"
         )
     return value
 
@@ -263,10 +265,7 @@ class Settings(BaseSettings):
     @classmethod
     def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError(
-                "must be at least 16 characters; generate one with "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
-            )
+            raise ValueError(f"must be at least 16 characters; {GENERATE_SECRET}")
         return value
 
     @field_validator("audit_key")
@@ -313,9 +312,8 @@ class Settings(BaseSettings):
 
     @property
     def audit_anchor(self) -> Path:
-        """The audit anchor file: VRU_AUDIT_ANCHOR_PATH, or by default a file beside VRU_HOME
-        (``<home>.audit-anchor.json`` in its parent folder): deleting VRU_HOME leaves it, but
-        whoever controls this host controls it too."""
+        """The audit anchor file: VRU_AUDIT_ANCHOR_PATH, or ``<home>.audit-anchor.json`` beside
+        VRU_HOME (deleting VRU_HOME leaves it; whoever controls this host controls it too)."""
         if self.audit_anchor_path is not None:
             return self.audit_anchor_path
         home = self.home.resolve()
@@ -343,13 +341,21 @@ class Settings(BaseSettings):
 
     @property
     def issued_dir(self) -> Path:
-        """The ledger of flags issued, one ``issued-<day>.jsonl`` per day (``vru flags
-        generate`` keeps it; capacity is counted from it)."""
+        """The issued-flags ledger (:mod:`vru_risk.flags.ledger`): capacity is counted from it."""
         return self.flags_dir / "issued"
 
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    def report_dir(self, version: int) -> Path:
+        """A model version's fairness report (``vru audit`` writes it, the service shows it)."""
+        return self.reports_dir / f"vru-risk-v{version}"
+
+    @property
+    def review_log_path(self) -> Path:
+        """The ethics panel's review log (the application database holds a mirror of it)."""
+        return self.home / "review_log.jsonl"
 
     @property
     def app_database_url(self) -> str:
@@ -380,6 +386,7 @@ def quiet_libraries() -> None:
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when MLflow is imported
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -390,7 +397,7 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"VRU_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            f"VRU_{error_location(e['loc'], sep='_').upper()}: {e['msg']}"
             if e["loc"]
             else str(e["msg"]).removeprefix("Value error, ")
             for e in exc.errors()

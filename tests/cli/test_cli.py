@@ -35,7 +35,7 @@ def test_bad_settings_are_invalid_input(vru: RunVru, monkeypatch: pytest.MonkeyP
 def test_internal_error_exits_1_without_blaming_the_input(
     vru: RunVru, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import vru_risk.cli.data as data
+    import vru_risk.jobs.data as data
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
@@ -98,3 +98,52 @@ def test_the_full_app_has_every_command_once(vru: RunVru) -> None:
         "load",
         "withdraw",
     ]
+
+
+#: what `vru --help` and every `vru COMMAND --help` must not import (seconds to start, each)
+HEAVY = (
+    "mlflow",
+    "lightgbm",
+    "sklearn",
+    "pandas",
+    "duckdb",
+    "matplotlib",
+    "fairlearn",
+    "sqlalchemy",
+    "fastapi",
+)
+
+
+def test_every_help_imports_nothing_heavy() -> None:
+    """`vru --help` and the help of every command and sub-command, in one fresh process: none
+    imports a heavy library (commands import their jobs inside their functions)."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from vru_risk.cli import main\n"
+        "def help_of(*words):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "        try:\n"
+        "            main([*words, '--help'])\n"
+        "        except SystemExit as exc:\n"
+        "            assert exc.code in (0, None), (words, exc.code)\n"
+        "    assert 'Usage:' in out.getvalue(), words\n"
+        "help_of()\n"
+        "from vru_risk.cli import app\n"
+        "helped = 1\n"
+        "for command in app.registered_commands:\n"
+        "    help_of(command.name)\n"
+        "    helped += 1\n"
+        "for group in app.registered_groups:\n"
+        "    help_of(group.name)\n"
+        "    helped += 1\n"
+        "    for command in group.typer_instance.registered_commands:\n"
+        "        help_of(group.name, command.name)\n"
+        "        helped += 1\n"
+        f"print(helped, sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    helped, imported = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert imported == "[]", done.stdout[-2000:]
+    assert int(helped) >= 40  # the root, 14 commands and groups, and the groups' commands

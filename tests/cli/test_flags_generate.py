@@ -14,15 +14,16 @@ import yaml
 
 from tests.conftest import RunVru
 from tests.models.test_promotion import candidate, decide
-from vru_risk.cli.data import run_generate
 from vru_risk.data.load import open_folder
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.moments import build_moments, load_moments
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import load_programmes
-from vru_risk.models.registry import CANDIDATE, Registry
+from vru_risk.jobs.data import generate_county as run_generate
+from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.models.risk_model import RiskModel
+from vru_risk.models.tags import CANDIDATE
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ import pytest
 
 from tests.conftest import RunVru
 from tests.folders import ROWS, snapshot, write_csv, write_manifest, write_valid_folder
-from vru_risk.data.validate import folder_fingerprint, validate_folder
+from vru_risk.data.fingerprint import folder_fingerprint
+from vru_risk.data.validate import validate_folder
 
 TODAY = date(2026, 11, 25)
 
@@ -454,7 +455,7 @@ def test_missing_folder(vru: RunVru, tmp_path: Path) -> None:
 def test_fingerprint_is_sha256_of_sorted_file_hashes(valid_csv: Path) -> None:
     report = validate_folder(valid_csv, today=TODAY)
     hashes = [t.sha256 for t in report.tables.values()]
-    from vru_risk.data.validate import file_sha256
+    from vru_risk.data.fingerprint import file_sha256
 
     hashes.append(file_sha256(valid_csv / "manifest.json"))
     assert report.fingerprint == folder_fingerprint(hashes)

@@ -119,7 +119,7 @@ def test_a_long_file_without_line_breaks_is_never_read_into_memory(tmp_path: Pat
 def test_the_first_long_line_is_found_wherever_the_chunks_split(
     lengths: list[int], cuts: list[int], final_break: bool, limit: int
 ) -> None:
-    from vru_risk.data.validate_files import LineLengths
+    from vru_risk.data.validate.files import LineLengths
 
     data = b"\n".join(b"x" * n for n in lengths) + (b"\n" if final_break else b"")
     expected = next((i + 1 for i, n in enumerate(lengths) if n > limit), None)
@@ -133,7 +133,7 @@ def test_the_first_long_line_is_found_wherever_the_chunks_split(
 
 
 def test_the_documented_line_limit_is_the_code_s() -> None:
-    from vru_risk.data.validate_files import MAX_LINE_BYTES
+    from vru_risk.data.validate.files import MAX_LINE_BYTES
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "data-contract.md").read_text()
     assert f"longer than {MAX_LINE_BYTES:,} bytes: is this the right file?" in doc

@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.factories import risk_model, spec
-from tests.flags.test_flagging import moments_for
+from tests.flags.builders import moments_for
 from tests.serving.app.conftest import (
     AUDIT_KEY,
     PASSWORD,
@@ -36,7 +36,7 @@ from tests.serving.app.conftest import (
 )
 from vru_risk.features.moments import save_moments
 from vru_risk.flags.flag import Flag, ModelRef
-from vru_risk.flags.flagging import generate_flags
+from vru_risk.flags.generate import generate_flags
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.models.risk_model import MODEL_NAME, RiskModel
 from vru_risk.serving.access_log.log import open_audit_log

@@ -11,17 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vru_risk.fairness_reports.audit import (
-    AuditResult,
-    ServiceLists,
-    Threshold,
-    TopFraction,
-    TopK,
-    audit,
-    expected_calibration_error,
-)
-from vru_risk.training.evaluate import expected_calibration_error as training_ece
-from vru_risk.training.evaluate import monthly_lists
+from vru_risk.fairness_reports.audit import AuditResult, audit
+from vru_risk.fairness_reports.operating_points import ServiceLists, Threshold, TopFraction, TopK
+from vru_risk.models.service_lists import expected_calibration_error
 
 
 class Thresholds(TypedDict):
@@ -325,34 +317,9 @@ def test_service_lists_audit_one_row_per_person_per_month() -> None:
     }
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_service_lists_flag_the_same_rows_as_training_evaluate(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    n = 600
-    frame = pd.DataFrame(
-        {
-            "person_id": rng.integers(0, 120, n).astype(str),
-            "as_of": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 100, n), "D"),
-            "score": rng.integers(0, 4, n) / 4,  # many ties, between rows and between people
-            "label": rng.integers(0, 2, n).astype(float),
-        }
-    )
-    expected = monthly_lists(frame, capacity=15, seed=seed).sort_index()
-    result = audit(
-        frame["label"],
-        frame["score"],
-        sensitive_features=pd.DataFrame({"sex": rng.choice(["f", "m"], n)}),
-        operating_point=ServiceLists(15, seed, frame["person_id"], frame["as_of"]),
-        **NO_SUPPRESSION,
-    )
-    assert result.selection.rows.tolist() == expected.index.tolist()
-    assert result.selection.flagged.tolist() == expected["flagged"].tolist()
-
-
-def test_calibration_error_matches_training_and_uses_given_probabilities() -> None:
+def test_calibration_error_uses_given_probabilities() -> None:
     rng = np.random.default_rng(4)
     y, p = rng.integers(0, 2, 500), rng.random(500)
-    assert expected_calibration_error(y, p, 10) == pytest.approx(training_ece(y, p, 10))
     result = audit(
         y,
         p * 10,  # scores outside [0, 1]: only the explicit probabilities give a calibration error
@@ -361,7 +328,9 @@ def test_calibration_error_matches_training_and_uses_given_probabilities() -> No
         probability=p,
         **NO_SUPPRESSION,
     )
-    assert result.overall["calibration_error"] == pytest.approx(training_ece(y, p, 10))
+    assert result.overall["calibration_error"] == pytest.approx(
+        expected_calibration_error(y, p, 10)
+    )
     no_probability = audit(
         y,
         p * 10,

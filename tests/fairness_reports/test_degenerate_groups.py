@@ -24,7 +24,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from vru_risk.fairness_reports.audit import ServiceLists, Threshold, audit
+from vru_risk.fairness_reports.audit import audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import FairnessGateConfig, evaluate_gate
 from vru_risk.fairness_reports.mitigation import (
@@ -38,6 +38,7 @@ from vru_risk.fairness_reports.notes import (
     STAGE_THRESHOLD_OPTIMIZER,
     GroupNote,
 )
+from vru_risk.fairness_reports.operating_points import ServiceLists, Threshold
 from vru_risk.fairness_reports.proxy import proxy_notes, proxy_test
 from vru_risk.fairness_reports.report import build_report, render_html
 from vru_risk.fairness_reports.reweighing import reweighing_notes, reweighing_weights

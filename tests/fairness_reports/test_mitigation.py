@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vru_risk.fairness_reports.audit import ServiceLists, audit
+from vru_risk.fairness_reports.audit import audit
 from vru_risk.fairness_reports.mitigation import (
     AS_IS,
     compare_mitigations,
     equal_fnr_thresholds,
     threshold_optimizer_flags,
 )
+from vru_risk.fairness_reports.operating_points import ServiceLists
 from vru_risk.fairness_reports.reweighing import reweighing_weights
 
 

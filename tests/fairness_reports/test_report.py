@@ -15,8 +15,7 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from vru_risk.fairness_reports import report as report_module
-from vru_risk.fairness_reports.audit import TopK, audit
+from vru_risk.fairness_reports.audit import audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import (
     PRIMARY_STATEMENT,
@@ -24,6 +23,7 @@ from vru_risk.fairness_reports.gate import (
     FairnessGateConfig,
     evaluate_gate,
 )
+from vru_risk.fairness_reports.operating_points import TopK
 from vru_risk.fairness_reports.report import (
     INTERVAL_METRICS,
     SCHEMA_VERSION,
@@ -31,6 +31,7 @@ from vru_risk.fairness_reports.report import (
     render_html,
     write_report,
 )
+from vru_risk.fairness_reports.report import render as report_module
 
 N = 2000
 INTERSECTION = ("ethnicity", "sex")

@@ -10,15 +10,11 @@ import yaml
 
 from tests.features.world import World
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS, TABLES
-from vru_risk.features.build import build_features, feature_sql, portable_sql
-from vru_risk.features.catalog import (
-    CatalogError,
-    FeatureSpec,
-    load_catalog,
-    load_proxies,
-    render_phrase,
-)
+from vru_risk.features.build import build_features
+from vru_risk.features.catalog import CatalogError, FeatureSpec, load_catalog, load_proxies
+from vru_risk.features.compile import feature_sql, portable_sql
 from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.features.phrases import render_phrase
 
 PACKAGED = Path(__file__).resolve().parents[2] / "vru_risk" / "features" / "catalog.yaml"
 

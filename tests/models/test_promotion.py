@@ -12,16 +12,11 @@ import pytest
 from tests.conftest import RunVru
 from tests.models.test_registry import register
 from tests.panel import PANEL_PASSWORD, panel_members
-from vru_risk.models.promotion import FAIRNESS_TAG, ReviewRefusedError, review
-from vru_risk.models.registry import (
-    BLOCKED,
-    CANDIDATE,
-    TRAINED_BY_TAG,
-    Registry,
-    RegistryError,
-)
+from vru_risk.models.promotion import ReviewRefusedError, review
+from vru_risk.models.registry import Registry, RegistryError
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.models.risk_model import RiskModel
+from vru_risk.models.tags import BLOCKED, CANDIDATE, FAIRNESS_TAG, TRAINED_BY_TAG
 
 
 @pytest.fixture

@@ -11,16 +11,9 @@ import yaml
 from mlflow.exceptions import MlflowException
 
 from tests.factories import frame_for
-from vru_risk.models.registry import (
-    BLOCKED,
-    CANDIDATE,
-    REJECTED,
-    Registry,
-    RegistryError,
-    ensure_experiment,
-    tracking,
-)
+from vru_risk.models.registry import Registry, RegistryError, ensure_experiment, tracking
 from vru_risk.models.risk_model import RiskModel
+from vru_risk.models.tags import BLOCKED, CANDIDATE, REJECTED
 
 
 def register(registry: Registry, model: RiskModel, state: str, root: Path) -> int:

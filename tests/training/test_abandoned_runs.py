@@ -15,14 +15,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from vru_risk.cli.train import close_abandoned_runs
-from vru_risk.training.abandoned_runs import (
-    ABANDONED_TAG,
-    HOST_TAG,
-    PID_STARTED_TAG,
-    PID_TAG,
-    fail_abandoned_runs,
-    process_tags,
-)
+from vru_risk.models.tags import ABANDONED_TAG, HOST_TAG, PID_STARTED_TAG, PID_TAG
+from vru_risk.training.abandoned_runs import fail_abandoned_runs, process_tags
 
 EXPERIMENT = "vru-risk-default"
 HOUR_MS = 3_600_000

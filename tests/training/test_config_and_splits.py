@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import RunVru
+from vru_risk.models.gate_config import FairnessGateConfig
 from vru_risk.training.config import ExperimentConfigError, TemporalConfig, load_experiment
 from vru_risk.training.splits import FoldPlanError, fold_plan, label_closes_by
 
@@ -41,6 +42,21 @@ def test_default_experiment_is_valid_and_hashed() -> None:
 
 def test_hash_changes_with_any_setting(tmp_path: Path) -> None:
     assert load_experiment(write(tmp_path, seed=1)).hash != load_experiment().hash
+
+
+def test_the_fairness_gate_bands_are_a_section_of_the_experiment(tmp_path: Path) -> None:
+    default = load_experiment()
+    assert default.fairness_gate == FairnessGateConfig()  # the bands the gate always had
+    stricter = load_experiment(write(tmp_path, fairness_gate__max_fnr_difference=0.05))
+    assert stricter.fairness_gate.max_fnr_difference == 0.05
+    assert stricter.hash != default.hash
+    with pytest.raises(ExperimentConfigError, match=r"fairness_gate\.recall_ratio_low"):
+        load_experiment(write(tmp_path, fairness_gate__recall_ratio_low=1.5))
+    # the experiment file of a version trained before the section existed: the same bands
+    doc = yaml.safe_load((DEFAULT / "default.yaml").read_text())
+    del doc["fairness_gate"]
+    (tmp_path / "older.yaml").write_text(yaml.safe_dump(doc))
+    assert load_experiment(tmp_path / "older.yaml").fairness_gate == FairnessGateConfig()
 
 
 def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:

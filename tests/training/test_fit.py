@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vru_risk.models.service_lists import expected_calibration_error
 from vru_risk.training.config import LightGBMGrid
-from vru_risk.training.evaluate import expected_calibration_error
 from vru_risk.training.fit import (
     BoosterParams,
     NoCalibration,

@@ -5,6 +5,12 @@ Exit codes: 0 ok, 2 invalid input (the message names file, column and rows), 1 i
 Everything a command writes is private to the account running it (umask 077), and a
 ``VRU_HOME`` open to other local users is tightened first, saying so
 (:mod:`vru_risk.private_home`).
+
+Commands are thin: they parse, call a job (:mod:`vru_risk.jobs`) or the service's own functions,
+and print. No command module imports a heavy library (MLflow, LightGBM, scikit-learn, pandas,
+DuckDB, matplotlib, Fairlearn, SQLAlchemy, FastAPI) when it is imported: each imports what it
+runs inside its function, so that ``vru --help`` and every ``vru COMMAND --help`` answer at
+once (``benchmarks/cli_startup.py`` measures them).
 """
 
 from __future__ import annotations
@@ -19,12 +25,11 @@ import typer
 from rich.console import Console
 
 from vru_risk.cli.common import EXIT_INTERNAL, EXIT_INVALID, UserError, state
+from vru_risk.jobs.common import JobError
 from vru_risk.private_home import PRIVATE_UMASK, tighten_home
-from vru_risk.settings import SettingsError, load_settings, quiet_libraries
 
 #: Each top-level command or group: its name, kind, the module defining it and the attribute.
-#: A module is imported only when its command runs (or for the full help): `vru users add` does
-#: not import MLflow, LightGBM, scikit-learn or DuckDB (about 1.5 s to start instead of 7).
+#: A module is imported only when its command runs (or for the full help).
 PARTS: Final = (
     ("data", "group", "vru_risk.cli.data", "app"),
     ("features", "group", "vru_risk.cli.features", "app"),
@@ -45,9 +50,9 @@ PARTS: Final = (
 _HELP_WITHOUT_ARGS: Final = {"users", "audit-log", "retention", "db"}
 
 
-def build_app(only: str | None = None, *, flags_generate: bool = True) -> typer.Typer:
+def build_app(only: str | None = None) -> typer.Typer:
     """The ``vru`` app with every command, or with command ``only`` alone (the others are not
-    imported). ``flags_generate=False`` leaves `vru flags generate` (and what it imports) out."""
+    imported)."""
     cli = typer.Typer(
         name="vru",
         help="vru-risk: advisory, explained risk flags at teachable moments for a Violence "
@@ -63,7 +68,7 @@ def build_app(only: str | None = None, *, flags_generate: bool = True) -> typer.
         if kind == "command":
             cli.command(name)(part)
             continue
-        if name == "flags" and flags_generate:
+        if name == "flags":
             from vru_risk.cli.flags_generate import generate
 
             if not any(c.name == "generate" for c in part.registered_commands):
@@ -94,16 +99,21 @@ def _app_for(args: list[str]) -> typer.Typer:
     names = {p[0] for p in PARTS}
     if not words or words[0] not in names:
         return _full_app()
-    light = words[0] == "flags" and words[1:2] in (["load"], ["withdraw"])
-    return build_app(words[0], flags_generate=not light)
+    return build_app(words[0])
 
 
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks of errors"),
 ) -> None:
-    """Read the settings once, at the edge, and hand them to the commands."""
+    """Read the settings once, at the edge, and hand them to the commands (settings that cannot
+    be used are invalid input)."""
+    from vru_risk.settings import SettingsError, load_settings, quiet_libraries
+
     state.verbose = verbose
-    state.settings = load_settings()
+    try:
+        state.settings = load_settings()
+    except SettingsError as exc:
+        raise UserError(str(exc)) from None
     quiet_libraries()
     notes = tighten_home(state.settings.home)
     if notes:
@@ -122,10 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args = sys.argv[1:] if argv is None else list(argv)
         _app_for(args)(args=args, standalone_mode=True)
-    except UserError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(EXIT_INVALID)
-    except SettingsError as exc:
+    except (UserError, JobError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_INVALID)
     except KeyboardInterrupt:

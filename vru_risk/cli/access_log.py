@@ -13,13 +13,8 @@ from typing import Annotated
 
 import typer
 
+from vru_risk.cli.admin import app_engine, audit_log, operator_name
 from vru_risk.cli.common import EXIT_INVALID, UserError, console, parse_today, state
-from vru_risk.cli.serving_admin import app_engine, audit_log, operator_name
-from vru_risk.serving.access_log.log import AuditLogError
-from vru_risk.serving.access_log.maintenance import prune, rotate_key
-from vru_risk.serving.access_log.records import short
-from vru_risk.serving.retention import months_before
-from vru_risk.settings import check_audit_key
 
 audit_app = typer.Typer(help="The keyed audit log of every view of an individual")
 
@@ -28,6 +23,8 @@ audit_app = typer.Typer(help="The keyed audit log of every view of an individual
 def audit_verify() -> None:
     """Check every row's keyed MAC, the numbering, the key segments, head.json and the anchor
     outside the data folder; exit 2 if anything was altered or cannot be checked."""
+    from vru_risk.serving.access_log.log import AuditLogError
+
     engine = app_engine()
     try:
         report = audit_log(engine, check=False).verify()
@@ -43,6 +40,8 @@ def audit_verify() -> None:
 
 def read_new_key() -> bytes:
     """The new audit key: the first line of standard input, or a hidden prompt (twice)."""
+    from vru_risk.settings import check_audit_key
+
     if sys.stdin.isatty():
         text = str(typer.prompt("New audit key", hide_input=True, confirmation_prompt=True))
     else:
@@ -64,6 +63,10 @@ def read_new_key() -> bytes:
 def audit_rotate_key() -> None:
     """Start a new key segment keyed by a new key (read from standard input): a row MAC'd
     with the new key and endorsed by the old one. Then replace VRU_AUDIT_KEY everywhere."""
+    from vru_risk.serving.access_log.log import AuditLogError
+    from vru_risk.serving.access_log.maintenance import rotate_key
+    from vru_risk.serving.access_log.records import short
+
     new_key = read_new_key()
     engine = app_engine()
     try:
@@ -100,6 +103,10 @@ def audit_prune(
     """Delete audit rows older than VRU_AUDIT_RETENTION_MONTHS, leaving a checkpoint row from
     which `verify` checks the rest; refuses a log that does not verify. PostgreSQL: run it as
     the tables' owner."""
+    from vru_risk.serving.access_log.log import AuditLogError
+    from vru_risk.serving.access_log.maintenance import prune
+    from vru_risk.serving.retention import months_before
+
     settings = state.get_settings()
     months = settings.audit_retention_months
     cutoff = months_before(parse_today(today), months)

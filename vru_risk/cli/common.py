@@ -1,19 +1,24 @@
-"""What every sub-command shares: exit codes, the user-error type, settings state, consoles."""
+"""What every sub-command shares: exit codes, the user-error type, settings state, consoles,
+dates from the command line and progress bars.
+
+Importing it imports nothing heavy (the ``vru --help`` of every command stays fast): a command
+imports its job inside its function.
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from vru_risk.settings import Settings
+if TYPE_CHECKING:
+    from vru_risk.settings import Settings
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -24,7 +29,8 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
 class UserError(Exception):
-    """An error the user can fix; printed without a traceback, exit code 2."""
+    """An error the user can fix; printed without a traceback, exit code 2 (as is a job's
+    :class:`~vru_risk.jobs.common.JobError`)."""
 
 
 @dataclass
@@ -41,25 +47,6 @@ class _State:
 
 
 state = _State()
-
-
-class EngineOptions(TypedDict):
-    """DuckDB limits from the settings, passed as keywords to validation and feature builds."""
-
-    threads: int
-    memory_limit: str
-    scratch_dir: Path
-
-
-def engine_options() -> EngineOptions:
-    """``threads``, ``memory_limit`` and ``scratch_dir`` (created under VRU_HOME/cache)."""
-    settings = state.get_settings()
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    return EngineOptions(
-        threads=settings.duckdb_threads,
-        memory_limit=settings.duckdb_memory_limit,
-        scratch_dir=settings.cache_dir,
-    )
 
 
 def parse_date(text: str | None, option: str) -> date | None:
@@ -88,22 +75,46 @@ def parse_today(text: str | None, option: str = "--today") -> date:
     return day
 
 
+class ProgressBars:
+    """Progress bars on stderr, fed as a job's ``progress(stage, done, total)`` callback.
+
+    A display opens at the first report and stays until :meth:`close` (the end of the job, or
+    before something is printed between stages); the next report opens a new one.
+    """
+
+    def __init__(self) -> None:
+        self._bar: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._bar.start()
+            self._tasks = {}
+        if stage not in self._tasks:
+            self._tasks[stage] = self._bar.add_task(stage, total=total)
+        self._bar.update(self._tasks[stage], completed=done, total=total)
+
+    def close(self) -> None:
+        """End the current display (its bars stay printed as they last were)."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
 @contextmanager
-def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress bar, handed to long work as a ``progress(stage, done, total)`` callback."""
-    tasks: dict[str, TaskID] = {}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    ) as bar:
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield update
+def progress_bar() -> Iterator[ProgressBars]:
+    """Progress bars for long work, handed to it as a ``progress(stage, done, total)``
+    callback; closed when the work ends."""
+    bars = ProgressBars()
+    try:
+        yield bars
+    finally:
+        bars.close()

@@ -1,40 +1,44 @@
-"""``vru demo``: run the whole pipeline, as far as it exists, on an embedded default county."""
+"""``vru demo``: run the whole pipeline, as far as it exists, on an embedded default county.
+
+It composes the jobs (:mod:`vru_risk.jobs`: county, contract check, features, training, audit,
+daily flags), records the demo ethics panel's decision, then runs the service's own commands
+(``vru flags load``, ``vru serve``) as a user would.
+"""
 
 from __future__ import annotations
 
 import shutil
-from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import SecretStr
+from rich.console import Console
 from rich.table import Table
 
-from vru_risk.cli.audit import refresh_report, run_audit
-from vru_risk.cli.common import UserError, console, engine_options, state
-from vru_risk.cli.data import print_generation, print_report, run_generate, run_validate
-from vru_risk.cli.demo_home import claim_demo_home
-from vru_risk.cli.features import print_build, run_build
-from vru_risk.cli.flags import load as load_flags_command
-from vru_risk.cli.flags_generate import print_generate, print_top
-from vru_risk.cli.flags_generate import run_generate as run_generate_flags
-from vru_risk.cli.review import mirror_review_log, review_log
-from vru_risk.cli.serve import serve
-from vru_risk.cli.serving_admin import (
+from vru_risk.cli.admin import (
     app_engine,
+    mirror_review_log,
     record_admin_act,
     require_audit_log,
     show_user,
     transaction,
 )
-from vru_risk.cli.train import run_training
-from vru_risk.data.load import open_folder
-from vru_risk.flags.programmes import Programmes, load_programmes
-from vru_risk.models.promotion import review
-from vru_risk.models.registry import CANDIDATE, Registry
-from vru_risk.serving.users import UserInfo, ensure_user
-from vru_risk.training.config import load_experiment
+from vru_risk.cli.common import UserError, console, progress_bar, state
+from vru_risk.cli.demo_home import claim_demo_home
+from vru_risk.cli.flags import load as load_flags_command
+from vru_risk.cli.printing import (
+    narrated,
+    print_build,
+    print_flags,
+    print_generation,
+    print_report,
+    print_result,
+    print_top,
+)
+from vru_risk.cli.serve import serve
+
+if TYPE_CHECKING:
+    from vru_risk.flags.programmes import Programmes
 
 DEMO_MARKER = ".vru-demo"
 #: The demo replays the daily flags job over the last four weeks before the extract date.
@@ -58,9 +62,18 @@ def demo(
 ) -> None:
     """Run the whole pipeline on a synthetic county and end in the running service (only in an
     empty VRU_HOME, or one the demo made)."""
+    from vru_risk.jobs import audit as audit_job
+    from vru_risk.jobs import data as data_job
+    from vru_risk.jobs import features as features_job
+    from vru_risk.jobs import flags as flags_job
+    from vru_risk.jobs import train as train_job
+    from vru_risk.models.tags import CANDIDATE
+    from vru_risk.training.config import load_experiment
+
     claim_demo_home(state.get_settings())
     demo_service_settings()  # before the first account: each is recorded in the audit log
-    root = directory if directory is not None else state.get_settings().home / "demo"
+    settings = state.get_settings()
+    root = directory if directory is not None else settings.home / "demo"
     if root.exists():
         if not (root / DEMO_MARKER).exists():
             raise UserError(
@@ -72,49 +85,67 @@ def demo(
     data, truth = root / "data", root / "truth"
     experiment = load_experiment()
     console.rule("1/7 synthetic county")
-    summary = run_generate(
-        out=data,
-        people=people,
-        years=6,
-        end_date=None,
-        seed=seed,
-        fmt="parquet",
-        truth_out=truth,
-        measurement_bias=True,
-    )
+    with progress_bar() as bars:
+        summary = data_job.generate_county(
+            out=data,
+            people=people,
+            years=6,
+            end_date=None,
+            seed=seed,
+            fmt="parquet",
+            truth_out=truth,
+            measurement_bias=True,
+            progress=bars,
+        )
     print_generation(summary)
     console.rule("2/7 contract check")
-    report = run_validate(data, None)
+    with Console(stderr=True).status(f"checking {data} against data contract v1 ..."):
+        report = data_job.validate(settings, data, None)
     print_report(report)
     if not report.ok:
         raise typer.Exit(1)  # generated data must always be valid: that is our fault
     console.rule("3/7 as-of features and labels at teachable moments")
     features = root / "features.parquet"
-    built = run_build(
-        data, features, as_of=[], triggers=True, truth=truth, config=experiment.features
-    )
+    with progress_bar() as bars:
+        built = features_job.build_table(
+            settings,
+            data,
+            features,
+            as_of=[],
+            triggers=True,
+            truth=truth,
+            config=experiment.features,
+            progress=bars,
+        )
     print_build(built)
     console.print(f"  shape: {built.rows:,} rows x {built.columns} columns")
     console.rule("4/7 training side by side, gates, MLflow registry")
-    outcome = run_training(
-        experiment, None, data=None, features=features, truth=truth, trained_by="demo", demo=True
+    request = train_job.TrainRequest(
+        experiment, table=features, truth=truth, trained_by="demo", demo=True
     )
+    with narrated() as (bars, narrator):
+        trained = train_job.train(settings, request, progress=bars, on_event=narrator)
+    print_result(trained)
+    outcome = trained.outcome
     console.rule("5/7 fairness audit and the (demo) ethics panel's decision")
     version = outcome.version.version
-    audited = run_audit(version, data, resamples=500, demo=True)
-    gate = audited["gate"]
+    with narrated() as (bars, narrator):
+        audited = audit_job.audit_version(
+            settings, version, data, resamples=500, demo=True, progress=bars, on_event=narrator
+        )
+    gate = audited.gate
     console.print(f"fairness gate: [bold]{gate.status}[/]")
     decision = "no decision: the version is not a candidate"
     if outcome.state == CANDIDATE:
         decision = demo_decision(version, gate_passed=gate.passed)
-        refresh_report(version, audited["report"])
+        audit_job.refresh_report(state.get_settings(), version, audited.report)
     console.print(decision)
     console.rule("6/7 recent flags: teachable moments scored, offers matched, reasons explained")
     flags_file = root / "flags.jsonl"
     if outcome.state == CANDIDATE:
-        extract = open_folder(data, today=date.today(), **engine_options()).extract_date
-        generated = run_generate_flags(data, extract, flags_file, days=DEMO_FLAG_DAYS)
-        print_generate(generated)
+        daily = flags_job.FlagsRequest(data, report.extract_date, flags_file, days=DEMO_FLAG_DAYS)
+        generated = flags_job.run(settings, daily)
+        print_flags(generated)
         console.print("the three highest, with their reasons:")
         print_top(generated.batch.flags, 3)
     else:
@@ -129,7 +160,7 @@ def demo(
         f"model: vru-risk version {version}, {outcome.state}; "
         "`vru models list` shows every version, `mlflow ui --backend-store-uri "
         f"{state.get_settings().tracking_uri}` the runs.\n"
-        f"fairness report ({gate.status}): {audited['html']}\n"
+        f"fairness report ({gate.status}): {audited.html_path}\n"
         f"flags: {flags_file}\n"
         f"MLflow UI on the same store: .venv/bin/mlflow ui --backend-store-uri "
         f"{state.get_settings().tracking_uri} (then open http://127.0.0.1:5000)"
@@ -158,6 +189,8 @@ DEMO_ENV_HINT = (
 
 def demo_service_settings() -> None:
     """Use demo keys for the session cookie and the audit log when none are configured."""
+    from pydantic import SecretStr
+
     settings = state.get_settings()
     update: dict[str, SecretStr] = {}
     if settings.session_secret is None:
@@ -171,6 +204,8 @@ def demo_service_settings() -> None:
 
 def ensure_demo_users() -> list[tuple[str, str, str]]:
     """One demo user per role and per programme: (username, role, programmes)."""
+    from vru_risk.flags.programmes import load_programmes
+
     programmes = load_programmes(state.get_settings().programmes_path)
     wanted: list[tuple[str, str, tuple[str, ...]]] = [
         (f"demo-{p.id.replace('_', '-')}", "practitioner", (p.id,)) for p in programmes.programmes
@@ -190,6 +225,8 @@ def add_demo_users(
 ) -> None:
     """Add the users of ``wanted`` (username, role, programmes) that are missing, each
     recorded in the audit log as `vru users add` records it (refused without the audit log)."""
+    from vru_risk.serving.users import UserInfo, ensure_user
+
     engine = app_engine()
     try:
         require_audit_log(engine)
@@ -238,9 +275,13 @@ DEMO_REASON = (
 def demo_decision(version: int, *, gate_passed: bool) -> str:
     """Record the demo panel's decision: an approval when the gate passes, otherwise the two
     overrides the rules require (both marked as demo in the log and every report)."""
+    from vru_risk.models.promotion import review
+    from vru_risk.models.registry import Registry
+    from vru_risk.models.review_log import ReviewLog
+
     settings = state.get_settings()
     registry = Registry(settings.tracking_uri)
-    log = review_log()
+    log = ReviewLog(settings.review_log_path)
     ensure_demo_panel()
     reviewers = DEMO_PANEL[:1] if gate_passed else DEMO_PANEL
     action = "approve" if gate_passed else "override"

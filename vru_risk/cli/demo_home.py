@@ -118,9 +118,10 @@ def _real_versions(settings: Settings) -> list[str]:
     if not (settings.home / "mlflow.db").is_file():
         return []
     from vru_risk.models.registry import Registry
+    from vru_risk.models.tags import DEMO_TAG
 
     versions = Registry(settings.tracking_uri).versions()
-    others = [v.version for v in versions if v.tags.get("vru.demo") != "true"]
+    others = [v.version for v in versions if v.tags.get(DEMO_TAG) != "true"]
     if not others:
         return []
     return [f"model version(s) {', '.join(map(str, others))} not trained by the demo"]

@@ -17,24 +17,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
 
-from vru_risk.cli.common import UserError, console, progress_bar
-from vru_risk.cli.serving_admin import (
+from vru_risk.cli.admin import (
     app_engine,
     operator_name,
     record_admin_act,
     require_audit_log,
     transaction,
 )
-from vru_risk.flags.flag import Flag
-from vru_risk.serving.flag_checks import LIMITS, FlagStoreError
-from vru_risk.serving.flag_loader import LoadResult, read_flags_jsonl
-from vru_risk.serving.flag_staging import BATCH, load_flags_staged
-from vru_risk.serving.withdrawal import REASON_LIMIT, withdraw_flag
+from vru_risk.cli.common import UserError, console, progress_bar
+from vru_risk.serving.vocabulary import WITHDRAWAL_REASON_LENGTH
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from vru_risk.flags.flag import Flag
+    from vru_risk.serving.flag_loader import LoadResult
 
 app = typer.Typer(
     help="Daily flags: load them into the service, withdraw one", no_args_is_help=True
@@ -46,6 +47,9 @@ def load(
     file: Annotated[Path, typer.Argument(help="A flags .jsonl file (vru flags generate)")],
 ) -> None:
     """Load a flags file into the application database (idempotent; all or nothing)."""
+    from vru_risk.serving.flag_checks import FlagStoreError
+    from vru_risk.serving.flag_loader import read_flags_jsonl
+
     try:
         flags = read_flags_jsonl(file, today=date.today())
     except FlagStoreError as exc:
@@ -82,6 +86,8 @@ def load(
 
 def _load(engine: Engine, flags: list[Flag], file: Path) -> LoadResult:
     """Stage and publish, with a progress bar for files of more than one batch."""
+    from vru_risk.serving.flag_checks import FlagStoreError
+    from vru_risk.serving.flag_staging import BATCH, load_flags_staged
 
     def run(progress: Callable[[int, int], None] | None) -> LoadResult:
         return load_flags_staged(
@@ -111,14 +117,17 @@ def withdraw(
         str,
         typer.Option(
             "--reason",
-            help=f"Why, in plain words (at most {REASON_LIMIT} characters): practitioners who "
-            "were offered the flag read it",
+            help=f"Why, in plain words (at most {WITHDRAWAL_REASON_LENGTH} characters): "
+            "practitioners who were offered the flag read it",
             show_default=False,
         ),
     ],
 ) -> None:
     """Withdraw a flag: it leaves every programme's list at once and takes no new decision
     (decisions already recorded stay). Audit-logged; cannot be undone."""
+    from vru_risk.serving.flag_checks import LIMITS
+    from vru_risk.serving.withdrawal import withdraw_flag
+
     if not flag_id.strip() or len(flag_id) > LIMITS["flag_id"]:
         raise UserError(
             f"{flag_id[:80]!r} is not a flag id (1 to {LIMITS['flag_id']} characters); copy it "

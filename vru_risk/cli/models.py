@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from vru_risk.cli.common import UserError, console, state
-from vru_risk.models.registry import Registry, RegistryError
 
 app = typer.Typer(help="Registered model versions, aliases and gate states", no_args_is_help=True)
 
@@ -17,6 +16,9 @@ app = typer.Typer(help="Registered model versions, aliases and gate states", no_
 @app.command("list")
 def list_versions() -> None:
     """Show every version: aliases, state, gates, training window and key metrics."""
+    from vru_risk.models.registry import Registry, RegistryError
+    from vru_risk.models.tags import LEAKAGE_GATE_TAG, PERFORMANCE_GATE_TAG, TRAIN_END_TAG
+
     uri = state.get_settings().tracking_uri
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
         console.print(
@@ -56,9 +58,9 @@ def list_versions() -> None:
             str(v.version),
             ", ".join(v.aliases) or "-",
             v.state or "-",
-            v.tags.get("vru.gate.performance", "-"),
-            v.tags.get("vru.gate.leakage", "-"),
-            v.tags.get("vru.train_end", "-"),
+            v.tags.get(PERFORMANCE_GATE_TAG, "-"),
+            v.tags.get(LEAKAGE_GATE_TAG, "-"),
+            v.tags.get(TRAIN_END_TAG, "-"),
             f"{auc:.3f}" if auc is not None else "-",
             f"{prec:.3f}" if prec is not None else "-",
             f"{rec:.3f}" if rec is not None else "-",

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from vru_risk.cli.admin import (
+    PasswordStdin,
+    app_engine,
+    mirror_review_log,
+    read_password,
+    transaction,
+)
 from vru_risk.cli.common import UserError, console, state
-from vru_risk.cli.serving_admin import PasswordStdin, app_engine, read_password, transaction
-from vru_risk.models.promotion import ReviewRefusedError, review
-from vru_risk.models.registry import Registry, RegistryError
-from vru_risk.models.review_log import ReviewLog, ReviewLogError
-from vru_risk.serving.db.review_mirror import sync_review_log
-from vru_risk.serving.users import authenticate
+
+if TYPE_CHECKING:
+    from vru_risk.models.review_log import ReviewLog
 
 app = typer.Typer(
     help="The ethics panel's decisions: approve, reject, override, suspend, clear-leakage",
@@ -32,11 +36,16 @@ Reason = Annotated[str, typer.Option("--reason", help="The written reason, kept 
 
 
 def review_log() -> ReviewLog:
-    return ReviewLog(state.get_settings().home / "review_log.jsonl")
+    """The review log of the settings."""
+    from vru_risk.models.review_log import ReviewLog
+
+    return ReviewLog(state.get_settings().review_log_path)
 
 
 def check_reviewer(reviewer: str, *, password_stdin: bool) -> None:
     """Refuse unless ``reviewer`` is an active ethics-panel user and gives their password."""
+    from vru_risk.serving.users import authenticate
+
     password = read_password(
         from_stdin=password_stdin, confirm=False, prompt=f"{reviewer}'s password"
     )
@@ -62,6 +71,10 @@ def _decide(
     password_stdin: bool,
     demo: bool = False,
 ) -> None:
+    from vru_risk.models.promotion import ReviewRefusedError, review
+    from vru_risk.models.registry import Registry, RegistryError
+    from vru_risk.models.review_log import ReviewLogError
+
     settings = state.get_settings()
     check_reviewer(reviewer, password_stdin=password_stdin)
     try:
@@ -83,61 +96,41 @@ def _decide(
     mirror_review_log()
 
 
-def mirror_review_log() -> None:
-    """Copy new review entries into the application database (the pages read them there)."""
-    engine = app_engine()
-    try:
-        with transaction(engine) as session:
-            sync_review_log(session, review_log())
-    except ReviewLogError as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        engine.dispose()
+#: each decision the panel records: (command and action, what it does)
+DECISIONS = (
+    ("approve", "Put a candidate whose gates pass into service as champion."),
+    ("reject", "Record that a version must not go into service."),
+    (
+        "override",
+        "Accept a version whose fairness gate fails (two different members must override).",
+    ),
+    ("suspend", "Take a version out of service at once."),
+    (
+        "clear-leakage",
+        "Lift a 'suspected leakage' block (not by the person who trained the model).",
+    ),
+)
 
 
-@app.command("approve")
-def approve(
-    version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
-) -> None:
-    """Put a candidate whose gates pass into service as champion."""
-    _decide("approve", version, reviewer, reason, password_stdin=password_stdin)
+def _add_decision(action: str, summary: str) -> None:
+    def decide(
+        version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
+    ) -> None:
+        _decide(action, version, reviewer, reason, password_stdin=password_stdin)
+
+    decide.__doc__ = summary
+    app.command(action)(decide)
 
 
-@app.command("reject")
-def reject(
-    version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
-) -> None:
-    """Record that a version must not go into service."""
-    _decide("reject", version, reviewer, reason, password_stdin=password_stdin)
-
-
-@app.command("override")
-def override(
-    version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
-) -> None:
-    """Accept a version whose fairness gate fails (two different members must override)."""
-    _decide("override", version, reviewer, reason, password_stdin=password_stdin)
-
-
-@app.command("suspend")
-def suspend(
-    version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
-) -> None:
-    """Take a version out of service at once."""
-    _decide("suspend", version, reviewer, reason, password_stdin=password_stdin)
-
-
-@app.command("clear-leakage")
-def clear_leakage(
-    version: Version, reviewer: Reviewer, reason: Reason, password_stdin: PasswordStdin = False
-) -> None:
-    """Lift a 'suspected leakage' block (not by the person who trained the model)."""
-    _decide("clear-leakage", version, reviewer, reason, password_stdin=password_stdin)
+for _action, _summary in DECISIONS:
+    _add_decision(_action, _summary)
 
 
 @app.command("log")
 def show_log() -> None:
     """Print the review log after checking its numbering and hash chain."""
+    from vru_risk.models.review_log import ReviewLogError
+
     try:
         entries = review_log().entries()
     except ReviewLogError as exc:

@@ -11,16 +11,14 @@ warns at start when cookies are not Secure on an address other than loopback.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from vru_risk.cli.common import UserError, console, state
-from vru_risk.flags.programmes import ProgrammeConfigError
-from vru_risk.serving.app import ServingConfigError, create_app
-from vru_risk.serving.db import connection_limit, missing_privileges, open_database
-from vru_risk.serving.server import run
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def serve(
@@ -40,6 +38,12 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the web service: pages and JSON API, until Ctrl-C."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from vru_risk.flags.programmes import ProgrammeConfigError
+    from vru_risk.serving.app import ServingConfigError, create_app
+    from vru_risk.serving.db import connection_limit, missing_privileges, open_database
+
     settings = state.get_settings()
     try:
         app = create_app(settings)
@@ -105,3 +109,19 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:  # a host name: it may resolve to anything
         return False
+
+
+def run(
+    app: FastAPI, factory: str, *, host: str, port: int, workers: int, forwarded_allow_ips: str
+) -> None:
+    """Serve ``app`` with :func:`vru_risk.serving.server.run` (uvicorn, imported only now)."""
+    from vru_risk.serving.server import run as serve_app
+
+    serve_app(
+        app,
+        factory,
+        host=host,
+        port=port,
+        workers=workers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )

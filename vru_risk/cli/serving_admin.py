@@ -10,41 +10,27 @@ a command refuses to act when its row could not be written.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
+from vru_risk.cli.admin import (
+    PasswordStdin,
+    app_engine,
+    audit_log,
+    configured_programmes,
+    mirror_review_log,
+    operator_name,
+    read_password,
+    record_admin_act,
+    require_audit_log,
+    show_user,
+    transaction,
+)
 from vru_risk.cli.common import UserError, console, parse_date, state
-from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_programmes
-from vru_risk.models.review_log import ReviewLog, ReviewLogError
-from vru_risk.serving.access_log.log import AuditEvent, AuditLog, AuditLogError, open_audit_log
-from vru_risk.serving.db import grant_app_role, open_database, session_factory
-from vru_risk.serving.db.engine import DatabaseError
-from vru_risk.serving.db.review_mirror import sync_review_log
-from vru_risk.serving.retention import (
-    RetentionError,
-    RetentionFolders,
-    apply_retention,
-    plan_retention,
-)
-from vru_risk.serving.tokens import MAX_TOKEN_DAYS, new_token
-from vru_risk.serving.users import (
-    ROLES,
-    UserInfo,
-    UserInputError,
-    add_user,
-    disable_user,
-    list_users,
-    reset_password,
-)
+from vru_risk.serving.vocabulary import MAX_TOKEN_DAYS, ROLES
 
 #: `vru users tokens` and `vru users revoke-token` are added by vru_risk.cli.user_tokens
 users_app = typer.Typer(help="Users of the service: add, disable, reset a password, tokens")
@@ -52,146 +38,6 @@ retention_app = typer.Typer(
     help="Delete flags, decisions and person-level files past the retention period"
 )
 db_app = typer.Typer(help="The application database: migrations and PostgreSQL's app role")
-
-PasswordStdin = Annotated[
-    bool,
-    typer.Option(
-        "--password-stdin",
-        help="Read the password from the first line of standard input instead of a prompt",
-    ),
-]
-
-AUDIT_KEY_HELP = (
-    "VRU_AUDIT_KEY is not set: the audit log is keyed with a secret kept outside the "
-    "database. Generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
-    "keep it in your secret store (losing it means old rows can no longer be verified) and "
-    "export VRU_AUDIT_KEY before running the service and this command."
-)
-
-
-def app_engine() -> Engine:
-    """The application database of the settings, migrated to the newest schema."""
-    settings = state.get_settings()
-    try:
-        return open_database(settings.app_database_url)
-    except DatabaseError as exc:
-        raise UserError(f"VRU_DATABASE_URL: {exc}") from None
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise UserError(
-            f"cannot open the application database ({reason}); check VRU_DATABASE_URL and "
-            "that the database server is running"
-        ) from None
-
-
-@contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One write transaction; a refused input rolls everything back and becomes a UserError."""
-    try:
-        with session_factory(engine, write=True).begin() as session:
-            yield session
-    except UserInputError as exc:
-        raise UserError(str(exc)) from None
-
-
-def configured_programmes() -> Programmes:
-    try:
-        return load_programmes(state.get_settings().programmes_path)
-    except ProgrammeConfigError as exc:
-        raise UserError(str(exc)) from None
-
-
-def audit_log(engine: Engine, *, check: bool = True) -> AuditLog:
-    """The audit log of the settings; refuses to go on (UserError, exit 2) without the key,
-    or, with ``check``, when the key is not the log's or the anchor outside the data folder
-    is missing or contradicts the database (:meth:`AuditLog.check_ready`)."""
-    settings = state.get_settings()
-    if settings.audit_key is None:
-        raise UserError(AUDIT_KEY_HELP)
-    try:
-        log = open_audit_log(settings, engine)
-        if check:
-            log.check_ready()
-    except AuditLogError as exc:
-        raise UserError(str(exc)) from None
-    return log
-
-
-def require_audit_log(engine: Engine) -> None:
-    """Before an administrative act: refuse it (UserError) unless its audit row could be
-    written afterwards (no key, a key that is not the log's, a missing anchor, an unreadable
-    head, no right to insert), so that a command either changes and records, or neither."""
-    log = audit_log(engine, check=False)
-    try:
-        log.check_ready()
-    except AuditLogError as exc:
-        raise UserError(
-            f"the audit log cannot record this command ({exc}); nothing changed"
-        ) from None
-    finally:
-        log.close()
-
-
-def operator_name() -> str:
-    """Who runs an administrative command: the operating-system account (the audit row's
-    username; administrative commands have no sign-in of their own)."""
-    import getpass
-
-    try:
-        return getpass.getuser()[:64] or "unknown"
-    except (KeyError, OSError):  # no passwd entry for the uid (containers)
-        return "unknown"
-
-
-def record_admin_act(
-    engine: Engine, action: str, detail: str, *, person_id: str | None = None
-) -> int:
-    """One audit-log row for an administrative command (``vru users add``, ``vru flags load``,
-    ...): who ran it (the operating-system account, role ``operator``), purpose ``admin:
-    ACTION`` and what it did (``detail``, cut to the column). Returns the row's number; refuses
-    to go on without the audit key (UserError), so no administrative act goes untraced.
-    Commands call :func:`require_audit_log` before they act, so this rarely fails after."""
-    log = audit_log(engine)
-    event = AuditEvent(
-        username=operator_name(),
-        role="operator",
-        person_id=person_id,
-        model_version=None,
-        purpose=f"admin: {action}"[:64],
-        route=f"vru {action}: {detail}"[:255],
-    )
-    try:
-        [seq] = log.append([event])
-    except AuditLogError as exc:
-        raise UserError(
-            f"`vru {action}` was done ({detail}) but the audit log could not record it: {exc}"
-        ) from None
-    finally:
-        log.close()
-    return seq
-
-
-def read_password(*, from_stdin: bool, confirm: bool, prompt: str = "Password") -> str:
-    """A password from stdin's first line, or an interactive prompt (typed twice to set one)."""
-    if from_stdin:
-        line = sys.stdin.readline()
-        password = line.rstrip("\r\n")
-        if not password:
-            raise UserError("--password-stdin: standard input had no password line")
-        return password
-    if not sys.stdin.isatty():
-        raise UserError(
-            "no terminal to ask for the password on; pipe it in with --password-stdin "
-            "(passwords are never taken as command-line arguments)"
-        )
-    return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
-
-
-def show_user(user: UserInfo) -> str:
-    """A user as the commands and their audit rows name them: name, role, programmes, state."""
-    bound = f", programmes: {', '.join(user.programmes)}" if user.programmes else ""
-    state_text = "" if user.active else " (disabled)"
-    return f"{user.username} ({user.role}{bound}){state_text}"
 
 
 @users_app.command("add")
@@ -207,6 +53,8 @@ def users_add(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Add a user; the password is prompted for twice (or read with --password-stdin)."""
+    from vru_risk.serving.users import add_user
+
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     known = configured_programmes()
@@ -232,6 +80,8 @@ def users_add(
 @users_app.command("disable")
 def users_disable(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
     """Disable a user at once: no login, API tokens revoked (decisions and audit rows stay)."""
+    from vru_risk.serving.users import disable_user
+
     engine = app_engine()
     try:
         require_audit_log(engine)
@@ -251,6 +101,8 @@ def users_reset_password(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password for a user; their web sessions end and their API tokens are revoked."""
+    from vru_risk.serving.users import reset_password
+
     engine = app_engine()
     try:
         password = read_password(from_stdin=password_stdin, confirm=True, prompt="New password")
@@ -271,6 +123,9 @@ def users_reset_password(
 @users_app.command("list")
 def users_list() -> None:
     """Every user with role, programmes and state (never a password or token)."""
+    from vru_risk.serving.db import session_factory
+    from vru_risk.serving.users import list_users
+
     engine = app_engine()
     try:
         with session_factory(engine)() as session:
@@ -306,6 +161,8 @@ def users_token(
     ] = None,
 ) -> None:
     """Issue an API bearer token; it is printed once and only its SHA-256 is kept."""
+    from vru_risk.serving.tokens import new_token
+
     lifetime = days or state.get_settings().token_days
     engine = app_engine()
     try:
@@ -351,6 +208,14 @@ def retention_apply(
 ) -> None:
     """Delete flags, their decisions, ledger lines, moments and cached feature tables older
     than VRU_RETENTION_MONTHS; audit-logged."""
+    from vru_risk.serving.access_log.log import AuditLogError
+    from vru_risk.serving.retention import (
+        RetentionError,
+        RetentionFolders,
+        apply_retention,
+        plan_retention,
+    )
+
     settings = state.get_settings()
     real = date.today()
     day = parse_date(today, "--today") or real
@@ -411,13 +276,9 @@ def retention_apply(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the application database's tables; mirror the review log into it."""
-    settings = state.get_settings()
     engine = app_engine()
     try:
-        with transaction(engine) as session:
-            added = sync_review_log(session, ReviewLog(settings.home / "review_log.jsonl"))
-    except ReviewLogError as exc:
-        raise UserError(str(exc)) from None
+        added = mirror_review_log(engine)
     finally:
         engine.dispose()
     url = engine.url.render_as_string(hide_password=True)
@@ -434,6 +295,11 @@ def db_grant_app_role(
 ) -> None:
     """PostgreSQL: create the service's role (idempotent): normal DML on the application's
     tables, but only SELECT and INSERT on the audit log. Run as the tables' owner."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from vru_risk.serving.db import grant_app_role
+    from vru_risk.serving.db.engine import DatabaseError
+
     password = read_password(from_stdin=True, confirm=False) if password_stdin else None
     engine = app_engine()
     try:

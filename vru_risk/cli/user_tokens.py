@@ -8,22 +8,17 @@ issues one); the ``vru`` entry point takes that group from here.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from vru_risk.cli.admin import AUDIT_KEY_HELP, app_engine, record_admin_act, transaction
 from vru_risk.cli.common import UserError, console, state
-from vru_risk.cli.serving_admin import (
-    AUDIT_KEY_HELP,
-    app_engine,
-    record_admin_act,
-    transaction,
-    users_app,
-)
-from vru_risk.serving.db import session_factory
-from vru_risk.serving.tokens import TokenInfo, list_tokens, revoke_token_id
-from vru_risk.serving.users import UserInputError
+from vru_risk.cli.serving_admin import users_app
+
+if TYPE_CHECKING:
+    from vru_risk.serving.tokens import TokenInfo
 
 __all__ = ["users_app"]
 
@@ -41,6 +36,10 @@ def _needs_audit_key() -> None:
 @users_app.command("tokens")
 def users_tokens(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
     """List a user's API tokens: id, label, created, expires, last used, state (times UTC)."""
+    from vru_risk.serving.db import session_factory
+    from vru_risk.serving.tokens import list_tokens
+    from vru_risk.serving.users import UserInputError
+
     _needs_audit_key()
     engine = app_engine()
     try:
@@ -82,6 +81,8 @@ def users_revoke_token(
     token_id: Annotated[int, typer.Argument(help="The token's id (`vru users tokens NAME`)")],
 ) -> None:
     """Revoke one API token at once (the user's other tokens keep working)."""
+    from vru_risk.serving.tokens import revoke_token_id
+
     _needs_audit_key()
     engine = app_engine()
     try:

@@ -28,15 +28,10 @@ from typing import Literal
 import duckdb
 
 from vru_risk.data.contract import DERIVED_COLUMNS, EVENT_TABLES, TABLES, Kind
-from vru_risk.data.validate import (
-    ValidationReport,
-    csv_header,
-    quote_ident,
-    quote_literal,
-    read_csv_sql,
-    typed_column,
-    validate_folder,
-)
+from vru_risk.data.sql import quote_ident, quote_literal, read_csv_sql
+from vru_risk.data.validate import ValidationReport, validate_folder
+from vru_risk.data.validate.columns import typed_column
+from vru_risk.data.validate.files import csv_header
 
 
 class InvalidDataError(ValueError):

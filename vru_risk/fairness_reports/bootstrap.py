@@ -2,21 +2,20 @@
 
 A replicate draws as many people as the sample holds, with replacement, and takes *all* of each
 drawn person's rows (rows of one person are not independent). A person drawn twice appears twice,
-as two distinct people. The operating point is then applied again inside the replicate: a
-:class:`~vru_risk.fairness_reports.audit.TopK` list is re-cut, a
-:class:`~vru_risk.fairness_reports.audit.TopFraction` re-cut at the replicate's size, and
-:class:`~vru_risk.fairness_reports.audit.ServiceLists` rebuilt (one row per person per month,
-the top ``capacity`` per month, ties broken by the replicate's own random order). A
-:class:`~vru_risk.fairness_reports.audit.Threshold` does not depend on the sample.
+as two distinct people. The operating point
+(:mod:`~vru_risk.fairness_reports.operating_points`) is then applied again inside the replicate:
+a ``TopK`` list is re-cut, a ``TopFraction`` re-cut at the replicate's size, and
+``ServiceLists`` rebuilt (one row per person per month, the top ``capacity`` per month, ties
+broken by the replicate's own random order). A ``Threshold`` does not depend on the sample.
 
-Replicates are computed from per-group confusion counts with numpy — ``MetricFrame`` costs
-about 0.3 s a replicate — and :func:`confusion_counts` / :func:`rates_from_counts` are tested
-equal to ``MetricFrame`` on the full sample. Intervals are percentile intervals over the
-replicates in which a metric is defined (``undefined_share`` says how many were not: e.g. a
-replicate without a positive in a small group has no TPR for it). Groups suppressed in the full
-sample (the audit's thresholds) get NaN estimates and intervals. The groups are the audit's: those
-of the rows the operating point considered (a group can lose every row to the one-row-per-person-
-and-month rule of :class:`~vru_risk.fairness_reports.audit.ServiceLists`; it is then absent, as in
+Replicates are computed from per-group confusion counts with numpy
+(:mod:`~vru_risk.fairness_reports.confusion`; ``MetricFrame`` costs about 0.3 s a replicate, and
+``benchmarks/bootstrap.py`` times a replicate against one through ``MetricFrame``). Intervals are
+percentile intervals over the replicates in which a metric is defined (``undefined_share`` says
+how many were not: e.g. a replicate without a positive in a small group has no TPR for it).
+Groups suppressed in the full sample (the audit's thresholds) get NaN estimates and intervals.
+The groups are the audit's: those of the rows the operating point considered (a group can lose
+every row to the one-row-per-person-and-month rule of ``ServiceLists``; it is then absent, as in
 the audit).
 
 Example
@@ -44,95 +43,29 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vru_risk.fairness_reports.audit import (
+from vru_risk.fairness_reports.confusion import CONFUSION_RATES, FN, FP, TP, rates_from_cells
+from vru_risk.fairness_reports.groups import choose_references
+from vru_risk.fairness_reports.inputs import check_inputs
+from vru_risk.fairness_reports.metrics import safe_divide, suppression_reason
+from vru_risk.fairness_reports.operating_points import (
     OperatingPoint,
     ServiceLists,
     Threshold,
     TopFraction,
     TopK,
-    check_inputs,
     check_operating_point,
     check_operating_point_rows,
-    choose_references,
     fraction_to_k,
-    month_codes,
     select,
-    service_list_rows,
-    suppression_reason,
     top_k_flags,
 )
 from vru_risk.fairness_reports.unassessable import Cell, base_metric, interval_reason
+from vru_risk.models.service_lists import month_codes, service_list_rows
 
-__all__ = [
-    "BOOTSTRAP_METRICS",
-    "bootstrap_intervals",
-    "confusion_counts",
-    "rates_from_counts",
-]
+__all__ = ["BOOTSTRAP_METRICS", "bootstrap_intervals"]
 
-BOOTSTRAP_METRICS: tuple[str, ...] = ("selection_rate", "tpr", "fnr", "fpr", "ppv")
+BOOTSTRAP_METRICS: tuple[str, ...] = CONFUSION_RATES
 """Rates with intervals; each also as ``<metric>_difference`` and ``<metric>_ratio``."""
-
-# cell of a row in a confusion table: 2 * label + flagged
-_TN, _FP, _FN, _TP = 0, 1, 2, 3
-
-
-def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """Elementwise ratio, NaN where the denominator is 0 (and no numpy warnings)."""
-    num = np.asarray(numerator, dtype=float)
-    den = np.asarray(denominator, dtype=float)
-    out = np.full(np.broadcast(num, den).shape, math.nan)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
-def _rates(cells: np.ndarray) -> dict[str, np.ndarray]:
-    """Rates from confusion cells ``(..., 4)`` ordered tn, fp, fn, tp."""
-    tn, fp, fn, tp = (cells[..., i] for i in (_TN, _FP, _FN, _TP))
-    return {
-        "selection_rate": _divide(tp + fp, tn + fp + fn + tp),
-        "tpr": _divide(tp, tp + fn),
-        "fnr": _divide(fn, tp + fn),
-        "fpr": _divide(fp, fp + tn),
-        "ppv": _divide(tp, tp + fp),
-    }
-
-
-def confusion_counts(
-    y_true: npt.ArrayLike, flagged: npt.ArrayLike, groups: npt.ArrayLike
-) -> pd.DataFrame:
-    """Per-group confusion counts: ``count``, ``tp``, ``fp``, ``fn``, ``tn`` (sorted groups).
-
-    Examples
-    --------
-    >>> confusion_counts([1, 0, 1, 0], [1, 1, 0, 0], ["a", "a", "b", "b"]).to_numpy().tolist()
-    [[2, 1, 1, 0, 0], [2, 0, 0, 1, 1]]
-    """
-    y = np.asarray(y_true).astype(np.int64)
-    f = np.asarray(flagged).astype(np.int64)
-    codes, labels = pd.factorize(np.asarray(groups, dtype=object), sort=True)
-    if not len(y) == len(f) == len(codes):
-        raise ValueError(
-            f"y_true, flagged and groups must have the same length, got {len(y)}, {len(f)} "
-            f"and {len(codes)}"
-        )
-    cells = np.bincount(codes * 4 + 2 * y + f, minlength=4 * len(labels)).reshape(-1, 4)
-    return pd.DataFrame(
-        {
-            "count": cells.sum(axis=1),
-            "tp": cells[:, _TP],
-            "fp": cells[:, _FP],
-            "fn": cells[:, _FN],
-            "tn": cells[:, _TN],
-        },
-        index=pd.Index([str(label) for label in labels], name="group"),
-    )
-
-
-def rates_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
-    """Selection rate, TPR, FNR, FPR and PPV from :func:`confusion_counts` (NaN if undefined)."""
-    cells = counts[["tn", "fp", "fn", "tp"]].to_numpy(np.int64)
-    return pd.DataFrame(_rates(cells), index=counts.index)
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,8 +208,8 @@ def bootstrap_intervals(
     point_cells = _cells(design, full.rows, full.flagged)
 
     counts = point_cells.sum(axis=1)
-    positives = point_cells[:, _FN] + point_cells[:, _TP]
-    flagged = point_cells[:, _FP] + point_cells[:, _TP]
+    positives = point_cells[:, FN] + point_cells[:, TP]
+    flagged = point_cells[:, FP] + point_cells[:, TP]
     suppressed = np.array(
         [
             suppression_reason(
@@ -317,8 +250,8 @@ def bootstrap_intervals(
         [_replicate(design, op, fixed_flags, rng) for _ in range(n_resamples)]
     )
 
-    point = _with_comparisons(_rates(point_cells), reference_gid, suppressed)
-    replicates = _with_comparisons(_rates(replicate_cells), reference_gid, suppressed)
+    point = _with_comparisons(rates_from_cells(point_cells), reference_gid, suppressed)
+    replicates = _with_comparisons(rates_from_cells(replicate_cells), reference_gid, suppressed)
     alpha = 1.0 - confidence
     is_reference = np.arange(design.n_groups) == reference_gid
     cells = [
@@ -383,7 +316,7 @@ def _with_comparisons(
         ref = values[..., reference_gid]
         out[metric] = values
         out[f"{metric}_difference"] = values - ref
-        out[f"{metric}_ratio"] = _divide(values, ref)
+        out[f"{metric}_ratio"] = safe_divide(values, ref)
     return out
 
 
@@ -443,6 +376,8 @@ def _design(
         by_person=by_person,
         starts=starts,
         sizes=sizes,
-        month=month_codes(op.as_of) if isinstance(op, ServiceLists) else None,
+        month=month_codes(op.as_of, name="ServiceLists.as_of")
+        if isinstance(op, ServiceLists)
+        else None,
         score_rank=np.unique(scores, return_inverse=True)[1].astype(float),
     )

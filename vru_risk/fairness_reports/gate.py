@@ -10,6 +10,10 @@ needed support and was not flagged. For every audited attribute and every non-re
 - ``calibration_error``: the group's expected calibration error at most
   ``max_calibration_error`` (default 0.05).
 
+The bands are :class:`~vru_risk.models.gate_config.FairnessGateConfig`, the ``fairness_gate:``
+section of the experiment file the audited version was trained with (``experiment.fairness_gate``);
+where the gate sits on the way to ``champion``: :mod:`vru_risk.models.promotion`.
+
 Each criterion reads ``pass`` (the interval lies wholly inside the band), ``fail`` (wholly
 outside), ``inconclusive`` (it straddles the band: the panel decides) or ``not assessable`` (too
 few members, positives or flagged, a rate that is undefined for the group or its reference group,
@@ -41,9 +45,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from vru_risk.fairness_reports.notes import CANNOT_ASSESS, STAGE_GATE, GroupNote, join_reasons
+from vru_risk.models.gate_config import FairnessGateConfig
+
+__all__ = [
+    "PRIMARY_STATEMENT",
+    "Criterion",
+    "FairnessGate",
+    "FairnessGateConfig",
+    "Status",
+    "evaluate_gate",
+    "status_of",
+]
 
 Status = Literal["pass", "fail", "inconclusive", "not assessable"]
 
@@ -53,18 +67,6 @@ PRIMARY_STATEMENT = (
     "This configuration treats recall parity as primary; calibration within groups is reported "
     "and checked against a looser tolerance."
 )
-
-
-class FairnessGateConfig(BaseModel):
-    """Bands of the fairness gate."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    recall_ratio_low: float = Field(default=0.8, gt=0, lt=1)
-    recall_ratio_high: float = Field(default=1.25, gt=1)
-    max_fnr_difference: float = Field(default=0.10, gt=0, lt=1)
-    max_calibration_error: float = Field(default=0.05, gt=0, lt=1)
-    primary: Literal["recall_parity"] = "recall_parity"
 
 
 @dataclass(frozen=True)

@@ -50,13 +50,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from vru_risk.fairness_reports.audit import (
-    AuditResult,
-    ServiceLists,
-    Threshold,
-    audit,
-    group_labels,
-)
+from vru_risk.fairness_reports.audit import AuditResult, audit
+from vru_risk.fairness_reports.groups import group_labels
 from vru_risk.fairness_reports.notes import (
     STAGE_EQUAL_FNR,
     STAGE_THRESHOLD_OPTIMIZER,
@@ -64,6 +59,7 @@ from vru_risk.fairness_reports.notes import (
     count_words,
     describe,
 )
+from vru_risk.fairness_reports.operating_points import ServiceLists, Threshold
 from vru_risk.fairness_reports.unassessable import one_outcome_groups
 
 AS_IS = "as is"

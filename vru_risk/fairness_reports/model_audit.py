@@ -26,11 +26,13 @@ import numpy as np
 import pandas as pd
 
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
-from vru_risk.fairness_reports.audit import AuditResult, ServiceLists, audit
+from vru_risk.fairness_reports.audit import AuditResult, audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig, evaluate_gate
+from vru_risk.fairness_reports.groups import UNKNOWN
 from vru_risk.fairness_reports.mitigation import AS_IS, compare_mitigations
 from vru_risk.fairness_reports.notes import GroupNote
+from vru_risk.fairness_reports.operating_points import ServiceLists
 
 PRIMARY = "recorded label"
 OUTCOMES: Mapping[str, str] = {
@@ -46,7 +48,7 @@ def imd_band(decile: pd.Series) -> pd.Series:
     values = pd.to_numeric(decile, errors="coerce").astype("float64")
     out = np.where(
         values.isna(),
-        "unknown",
+        UNKNOWN,
         np.where(
             values <= 3,
             "1-3 (most deprived)",
@@ -66,7 +68,7 @@ def age_band(birth: pd.Series, as_of: pd.Series) -> pd.Series:
         )
     )
     out = np.where(years <= 11, "8-11", np.where(years <= 14, "12-14", "15-18"))
-    return pd.Series(np.where(years.isna(), "unknown", out), index=as_of.index, dtype=object)
+    return pd.Series(np.where(years.isna(), UNKNOWN, out), index=as_of.index, dtype=object)
 
 
 def variant_name(column: str) -> str:
@@ -87,10 +89,10 @@ def sensitive_frame(rows: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     joined.index = rows.index
     out = pd.DataFrame(index=rows.index)
     for col in ("sex", "ethnicity", "sen"):
-        out[col] = joined[col].astype(object).where(joined[col].notna(), "unknown")
+        out[col] = joined[col].astype(object).where(joined[col].notna(), UNKNOWN)
     for col in ("fsm", "looked_after"):
         mapped = joined[col].map({True: "yes", False: "no"}).astype(object)
-        out[col] = mapped.where(mapped.notna(), "unknown")
+        out[col] = mapped.where(mapped.notna(), UNKNOWN)
     out["imd_band"] = imd_band(joined["imd_decile"])
     out["age_band"] = age_band(joined["birth_date"], joined["as_of"])
     return out

@@ -28,6 +28,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from vru_risk.fairness_reports.groups import group_labels
 from vru_risk.fairness_reports.notes import STAGE_PROXY, GroupNote, count_words
 
 PARAMS: dict[str, Any] = {
@@ -85,7 +86,7 @@ def proxy_test(
     names = [str(c) for c in features.columns]
     out: list[dict[str, Any]] = []
     for attribute in sensitive_features.columns:
-        labels = _labels(sensitive_features[attribute])
+        labels = group_labels(sensitive_features[attribute])
         groups: list[dict[str, Any]] = []
         skipped: list[str] = []
         for group in sorted(set(labels)):
@@ -118,12 +119,6 @@ def proxy_test(
     return out
 
 
-def _labels(values: pd.Series) -> np.ndarray:
-    return np.array(
-        ["unknown" if pd.isna(v) else str(v) for v in values.astype(object)], dtype=object
-    )
-
-
 def _skip_reason(labels: np.ndarray, group: str, needed: int) -> str | None:
     """Why the proxy test cannot cross-validate ``group`` against the rest, or None."""
     inside = int((labels == group).sum())
@@ -144,7 +139,7 @@ def proxy_notes(
     """One note per group :func:`proxy_test` skips (same ``folds`` and ``min_group``)."""
     notes = []
     for attribute in sensitive_features.columns:
-        labels = _labels(sensitive_features[attribute])
+        labels = group_labels(sensitive_features[attribute])
         for group in sorted(set(labels)):
             reason = _skip_reason(labels, group, max(min_group, folds))
             if reason is not None:

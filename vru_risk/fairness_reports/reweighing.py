@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from vru_risk.fairness_reports.groups import group_labels
 from vru_risk.fairness_reports.notes import (
     EXAMPLES,
     STAGE_REWEIGHING,
@@ -22,7 +23,7 @@ from vru_risk.fairness_reports.unassessable import one_outcome_groups
 
 
 def _reweighing_inputs(groups: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    g = pd.Series(groups, dtype=object).fillna("unknown").astype(str).to_numpy()
+    g = group_labels(pd.Series(groups, dtype=object))
     y = np.asarray(labels, dtype="float64")
     if len(g) != len(y):
         raise ValueError(f"{len(g)} groups but {len(y)} labels")

@@ -1,10 +1,15 @@
 """The feature catalog: declarations in, a frozen, hashed :class:`FeatureSpec` out.
 
 A feature is data: *what* is counted (a source table and a row filter) x *how* (an aggregate) x
-*over which window*, with an imputation rule, a plain-English phrase and a family. The code that
-computes features (:mod:`vru_risk.features.build`) is generic over these declarations.
+*over which window*, with an imputation rule, a plain-English phrase and a family
+(:mod:`vru_risk.features.definition`). The code that computes features
+(:mod:`vru_risk.features.compile`, :mod:`vru_risk.features.build`) is generic over these
+declarations.
 
-The guardrails of DESIGN.md are enforced here, when a catalog is loaded and again whenever a
+This module reads ``catalog.yaml`` (with its phrases' windows said in words by
+:mod:`vru_risk.features.phrases`) into a :class:`Catalog`, and makes the :class:`FeatureSpec`
+that models are trained and served on. The guardrails of DESIGN.md
+(:mod:`vru_risk.features.proxies`) are enforced when a catalog is loaded and again whenever a
 :class:`FeatureSpec` is constructed (including from a registered model's JSON): no feature may
 read an audit-only attribute or a declared proxy, and a field with its own knowledge date (police
 ``outcome``) needs that date in the data.
@@ -23,35 +28,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from vru_risk.data.contract import AUDIT_ONLY_COLUMNS, DERIVED_COLUMNS, TABLES, Kind
-
-Aggregate = Literal["count", "sum", "max", "distinct", "rate", "change", "days_since_last", "age"]
-Impute = Literal["zero", "none"]
-FilterValue = str | bool
-
-
-#: Fields whose value changes after the event: usable only where their own knowledge date is
-#: supplied, and then only once known (value column -> its knowledge-date column).
-FIELD_KNOWLEDGE_DATES: Final[dict[tuple[str, str], str]] = {
-    ("police_contacts", "outcome"): "outcome_known_date",
-}
-
-#: Tables that are never a source of risk features.
-NOT_FEATURE_SOURCES: Final = ("interventions",)
-
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_PLACEHOLDERS: Final = ("n", "pct", "pp", "days", "years", "value")
+from vru_risk.features.definition import Aggregate, FeatureDef, structure_problems
+from vru_risk.features.phrases import expand_phrase, phrase_problems
+from vru_risk.features.proxies import Proxy, ProxyList, guardrail_problems, merge_proxies
+from vru_risk.pydantic_errors import error_lines
 
 
 class CatalogError(ValueError):
@@ -61,187 +50,6 @@ class CatalogError(ValueError):
         self.problems = tuple(problems)
         listed = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{origin} refused ({len(self.problems)} problem(s)):\n{listed}")
-
-
-class Proxy(BaseModel):
-    """A declared proxy: an input the ethics panel has decided can never be a feature."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str
-    source: str
-    column: str
-    values: tuple[str, ...] | None = None
-    reason: str
-    decided_by: str
-
-
-class ProxyList(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    proxies_version: int
-    proxies: tuple[Proxy, ...]
-
-
-class FeatureDef(BaseModel):
-    """One declared feature, with named value sets already resolved."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: Annotated[str, Field(pattern=_NAME.pattern)]
-    source: str
-    family: Annotated[str, Field(pattern=_NAME.pattern)]
-    aggregate: Aggregate
-    where: dict[str, tuple[FilterValue, ...]] = Field(default_factory=dict)
-    denominator: dict[str, tuple[FilterValue, ...]] | None = None
-    value: str | None = None
-    window: int | Literal["all"]
-    baseline_days: int | None = None
-    impute: Impute
-    phrase: str
-    #: what to say when the value is missing (impute: none), e.g. "no exclusion on record"
-    missing_phrase: str | None = None
-    actionable: bool = False
-
-    @property
-    def columns_read(self) -> frozenset[str]:
-        cols = set(self.where) | set(self.denominator or {})
-        if self.value is not None:
-            cols.add(self.value)
-        if self.aggregate == "age":
-            cols.add("birth_date")
-        return frozenset(cols)
-
-    @property
-    def lookback_days(self) -> int | None:
-        """How far back event dates may matter (None = all history)."""
-        if self.window == "all":
-            return None
-        return self.window + (self.baseline_days or 0)
-
-    def describe_window(self) -> str:
-        return "all history" if self.window == "all" else f"{self.window} days"
-
-
-def _structure_problems(f: FeatureDef) -> list[str]:
-    """Rules about one feature's shape (not about protected data)."""
-    p: list[str] = []
-    where = f"feature {f.name!r}"
-    if f.source not in TABLES:
-        return [f"{where}: unknown source {f.source!r}; sources: {', '.join(TABLES)}"]
-    if f.source in NOT_FEATURE_SOURCES:
-        return [f"{where}: {f.source} records support given (treatment), never a risk feature"]
-    table = TABLES[f.source]
-    derived = DERIVED_COLUMNS.get(f.source, {})
-    for col in sorted(f.columns_read):
-        if col not in table.column_names and col not in derived:
-            p.append(f"{where}: {f.source} has no column {col!r}")
-    for label, flt in (("where", f.where), ("denominator", f.denominator or {})):
-        for col, values in flt.items():
-            if col in table.column_names and table.column(col).categories:
-                bad = [v for v in values if v not in table.column(col).categories]
-                if bad:
-                    p.append(f"{where}: {label} {col} has unknown values {bad}")
-            if not values:
-                p.append(f"{where}: {label} {col} lists no values")
-    needs_value = f.aggregate in ("sum", "max", "distinct")
-    if needs_value and f.value is None:
-        p.append(f"{where}: aggregate {f.aggregate} needs `value`")
-    numeric = (Kind.FLOAT, Kind.INT)
-    if (
-        f.aggregate in ("sum", "max")
-        and f.value in table.column_names
-        and table.column(f.value).kind not in numeric
-    ):
-        p.append(f"{where}: {f.aggregate} needs a numeric `value`; {f.value} is not")
-    if not needs_value and f.value is not None:
-        p.append(f"{where}: aggregate {f.aggregate} takes no `value`")
-    if f.aggregate in ("rate", "change") and not f.denominator:
-        p.append(f"{where}: aggregate {f.aggregate} needs a `denominator` filter")
-    if f.aggregate not in ("rate", "change") and f.denominator:
-        p.append(f"{where}: only rate and change take a `denominator`")
-    if f.aggregate == "change" and (f.baseline_days is None or f.window == "all"):
-        p.append(f"{where}: change needs a day window and `baseline_days`")
-    if f.aggregate != "change" and f.baseline_days is not None:
-        p.append(f"{where}: only change takes `baseline_days`")
-    if (f.aggregate == "age") != (f.source == "people"):
-        p.append(f"{where}: the only feature of people is the age aggregate")
-    if isinstance(f.window, int) and f.window <= 0:
-        p.append(f"{where}: window must be a positive number of days or 'all'")
-    if f.missing_phrase is not None and f.impute == "zero":
-        p.append(f"{where}: missing_phrase is only for impute: none (a zero is never missing)")
-    if f.impute == "zero" and f.aggregate in ("rate", "change", "days_since_last", "age"):
-        p.append(
-            f"{where}: impute zero is wrong for {f.aggregate} (nothing found is not a true 0); "
-            "use impute: none"
-        )
-    names = set(re.findall(r"{(\w+)}", f.phrase))
-    if not names or not names <= set(_PLACEHOLDERS):
-        p.append(
-            f"{where}: phrase must hold the value as one of "
-            f"{', '.join('{' + n + '}' for n in _PLACEHOLDERS)}"
-        )
-    return p
-
-
-def guardrail_problems(
-    features: Iterable[FeatureDef],
-    proxies: Iterable[Proxy],
-    *,
-    available_columns: Mapping[str, Iterable[str]] | None = None,
-) -> list[str]:
-    """Every reason the features may not be used: audit-only attributes, proxies, unknown fields.
-
-    Parameters
-    ----------
-    features
-        Feature definitions to check.
-    proxies
-        Declared proxies (``features/proxies.yaml``).
-    available_columns
-        Columns present per source in the data; when given, a field with its own knowledge date
-        (police ``outcome``) is refused unless that date's column is present.
-    """
-    problems: list[str] = []
-    proxy_list = tuple(proxies)
-    for f in features:
-        where = f"feature {f.name!r}"
-        audit = sorted(f.columns_read & set(AUDIT_ONLY_COLUMNS))
-        if audit:
-            problems.append(
-                f"{where} uses audit-only attribute(s) {', '.join(audit)}: protected "
-                "characteristics are for fairness audits only and can never be model features"
-            )
-        for proxy in proxy_list:
-            if proxy.source != f.source:
-                continue
-            if proxy.values is None:
-                if proxy.column in f.columns_read:
-                    problems.append(
-                        f"{where} uses {proxy.source}.{proxy.column}, declared proxy "
-                        f"{proxy.name!r} in proxies.yaml: {proxy.reason}"
-                    )
-                continue
-            selections = [f.where] + ([f.denominator] if f.denominator else [])
-            for flt in selections:
-                allowed = flt.get(proxy.column)
-                if allowed is None or set(map(str, allowed)) & set(proxy.values):
-                    problems.append(
-                        f"{where} can count {proxy.source} rows with {proxy.column} in "
-                        f"{list(proxy.values)}, declared proxy {proxy.name!r} in proxies.yaml "
-                        f"(filter {proxy.column} to other values): {proxy.reason}"
-                    )
-                    break
-        if available_columns is not None:
-            present = set(available_columns.get(f.source, ()))
-            for (source, column), known in FIELD_KNOWLEDGE_DATES.items():
-                if source == f.source and column in f.columns_read and known not in present:
-                    problems.append(
-                        f"{where} uses {source}.{column}, which changes after the event; "
-                        f"the data has no {known}, so it cannot be used (supply {known} or drop "
-                        "the feature)"
-                    )
-    return problems
 
 
 class FeatureInfo(BaseModel):
@@ -277,11 +85,11 @@ class FeatureSpec(BaseModel):
 
     @model_validator(mode="after")
     def _guardrails(self) -> FeatureSpec:
-        proxies = _merge_proxies(load_proxies(), self.proxies)
+        proxies = merge_proxies(load_proxies(), self.proxies)
         problems = guardrail_problems((f.definition for f in self.features), proxies)
         for f in self.features:
             d = f.definition
-            problems += _structure_problems(d)
+            problems += structure_problems(d)
             derived = (
                 d.name,
                 d.source,
@@ -405,25 +213,14 @@ def load_proxies(path: Path | None = None) -> tuple[Proxy, ...]:
     try:
         packaged = ProxyList.model_validate(doc).proxies
     except ValidationError as exc:
-        raise CatalogError(_pydantic_problems(exc), origin=origin) from None
+        raise CatalogError(error_lines(exc), origin=origin) from None
     if path is None:
         return packaged
     origin, doc = _read_yaml(path, "proxies.yaml")
     try:
-        return _merge_proxies(packaged, ProxyList.model_validate(doc).proxies)
+        return merge_proxies(packaged, ProxyList.model_validate(doc).proxies)
     except ValidationError as exc:
-        raise CatalogError(_pydantic_problems(exc), origin=origin) from None
-
-
-def _merge_proxies(*lists: Iterable[Proxy]) -> tuple[Proxy, ...]:
-    merged: dict[tuple[str, str, tuple[str, ...] | None], Proxy] = {}
-    for proxy in (p for lst in lists for p in lst):
-        merged.setdefault((proxy.source, proxy.column, proxy.values), proxy)
-    return tuple(merged.values())
-
-
-def _pydantic_problems(exc: ValidationError, prefix: str = "") -> list[str]:
-    return [f"{prefix}{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise CatalogError(error_lines(exc), origin=origin) from None
 
 
 def _resolve(flt: Any, sets: Mapping[str, list[Any]], where: str, problems: list[str]) -> Any:
@@ -443,6 +240,18 @@ def _resolve(flt: Any, sets: Mapping[str, list[Any]], where: str, problems: list
     return out
 
 
+def _said(f: FeatureDef) -> FeatureDef:
+    """``f`` with the window and baseline of its phrases said in words."""
+    return f.model_copy(
+        update={
+            "phrase": expand_phrase(f.phrase, window=f.window, baseline_days=f.baseline_days),
+            "missing_phrase": None
+            if f.missing_phrase is None
+            else expand_phrase(f.missing_phrase, window=f.window, baseline_days=f.baseline_days),
+        }
+    )
+
+
 def load_catalog(
     path: Path | None = None,
     *,
@@ -451,7 +260,9 @@ def load_catalog(
 ) -> Catalog:
     """Load and check a feature catalog (the packaged ``catalog.yaml`` by default).
 
-    Every problem is collected: unknown sources, columns or values, malformed aggregates, and the
+    A phrase's ``{window}`` (and ``{baseline}``) are said in words from the feature's window
+    (:mod:`vru_risk.features.phrases`). Every problem is collected: unknown sources, columns or
+    values, malformed aggregates, phrases that say another window than the feature's, and the
     guardrails (audit-only attributes, declared proxies, fields without their own knowledge date
     when ``available_columns`` is given). Raises :class:`CatalogError` listing them all.
     """
@@ -481,11 +292,18 @@ def load_catalog(
         item["where"] = _resolve(item.get("where") or {}, sets, where, problems)
         item["denominator"] = _resolve(item.get("denominator"), sets, where, problems)
         try:
-            f = FeatureDef.model_validate(item)
+            f = _said(FeatureDef.model_validate(item))
         except ValidationError as exc:
-            problems += _pydantic_problems(exc, f"{where}: ")
+            problems += error_lines(exc, prefix=f"{where}: ")
             continue
-        problems += _structure_problems(f)
+        problems += structure_problems(f)
+        problems += phrase_problems(
+            f.name,
+            window=f.window,
+            baseline_days=f.baseline_days,
+            phrase=f.phrase,
+            missing_phrase=f.missing_phrase,
+        )
         features.append(f)
     names = [f.name for f in features]
     problems += [
@@ -499,37 +317,3 @@ def load_catalog(
         features=tuple(features),
         proxies=proxies,
     )
-
-
-def render_phrase(info: FeatureInfo | FeatureDef, value: float) -> str:
-    """The feature's plain-English phrase with ``value`` in it.
-
-    A count of exactly one is said in the singular ("1 suspension", "1 day ago").
-
-    >>> spec = load_catalog().spec()
-    >>> render_phrase(spec.by_name("att_rate_90d"), 0.712)
-    'attended 71% of school sessions in the last 90 days'
-    >>> render_phrase(spec.by_name("pol_suspect_365d"), 1.0)
-    '1 police contact as a suspect in the last year'
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return info.missing_phrase or f"{info.name}: not known"
-    text = info.phrase.format(
-        n=f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}",
-        pct=f"{value:.0%}",
-        pp=f"{value * 100:+.0f}",
-        days=f"{value:,.0f}",
-        years=f"{math.floor(value):d}",  # completed years, as everywhere else
-        value=f"{value:g}",
-    )
-    if float(value) == 1.0 and re.search(r"{(n|days)}", info.phrase):
-        text = _SINGULAR.sub(lambda m: m.group(1) + m.group(2)[:-1], text, count=1)
-    return text
-
-
-#: After a count of one: "1 police contacts" -> "1 police contact" (the first plural noun at most
-#: three words after the number).
-_SINGULAR = re.compile(
-    r"(\b1 (?:[A-Za-z&-]+ ){0,3}?)(suspensions|contacts|exclusions|visits|sessions|episodes|"
-    r"offences|days|kinds|times)\b"
-)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import date
 
+from vru_risk.data.sql import sql_list
 from vru_risk.features.config import CohortConfig, LabelConfig
-from vru_risk.features.triggers import sql_list
 
 
 def recorded_events_sql(available: Mapping[str, Collection[str]], label: LabelConfig) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from vru_risk.data.contract import EVENT_TABLES
 from vru_risk.data.load import DataFolder
-from vru_risk.features.build import ID_COLUMNS, _connect, build_relation
+from vru_risk.features.build import ID_COLUMNS, build_connection, build_relation
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.triggers import completed_years, triggers_sql
@@ -74,7 +74,7 @@ def build_moments(
             f"{late[0]} is after the data's extract date {folder.extract_date}: nothing can be "
             "known then; score days on or before the extract date"
         )
-    con = _connect(threads, memory_limit, scratch_dir)
+    con = build_connection(threads, memory_limit, scratch_dir)
     try:
         table, unavailable, _ = build_relation(
             con, folder, spec, config, use_triggers=True, as_of_dates=wanted

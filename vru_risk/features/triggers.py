@@ -16,15 +16,11 @@ from collections.abc import Collection, Mapping
 from datetime import date
 
 from vru_risk.data.contract import ATTENDANCE_STATUS
+from vru_risk.data.sql import sql_list
 from vru_risk.features.config import AttendanceTrigger, CohortConfig
 
 ATTENDED = ("present", "late")
 POSSIBLE = tuple(s for s in ATTENDANCE_STATUS if s != "not_required")
-
-
-def sql_list(values: Collection[str]) -> str:
-    """A SQL list of string literals."""
-    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
 
 
 def completed_years(birth: str, day: str) -> str:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from vru_risk.data.contract import EVENT_TABLES
 from vru_risk.flags.flag import TriggerKind
+from vru_risk.pydantic_errors import error_location
 
 FEATURE_SOURCES = tuple(t for t in EVENT_TABLES if t != "interventions")
 
@@ -148,14 +149,14 @@ def load_programmes(path: Path | None = None) -> Programmes:
         problems = []
         for e in exc.errors():
             loc = list(e["loc"])
-            where = ".".join(str(x) for x in loc)
+            where = error_location(loc)
             if len(loc) >= 2 and loc[0] == "programmes" and isinstance(loc[1], int):
                 items = doc.get("programmes") if isinstance(doc, dict) else None
                 if isinstance(items, list) and loc[1] < len(items):
                     item = items[loc[1]]
                     pid = item.get("id") if isinstance(item, dict) else None
                     where = f"programme {pid or '#' + str(loc[1] + 1)}" + (
-                        "." + ".".join(str(x) for x in loc[2:]) if loc[2:] else ""
+                        "." + error_location(loc[2:]) if loc[2:] else ""
                     )
             problems.append(f"{where}: {e['msg']}")
         raise ProgrammeConfigError(origin, problems) from None

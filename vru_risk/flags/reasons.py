@@ -27,7 +27,8 @@ from typing import Final
 import numpy as np
 
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
-from vru_risk.features.catalog import FeatureSpec, render_phrase
+from vru_risk.features.catalog import FeatureSpec
+from vru_risk.features.phrases import render_phrase
 from vru_risk.flags.flag import NotKnown, Reason, Strength
 
 #: |log-odds| of a family's summed contribution at or above which it "strongly" / "moderately"

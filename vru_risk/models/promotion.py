@@ -1,4 +1,29 @@
-"""The ethics panel's decisions about a model version, with the rules that govern them.
+"""The way from a trained model to ``champion``, and the ethics panel's rules (this module).
+
+Read in order; each step names where its rule lives:
+
+1. **Training gates** (:mod:`vru_risk.training.gates`): a fold plan with a slice too thin is
+   refused; the *performance gate* (LightGBM beats every rule baseline at capacity, on every fold
+   and pooled) and the *leakage tripwire* (an implausible AUC, or a jump over the previous
+   comparable version) decide the state a new version is registered with
+   (:func:`~vru_risk.training.gates.version_state`). Thresholds: the experiment file's ``gates:``
+   section (:class:`~vru_risk.models.gate_config.GatesConfig`).
+2. **States and aliases** (:mod:`vru_risk.models.registry`, tag keys and state values in
+   :mod:`vru_risk.models.tags`): every version is registered with its state ``candidate``,
+   ``not a candidate: performance gate failed`` or ``blocked: suspected leakage``; a candidate
+   gets the alias ``candidate``; no alias can point at a blocked version; only the decisions
+   below move ``champion``.
+3. **Fairness gate** (:mod:`vru_risk.fairness_reports.gate`): ``vru audit`` audits a version on
+   its test folds and tags the verdict (``pass``, ``fail`` or ``inconclusive``). Bands: the
+   ``fairness_gate:`` section (:class:`~vru_risk.models.gate_config.FairnessGateConfig`) of the
+   experiment file the version was trained with.
+4. **The panel's decisions** (:func:`review`, the rules below).
+5. **The review log** (:mod:`vru_risk.models.review_log`): every decision is appended to a
+   hash-chained log; :meth:`~vru_risk.models.registry.Registry.load_champion` serves a version
+   only while the log approves its content hash (an alias set by hand is refused). The server
+   mirrors the log into its database for its pages (:mod:`vru_risk.serving`).
+
+The panel's rules:
 
 - ``approve``: a ``candidate`` (or a version whose leakage block was cleared) whose
   performance and fairness gates pass becomes ``champion``.
@@ -19,20 +44,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vru_risk.models.registry import (
+from vru_risk.models.registry import CHAMPION, Registry, VersionInfo
+from vru_risk.models.review_log import ReviewEntry, ReviewLog, service_status
+from vru_risk.models.tags import (
     BLOCKED,
     CANDIDATE,
-    CHAMPION,
-    CLEARED_TAG,
+    CONTENT_HASH_TAG,
+    FAIRNESS_TAG,
+    LEAKAGE_CLEARED_BY_TAG,
+    PERFORMANCE_GATE_TAG,
+    REVIEW_TAG,
     STATE_TAG,
     TRAINED_BY_TAG,
-    Registry,
-    VersionInfo,
 )
-from vru_risk.models.review_log import ReviewEntry, ReviewLog, service_status
-
-FAIRNESS_TAG = "vru.gate.fairness"
-REVIEW_TAG = "vru.review"
 
 
 class ReviewRefusedError(ValueError):
@@ -47,7 +71,7 @@ class ReviewOutcome:
 
 
 def _gates(info: VersionInfo) -> tuple[str, str]:
-    return info.tags.get("vru.gate.performance", ""), info.tags.get(FAIRNESS_TAG, "")
+    return info.tags.get(PERFORMANCE_GATE_TAG, ""), info.tags.get(FAIRNESS_TAG, "")
 
 
 def _eligible(info: VersionInfo, action: str) -> None:
@@ -57,7 +81,7 @@ def _eligible(info: VersionInfo, action: str) -> None:
             "other than its trainer runs `vru review clear-leakage`"
         )
     performance, _ = _gates(info)
-    if info.state != CANDIDATE and CLEARED_TAG not in info.tags:
+    if info.state != CANDIDATE and LEAKAGE_CLEARED_BY_TAG not in info.tags:
         raise ReviewRefusedError(
             f"version {info.version} is '{info.state or 'unknown'}', not a candidate: only a "
             "candidate can go into service"
@@ -81,7 +105,7 @@ def review(
 ) -> ReviewOutcome:
     """Apply one panel decision (raises :class:`ReviewRefusedError` when the rules forbid it)."""
     info = registry.version(version)
-    content_hash = info.tags.get("vru.content_hash", "")
+    content_hash = info.tags.get(CONTENT_HASH_TAG, "")
     if not reason.strip():
         raise ReviewRefusedError("every decision needs a written reason (--reason)")
     if not reviewer.strip():
@@ -169,7 +193,7 @@ def review(
             "panel approves a version",
         )
     if action == "clear-leakage":
-        if info.state != BLOCKED or CLEARED_TAG in info.tags:
+        if info.state != BLOCKED or LEAKAGE_CLEARED_BY_TAG in info.tags:
             raise ReviewRefusedError(f"version {version} is not blocked as suspected leakage")
         trainer = info.tags.get(TRAINED_BY_TAG, "")
         if trainer and trainer == reviewer.strip():
@@ -178,7 +202,7 @@ def review(
                 "someone else"
             )
         entry = record("clear-leakage")
-        registry.set_tag(version, CLEARED_TAG, reviewer.strip())
+        registry.set_tag(version, LEAKAGE_CLEARED_BY_TAG, reviewer.strip())
         performance, _ = _gates(info)
         if performance == "pass":
             registry.set_tag(version, STATE_TAG, CANDIDATE)

@@ -2,7 +2,8 @@
 
 Every trained RiskModel is registered as a version, whatever its gates say, so that it can be
 audited; the only pointers serving follows are aliases (``candidate``, later ``champion``). The
-state of a version is its tag ``vru.state``:
+state of a version is its tag ``vru.state`` (:mod:`~vru_risk.models.tags` holds the tag and
+its values):
 
 - ``candidate``: the performance gate passed and the leakage tripwire did not fire;
 - ``not a candidate: performance gate failed``: it does not beat the rule baselines;
@@ -14,7 +15,7 @@ A version is loaded by downloading its plain-file artifact ``risk_model`` and re
 
 Example
 -------
->>> VersionInfo(3, ("candidate",), {"vru.state": "candidate"}, "run", 0).blocked
+>>> VersionInfo(3, ("candidate",), {STATE_TAG: "candidate"}, "run", 0).blocked
 False
 """
 
@@ -42,13 +43,14 @@ from mlflow.tracking import MlflowClient
 
 from vru_risk.models.review_log import ReviewLog, service_status
 from vru_risk.models.risk_model import MODEL_NAME, RiskModel
+from vru_risk.models.tags import (
+    CONTENT_HASH_TAG,
+    LEAKAGE_CLEARED_BY_TAG,
+    PERFORMANCE_GATE_TAG,
+    STATE_TAG,
+    metric_tag,
+)
 
-STATE_TAG: Final = "vru.state"
-CANDIDATE: Final = "candidate"
-BLOCKED: Final = "blocked: suspected leakage"
-REJECTED: Final = "not a candidate: performance gate failed"
-CLEARED_TAG: Final = "vru.leakage_cleared_by"
-TRAINED_BY_TAG: Final = "vru.trained_by"
 CHAMPION: Final = "champion"
 ARTIFACT: Final = "risk_model"
 PYFUNC_FILE: Final = Path(__file__).with_name("pyfunc_model.py")
@@ -87,10 +89,11 @@ class VersionInfo:
 
     @property
     def blocked(self) -> bool:
-        return self.state.startswith("blocked") and not self.tags.get(CLEARED_TAG, "").strip()
+        cleared = self.tags.get(LEAKAGE_CLEARED_BY_TAG, "")
+        return self.state.startswith("blocked") and not cleared.strip()
 
     def metric(self, name: str) -> float | None:
-        value = self.tags.get(f"vru.metric.{name}")
+        value = self.tags.get(metric_tag(name))
         return float(value) if value not in (None, "") else None
 
 
@@ -128,6 +131,13 @@ def _requirements() -> list[str]:
     return out
 
 
+def _unusable(uri: str, exc: Exception) -> RegistryError:
+    return RegistryError(
+        f"the MLflow store at {uri} cannot be used ({type(exc).__name__}: {str(exc)[:200]}); "
+        "check VRU_MLFLOW_TRACKING_URI"
+    )
+
+
 class Registry:
     """Versions and aliases of one registered model, through an explicit tracking URI."""
 
@@ -137,20 +147,14 @@ class Registry:
         try:
             self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         except Exception as exc:  # an unsupported scheme, an unreadable store
-            raise RegistryError(
-                f"the MLflow store at {tracking_uri} cannot be used ({type(exc).__name__}: "
-                f"{str(exc)[:200]}); check VRU_MLFLOW_TRACKING_URI"
-            ) from None
+            raise _unusable(tracking_uri, exc) from None
 
     def check(self) -> None:
         """Raise :class:`RegistryError` (naming the URI) unless the store answers."""
         try:
             self.client.search_registered_models(max_results=1)
         except Exception as exc:  # MLflow raises many types for a bad URI
-            raise RegistryError(
-                f"the MLflow store at {self.uri} cannot be used ({type(exc).__name__}: "
-                f"{str(exc)[:200]}); check VRU_MLFLOW_TRACKING_URI"
-            ) from None
+            raise _unusable(self.uri, exc) from None
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -205,7 +209,7 @@ class Registry:
             v
             for v in self.versions()
             if not v.blocked
-            and v.tags.get("vru.gate.performance") == "pass"
+            and v.tags.get(PERFORMANCE_GATE_TAG) == "pass"
             and (before is None or v.version < before)
             and all(v.tags.get(k) == val for k, val in (like or {}).items())
         ]
@@ -266,7 +270,7 @@ class Registry:
                 )
         with suppress(MlflowException):  # already registered: fine
             self.client.create_registered_model(self.name)
-        all_tags = {**tags, STATE_TAG: state, "vru.content_hash": model.content_hash}
+        all_tags = {**tags, STATE_TAG: state, CONTENT_HASH_TAG: model.content_hash}
         # one call: a version never exists without its gate state
         created = self.client.create_model_version(
             self.name,
@@ -322,13 +326,13 @@ class Registry:
                 f"{self.name} has no champion: the ethics panel approves a candidate with "
                 "`vru review approve --version N`"
             )
-        status = service_status(log.entries(), info.version, info.tags.get("vru.content_hash", ""))
+        status = service_status(log.entries(), info.version, info.tags.get(CONTENT_HASH_TAG, ""))
         if not status.usable:
             raise RegistryError(
                 f"the {alias} (version {info.version}) cannot be used for scoring: {status.reason}"
             )
         model, info = self.load(info.version, threads=threads)
-        if model.content_hash != info.tags.get("vru.content_hash"):
+        if model.content_hash != info.tags.get(CONTENT_HASH_TAG):
             raise RegistryError(
                 f"version {info.version}'s files do not match the content hash it was "
                 "registered and approved with; re-register the model"

@@ -20,15 +20,15 @@ Example
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Literal
+
+from vru_risk.file_lock import exclusive_lock
 
 Action = Literal["approve", "reject", "override", "suspend", "clear-leakage"]
 ACTIONS: Final = ("approve", "reject", "override", "suspend", "clear-leakage")
@@ -70,15 +70,8 @@ class ReviewLog:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.with_suffix(".lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _locked(self) -> AbstractContextManager[None]:
+        return exclusive_lock(self.path.with_suffix(".lock"))
 
     def entries(self) -> list[ReviewEntry]:
         """Every entry, oldest first, after checking numbering and the hash chain."""

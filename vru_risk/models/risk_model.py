@@ -14,12 +14,7 @@ Saved pickle-free as plain files (the booster's own text model, calibrator param
 the reference distribution, the patterns and a manifest with every file's sha256); the content
 hash is the sha256 of that manifest.
 
-Example
--------
->>> import numpy as np, pandas as pd
->>> from vru_risk.models.risk_model import availability_patterns
->>> availability_patterns(pd.DataFrame({"a": [1.0, np.nan]}), {"x": ("a",)}, "").tolist()
-['', 'x']
+The patterns of available sources are spelled by :mod:`vru_risk.models.source_patterns`.
 """
 
 from __future__ import annotations
@@ -40,6 +35,7 @@ from pydantic import ValidationError
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
 from vru_risk.features.catalog import CatalogError, FeatureSpec
 from vru_risk.models.calibration import Calibrator, calibrator_from
+from vru_risk.models.source_patterns import distinct_patterns, listed_unavailable, source_columns
 
 FORMAT_VERSION: Final = 2
 MODEL_NAME: Final = "vru-risk"
@@ -71,72 +67,6 @@ class FrameMismatchError(ValueError):
 
 class ModelFileError(ValueError):
     """A saved RiskModel that cannot be loaded (missing, altered or unreadable files)."""
-
-
-def _source_columns(spec: FeatureSpec) -> dict[str, tuple[str, ...]]:
-    out: dict[str, list[str]] = {}
-    for f in spec.features:
-        if f.source != "people":
-            out.setdefault(f.source, []).append(f.name)
-    return {k: tuple(v) for k, v in out.items()}
-
-
-def availability_patterns(
-    features: pd.DataFrame,
-    source_columns: Mapping[str, tuple[str, ...]],
-    sources_unavailable: pd.Series | Sequence[str] | str,
-) -> pd.Series:
-    """Per row, the sorted, comma-joined sources the model could not see ('' = all seen).
-
-    A source counts as unseen for a row when the VRU lacks it (``sources_unavailable``) or when
-    every feature the source feeds is missing for that row (e.g. no school record). Vectorised:
-    each row's unseen sources are a bit mask, and only the distinct masks are spelled out.
-    """
-    missing = {
-        source: np.isnan(features[list(cols)].to_numpy(dtype="float64")).all(axis=1)
-        for source, cols in source_columns.items()
-    }
-    spelled = _spell_patterns(missing, _listed(sources_unavailable, len(features)))
-    return pd.Series(spelled, index=features.index, dtype=object)
-
-
-def _listed(sources_unavailable: pd.Series | Sequence[str] | str, n: int) -> np.ndarray:
-    """Per row, the comma-joined sources the VRU lacks ('' = none), as an object array."""
-    if isinstance(sources_unavailable, str):
-        return np.full(n, sources_unavailable, dtype=object)
-    if isinstance(sources_unavailable, pd.Series):
-        return sources_unavailable.fillna("").astype(str).to_numpy(dtype=object)
-    return np.array(["" if s is None else str(s) for s in sources_unavailable], dtype=object)
-
-
-def _spell_patterns(missing: Mapping[str, np.ndarray], listed: np.ndarray) -> np.ndarray:
-    """The patterns of :func:`availability_patterns` from, per source, whether all its inputs
-    are missing on each row, and each row's comma-joined sources the VRU lacks."""
-    spelled, inverse = _distinct_patterns(missing, listed)
-    result: np.ndarray = spelled[inverse]
-    return result
-
-
-def _distinct_patterns(
-    missing: Mapping[str, np.ndarray], listed: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct patterns spelled out, and each row's position among them."""
-    n = len(listed)
-    if n == 0:
-        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
-    codes, uniques = pd.factorize(listed)
-    vru_sets = [set(filter(None, str(u).split(","))) for u in uniques]
-    names = sorted(set(missing) | {s for v in vru_sets for s in v})
-    bit = {name: 1 << k for k, name in enumerate(names)}
-    vru_bits = np.array([sum(bit[s] for s in v) for v in vru_sets] or [0], dtype=np.int64)
-    mask = vru_bits[codes]
-    for source, all_missing in missing.items():
-        mask = mask | np.where(all_missing, bit[source], 0)
-    distinct, inverse = np.unique(mask, return_inverse=True)
-    spelled = np.array(
-        [",".join(s for s in names if int(m) & bit[s]) for m in distinct], dtype=object
-    )
-    return spelled, inverse.reshape(-1)
 
 
 @dataclass(frozen=True)
@@ -306,7 +236,7 @@ class RiskModel:
         position = {name: i for i, name in enumerate(self.spec.names)}
         return {
             source: np.array([position[c] for c in cols], dtype=np.int64)
-            for source, cols in _source_columns(self.spec).items()
+            for source, cols in source_columns(self.spec).items()
         }
 
     @cached_property
@@ -322,12 +252,12 @@ class RiskModel:
             source: np.isnan(x[:, cols]).all(axis=1)
             for source, cols in self._source_positions.items()
         }
-        return _distinct_patterns(missing, _listed(sources_unavailable, len(x)))
+        return distinct_patterns(missing, listed_unavailable(sources_unavailable, len(x)))
 
     def patterns(
         self, data: pd.DataFrame | ModelInputs, sources_unavailable: pd.Series | Sequence[str] | str
     ) -> pd.Series:
-        """Each row's pattern of sources the model could not see (see availability_patterns)."""
+        """Each row's pattern of sources the model could not see (see :mod:`.source_patterns`)."""
         spelled, inverse = self._pattern_array(data, sources_unavailable)
         index = data.index if isinstance(data, pd.DataFrame) else None
         return pd.Series(spelled[inverse], index=index, dtype=object)

@@ -49,19 +49,15 @@ from vru_risk.flags.flag import ADVISORY_NOTICE
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.private_home import PRIVATE_UMASK, tighten_home
+from vru_risk.pydantic_errors import error_line
 from vru_risk.serving.access_log.log import AuditLog, AuditLogError, open_audit_log
 from vru_risk.serving.auth import SessionCodec, SignedOut
 from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
-from vru_risk.serving.deps import (
-    AppState,
-    LoginRequiredError,
-    ModelService,
-    MomentStore,
-    ScoringUnavailableError,
-    mirror_review_log,
-)
+from vru_risk.serving.deps import AppState, LoginRequiredError, mirror_review_log
 from vru_risk.serving.login_limits import LoginLimits, LoginRateLimiter
 from vru_risk.serving.middleware import RequestGuard, SecurityHeaders, api_path
+from vru_risk.serving.model_service import ModelService, ScoringUnavailableError
+from vru_risk.serving.moment_store import MomentStore
 from vru_risk.serving.rate_limit import IdentifierRateLimiter
 from vru_risk.serving.routes import (
     aggregates,
@@ -161,7 +157,7 @@ def create_app(settings: Settings) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         engine = open_database(settings.app_database_url, background_checkpoint=True)
         checkpointer = Checkpointer(engine)
-        review_log = ReviewLog(settings.home / "review_log.jsonl")
+        review_log = ReviewLog(settings.review_log_path)
         models = ModelService(settings.tracking_uri, review_log)
         models.load()
         mirror_review_log(session_factory(engine, write=True), review_log)
@@ -196,7 +192,6 @@ def create_app(settings: Settings) -> FastAPI:
             models=models,
             registry_uri=settings.tracking_uri,
             review_log=review_log,
-            reports_dir=settings.reports_dir,
             audit=audit,
             audit_problem=problem,
             codec=SessionCodec(secret, max_age_seconds=settings.session_hours * 3600),
@@ -286,7 +281,7 @@ def create_app(settings: Settings) -> FastAPI:
             }
             for e in exc.errors()
         ]
-        listed = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
+        listed = "; ".join(error_line(p) for p in problems)
         detail = f"the request is not valid: {listed}. Correct these and send it again"
         if _is_api(request):
             return JSONResponse({"detail": detail, "problems": problems}, status_code=422)

@@ -1,4 +1,4 @@
-"""Web sessions, CSRF tokens and login rate limiting.
+"""Web sessions, CSRF tokens and signing out.
 
 A web session is a cookie signed with ``VRU_SESSION_SECRET`` (itsdangerous, HMAC-SHA1 over a
 timestamped payload): the user's id, a per-session CSRF token, the time it was issued and the

@@ -1,5 +1,6 @@
 """The app's state and its ``Annotated`` dependencies: database sessions, the signed-in user,
-roles, CSRF, the audit log and the model in service.
+roles, CSRF, the audit log and the model in service (:mod:`~vru_risk.serving.model_service`;
+the materialised moments it scores are in :mod:`~vru_risk.serving.moment_store`).
 
 Dependencies that do no blocking I/O (at most a stat of the review log) are ``async def``
 (FastAPI runs them on the event loop, not in a worker thread: a thread hop per dependency costs
@@ -13,22 +14,16 @@ token; every page POST checks one.
 
 Example
 -------
->>> ScoringUnavailableError("no champion", "approve one").args[0]
-'no champion'
+>>> CSRF_FIELD  # the form field of every page POST, checked by check_csrf
+'csrf_token'
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated
 
 import anyio
 import anyio.to_thread
@@ -36,15 +31,10 @@ from fastapi import Depends, Form, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vru_risk.features.moments import MomentsError, load_moments
-from vru_risk.flags.flagging import MomentRows
 from vru_risk.flags.programmes import Programme, Programmes
-from vru_risk.models.registry import Registry, RegistryError, VersionInfo
-from vru_risk.models.review_log import ReviewLog, ReviewLogError, service_status
-from vru_risk.models.risk_model import MODEL_NAME, FrameMismatchError, RiskModel
+from vru_risk.models.review_log import ReviewLog
 from vru_risk.serving.access_log.log import AuditLog
 from vru_risk.serving.auth import (
     CSRF_FIELD,
@@ -63,253 +53,19 @@ from vru_risk.serving.credentials import (
     session_user,
     token_user,
 )
-from vru_risk.serving.db.review_mirror import sync_review_log
+from vru_risk.serving.db.review_mirror import mirror_review_log as mirror_review_log
 from vru_risk.serving.login_limits import LoginRateLimiter
+from vru_risk.serving.model_service import LoadedModel, ModelService, ScoringUnavailableError
+from vru_risk.serving.moment_store import MomentStore
 from vru_risk.serving.rate_limit import IdentifierRateLimiter
 from vru_risk.serving.users import Role, UserInfo
 from vru_risk.settings import Settings
 
 log = logging.getLogger("vru_risk.serving")
 
-FIX_CHAMPION: Final = (
-    "the ethics panel puts a model into service: read its fairness report, then approve it on "
-    "the Model versions page or with `vru review approve --version N --reviewer NAME --reason "
-    "TEXT` (a failing fairness gate needs two overrides); the server picks the change up on "
-    "the next request"
-)
-
-
-class ScoringUnavailableError(Exception):
-    """No usable champion: the message says why, ``fix`` what to do."""
-
-    def __init__(self, reason: str, fix: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.fix = fix
-
 
 class LoginRequiredError(Exception):
     """A page needs a signed-in user: the app redirects to /login."""
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    model: RiskModel
-    info: VersionInfo
-    review_state: str
-
-
-class ModelService:
-    """The champion in service, or why there is none (degraded mode).
-
-    Loaded at startup through :meth:`Registry.load_champion` (refused without a matching review
-    record or when suspended). The review log is re-read whenever it changes on disk, so a
-    suspension or a new approval recorded by the CLI takes effect on the next request.
-    """
-
-    def __init__(self, tracking_uri: str, review_log: ReviewLog) -> None:
-        self.tracking_uri = tracking_uri
-        self.review_log = review_log
-        self._lock = threading.Lock()
-        self._loaded: LoadedModel | None = None
-        self._problem = "not loaded yet"
-        self._seen: tuple[int, int] | None = None
-
-    def _stamp(self) -> tuple[int, int]:
-        try:
-            stat = self.review_log.path.stat()
-        except FileNotFoundError:
-            return (0, 0)
-        return (stat.st_mtime_ns, stat.st_size)
-
-    def load(self) -> None:
-        """(Re)load the champion; on failure keep the reason (never raises)."""
-        with self._lock:
-            self._load_locked()
-
-    def _load_locked(self) -> None:
-        self._seen = self._stamp()
-        try:
-            registry = Registry(self.tracking_uri)
-            model, info = registry.load_champion(self.review_log, threads=1)
-            status = service_status(
-                self.review_log.entries(), info.version, info.tags.get("vru.content_hash", "")
-            )
-        except (RegistryError, ReviewLogError) as exc:
-            self._loaded, self._problem = None, str(exc)
-            log.warning("scoring unavailable (degraded mode): %s. To fix: %s", exc, FIX_CHAMPION)
-            return
-        self._loaded = LoadedModel(model, info, status.reason)
-        self._problem = ""
-        log.info("scoring with %s version %s (%s)", MODEL_NAME, info.version, status.reason)
-
-    def current(self) -> LoadedModel:
-        """The model in service, or raise :class:`ScoringUnavailableError`."""
-        with self._lock:
-            if self._stamp() != self._seen:
-                self._load_locked()
-            if self._loaded is None:
-                raise ScoringUnavailableError(self._problem, FIX_CHAMPION)
-            return self._loaded
-
-    def cached(self) -> LoadedModel | None:
-        """The model in service if it is loaded and the review log has not changed since; None
-        otherwise, or while another thread holds the lock (e.g. loading): then use
-        :meth:`current`. Never blocks."""
-        if not self._lock.acquire(blocking=False):
-            return None
-        try:
-            if self._loaded is None or self._stamp() != self._seen:
-                return None
-            return self._loaded
-        finally:
-            self._lock.release()
-
-    def status(self) -> LoadedModel | ScoringUnavailableError:
-        try:
-            return self.current()
-        except ScoringUnavailableError as exc:
-            return exc
-
-
-class MomentStore:
-    """The teachable moments the daily job materialised (``VRU_HOME/flags/moments-<day>/``),
-    read on first use and kept in memory (the newest few folders) as :class:`MomentRows` checked
-    against the model in service, with an index by (person, day): scoring a person never scans
-    raw tables, and costs no pandas per request. A folder is re-read when the daily job
-    rewrites it, and its rows are rebuilt when the model in service changes.
-    """
-
-    PREFIX: Final = "moments-"
-
-    def __init__(self, root: Path, *, keep: int = 4) -> None:
-        self.root = root
-        self.keep = keep
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple[Path, str], tuple[int, MomentRows, _Index]] = OrderedDict()
-        self._day_cache: dict[Path, tuple[int, tuple[dt.date, ...]]] = {}
-        self._folders: tuple[int, tuple[tuple[dt.date, Path], ...]] | None = None
-        self._failed: dict[tuple[Path, str], tuple[int, str]] = {}
-
-    def _listing(self, *, fresh: bool = False) -> tuple[tuple[dt.date, Path], ...]:
-        """The moments folders, newest last day first (re-listed when the root changes, or
-        when ``fresh``: a folder replaced within one tick of the clock leaves the root's time
-        unchanged)."""
-        try:
-            stamp = self.root.stat().st_mtime_ns
-        except OSError:
-            return ()
-        if not fresh and self._folders is not None and self._folders[0] == stamp:
-            return self._folders[1]
-        found = []
-        for directory in self.root.iterdir():
-            if not directory.name.startswith(self.PREFIX) or not directory.is_dir():
-                continue
-            try:
-                last = dt.date.fromisoformat(directory.name.removeprefix(self.PREFIX))
-            except ValueError:
-                continue
-            found.append((last, directory))
-        listing = tuple(sorted(found, reverse=True))
-        self._folders = (stamp, listing)
-        return listing
-
-    def _days(self, directory: Path) -> tuple[dt.date, ...]:
-        """The days a folder holds (from its moments.json, re-read when it changes)."""
-        meta_path = directory / "moments.json"
-        try:
-            stamp = meta_path.stat().st_mtime_ns
-            cached = self._day_cache.get(directory)
-            if cached is not None and cached[0] == stamp:
-                return cached[1]
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            days = tuple(dt.date.fromisoformat(d) for d in meta["days"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return ()
-        self._day_cache[directory] = (stamp, days)
-        return days
-
-    def _load(self, directory: Path, model: RiskModel) -> tuple[MomentRows, _Index]:
-        """The folder's rows checked against ``model`` and their index; raises
-        :class:`MomentsUnavailableError` (remembered until the folder changes) when it cannot
-        be read or does not fit the model."""
-        stamp = (directory / "moments.json").stat().st_mtime_ns
-        key = (directory, model.content_hash)
-        failed = self._failed.get(key)
-        if failed is not None and failed[0] == stamp:
-            raise MomentsUnavailableError(failed[1])
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == stamp:
-            self._cache.move_to_end(key)
-            return cached[1], cached[2]
-        try:
-            rows = MomentRows.of(model, load_moments(directory))
-        except (MomentsError, OSError, ValueError, KeyError) as exc:
-            why = (
-                "its features do not fit the model in service"
-                if isinstance(exc, FrameMismatchError | KeyError)
-                else "it cannot be read"
-            )
-            detail = (
-                "; ".join(exc.problems)
-                if isinstance(exc, FrameMismatchError)
-                else str(exc).splitlines()[0]
-            )
-            reason = f"{directory.name}: {why} ({detail[:300]})"
-            log.warning("materialised moments %s", reason)
-            self._failed[key] = (stamp, reason)
-            raise MomentsUnavailableError(reason) from None
-        rows.inputs.x.flags.writeable = False  # shared by every request: never changed
-        index = {(p, d): k for k, (p, d) in enumerate(zip(rows.person_id, rows.as_of, strict=True))}
-        self._failed.pop(key, None)
-        self._cache[key] = (stamp, rows, index)
-        while len(self._cache) > self.keep:
-            self._cache.popitem(last=False)
-        return rows, index
-
-    def preload(self, model: RiskModel) -> None:
-        """Read the newest folder for ``model`` now (at startup), so that the first score does
-        not load it while other scores wait; a folder that cannot be used is logged."""
-        with self._lock:
-            for _, directory in self._listing()[:1]:
-                # a failure is logged by _load, and said again to whoever asks for that day
-                with contextlib.suppress(MomentsUnavailableError, OSError):
-                    self._load(directory, model)
-
-    def find(self, model: RiskModel, person_id: str, as_of: dt.date) -> MomentRows | None:
-        """The one moment of ``person_id`` known on ``as_of`` (one row, checked against
-        ``model``), from the newest folder that holds the day; None when the daily job
-        materialised no such moment.
-
-        Raises :class:`MomentsUnavailableError` when the moment was not found and a folder
-        holding the day could not be used (unreadable, or features that do not fit ``model``).
-        """
-        with self._lock:
-            problems: list[str] = []
-            for fresh in (False, True):
-                for last, directory in self._listing(fresh=fresh):
-                    if last < as_of or as_of not in self._days(directory):
-                        continue
-                    try:
-                        rows, index = self._load(directory, model)
-                    except MomentsUnavailableError as exc:
-                        problems.append(str(exc))
-                        continue
-                    position = index.get((person_id, as_of))
-                    if position is not None:
-                        return rows.take([position])
-                if problems:
-                    break
-            if problems:
-                raise MomentsUnavailableError("; ".join(dict.fromkeys(problems)))
-        return None
-
-
-class MomentsUnavailableError(Exception):
-    """A materialised moments folder that holds the day asked for cannot be used."""
-
-
-_Index = dict[tuple[str, dt.date], int]
 
 
 @dataclass
@@ -324,7 +80,6 @@ class AppState:
     models: ModelService
     registry_uri: str
     review_log: ReviewLog
-    reports_dir: Path
     audit: AuditLog | None
     audit_problem: str
     codec: SessionCodec
@@ -342,24 +97,6 @@ class AppState:
             return self.programmes.by_id(programme_id)
         except KeyError:
             return None
-
-
-def mirror_review_log(sessions: sessionmaker[Session], review_log: ReviewLog) -> None:
-    """Copy new review-log entries into the database mirror; a broken log is reported, and the
-    champion loader (which checks the same chain) has refused it already."""
-    for attempt in (1, 2):
-        try:
-            with sessions.begin() as session:
-                sync_review_log(session, review_log)
-            return
-        except ReviewLogError as exc:
-            log.warning("the review log cannot be mirrored: %s", exc)
-            return
-        except IntegrityError:
-            # another server process (``vru serve --workers N``) mirrored the same entries at
-            # the same moment: the second pass finds them there
-            if attempt == 2:
-                raise
 
 
 async def get_state(request: Request) -> AppState:

@@ -1,5 +1,6 @@
 """What a flag must be to be stored and shown: ids and texts that fit the database columns and
-the audit log, ids that obey the identifier rule, no control characters, dates that make sense.
+the audit log, ids that obey the identifier rule, and no control characters (the rules of a
+flags file, dates included, are in :mod:`vru_risk.flags.ledger`; the service adds these).
 
 Every limit is read from the column definitions (:class:`FlagRow`, :class:`FlagProgramme`,
 :class:`AuditRow`), so a migration that widens a column widens the check; integers that go into
@@ -15,21 +16,18 @@ Example
 -------
 >>> LIMITS["person_id"], LIMITS["flag_id"], INTEGER_LIMITS["programmes.rank"]
 (128, 64, 2147483647)
->>> control_character({"a": ["ok", "bad\\x00"]})
-('a.1', 'U+0000')
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import re
 from typing import Any, Final
 
 from sqlalchemy import BigInteger, Column, Integer, String
 
 from vru_risk.data.ids import id_problem
 from vru_risk.flags.flag import Flag
+from vru_risk.flags.ledger import control_character as control_character
+from vru_risk.flags.ledger import text_problem
 from vru_risk.serving.db.models import AuditRow, FlagProgramme, FlagRow
 from vru_risk.serving.inputs import MAX_ID, is_flag_id
 from vru_risk.serving.users import UserInputError
@@ -79,31 +77,6 @@ INTEGER_LIMITS: Final[dict[str, int]] = {
     "programmes.rank": column_maximum(FlagProgramme.rank),
 }
 
-#: C0 and C1 control characters (NUL included), line and paragraph separators, and the
-#: bidirectional overrides and isolates that can make a text display differently from what it
-#: holds. None has a place in a flag.
-_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def control_character(data: Any, path: str = "") -> tuple[str, str] | None:
-    """The first string (or key) in ``data`` holding a control character: (where, which)."""
-    if isinstance(data, str):
-        found = _CONTROL.search(data)
-        return None if found is None else (path or "value", f"U+{ord(found.group()):04X}")
-    if isinstance(data, dict):
-        for key, value in data.items():
-            where = f"{path}.{key}" if path else str(key)
-            found_key = control_character(str(key), where)
-            hit = found_key or control_character(value, where)
-            if hit is not None:
-                return hit
-    elif isinstance(data, list | tuple):
-        for i, value in enumerate(data):
-            hit = control_character(value, f"{path}.{i}" if path else str(i))
-            if hit is not None:
-                return hit
-    return None
-
 
 def _values(flag: Flag) -> dict[str, list[str]]:
     return {
@@ -123,12 +96,9 @@ def _integers(flag: Flag) -> dict[str, list[int]]:
     }
 
 
-def storage_problem(flag: Flag, raw: str | None = None) -> str | None:
-    """Why ``flag`` cannot be stored or shown, or None: an empty or over-long id (longer than
-    its column or the audit log accepts), an id breaking the identifier rule, a flag id not of
-    the form the routes accept, a programme offered twice, an integer its column cannot hold,
-    or a control character in any string. ``raw`` is the flag's JSON text when at hand (else
-    it is serialised here)."""
+def length_problem(flag: Flag) -> str | None:
+    """Why an id or text of ``flag`` cannot be stored, or None: empty, or longer than its column
+    or the audit log accepts."""
     for field, values in _values(flag).items():
         limit = LIMITS[field]
         for value in values:
@@ -139,6 +109,15 @@ def storage_problem(flag: Flag, raw: str | None = None) -> str | None:
                     f"{field} has {len(value)} characters; the database and the audit log "
                     f"accept at most {limit}"
                 )
+    return None
+
+
+def identity_problem(flag: Flag) -> str | None:
+    """Why the ids and numbers of ``flag`` cannot be stored or opened, or None: an id breaking
+    the identifier rule (:func:`~vru_risk.data.ids.id_problem`), a flag id not of the form the
+    routes accept, a programme offered twice, an integer its column cannot hold."""
+    for field, values in _values(flag).items():
+        for value in values:
             problem = id_problem(value) if field in IDS else None
             if problem is not None:
                 return f"{field} {problem}; an id is compared exactly, so no id may"
@@ -156,30 +135,17 @@ def storage_problem(flag: Flag, raw: str | None = None) -> str | None:
                 f"{field} is beyond the range of its database column "
                 f"({-INTEGER_LIMITS[field] - 1} to {INTEGER_LIMITS[field]})"
             )
-    text = raw if raw is not None else flag.model_dump_json()
-    # JSON writes a control character in a string escaped (a backslash) or, for the separators
-    # and bidirectional marks, as itself: text with neither needs no walk through its strings
-    if "\\" not in text and _CONTROL.search(text) is None:
-        return None
-    hit = control_character(json.loads(text))
-    if hit is not None:
-        where, which = hit
-        return f"{where} holds a control character ({which}); no text of a flag may"
     return None
 
 
-def date_problem(flag: Flag, today: dt.date) -> str | None:
-    """Why the flag's dates cannot be right on ``today`` (the real date), or None: an as_of
-    after today (the service's "today" must never run ahead of the clock), or an expiry before
-    the as_of."""
-    if flag.as_of > today:
-        return (
-            f"as_of {flag.as_of.isoformat()} is after today's date ({today.isoformat()}); a flag "
-            "is dated the day the VRU knew of its trigger, never in the future"
-        )
-    if flag.expires < flag.as_of:
-        return (
-            f"expires {flag.expires.isoformat()} is before as_of {flag.as_of.isoformat()}; a "
-            "flag expires on or after the day it was made"
-        )
-    return None
+def column_problem(flag: Flag) -> str | None:
+    """The service's own rule for a flag of a flags file (the ledger checks its texts and
+    dates): :func:`length_problem`, then :func:`identity_problem`."""
+    return length_problem(flag) or identity_problem(flag)
+
+
+def storage_problem(flag: Flag, raw: str | None = None) -> str | None:
+    """Why ``flag`` cannot be stored or shown, or None: :func:`column_problem`, or a control
+    character in any string (:func:`~vru_risk.flags.ledger.text_problem`). ``raw`` is the
+    flag's JSON text when at hand (else it is serialised here)."""
+    return column_problem(flag) or text_problem(flag, raw)

@@ -23,8 +23,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from vru_risk.flags.flag import Flag
+from vru_risk.flags.ledger import FlagsFileError, date_problem, read_flags_file
 from vru_risk.serving.db.models import FlagProgramme, FlagRow, utcnow
-from vru_risk.serving.flag_checks import FlagStoreError, date_problem, storage_problem
+from vru_risk.serving.flag_checks import FlagStoreError, column_problem, storage_problem
 
 _SHOWN_ERRORS: Final = 10
 _CHUNK: Final = 500
@@ -43,72 +44,26 @@ class LoadResult:
     discarded: int = 0
 
 
-def _problem_list(path: Path, problems: list[str]) -> FlagStoreError:
-    shown = "\n".join(f"  - {p}" for p in problems[:_SHOWN_ERRORS])
-    rest = len(problems) - _SHOWN_ERRORS
-    return FlagStoreError(
-        f"{path}: {len(problems)} bad line(s); nothing was loaded:\n{shown}"
-        + (f"\n  ... and {rest} more" if rest > 0 else "")
-        + "\nRegenerate the file with `vru flags generate` or fix those lines."
-    )
-
-
 def read_flags_jsonl(path: Path, *, today: dt.date | None = None) -> list[Flag]:
     """Every line of a flags JSONL file validated; errors name the file and line numbers.
 
     Blank lines are skipped; a file without a flag is refused. Nothing is returned unless every
-    line is a flag that can be stored and shown on ``today`` (default the real date): finite
-    numbers, ids the database and audit log accept, no control characters, an as_of not after
-    today and an expiry not before the as_of. A flag id given twice with different content is
-    refused.
+    line is a flag that can be stored and shown on ``today`` (default the real date): the rules
+    of :func:`~vru_risk.flags.ledger.read_flags_file` (finite numbers, no control characters, an
+    as_of not after today, an expiry not before the as_of, one content per flag id) and ids the
+    database and audit log accept.
     """
     try:
-        content = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FlagStoreError(
-            f"{path} does not exist; give the file `vru flags generate` wrote"
-        ) from None
-    except IsADirectoryError:
-        raise FlagStoreError(f"{path} is a folder; give the flags .jsonl file in it") from None
-    except UnicodeDecodeError as exc:
-        raise FlagStoreError(
-            f"{path} is not UTF-8 text ({exc.reason}); is it a JSONL file?"
-        ) from None
-    except OSError as exc:
-        raise FlagStoreError(
-            f"{path} cannot be read ({exc.strerror}); check its permissions"
-        ) from None
-    day = today or dt.date.today()
-    flags: list[Flag] = []
-    problems: list[str] = []
-    seen: dict[str, tuple[int, Flag]] = {}
-    for number, line in enumerate(content.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            flag = Flag.model_validate_json(line)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "line"
-            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-            problems.append(f"line {number}: {where}: {first['msg']}{more}")
-            continue
-        problem = storage_problem(flag, line) or date_problem(flag, day)
-        if problem is not None:
-            problems.append(f"line {number}: {problem}")
-            continue
-        earlier = seen.get(flag.flag_id)
-        if earlier is not None:
-            if earlier[1] != flag:
-                problems.append(
-                    f"line {number}: flag {flag.flag_id} was already on line {earlier[0]} with "
-                    "different content"
-                )
-            continue
-        seen[flag.flag_id] = (number, flag)
-        flags.append(flag)
-    if problems:
-        raise _problem_list(path, problems)
+        flags = read_flags_file(
+            path,
+            today=today or dt.date.today(),
+            check=column_problem,
+            summary="{count} bad line(s); nothing was loaded",
+            advice="Regenerate the file with `vru flags generate` or fix those lines.",
+            shown=_SHOWN_ERRORS,
+        )
+    except FlagsFileError as exc:
+        raise FlagStoreError(str(exc)) from None
     if not flags:
         raise FlagStoreError(
             f"no flags in {path}: the file is empty or holds only blank lines. Give the file "

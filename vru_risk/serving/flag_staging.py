@@ -12,20 +12,18 @@ killed) leaves only unpublished rows, which it, or the next load, discards.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import ExitStack, contextmanager
 from typing import Final
 
 from sqlalchemy import Engine, delete, select, text, update
 
+from vru_risk.file_lock import LockFileError, exclusive_lock
 from vru_risk.flags.flag import Flag
-from vru_risk.serving.db.engine import session_factory
+from vru_risk.serving.db.engine import lock_file_beside, session_factory
 from vru_risk.serving.db.models import FlagLoad, FlagProgramme, FlagRow, utcnow
 from vru_risk.serving.flag_checks import FlagStoreError
 from vru_risk.serving.flag_loader import (
@@ -52,14 +50,6 @@ class LoadBusyError(FlagStoreError):
     """Another ``vru flags load`` is running on the same database."""
 
 
-def _lock_path(engine: Engine) -> Path | None:
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    path = Path(database).resolve()
-    return path.with_name(path.name + ".load-lock")
-
-
 @contextmanager
 def load_lock(engine: Engine) -> Iterator[None]:
     """Hold the database's one flags-load lock, or raise :class:`LoadBusyError` at once.
@@ -78,7 +68,7 @@ def load_lock(engine: Engine) -> Iterator[None]:
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOAD_LOCK_ID})
         return
-    path = _lock_path(engine)
+    path = lock_file_beside(engine, ".load-lock")
     if path is None:
         if not _MEMORY_LOCK.acquire(blocking=False):
             raise _busy(engine)
@@ -87,21 +77,17 @@ def load_lock(engine: Engine) -> Iterator[None]:
         finally:
             _MEMORY_LOCK.release()
         return
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise FlagStoreError(
-            f"the load lock {path} cannot be opened ({exc.strerror}); check that this user may "
-            "create files beside the database"
-        ) from None
-    try:
+    with ExitStack() as held:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.enter_context(exclusive_lock(path, wait=False))
         except BlockingIOError:
             raise _busy(engine) from None
+        except LockFileError as exc:
+            raise FlagStoreError(
+                f"the load lock {path} cannot be opened ({exc.strerror}); check that this user "
+                "may create files beside the database"
+            ) from None
         yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def _busy(engine: Engine) -> LoadBusyError:

@@ -1,9 +1,9 @@
-"""Flags, their programme lists and practitioners' decisions in the application database.
+"""Flags and their programme lists in the application database (practitioners' decisions on
+them: :mod:`~vru_risk.serving.decisions`).
 
 A flag is stored whole (its JSON, exactly as ``vru flags generate`` wrote it) beside the columns
 the service filters on; ``flag_programmes`` lists each programme it is offered to with its rank,
-so that a programme's list is one indexed query. Decisions are append-only: a correction is a new
-decision naming the one it corrects, and nothing here updates or deletes one (retention aside).
+so that a programme's list is one indexed query.
 
 Functions take a :class:`~sqlalchemy.orm.Session` and never commit: the caller owns the
 transaction. Redaction by programme (:meth:`Flag.for_programme`) and audit logging are the
@@ -17,8 +17,8 @@ control character) is left out with a logged warning naming its flag id, never i
 
 Example
 -------
->>> REASON_CODES["disagree"][:2]
-('information_out_of_date', 'information_wrong')
+>>> Withdrawal(dt.datetime(2026, 3, 2, 9, 30), "sent in error", "admin").sentence("0a1b")
+'flag 0a1b was withdrawn on 2026-03-02 at 09:30 UTC: sent in error'
 """
 
 from __future__ import annotations
@@ -27,43 +27,27 @@ import datetime as dt
 import functools
 import logging
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import cast
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from vru_risk.flags import ledger
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme, Programmes, load_programmes
-from vru_risk.serving.db.models import DecisionRow, FlagLoad, FlagProgramme, FlagRow, utcnow
+from vru_risk.pydantic_errors import error_location
+from vru_risk.serving.db.models import DecisionRow, FlagLoad, FlagProgramme, FlagRow
 from vru_risk.serving.flag_checks import FlagStoreError as FlagStoreError
 from vru_risk.serving.flag_checks import storage_problem
 from vru_risk.serving.flag_loader import LoadResult as LoadResult
 from vru_risk.serving.flag_loader import load_flags as load_flags
 from vru_risk.serving.flag_loader import read_flags_jsonl as read_flags_jsonl
-from vru_risk.serving.inputs import DECISIONS as DECISIONS  # the vocabulary lives with
-from vru_risk.serving.inputs import MAX_TEXT as MAX_TEXT  # the one validation of a decision
-from vru_risk.serving.inputs import REASON_CODES as REASON_CODES
-from vru_risk.serving.inputs import (
-    Decision,
-    DecisionInput,
-    DecisionInputError,
-    check_decision,
-    is_idempotency_key,
-)
-from vru_risk.serving.users import UserInfo
 
 # FlagStoreError, LoadResult, load_flags and read_flags_jsonl are re-exported where callers have
 # always found them: loading lives in flag_loader, the checks (and that error) in flag_checks
 
 log = logging.getLogger("vru_risk.serving.flags")
-
-
-class IdempotencyConflictError(FlagStoreError):
-    """An idempotency key the user already used for a decision with other content."""
 
 
 @dataclass(frozen=True)
@@ -87,24 +71,6 @@ class StoredFlag:
 
     flag: Flag
     withdrawal: Withdrawal | None
-
-
-@dataclass(frozen=True)
-class DecisionInfo:
-    """One recorded decision (rows are never changed; see ``corrects``)."""
-
-    id: int
-    flag_id: str
-    programme_id: str
-    username: str
-    decision: Decision
-    referred_to: str | None
-    reason_code: str
-    text: str
-    created_at: dt.datetime
-    corrects: int | None
-    #: True when a retry with the same idempotency key returned this already stored decision
-    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,8 +113,7 @@ def _showable(body: str) -> Flag | str:
         flag = _to_flag(body)
     except ValidationError as exc:
         where = ", ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'} ({e['type']})"
-            for e in exc.errors()[:3]
+            f"{error_location(e['loc'], default='body')} ({e['type']})" for e in exc.errors()[:3]
         )
         return f"its stored body does not parse as a flag: {where}"
     return storage_problem(flag, body) or flag
@@ -162,24 +127,36 @@ def _usable(flag_id: str, body: str, where: str) -> Flag | None:
     return found
 
 
-def stored_flag(session: Session, flag_id: str) -> StoredFlag | None:
-    """A published flag, withdrawn or not, or None (unknown, still being loaded, or stored in
-    a form that cannot be shown: logged)."""
+def published_flag_column(
+    session: Session, flag_id: str, column: InstrumentedAttribute[str]
+) -> tuple[str, Withdrawal | None] | None:
+    """``column`` of the published flag ``flag_id`` (withdrawn or not) and its withdrawal, or
+    None when there is no such flag or it is still being loaded."""
     row = session.execute(
-        select(
-            FlagRow.body, FlagRow.withdrawn_at, FlagRow.withdrawn_reason, FlagRow.withdrawn_by
-        ).where(FlagRow.flag_id == flag_id, published())
+        select(column, FlagRow.withdrawn_at, FlagRow.withdrawn_reason, FlagRow.withdrawn_by).where(
+            FlagRow.flag_id == flag_id, published()
+        )
     ).first()
     if row is None:
-        return None
-    flag = _usable(flag_id, row.body, "the flag's page")
-    if flag is None:
         return None
     withdrawal = (
         None
         if row.withdrawn_at is None
         else Withdrawal(row.withdrawn_at, row.withdrawn_reason or "", row.withdrawn_by or "")
     )
+    return row[0], withdrawal
+
+
+def stored_flag(session: Session, flag_id: str) -> StoredFlag | None:
+    """A published flag, withdrawn or not, or None (unknown, still being loaded, or stored in
+    a form that cannot be shown: logged)."""
+    found = published_flag_column(session, flag_id, FlagRow.body)
+    if found is None:
+        return None
+    body, withdrawal = found
+    flag = _usable(flag_id, body, "the flag's page")
+    if flag is None:
+        return None
     return StoredFlag(flag, withdrawal)
 
 
@@ -193,6 +170,21 @@ def get_flag(session: Session, flag_id: str) -> Flag | None:
 def _redacted(body: str, programme: Programme) -> Flag:
     """A stored flag as ``programme`` may see it (each body is redacted once per programme)."""
     return _to_flag(body).for_programme(programme)
+
+
+def display_period(today: dt.date, visible_days: int) -> tuple[dt.date, dt.date]:
+    """The as_of days of the flags listed on ``today``: ``visible_days`` back to ``today``,
+    inclusive (a flag is listed too only until its ``expires`` day)."""
+    return today - dt.timedelta(days=visible_days), today
+
+
+def visible(flag: Flag, today: dt.date | None, visible_days: int) -> bool:
+    """Whether a flag is still listed on ``today`` (the rule :func:`flags_for_programme`
+    applies in the database): its as_of within :func:`display_period`, not expired."""
+    if today is None:
+        return False
+    earliest, latest = display_period(today, visible_days)
+    return earliest <= flag.as_of <= latest and flag.expires >= today
 
 
 def flags_for_programme(
@@ -213,7 +205,7 @@ def flags_for_programme(
     """
     if redact_for is not None and redact_for.id != programme_id:
         raise ValueError(f"flags of {programme_id!r} cannot be redacted for {redact_for.id!r}")
-    earliest = today - dt.timedelta(days=visible_days)
+    earliest, latest = display_period(today, visible_days)
     rows = session.execute(
         select(FlagRow.flag_id, FlagRow.body)
         .join(FlagProgramme, FlagProgramme.flag_id == FlagRow.flag_id)
@@ -221,7 +213,7 @@ def flags_for_programme(
             FlagProgramme.programme_id == programme_id,
             FlagProgramme.status == "offered",
             FlagRow.as_of >= earliest,
-            FlagRow.as_of <= today,
+            FlagRow.as_of <= latest,
             FlagRow.expires >= today,
             shown(),
         )
@@ -239,150 +231,6 @@ def flags_for_programme(
     return [_redacted(body, redact_for) for body, _ in usable]
 
 
-def _decision_info(row: DecisionRow) -> DecisionInfo:
-    return DecisionInfo(
-        id=row.id,
-        flag_id=row.flag_id,
-        programme_id=row.programme_id,
-        username=row.username,
-        decision=cast(Decision, row.decision),
-        referred_to=row.referred_to,
-        reason_code=row.reason_code,
-        text=row.text,
-        created_at=row.created_at,
-        corrects=row.corrects,
-    )
-
-
-def record_decision(
-    session: Session,
-    *,
-    flag_id: str,
-    user: UserInfo,
-    programme_id: str,
-    decision: str,
-    reason_code: str,
-    text: str,
-    known_programmes: Programmes,
-    referred_to: str | None = None,
-    corrects: int | None = None,
-    idempotency_key: str | None = None,
-) -> DecisionInfo:
-    """Append a decision (never an update: a correction is a new row naming what it corrects).
-
-    The content is checked by :func:`~vru_risk.serving.inputs.check_decision` (referrals name a
-    programme of ``known_programmes``: the configured ``VRU_PROGRAMMES_PATH``). Then refused: a
-    user who is not an active practitioner bound to ``programme_id``; an unknown flag; a
-    programme the flag is not offered to; ``corrects`` naming a decision on another flag or
-    programme.
-
-    ``idempotency_key`` (1-128 visible ASCII characters): a decision this user already stored
-    under the key is returned instead (``replayed``), nothing new is stored; a key already used
-    for other content raises :class:`IdempotencyConflictError`. Two concurrent requests with
-    the same key store one row (a unique index; the loser reads the winner's row).
-    """
-    checked = check_decision(
-        decision=decision,
-        reason_code=reason_code,
-        text=text,
-        referred_to=referred_to,
-        corrects=corrects,
-        programmes=known_programmes,
-    )
-    if idempotency_key is not None and not is_idempotency_key(idempotency_key):
-        raise DecisionInputError(
-            "the Idempotency-Key must be 1-128 visible ASCII characters (no spaces)"
-        )
-    if not user.active or user.role != "practitioner":
-        raise FlagStoreError(
-            f"{user.username} is not an active practitioner: only practitioners record decisions"
-        )
-    if programme_id not in user.programmes:
-        raise FlagStoreError(
-            f"{user.username} is not bound to programme {programme_id!r} "
-            f"(bound to: {', '.join(user.programmes)})"
-        )
-    if idempotency_key is not None:
-        stored = _by_key(session, user.id, idempotency_key)
-        if stored is not None:
-            return _replay(stored, flag_id, programme_id, checked)
-    found = stored_flag(session, flag_id)
-    if found is None:
-        raise FlagStoreError(f"no flag {flag_id!r}; it may have passed the retention period")
-    if found.withdrawal is not None:
-        raise FlagStoreError(
-            f"{found.withdrawal.sentence(flag_id)}. A withdrawn flag takes no new decisions"
-        )
-    offer = session.get(FlagProgramme, (flag_id, programme_id))
-    if offer is None or offer.status != "offered":
-        raise FlagStoreError(f"flag {flag_id} was not offered to programme {programme_id!r}")
-    if checked.corrects is not None:
-        # ids are 32-bit integers on PostgreSQL: a larger one names no decision
-        earlier = session.get(DecisionRow, checked.corrects) if checked.corrects < 2**31 else None
-        if earlier is None or earlier.flag_id != flag_id or earlier.programme_id != programme_id:
-            raise FlagStoreError(
-                f"the decision it corrects is not one of {programme_id!r}'s decisions on flag "
-                f"{flag_id}: a correction names an earlier decision of the same flag and "
-                "programme (the id is not repeated: it says nothing of other decisions)"
-            )
-    row = DecisionRow(
-        flag_id=flag_id,
-        programme_id=programme_id,
-        user_id=user.id,
-        username=user.username,
-        decision=checked.decision,
-        referred_to=checked.referred_to,
-        reason_code=checked.reason_code,
-        text=checked.text,
-        created_at=utcnow(),
-        corrects=checked.corrects,
-        idempotency_key=idempotency_key,
-    )
-    if idempotency_key is None:
-        session.add(row)
-        session.flush()
-        return _decision_info(row)
-    try:
-        with session.begin_nested():  # a savepoint: losing the race keeps the transaction
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        stored = _by_key(session, user.id, idempotency_key)
-        if stored is None:
-            raise
-        return _replay(stored, flag_id, programme_id, checked)
-    return _decision_info(row)
-
-
-def _by_key(session: Session, user_id: int, key: str) -> DecisionRow | None:
-    return session.scalar(
-        select(DecisionRow).where(
-            DecisionRow.user_id == user_id, DecisionRow.idempotency_key == key
-        )
-    )
-
-
-def _replay(
-    stored: DecisionRow, flag_id: str, programme_id: str, checked: DecisionInput
-) -> DecisionInfo:
-    """The stored decision if the retry asks for the same thing, else a conflict."""
-    same = (
-        stored.flag_id == flag_id
-        and stored.programme_id == programme_id
-        and stored.decision == checked.decision
-        and stored.reason_code == checked.reason_code
-        and stored.referred_to == checked.referred_to
-        and stored.text == checked.text
-        and stored.corrects == checked.corrects
-    )
-    if not same:
-        raise IdempotencyConflictError(
-            "this idempotency key was already used for a different decision, which is stored; "
-            "nothing new was recorded. Send a new key (a new form) for a new decision"
-        )
-    return replace(_decision_info(stored), replayed=True)
-
-
 def flag_ids_of_moment(session: Session, person_id: str, as_of: dt.date) -> list[str]:
     """The ids of every stored flag of ``person_id`` known on ``as_of`` (flags of several model
     versions may share a moment); whether one is shown is the caller's rule."""
@@ -395,40 +243,29 @@ def flag_ids_of_moment(session: Session, person_id: str, as_of: dt.date) -> list
     )
 
 
-def decisions_for(
-    session: Session, flag_id: str, programme_ids: Sequence[str] | None = None
-) -> list[DecisionInfo]:
-    """Decisions on a flag, oldest first, optionally only those of some programmes."""
-    query = select(DecisionRow).where(DecisionRow.flag_id == flag_id)
-    if programme_ids is not None:
-        query = query.where(DecisionRow.programme_id.in_(list(programme_ids)))
-    rows = session.scalars(query.order_by(DecisionRow.created_at, DecisionRow.id))
-    return [_decision_info(r) for r in rows]
-
-
 def capacity_used(
     session: Session, programme_id: str, day: dt.date, *, programmes: Programmes | None = None
 ) -> int:
-    """Flags offered to the programme in its capacity period holding ``day``."""
+    """Flags offered to the programme in its capacity period holding ``day``: the published
+    offers' dates, counted by :func:`vru_risk.flags.ledger.capacity_used`."""
     configured = programmes or load_programmes()
     try:
         programme = configured.by_id(programme_id)
     except KeyError as exc:
         raise FlagStoreError(str(exc.args[0])) from None
-    start, end = programme.period_start(day), programme.period_end(day)
-    count = session.scalar(
-        select(func.count())
+    offers = session.execute(
+        select(FlagRow.as_of, func.count())
         .select_from(FlagProgramme)
         .join(FlagRow, FlagRow.flag_id == FlagProgramme.flag_id)
         .where(
             FlagProgramme.programme_id == programme_id,
             FlagProgramme.status == "offered",
-            FlagRow.as_of >= start,
-            FlagRow.as_of <= end,
             published(),
         )
+        .group_by(FlagRow.as_of)
     )
-    return int(count or 0)
+    dates = (as_of for as_of, count in offers for _ in range(count))
+    return ledger.capacity_used(dates, programme, day)
 
 
 def latest_as_of(session: Session) -> dt.date | None:

@@ -140,8 +140,8 @@ def check_decision(
     ``referred_to`` with another decision; free text over :data:`MAX_TEXT` characters or with a
     control character other than newline and tab; no free text for ``disagree`` or reason
     ``other``; ``corrects`` outside 1 to :data:`MAX_ID`. Whether the flag, programme and
-    corrected decision exist is the store's check (:func:`~vru_risk.serving.flag_store.
-    record_decision`).
+    corrected decision exist is the store's check (:func:`~vru_risk.serving.decisions.
+    record_checked`).
 
     >>> from vru_risk.flags.programmes import load_programmes
     >>> check_decision(decision="no_action", reason_code="moved_away", text=" left\\r\\n",

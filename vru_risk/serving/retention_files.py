@@ -27,7 +27,6 @@ Example
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import shutil
@@ -37,13 +36,13 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from vru_risk.flags.ledger import ISSUED_GLOB, line_as_of, write_lines
 from vru_risk.serving.users import UserInputError
 
 if TYPE_CHECKING:
     from vru_risk.settings import Settings
 
 _DAY: Final = re.compile(r"(\d{4}-\d{2}-\d{2})")
-LEDGER_GLOB: Final = "issued-*.jsonl"
 MOMENTS_PREFIX: Final = "moments-"
 #: What training logs of every test fold's young people (``vru_risk.training.tracking``).
 PREDICTIONS: Final = "predictions.parquet"
@@ -163,9 +162,8 @@ def _ledger_change(path: Path, cutoff: dt.date) -> LedgerChange | None:
     for line in lines:
         if not line.strip():
             continue
-        try:
-            as_of = dt.date.fromisoformat(json.loads(line)["as_of"])
-        except (ValueError, KeyError, TypeError):
+        as_of = line_as_of(line)
+        if as_of is None:
             keep.append(line)  # not a flag this run can date: kept, and so not lost
             continue
         if as_of < cutoff:
@@ -214,7 +212,7 @@ def plan_files(folders: RetentionFolders, cutoff: dt.date) -> FilePlan:
     readable and deletable (RetentionError naming the first that is not)."""
     ledgers = []
     if folders.issued.is_dir():
-        for path in sorted(folders.issued.glob(LEDGER_GLOB)):
+        for path in sorted(folders.issued.glob(ISSUED_GLOB)):
             change = _ledger_change(path, cutoff)
             if change is not None:
                 ledgers.append(change)
@@ -254,12 +252,7 @@ def delete_files(plan: FilePlan, done: FileCounts) -> None:
             change.path.unlink(missing_ok=True)
             done.ledger_files_deleted += 1
         else:
-            tmp = change.path.with_name(f".{change.path.name}.{os.getpid()}.retention.tmp")
-            try:
-                tmp.write_text("".join(f"{line}\n" for line in change.keep), encoding="utf-8")
-                tmp.replace(change.path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            write_lines(change.path, change.keep)
             done.ledger_files_rewritten += 1
         done.ledger_lines += change.expired
     for folder in plan.moments:

@@ -1,7 +1,7 @@
 """Response and request models of the JSON API (``/api/v1``), separate from internal objects.
 
 These are the API's contract: the internal :class:`~vru_risk.flags.flag.Flag`,
-:class:`~vru_risk.serving.flag_store.DecisionInfo` and the registry's records may change shape;
+:class:`~vru_risk.serving.decisions.DecisionInfo` and the registry's records may change shape;
 these only change with a new API version. Every number says its unit and scale.
 
 Example

@@ -32,10 +32,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.serving.db.models import ApiToken, User, utcnow
 from vru_risk.serving.users import UserInfo, UserInputError, user_info, user_row
+from vru_risk.serving.vocabulary import MAX_TOKEN_DAYS as MAX_TOKEN_DAYS
 
 TOKEN_PREFIX: Final = "vru_"
-#: the longest an API token may be issued for (``--days``, ``VRU_TOKEN_DAYS``)
-MAX_TOKEN_DAYS: Final = 366
 #: a token's last use is written at most this often (a write per API call would cost more
 #: than the call)
 LAST_USED_EVERY: Final = dt.timedelta(minutes=5)

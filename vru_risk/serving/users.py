@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Final, Literal, cast
+from typing import Final, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -36,9 +36,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.flags.programmes import Programmes, load_programmes
 from vru_risk.serving.db.models import ApiToken, User, utcnow
+from vru_risk.serving.vocabulary import ROLES as ROLES
+from vru_risk.serving.vocabulary import Role as Role
 
-Role = Literal["practitioner", "data_scientist", "ethics_panel", "admin"]
-ROLES: Final[tuple[Role, ...]] = ("practitioner", "data_scientist", "ethics_panel", "admin")
 MIN_PASSWORD_LENGTH: Final = 12
 MAX_PASSWORD_LENGTH: Final = 1024
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")

@@ -18,12 +18,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from vru_risk.serving.db.models import FlagRow, utcnow
 from vru_risk.serving.flag_checks import FlagStoreError, column_length, control_character
-from vru_risk.serving.flag_store import Withdrawal, published
+from vru_risk.serving.flag_store import Withdrawal, published_flag_column
 
 #: The longest reason kept (its column's length).
 REASON_LIMIT: Final = column_length(FlagRow.withdrawn_reason)
@@ -67,20 +67,17 @@ def withdraw_flag(
     yet published), a flag already withdrawn (saying when, by whom and why).
     """
     text = check_reason(reason)
-    row = session.execute(
-        select(
-            FlagRow.person_id, FlagRow.withdrawn_at, FlagRow.withdrawn_reason, FlagRow.withdrawn_by
-        ).where(FlagRow.flag_id == flag_id, published())
-    ).first()
-    if row is None:
+    found = published_flag_column(session, flag_id, FlagRow.person_id)
+    if found is None:
         raise FlagStoreError(
             f"no flag {flag_id!r} in the service's database; check the id (it is in the flag's "
             "page address and in the flags file). It may have passed the retention period"
         )
-    if row.withdrawn_at is not None:
+    person_id, earlier = found
+    if earlier is not None:
         raise FlagStoreError(
-            f"flag {flag_id} was already withdrawn on {row.withdrawn_at:%Y-%m-%d %H:%M} UTC by "
-            f"{row.withdrawn_by}: {row.withdrawn_reason}. A withdrawal is not repeated or changed"
+            f"flag {flag_id} was already withdrawn on {earlier.at:%Y-%m-%d %H:%M} UTC by "
+            f"{earlier.by}: {earlier.reason}. A withdrawal is not repeated or changed"
         )
     at = now or utcnow()
     done = session.execute(
@@ -91,4 +88,4 @@ def withdraw_flag(
     if int(getattr(done, "rowcount", 0) or 0) != 1:  # withdrawn meanwhile by another command
         raise FlagStoreError(f"flag {flag_id} was withdrawn by another command just now")
     session.flush()
-    return Withdrawn(flag_id, row.person_id, Withdrawal(at, text, by[:64]))
+    return Withdrawn(flag_id, person_id, Withdrawal(at, text, by[:64]))

@@ -15,7 +15,7 @@ Example
 -------
 >>> sorted(process_tags())
 ['vru.host', 'vru.pid', 'vru.pid_started']
->>> process_alive(int(process_tags()["vru.pid"]), process_tags()["vru.pid_started"])
+>>> process_alive(int(process_tags()[PID_TAG]), process_tags()[PID_STARTED_TAG])
 True
 """
 
@@ -31,10 +31,8 @@ from typing import Final
 from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
-HOST_TAG: Final = "vru.host"
-PID_TAG: Final = "vru.pid"
-PID_STARTED_TAG: Final = "vru.pid_started"
-ABANDONED_TAG: Final = "vru.abandoned"
+from vru_risk.models.tags import ABANDONED_TAG, HOST_TAG, PID_STARTED_TAG, PID_TAG
+
 OLDER_THAN: Final = dt.timedelta(hours=6)
 
 

@@ -4,6 +4,10 @@
 the file is reported at once (:class:`ExperimentConfigError`). The experiment hash is the sha256
 of the validated config's canonical JSON, and is a tag on every run and model version.
 
+The thresholds of the gates on the way to ``champion`` are two of its sections, ``gates`` and
+``fairness_gate`` (:mod:`vru_risk.models.gate_config`): the fairness audit of a version reads
+``experiment.fairness_gate`` from the experiment file its training run logged.
+
 Example
 -------
 >>> cfg = load_experiment()
@@ -28,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from vru_risk.features.catalog import CatalogError, FeatureSpec, load_catalog
 from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.models.gate_config import FairnessGateConfig, GatesConfig
+from vru_risk.pydantic_errors import error_lines
 from vru_risk.training.baselines import check_baselines
 
 CONFIG_VERSION = 1
@@ -100,21 +106,6 @@ class CalibrationConfig(_Frozen):
     method: Literal["sigmoid", "none"] = "sigmoid"
 
 
-class GatesConfig(_Frozen):
-    """Performance gate and leakage tripwire.
-
-    A retrain that beats the previous registered version by more than the jump bounds is far
-    more often a leak than a discovery (label windows crossing the as-of date, records counted
-    before they arrived); it is blocked until the ethics panel clears it. A false alarm costs a
-    review; a leak that reaches practitioners costs much more.
-    """
-
-    min_positives_per_slice: Annotated[int, Field(ge=1)] = 20
-    implausible_auc: Annotated[float, Field(gt=0.5, le=1)] = 0.95
-    max_auc_jump: Annotated[float, Field(gt=0, le=0.5)] = 0.02
-    max_precision_jump: Annotated[float, Field(gt=0, le=1)] = 0.05
-
-
 class ExperimentConfig(_Frozen):
     """Everything that decides an experiment; hashed as its identity."""
 
@@ -127,6 +118,7 @@ class ExperimentConfig(_Frozen):
     models: ModelsConfig = ModelsConfig()
     calibration: CalibrationConfig = CalibrationConfig()
     gates: GatesConfig = GatesConfig()
+    fairness_gate: FairnessGateConfig = FairnessGateConfig()
     seed: int = 0
 
     @model_validator(mode="after")
@@ -154,14 +146,6 @@ class ExperimentConfig(_Frozen):
 def _resolve(base: Path | None, name: str) -> Path:
     path = Path(name)
     return path if path.is_absolute() or base is None else base / path
-
-
-def _problems(exc: ValidationError) -> list[str]:
-    out = []
-    for e in exc.errors():
-        where = ".".join(str(x) for x in e["loc"]) or "(file)"
-        out.append(f"{where}: {e['msg']}")
-    return out
 
 
 def load_experiment(path: Path | None = None) -> ExperimentConfig:
@@ -198,7 +182,7 @@ def load_experiment(path: Path | None = None) -> ExperimentConfig:
     try:
         config = ExperimentConfig.model_validate(doc)
     except ValidationError as exc:
-        raise ExperimentConfigError(_problems(exc), origin) from None
+        raise ExperimentConfigError(error_lines(exc, default="(file)"), origin) from None
     try:
         spec = config.feature_spec(path.parent if path is not None else None)
     except (CatalogError, ValidationError) as exc:

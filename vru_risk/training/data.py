@@ -56,6 +56,16 @@ class TrainingData:
         part = self.frame if rows is None else rows
         return part[list(self.spec.names)].astype("float64")
 
+    def between(self, start: date, end: date) -> pd.DataFrame:
+        """The examples dated in ``[start, end)`` (a fold's slice), censored ones included."""
+        as_of = self.frame["as_of"]
+        return self.frame[(as_of >= pd.Timestamp(start)) & (as_of < pd.Timestamp(end))]
+
+    def labelled(self, start: date, end: date) -> pd.DataFrame:
+        """The examples dated in ``[start, end)`` whose label is known (censored ones dropped)."""
+        rows = self.between(start, end)
+        return rows[rows[self.label].notna()]
+
 
 def load_feature_table(
     path: Path, spec: FeatureSpec, build: FeatureBuildConfig | None = None

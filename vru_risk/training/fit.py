@@ -1,4 +1,5 @@
-"""Model fitting: a regularised logistic regression, LightGBM from a small grid, calibrators.
+"""Model fitting: a regularised logistic regression, LightGBM from a small grid, calibrators,
+and the :class:`~vru_risk.models.risk_model.RiskModel` made of them (:func:`fit_risk_model`).
 
 The calibrator is a null object or a sigmoid (Platt) fitted on the booster's raw log-odds over a
 *later* slice than the booster's training data; a sigmoid calibrator is two numbers, stored as
@@ -17,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import product
 
 import lightgbm as lgb
 import numpy as np
+import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -33,7 +36,11 @@ from vru_risk.models.calibration import (
     make_calibrator,
     sigmoid,
 )
-from vru_risk.training.config import LightGBMGrid
+from vru_risk.models.risk_model import RiskModel, feature_medians, reference_quantiles
+from vru_risk.models.source_patterns import availability_patterns, source_columns
+from vru_risk.training.config import ExperimentConfig, LightGBMGrid
+from vru_risk.training.data import TrainingData
+from vru_risk.training.evaluate import at_capacity, lists_frame
 
 __all__ = [
     "BoosterParams",
@@ -41,10 +48,13 @@ __all__ = [
     "NoCalibration",
     "Selection",
     "SigmoidCalibration",
+    "calibrate",
     "fit_lightgbm",
     "fit_logistic",
+    "fit_risk_model",
     "grid",
     "make_calibrator",
+    "params_from_text",
     "select_lightgbm",
     "sigmoid",
 ]
@@ -72,6 +82,20 @@ class BoosterParams:
     def size(self) -> int:
         return self.n_estimators * self.num_leaves
 
+    def text(self) -> str:
+        """The settings as one line, as a model's ``info`` records them.
+
+        >>> text = BoosterParams(300, 31, 0.05, 50).text()
+        >>> text
+        'n_estimators=300,num_leaves=31,learning_rate=0.05,min_child_samples=50'
+        >>> params_from_text(text) == BoosterParams(300, 31, 0.05, 50)
+        True
+        """
+        return (
+            f"n_estimators={self.n_estimators},num_leaves={self.num_leaves},"
+            f"learning_rate={self.learning_rate},min_child_samples={self.min_child_samples}"
+        )
+
     def lgb_params(self, seed: int) -> dict[str, object]:
         return {
             "objective": "binary",
@@ -87,7 +111,7 @@ class BoosterParams:
 
 
 def params_from_text(text: str) -> BoosterParams | None:
-    """The settings written as ``n_estimators=300,num_leaves=31,...`` (None when unreadable).
+    """The settings written by :meth:`BoosterParams.text` (None when unreadable).
 
     >>> params_from_text("n_estimators=300,num_leaves=31,learning_rate=0.05,min_child_samples=50")
     BoosterParams(n_estimators=300, num_leaves=31, learning_rate=0.05, min_child_samples=50)
@@ -129,6 +153,12 @@ def fit_lightgbm(
     return lgb.train(params.lgb_params(seed), data, num_boost_round=params.n_estimators)
 
 
+def calibrate(booster: lgb.Booster, x: np.ndarray, y: np.ndarray, method: str) -> Calibrator:
+    """A ``method`` calibrator fitted on ``booster``'s raw log-odds of ``x`` against ``y`` (rows
+    of a later slice than the booster was fitted on)."""
+    return make_calibrator(method).fit(np.asarray(booster.predict(x, raw_score=True)), y)
+
+
 @dataclass
 class Selection:
     params: BoosterParams
@@ -156,3 +186,81 @@ def select_lightgbm(
     eligible = [p for p, s in scores.items() if s >= best - tolerance]
     chosen = min(eligible, key=lambda p: (p.size, -scores[p]))
     return Selection(chosen, fitted[chosen], scores)
+
+
+def _calibration_judge(
+    rows: pd.DataFrame, x: np.ndarray, label: str, config: ExperimentConfig
+) -> Callable[[lgb.Booster], float]:
+    def judge(booster: lgb.Booster) -> float:
+        score = np.asarray(booster.predict(x, raw_score=True))
+        res = at_capacity(
+            lists_frame(rows, score, label), capacity=config.capacity.per_month, seed=config.seed
+        )
+        return res.pooled.precision
+
+    return judge
+
+
+def fit_risk_model(
+    data: TrainingData,
+    config: ExperimentConfig,
+    *,
+    train: tuple[date, date],
+    calibration: tuple[date, date],
+    info: dict[str, str],
+    params: BoosterParams | None = None,
+) -> tuple[RiskModel, BoosterParams, dict[str, float]]:
+    """Fit the LightGBM grid on ``train``, choose and calibrate on ``calibration``.
+
+    With ``params`` the grid is skipped and that booster is fitted (the registered model uses
+    the settings the folds chose, so the model registered is the one evaluated). Returns the
+    model, the settings chosen and every candidate's score on the calibration slice.
+    """
+    label = data.label
+    train_rows = data.labelled(*train)
+    cal_all = data.between(*calibration)
+    cal_rows = data.labelled(*calibration)
+    x_train = data.features(train_rows).to_numpy()
+    y_train = train_rows[label].to_numpy(dtype="float64")
+    x_cal = data.features(cal_rows).to_numpy()
+    selection = select_lightgbm(
+        (x_train, y_train),
+        [params] if params is not None else grid(config.models.lightgbm),
+        _calibration_judge(cal_rows, x_cal, label, config),
+        seed=config.seed,
+        names=list(data.spec.names),
+        tolerance=config.models.selection_tolerance,
+    )
+    booster = selection.booster
+    calibrator = calibrate(
+        booster, x_cal, cal_rows[label].to_numpy(dtype="float64"), config.calibration.method
+    )
+    ref_scores = calibrator.transform(
+        np.asarray(booster.predict(data.features(cal_all).to_numpy(), raw_score=True))
+    )
+    patterns = availability_patterns(
+        data.features(train_rows),
+        source_columns(data.spec),
+        train_rows.get("sources_unavailable", data.sources_unavailable),
+    )
+    model = RiskModel(
+        spec=data.spec,
+        booster=selection.booster,
+        calibrator=calibrator,
+        reference_scores=reference_quantiles(ref_scores),
+        source_patterns={str(k): int(v) for k, v in patterns.value_counts().sort_index().items()},
+        feature_medians=feature_medians(data.features(cal_all)),
+        info={
+            **info,
+            "train_start": str(train[0]),
+            "train_end": str(train[1]),
+            "calibration_start": str(calibration[0]),
+            "calibration_end": str(calibration[1]),
+            "params": selection.params.text(),
+            "training_examples": str(len(train_rows)),
+            "calibration_examples": str(len(cal_rows)),
+        },
+        threads=2,
+    )
+    scores = {p.text(): s for p, s in selection.scores.items()}
+    return model, selection.params, scores

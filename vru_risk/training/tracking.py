@@ -29,24 +29,29 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from vru_risk.models.registry import (
-    BLOCKED,
+from vru_risk.models.registry import Registry, VersionInfo, ensure_experiment, tracking
+from vru_risk.models.tags import (
     CANDIDATE,
-    REJECTED,
+    CAPACITY_TAG,
+    DATA_FINGERPRINT_TAG,
+    DEMO_TAG,
+    EXPERIMENT_HASH_TAG,
+    LABEL_TIMESPAN_TAG,
+    LEAKAGE_COMPARED_TO_TAG,
+    LEAKAGE_GATE_TAG,
+    LEAKAGE_REASONS_TAG,
+    PARENT_RUN_TAG,
+    PERFORMANCE_GATE_TAG,
+    REGISTERED_VERSION_TAG,
+    SPEC_HASH_TAG,
+    TRAIN_END_TAG,
     TRAINED_BY_TAG,
-    Registry,
-    VersionInfo,
-    ensure_experiment,
-    tracking,
+    metric_tag,
 )
 from vru_risk.training.abandoned_runs import process_tags
-from vru_risk.training.pipeline import (
-    LIGHTGBM,
-    ExperimentResult,
-    GateResult,
-    ModelEvaluation,
-    tripwire,
-)
+from vru_risk.training.evaluate import ModelEvaluation
+from vru_risk.training.gates import tripwire, version_state
+from vru_risk.training.results import LIGHTGBM, ExperimentResult, GateResult
 
 HEADLINE = ("auc", "precision_at_capacity", "recall_at_capacity", "ece")
 SHAP_SAMPLE = 2000
@@ -148,10 +153,15 @@ def log_and_register(
     config, data = result.config, result.data
     registry = Registry(tracking_uri)
     comparable = {
-        "vru.spec_hash": data.spec.hash,
-        "vru.label_timespan": f"{config.temporal.label_timespan_days}d",
-        "vru.capacity_per_month": str(config.capacity.per_month),
-        "vru.demo": "true" if demo else "false",  # a demo model is no yardstick for real ones
+        SPEC_HASH_TAG: data.spec.hash,
+        LABEL_TIMESPAN_TAG: f"{config.temporal.label_timespan_days}d",
+        CAPACITY_TAG: str(config.capacity.per_month),
+        DEMO_TAG: "true" if demo else "false",  # a demo model is no yardstick for real ones
+    }
+    provenance = {
+        EXPERIMENT_HASH_TAG: config.hash,
+        SPEC_HASH_TAG: data.spec.hash,
+        DATA_FINGERPRINT_TAG: data.data_fingerprint,
     }
     previous = registry.previous(like=comparable)
     headline = result.headline()
@@ -164,12 +174,7 @@ def log_and_register(
         max_auc_jump=config.gates.max_auc_jump,
         max_precision_jump=config.gates.max_precision_jump,
     )
-    if not leakage.passed:
-        state = BLOCKED
-    elif not result.performance_gate.passed:
-        state = REJECTED
-    else:
-        state = CANDIDATE
+    state = version_state(performance=result.performance_gate, leakage=leakage)
     total = len(result.folds) * len(result.pooled) + 2
     done = 0
 
@@ -186,13 +191,7 @@ def log_and_register(
         with mlflow.start_run(
             experiment_id=experiment_id, run_name="train", tags=running
         ) as parent:
-            mlflow.set_tags(
-                {
-                    "vru.experiment_hash": config.hash,
-                    "vru.spec_hash": data.spec.hash,
-                    "vru.data_fingerprint": data.data_fingerprint,
-                }
-            )
+            mlflow.set_tags(provenance)
             mlflow.log_params(
                 {
                     "experiment": config.name,
@@ -294,24 +293,20 @@ def log_and_register(
                     }
                 )
                 tags = {
-                    "vru.experiment_hash": config.hash,
-                    "vru.spec_hash": data.spec.hash,
-                    "vru.data_fingerprint": data.data_fingerprint,
-                    "vru.train_end": final.info["train_end"],
-                    "vru.label_timespan": f"{config.temporal.label_timespan_days}d",
-                    "vru.gate.performance": "pass" if result.performance_gate.passed else "fail",
-                    "vru.gate.leakage": "clear" if leakage.passed else "fired",
-                    "vru.gate.leakage_reasons": "; ".join(leakage.reasons),
-                    "vru.parent_run_id": parent.info.run_id,
-                    "vru.capacity_per_month": str(config.capacity.per_month),
-                    "vru.demo": comparable["vru.demo"],
-                    "vru.gate.leakage_compared_to": str(previous.version) if previous else "none",
+                    **provenance,
+                    **comparable,
+                    TRAIN_END_TAG: final.info["train_end"],
+                    PERFORMANCE_GATE_TAG: "pass" if result.performance_gate.passed else "fail",
+                    LEAKAGE_GATE_TAG: "clear" if leakage.passed else "fired",
+                    LEAKAGE_REASONS_TAG: "; ".join(leakage.reasons),
+                    LEAKAGE_COMPARED_TO_TAG: str(previous.version) if previous else "none",
+                    PARENT_RUN_TAG: parent.info.run_id,
                     TRAINED_BY_TAG: trained_by,
-                    **{f"vru.metric.{k}": f"{headline[k]:.6f}" for k in HEADLINE},
+                    **{metric_tag(k): f"{headline[k]:.6f}" for k in HEADLINE},
                 }
                 sample = data.features(data.frame.head(200))
                 version = registry.log_and_register(final, sample=sample, tags=tags, state=state)
-                mlflow.set_tags({"vru.registered_version": str(version.version)})
+                mlflow.set_tags({REGISTERED_VERSION_TAG: str(version.version)})
             step()
     if state == CANDIDATE:
         registry.set_alias("candidate", version.version)
@@ -333,11 +328,7 @@ def _fold_artifacts(result: ExperimentResult, index: int, out: Path) -> None:
     folder.mkdir(exist_ok=True)
     _plot_calibration(ev, folder / "calibration.png")
     _plot_curve(fold.evaluations, folder / "precision_at_capacity_curve.png")
-    test = result.data.frame
-    test = test[
-        (test["as_of"] >= pd.Timestamp(fold.fold.test_start))
-        & (test["as_of"] < pd.Timestamp(fold.fold.test_end))
-    ]
+    test = result.data.between(fold.fold.test_start, fold.fold.test_end)
     summary = shap_summary(
         fold.booster_model.booster, result.data.features(test), seed=result.config.seed
     )

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.factories import risk_model, spec
-from tests.flags.test_flagging import moments_for
+from tests.flags.builders import moments_for
 from tests.models.test_registry import register
 from tests.serving.db.conftest import empty_postgres, postgres_database
 from vru_risk.features.moments import Moments, save_moments
@@ -40,10 +40,11 @@ from vru_risk.flags.flag import (
 )
 from vru_risk.flags.flag import flag_id as make_flag_id
 from vru_risk.flags.programmes import load_programmes
-from vru_risk.models.promotion import FAIRNESS_TAG, review
-from vru_risk.models.registry import CANDIDATE, TRAINED_BY_TAG, Registry
+from vru_risk.models.promotion import review
+from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.models.risk_model import RiskModel
+from vru_risk.models.tags import CANDIDATE, FAIRNESS_TAG, TRAINED_BY_TAG
 from vru_risk.serving.app import create_app
 from vru_risk.serving.db.models import AuditRow
 from vru_risk.serving.deps import AppState

@@ -14,7 +14,7 @@ import anyio.to_thread
 import numpy as np
 import pytest
 
-from tests.flags.test_flagging import moments_for
+from tests.flags.builders import moments_for
 from tests.serving.app.conftest import (
     PASSWORD,
     TODAY,
@@ -27,7 +27,7 @@ from tests.serving.app.conftest import (
 from vru_risk.features.moments import save_moments
 from vru_risk.models.promotion import review
 from vru_risk.models.risk_model import RiskModel
-from vru_risk.serving.deps import MomentStore, MomentsUnavailableError
+from vru_risk.serving.moment_store import MomentStore, MomentsUnavailableError
 from vru_risk.serving.users import add_user
 from vru_risk.settings import Settings
 

@@ -134,7 +134,7 @@ def call(served: Served, case: Case, method: str, who: str | None) -> Any:
 @pytest.mark.parametrize("role", [None, *sorted(ROLE_USER)])
 def test_every_route_for_every_role(served_on: Served, role: str | None) -> None:
     served = served_on
-    report = served.state.reports_dir / "vru-risk-v1" / "report.html"
+    report = served.state.settings.report_dir(1) / "report.html"
     report.parent.mkdir(parents=True)
     report.write_text("<!doctype html><title>report</title><p>aggregates only</p>")
     person_ids = [f.person_id for f in FLAGS.values()]

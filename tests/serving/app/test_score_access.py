@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.flags.test_flagging import moments_for
+from tests.flags.builders import moments_for
 from tests.serving.app.conftest import (
     MOMENT_FLAGS,
     OLD_DAY,

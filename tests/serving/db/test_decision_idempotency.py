@@ -14,15 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.serving.db.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
-from vru_risk.serving import flag_store
+from vru_risk.serving import decisions
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import DecisionRow
-from vru_risk.serving.flag_store import (
-    DecisionInfo,
-    IdempotencyConflictError,
-    load_flags,
-    record_decision,
-)
+from vru_risk.serving.decisions import DecisionInfo, IdempotencyConflictError, record_decision
+from vru_risk.serving.flag_store import load_flags
 from vru_risk.serving.inputs import DecisionInputError
 from vru_risk.serving.users import UserInfo
 
@@ -82,7 +78,7 @@ def test_two_concurrent_retries_store_one_row(
         load_flags(s, [FLAG])
     pat = practitioner(sessions)
     both_looked = threading.Barrier(2)
-    original = flag_store._by_key
+    original = decisions._by_key
     first_lookup = threading.local()
 
     def held(session: Session, user_id: int, key: str) -> DecisionRow | None:
@@ -94,7 +90,7 @@ def test_two_concurrent_retries_store_one_row(
                 both_looked.wait(timeout=3)
         return found
 
-    monkeypatch.setattr(flag_store, "_by_key", held)
+    monkeypatch.setattr(decisions, "_by_key", held)
     engines = [engine, make_engine(engine.url.render_as_string(hide_password=False))]
     results: list[DecisionInfo] = []
     errors: list[BaseException] = []

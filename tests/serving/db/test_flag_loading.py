@@ -27,6 +27,7 @@ from vru_risk.serving import flag_staging
 from vru_risk.serving.access_log.log import AuditLog, AuditLogError
 from vru_risk.serving.db import grant_app_role, make_engine, session_factory
 from vru_risk.serving.db.models import FlagLoad, FlagProgramme, FlagRow
+from vru_risk.serving.decisions import record_decision
 from vru_risk.serving.flag_loader import flag_rows, insert_rows
 from vru_risk.serving.flag_staging import BATCH, LoadBusyError, load_flags_staged
 from vru_risk.serving.flag_store import (
@@ -35,7 +36,6 @@ from vru_risk.serving.flag_store import (
     flags_for_programme,
     get_flag,
     latest_as_of,
-    record_decision,
 )
 from vru_risk.serving.withdrawal import withdraw_flag
 

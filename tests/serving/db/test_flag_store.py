@@ -14,17 +14,16 @@ from tests.serving.db.conftest import PASSWORD, Status, make_flag, practitioner
 from vru_risk.flags.flag import REDACTED_REASON
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow
+from vru_risk.serving.decisions import decisions_for, record_decision
 from vru_risk.serving.flag_store import (
     FlagStoreError,
     aggregates,
     capacity_used,
-    decisions_for,
     flags_for_programme,
     get_flag,
     latest_as_of,
     load_flags,
     read_flags_jsonl,
-    record_decision,
 )
 from vru_risk.serving.users import UserInputError, add_user
 

@@ -13,13 +13,8 @@ from tests.serving.db.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import AuditRow
-from vru_risk.serving.flag_store import (
-    decisions_for,
-    flags_for_programme,
-    get_flag,
-    record_decision,
-    stored_flag,
-)
+from vru_risk.serving.decisions import decisions_for, record_decision
+from vru_risk.serving.flag_store import flags_for_programme, get_flag, stored_flag
 
 KEY = "an-audit-key-of-some-length"
 DAY = dt.date.today() - dt.timedelta(days=1)

@@ -13,7 +13,8 @@ from tests.serving.db.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.access_log.log import AuditLog
 from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagProgramme, FlagRow
-from vru_risk.serving.flag_store import decisions_for, get_flag, load_flags, record_decision
+from vru_risk.serving.decisions import decisions_for, record_decision
+from vru_risk.serving.flag_store import get_flag, load_flags
 from vru_risk.serving.retention import RetentionError, apply_retention, months_before
 
 TODAY = dt.date(2026, 3, 31)

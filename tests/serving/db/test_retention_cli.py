@@ -20,7 +20,8 @@ from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.access_log.log import AuditLog
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagRow
-from vru_risk.serving.flag_store import load_flags, record_decision
+from vru_risk.serving.decisions import record_decision
+from vru_risk.serving.flag_store import load_flags
 from vru_risk.settings import Settings
 
 KEY = "an-audit-key-of-some-length"

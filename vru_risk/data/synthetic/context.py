@@ -3,12 +3,7 @@
 Example
 -------
 >>> from vru_risk.data.synthetic import SyntheticConfig
->>> from vru_risk.data.synthetic.calendar import make_window
->>> from vru_risk.data.synthetic.population import build_population
->>> from vru_risk.data.synthetic.context import make_context
->>> config = SyntheticConfig(people=200, years=2)
->>> window = make_window(config.end_date, config.years)
->>> ctx = make_context(config, window, build_population(config, window), 0, 200, 0)
+>>> ctx = county_context(SyntheticConfig(people=200, years=2))
 >>> ctx.z.shape
 (200, 24)
 """
@@ -19,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vru_risk.data.synthetic.calendar import Window
+from vru_risk.data.synthetic.calendar import Window, make_window
 from vru_risk.data.synthetic.config import SyntheticConfig
 from vru_risk.data.synthetic.model import (
     LATENT_INNOVATION_SD,
@@ -33,7 +28,7 @@ from vru_risk.data.synthetic.model import (
     national_curriculum_year,
     school_year,
 )
-from vru_risk.data.synthetic.population import Population
+from vru_risk.data.synthetic.population import Population, build_population
 from vru_risk.data.synthetic.rng import stream
 
 #: Ages (years) between which police, A&E and programme records are kept: 8 to the 19th birthday.
@@ -191,3 +186,9 @@ def make_context(
         att_lo=np.asarray(att_lo, dtype=np.int64),
         att_hi=np.asarray(att_hi, dtype=np.int64),
     )
+
+
+def county_context(config: SyntheticConfig) -> ChunkContext:
+    """The context of the whole county as one chunk (chunk 0): for examples and small checks."""
+    window = make_window(config.end_date, config.years)
+    return make_context(config, window, build_population(config, window), 0, config.people, 0)

@@ -27,34 +27,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
-from vru_risk.data.contract import CONTRACT_VERSION, ETHNICITY, MANIFEST_NAME, SEN, SEX
+from vru_risk.data.contract import CONTRACT_VERSION, MANIFEST_NAME
+from vru_risk.data.fingerprint import file_sha256
 from vru_risk.data.synthetic.attendance import ATTENDANCE_SCHEMA, AttendanceStats
 from vru_risk.data.synthetic.calendar import (
     SCHOOL_DAYS_PER_YEAR,
-    Window,
     ae_refreshed_on,
     make_window,
 )
-from vru_risk.data.synthetic.chunk import (
-    LATENT_SCHEMA,
-    RISK_SCHEMA,
-    LabelStats,
-    simulate_chunk,
-)
+from vru_risk.data.synthetic.chunk import simulate_chunk
 from vru_risk.data.synthetic.config import SyntheticConfig, SyntheticConfigError
-from vru_risk.data.synthetic.model import (
-    BoolArray,
-    month_number,
-    national_curriculum_year,
-    school_year,
-)
-from vru_risk.data.synthetic.population import HOSPITALS, Population, build_population
+from vru_risk.data.synthetic.population import build_population
+from vru_risk.data.synthetic.tables import people_table
+from vru_risk.data.synthetic.truth import LATENT_SCHEMA, RISK_SCHEMA, LabelStats, truth_people
 from vru_risk.data.synthetic.writer import (
     Format,
     TableWriter,
     atomic_folders,
-    contract_schema,
-    file_sha256,
     write_json,
     write_table,
 )
@@ -152,87 +141,6 @@ def check_request(config: SyntheticConfig, out_dir: Path, truth_dir: Path, fmt: 
         raise SyntheticConfigError(
             "cannot generate the synthetic county:\n- " + "\n- ".join(problems)
         )
-
-
-def _bool_array(values: BoolArray, missing: BoolArray | None = None) -> pa.Array:
-    return pa.array(values.astype(np.bool_), type=pa.bool_(), mask=missing)
-
-
-def _dates(days: np.ndarray, missing: BoolArray | None = None) -> pa.Array:
-    return pa.array(np.where(missing, 0, days) if missing is not None else days,
-                    type=pa.int32(), mask=missing).view(pa.date32())  # fmt: skip
-
-
-def _school_ids(pop: Population, window: Window, alternative: BoolArray) -> pa.Array:
-    """Each person's school at the extract date (null after Year 11 or after leaving)."""
-    year = school_year(np.array([month_number(window.end)]))[0]
-    ncy = national_curriculum_year(pop.academic_birth_year, year)
-    secondary = np.where(alternative, pop.ap_school, pop.secondary_school)
-    school = np.where(ncy <= 6, pop.primary_school, secondary)
-    none = (ncy < 3) | (ncy > 11) | (pop.left_day <= window.end_day)
-    ids = pa.array(pop.school_ids, type=pa.string())
-    return ids.take(pa.array(np.where(none, 0, school), mask=none))
-
-
-def _people_table(pop: Population, window: Window, alternative: BoolArray) -> pa.Table:
-    left = pop.left_day <= window.end_day
-    return pa.Table.from_arrays(
-        [
-            pa.array(pop.person_ids, type=pa.string()),
-            _dates(pop.birth_day),
-            pa.array([SEX[i] for i in pop.sex], type=pa.string()),
-            pa.array([ETHNICITY[i] for i in pop.ethnicity], type=pa.string()),
-            pa.array([SEN[i] for i in pop.sen], type=pa.string()),
-            _bool_array(pop.fsm, pop.fsm_missing),
-            _bool_array(pop.looked_after, pop.looked_after_missing),
-            pa.array(pop.imd_decile.astype(np.int32), type=pa.int32(), mask=pop.imd_missing),
-            _school_ids(pop, window, alternative),
-            _dates(pop.left_day, ~left),
-        ],
-        schema=contract_schema("people"),
-    )
-
-
-def _truth_people(pop: Population, window: Window) -> pa.Table:
-    left = pop.left_day <= window.end_day
-    ids = pa.array(pop.school_ids, type=pa.string())
-    return pa.table(
-        {
-            "person_id": pa.array(pop.person_ids, type=pa.string()),
-            "birth_date": _dates(pop.birth_day),
-            "sex": pa.array([SEX[i] for i in pop.sex], type=pa.string()),
-            "ethnicity": pa.array([ETHNICITY[i] for i in pop.ethnicity], type=pa.string()),
-            "sen": pa.array([SEN[i] for i in pop.sen], type=pa.string()),
-            "fsm": _bool_array(pop.fsm),
-            "looked_after": _bool_array(pop.looked_after),
-            "imd_decile": pa.array(pop.imd_decile.astype(np.int32)),
-            "fsm_recorded": _bool_array(~pop.fsm_missing),
-            "looked_after_recorded": _bool_array(~pop.looked_after_missing),
-            "imd_recorded": _bool_array(~pop.imd_missing),
-            "neighbourhood": pa.array(
-                [f"N{i + 1:05d}" for i in pop.neighbourhood], type=pa.string()
-            ),
-            "deprivation": pa.array(pop.deprivation),
-            "family_adversity": pa.array(pop.adversity),
-            "peer_group": pa.array([f"G{i + 1:05d}" for i in pop.peer_group], type=pa.string()),
-            "peer_effect": pa.array(pop.peer_effect),
-            "primary_school_id": ids.take(pa.array(pop.primary_school)),
-            "secondary_school_id": ids.take(pa.array(pop.secondary_school)),
-            "primary_school_effect": pa.array(pop.primary_effect),
-            "secondary_school_effect": pa.array(pop.secondary_effect),
-            "primary_attendance_effect": pa.array(pop.attendance_primary),
-            "secondary_attendance_effect": pa.array(pop.attendance_secondary),
-            "absence_effect": pa.array(pop.absence_effect),
-            "usual_hospital": pa.array([HOSPITALS[i] for i in pop.hospital], type=pa.string()),
-            "latent_static": pa.array(pop.latent_static),
-            "sv_log_rate": pa.array(pop.sv_log_rate),
-            "sv_record_prob": pa.array(pop.sv_record_prob),
-            "police_suspect_recording": pa.array(pop.police_suspect_prob),
-            "stop_search_recording": pa.array(pop.stop_search_prob),
-            "exclusion_recording": pa.array(pop.exclusion_prob),
-            "left_area_date": _dates(pop.left_day, ~left),
-        }
-    )
 
 
 def _count(table: pa.Table, column: str, value: str) -> int:
@@ -355,7 +263,7 @@ def generate_county(
         people_path = out_tmp / f"people.{ext}"
         files["people"] = (
             people_path,
-            write_table(people_path, _people_table(pop, window, alternative), fmt),
+            write_table(people_path, people_table(pop, window, alternative), fmt),
         )
         files["attendance"] = (writers["attendance"].path, writers["attendance"].rows)
         merged = {name: pa.concat_tables(parts) for name, parts in tables.items()}
@@ -371,7 +279,7 @@ def generate_county(
 
         truth_rows = {
             "people": write_table(
-                truth_tmp / "people.parquet", _truth_people(pop, window), "parquet"
+                truth_tmp / "people.parquet", truth_people(pop, window), "parquet"
             ),
             "latent": writers["latent"].rows,
             "risk": writers["risk"].rows,

@@ -40,7 +40,8 @@ from vru_risk.data.synthetic.model import (
     weekday,
 )
 from vru_risk.data.synthetic.population import ADMIT_AE_HOSPITALS
-from vru_risk.data.synthetic.processes import (
+from vru_risk.data.synthetic.rng import stream
+from vru_risk.data.synthetic.store import (
     AE,
     EXCLUSION,
     POLICE,
@@ -48,7 +49,6 @@ from vru_risk.data.synthetic.processes import (
     THIN_SV,
     Cols,
 )
-from vru_risk.data.synthetic.rng import stream
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ Example
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -136,15 +135,6 @@ def write_table(path: Path, table: pa.Table, fmt: Format) -> int:
     finally:
         writer.close()
     return writer.rows
-
-
-def file_sha256(path: Path) -> str:
-    """Return the hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

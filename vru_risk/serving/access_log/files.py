@@ -29,20 +29,21 @@ ValueError: seq -4 is not a row number (a whole number from 1)
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
+from vru_risk.file_lock import exclusive_lock
 from vru_risk.serving.access_log.records import AuditLogError, Segment
 
 ANCHOR_FORMAT: Final = "vru-risk audit anchor v1"
 _MAC = re.compile(r"^[0-9a-f]{64}$")
+_Doc = TypeVar("_Doc")
 
 
 @dataclass(frozen=True)
@@ -105,37 +106,36 @@ def _read_json(path: Path, what: str) -> Any | None:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise AuditLogError(
-            f"{path} is not a readable {what} ({exc}); it has been altered. Restore it from backup."
-        ) from None
+        raise _altered(path, what, exc) from None
+
+
+def _altered(path: Path, what: str, exc: ValueError, restore: str = "backup") -> AuditLogError:
+    return AuditLogError(
+        f"{path} is not a readable {what} ({exc}); it has been altered. Restore it from {restore}."
+    )
+
+
+def _read(
+    path: Path, what: str, parse: Callable[[Any], _Doc], restore: str = "backup"
+) -> _Doc | None:
+    """The document at ``path`` parsed by ``parse``, or None when there is none (yet)."""
+    doc = _read_json(path, what)
+    if doc is None:
+        return None
+    try:
+        return parse(doc)
+    except ValueError as exc:
+        raise _altered(path, what, exc, restore) from None
 
 
 def read_head(path: Path) -> tuple[int, str] | None:
     """The (seq, mac) of head.json, or None when there is none yet."""
-    doc = _read_json(path, "audit head")
-    if doc is None:
-        return None
-    try:
-        return parse_head(doc)
-    except ValueError as exc:
-        raise AuditLogError(
-            f"{path} is not a readable audit head ({exc}); it has been altered. Restore it "
-            "from backup."
-        ) from None
+    return _read(path, "audit head", parse_head)
 
 
 def read_anchor(path: Path) -> Anchor | None:
     """The anchor, or None when there is none (yet)."""
-    doc = _read_json(path, "audit anchor")
-    if doc is None:
-        return None
-    try:
-        return parse_anchor(doc)
-    except ValueError as exc:
-        raise AuditLogError(
-            f"{path} is not a readable audit anchor ({exc}); it has been altered. Restore it "
-            "from its backup."
-        ) from None
+    return _read(path, "audit anchor", parse_anchor, "its backup")
 
 
 def _replace(path: Path, doc: dict[str, Any]) -> None:
@@ -174,13 +174,6 @@ def write_anchor(path: Path, anchor: Anchor) -> None:
     )
 
 
-@contextmanager
-def files_lock(head_path: Path) -> Iterator[None]:
+def files_lock(head_path: Path) -> AbstractContextManager[None]:
     """The lock every writer of head.json and the anchor takes (``head.lock`` beside it)."""
-    head_path.parent.mkdir(parents=True, exist_ok=True)
-    with head_path.with_suffix(".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return exclusive_lock(head_path.with_suffix(".lock"))

@@ -38,7 +38,6 @@ True
 
 from __future__ import annotations
 
-import fcntl
 import hmac
 import os
 import threading
@@ -53,6 +52,7 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from vru_risk.serving.access_log.files import Anchor, read_anchor, read_head
+from vru_risk.serving.access_log.locks import ADVISORY_LOCK_ID, process_lock, process_lock_path
 from vru_risk.serving.access_log.mirror import HeadMirror
 from vru_risk.serving.access_log.ready import (
     anchor_disagreement,
@@ -88,35 +88,15 @@ __all__ = [
     "AuditLogError",
     "VerifyReport",
     "open_audit_log",
-    "process_lock_path",
 ]
 
 _T = TypeVar("_T")
-_LOCK_ID: Final = 7310003
 _COLUMNS: Final = tuple(AuditRow.__table__.columns)
 
 
 def now_text() -> str:
     """The time a row is written: UTC, ISO 8601 with microseconds (the exact text MAC'd)."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def process_lock_path(engine: Engine) -> Path | None:
-    """The file whose lock the processes writing to a SQLite file's audit log queue on: the
-    database file's resolved path + ``.audit-lock``; None for in-memory SQLite, ``file:`` URIs
-    (SQLite's own locking then) and PostgreSQL (its advisory lock waits without polling).
-
-    >>> from vru_risk.serving.db import make_engine
-    >>> str(process_lock_path(make_engine("sqlite:////srv/vru/../vru/app.db")))
-    '/srv/vru/app.db.audit-lock'
-    >>> process_lock_path(make_engine("sqlite://")) is None
-    True
-    """
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    path = Path(database).resolve()
-    return path.with_name(path.name + ".audit-lock")
 
 
 class AuditLog:
@@ -210,11 +190,13 @@ class AuditLog:
         database (both wake the next writer at once, where SQLite's busy handler would poll
         with sleeps of up to 100 ms), PostgreSQL on an advisory lock. A database error
         becomes :class:`AuditLogError`; nothing is committed then."""
-        with self._appending, self._process_lock():
+        with self._appending, process_lock(self._lock_path):
             try:
                 with writer(self.engine).begin() as conn:
                     if conn.dialect.name == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+                        conn.execute(
+                            text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_ID}
+                        )
                     yield conn
             except SQLAlchemyError as exc:
                 reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -355,31 +337,6 @@ class AuditLog:
             raise AuditLogError(f"the audit table cannot be read: {reason}") from None
         if not allowed:
             raise AuditLogError("this database role may not INSERT into audit_log")
-
-    # --- locks ----------------------------------------------------------------------------
-
-    @contextmanager
-    def _process_lock(self) -> Iterator[None]:
-        if self._lock_path is None:
-            yield
-            return
-        try:
-            fd = os.open(self._lock_path, os.O_RDONLY | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise AuditLogError(
-                f"the audit log's lock file {self._lock_path} cannot be opened ({exc}); check "
-                "that the server's user may create and read files beside the database"
-            ) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except OSError as exc:
-                raise AuditLogError(
-                    f"the audit log's lock file {self._lock_path} cannot be locked ({exc})"
-                ) from None
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
 
     # --- verifying ------------------------------------------------------------------------
 

@@ -166,6 +166,20 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{_IMMEDIATE: True})
 
 
+def lock_file_beside(engine: Engine, suffix: str) -> Path | None:
+    """The lock file of a SQLite database file: its resolved path + ``suffix``; None for
+    in-memory SQLite, ``file:`` URIs and PostgreSQL (which have locks of their own).
+
+    >>> str(lock_file_beside(make_engine("sqlite:////srv/vru/../vru/app.db"), ".x-lock"))
+    '/srv/vru/app.db.x-lock'
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database).resolve()
+    return path.with_name(path.name + suffix)
+
+
 def migrate(engine: Engine) -> None:
     """Upgrade the schema to the newest revision (Alembic; version table vru_alembic_version).
 

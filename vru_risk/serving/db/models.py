@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from vru_risk.data.ids import PERSON_ID_MAX_LENGTH
+from vru_risk.serving.vocabulary import WITHDRAWAL_REASON_LENGTH
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -141,7 +142,9 @@ class FlagRow(Base):
     loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     load_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    withdrawn_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(
+        String(WITHDRAWAL_REASON_LENGTH), nullable=True
+    )
     withdrawn_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 

@@ -3,7 +3,9 @@
 The JSONL file stays the record the champion loader trusts (its hash chain is checked on every
 read); the mirror lets the pages list reviews from the database and travels with its backups.
 :func:`sync_review_log` adds the entries the mirror lacks and refuses to go on when an entry
-already mirrored differs from the file (one of the two was altered).
+already mirrored differs from the file (one of the two was altered); :func:`mirror_review_log`
+does it in a transaction of its own, as the server (at start and after each review on its pages)
+and the ``vru review`` and ``vru db upgrade`` commands do.
 
 Example
 -------
@@ -18,11 +20,16 @@ Example
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.serving.db.models import ReviewLogMirror
+
+log = logging.getLogger("vru_risk.serving")
 
 
 def sync_review_log(session: Session, log: ReviewLog) -> int:
@@ -57,3 +64,29 @@ def mirrored_entries(session: Session) -> list[dict[str, object]]:
     """The mirrored entries' bodies (with their hash), oldest first."""
     rows = session.scalars(select(ReviewLogMirror).order_by(ReviewLogMirror.seq))
     return [{**row.body, "hash": row.digest} for row in rows]
+
+
+def mirror_review_log(
+    sessions: sessionmaker[Session], review_log: ReviewLog, *, raise_broken: bool = False
+) -> int:
+    """Copy new review-log entries into the database mirror, in a write transaction of
+    ``sessions``; return how many were added.
+
+    A broken log (:class:`ReviewLogError`) is raised with ``raise_broken`` (the commands say
+    it), else logged as a warning (the server: its champion loader, which checks the same
+    chain, has refused the log already) and nothing is added.
+    """
+    try:
+        try:
+            with sessions.begin() as session:
+                return sync_review_log(session, review_log)
+        except IntegrityError:
+            # another process (``vru serve --workers N``, a command) mirrored the same entries at
+            # the same moment: the second pass finds them there
+            with sessions.begin() as session:
+                return sync_review_log(session, review_log)
+    except ReviewLogError as exc:
+        if raise_broken:
+            raise
+        log.warning("the review log cannot be mirrored: %s", exc)
+        return 0

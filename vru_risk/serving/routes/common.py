@@ -23,6 +23,7 @@ from vru_risk.serving.flag_store import (
     flags_for_programme,
     latest_as_of,
     stored_flag,
+    visible,
 )
 from vru_risk.serving.inputs import is_flag_id
 from vru_risk.serving.schemas import ErrorOut, ValidationErrorOut, WithdrawnOut
@@ -185,15 +186,6 @@ def acting_programme(state: AppState, user: UserInfo, requested: str | None) -> 
     return programme
 
 
-def visible(flag: Flag, today: dt.date | None, visible_days: int) -> bool:
-    """Whether a flag is still listed (the rule of ``flag_store.flags_for_programme``): from its
-    as_of day until ``visible_days`` later or its expiry, never dated after today."""
-    if today is None:
-        return False
-    earliest = today - dt.timedelta(days=visible_days)
-    return earliest <= flag.as_of <= today and flag.expires >= today
-
-
 class FlagWithdrawnError(HTTPException):
     """410 Gone: the flag was withdrawn (when and why; ``extra_body`` for the API's answer)."""
 
@@ -231,7 +223,8 @@ def shown_flag(
     None.
 
     The flag must be *offered* to one of the practitioner's programmes (the lists show only
-    offers, not "already supported") and still be within its display period (:func:`visible`);
+    offers, not "already supported") and still be within its display period
+    (:func:`~vru_risk.serving.flag_store.visible`);
     the programme is ``requested`` (theirs, else 403) or the first of theirs it is offered to.
     A malformed id is None without a database lookup. Whoever may not see a flag gets None
     whether it was withdrawn or not.

@@ -14,8 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme
+from vru_risk.serving.decisions import decisions_for
 from vru_risk.serving.deps import AppState, Audit, Csrf, Db, State, page_roles
-from vru_risk.serving.flag_store import decisions_for
 from vru_risk.serving.inputs import (
     DECISION_LABELS,
     DECISIONS,
@@ -218,16 +218,9 @@ def decide(
     except DecisionInputError as exc:
         audit_views(audit, request, user, [flag], f"view flag: {prog.id}")
         return again(422, str(exc))
-    db.rollback()  # end the read transaction before writing (SQLite: one writer at a time)
-    audit_views(audit, request, user, [flag], f"record decision: {prog.id}")
     try:
         info = save_decision(
-            state,
-            flag_id=flag.flag_id,
-            user=user,
-            programme_id=prog.id,
-            checked=checked,
-            idempotency_key=idempotency_key or None,
+            request, state, db, audit, user, flag, prog, checked, idempotency_key or None
         )
     except HTTPException as exc:
         if exc.status_code == 409:

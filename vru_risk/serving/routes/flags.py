@@ -11,17 +11,19 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme
-from vru_risk.serving.deps import AppState, Audit, Db, State, api_roles
-from vru_risk.serving.flag_store import (
+from vru_risk.serving.access_log.log import AuditLog
+from vru_risk.serving.decisions import (
     DecisionInfo,
-    FlagStoreError,
     IdempotencyConflictError,
     decisions_for,
-    record_decision,
+    record_checked,
 )
+from vru_risk.serving.deps import AppState, Audit, Db, State, api_roles
+from vru_risk.serving.flag_checks import FlagStoreError
 from vru_risk.serving.inputs import (
     FLAG_ID_PATTERN,
     IDEMPOTENCY_KEY_PATTERN,
@@ -232,16 +234,7 @@ def add_decision(
     """
     flag, prog = flag_for(state, db, user, flag_id, body.programme)
     checked = checked_decision(state, body)
-    db.rollback()  # end the read transaction before writing (SQLite: one writer at a time)
-    audit_views(audit, request, user, [flag], f"record decision: {prog.id}")
-    info = save_decision(
-        state,
-        flag_id=flag.flag_id,
-        user=user,
-        programme_id=prog.id,
-        checked=checked,
-        idempotency_key=idempotency_key,
-    )
+    info = save_decision(request, state, db, audit, user, flag, prog, checked, idempotency_key)
     return json_out(decision_out(info), status_code=200 if info.replayed else 201)
 
 
@@ -261,30 +254,30 @@ def checked_decision(state: AppState, body: DecisionIn) -> DecisionInput:
 
 
 def save_decision(
+    request: Request,
     state: AppState,
-    *,
-    flag_id: str,
+    db: Session,
+    audit: AuditLog,
     user: UserInfo,
-    programme_id: str,
+    flag: Flag,
+    prog: Programme,
     checked: DecisionInput,
     idempotency_key: str | None,
 ) -> DecisionInfo:
-    """Append a decision in its own write transaction, against the configured programmes; a
+    """Record a checked decision (the API and the pages alike): end the request's read
+    transaction, write the audit row, then append the decision in its own write transaction; a
     refusal by the store -> 422 with its message, an idempotency key reused for other content
     -> 409."""
+    db.rollback()  # end the read transaction before writing (SQLite: one writer at a time)
+    audit_views(audit, request, user, [flag], f"record decision: {prog.id}")
     with state.write_sessions() as session:
         try:
-            info = record_decision(
+            info = record_checked(
                 session,
-                flag_id=flag_id,
+                checked,
+                flag_id=flag.flag_id,
                 user=user,
-                programme_id=programme_id,
-                decision=checked.decision,
-                reason_code=checked.reason_code,
-                text=checked.text,
-                referred_to=checked.referred_to,
-                corrects=checked.corrects,
-                known_programmes=state.programmes,
+                programme_id=prog.id,
                 idempotency_key=idempotency_key,
             )
         except IdempotencyConflictError as exc:

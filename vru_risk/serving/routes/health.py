@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from vru_risk.serving.access_log.ready import current_key_problem
-from vru_risk.serving.deps import ScoringUnavailableError, State
+from vru_risk.serving.deps import State
+from vru_risk.serving.model_service import ScoringUnavailableError
 from vru_risk.serving.routes.common import ERRORS
 from vru_risk.serving.schemas import HealthOut
 

@@ -5,7 +5,7 @@ dependencies that authenticate, check the role, then count the request
 # no ``from __future__ import annotations``: the dependencies' annotations name a local
 # dependency (``Depends(allowed)``), which FastAPI can only see when they are evaluated here
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -57,20 +57,16 @@ def count_request(state: AppState, request: Request, user: UserInfo) -> None:
 
 def limited_api_roles(*roles: Role) -> Callable[..., UserInfo]:
     """A dependency: :func:`~vru_risk.serving.deps.api_roles`, then :func:`count_request`."""
-    allowed = api_roles(*roles)
-
-    def dependency(
-        request: Request, state: State, user: Annotated[UserInfo, Depends(allowed)]
-    ) -> UserInfo:
-        count_request(state, request, user)
-        return user
-
-    return dependency
+    return _counted(api_roles(*roles))
 
 
 def limited_page_roles(*roles: Role) -> Callable[..., UserInfo]:
     """A dependency: :func:`~vru_risk.serving.deps.page_roles`, then :func:`count_request`."""
-    allowed = page_roles(*roles)
+    return _counted(page_roles(*roles))
+
+
+def _counted(allowed: Callable[..., Awaitable[UserInfo]]) -> Callable[..., UserInfo]:
+    """A dependency: the user ``allowed`` lets in, counted by :func:`count_request`."""
 
     def dependency(
         request: Request, state: State, user: Annotated[UserInfo, Depends(allowed)]

@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from vru_risk.models.risk_model import MODEL_NAME
-from vru_risk.serving.deps import ScoringUnavailableError, State, api_roles
+from vru_risk.serving.deps import State, api_roles
+from vru_risk.serving.model_service import ScoringUnavailableError
 from vru_risk.serving.routes.common import ERRORS
 from vru_risk.serving.schemas import ModelOut
 from vru_risk.serving.users import UserInfo
+from vru_risk.settings import Settings
 
 router = APIRouter(tags=["model"])
 
@@ -20,13 +22,13 @@ AnyRole = Annotated[
 ]
 
 
-def report_path(reports_dir: Path, version: int) -> Path:
+def report_path(settings: Settings, version: int) -> Path:
     """Where ``vru audit`` writes a version's HTML report."""
-    return reports_dir / f"vru-risk-v{version}" / "report.html"
+    return settings.report_dir(version) / "report.html"
 
 
-def report_url(reports_dir: Path, version: int) -> str | None:
-    return f"/models/{version}/report" if report_path(reports_dir, version).is_file() else None
+def report_url(settings: Settings, version: int) -> str | None:
+    return f"/models/{version}/report" if report_path(settings, version).is_file() else None
 
 
 @router.get(
@@ -53,6 +55,6 @@ def current_model(state: State, _user: AnyRole) -> ModelOut:
         version=status.info.version,
         content_hash=status.model.content_hash,
         review_state=status.review_state,
-        report_url=report_url(state.reports_dir, status.info.version),
+        report_url=report_url(state.settings, status.info.version),
         fix=None,
     )

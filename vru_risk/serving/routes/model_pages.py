@@ -12,17 +12,18 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from vru_risk.models.promotion import FAIRNESS_TAG, ReviewRefusedError, review
+from vru_risk.models.promotion import ReviewRefusedError, review
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewEntry, ReviewLogError
+from vru_risk.models.tags import FAIRNESS_TAG, PERFORMANCE_GATE_TAG
 from vru_risk.serving.deps import (
     AppState,
     Csrf,
-    ScoringUnavailableError,
     State,
     mirror_review_log,
     page_roles,
 )
+from vru_risk.serving.model_service import ScoringUnavailableError
 from vru_risk.serving.routes.common import render
 from vru_risk.serving.routes.model import report_path
 from vru_risk.serving.users import UserInfo
@@ -61,12 +62,12 @@ def _rows(state: AppState) -> tuple[list[VersionRow], str]:
     rows = []
     for v in reversed(versions):
         created = dt.datetime.fromtimestamp(v.created_ms / 1000, tz=dt.UTC)
-        has_report = report_path(state.reports_dir, v.version).is_file()
+        has_report = report_path(state.settings, v.version).is_file()
         rows.append(
             VersionRow(
                 info=v,
                 created=created.strftime("%Y-%m-%d %H:%M UTC"),
-                performance=v.tags.get("vru.gate.performance", "") or "not recorded",
+                performance=v.tags.get(PERFORMANCE_GATE_TAG, "") or "not recorded",
                 fairness=v.tags.get(FAIRNESS_TAG, "") or "no fairness report yet",
                 report=f"/models/{v.version}/report" if has_report else None,
                 reviews=[e for e in entries if e.version == v.version],
@@ -118,7 +119,7 @@ def models_page(request: Request, state: State, user: Reader, entry: int | None 
 @router.get("/models/{version}/report")
 def report(state: State, _user: Reader, version: int) -> Response:
     """The version's fairness report as ``vru audit`` wrote it (aggregates only)."""
-    path = report_path(state.reports_dir, version)
+    path = report_path(state.settings, version)
     if not path.is_file():
         raise HTTPException(
             404,

@@ -24,19 +24,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from vru_risk.features.catalog import CatalogError
+from vru_risk.flags.explain import explain_moment_rows
 from vru_risk.flags.flag import Flag, ModelRef
-from vru_risk.flags.flagging import explain_moment_rows, score_rows
 from vru_risk.flags.programmes import Programme
+from vru_risk.flags.score import score_rows
 from vru_risk.models.risk_model import MODEL_NAME, FrameMismatchError
-from vru_risk.serving.deps import (
-    AppState,
-    Audit,
-    Db,
-    LoadedModel,
-    Model,
-    MomentsUnavailableError,
-    State,
-)
+from vru_risk.serving.deps import AppState, Audit, Db, Model, State
+from vru_risk.serving.model_service import LoadedModel
+from vru_risk.serving.moment_store import MomentsUnavailableError
 from vru_risk.serving.routes.common import (
     BAD_BODY,
     ERRORS,
@@ -117,29 +112,19 @@ def explain(
         scores = score_rows(model.model, moment)
         flag = explain_moment_rows(model.model, moment, scores, model_ref=ref)[0]
     except MomentsUnavailableError as exc:
-        refuse(
-            request,
-            audit,
-            user,
-            body,
-            prog,
-            503,
+        problem = (
             f"the teachable moments materialised for {body.as_of} cannot be used: {exc}; run "
-            "`vru flags generate` for that day with the model in service",
+            "`vru flags generate` for that day with the model in service"
         )
     except (KeyError, FrameMismatchError, CatalogError) as exc:
-        refuse(
-            request,
-            audit,
-            user,
-            body,
-            prog,
-            503,
+        problem = (
             f"the materialised features of {body.as_of} do not fit the model in service "
             f"(version {model.info.version}: {exc}); run `vru flags generate` for that day "
-            "with this model",
+            "with this model"
         )
-    return flag.for_programme(prog)
+    else:
+        return flag.for_programme(prog)
+    refuse(request, audit, user, body, prog, 503, problem)
 
 
 def refuse(

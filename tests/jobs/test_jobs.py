@@ -1,0 +1,156 @@
+"""The jobs run from Python, without the CLI: a training, an audit and the daily flags job on
+the demo county (the session's county and feature table, built once for every package's tests).
+
+One training for the module (the default experiment with one small booster, LightGBM on one
+thread, as in ``tests/cli/test_audit.py``); the audit and the flags job use its version. The
+jobs take their Settings as an argument: this module's VRU_HOME is its own, whatever the
+environment says.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_audit import one_thread, seed_feature_cache, small_experiment
+from vru_risk.flags.ledger import issued_file, read_flags_file
+from vru_risk.jobs.audit import AuditOutcome, audit_version
+from vru_risk.jobs.common import JobError
+from vru_risk.jobs.events import Event, FeaturesReused, StepsDone, StepStarted
+from vru_risk.jobs.flags import FlagsRequest, run
+from vru_risk.jobs.train import TrainRequest, TrainResult, train
+from vru_risk.models.promotion import review
+from vru_risk.models.registry import Registry
+from vru_risk.models.review_log import ReviewLog
+from vru_risk.models.tags import CANDIDATE, FAIRNESS_TAG, TRAINED_BY_TAG
+from vru_risk.settings import Settings
+from vru_risk.training.config import load_experiment
+
+
+@pytest.fixture(scope="module")
+def single_thread() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        one_thread(patch)
+        yield
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Settings:
+    home = tmp_path_factory.mktemp("jobs-home")
+    shutil.copy(mlflow_template, home / "mlflow.db")
+    return Settings(home=home, lightgbm_threads=1, duckdb_threads=1)
+
+
+@pytest.fixture(scope="module")
+def trained(
+    settings: Settings,
+    county: Path,
+    county_features: Path,
+    single_thread: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> TrainResult:
+    experiment = small_experiment(tmp_path_factory.mktemp("experiment"))
+    request = TrainRequest(
+        load_experiment(experiment),
+        experiment,
+        table=county_features,
+        truth=county / "truth",
+        trained_by="job-tests",
+    )
+    return train(settings, request)
+
+
+@pytest.fixture(scope="module")
+def audited(
+    settings: Settings, trained: TrainResult, county: Path, county_features: Path
+) -> tuple[AuditOutcome, list[Event]]:
+    seed_feature_cache(settings.home, county / "data", county_features)
+    heard: list[Event] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("vru_risk.jobs.audit.PROXY_SAMPLE", 3_000)
+        outcome = audit_version(
+            settings,
+            trained.outcome.version.version,
+            county / "data",
+            resamples=100,
+            on_event=heard.append,
+        )
+    return outcome, heard
+
+
+def test_a_training_runs_from_python_and_registers_its_version(
+    settings: Settings, trained: TrainResult, county_features: Path
+) -> None:
+    outcome = trained.outcome
+    assert outcome.state == CANDIDATE and outcome.performance.passed
+    assert trained.table == county_features
+    models = set(trained.experiment.summary["model"])
+    assert {"lightgbm", "logistic_regression", "oracle"} <= models
+    version = Registry(settings.tracking_uri).version(outcome.version.version)
+    assert version.aliases == ("candidate",)
+    assert version.tags[TRAINED_BY_TAG] == "job-tests"
+
+
+def test_a_training_refuses_a_request_without_one_source_of_features(
+    settings: Settings, county_features: Path
+) -> None:
+    with pytest.raises(JobError, match="not both or neither"):
+        train(settings, TrainRequest(load_experiment()))
+    with pytest.raises(JobError, match="not both or neither"):
+        train(
+            settings,
+            TrainRequest(load_experiment(), data=county_features.parent, table=county_features),
+        )
+
+
+def test_an_audit_runs_from_python_writes_the_report_and_tags_the_gate(
+    settings: Settings, trained: TrainResult, audited: tuple[AuditOutcome, list[Event]]
+) -> None:
+    outcome, heard = audited
+    version = trained.outcome.version.version
+    assert outcome.html_path == settings.report_dir(version) / "report.html"
+    assert outcome.html_path.is_file() and outcome.json_path.is_file()
+    assert outcome.report["subject"]["version"] == version
+    assert outcome.gate.status in {"pass", "fail", "inconclusive"}
+    tags = Registry(settings.tracking_uri).version(version).tags
+    assert tags[FAIRNESS_TAG] == outcome.gate.status
+    # what a CLI would say, in order: the cached table reused, two steps, their end
+    assert isinstance(heard[0], FeaturesReused)
+    assert [type(e) for e in heard[1:]] == [StepStarted, StepStarted, StepsDone]
+
+
+def test_the_daily_flags_job_runs_from_python_for_the_approved_version(
+    settings: Settings,
+    trained: TrainResult,
+    audited: tuple[AuditOutcome, list[Event]],
+    county: Path,
+    tmp_path: Path,
+) -> None:
+    registry, log = Registry(settings.tracking_uri), ReviewLog(settings.review_log_path)
+    version = trained.outcome.version.version
+    passed = audited[0].gate.passed
+    for reviewer in ("panel-1",) if passed else ("panel-1", "panel-2"):
+        review(
+            "approve" if passed else "override",
+            version=version,
+            reviewer=reviewer,
+            reason="job tests",
+            registry=registry,
+            log=log,
+        )
+    manifest = json.loads((county / "data" / "manifest.json").read_text(encoding="utf-8"))
+    extract = date.fromisoformat(manifest["extract_date"])
+    out = tmp_path / "flags.jsonl"
+    result = run(settings, FlagsRequest(county / "data", extract, out, days=14))
+    assert result.model_ref.version == version and result.days[-1] == extract
+    written = read_flags_file(out, today=date.today())
+    assert written == result.batch.flags and written
+    assert all(f.scoring_model.version == version for f in written)
+    for day in result.days:  # the ledger holds each day's offers
+        assert issued_file(settings.issued_dir, day).exists()
+    assert (settings.flags_dir / f"moments-{extract.isoformat()}").is_dir()

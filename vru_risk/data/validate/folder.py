@@ -1,0 +1,196 @@
+"""Check a data folder against the data contract (v1) and report *every* problem at once.
+
+The entry point of the validator. Each problem names the file, the column, what is wrong, how
+many rows, the first five offending rows numbered as a spreadsheet user numbers them (the header
+is row 1, the first record row 2) with their values, and what to do about it. Validation only
+reads: nothing is written to the folder, ever.
+
+The steps, each in its own module: which files are the tables (:mod:`.files`), the manifest and
+the extract date (:mod:`.manifest`), each table registered in DuckDB (:mod:`.tables`) with its
+columns typed (:mod:`.columns`), and its rows checked against the rules (:mod:`.rules`,
+:mod:`.rows`). Large tables are checked inside DuckDB: one aggregate pass per table counts every
+row-level rule at once, and only offending rows are brought into Python, so an 80M-row
+attendance file is checked in bounded memory.
+
+Usage::
+
+    from datetime import date
+    report = validate_folder(Path("data"), today=date(2026, 8, 31))
+    report.ok, len(report.problems)
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from vru_risk.data.contract import CONTRACT_VERSION, EVENT_TABLES, TABLES
+from vru_risk.data.fingerprint import folder_fingerprint
+from vru_risk.data.sql import connect
+from vru_risk.data.validate.files import (
+    MAX_LINE_BYTES,
+    FolderNotFoundError,
+    check_plain_path,
+    discover_tables,
+    unreadable_problem,
+)
+from vru_risk.data.validate.manifest import extract_date_option_problems, read_manifest
+from vru_risk.data.validate.problems import Problem
+from vru_risk.data.validate.rows import check_rows
+from vru_risk.data.validate.tables import Findings, Source, TableInfo, register_table
+
+ExtractDateSource = Literal["option", "manifest", "today"]
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of :func:`validate_folder`: ``ok`` when there is no problem."""
+
+    folder: Path
+    extract_date: date
+    extract_date_source: ExtractDateSource
+    tables: dict[str, TableInfo]
+    problems: tuple[Problem, ...]
+    fingerprint: str
+    manifest: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def missing_sources(self) -> tuple[str, ...]:
+        return tuple(t for t in EVENT_TABLES if t not in self.tables)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "folder": str(self.folder),
+            "ok": self.ok,
+            "contract_version": CONTRACT_VERSION,
+            "extract_date": self.extract_date.isoformat(),
+            "extract_date_source": self.extract_date_source,
+            "fingerprint": self.fingerprint,
+            "tables": {
+                n: {"file": t.file, "format": t.format, "rows": t.rows, "sha256": t.sha256}
+                for n, t in self.tables.items()
+            },
+            "missing_sources": list(self.missing_sources),
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+@contextmanager
+def _work_dir(parent: Path | None) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="vru-validate-", dir=parent) as d:
+        yield Path(d)
+
+
+def validate_folder(
+    folder: Path,
+    *,
+    extract_date: date | None = None,
+    today: date,
+    threads: int = 2,
+    memory_limit: str = "2GB",
+    scratch_dir: Path | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> ValidationReport:
+    """Check every file of a data folder against the contract; collect every problem.
+
+    Parameters
+    ----------
+    folder
+        The data folder: one file per table (``people.csv`` or ``people.parquet``...) and an
+        optional ``manifest.json``.
+    extract_date
+        The day the extract was taken. When ``None``, the manifest's ``extract_date`` is used,
+        else ``today``.
+    today
+        Today's date (passed in, so that the function is deterministic).
+    threads, memory_limit
+        DuckDB's limits; work beyond the memory limit spills to ``scratch_dir``.
+    scratch_dir
+        Where DuckDB may spill (a temporary folder inside it is removed afterwards); never the
+        data folder.
+    max_line_bytes
+        The longest line a CSV file may have; a longer one is reported by its row number and
+        the file is not parsed.
+
+    Returns
+    -------
+    ValidationReport
+        ``report.ok`` is true when there is no problem.
+
+    Raises
+    ------
+    FolderNotFoundError
+        When ``folder`` is not an existing folder.
+    """
+    check_plain_path(folder, "data folder")
+    if not folder.is_dir():
+        raise FolderNotFoundError(
+            f"data folder {folder} does not exist or is not a folder; give the folder that "
+            "holds people.csv/.parquet and the event tables"
+        )
+    found = Findings()
+    files, refused, problems = discover_tables(folder)
+    found.problems += problems
+    reading = read_manifest(folder, files, today=today, refused=refused)
+    found.problems += reading.problems
+    if reading.sha256 is not None:
+        found.hashes.append(reading.sha256)
+    found.problems += extract_date_option_problems(
+        extract_date, today=today, manifest=reading.manifest
+    )
+    extract = extract_date or reading.extract_date or today
+    source_of_date: ExtractDateSource = (
+        "option" if extract_date else "manifest" if reading.extract_date else "today"
+    )
+    with _work_dir(scratch_dir) as work:
+        con = connect(
+            str(work / "validate.duckdb"),
+            threads=threads,
+            memory_limit=memory_limit,
+            temp_directory=work / "spill",
+            preserve_insertion_order=True,
+        )
+        try:
+            people: Source | None = None
+            for name in ("people", *EVENT_TABLES):
+                if name not in files:
+                    continue
+                try:
+                    source = register_table(
+                        con, found, TABLES[name], files[name], max_line_bytes=max_line_bytes
+                    )
+                    if source is not None:
+                        others = people if name != "people" else None
+                        # one by one: what is found before a reader fails is still reported
+                        for problem in check_rows(con, source, others, extract_date=extract):
+                            found.problems.append(problem)
+                except (duckdb.Error, OSError) as exc:
+                    # e.g. a Parquet file whose footer reads but whose pages are corrupt
+                    found.problems.append(
+                        unreadable_problem(files[name], files[name].suffix.lstrip("."), exc)
+                    )
+                    source = None
+                if name == "people":
+                    people = source
+        finally:
+            con.close()
+    return ValidationReport(
+        folder=folder,
+        extract_date=extract,
+        extract_date_source=source_of_date,
+        tables=found.tables,
+        problems=tuple(found.problems),
+        fingerprint=folder_fingerprint(found.hashes),
+        manifest=reading.manifest,
+    )

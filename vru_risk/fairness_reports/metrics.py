@@ -1,0 +1,263 @@
+"""The audit's per-group metrics, suppression, composition and comparisons with the reference.
+
+Metrics (columns of ``AuditResult.by_group``)
+---------------------------------------------
+``count``, ``positives`` (label 1), ``flagged``; ``base_rate`` (positives / count),
+``selection_rate`` (flagged / count), ``tpr`` (recall: flagged positives / positives), ``fnr``
+(1 − tpr), ``fpr`` (flagged negatives / negatives), ``ppv`` (precision: flagged positives /
+flagged), ``false_omission_rate`` (unflagged positives / unflagged), ``auc`` (ROC AUC of the
+scores within the group, oriented so that higher is riskier) and ``calibration_error`` (expected
+calibration error over ``calibration_bins`` equal-width bins of the probability, weighted by
+count: :func:`vru_risk.models.service_lists.expected_calibration_error`; only when probabilities
+are available). A rate whose denominator is empty is NaN (Fairlearn's own confusion-matrix rates
+report 0 there; the audit masks them).
+
+Every point estimate is computed by :class:`fairlearn.metrics.MetricFrame` (Fairlearn's
+``count``, ``selection_rate``, ``true_positive_rate``, ``false_negative_rate``,
+``false_positive_rate`` and small callables for the rest).
+
+Suppression
+-----------
+A group with fewer than ``min_count`` members, ``min_positives`` positives or ``min_flagged``
+flagged rows is *suppressed*: its counts stay visible, its rates (and its differences and ratios)
+are **NaN** in ``by_group`` and **None** in ``AuditResult.to_records``, ``suppressed`` is True
+and ``suppression_reason`` says which threshold it missed. The composition shares are computed
+from counts that are shown anyway, so they are not suppressed. The overall row is never
+suppressed.
+
+Comparisons with a reference group
+----------------------------------
+For each compared rate ``m`` (see :data:`COMPARED_METRICS`) ``by_group`` has ``m_difference``
+(group − reference) and ``m_ratio`` (group / reference; NaN when the reference rate is 0). Both
+are NaN when either group is suppressed. The reference group is chosen by
+:func:`vru_risk.fairness_reports.groups.choose_references`.
+
+Composition (Heller et al.)
+---------------------------
+``flagged_share`` is a group's share of all flagged rows, ``outcome_share`` its share of all rows
+with the outcome; ``composition_ratio`` = flagged_share / outcome_share (above 1: the group is a
+larger part of the list than of those who had the outcome).
+
+Example
+-------
+>>> suppression_reason(12, 0, 3, min_count=50, min_positives=0, min_flagged=5)
+'count 12 < 50; flagged 3 < 5'
+>>> safe_divide(np.array([1.0, 1.0, 1.0]), np.array([2.0, 0.0, np.nan])).tolist()
+[0.5, nan, nan]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from fairlearn.metrics import (  # type: ignore[import-untyped, unused-ignore]
+    MetricFrame,
+    count,
+    false_negative_rate,
+    false_positive_rate,
+    selection_rate,
+    true_positive_rate,
+)
+from sklearn.metrics import roc_auc_score
+
+from vru_risk.models.service_lists import expected_calibration_error
+
+RATE_METRICS: tuple[str, ...] = (
+    "base_rate",
+    "selection_rate",
+    "tpr",
+    "fnr",
+    "fpr",
+    "ppv",
+    "false_omission_rate",
+    "auc",
+    "calibration_error",
+)
+"""Rates reported per group (NaN when the group is suppressed)."""
+
+COMPARED_METRICS: tuple[str, ...] = RATE_METRICS
+"""Rates with ``<metric>_difference`` and ``<metric>_ratio`` columns against the reference."""
+
+COUNT_COLUMNS: tuple[str, ...] = ("count", "positives", "flagged")
+
+# ---------------------------------------------------------------------------- metric callables
+# MetricFrame calls each with (y_true, y_pred) positionally, plus any sample parameters.
+
+
+def _positives(y_true: np.ndarray, _y_pred: np.ndarray) -> int:
+    return int(np.sum(y_true))
+
+
+def _flagged(_y_true: np.ndarray, y_pred: np.ndarray) -> int:
+    return int(np.sum(y_pred))
+
+
+def _base_rate(y_true: np.ndarray, _y_pred: np.ndarray) -> float:
+    return float(np.mean(y_true)) if len(y_true) else math.nan
+
+
+def _ppv(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    flagged = int(np.sum(y_pred))
+    return float(np.sum(y_true * y_pred)) / flagged if flagged else math.nan
+
+
+def _false_omission_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    unflagged = int(np.sum(1 - y_pred))
+    return float(np.sum(y_true * (1 - y_pred))) / unflagged if unflagged else math.nan
+
+
+def _auc(y_true: np.ndarray, _y_pred: np.ndarray, *, score: np.ndarray) -> float:
+    if len(np.unique(y_true)) < 2:
+        return math.nan
+    return float(roc_auc_score(y_true, score))
+
+
+def _calibration_metric(bins: int) -> Callable[..., float]:
+    def calibration_error(y_true: np.ndarray, _y_pred: np.ndarray, *, probability: Any) -> float:
+        return expected_calibration_error(y_true, probability, bins)
+
+    return calibration_error
+
+
+def group_metrics(
+    y: np.ndarray,
+    flagged: np.ndarray,
+    groups: Mapping[str, np.ndarray],
+    *,
+    score: np.ndarray,
+    probability: np.ndarray | None,
+    calibration_bins: int,
+) -> tuple[dict[str, pd.DataFrame], pd.Series]:
+    """Counts and rates per group of each attribute (MetricFrame), and over everyone.
+
+    ``y`` (0/1), ``flagged`` (0/1), ``score`` (oriented: higher is riskier), ``probability``
+    and every array of group labels are aligned over the audit population.
+    """
+    metrics: dict[str, Callable[..., Any]] = {
+        "count": count,
+        "positives": _positives,
+        "flagged": _flagged,
+        "base_rate": _base_rate,
+        "selection_rate": selection_rate,
+        "tpr": true_positive_rate,
+        "fnr": false_negative_rate,
+        "fpr": false_positive_rate,
+        "ppv": _ppv,
+        "false_omission_rate": _false_omission_rate,
+        "auc": _auc,
+    }
+    sample_params: dict[str, dict[str, Any]] = {"auc": {"score": score}}
+    if probability is not None:
+        metrics["calibration_error"] = _calibration_metric(calibration_bins)
+        sample_params["calibration_error"] = {"probability": probability}
+
+    frames: dict[str, pd.DataFrame] = {}
+    overall: pd.Series | None = None
+    for attribute, labels in groups.items():
+        frame = MetricFrame(
+            metrics=metrics,
+            y_true=y,
+            y_pred=flagged,
+            sensitive_features=pd.Series(labels, name="group"),
+            sample_params=sample_params,
+        )
+        frames[attribute] = _tidy(frame.by_group)
+        if overall is None:
+            whole = _tidy(frame.overall.to_frame().T).iloc[0]
+            overall = pd.Series(
+                {k: int(whole[k]) if k in COUNT_COLUMNS else float(whole[k]) for k in whole.index},
+                dtype=object,
+                name="overall",
+            )
+    if overall is None:
+        raise ValueError("groups is empty: pass at least one attribute")
+    return frames, overall
+
+
+def _tidy(raw: pd.DataFrame) -> pd.DataFrame:
+    """Integer counts, NaN for rates whose denominator is empty, a calibration column."""
+    frame = raw.copy()
+    for column in COUNT_COLUMNS:
+        frame[column] = frame[column].astype(np.int64)
+    if "calibration_error" not in frame:
+        frame["calibration_error"] = math.nan
+    for column in RATE_METRICS:
+        frame[column] = frame[column].astype(float)
+    # Fairlearn's confusion-matrix rates are 0 where the denominator is empty: make them NaN
+    no_positives = frame["positives"] == 0
+    no_negatives = frame["count"] - frame["positives"] == 0
+    frame.loc[no_positives, ["tpr", "fnr"]] = math.nan
+    frame.loc[no_negatives, "fpr"] = math.nan
+    frame.loc[frame["count"] == 0, ["selection_rate", "base_rate"]] = math.nan
+    return frame
+
+
+def suppression_reason(
+    n: int, positives: int, flagged: int, *, min_count: int, min_positives: int, min_flagged: int
+) -> str | None:
+    """Why a group's rates are withheld ("count 12 < 50; flagged 3 < 5"), or None."""
+    reasons = [
+        f"{name} {value} < {minimum}"
+        for name, value, minimum in (
+            ("count", n, min_count),
+            ("positives", positives, min_positives),
+            ("flagged", flagged, min_flagged),
+        )
+        if value < minimum
+    ]
+    return "; ".join(reasons) if reasons else None
+
+
+def compare(
+    frame: pd.DataFrame, attribute: str, reference: str, thresholds: Mapping[str, int]
+) -> pd.DataFrame:
+    """Suppression, composition shares and differences/ratios against the reference group."""
+    out = frame.rename_axis("group").reset_index()
+    out["group"] = out["group"].astype(str)
+    out.insert(0, "attribute", attribute)
+    reasons = [
+        suppression_reason(
+            int(n),
+            int(positives),
+            int(flagged),
+            min_count=thresholds["min_count"],
+            min_positives=thresholds["min_positives"],
+            min_flagged=thresholds["min_flagged"],
+        )
+        for n, positives, flagged in out[list(COUNT_COLUMNS)].to_numpy(np.int64)
+    ]
+    suppressed = np.array([reason is not None for reason in reasons], dtype=bool)
+    out.insert(5, "suppressed", suppressed)
+    out.insert(6, "suppression_reason", pd.Series(reasons, dtype=object))
+    out.loc[suppressed, list(RATE_METRICS)] = math.nan
+
+    total_flagged, total_positives = int(out["flagged"].sum()), int(out["positives"].sum())
+    out["flagged_share"] = out["flagged"] / total_flagged if total_flagged else math.nan
+    out["outcome_share"] = out["positives"] / total_positives if total_positives else math.nan
+    out["composition_ratio"] = safe_divide(
+        out["flagged_share"].to_numpy(float), out["outcome_share"].to_numpy(float)
+    )
+
+    is_reference = (out["group"] == reference).to_numpy()
+    out.insert(2, "is_reference", is_reference)
+    ref = out.loc[is_reference].iloc[0]
+    for metric in COMPARED_METRICS:
+        values = out[metric].to_numpy(float)
+        ref_value = float(ref[metric])
+        out[f"{metric}_difference"] = values - ref_value
+        out[f"{metric}_ratio"] = safe_divide(values, np.full(len(values), ref_value))
+    return out
+
+
+def safe_divide(numerator: npt.ArrayLike, denominator: npt.ArrayLike) -> np.ndarray:
+    """Elementwise ratio, NaN where the denominator is 0, NaN or infinite (no numpy warnings)."""
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+    out = np.full(np.broadcast(num, den).shape, math.nan)
+    np.divide(num, den, out=out, where=np.isfinite(den) & (den != 0))
+    return out

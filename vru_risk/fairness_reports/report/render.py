@@ -1,0 +1,196 @@
+"""``report.html``: the self-contained page rendered from ``report.json`` alone, and the
+writing of both files.
+
+The page has no external resources at all (inline CSS, charts as inline SVG from
+:mod:`.charts`), so it opens offline and can be archived as one file. A value that cannot be
+assessed is shown as "cannot be assessed" with the reason, never as 0 or blank.
+
+Example
+-------
+>>> _num(1234.5), _num(0.12345), _pct(0.5), _ci([0.1, 0.25], percent=True)
+('1.23e+03', '0.123', '50.0%', '10.0% to 25.0%')
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from vru_risk.fairness_reports.groups import INTERSECTION_SEP
+from vru_risk.fairness_reports.notes import CANNOT_ASSESS
+from vru_risk.fairness_reports.report.charts import (
+    calibration_charts,
+    calibration_error_chart,
+    tpr_chart,
+)
+from vru_risk.fairness_reports.report.document import MODEL_SECTIONS, to_plain
+
+_TEMPLATE = "report.html.j2"
+
+
+def _pct(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{100 * float(value):.1f}%"
+
+
+_CANNOT = Markup('<span class="cannot">{}</span>').format(CANNOT_ASSESS)
+
+
+def _rate(value: Any) -> str:
+    """A group's rate as a percentage, or "cannot be assessed" (never 0, never blank)."""
+    return _CANNOT if value is None else _pct(value)
+
+
+def _value(value: Any, digits: int = 3) -> str:
+    """A group's number (AUC, ratio, difference), or "cannot be assessed"."""
+    return _CANNOT if value is None else _num(value, digits)
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def _ci(interval: Sequence[float] | None, percent: bool = False) -> str:
+    if interval is None:
+        return ""
+    if percent:
+        return f"{100 * interval[0]:.1f}% to {100 * interval[1]:.1f}%"
+    return f"{interval[0]:.2f} to {interval[1]:.2f}"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(_num(v) for v in value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return _num(value)
+
+
+def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(key for row in rows for key in row))
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(pct=_pct, num=_num, ci=_ci, cell=_cell, rate=_rate, value=_value)
+    env.globals.update(columns=_columns, sep=INTERSECTION_SEP)
+    return env
+
+
+def _template_text() -> str:
+    path = resources.files("vru_risk.fairness_reports.report").joinpath("templates", _TEMPLATE)
+    return path.read_text(encoding="utf-8")
+
+
+def _unassessed(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``cannot_assess`` grouped by group (in order), with the group's counts when audited."""
+    counts = {(g["attribute"], g["group"]): g for g in report["groups"]}
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for note in report.get("cannot_assess") or []:
+        key = (note["attribute"], note["group"])
+        if key not in out:
+            out[key] = {
+                "attribute": key[0],
+                "group": key[1],
+                "counts": counts.get(key),
+                "notes": [],
+            }
+        out[key]["notes"].append(note)
+    return list(out.values())
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The self-contained HTML page of a report built by :func:`build_report`.
+
+    Inline CSS and SVG only: no scripts, no links, no fonts or images from anywhere.
+    """
+    groups = list(report["groups"])
+    attributes = list(dict.fromkeys(g["attribute"] for g in groups))
+    by_attribute = {a: [g for g in groups if g["attribute"] == a] for a in attributes}
+    band = next(
+        (list(c["band"]) for c in report["gate"]["criteria"] if c["metric"] == "tpr_ratio"),
+        None,
+    )  # one configuration: the same band for every attribute
+    charts = {
+        a: tpr_chart(a, rows, band, chart_id=f"tpr-{i}")
+        for i, (a, rows) in enumerate(by_attribute.items())
+    }
+    tolerance = next(
+        (c["band"][1] for c in report["gate"]["criteria"] if c["metric"] == "calibration_error"),
+        None,
+    )
+    calibration = report.get("calibration") or []
+    curves = calibration_charts(calibration)
+    error_chart = calibration_error_chart(calibration, tolerance)
+    omitted = [name for name in MODEL_SECTIONS if report.get(name) is None]
+    template = _environment().from_string(_template_text())
+    return template.render(
+        report=report,
+        unassessed=_unassessed(report),
+        attributes=[a for a in attributes if INTERSECTION_SEP not in a],
+        intersections=[a for a in attributes if INTERSECTION_SEP in a],
+        by_attribute=by_attribute,
+        charts=charts,
+        calibration_charts=[*curves, *([error_chart] if error_chart is not None else [])],
+        omitted=omitted,
+        other_outcomes={
+            name: outcome
+            for name, outcome in report["outcomes"].items()
+            if name != report["primary_outcome"]
+        },
+    )
+
+
+# ------------------------------------------------------------------------------- writing
+
+
+def _write_temp(out_dir: Path, suffix: str, text: str) -> Path:
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=out_dir, prefix=".report-", suffix=suffix, delete=False
+    ) as handle:
+        handle.write(text)
+    return Path(handle.name)
+
+
+def write_report(report: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """Write ``report.json`` and ``report.html`` into ``out_dir`` (created if needed).
+
+    Both are rendered first, then each is written to a temporary file in ``out_dir`` and renamed
+    into place, so a reader never sees half a report. Returns the two paths (json, html).
+    """
+    plain = to_plain(report)
+    text = json.dumps(plain, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    html = render_html(plain)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out_dir / "report.json", out_dir / "report.html"
+    temps: list[Path] = []
+    try:
+        temps.append(_write_temp(out_dir, ".json", text))
+        temps.append(_write_temp(out_dir, ".html", html))
+        temps[0].replace(json_path)
+        temps[1].replace(html_path)
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+    return json_path, html_path

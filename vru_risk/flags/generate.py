@@ -1,0 +1,57 @@
+"""A day's flags, end to end: score every moment, match programmes within capacity, explain the
+flags.
+
+The order of work follows the costs measured on 2 cores (LightGBM ``predict`` ~160k rows/s,
+``pred_contrib`` 600-5,000 rows/s): every moment is scored with one ``predict`` call
+(:mod:`~vru_risk.flags.score`); programmes take the highest scores they are eligible for, within
+the capacity left in their period (:mod:`~vru_risk.flags.allocate`); only the moments that become
+flags are explained, in one batched ``pred_contrib`` call (:mod:`~vru_risk.flags.explain`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from vru_risk.features.moments import Moments
+from vru_risk.flags.allocate import allocate
+from vru_risk.flags.explain import FlagOptions, explain_rows
+from vru_risk.flags.flag import Flag, ModelRef
+from vru_risk.flags.programmes import Programmes
+from vru_risk.flags.score import score_moments
+from vru_risk.models.risk_model import RiskModel
+
+
+@dataclass(frozen=True)
+class FlagBatch:
+    """A batch's flags with what it took to make them."""
+
+    flags: list[Flag]
+    moments: int
+    scored: pd.DataFrame
+
+
+def generate_flags(
+    model: RiskModel,
+    moments: Moments,
+    programmes: Programmes,
+    *,
+    model_ref: ModelRef,
+    issued: Iterable[Flag] = (),
+    options: FlagOptions | None = None,
+    seed: int = 0,
+) -> FlagBatch:
+    """Score every moment, match programmes within capacity, explain the flags."""
+    opts = options or FlagOptions()
+    scored = score_moments(model, moments)
+    offers = allocate(
+        scored, moments, programmes, issued=issued, seed=seed, valid_days=opts.valid_days
+    )
+    positions = list(offers)
+    flags = explain_rows(
+        model, moments, scored, positions, offers=offers, model_ref=model_ref, options=opts
+    )
+    flags.sort(key=lambda f: (f.as_of, -f.probability, f.person_id))
+    return FlagBatch(flags=flags, moments=len(scored), scored=scored)

@@ -1,0 +1,72 @@
+"""Data jobs: generate a synthetic county; check a data folder against the contract."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from vru_risk.data.validate import FolderNotFoundError, ValidationReport, validate_folder
+from vru_risk.jobs.common import JobError, Progress, engine_options
+from vru_risk.settings import Settings
+
+if TYPE_CHECKING:
+    from vru_risk.data.synthetic import GenerationSummary
+
+
+def generate_county(
+    *,
+    out: Path,
+    people: int,
+    years: int,
+    end_date: date | None,
+    seed: int,
+    fmt: str,
+    truth_out: Path | None,
+    measurement_bias: bool,
+    progress: Progress | None = None,
+) -> GenerationSummary:
+    """Check the options and generate a synthetic county into ``out`` with its known truth
+    (default ``<out>-truth``): the same options and seed give the same bytes."""
+    from vru_risk.data.synthetic import SyntheticConfig, SyntheticConfigError, generate_county
+
+    fmt = fmt.lower()
+    if fmt not in ("parquet", "csv"):
+        raise JobError(f"--format {fmt!r} is not supported; use parquet or csv")
+    file_format: Literal["parquet", "csv"] = "csv" if fmt == "csv" else "parquet"
+    truth = truth_out if truth_out is not None else out.with_name(out.name + "-truth")
+    fields: dict[str, object] = {
+        "people": people,
+        "years": years,
+        "seed": seed,
+        "measurement_bias": measurement_bias,
+    }
+    if end_date is not None:
+        if end_date > date.today():
+            raise JobError(
+                f"--end-date {end_date} is in the future; the end date is the extract date of "
+                "the synthetic data and cannot be after today"
+            )
+        fields["end_date"] = end_date
+    try:
+        config = SyntheticConfig.model_validate(fields)
+    except ValueError as exc:
+        raise JobError(f"invalid generator options: {exc}") from None
+    try:
+        return generate_county(
+            config, out_dir=out, truth_dir=truth, fmt=file_format, progress=progress
+        )
+    except SyntheticConfigError as exc:
+        raise JobError(str(exc)) from None
+    except OSError as exc:
+        raise JobError(f"cannot write the county to {out}: {exc}") from None
+
+
+def validate(settings: Settings, folder: Path, extract_date: date | None) -> ValidationReport:
+    """Check ``folder`` against the data contract: every problem is in the report."""
+    try:
+        return validate_folder(
+            folder, extract_date=extract_date, today=date.today(), **engine_options(settings)
+        )
+    except FolderNotFoundError as exc:
+        raise JobError(str(exc)) from None

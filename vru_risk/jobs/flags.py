@@ -1,0 +1,145 @@
+"""The daily flags job: score the moments known on a day, write explained flags.
+
+Only a model the ethics panel approved is used (:func:`load_approved`: the review log must hold
+an approval or a completed override of that version's content hash, and no suspension). Every
+moment is scored; only those that become flags within a programme's capacity are explained
+(one batched ``pred_contrib`` call). Capacity already used comes from the issued-flags ledger
+(:mod:`vru_risk.flags.ledger`) and any ``issued`` files; the day's offers are added to the
+ledger. The day's moments are also materialised under ``VRU_HOME/flags/moments-<date>/`` so
+that the server can explain any of them on demand without scanning raw tables.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from vru_risk.data.load import InvalidDataError, open_folder
+from vru_risk.features.catalog import CatalogError
+from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.features.moments import MomentsError, build_moments, save_moments
+from vru_risk.flags.explain import FlagOptions
+from vru_risk.flags.flag import ModelRef
+from vru_risk.flags.generate import FlagBatch, generate_flags
+from vru_risk.flags.ledger import FlagsFileError, issued_before, record_issued, write_flags
+from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_programmes
+from vru_risk.jobs.common import JobError, engine_options
+from vru_risk.models.registry import CHAMPION, Registry, RegistryError
+from vru_risk.models.review_log import ReviewLog, ReviewLogError
+from vru_risk.models.risk_model import RiskModel
+from vru_risk.settings import Settings
+
+
+@dataclass(frozen=True)
+class FlagsRequest:
+    """Score the moments known on ``day`` (and the ``days - 1`` days before it, in order) and
+    write the flags to ``out`` (``.jsonl``, outside the data folder)."""
+
+    data_dir: Path
+    day: date
+    out: Path
+    days: int = 1
+    alias: str = CHAMPION
+    programmes_path: Path | None = None
+    issued_paths: list[Path] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FlagsResult:
+    """The flags made (and how many moments were scored), by which model, for which days;
+    ``unmatched_support``: interventions naming no configured programme."""
+
+    batch: FlagBatch
+    model_ref: ModelRef
+    days: tuple[date, ...]
+    out: Path
+    seconds: float
+    programmes: Programmes
+    unmatched_support: tuple[str, ...] = ()
+
+
+def load_approved(settings: Settings, alias: str = CHAMPION) -> tuple[RiskModel, ModelRef]:
+    """The model behind ``alias`` if the ethics panel's review log lets it score."""
+    registry = Registry(settings.tracking_uri)
+    try:
+        model, info = registry.load_champion(
+            ReviewLog(settings.review_log_path),
+            alias=alias,
+            threads=settings.lightgbm_threads,
+        )
+    except (RegistryError, ReviewLogError) as exc:
+        raise JobError(f"no model may score young people: {exc}") from None
+    return model, ModelRef(
+        name=registry.name, version=info.version, content_hash=model.content_hash
+    )
+
+
+def run(settings: Settings, request: FlagsRequest) -> FlagsResult:
+    """The daily job: flags of the approved model for the request's days, written to
+    ``request.out`` and recorded in the ledger, the moments materialised."""
+    start = time.perf_counter()
+    data_dir, day, out = request.data_dir, request.day, request.out
+    if out.suffix.lower() != ".jsonl":
+        raise JobError(f"--out {out} must end in .jsonl (one flag per line)")
+    if out.resolve().is_relative_to(data_dir.resolve()):
+        raise JobError(f"--out {out} is inside the data folder; write flags elsewhere")
+    if request.days < 1:
+        raise JobError("--days must be at least 1")
+    try:
+        programmes = load_programmes(request.programmes_path or settings.programmes_path)
+    except ProgrammeConfigError as exc:
+        raise JobError(str(exc)) from None
+    model, ref = load_approved(settings, request.alias)
+    try:
+        config = FeatureBuildConfig.model_validate_json(model.info["build_config"])
+    except (KeyError, ValidationError):
+        raise JobError(
+            f"version {ref.version} does not record the feature build settings it was trained "
+            "with; retrain it with this version of vru-risk"
+        ) from None
+    engine = engine_options(settings)
+    try:
+        folder = open_folder(data_dir, today=date.today(), **engine)
+    except InvalidDataError as exc:
+        raise JobError(str(exc)) from None
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
+    wanted = tuple(day - timedelta(days=k) for k in range(request.days - 1, -1, -1))
+    try:
+        issued = issued_before(
+            settings.issued_dir, wanted, request.issued_paths, today=date.today()
+        )
+    except FlagsFileError as exc:
+        raise JobError(str(exc)) from None
+    try:
+        moments = build_moments(folder, model.spec, config, wanted, **engine)
+    except (MomentsError, CatalogError) as exc:
+        raise JobError(str(exc)) from None
+    batch = generate_flags(
+        model,
+        moments,
+        programmes,
+        model_ref=ref,
+        issued=issued,
+        options=FlagOptions(valid_days=settings.flag_visible_days),
+    )
+    write_flags(batch.flags, out)
+    record_issued(settings.issued_dir, wanted, batch.flags)
+    save_moments(moments, settings.flags_dir / f"moments-{day.isoformat()}")
+    names = {str(n) for n in moments.supported["programme"]}
+    unmatched = tuple(
+        sorted(n for n in names if not any(p.supports(n) for p in programmes.programmes))
+    )
+    return FlagsResult(
+        unmatched_support=unmatched,
+        batch=batch,
+        model_ref=ref,
+        days=wanted,
+        out=out,
+        seconds=time.perf_counter() - start,
+        programmes=programmes,
+    )
