@@ -165,3 +165,25 @@ def test_audit_rows_are_kept_six_years_and_the_anchor_is_outside_home(
     assert "VRU_AUDIT_RETENTION_MONTHS (6) is shorter than VRU_RETENTION_MONTHS (12)" in str(
         info.value
     )
+
+
+@pytest.mark.parametrize(
+    ("months", "days", "refused"), [(1, 90, True), (3, 90, True), (4, 90, False)]
+)
+def test_a_retention_period_shorter_than_the_display_period_is_refused(
+    monkeypatch: pytest.MonkeyPatch, months: int, days: int, refused: bool
+) -> None:
+    """Security re-review F1: one month of retention beside 90 days of display was accepted
+    (and `vru retention apply` then deleted every flag still listed)."""
+    monkeypatch.setenv("VRU_RETENTION_MONTHS", str(months))
+    monkeypatch.setenv("VRU_FLAG_VISIBLE_DAYS", str(days))
+    if not refused:
+        assert load_settings().retention_months == months
+        return
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert (
+        f"VRU_RETENTION_MONTHS ({months}) is shorter than VRU_FLAG_VISIBLE_DAYS ({days} days)"
+        in str(info.value)
+    )
+    assert "at least 4 months" in str(info.value)

@@ -240,7 +240,7 @@ class Settings(BaseSettings):
             ge=1,
             le=240,
             description="Months after its as_of date a flag and its decisions "
-            "are deleted by `vru retention apply`",
+            "are deleted by `vru retention apply`; not shorter than VRU_FLAG_VISIBLE_DAYS",
         ),
     ] = 12
     programmes_path: Annotated[
@@ -288,7 +288,13 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _audit_rows_outlive_flags(self) -> Settings:
+    def _periods_nest(self) -> Settings:  # a span of N calendar months is at least N * 28 days
+        if (months := -(-self.flag_visible_days // 28)) > self.retention_months:
+            raise ValueError(
+                f"VRU_RETENTION_MONTHS ({self.retention_months}) is shorter than "
+                f"VRU_FLAG_VISIBLE_DAYS ({self.flag_visible_days} days): shown flags would be "
+                f"deleted with their decisions; make it at least {months} months or lower the days"
+            )
         if self.audit_retention_months < self.retention_months:
             raise ValueError(
                 f"VRU_AUDIT_RETENTION_MONTHS ({self.audit_retention_months}) is shorter than "

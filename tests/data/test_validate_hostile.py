@@ -315,6 +315,71 @@ def test_an_id_and_the_same_id_with_a_space_are_not_two_people(vru: RunVru, tmp_
     assert "row 6: person_id='P001 '" in result.stdout
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("table", "index", "column", "value", "row", "code"),
+    [
+        ("people", 0, "person_id", "P001\u200b", 2, "U+200B"),
+        ("attendance", 1, "person_id", "P\ufeff001", 3, "U+FEFF"),
+        ("people", 1, "school_id", "S0\u00ad2", 3, "U+00AD"),
+        ("ae_visits", 0, "hospital", "Musgrove\u2028Park", 2, "U+2028"),
+    ],
+)
+def test_invisible_characters_in_an_identifier_are_refused(
+    vru: RunVru,
+    tmp_path: Path,
+    fmt: str,
+    table: str,
+    index: int,
+    column: str,
+    value: str,
+    row: int,
+    code: str,
+) -> None:
+    """Security re-review F8: a zero-width space in a person id passed, so two rows that
+    display as the same young person were two people."""
+    folder = write_valid_folder(tmp_path / "extract", fmt)
+    changed = rows(table)
+    changed[index][column] = value
+    write_table(folder, table, changed, fmt, as_text=frozenset({column}))
+    result = validate(vru, folder)
+    assert_line(
+        result.stdout,
+        f"{table}.{fmt}, column {column!r}: contains an invisible formatting character",
+    )
+    assert f"row {row}: {column}={value!r}, character='{code}'" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_person_id_longer_than_the_service_stores_is_refused(
+    vru: RunVru, tmp_path: Path, fmt: str
+) -> None:
+    """Findings map, gap 1 (issue 15 finding 5): a 301-character person id passed `data
+    validate`, although the service and its audit log store at most 128."""
+    long_id = "P" * 301
+    folder = write_valid_folder(tmp_path / "extract", fmt)
+    for name in ROWS:
+        changed = [{k: long_id if v == "P001" else v for k, v in r.items()} for r in rows(name)]
+        write_table(folder, name, changed, fmt)
+    result = validate(vru, folder)
+    for table, row in (("people", 2), ("attendance", 2)):
+        assert_line(
+            result.stdout,
+            f"{table}.{fmt}, column 'person_id': is longer than 128 characters, the longest "
+            "person_id the service and its audit log store",
+        )
+        assert f"row {row}: characters='301'" in result.stdout
+    assert long_id not in result.stdout
+
+
+def test_a_person_id_of_128_characters_passes(vru: RunVru, tmp_path: Path) -> None:
+    folder = write_valid_folder(tmp_path / "extract")
+    for name in ROWS:
+        changed = [{k: "P" * 128 if v == "P001" else v for k, v in r.items()} for r in rows(name)]
+        write_table(folder, name, changed, "csv")
+    assert vru("data", "validate", folder).code == 0
+
+
 # ---- the manifest's file entries ---------------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ from vru_risk.flags.flag import Flag, ModelRef
 from vru_risk.flags.generate import generate_flags
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.models.risk_model import MODEL_NAME, RiskModel
+from vru_risk.serving.access_log.log import open_audit_log
 from vru_risk.serving.db import open_database, session_factory
 from vru_risk.serving.flag_store import load_flags
 from vru_risk.serving.users import add_user
@@ -104,6 +105,9 @@ def live(vru_home: Path, risk_model: RiskModel) -> Iterator[Live]:
     registered = register_candidate(settings, risk_model)
     flags = daily_flags(risk_model, vru_home, registered.version)
     engine = open_database(settings.app_database_url)
+    audit = open_audit_log(settings, engine)
+    audit.check_ready()  # the log's key segment and anchor first, as `vru users add` records them
+    audit.close()
     with session_factory(engine, write=True).begin() as s:
         for name, (role, programmes) in USERS.items():
             add_user(s, username=name, role=role, password=PASSWORD, programmes=programmes)

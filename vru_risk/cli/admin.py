@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from vru_risk.flags.programmes import Programmes
     from vru_risk.serving.access_log.log import AuditLog
+    from vru_risk.serving.users import UserInfo
 
 PasswordStdin = Annotated[
     bool,
@@ -132,6 +133,13 @@ def operator_name() -> str:
         return getpass.getuser()[:64] or "unknown"
     except (KeyError, OSError):  # no passwd entry for the uid (containers)
         return "unknown"
+
+
+def show_user(user: UserInfo) -> str:
+    """A user as the commands and their audit rows name them: name, role, programmes, state."""
+    bound = f", programmes: {', '.join(user.programmes)}" if user.programmes else ""
+    state_text = "" if user.active else " (disabled)"
+    return f"{user.username} ({user.role}{bound}){state_text}"
 
 
 def record_admin_act(

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from vru_risk.cli.admin import app_engine, mirror_review_log, transaction
+from vru_risk.cli.admin import (
+    app_engine,
+    mirror_review_log,
+    record_admin_act,
+    require_audit_log,
+    show_user,
+    transaction,
+)
 from vru_risk.cli.common import UserError, console, progress_bar, state
+from vru_risk.cli.demo_home import claim_demo_home
 from vru_risk.cli.flags import load as load_flags_command
 from vru_risk.cli.printing import (
     narrated,
@@ -28,6 +36,9 @@ from vru_risk.cli.printing import (
     print_top,
 )
 from vru_risk.cli.serve import serve
+
+if TYPE_CHECKING:
+    from vru_risk.flags.programmes import Programmes
 
 DEMO_MARKER = ".vru-demo"
 #: The demo replays the daily flags job over the last four weeks before the extract date.
@@ -49,7 +60,8 @@ def demo(
     ] = True,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Server port")] = 8000,
 ) -> None:
-    """Run the whole pipeline on a synthetic county and end in the running service."""
+    """Run the whole pipeline on a synthetic county and end in the running service (only in an
+    empty VRU_HOME, or one the demo made)."""
     from vru_risk.jobs import audit as audit_job
     from vru_risk.jobs import data as data_job
     from vru_risk.jobs import features as features_job
@@ -58,6 +70,8 @@ def demo(
     from vru_risk.models.tags import CANDIDATE
     from vru_risk.training.config import load_experiment
 
+    claim_demo_home(state.get_settings())
+    demo_service_settings()  # before the first account: each is recorded in the audit log
     settings = state.get_settings()
     root = directory if directory is not None else settings.home / "demo"
     if root.exists():
@@ -137,7 +151,6 @@ def demo(
     else:
         console.print("no flags: no approved model")
     console.rule("7/7 the service: flags loaded, demo users, server")
-    demo_service_settings()
     if flags_file.exists():
         load_flags_command(flags_file)
     users = ensure_demo_users()
@@ -192,10 +205,8 @@ def demo_service_settings() -> None:
 def ensure_demo_users() -> list[tuple[str, str, str]]:
     """One demo user per role and per programme: (username, role, programmes)."""
     from vru_risk.flags.programmes import load_programmes
-    from vru_risk.serving.users import ensure_user
 
-    settings = state.get_settings()
-    programmes = load_programmes(settings.programmes_path)
+    programmes = load_programmes(state.get_settings().programmes_path)
     wanted: list[tuple[str, str, tuple[str, ...]]] = [
         (f"demo-{p.id.replace('_', '-')}", "practitioner", (p.id,)) for p in programmes.programmes
     ]
@@ -205,11 +216,24 @@ def ensure_demo_users() -> list[tuple[str, str, str]]:
         (DEMO_PANEL[1], "ethics_panel", ()),
         ("demo-admin", "admin", ()),
     ]
+    add_demo_users(wanted, programmes)
+    return [(name, role, ", ".join(progs)) for name, role, progs in wanted]
+
+
+def add_demo_users(
+    wanted: list[tuple[str, str, tuple[str, ...]]], programmes: Programmes | None = None
+) -> None:
+    """Add the users of ``wanted`` (username, role, programmes) that are missing, each
+    recorded in the audit log as `vru users add` records it (refused without the audit log)."""
+    from vru_risk.serving.users import UserInfo, ensure_user
+
     engine = app_engine()
     try:
+        require_audit_log(engine)
+        added: list[UserInfo] = []
         with transaction(engine) as session:
             for name, role, progs in wanted:
-                ensure_user(
+                user, new = ensure_user(
                     session,
                     username=name,
                     role=role,
@@ -217,9 +241,14 @@ def ensure_demo_users() -> list[tuple[str, str, str]]:
                     programmes=progs,
                     known_programmes=programmes,
                 )
+                if new:
+                    added.append(user)
+        for user in added:
+            record_admin_act(
+                engine, "users add", f"added {show_user(user)} for `vru demo` (demo password)"
+            )
     finally:
         engine.dispose()
-    return [(name, role, ", ".join(progs)) for name, role, progs in wanted]
 
 
 def print_demo_users(users: list[tuple[str, str, str]]) -> None:
@@ -233,15 +262,7 @@ def print_demo_users(users: list[tuple[str, str, str]]) -> None:
 
 def ensure_demo_panel() -> list[str]:
     """The demo's ethics-panel members as users of the service (added if missing)."""
-    from vru_risk.serving.users import ensure_user
-
-    engine = app_engine()
-    try:
-        with transaction(engine) as session:
-            for name in DEMO_PANEL:
-                ensure_user(session, username=name, role="ethics_panel", password=DEMO_PASSWORD)
-    finally:
-        engine.dispose()
+    add_demo_users([(name, "ethics_panel", ()) for name in DEMO_PANEL])
     return list(DEMO_PANEL)
 
 

@@ -11,7 +11,7 @@ a command refuses to act when its row could not be written.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -26,13 +26,11 @@ from vru_risk.cli.admin import (
     read_password,
     record_admin_act,
     require_audit_log,
+    show_user,
     transaction,
 )
 from vru_risk.cli.common import UserError, console, parse_date, state
 from vru_risk.serving.vocabulary import MAX_TOKEN_DAYS, ROLES
-
-if TYPE_CHECKING:
-    from vru_risk.serving.users import UserInfo
 
 #: `vru users tokens` and `vru users revoke-token` are added by vru_risk.cli.user_tokens
 users_app = typer.Typer(help="Users of the service: add, disable, reset a password, tokens")
@@ -40,12 +38,6 @@ retention_app = typer.Typer(
     help="Delete flags, decisions and person-level files past the retention period"
 )
 db_app = typer.Typer(help="The application database: migrations and PostgreSQL's app role")
-
-
-def _show(user: UserInfo) -> str:
-    bound = f", programmes: {', '.join(user.programmes)}" if user.programmes else ""
-    state_text = "" if user.active else " (disabled)"
-    return f"{user.username} ({user.role}{bound}){state_text}"
 
 
 @users_app.command("add")
@@ -79,10 +71,10 @@ def users_add(
                 programmes=programme or (),
                 known_programmes=known,
             )
-        seq = record_admin_act(engine, "users add", f"added {_show(user)}")
+        seq = record_admin_act(engine, "users add", f"added {show_user(user)}")
     finally:
         engine.dispose()
-    console.print(f"added {_show(user)} (audit-log row {seq})")
+    console.print(f"added {show_user(user)} (audit-log row {seq})")
 
 
 @users_app.command("disable")
@@ -96,11 +88,11 @@ def users_disable(username: Annotated[str, typer.Argument(help="Login name")]) -
         with transaction(engine) as session:
             user = disable_user(session, username)
         seq = record_admin_act(
-            engine, "users disable", f"disabled {_show(user)}; API tokens revoked"
+            engine, "users disable", f"disabled {show_user(user)}; API tokens revoked"
         )
     finally:
         engine.dispose()
-    console.print(f"disabled {_show(user)}; their API tokens are revoked (audit-log row {seq})")
+    console.print(f"disabled {show_user(user)}; their API tokens are revoked (audit-log row {seq})")
 
 
 @users_app.command("reset-password")
@@ -117,11 +109,13 @@ def users_reset_password(
         require_audit_log(engine)
         with transaction(engine) as session:
             user = reset_password(session, username, password)
-        seq = record_admin_act(engine, "users reset-password", f"new password for {_show(user)}")
+        seq = record_admin_act(
+            engine, "users reset-password", f"new password for {show_user(user)}"
+        )
     finally:
         engine.dispose()
     console.print(
-        f"password changed for {_show(user)}; every web session of theirs has ended (at its "
+        f"password changed for {show_user(user)}; every web session of theirs has ended (at its "
         f"next request) and every API token of theirs is revoked (audit-log row {seq})"
     )
 
@@ -203,6 +197,14 @@ def retention_apply(
             "--dry-run", help="Print the cut-off and what would be deleted; change nothing"
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Delete even flags still within the newest flag's display period, or decisions "
+            "recorded recently (refused otherwise; noted in the audit row)",
+        ),
+    ] = False,
 ) -> None:
     """Delete flags, their decisions, ledger lines, moments and cached feature tables older
     than VRU_RETENTION_MONTHS; audit-logged."""
@@ -223,13 +225,24 @@ def retention_apply(
     try:
         if dry_run:
             plan = plan_retention(
-                engine, today=day, months=months, folders=folders, real_today=real
+                engine,
+                today=day,
+                months=months,
+                visible_days=settings.flag_visible_days,
+                folders=folders,
+                real_today=real,
             )
             console.print(
                 f"dry run: retention ({months} months) counting back from {day} would delete "
                 f"everything with as_of before {plan.cutoff}: {plan.summary()}. Nothing was "
                 "deleted."
             )
+            if plan.hazards:
+                console.print(
+                    f"{'With' if force else 'Without'} --force the run would be "
+                    f"{'forced past' if force else 'refused'}: {'; '.join(plan.hazards)}",
+                    markup=False,
+                )
             return
         log = audit_log(engine, check=False)  # apply_retention checks it before deleting
         try:
@@ -238,10 +251,12 @@ def retention_apply(
                 log,
                 today=day,
                 months=months,
+                visible_days=settings.flag_visible_days,
                 folders=folders,
                 real_today=real,
                 username=operator_name(),
                 role="operator",
+                force=force,
             )
         except AuditLogError as exc:
             raise UserError(f"the audit log could not record the retention run: {exc}") from None

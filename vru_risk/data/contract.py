@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from vru_risk.data.ids import PERSON_ID_MAX_LENGTH
+
 CONTRACT_VERSION: Final = "1"
 
 #: Attributes used only to audit models for fairness. They live in ``people`` and nowhere else,
@@ -65,6 +67,8 @@ class Column:
     categories: tuple[str, ...] = ()
     min_value: float | None = None
     max_value: float | None = None
+    #: the longest value a string column may hold (characters)
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,12 @@ SERIOUS_VIOLENCE_OFFENCES: Final = (
     "sexual_offence",
 )
 
-_PERSON = Column("person_id", Kind.STRING, "pseudonymous identifier of the young person")
+_PERSON = Column(
+    "person_id",
+    Kind.STRING,
+    "pseudonymous identifier of the young person",
+    max_length=PERSON_ID_MAX_LENGTH,
+)
 _KNOWN = Column(
     "known_date",
     Kind.DATE,
@@ -351,6 +360,8 @@ def contract_markdown() -> str:
                 values = " / ".join(c.categories)
             elif c.min_value is not None:
                 values = f"{c.min_value:g} to {c.max_value:g}"
+            elif c.max_length is not None:
+                values = f"at most {c.max_length} characters"
             else:
                 values = ""
             out.append(

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from vru_risk.data.load import InvalidDataError, open_folder, register_sources
 from vru_risk.data.validate import FolderNotFoundError
@@ -129,7 +130,17 @@ def audit_version(
     seed = int(run.data.params.get("seed", "0"))
     with tempfile.TemporaryDirectory(prefix="vru-audit-") as tmp:
         tmp_path = Path(tmp)
-        predictions = pd.read_parquet(registry.download(parent, "predictions.parquet", tmp_path))
+        try:
+            predictions = pd.read_parquet(
+                registry.download(parent, "predictions.parquet", tmp_path)
+            )
+        except MlflowException as exc:
+            raise JobError(
+                f"version {version}'s test-fold predictions, the data its fairness audit reads, "
+                f"cannot be read from its training run ({str(exc)[:160]}). `vru retention apply` "
+                "deletes them once they are past VRU_RETENTION_MONTHS; the version then keeps "
+                "its last fairness report (its vru.fairness_report tag) but cannot be audited again"
+            ) from None
         summary = pd.read_csv(registry.download(parent, "summary.csv", tmp_path))
         config_file = registry.download(parent, "experiment.yaml", tmp_path)
         try:

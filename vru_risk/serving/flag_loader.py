@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.ledger import FlagsFileError, date_problem, read_flags_file
 from vru_risk.serving.db.models import FlagProgramme, FlagRow, utcnow
-from vru_risk.serving.flag_checks import FlagStoreError, length_problem, storage_problem
+from vru_risk.serving.flag_checks import FlagStoreError, column_problem, storage_problem
 
 _SHOWN_ERRORS: Final = 10
 _CHUNK: Final = 500
@@ -57,7 +57,7 @@ def read_flags_jsonl(path: Path, *, today: dt.date | None = None) -> list[Flag]:
         flags = read_flags_file(
             path,
             today=today or dt.date.today(),
-            check=length_problem,
+            check=column_problem,
             summary="{count} bad line(s); nothing was loaded",
             advice="Regenerate the file with `vru flags generate` or fix those lines.",
             shown=_SHOWN_ERRORS,

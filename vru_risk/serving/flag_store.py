@@ -269,9 +269,10 @@ def capacity_used(
 
 
 def latest_as_of(session: Session) -> dt.date | None:
-    """The newest as_of among published flags (withdrawn ones included: withdrawing the day's
-    flags does not move the service's "today" back)."""
-    value = session.scalar(select(func.max(FlagRow.as_of)).where(published()))
+    """The newest as_of among shown flags (:func:`shown`: published, not withdrawn), so that
+    withdrawing a mistaken load (a stray flag dated later than the extract) gives the lists
+    back their previous "today"."""
+    value = session.scalar(select(func.max(FlagRow.as_of)).where(shown()))
     return value if isinstance(value, dt.date) else None
 
 

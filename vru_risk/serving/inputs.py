@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from vru_risk.data.ids import PERSON_ID_MAX_LENGTH
 from vru_risk.flags.programmes import Programmes
 from vru_risk.serving.users import UserInputError
 
@@ -67,7 +68,7 @@ FLAG_ID_PATTERN: Final = "^[0-9a-f]{20}$"
 #: An ``Idempotency-Key``: 1-128 visible ASCII characters (no space).
 IDEMPOTENCY_KEY_PATTERN: Final = "^[\\x21-\\x7e]{1,128}$"
 #: A pseudonymous person id: 1-128 characters, none of them a control character.
-PERSON_ID_PATTERN: Final = "^[^\\x00-\\x1f\\x7f]{1,128}$"
+PERSON_ID_PATTERN: Final = f"^[^\\x00-\\x1f\\x7f]{{1,{PERSON_ID_MAX_LENGTH}}}$"
 
 _FLAG_ID: Final = re.compile(FLAG_ID_PATTERN)
 _IDEMPOTENCY_KEY: Final = re.compile(IDEMPOTENCY_KEY_PATTERN)

@@ -11,6 +11,11 @@ the cut-off with its programme rows and decisions, and the files of
 (purpose ``retention``). Every precondition (the audit log can record the run, each file can be
 read and deleted) is checked before anything is deleted. The audit log itself is never pruned.
 
+A run that looks like a mistake is refused unless forced (``--force``, noted in its audit row):
+a cut-off inside the display period of the newest shown flag (flags practitioners still see
+would go: a wrong clock, a months setting typed as 1 for 12, an extract lagging the clock), or
+one that deletes decisions recorded in the last :data:`RECENT_DECISION_DAYS` days.
+
 Example
 -------
 >>> months_before(dt.date(2026, 3, 31), 1)
@@ -22,13 +27,15 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from typing import Final
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from vru_risk.serving.access_log.log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.db.engine import session_factory
-from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow
+from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow, utcnow
+from vru_risk.serving.flag_store import latest_as_of
 from vru_risk.serving.retention_files import (
     FileCounts,
     FilePlan,
@@ -39,6 +46,10 @@ from vru_risk.serving.retention_files import (
 )
 
 __all__ = ["RetentionError", "RetentionFolders", "apply_retention", "plan_retention"]
+
+#: Decisions recorded this recently are never deleted without ``--force``: a flag past the
+#: retention period no longer takes decisions, so a recent one means the cut-off is wrong.
+RECENT_DECISION_DAYS: Final = 30
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,8 @@ class RetentionPlan:
     flags: int
     decisions: int
     files: FilePlan
+    #: why the run looks like a mistake (refused unless forced); empty when it does not
+    hazards: tuple[str, ...] = ()
 
     def summary(self) -> str:
         return (
@@ -102,27 +115,87 @@ def cutoff_for(today: dt.date, months: int, *, real_today: dt.date) -> dt.date:
         ) from None
 
 
+def hazards_of(
+    cutoff: dt.date,
+    *,
+    newest: dt.date | None,
+    visible_days: int,
+    recent_decisions: int,
+    months: int,
+) -> tuple[str, ...]:
+    """Why a run with ``cutoff`` looks like a mistake: ``newest`` is the service's "today" (the
+    newest shown flag's as_of, never after the real date), ``recent_decisions`` the decisions
+    it would delete that were recorded in the last :data:`RECENT_DECISION_DAYS` days.
+
+    >>> hazards_of(dt.date(2026, 1, 1), newest=dt.date(2026, 3, 1), visible_days=90,
+    ...            recent_decisions=0, months=1)[0][:60]
+    'the cut-off 2026-01-01 falls inside the display period of th'
+    >>> hazards_of(dt.date(2025, 1, 1), newest=dt.date(2026, 3, 1), visible_days=90,
+    ...            recent_decisions=0, months=12)
+    ()
+    """
+    found = []
+    if newest is not None and cutoff > newest - dt.timedelta(days=visible_days):
+        found.append(
+            f"the cut-off {cutoff.isoformat()} falls inside the display period of the newest "
+            f"flag (as_of {newest.isoformat()}, listed for VRU_FLAG_VISIBLE_DAYS={visible_days} "
+            f"days, so from {(newest - dt.timedelta(days=visible_days)).isoformat()}): flags "
+            "practitioners are still shown would be deleted"
+        )
+    if recent_decisions:
+        found.append(
+            f"{recent_decisions} decision(s) recorded in the last {RECENT_DECISION_DAYS} days "
+            "would be deleted"
+        )
+    if not found:
+        return ()
+    found.append(
+        f"check this machine's date, VRU_RETENTION_MONTHS ({months}) and --today (count back "
+        "from the day of the newest extract); to delete them all the same, run again with "
+        "--force (recorded in the audit log)"
+    )
+    return tuple(found)
+
+
 def plan_retention(
     engine: Engine,
     *,
     today: dt.date,
     months: int,
+    visible_days: int,
     folders: RetentionFolders | None = None,
     real_today: dt.date | None = None,
 ) -> RetentionPlan:
-    """What a run counting back from ``today`` would delete (nothing is changed)."""
-    cutoff = cutoff_for(today, months, real_today=real_today or dt.date.today())
+    """What a run counting back from ``today`` would delete (nothing is changed), and its
+    hazards (flags still within ``visible_days`` of the newest flag, recent decisions)."""
+    real = real_today or dt.date.today()
+    cutoff = cutoff_for(today, months, real_today=real)
+    old = select(FlagRow.flag_id).where(FlagRow.as_of < cutoff)
+    recent = utcnow() - dt.timedelta(days=RECENT_DECISION_DAYS)
     with session_factory(engine)() as session:
         flags = session.scalar(
             select(func.count()).select_from(FlagRow).where(FlagRow.as_of < cutoff)
         )
         decisions = session.scalar(
+            select(func.count()).select_from(DecisionRow).where(DecisionRow.flag_id.in_(old))
+        )
+        fresh = session.scalar(
             select(func.count())
             .select_from(DecisionRow)
-            .where(DecisionRow.flag_id.in_(select(FlagRow.flag_id).where(FlagRow.as_of < cutoff)))
+            .where(DecisionRow.flag_id.in_(old), DecisionRow.created_at >= recent)
         )
+        newest = latest_as_of(session)
+    hazards = hazards_of(
+        cutoff,
+        newest=None if newest is None else min(newest, real),
+        visible_days=visible_days,
+        recent_decisions=int(fresh or 0),
+        months=months,
+    )
     files = FilePlan() if folders is None else plan_files(folders, cutoff)
-    return RetentionPlan(today, months, cutoff, int(flags or 0), int(decisions or 0), files)
+    return RetentionPlan(
+        today, months, cutoff, int(flags or 0), int(decisions or 0), files, hazards
+    )
 
 
 def delete_flags_before(session: Session, cutoff: dt.date) -> tuple[int, int]:
@@ -154,22 +227,32 @@ def apply_retention(
     *,
     today: dt.date,
     months: int,
+    visible_days: int,
     folders: RetentionFolders | None = None,
     real_today: dt.date | None = None,
     username: str = "system",
     role: str = "admin",
+    force: bool = False,
 ) -> RetentionResult:
     """Delete what :func:`plan_retention` finds, then record the counts in the audit log
     (purpose ``retention``, route ``vru retention apply: ...``).
 
     Refused before anything is deleted (RetentionError): a day after the real date, a cut-off
-    that cannot be computed, an audit log that cannot record the run (unreadable head, head
-    folder not writable, no INSERT right), a file that cannot be read or deleted. Should a
-    deletion still fail half-way, what was deleted is recorded before the error is raised.
+    that cannot be computed, a run with hazards (:func:`hazards_of`) unless ``force``, an
+    audit log that cannot record the run (unreadable head, head folder not writable, no INSERT
+    right), a file that cannot be read or deleted. Should a deletion still fail half-way, what
+    was deleted is recorded before the error is raised.
     """
     plan = plan_retention(
-        engine, today=today, months=months, folders=folders, real_today=real_today
+        engine,
+        today=today,
+        months=months,
+        visible_days=visible_days,
+        folders=folders,
+        real_today=real_today,
     )
+    if plan.hazards and not force:
+        raise RetentionError(f"retention refused: {'; '.join(plan.hazards)}. Nothing was deleted")
     try:
         audit.check_ready()
     except AuditLogError as exc:
@@ -185,6 +268,7 @@ def apply_retention(
     except OSError as exc:
         stopped = exc
     note = "" if stopped is None else f"; STOPPED: {stopped.strerror} on {stopped.filename}"
+    forced = " (--force past its hazards)" if plan.hazards else ""
     [seq] = audit.append(
         [
             AuditEvent(
@@ -194,8 +278,8 @@ def apply_retention(
                 model_version=None,
                 purpose="retention",
                 route=(
-                    f"vru retention apply: as_of before {plan.cutoff.isoformat()}: deleted "
-                    f"{flags} flag(s), {decisions} decision(s), {done.summary()}{note}"
+                    f"vru retention apply{forced}: as_of before {plan.cutoff.isoformat()}: "
+                    f"deleted {flags} flag(s), {decisions} decision(s), {done.summary()}{note}"
                 )[:255],
             )
         ]

@@ -8,6 +8,12 @@
 - Cached feature tables: ``vru train``'s ``VRU_HOME/features/*.parquet`` and DuckDB's scratch
   files under ``VRU_HOME/cache``, deleted when last written before the cut-off (they are
   rebuilt when needed).
+- Person-level predictions of training runs: ``predictions.parquet`` under the MLflow artifact
+  root when it is a local folder (``VRU_HOME/mlartifacts`` by default): every test fold's young
+  people with their day, scores, outcome labels and whether they were flagged (the fairness
+  audit's data, logged by :mod:`~vru_risk.training.tracking`). A file is deleted when the newest
+  as_of it holds is before the cut-off: its version can then no longer be re-audited, but its
+  fairness report (aggregates) and the model (no person-level rows) stay.
 
 :func:`plan_files` finds them and checks that each can be read and deleted, before anything is;
 :func:`delete_files` deletes, counting as it goes.
@@ -27,6 +33,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from vru_risk.flags.ledger import ISSUED_GLOB, line_as_of, write_lines
 from vru_risk.serving.users import UserInputError
@@ -36,6 +44,8 @@ if TYPE_CHECKING:
 
 _DAY: Final = re.compile(r"(\d{4}-\d{2}-\d{2})")
 MOMENTS_PREFIX: Final = "moments-"
+#: What training logs of every test fold's young people (``vru_risk.training.tracking``).
+PREDICTIONS: Final = "predictions.parquet"
 
 
 class RetentionError(UserInputError):
@@ -53,6 +63,20 @@ def day_of(name: str) -> dt.date | None:
         return None
 
 
+def local_folder(uri: str | None) -> Path | None:
+    """The folder of a ``file:`` URI or plain path; None for a remote store (or none).
+
+    >>> local_folder("file:///srv/vru/mlartifacts"), local_folder("s3://bucket/vru")
+    (PosixPath('/srv/vru/mlartifacts'), None)
+    """
+    if not uri:
+        return None
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(url2pathname(parsed.path))
+    return Path(uri) if parsed.scheme == "" else None
+
+
 @dataclass(frozen=True)
 class RetentionFolders:
     """Where the person-level files are."""
@@ -60,14 +84,17 @@ class RetentionFolders:
     issued: Path
     moments: Path
     caches: tuple[Path, ...]
+    #: the MLflow artifact root, when it is a local folder
+    artifacts: Path | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> RetentionFolders:
-        """The folders of ``settings`` (under VRU_HOME)."""
+        """The folders of ``settings`` (under VRU_HOME, and the MLflow artifact root)."""
         return cls(
             issued=settings.issued_dir,
             moments=settings.flags_dir,
             caches=(settings.features_dir, settings.cache_dir),
+            artifacts=local_folder(settings.artifact_root),
         )
 
 
@@ -87,6 +114,7 @@ class FilePlan:
     ledgers: tuple[LedgerChange, ...] = ()
     moments: tuple[Path, ...] = ()
     cached: tuple[Path, ...] = ()
+    predictions: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -98,6 +126,7 @@ class FileCounts:
     ledger_files_rewritten: int = 0
     moments_folders: int = 0
     cached_files: int = 0
+    prediction_files: int = 0
     problems: list[str] = field(default_factory=list)
 
     @classmethod
@@ -108,13 +137,15 @@ class FileCounts:
             ledger_files_rewritten=sum(c.keep is not None for c in plan.ledgers),
             moments_folders=len(plan.moments),
             cached_files=len(plan.cached),
+            prediction_files=len(plan.predictions),
         )
 
     def summary(self) -> str:
         return (
             f"{self.ledger_lines} ledger line(s) ({self.ledger_files_deleted} file(s) deleted, "
             f"{self.ledger_files_rewritten} rewritten), {self.moments_folders} moments "
-            f"folder(s), {self.cached_files} cached feature file(s)"
+            f"folder(s), {self.cached_files} cached feature file(s), {self.prediction_files} "
+            "MLflow prediction file(s)"
         )
 
 
@@ -142,6 +173,26 @@ def _ledger_change(path: Path, cutoff: dt.date) -> LedgerChange | None:
     if expired == 0:
         return None
     return LedgerChange(path, expired, tuple(keep) if keep else None)
+
+
+def newest_as_of(path: Path) -> dt.date | None:
+    """The newest as_of in a predictions file (None when it holds no rows); RetentionError
+    when it cannot be read or holds no as_of column."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        newest = pc.max(pq.read_table(path, columns=["as_of"])["as_of"]).as_py()
+        if newest is None or isinstance(newest, dt.datetime):
+            return None if newest is None else newest.date()
+        return newest if isinstance(newest, dt.date) else dt.date.fromisoformat(str(newest))
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise RetentionError(
+            f"the training predictions {path} cannot be dated ({str(exc)[:200]}); nothing was "
+            "deleted. They hold young people's scores and labels: remove the file (or its "
+            "MLflow run) if it is not a readable Parquet file with an as_of column, then run "
+            "retention again"
+        ) from None
 
 
 def _deletable(path: Path) -> None:
@@ -179,10 +230,16 @@ def plan_files(folders: RetentionFolders, cutoff: dt.date) -> FilePlan:
             cached.extend(
                 p for p in sorted(root.rglob("*")) if p.is_file() and p.stat().st_mtime < before
             )
-    plan = FilePlan(tuple(ledgers), tuple(moments), tuple(cached))
+    predictions: list[Path] = []
+    if folders.artifacts is not None and folders.artifacts.is_dir():
+        for path in sorted(folders.artifacts.rglob(PREDICTIONS)):
+            newest = newest_as_of(path) if path.is_file() else None
+            if newest is not None and newest < cutoff:
+                predictions.append(path)
+    plan = FilePlan(tuple(ledgers), tuple(moments), tuple(cached), tuple(predictions))
     for change in plan.ledgers:
         _deletable(change.path)
-    for path in (*plan.moments, *plan.cached):
+    for path in (*plan.moments, *plan.cached, *plan.predictions):
         _deletable(path)
     return plan
 
@@ -204,3 +261,6 @@ def delete_files(plan: FilePlan, done: FileCounts) -> None:
     for path in plan.cached:
         path.unlink(missing_ok=True)
         done.cached_files += 1
+    for path in plan.predictions:
+        path.unlink(missing_ok=True)
+        done.prediction_files += 1

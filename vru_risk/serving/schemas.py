@@ -175,8 +175,9 @@ class FlagListOut(_Out):
 
     programme: ProgrammeOut
     today: dt.date | None = Field(
-        description="the service's 'today': the newest as_of among loaded flags (the daily "
-        "extract's date); null when no flags are loaded"
+        description="the service's 'today': the newest as_of among shown flags (published, "
+        "not withdrawn: the daily extract's date), never after the server's date; null when no "
+        "flag is shown"
     )
     capacity_used: int = Field(description="flags offered to the programme this capacity period")
     flags: list[FlagOut]

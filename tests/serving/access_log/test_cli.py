@@ -131,3 +131,33 @@ def test_prune_counts_back_from_today_at_the_latest(
     assert done.code == 0 and "deleted 0 row(s); recorded as audit-log row 2" in flat(done.stdout)
     assert audit_rows(app_db)[-1]["purpose"] == "audit: rows pruned"
     assert vru("audit-log", "verify").code == 0
+
+
+def test_a_log_emptied_with_its_head_and_anchor_is_tampering_when_acts_remain(
+    vru: RunVru, app_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Security re-review F4: deleting the rows, the key segments, head.json and the anchor
+    beside VRU_HOME verified "empty: OK", and a new chain began, although the database still
+    held the users whose addition those rows recorded."""
+    add_users(vru, monkeypatch, "ann", "bob")
+    assert vru("users", "token", "ann").code == 0
+    engine = make_engine(app_db)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM audit_log")
+            conn.exec_driver_sql("DELETE FROM audit_key_segments")
+    finally:
+        engine.dispose()
+    (tmp_path / "vru-home" / "audit" / "head.json").unlink()
+    Settings().audit_anchor.unlink()
+    wiped = vru("audit-log", "verify")
+    assert wiped.code == 2, wiped.output
+    text = flat(wiped.stdout)
+    assert (
+        "EMPTIED: the audit log has no rows and no key segments, but the database holds 2 "
+        "user(s), 1 API token(s), each only ever made beside an audit row" in text
+    )
+    assert "FAILED: the audit log was altered" in text and "OK" not in text
+    refused = vru("users", "disable", "bob")  # no new chain is started over the deletion
+    assert refused.code == 2 and "the audit rows were deleted" in flat(refused.stderr)
+    assert audit_rows(app_db) == []

@@ -11,9 +11,14 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy import delete
 
 from tests.serving.app.conftest import FLAGS, Served
+from vru_risk.serving.access_log.log import open_audit_log
+from vru_risk.serving.access_log.maintenance import rotate_key
 from vru_risk.serving.app import create_app
+from vru_risk.serving.db import make_engine
+from vru_risk.serving.db.models import AuditKeySegment, AuditRow
 
 HINT = "audit key does not match the audit log: check VRU_AUDIT_KEY (a trailing newline?)"
 A = FLAGS["A"].flag_id
@@ -60,3 +65,51 @@ def test_a_server_without_its_anchor_shows_no_individual(served_on: Served) -> N
         assert health["audit_log"] == "unavailable"
         assert "VRU_AUDIT_ANCHOR_PATH" in health["reason"] and "missing" in health["reason"]
         assert pat.get(f"/api/v1/flags/{A}").status_code == 503
+
+
+def test_a_server_whose_audit_log_was_emptied_shows_no_individual(served_on: Served) -> None:
+    """Security re-review F4: with the rows, key segments, head.json and the anchor deleted the
+    server started a fresh chain and showed individuals again."""
+    served = served_on
+    assert served.api("pat").get(f"/api/v1/flags/{A}").status_code == 200
+    assert served.state.audit is not None
+    served.state.audit.flush()
+    with served.state.write_sessions.begin() as s:
+        s.execute(delete(AuditRow))
+        s.execute(delete(AuditKeySegment))
+    served.state.audit.head_path.unlink()
+    served.state.settings.audit_anchor.unlink()
+    with restarted(served) as (client, pat):
+        health = client.get("/health").json()
+        assert health["status"] == "degraded" and health["audit_log"] == "unavailable"
+        emptied = "the audit log has no rows and no key segments, but the database holds"
+        assert emptied in health["reason"]
+        response = pat.get(f"/api/v1/flags/{A}")
+        assert response.status_code == 503
+        assert "the audit rows were deleted" in response.json()["detail"]
+    assert served.audit_rows() == []
+
+
+def test_health_reports_the_audit_log_unavailable_once_the_key_was_rotated(
+    served_on: Served,
+) -> None:
+    """Security re-review F5: after `vru audit-log rotate-key` the running server refused every
+    view (503) while /health kept saying "ok", audit log "ready"."""
+    served = served_on
+    assert served.api("pat").get(f"/api/v1/flags/{A}").status_code == 200
+    assert served.client.get("/health").json()["audit_log"] == "ready"
+    operator = open_audit_log(
+        served.state.settings, make_engine(served.state.settings.app_database_url)
+    )
+    try:
+        rotate_key(operator, b"the-new-audit-key-0123456789", operator="ops")
+    finally:
+        operator.close()
+        operator.engine.dispose()
+    assert served.api("pat").get(f"/api/v1/flags/{A}").status_code == 503
+    health = served.client.get("/health").json()
+    assert health["status"] == "degraded" and health["audit_log"] == "unavailable"
+    assert (
+        "it is the retired key of key segment 1; the key was rotated at row" in (health["reason"])
+    )
+    assert "restart the server" in health["fix"]

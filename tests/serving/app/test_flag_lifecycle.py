@@ -79,7 +79,30 @@ def not_a_flag(flag: Flag) -> tuple[str, str]:
     return json.dumps({"flag_id": flag.flag_id}), "does not parse as a flag"
 
 
-@pytest.mark.parametrize("spoil", [infinity_stored_as_null, person_id_too_long, not_a_flag])
+def flag_id_no_route_opens(flag: Flag) -> tuple[str, str]:
+    """Security re-review F2: listed on every list, but no page, API or decision opened it."""
+    data = json.loads(flag.model_dump_json())
+    data["flag_id"] = "ABCDEF0123456789ABCD"
+    return json.dumps(data), "flag_id is not 20 lower-case hexadecimal digits"
+
+
+def person_id_with_a_zero_width_space(flag: Flag) -> tuple[str, str]:
+    """Security re-review F8: displays as another young person, but is not them."""
+    data = json.loads(flag.model_dump_json())
+    data["person_id"] = flag.person_id + "\u200b"
+    return json.dumps(data), "person_id holds an invisible formatting character (U+200B)"
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        infinity_stored_as_null,
+        person_id_too_long,
+        not_a_flag,
+        flag_id_no_route_opens,
+        person_id_with_a_zero_width_space,
+    ],
+)
 def test_a_stored_flag_that_cannot_be_shown_is_left_out_with_a_warning(
     served_on: Served, caplog: pytest.LogCaptureFixture, spoil: Any
 ) -> None:

@@ -4,14 +4,16 @@ the same 404 as an unknown flag."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
-from tests.serving.app.conftest import Served, csrf_of
+from tests.serving.app.conftest import Served, csrf_of, make_flag
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.db.models import DecisionRow
 from vru_risk.serving.decisions import record_decision
-from vru_risk.serving.flag_store import FlagStoreError
+from vru_risk.serving.flag_store import FlagStoreError, load_flags
 from vru_risk.serving.users import get_user_by_name
 from vru_risk.serving.withdrawal import withdraw_flag
 
@@ -115,3 +117,23 @@ def test_the_openapi_document_declares_410(served: Served) -> None:
         assert "withdrawn" in gone["description"]
         schema = gone["content"]["application/json"]["schema"]["$ref"]
         assert schema.endswith("/WithdrawnOut")
+
+
+def test_withdrawing_a_stray_flag_gives_the_lists_their_day_back(served_on: Served) -> None:
+    """Security re-review F7: a stray flag dated the real date moved the service's "today" for
+    good; withdrawing it left every list empty (withdrawn flags counted for "today")."""
+    pat = served_on.api("pat")
+    before = pat.get("/api/v1/flags").json()
+    assert [f["flag_id"] for f in before["flags"]] == [served_on.flags["A"].flag_id]
+    stray = make_flag("PS-0009", dt.date.today(), (("jump_start", 1, "offered"),))
+    with served_on.state.write_sessions.begin() as s:
+        load_flags(s, [stray])
+    shifted = pat.get("/api/v1/flags").json()
+    assert shifted["today"] == dt.date.today().isoformat()
+    assert [f["flag_id"] for f in shifted["flags"]] == [stray.flag_id]
+    served_on.flags["S"] = stray
+    withdraw(served_on, "S")
+    after = pat.get("/api/v1/flags").json()
+    assert after["today"] == before["today"]
+    assert after["flags"] == before["flags"]
+    assert pat.get(f"/api/v1/flags/{stray.flag_id}").status_code == 410  # it says so still

@@ -190,7 +190,11 @@ def test_audit_log_verify_and_retention_need_the_key(
     assert empty.code == 0 and "0 row(s) read" in empty.stdout
 
     path = tmp_path / "flags.jsonl"
-    path.write_text(make_flag("A", dt.date(2025, 3, 2)).model_dump_json())
+    path.write_text(  # B: the newest flag, still shown (retention refuses to delete it)
+        make_flag("A", dt.date(2025, 3, 2)).model_dump_json()
+        + "\n"
+        + make_flag("B", dt.date(2026, 3, 20)).model_dump_json()
+    )
     assert vru("flags", "load", path).code == 0  # audit-log row 1
     bad_day = vru("retention", "apply", "--today", "31/03/2027")
     assert bad_day.code == 2 and "YYYY-MM-DD" in bad_day.stderr

@@ -95,6 +95,45 @@ UNSAFE = {
         f"programmes.programme has {LIMITS['programme'] + 1} characters",
     ),
     "empty person id": (set_path("person_id", " "), "person_id is empty"),
+    # security re-review F2: ids the routes never open
+    "upper-case flag id": (
+        set_path("flag_id", "ABCDEF0123456789ABCD"),
+        "flag_id is not 20 lower-case hexadecimal digits",
+    ),
+    "64-character flag id": (
+        set_path("flag_id", "a" * 64),
+        "flag_id is not 20 lower-case hexadecimal digits",
+    ),
+    # F8: invisible characters and surrounding spaces in ids
+    "zero-width space in the person id": (
+        set_path("person_id", SECRET_PERSON + "\u200b"),
+        "person_id holds an invisible formatting character (U+200B)",
+    ),
+    "leading space in the person id": (
+        set_path("person_id", " " + SECRET_PERSON),
+        "person_id has whitespace at the start or end",
+    ),
+    "no-break space after the person id": (
+        set_path("person_id", SECRET_PERSON + "\u00a0"),
+        "person_id has whitespace at the start or end",
+    ),
+    "byte-order mark in a programme id": (
+        set_path("programmes.0.programme", "\ufeffjump_start"),
+        "programmes.programme holds an invisible formatting character (U+FEFF)",
+    ),
+    # F3: what the database refused with an internal error
+    "programme offered twice": (
+        lambda data: data["programmes"].append(dict(data["programmes"][0])),
+        "programmes names a programme more than once",
+    ),
+    "rank past 64 bits": (
+        set_path("programmes.0.rank", 2**63),
+        "programmes.rank is beyond the range of its database column (-2147483648 to 2147483647)",
+    ),
+    "model version past 32 bits": (
+        set_path("scoring_model.version", 2**40),
+        "scoring_model.version is beyond the range of its database column",
+    ),
 }
 
 
@@ -123,9 +162,7 @@ def test_the_limits_are_the_columns_and_a_flag_at_the_limit_loads(
     checked = flag_checks.LIMITS
     assert checked["person_id"] == LIMITS["person_id"] and checked["flag_id"] == LIMITS["flag_id"]
     assert checked["programmes.programme"] == LIMITS["programme"]
-    longest = make_flag("P" * LIMITS["person_id"], DAY).model_copy(
-        update={"flag_id": "f" * LIMITS["flag_id"]}
-    )
+    longest = make_flag("P" * LIMITS["person_id"], DAY)
     with sessions.begin() as s:
         assert load_flags(s, [longest]).inserted == 1
     with sessions.begin() as s:
@@ -148,3 +185,11 @@ def test_a_file_without_flags_is_refused(tmp_path: Path, content: str) -> None:
     path.write_text(content)
     with pytest.raises(FlagStoreError, match=rf"no flags in {path}"):
         read_flags_jsonl(path)
+
+
+def test_a_flag_at_the_integer_limits_loads(sessions: sessionmaker[Session]) -> None:
+    flag = make_flag("P1", DAY, version=2**31 - 1, offers=(("jump_start", 2**31 - 1, "offered"),))
+    with sessions.begin() as s:
+        assert load_flags(s, [flag]).inserted == 1
+    with sessions.begin() as s:
+        assert get_flag(s, flag.flag_id) == flag

@@ -229,13 +229,14 @@ def test_the_restricted_role_loads_withdraws_and_is_checked_for_the_audit_right(
     url = make_url(postgres_database).set(username=role, password=None)
     app = make_engine(url.render_as_string(hide_password=False))
     try:
+        audit = AuditLog(app, b"a-key-of-sixteen-bytes", tmp_path / "head.json")
+        audit.check_ready()  # as `vru flags load` does before it loads
         flags = [make_flag(f"R{i}", DAY) for i in range(3)]
         assert load_flags_staged(app, flags, source="r", operator="ops").inserted == 3
         with session_factory(app, write=True).begin() as s:
             withdraw_flag(s, flags[0].flag_id, reason="test", by="ops")
         with session_factory(app)() as s:
             assert get_flag(s, flags[0].flag_id) is None and get_flag(s, flags[1].flag_id)
-        audit = AuditLog(app, b"a-key-of-sixteen-bytes", tmp_path / "head.json")
         audit.check_ready()
         with owner.begin() as conn:
             conn.execute(text(f'REVOKE INSERT ON TABLE audit_log FROM "{role}"'))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -85,6 +86,12 @@ def test_flags_load_refuses_without_the_audit_key_and_loads_nothing(
         ("flag_id", "f" * 90, "flag_id has 90 characters"),
         ("raw_score", float("inf"), "raw_score: Input should be a finite number"),
         ("as_of", "2099-01-01", "as_of 2099-01-01 is after today's date"),
+        # security re-review F2: listed, but no page, API or decision form opens it
+        ("flag_id", "ABCDEF0123456789ABCD", "flag_id is not 20 lower-case hexadecimal digits"),
+        ("flag_id", "a" * 64, "flag_id is not 20 lower-case hexadecimal digits"),
+        # F8: displays as another flag's young person, but is not them
+        ("person_id", "P0009396\u200b", "person_id holds an invisible formatting character"),
+        ("person_id", " P0009396", "person_id has whitespace at the start or end"),
     ],
 )
 def test_flags_load_refuses_unsafe_flags_with_exit_2_naming_the_line(
@@ -109,3 +116,39 @@ def test_an_empty_flags_file_is_exit_2(vru: RunVru, app_db: str, tmp_path: Path)
         path.write_text(content)
         refused = vru("flags", "load", path)
         assert refused.code == 2 and f"no flags in {path}" in flat(refused.stderr)
+
+
+def offers_twice(data: dict[str, Any]) -> None:
+    data["programmes"].append(dict(data["programmes"][0]))
+
+
+def rank_past_64_bits(data: dict[str, Any]) -> None:
+    data["programmes"][0]["rank"] = 2**63
+
+
+def version_past_32_bits(data: dict[str, Any]) -> None:
+    data["scoring_model"]["version"] = 2**40
+
+
+@pytest.mark.parametrize(
+    ("spoil", "words"),
+    [
+        (offers_twice, "programmes names a programme more than once"),
+        (rank_past_64_bits, "programmes.rank is beyond the range of its database column"),
+        (version_past_32_bits, "scoring_model.version is beyond the range of its database column"),
+    ],
+)
+def test_flags_the_database_would_refuse_are_exit_2_naming_the_line(
+    vru: RunVru, app_db: str, tmp_path: Path, spoil: Any, words: str
+) -> None:
+    """Security re-review F3: these were "internal error" (exit 1) without a line: an
+    IntegrityError, an OverflowError on SQLite, int4 out of range on PostgreSQL."""
+    data = json.loads(make_flag("B", DAY).model_dump_json())
+    spoil(data)
+    path = write(tmp_path / "day.jsonl", make_flag("A", DAY).model_dump_json(), json.dumps(data))
+    refused = vru("flags", "load", path)
+    assert refused.code == 2, refused.output
+    message = flat(refused.stderr)
+    assert str(path) in message and "line 2:" in message and words in message
+    assert "internal error" not in message and "nothing was loaded" in message
+    assert counts(app_db) == (0, [])

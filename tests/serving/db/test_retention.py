@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.serving.db.conftest import make_flag, practitioner
@@ -15,9 +15,17 @@ from vru_risk.serving.access_log.log import AuditLog
 from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagProgramme, FlagRow
 from vru_risk.serving.decisions import decisions_for, record_decision
 from vru_risk.serving.flag_store import get_flag, load_flags
-from vru_risk.serving.retention import apply_retention, months_before
+from vru_risk.serving.retention import RetentionError, apply_retention, months_before
 
 TODAY = dt.date(2026, 3, 31)
+
+
+def ready_audit_log(engine: Engine, tmp_path: Path) -> AuditLog:
+    """The audit log as the server and the commands open it before anything is stored (an
+    empty log beside flags or decisions is a deleted one)."""
+    audit = AuditLog(engine, b"retention-test-key-123", tmp_path / "head.json")
+    audit.check_ready()
+    return audit
 
 
 @pytest.mark.parametrize(
@@ -36,6 +44,7 @@ def test_months_before(day: dt.date, months: int, expected: dt.date) -> None:
 def test_retention_deletes_old_flags_and_decisions_and_audits_it(
     engine: Engine, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
+    audit = ready_audit_log(engine, tmp_path)
     old = make_flag("OLD", dt.date(2025, 3, 30))
     edge = make_flag("EDGE", dt.date(2025, 3, 31))
     new = make_flag("NEW", dt.date(2026, 3, 1))
@@ -54,8 +63,10 @@ def test_retention_deletes_old_flags_and_decisions_and_audits_it(
                 decision="no_action", reason_code="support_declined", text="", corrects=first.id,
                 known_programmes=load_programmes(),
             )  # fmt: skip
-    audit = AuditLog(engine, b"retention-test-key-123", tmp_path / "head.json")
-    result = apply_retention(engine, audit, today=TODAY, months=12, username="root")
+    backdate_decisions(sessions, old.flag_id, dt.datetime(2025, 4, 1, tzinfo=dt.UTC))
+    result = apply_retention(
+        engine, audit, today=TODAY, months=12, visible_days=90, username="root"
+    )
     assert (result.cutoff, result.flags_deleted, result.decisions_deleted) == (
         dt.date(2025, 3, 31),
         1,
@@ -72,8 +83,68 @@ def test_retention_deletes_old_flags_and_decisions_and_audits_it(
     assert row.seq == result.audit_seq == 1
     assert (row.username, row.purpose, row.person_id) == ("root", "retention", None)
     assert "as_of before 2025-03-31: deleted 1 flag(s), 2 decision(s)" in row.route
-    again = apply_retention(engine, audit, today=TODAY, months=12)
+    again = apply_retention(engine, audit, today=TODAY, months=12, visible_days=90)
     assert (again.flags_deleted, again.decisions_deleted, again.audit_seq) == (0, 0, 2)
     assert audit.verify().ok
     with pytest.raises(ValueError, match="at least one month"):
-        apply_retention(engine, audit, today=TODAY, months=0)
+        apply_retention(engine, audit, today=TODAY, months=0, visible_days=90)
+
+
+def backdate_decisions(sessions: sessionmaker[Session], flag_id: str, when: dt.datetime) -> None:
+    """Decisions on a flag recorded at ``when`` (as they were, while it was shown)."""
+    with sessions.begin() as s:
+        s.execute(update(DecisionRow).where(DecisionRow.flag_id == flag_id).values(created_at=when))
+
+
+def counts(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
+    with sessions.begin() as s:
+        return (
+            int(s.scalar(select(func.count()).select_from(FlagRow)) or 0),
+            int(s.scalar(select(func.count()).select_from(DecisionRow)) or 0),
+            int(s.scalar(select(func.count()).select_from(AuditRow)) or 0),
+        )
+
+
+def test_a_cut_off_inside_the_newest_flags_display_period_is_refused_unless_forced(
+    engine: Engine, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Security re-review F1: counting back from a day far past the newest flag (a wrong clock,
+    an extract lagging the clock) deleted every flag the service was listing, exit 0."""
+    audit = ready_audit_log(engine, tmp_path)
+    flags = [make_flag("OLDER", dt.date(2024, 11, 2)), make_flag("NEWEST", dt.date(2025, 1, 10))]
+    with sessions.begin() as s:
+        load_flags(s, flags)
+    with pytest.raises(RetentionError) as info:
+        apply_retention(engine, audit, today=TODAY, months=12, visible_days=90)
+    message = " ".join(str(info.value).split())
+    assert "the cut-off 2025-03-31 falls inside the display period of the newest flag" in message
+    assert "(as_of 2025-01-10, listed for VRU_FLAG_VISIBLE_DAYS=90 days" in message
+    assert "--force" in message and "Nothing was deleted" in message
+    assert counts(sessions) == (2, 0, 0)
+    forced = apply_retention(engine, audit, today=TODAY, months=12, visible_days=90, force=True)
+    assert (forced.flags_deleted, counts(sessions)) == (2, (0, 0, 1))
+    with sessions.begin() as s:
+        route = s.scalars(select(AuditRow.route)).one()
+    assert route.startswith("vru retention apply (--force past its hazards): as_of before")
+
+
+def test_decisions_recorded_recently_are_not_deleted_without_force(
+    engine: Engine, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Security re-review F1: a decision recorded minutes ago was deleted with its flag."""
+    audit = ready_audit_log(engine, tmp_path)
+    old, new = make_flag("OLD", dt.date(2025, 3, 1)), make_flag("NEW", dt.date(2026, 3, 20))
+    with sessions.begin() as s:
+        load_flags(s, [old, new])
+    pat = practitioner(sessions)
+    with sessions.begin() as s:
+        record_decision(
+            s, flag_id=old.flag_id, user=pat, programme_id="jump_start", decision="no_action",
+            reason_code="moved_away", text="", known_programmes=load_programmes(),
+        )  # fmt: skip
+    with pytest.raises(RetentionError, match=r"1 decision\(s\) recorded in the last 30 days"):
+        apply_retention(engine, audit, today=TODAY, months=12, visible_days=90)
+    assert counts(sessions) == (2, 1, 0)
+    backdate_decisions(sessions, old.flag_id, dt.datetime(2025, 3, 20, tzinfo=dt.UTC))
+    done = apply_retention(engine, audit, today=TODAY, months=12, visible_days=90)
+    assert (done.flags_deleted, done.decisions_deleted, counts(sessions)) == (1, 1, (1, 0, 1))

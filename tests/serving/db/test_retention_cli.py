@@ -9,16 +9,20 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.conftest import RunVru
 from tests.serving.db.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
+from vru_risk.serving.access_log.log import AuditLog
 from vru_risk.serving.db import make_engine, session_factory
 from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagRow
 from vru_risk.serving.decisions import record_decision
 from vru_risk.serving.flag_store import load_flags
+from vru_risk.settings import Settings
 
 KEY = "an-audit-key-of-some-length"
 TODAY = dt.date.today()
@@ -36,6 +40,11 @@ def home(db_url: str, monkeypatch: pytest.MonkeyPatch, vru_home: Path) -> Path:
     sessions = session_factory(engine, write=True)
     old, new = make_flag("OLD", OLD), make_flag("NEW", NEW)
     try:
+        # the audit log's key segment and anchor, as the first command or the server's start
+        # records them before anything is stored (its head.json elsewhere: no row to mirror)
+        AuditLog(
+            engine, KEY.encode(), vru_home.parent / "head.json", anchor_path=Settings().audit_anchor
+        ).check_ready()
         with sessions.begin() as s:
             load_flags(s, [old, new])
         pat = practitioner(sessions)
@@ -46,6 +55,13 @@ def home(db_url: str, monkeypatch: pytest.MonkeyPatch, vru_home: Path) -> Path:
                     decision="no_action", reason_code="moved_away", text="",
                 known_programmes=load_programmes(),
                 )  # fmt: skip
+        with sessions.begin() as s:  # recorded while the old flag was shown
+            when = dt.datetime.combine(OLD, dt.time(12), tzinfo=dt.UTC)
+            s.execute(
+                update(DecisionRow)
+                .where(DecisionRow.flag_id == old.flag_id)
+                .values(created_at=when)
+            )
     finally:
         engine.dispose()
     issued = vru_home / "flags" / "issued"
@@ -133,7 +149,8 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(
     assert f"counting back from {TODAY} would delete everything with as_of before" in text
     assert (
         "1 flag(s), 1 decision(s), 2 ledger line(s) (1 file(s) deleted, 1 rewritten), "
-        "2 moments folder(s), 2 cached feature file(s). Nothing was deleted." in text
+        "2 moments folder(s), 2 cached feature file(s), 0 MLflow prediction file(s). Nothing "
+        "was deleted." in text
     )
     assert database(db_url) == (["NEW", "OLD"], 2, [])
     assert files(home) == before
@@ -146,7 +163,8 @@ def test_retention_deletes_rows_and_person_level_files_and_records_each(
     assert applied.code == 0, applied.output
     summary = (
         "deleted 1 flag(s) and 1 decision(s), 2 ledger line(s) (1 file(s) deleted, 1 "
-        "rewritten), 2 moments folder(s), 2 cached feature file(s); recorded as audit-log row 1"
+        "rewritten), 2 moments folder(s), 2 cached feature file(s), 0 MLflow prediction "
+        "file(s); recorded as audit-log row 1"
     )
     assert summary in flat(applied.stdout)
     people, decisions, rows = database(db_url)
@@ -187,6 +205,12 @@ def ledger_not_text(home: Path) -> None:
     (home / "flags" / "issued" / f"issued-{OLD}.jsonl").write_bytes(b"\xff\xfe not utf-8")
 
 
+def predictions_not_parquet(home: Path) -> None:
+    run = home / "mlartifacts" / "1" / "0a1b" / "artifacts"
+    run.mkdir(parents=True)
+    (run / "predictions.parquet").write_bytes(b"person-level rows, not Parquet")
+
+
 @pytest.mark.parametrize(
     ("spoil", "words"),
     [
@@ -194,6 +218,7 @@ def ledger_not_text(home: Path) -> None:
         (head_a_folder, "cannot be read (Is a directory)"),
         (audit_dir_a_file, "cannot be read (Not a directory)"),
         (ledger_not_text, f"issued-{OLD}.jsonl cannot be read"),
+        (predictions_not_parquet, "0a1b/artifacts/predictions.parquet cannot be dated"),
     ],
 )
 def test_a_run_that_could_not_be_recorded_or_finished_deletes_nothing(
@@ -209,3 +234,113 @@ def test_a_run_that_could_not_be_recorded_or_finished_deletes_nothing(
     assert words in message and "nothing was deleted" in message
     assert database(db_url) == (["NEW", "OLD"], 2, [])
     assert files(home) == before
+
+
+def add_flag_with_a_decision_now(db_url: str, person_id: str, day: dt.date) -> None:
+    engine = make_engine(db_url)
+    sessions = session_factory(engine, write=True)
+    flag = make_flag(person_id, day)
+    try:
+        with sessions.begin() as s:
+            load_flags(s, [flag])
+        pat = practitioner(sessions, username="pat2")
+        with sessions.begin() as s:
+            record_decision(
+                s, flag_id=flag.flag_id, user=pat, programme_id="jump_start",
+                decision="no_action", reason_code="moved_away", text="",
+                known_programmes=load_programmes(),
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_a_run_deleting_a_decision_recorded_minutes_ago_is_refused_unless_forced(
+    vru: RunVru, home: Path, db_url: str
+) -> None:
+    """Security re-review F1: decisions recorded a minute before were deleted with exit 0."""
+    add_flag_with_a_decision_now(db_url, "OLD-BUSY", OLD)
+    before = files(home)
+    refused = vru("retention", "apply")
+    assert refused.code == 2, refused.output
+    message = flat(refused.stderr)
+    assert "1 decision(s) recorded in the last 30 days would be deleted" in message
+    assert "--force" in message and "Nothing was deleted" in message
+    assert database(db_url) == (["NEW", "OLD", "OLD-BUSY"], 3, [])
+    assert files(home) == before
+    dry = vru("retention", "apply", "--dry-run")
+    assert dry.code == 0, dry.output
+    assert "Without --force the run would be refused: 1 decision(s)" in flat(dry.stdout)
+    forced = vru("retention", "apply", "--force")
+    assert forced.code == 0, forced.output
+    assert "deleted 2 flag(s) and 2 decision(s)" in flat(forced.stdout)
+    people, decisions, rows = database(db_url)
+    assert (people, decisions) == (["NEW"], 1)
+    assert rows[-1].route.startswith("vru retention apply (--force past its hazards): ")
+
+
+def test_a_run_that_would_empty_every_list_is_refused(vru: RunVru, home: Path, db_url: str) -> None:
+    """Security re-review F1: the cut-off must not fall inside the newest flag's display period
+    (here every flag is older than the period: an extract lagging the clock, a wrong clock)."""
+    engine = make_engine(db_url)
+    try:
+        with session_factory(engine, write=True).begin() as s:
+            s.execute(update(FlagRow).where(FlagRow.person_id == "NEW").values(as_of=OLD))
+    finally:
+        engine.dispose()
+    refused = vru("retention", "apply")
+    assert refused.code == 2, refused.output
+    message = flat(refused.stderr)
+    assert f"falls inside the display period of the newest flag (as_of {OLD}," in message
+    assert "flags practitioners are still shown would be deleted" in message
+    assert database(db_url) == (["NEW", "OLD"], 2, [])
+
+
+def test_settings_refuse_a_retention_period_shorter_than_the_display_period(
+    vru: RunVru, home: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Security re-review F1: VRU_RETENTION_MONTHS=1 was accepted beside 90 visible days."""
+    monkeypatch.setenv("VRU_RETENTION_MONTHS", "1")
+    refused = vru("retention", "apply")
+    assert refused.code == 2, refused.output
+    message = flat(refused.stderr)
+    assert "VRU_RETENTION_MONTHS (1) is shorter than VRU_FLAG_VISIBLE_DAYS (90 days)" in message
+    assert database(db_url) == (["NEW", "OLD"], 2, [])
+
+
+def write_predictions(folder: Path, *days: dt.date) -> Path:
+    """A training run's predictions.parquet (as `vru train` logs it) holding ``days``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "predictions.parquet"
+    table = pa.table(
+        {
+            "person_id": [f"P{i}" for i in range(len(days))],
+            "as_of": pa.array(days, pa.date32()),
+            "label_serious_violence": [0.0] * len(days),
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def test_retention_deletes_training_predictions_past_the_period(
+    vru: RunVru, home: Path, db_url: str
+) -> None:
+    """Security re-review F6: the person-level predictions MLflow keeps under VRU_HOME (person
+    id, day, scores, labels) were never deleted, nor counted."""
+    runs = home / "mlartifacts" / "1"
+    old_parent = write_predictions(runs / "a1" / "artifacts", OLD - dt.timedelta(days=90), OLD)
+    old_fold = write_predictions(runs / "a2" / "artifacts", OLD)
+    recent = write_predictions(runs / "b1" / "artifacts", OLD, NEW)  # its newest is in the period
+    model = runs / "a1" / "artifacts" / "risk_model" / "booster.txt"
+    model.parent.mkdir()
+    model.write_text("a model holds no person-level rows")
+    dry = vru("retention", "apply", "--dry-run")
+    assert "2 cached feature file(s), 2 MLflow prediction file(s). Nothing" in flat(dry.stdout)
+    assert old_parent.exists() and old_fold.exists()
+    applied = vru("retention", "apply")
+    assert applied.code == 0, applied.output
+    assert "2 MLflow prediction file(s); recorded as audit-log row 1" in flat(applied.stdout)
+    assert not old_parent.exists() and not old_fold.exists()
+    assert recent.exists() and model.exists()
+    [row] = database(db_url)[2]
+    assert row.route.endswith("2 cached feature file(s), 2 MLflow prediction file(s)")

@@ -11,7 +11,12 @@ The string columns of the contract (``person_id``, ``school_id``,
 * a control character (NUL, tab, line break, escape...: Unicode category Cc, which is C0, DEL
   and C1) is refused: it is never part of an identifier, and is a sign of a corrupt or binary
   export. The contract has no free-text column, so no control character is allowed anywhere;
-  in the other columns it makes the value invalid for its type and that type's check reports it.
+  in the other columns it makes the value invalid for its type and that type's check reports it;
+* an invisible formatting character (Cf: a zero-width space, a byte-order mark...) or a line or
+  paragraph separator is refused: ``"P1\u200b"`` displays as ``"P1"`` but is another person;
+* a value longer than its column's ``max_length`` (the person id's: what the service stores).
+
+These are the rules of :mod:`vru_risk.data.ids` (which ``vru flags load`` applies too), as SQL.
 
 An attendance file holds tens of millions of rows and a few thousand distinct ids, so the
 identifier rules first look at the column's distinct values, and only a column where they find
@@ -27,13 +32,14 @@ from typing import Final
 import duckdb
 
 from vru_risk.data.contract import MAX_AGE_AT_EXTRACT_YEARS, MIN_AGE_AT_EXTRACT_YEARS, Kind, Table
+from vru_risk.data.ids import CONTROL_RE2, EDGE_SPACE_RE2, INVISIBLE_RE2
 from vru_risk.data.sql import quote_ident
 from vru_risk.data.validate.columns import TypedColumn, null_condition
 from vru_risk.data.validate.tables import Source
 
 #: RE2 classes (DuckDB's regular expressions).
-CONTROL_CHARACTER: Final = r"[\x00-\x1f\x7f-\x9f]"
-EDGE_WHITESPACE: Final = r"^[\s\p{Z}]|[\s\p{Z}]$"
+CONTROL_CHARACTER: Final = CONTROL_RE2
+EDGE_WHITESPACE: Final = EDGE_SPACE_RE2
 
 
 @dataclass(frozen=True)
@@ -50,9 +56,14 @@ class Rule:
 
 
 def identifier_rules(
-    con: duckdb.DuckDBPyConnection, relation: str, column: str, quoted: str
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    column: str,
+    quoted: str,
+    max_length: int | None = None,
 ) -> list[Rule]:
-    """The rules that some value of an identifier column breaks (``quoted``: the column in SQL)."""
+    """The rules that some value of an identifier column breaks (``quoted``: the column in SQL;
+    ``max_length``: its longest value, if it has one)."""
     rules = [
         Rule(
             column,
@@ -77,7 +88,35 @@ def identifier_rules(
             "trim the values in the extract (SQL: TRIM(column); Excel: =TRIM(A2))",
             (column,),
         ),
+        Rule(
+            column,
+            "invisible_character",
+            f"regexp_matches({quoted}, '{INVISIBLE_RE2}')",
+            "contains an invisible formatting character (such as a zero-width space or a "
+            "byte-order mark), which no identifier or code holds: 'P1' and 'P1' followed by one "
+            "would look alike but be two different values",
+            "remove the characters in the extract (the character is shown as its Unicode code "
+            "point; they are often pasted in from a web page or a word processor)",
+            (
+                column,
+                f"=printf('U+%04X', unicode(regexp_extract({quoted}, '{INVISIBLE_RE2}'))) "
+                "AS character",
+            ),
+        ),
     ]
+    if max_length is not None:
+        rules.append(
+            Rule(
+                column,
+                "too_long",
+                f"length({quoted}) > {max_length}",
+                f"is longer than {max_length} characters, the longest {column} the service and "
+                "its audit log store",
+                f"shorten the identifiers in the extract to at most {max_length} characters "
+                "(pseudonymous ids are usually far shorter)",
+                (f"=length({quoted}) AS characters",),
+            )
+        )
     probe = ", ".join(f"coalesce(bool_or({r.condition}), false)" for r in rules)
     found = con.execute(f"SELECT {probe} FROM (SELECT DISTINCT {quoted} FROM {relation})")
     hits = found.fetchone() or (False,) * len(rules)
@@ -152,7 +191,7 @@ def column_rules(
             )
         if col.kind is Kind.STRING:
             quoted = quote_ident(col.name)
-            rules += identifier_rules(con, source.relation, col.name, quoted)
+            rules += identifier_rules(con, source.relation, col.name, quoted, col.max_length)
         if col.min_value is not None or col.max_value is not None:
             v = f"__t_{col.name}"
             rules.append(

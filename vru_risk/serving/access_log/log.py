@@ -43,6 +43,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
@@ -58,6 +59,8 @@ from vru_risk.serving.access_log.ready import (
     key_mismatch,
     legacy_mismatch,
     missing_anchor,
+    read_segments,
+    unrecorded_acts,
     unwritable_anchor_folder,
 )
 from vru_risk.serving.access_log.records import (
@@ -237,12 +240,7 @@ class AuditLog:
 
     @staticmethod
     def segments(conn: Connection) -> tuple[Segment, ...]:
-        found = conn.execute(
-            select(
-                AuditKeySegment.segment, AuditKeySegment.first_seq, AuditKeySegment.fingerprint
-            ).order_by(AuditKeySegment.segment)
-        )
-        return tuple(Segment(int(s), int(f), str(fp)) for s, f, fp in found)
+        return read_segments(conn)
 
     def own_segment(self, conn: Connection, last_seq: int, at: str) -> tuple[Segment, ...] | None:
         """Check that this key is the newest key segment's. On a log without segments (new,
@@ -305,6 +303,9 @@ class AuditLog:
         at = now_text()
         with self.chain() as conn:
             last_seq, last_mac = self.last_row(conn)
+            emptied = None if last_seq or self.segments(conn) else unrecorded_acts(conn)
+            if emptied is not None:
+                raise AuditLogError(emptied)
             created = self.own_segment(conn, last_seq, at)
             segments = self.segments(conn)
             at_head = None
@@ -348,11 +349,15 @@ class AuditLog:
         with self.engine.connect() as conn:
             segments = self.segments(conn)
             rows = list(conn.execute(select(*_COLUMNS).order_by(AuditRow.seq)))
+            emptied = None if rows or segments else unrecorded_acts(conn)
         keys = {key_fingerprint(k): k for k in (*self.previous_keys, self.key)}
         outside = Outside(
             self.head_path, head, head_problem, self.anchor_path, anchor, anchor_problem
         )
-        return verify_rows(rows, segments, keys, self.key, outside)
+        report = verify_rows(rows, segments, keys, self.key, outside)
+        if emptied is None:
+            return report
+        return replace(report, problems=[*report.problems, f"EMPTIED: {emptied}"])
 
 
 def _try(read: Callable[[Path], _T | None], path: Path) -> tuple[_T | None, str | None]:

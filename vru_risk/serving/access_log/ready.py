@@ -2,8 +2,10 @@
 
 A key that is not the log's (a trailing newline, a stale copy, the retired key after a
 rotation), an anchor that is missing, or one that records rows or key segments the database no
-longer has: each refuses every view of an individual (server: 503 and ``/health``; commands:
-exit 2), with the message made here.
+longer has, or a log without rows or key segments in a database holding what is only ever made
+beside an audit row (:func:`unrecorded_acts`: its rows, head and anchor were all deleted): each
+refuses every view of an individual (server: 503 and ``/health``; commands: exit 2), with the
+message made here.
 
 Example
 -------
@@ -18,11 +20,48 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
 from vru_risk.serving.access_log.files import Anchor
 from vru_risk.serving.access_log.records import Segment, short
 from vru_risk.serving.access_log.report import WRONG_KEY_HINT
+from vru_risk.serving.db.models import (
+    ApiToken,
+    AuditKeySegment,
+    Base,
+    DecisionRow,
+    FlagLoad,
+    FlagRow,
+    User,
+)
 
 KEY_MISMATCH: Final = f"audit key does not match the audit log: {WRONG_KEY_HINT}"
+
+
+def read_segments(conn: Connection) -> tuple[Segment, ...]:
+    """The key segments recorded in the database, oldest first."""
+    found = conn.execute(
+        select(
+            AuditKeySegment.segment, AuditKeySegment.first_seq, AuditKeySegment.fingerprint
+        ).order_by(AuditKeySegment.segment)
+    )
+    return tuple(Segment(int(s), int(f), str(fp)) for s, f, fp in found)
+
+
+def current_key_problem(engine: Engine, fingerprint: str) -> str | None:
+    """For a running server (``/health``): why its key, whose fingerprint this is, can no
+    longer write the log (the key was rotated since it started, or the database cannot be
+    read), or None. One query of the small segment table."""
+    try:
+        with engine.connect() as conn:
+            segments = read_segments(conn)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"the audit log cannot be read: {reason}"
+    if not segments or segments[-1].fingerprint == fingerprint:
+        return None
+    return key_mismatch(fingerprint, segments)
 
 
 def key_mismatch(fingerprint: str, segments: Sequence[Segment]) -> str:
@@ -38,6 +77,36 @@ def key_mismatch(fingerprint: str, segments: Sequence[Segment]) -> str:
     return (
         f"{KEY_MISMATCH}. Its fingerprint {short(fingerprint)} is not that of the log's key "
         f"segment {newest.segment} ({short(newest.fingerprint)}, from row {newest.first_seq})"
+    )
+
+
+#: What is only ever made beside an audit row (`vru users add`, `vru users token`, `vru flags
+#: load`, a decision recorded through the service), with how it is counted in a message.
+RECORDED_ACTS: Final[tuple[tuple[type[Base], str], ...]] = (
+    (User, "user(s)"),
+    (ApiToken, "API token(s)"),
+    (FlagLoad, "flag load(s)"),
+    (FlagRow, "flag(s)"),
+    (DecisionRow, "decision(s)"),
+)
+
+
+def unrecorded_acts(conn: Connection) -> str | None:
+    """For an audit log with no rows and no key segments: what the database holds that only
+    ever comes with audit rows, as the finding that the log was emptied (or None)."""
+    found = []
+    for table, label in RECORDED_ACTS:
+        count = conn.execute(select(func.count()).select_from(table)).scalar_one()
+        if count:
+            found.append(f"{count} {label}")
+    if not found:
+        return None
+    return (
+        f"the audit log has no rows and no key segments, but the database holds "
+        f"{', '.join(found)}, each only ever made beside an audit row: the audit rows were "
+        "deleted (with head.json and the anchor, or the anchor never recorded them). Restore "
+        "the tables audit_log and audit_key_segments, head.json and the anchor from backup; "
+        "nothing is shown until then"
     )
 
 

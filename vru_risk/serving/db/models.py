@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from vru_risk.data.ids import PERSON_ID_MAX_LENGTH
 from vru_risk.serving.vocabulary import WITHDRAWAL_REASON_LENGTH
 
 
@@ -130,7 +131,7 @@ class FlagRow(Base):
     __tablename__ = "flags"
 
     flag_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    person_id: Mapped[str] = mapped_column(String(128), index=True)
+    person_id: Mapped[str] = mapped_column(String(PERSON_ID_MAX_LENGTH), index=True)
     as_of: Mapped[dt.date] = mapped_column(Date, index=True)
     expires: Mapped[dt.date] = mapped_column(Date)
     band: Mapped[str] = mapped_column(String(64))
@@ -210,7 +211,9 @@ class AuditRow(Base):
     at: Mapped[str] = mapped_column(String(40))
     username: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))
-    person_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    person_id: Mapped[str | None] = mapped_column(
+        String(PERSON_ID_MAX_LENGTH), nullable=True, index=True
+    )
     model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     purpose: Mapped[str] = mapped_column(String(64))
     route: Mapped[str] = mapped_column(String(255))

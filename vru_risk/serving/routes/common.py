@@ -244,10 +244,15 @@ def shown_flag(
         else [p for p in user.programmes if p in concerned]
     )
     today = service_today(db)
+    withdrawal = None if found is None else found.withdrawal
+    if flag is not None and withdrawal is not None:
+        # "today" counts shown flags only: a withdrawn flag dated later (the mistaken load
+        # whose withdrawal gave the lists their day back) still says it was withdrawn
+        own_day = min(flag.as_of, dt.date.today())
+        today = own_day if today is None else max(today, own_day)
     if flag is None or not mine or not visible(flag, today, state.settings.flag_visible_days):
         return None
     programme = acting_programme(state, user, mine[0])
-    withdrawal = None if found is None else found.withdrawal
     return flag.for_programme(programme), programme, withdrawal
 
 

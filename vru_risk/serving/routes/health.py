@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from vru_risk.serving.access_log.ready import current_key_problem
 from vru_risk.serving.deps import State
 from vru_risk.serving.model_service import ScoringUnavailableError
 from vru_risk.serving.routes.common import ERRORS
@@ -21,14 +22,20 @@ router = APIRouter(tags=["health"])
 def health(state: State) -> HealthOut:
     """``ok``, or ``degraded`` with the reason and the fix: without a usable champion scoring
     answers 503 (flag lists still work); without a usable audit log (no key, a key that is not
-    the log's, a missing or contradicting anchor) no individual data is served."""
+    the log's, a missing or contradicting anchor, found at start; or a key rotated since, checked
+    on every call) no individual data is served."""
     model = state.models.status()
     reasons, fixes = [], []
     if isinstance(model, ScoringUnavailableError):
         reasons.append(f"scoring is unavailable: {model.reason}")
         fixes.append(model.fix)
-    if state.audit is None:
-        reasons.append(state.audit_problem)
+    audit_problem = (
+        state.audit_problem
+        if state.audit is None
+        else current_key_problem(state.audit.engine, state.audit.fingerprint)
+    )
+    if audit_problem is not None:
+        reasons.append(audit_problem)
         fixes.append(
             "set VRU_AUDIT_KEY and restart the server"
             if state.settings.audit_key is None
@@ -39,5 +46,5 @@ def health(state: State) -> HealthOut:
         scoring="unavailable" if isinstance(model, ScoringUnavailableError) else "available",
         reason="; ".join(reasons) or None,
         fix="; ".join(fixes) or None,
-        audit_log="unavailable" if state.audit is None else "ready",
+        audit_log="unavailable" if audit_problem is not None else "ready",
     )
