@@ -40,7 +40,7 @@ def audit_verify() -> None:
 
 def read_new_key() -> bytes:
     """The new audit key: the first line of standard input, or a hidden prompt (twice)."""
-    from vru_risk.settings import check_audit_key
+    from vru_risk.secret_rules import check_audit_key
 
     if sys.stdin.isatty():
         text = str(typer.prompt("New audit key", hide_input=True, confirmation_prompt=True))
