@@ -190,6 +190,7 @@ def test_cli_review_needs_an_active_panel_members_password(
 ) -> None:
     version = candidate(registry, risk_model, vru_home, "pass")
     args = ("review", "approve", "--version", version, "--reason", "gates pass")
+    monkeypatch.setenv("VRU_AUDIT_KEY", "an-audit-key-for-the-user-commands")  # audit-logged
     panel_members(monkeypatch, "ana")
     unknown = vru(*args, "--reviewer", "nobody", "--password-stdin")
     assert unknown.code == 2 and "not an active ethics-panel user" in unknown.stderr
@@ -202,7 +203,6 @@ def test_cli_review_needs_an_active_panel_members_password(
     no_tty = vru(*args, "--reviewer", "ana")
     assert no_tty.code == 2 and "--password-stdin" in no_tty.stderr
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{PANEL_PASSWORD}\n" * 3))
-    monkeypatch.setenv("VRU_AUDIT_KEY", "an-audit-key-for-the-user-commands")  # audit-logged
     scientist = vru("users", "add", "dee", "--role", "data_scientist", "--password-stdin")
     assert scientist.code == 0, scientist.output
     not_panel = vru(*args, "--reviewer", "dee", "--password-stdin")
