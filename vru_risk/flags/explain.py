@@ -38,7 +38,7 @@ from vru_risk.flags.flag import (
     band_for,
     flag_id,
 )
-from vru_risk.flags.reasons import explain_batch, families
+from vru_risk.flags.reasons import Family, explain_batch, families
 from vru_risk.flags.score import MomentRows, RowScores
 from vru_risk.models.risk_model import ModelInputs, RiskModel
 
@@ -74,7 +74,7 @@ def _what_ifs(
     """
     spec = model.spec
     rows = inputs.x
-    out: dict[int, list[WhatIf]] = defaultdict(list)
+    asked: list[tuple[Family, np.ndarray, np.ndarray]] = []  # family, rows chosen, medians
     for fam in families(spec):
         if not fam.actionable:
             continue
@@ -91,22 +91,28 @@ def _what_ifs(
             (rows[:, cols] == medians) | (np.isnan(rows[:, cols]) & np.isnan(medians)), axis=1
         )
         chosen = np.flatnonzero(raises & visible & ~same)
-        if len(chosen) == 0:
-            continue
-        changed = inputs.take(chosen)  # a copy
-        changed.x[:, cols] = medians
-        new = model.predict(changed)
+        if len(chosen):
+            asked.append((fam, chosen, medians))
+    if not asked:
+        return {}
+    changed = inputs.take(np.concatenate([chosen for _, chosen, _ in asked]))  # a copy
+    start = 0
+    for fam, chosen, medians in asked:
+        changed.x[start : start + len(chosen), list(fam.columns)] = medians
+        start += len(chosen)
+    predicted = np.split(model.predict(changed), np.cumsum([len(c) for _, c, _ in asked])[:-1])
+    out: dict[int, list[WhatIf]] = defaultdict(list)
+    for (fam, chosen, medians), new in zip(asked, predicted, strict=True):
         # only what would move the model's score down by at least MIN_WHAT_IF_DROP is worth
         # saying ("69% against 69% now" is noise, and a rise is not what could change it)
         keep = new <= probability[chosen] - MIN_WHAT_IF_DROP
-        chosen, new = chosen[keep], new[keep]
         phrased = "; ".join(
             dict.fromkeys(
                 render_phrase(spec.features[i], float(v))
-                for i, v in zip(cols, medians, strict=True)
+                for i, v in zip(fam.columns, medians, strict=True)
             )
         )
-        for k, p in zip(chosen, new, strict=True):
+        for k, p in zip(chosen[keep], new[keep], strict=True):
             out[int(k)].append(
                 WhatIf(
                     family=fam.name,

@@ -58,8 +58,19 @@ class Family:
     actionable: bool
 
 
+#: families by spec hash: a spec is immutable, and scoring one moment on demand asks twice
+_FAMILIES: dict[str, tuple[Family, ...]] = {}
+
+
 def families(spec: FeatureSpec) -> tuple[Family, ...]:
     """The spec's feature families in catalog order, with their column positions."""
+    known = _FAMILIES.get(spec.hash)
+    if known is None:
+        known = _FAMILIES.setdefault(spec.hash, _families(spec))
+    return known
+
+
+def _families(spec: FeatureSpec) -> tuple[Family, ...]:
     out: dict[str, list[int]] = {}
     source: dict[str, str] = {}
     actionable: dict[str, bool] = {}

@@ -70,6 +70,17 @@ def _spell_patterns(missing: Mapping[str, np.ndarray], listed: np.ndarray) -> np
     return result
 
 
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, Sequence[object]]:
+    """Codes and uniques of ``values`` (:func:`pandas.factorize`; a dictionary for the few rows
+    of a score on demand, where pandas' set-up costs more than the work)."""
+    if len(values) > 64:
+        codes, uniques = pd.factorize(values)
+        return np.asarray(codes), list(uniques)
+    position: dict[object, int] = {}
+    codes = np.array([position.setdefault(v, len(position)) for v in values], dtype=np.int64)
+    return codes, list(position)
+
+
 def distinct_patterns(
     missing: Mapping[str, np.ndarray], listed: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +88,7 @@ def distinct_patterns(
     n = len(listed)
     if n == 0:
         return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
-    codes, uniques = pd.factorize(listed)
+    codes, uniques = _factorize(listed)
     vru_sets = [set(filter(None, str(u).split(","))) for u in uniques]
     names = sorted(set(missing) | {s for v in vru_sets for s in v})
     bit = {name: 1 << k for k, name in enumerate(names)}

@@ -139,12 +139,12 @@ def published_flag_column(
     ).first()
     if row is None:
         return None
-    withdrawal = (
-        None
-        if row.withdrawn_at is None
-        else Withdrawal(row.withdrawn_at, row.withdrawn_reason or "", row.withdrawn_by or "")
-    )
-    return row[0], withdrawal
+    return row[0], _withdrawal(row.withdrawn_at, row.withdrawn_reason, row.withdrawn_by)
+
+
+def _withdrawal(at: dt.datetime | None, reason: str | None, by: str | None) -> Withdrawal | None:
+    """A stored flag's withdrawal columns as a :class:`Withdrawal`, or None (not withdrawn)."""
+    return None if at is None else Withdrawal(at, reason or "", by or "")
 
 
 def stored_flag(session: Session, flag_id: str) -> StoredFlag | None:
@@ -231,16 +231,30 @@ def flags_for_programme(
     return [_redacted(body, redact_for) for body, _ in usable]
 
 
-def flag_ids_of_moment(session: Session, person_id: str, as_of: dt.date) -> list[str]:
-    """The ids of every stored flag of ``person_id`` known on ``as_of`` (flags of several model
-    versions may share a moment); whether one is shown is the caller's rule."""
-    return list(
-        session.scalars(
-            select(FlagRow.flag_id)
-            .where(FlagRow.person_id == person_id, FlagRow.as_of == as_of)
-            .order_by(FlagRow.flag_id)
+def stored_flags_of_moment(
+    session: Session, person_id: str, as_of: dt.date
+) -> list[tuple[str, StoredFlag]]:
+    """Every published flag of ``person_id`` known on ``as_of``, withdrawn or not, by flag id
+    (flags of several model versions may share a moment), in one query; whether one is shown
+    is the caller's rule. A body that cannot be shown is left out (logged, as
+    :func:`stored_flag` does)."""
+    rows = session.execute(
+        select(
+            FlagRow.flag_id,
+            FlagRow.body,
+            FlagRow.withdrawn_at,
+            FlagRow.withdrawn_reason,
+            FlagRow.withdrawn_by,
         )
-    )
+        .where(FlagRow.person_id == person_id, FlagRow.as_of == as_of, published())
+        .order_by(FlagRow.flag_id)
+    ).all()
+    found = []
+    for flag_id, body, at, reason, by in rows:
+        flag = _usable(flag_id, body, "scoring")
+        if flag is not None:
+            found.append((flag_id, StoredFlag(flag, _withdrawal(at, reason, by))))
+    return found
 
 
 def capacity_used(

@@ -17,12 +17,13 @@ from vru_risk.flags.programmes import Programme
 from vru_risk.serving.access_log.log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.deps import AppState
 from vru_risk.serving.flag_store import (
+    StoredFlag,
     Withdrawal,
     capacity_used,
-    flag_ids_of_moment,
     flags_for_programme,
     latest_as_of,
     stored_flag,
+    stored_flags_of_moment,
     visible,
 )
 from vru_risk.serving.inputs import is_flag_id
@@ -233,7 +234,18 @@ def shown_flag(
         acting_programme(state, user, requested)  # another's programme: 403 before anything
     if not is_flag_id(flag_id):
         return None
-    found = stored_flag(db, flag_id)
+    return _as_shown(state, db, user, stored_flag(db, flag_id), requested)
+
+
+def _as_shown(
+    state: AppState,
+    db: Session,
+    user: UserInfo,
+    found: StoredFlag | None,
+    requested: str | None,
+) -> tuple[Flag, Programme, Withdrawal | None] | None:
+    """:func:`shown_flag`'s rule applied to a stored flag already read (``requested`` already
+    checked to be the user's)."""
     flag = None if found is None else found.flag
     concerned = (
         [] if flag is None else [o.programme for o in flag.programmes if o.status == "offered"]
@@ -243,14 +255,16 @@ def shown_flag(
         if requested
         else [p for p in user.programmes if p in concerned]
     )
+    if flag is None or not mine:
+        return None
     today = service_today(db)
     withdrawal = None if found is None else found.withdrawal
-    if flag is not None and withdrawal is not None:
+    if withdrawal is not None:
         # "today" counts shown flags only: a withdrawn flag dated later (the mistaken load
         # whose withdrawal gave the lists their day back) still says it was withdrawn
         own_day = min(flag.as_of, dt.date.today())
         today = own_day if today is None else max(today, own_day)
-    if flag is None or not mine or not visible(flag, today, state.settings.flag_visible_days):
+    if not visible(flag, today, state.settings.flag_visible_days):
         return None
     programme = acting_programme(state, user, mine[0])
     return flag.for_programme(programme), programme, withdrawal
@@ -288,8 +302,12 @@ def moment_flag(
     """A flag of ``person_id`` known on ``as_of`` that :func:`shown_flag` shows the
     practitioner (acting for ``requested``) and that was not withdrawn, or None: what scoring
     may explain."""
-    for flag_id in flag_ids_of_moment(db, person_id, as_of):
-        found = shown_flag(state, db, user, flag_id, requested)
+    if requested:
+        acting_programme(state, user, requested)  # another's programme: 403 before anything
+    for flag_id, stored in stored_flags_of_moment(db, person_id, as_of):
+        if not is_flag_id(flag_id):
+            continue
+        found = _as_shown(state, db, user, stored, requested)
         if found is not None and found[2] is None:
             return found[0], found[1]
     return None
