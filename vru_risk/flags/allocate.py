@@ -1,26 +1,40 @@
-"""Matching scored moments to programmes, within each programme's capacity.
+"""The one allocation of places: which scored moments each programme offers support to.
 
-Day by day, each programme takes the highest scores it is eligible for (age, trigger kinds,
-hospitals, schools, a lowest percentile), within the capacity left in its period (a week from
-Monday, or a calendar month): offers made earlier in the period, in flags passed as ``issued``,
-use it up (:func:`issued_counts`). A programme never re-offers support to a young person it
-already supports (``interventions``): the flag shows that programme as ``already_supported``
-instead; nor to someone it offered support to in a flag still valid. Eligibility is computed
-with array operations, so a million moments cost about as much as scoring them.
+Every consumer calls :func:`replay`: the daily job (through :func:`allocate`, on the day's
+moments), training's evaluation and the fairness audit (on their test and audit windows) and
+the benchmark. Day by day, per programme, among the moments it may be offered to
+(:mod:`~vru_risk.flags.eligibility`) whose percentile is at least its floor
+(``min_percentile``), highest scores first, within the places left in its period (a week from
+Monday, or a calendar month). The programme's ``policy`` decides how the period's places are
+spent:
+
+- ``first_come``: every day offers to everyone above the floor until the places run out (at
+  county scale they run out in the first days of a month);
+- ``paced``: every day offers only above a threshold set from recent moments and the places and
+  days left (:mod:`~vru_risk.flags.pacing`), so the places go to about the period's
+  highest-scored moments wherever in the period they fall.
+
+A programme never offers support to someone it already supports (shown as ``already_supported``
+instead) nor again while an offer it made is still valid. What earlier days used (offers made,
+people offered, the pacing history) is an :class:`AllocationState`, built from the issued flags
+by the daily job and empty at the start of a replay.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from vru_risk.features.moments import Moments
+from vru_risk.flags.eligibility import Eligibility, eligibility
 from vru_risk.flags.flag import Flag, ProgrammeOffer
 from vru_risk.flags.ledger import capacity_used, offer_dates
+from vru_risk.flags.pacing import PacingHistory
 from vru_risk.flags.programmes import Programme, Programmes
 
 
@@ -36,48 +50,169 @@ def issued_counts(flags: Iterable[Flag], programmes: Programmes) -> dict[tuple[s
     return counts
 
 
-def _row_positions(frame: pd.DataFrame, other: pd.DataFrame, day_column: str) -> np.ndarray:
-    """For each row of ``other`` (person_id, ``day_column``), its row position in ``frame``
-    (person_id, as_of), or -1."""
-    if len(other) == 0:
-        return np.zeros(0, dtype=np.int64)
-    keys = pd.MultiIndex.from_arrays(
-        [frame["person_id"].astype(str).to_numpy(), pd.Index(frame["as_of"])]
-    )
-    wanted = pd.MultiIndex.from_arrays(
-        [other["person_id"].astype(str).to_numpy(), pd.Index(other[day_column])]
-    )
-    return np.asarray(keys.get_indexer(wanted), dtype=np.int64)
+@dataclass
+class AllocationState:
+    """What earlier days left: places used per (programme, period start), until when each
+    (programme, person) has a valid offer, and the pacing history."""
+
+    used: dict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
+    offered_until: dict[tuple[str, str], date] = field(default_factory=dict)
+    pacing: PacingHistory = field(default_factory=PacingHistory)
+
+    @classmethod
+    def from_issued(
+        cls,
+        issued: Iterable[Flag],
+        programmes: Programmes,
+        pacing: PacingHistory | None = None,
+    ) -> AllocationState:
+        earlier = list(issued)
+        state = cls(pacing=pacing or PacingHistory())
+        state.used.update(issued_counts(earlier, programmes))
+        for flag in earlier:
+            for offer in flag.programmes:
+                if offer.status == "offered":
+                    key = (offer.programme, flag.person_id)
+                    until = state.offered_until.get(key, flag.expires)
+                    state.offered_until[key] = max(flag.expires, until)
+        return state
 
 
-def _eligible(
+@dataclass(frozen=True)
+class Candidates:
+    """Scored moments to allocate (one row each) and, per programme id, who may be offered it."""
+
+    person_id: np.ndarray
+    day: np.ndarray
+    probability: np.ndarray
+    percentile: np.ndarray
+    eligible: Mapping[str, Eligibility]
+
+    def __len__(self) -> int:
+        return len(self.person_id)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One place offered: the row of the candidates, the programme, its place among the
+    period's offers (1 = first) and the percentile the day's offers had to clear."""
+
+    row: int
+    programme: str
+    rank: int
+    threshold: float
+
+
+@dataclass(frozen=True)
+class DayRule:
+    """How a programme chose one day's offers: the threshold cleared and why."""
+
+    programme: str
+    day: date
+    policy: str
+    threshold: float
+    places_left: int
+    paced: bool  # False: a paced programme without history fell back to its floor
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    persons: np.ndarray
+    probability: np.ndarray
+    percentile: np.ndarray
+    tie: np.ndarray
+
+
+def replay(
+    candidates: Candidates,
+    programmes: Programmes,
+    state: AllocationState | None = None,
+    *,
+    seed: int = 0,
+    valid_days: int = 90,
+    rules: list[DayRule] | None = None,
+) -> list[Offer]:
+    """The offers each programme makes, day by day in date order (see the module docstring);
+    ``state`` (updated in place) carries what earlier days used; each programme-day's rule is
+    appended to ``rules`` when given."""
+    state = state if state is not None else AllocationState()
+    persons = np.asarray(candidates.person_id).astype(str).astype(object)
+    days = np.asarray(candidates.day, dtype=object)
+    probability = np.asarray(candidates.probability, dtype="float64")
+    percentile = np.asarray(candidates.percentile, dtype="float64")
+    tie = pd.util.hash_array(persons, hash_key=f"vru-flags-{seed:06d}"[:16].ljust(16, "0"))
+    arrays = _Arrays(persons, probability, percentile, tie)
+    by_day: dict[date, np.ndarray] = {}
+    if len(days):
+        order = np.argsort(days, kind="stable")
+        sorted_days = days[order]
+        starts = np.flatnonzero(np.r_[True, sorted_days[1:] != sorted_days[:-1]])
+        for start, rows in zip(starts, np.split(order, starts[1:]), strict=True):
+            by_day[sorted_days[start]] = rows
+    offers: list[Offer] = []
+    for day in sorted(by_day):
+        rows = by_day[day]
+        for programme in programmes.programmes:
+            masks = candidates.eligible[programme.id]
+            above = rows[masks.eligible[rows] & (percentile[rows] >= programme.min_percentile)]
+            offers.extend(_programme_day(programme, day, above, state, rules, valid_days, arrays))
+    return offers
+
+
+def _programme_day(
     programme: Programme,
-    scored: pd.DataFrame,
-    moments: Moments,
-    trigger_rows: np.ndarray,
-    supported_rows: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks over ``scored``: eligible for ``programme``; already supported by it."""
-    n = len(scored)
-    ages = scored["age_completed"].to_numpy(dtype="float64", na_value=np.nan)
-    mask = (ages >= programme.min_age) & (ages <= programme.max_age)
-    trig = moments.triggers
-    ok = np.array(trig["trigger_kind"].isin(programme.trigger_kinds), dtype=bool)
-    if programme.hospitals is not None:
-        at_hospital = np.array(trig["detail"].isin(programme.hospitals), dtype=bool)
-        ok = ok & (np.array(trig["trigger_kind"] != "ae_visit", dtype=bool) | at_hospital)
-    by_trigger = np.zeros(n, dtype=bool)
-    by_trigger[trigger_rows[ok & (trigger_rows >= 0)]] = True
-    mask &= by_trigger
-    if programme.schools is not None:
-        mask &= scored["school_id"].isin(programme.schools).to_numpy()
-    supports = np.array(
-        [programme.supports(str(p)) for p in moments.supported["programme"]], dtype=bool
+    day: date,
+    above: np.ndarray,
+    state: AllocationState,
+    rules: list[DayRule] | None,
+    valid_days: int,
+    arrays: _Arrays,
+) -> list[Offer]:
+    """One programme's offers on one day, among the rows ``above`` its floor."""
+    persons, probability, percentile, tie = (
+        arrays.persons,
+        arrays.probability,
+        arrays.percentile,
+        arrays.tie,
     )
-    already = np.zeros(n, dtype=bool)
-    if len(supports):
-        already[supported_rows[supports & (supported_rows >= 0)]] = True
-    return mask & ~already, mask & already
+    period = (programme.id, programme.period_start(day))
+    left = programme.capacity - state.used[period]
+    threshold: float | None = programme.min_percentile
+    if programme.policy == "paced":
+        days_left = (programme.period_end(day) - day).days + 1
+        threshold = state.pacing.threshold(
+            programme.id, day, floor=programme.min_percentile, places=left, days=days_left
+        )
+    paced = threshold is not None and programme.policy == "paced"
+    cut = programme.min_percentile if threshold is None else threshold
+    state.pacing.record(programme.id, day, percentile[above])
+    if rules is not None:
+        rules.append(DayRule(programme.id, day, programme.policy, cut, max(left, 0), paced))
+    chosen = above[percentile[above] >= cut]
+    out: list[Offer] = []
+    for i in chosen[np.lexsort((tie[chosen], -probability[chosen]))]:
+        if state.used[period] >= programme.capacity:
+            break
+        key = (programme.id, str(persons[i]))
+        if state.offered_until.get(key, day - timedelta(days=1)) >= day:
+            continue  # offered already, in a flag still valid
+        state.used[period] += 1
+        state.offered_until[key] = day + timedelta(days=valid_days)
+        out.append(Offer(int(i), programme.id, state.used[period], cut))
+    return out
+
+
+def moment_candidates(scored: pd.DataFrame, moments: Moments, programmes: Programmes) -> Candidates:
+    """The daily job's candidates: scored moments (person_id, as_of, probability, percentile,
+    age_completed, school_id) with the moments' triggers and support under way."""
+    scored = scored.reset_index(drop=True)
+    return Candidates(
+        person_id=scored["person_id"].astype(str).to_numpy(dtype=object),
+        day=scored["as_of"].to_numpy(dtype=object),
+        probability=scored["probability"].to_numpy(dtype="float64"),
+        percentile=scored["percentile"].to_numpy(dtype="float64"),
+        eligible=eligibility(programmes, scored, moments.triggers, moments.supported),
+    )
 
 
 def allocate(
@@ -88,38 +223,24 @@ def allocate(
     issued: Iterable[Flag] = (),
     seed: int = 0,
     valid_days: int = 90,
+    pacing: PacingHistory | None = None,
+    rules: list[DayRule] | None = None,
 ) -> dict[int, tuple[ProgrammeOffer, ...]]:
-    """Match moments to programmes, day by day, highest scores first, within capacity.
+    """The daily job's allocation (:func:`replay` of the day's moments after the ``issued``
+    flags; ``pacing`` is updated in place).
 
     Returns, per row position of ``scored`` that becomes a flag, its programme entries: the
     programmes that offer support (``rank``: its place among the programme's offers in the
-    period, 1 = the period's first) and those
-    already supporting the young person. A row offered by no programme is not a flag. A
-    programme does not offer support again to someone it offered it to in a flag still valid
-    (``issued`` flags, or earlier days of this batch, valid for ``valid_days``). Eligibility is
-    computed with array operations, so a million moments cost about as much as scoring them.
+    period, 1 = the period's first; ``threshold``: the percentile the day's offers cleared)
+    and those already supporting the young person. A row offered by no programme is not a flag.
     """
-    scored = scored.reset_index(drop=True)
-    earlier = list(issued)
-    used: dict[tuple[str, date], int] = defaultdict(int, issued_counts(earlier, programmes))
-    offered_until: dict[tuple[str, str], date] = {}
-    for flag in earlier:
-        for offer in flag.programmes:
-            if offer.status == "offered":
-                key = (offer.programme, flag.person_id)
-                offered_until[key] = max(flag.expires, offered_until.get(key, flag.expires))
-    trigger_rows = _row_positions(scored, moments.triggers, "as_of")
-    supported_rows = _row_positions(scored, moments.supported, "day")
-    persons = scored["person_id"].astype(str).to_numpy(dtype=object)
-    days = scored["as_of"].to_numpy(dtype=object)
-    probability = scored["probability"].to_numpy(dtype="float64")
-    percentile = scored["percentile"].to_numpy(dtype="float64")
-    tie = pd.util.hash_array(persons, hash_key=f"vru-flags-{seed:06d}"[:16].ljust(16, "0"))
+    candidates = moment_candidates(scored, moments, programmes)
+    state = AllocationState.from_issued(issued, programmes, pacing)
+    made = replay(candidates, programmes, state, seed=seed, valid_days=valid_days, rules=rules)
     entries: dict[int, list[ProgrammeOffer]] = defaultdict(list)
+    by_id = {p.id: p for p in programmes.programmes}
     for programme in programmes.programmes:
-        eligible, already = _eligible(programme, scored, moments, trigger_rows, supported_rows)
-        eligible &= percentile >= programme.min_percentile
-        for i in np.flatnonzero(already):
+        for i in np.flatnonzero(candidates.eligible[programme.id].already):
             entries[int(i)].append(
                 ProgrammeOffer(
                     programme=programme.id,
@@ -128,27 +249,22 @@ def allocate(
                     capacity=programme.capacity,
                 )
             )
-        for day in sorted(set(days[eligible])) if eligible.any() else ():
-            rows = np.flatnonzero(eligible & (days == day))
-            order = rows[np.lexsort((tie[rows], -probability[rows]))]
-            period = (programme.id, programme.period_start(day))
-            for i in order:
-                if used[period] >= programme.capacity:
-                    break
-                key = (programme.id, str(persons[i]))
-                if offered_until.get(key, day - timedelta(days=1)) >= day:
-                    continue  # offered already, in a flag still valid
-                used[period] += 1
-                offered_until[key] = day + timedelta(days=valid_days)
-                entries[int(i)].append(
-                    ProgrammeOffer(
-                        programme=programme.id,
-                        name=programme.name,
-                        status="offered",
-                        rank=used[period],
-                        capacity=programme.capacity,
-                    )
-                )
+    for offer in made:
+        programme = by_id[offer.programme]
+        entries[offer.row].append(
+            ProgrammeOffer(
+                programme=programme.id,
+                name=programme.name,
+                status="offered",
+                rank=offer.rank,
+                capacity=programme.capacity,
+                policy=programme.policy,
+                threshold=offer.threshold,
+            )
+        )
+    order = {p.id: k for k, p in enumerate(programmes.programmes)}
     return {
-        i: tuple(e) for i, e in sorted(entries.items()) if any(x.status == "offered" for x in e)
+        i: tuple(sorted(e, key=lambda x: order[x.programme]))
+        for i, e in sorted(entries.items())
+        if any(x.status == "offered" for x in e)
     }

@@ -160,6 +160,16 @@ class ProgrammeOffer(_Frozen):
         description="place among the programme's offers in its capacity period (1 = first)",
     )
     capacity: int
+    policy: Literal["first_come", "paced"] | None = Field(
+        default=None,
+        description="how the programme spent its places: first come above its floor, or paced "
+        "across the period (None: a flag made before policies were recorded)",
+    )
+    threshold: float | None = Field(
+        default=None,
+        description="the percentile the day's offers had to reach (the floor, or the paced "
+        "threshold)",
+    )
 
 
 class ModelRef(_Frozen):

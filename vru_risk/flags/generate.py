@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from vru_risk.features.moments import Moments
-from vru_risk.flags.allocate import allocate
+from vru_risk.flags.allocate import DayRule, allocate
 from vru_risk.flags.explain import FlagOptions, explain_rows
 from vru_risk.flags.flag import Flag, ModelRef
+from vru_risk.flags.pacing import PacingHistory
 from vru_risk.flags.programmes import Programmes
 from vru_risk.flags.score import score_moments
 from vru_risk.models.risk_model import RiskModel
@@ -31,6 +32,8 @@ class FlagBatch:
     flags: list[Flag]
     moments: int
     scored: pd.DataFrame
+    #: how each programme chose each day's offers (policy, threshold, places left)
+    rules: tuple[DayRule, ...] = ()
 
 
 def generate_flags(
@@ -42,16 +45,26 @@ def generate_flags(
     issued: Iterable[Flag] = (),
     options: FlagOptions | None = None,
     seed: int = 0,
+    pacing: PacingHistory | None = None,
 ) -> FlagBatch:
-    """Score every moment, match programmes within capacity, explain the flags."""
+    """Score every moment, match programmes within capacity, explain the flags (``pacing``,
+    the paced programmes' history, is updated in place)."""
     opts = options or FlagOptions()
     scored = score_moments(model, moments)
+    rules: list[DayRule] = []
     offers = allocate(
-        scored, moments, programmes, issued=issued, seed=seed, valid_days=opts.valid_days
+        scored,
+        moments,
+        programmes,
+        issued=issued,
+        seed=seed,
+        valid_days=opts.valid_days,
+        pacing=pacing,
+        rules=rules,
     )
     positions = list(offers)
     flags = explain_rows(
         model, moments, scored, positions, offers=offers, model_ref=model_ref, options=opts
     )
     flags.sort(key=lambda f: (f.as_of, -f.probability, f.person_id))
-    return FlagBatch(flags=flags, moments=len(scored), scored=scored)
+    return FlagBatch(flags=flags, moments=len(scored), scored=scored, rules=tuple(rules))

@@ -59,6 +59,11 @@ class FlagsFileError(ValueError):
     """A flags file that cannot be used; the message names the file and its bad lines."""
 
 
+def pacing_file(ledger: Path) -> Path:
+    """The paced programmes' history beside the ledger (counts only: :mod:`.pacing`)."""
+    return ledger / "pacing.json"
+
+
 def issued_file(ledger: Path, day: date) -> Path:
     """The ledger's file of the offers made on ``day``."""
     return ledger / f"issued-{day.isoformat()}.jsonl"

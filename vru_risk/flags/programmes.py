@@ -59,6 +59,8 @@ class Programme(BaseModel):
     capacity: Annotated[int, Field(ge=0)]
     period: Literal["week", "month"]
     min_percentile: Annotated[float, Field(ge=0.0, le=100.0)] = 90.0
+    #: how the period's places are spent (:mod:`vru_risk.flags.allocate`)
+    policy: Literal["first_come", "paced"] = "first_come"
     shared_sources: tuple[str, ...]
     intervention_names: tuple[str, ...] = ()
 

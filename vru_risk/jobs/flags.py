@@ -25,7 +25,15 @@ from vru_risk.features.moments import MomentsError, build_moments, save_moments
 from vru_risk.flags.explain import FlagOptions
 from vru_risk.flags.flag import ModelRef
 from vru_risk.flags.generate import FlagBatch, generate_flags
-from vru_risk.flags.ledger import FlagsFileError, issued_before, record_issued, write_flags
+from vru_risk.flags.ledger import (
+    FlagsFileError,
+    issued_before,
+    pacing_file,
+    record_issued,
+    write_flags,
+    write_lines,
+)
+from vru_risk.flags.pacing import PacingHistory, PacingHistoryError
 from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_programmes
 from vru_risk.jobs.common import JobError, engine_options
 from vru_risk.models.registry import CHAMPION, Registry, RegistryError
@@ -113,7 +121,8 @@ def run(settings: Settings, request: FlagsRequest) -> FlagsResult:
         issued = issued_before(
             settings.issued_dir, wanted, request.issued_paths, today=date.today()
         )
-    except FlagsFileError as exc:
+        pacing = PacingHistory.read(pacing_file(settings.issued_dir))
+    except (FlagsFileError, PacingHistoryError) as exc:
         raise JobError(str(exc)) from None
     try:
         moments = build_moments(folder, model.spec, config, wanted, **engine)
@@ -126,9 +135,12 @@ def run(settings: Settings, request: FlagsRequest) -> FlagsResult:
         model_ref=ref,
         issued=issued,
         options=FlagOptions(valid_days=settings.flag_visible_days),
+        pacing=pacing,
     )
     write_flags(batch.flags, out)
     record_issued(settings.issued_dir, wanted, batch.flags)
+    pacing.prune()
+    write_lines(pacing_file(settings.issued_dir), [pacing.to_json()])
     save_moments(moments, settings.flags_dir / f"moments-{day.isoformat()}")
     names = {str(n) for n in moments.supported["programme"]}
     unmatched = tuple(
