@@ -16,7 +16,9 @@ from tests.conftest import RunVru
 from tests.models.test_promotion import candidate, decide
 from vru_risk.data.load import open_folder
 from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.features.context import moment_context
 from vru_risk.features.moments import build_moments, load_moments
+from vru_risk.flags.eligibility import eligibility
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.jobs.data import generate_county as run_generate
@@ -315,3 +317,24 @@ def test_moments_from_data_carry_their_triggers_and_the_support_under_way(
     }
     got = set(m.supported[["person_id", "day", "programme"]].itertuples(index=False, name=None))
     assert got == expected and got  # the county has support under way for someone
+
+
+def test_the_context_training_and_the_audit_read_gives_the_daily_jobs_eligibility(
+    county: Path, deployable: RiskModel
+) -> None:
+    folder = open_folder(county, today=date(2026, 11, 25))
+    days = [date(2026, 3, 2) + timedelta(days=k) for k in range(28)]
+    m = build_moments(folder, deployable.spec, FeatureBuildConfig(), days)
+    ctx = moment_context(folder, deployable.spec, FeatureBuildConfig(), days[0], days[-1])
+    keys = ["person_id", "as_of"]
+    mine = m.frame[[*keys, "age_completed", "school_id"]].reset_index(drop=True)
+    theirs = mine[keys].merge(ctx.frame, on=keys, how="left")
+    assert theirs["age_completed"].tolist() == mine["age_completed"].tolist()
+    assert theirs["school_id"].tolist() == mine["school_id"].tolist()
+    programmes = load_programmes()
+    daily = eligibility(programmes, mine, m.triggers, m.supported)
+    replayed = eligibility(programmes, mine, ctx.triggers, ctx.supported)
+    for programme in programmes.programmes:
+        assert daily[programme.id].eligible.tolist() == replayed[programme.id].eligible.tolist()
+        assert daily[programme.id].already.tolist() == replayed[programme.id].already.tolist()
+    assert sum(int(e.eligible.sum()) for e in daily.values()) > 20
