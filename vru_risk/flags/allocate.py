@@ -94,11 +94,12 @@ class Candidates:
 
 @dataclass(frozen=True)
 class Offer:
-    """One place offered: the row of the candidates, the programme, its place among the
-    period's offers (1 = first) and the percentile the day's offers had to clear."""
+    """One place offered: the row of the candidates, the programme, its day, its place among
+    the period's offers (1 = first) and the percentile the day's offers had to clear."""
 
     row: int
     programme: str
+    day: date
     rank: int
     threshold: float
 
@@ -198,7 +199,7 @@ def _programme_day(
             continue  # offered already, in a flag still valid
         state.used[period] += 1
         state.offered_until[key] = day + timedelta(days=valid_days)
-        out.append(Offer(int(i), programme.id, state.used[period], cut))
+        out.append(Offer(int(i), programme.id, day, state.used[period], cut))
     return out
 
 
