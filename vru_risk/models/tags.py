@@ -8,7 +8,8 @@ Model-version tags (set when a version is registered, or later by the audit and 
   :data:`CONTENT_HASH_TAG` (the sha256 of the saved RiskModel the panel approves);
 - the terms a version is judged on (a version is a tripwire yardstick only for versions with the
   same ones): :data:`SPEC_HASH_TAG`, :data:`LABEL_TIMESPAN_TAG`, :data:`CAPACITY_TAG`,
-  :data:`DEMO_TAG`;
+  :data:`DEMO_TAG`; the allocation its figures describe: :data:`TRAINING_ALLOCATION_TAG`,
+  :data:`AUDIT_ALLOCATION_TAG`;
 - the promotion path (see :mod:`vru_risk.models.promotion`): :data:`STATE_TAG` (one of
   :data:`CANDIDATE`, :data:`REJECTED`, :data:`BLOCKED`),
   :data:`PERFORMANCE_GATE_TAG`, :data:`LEAKAGE_GATE_TAG`, :data:`LEAKAGE_REASONS_TAG`,
@@ -46,6 +47,13 @@ CONTENT_HASH_TAG: Final = "vru.content_hash"
 LABEL_TIMESPAN_TAG: Final = "vru.label_timespan"
 CAPACITY_TAG: Final = "vru.capacity_per_month"
 DEMO_TAG: Final = "vru.demo"
+#: the allocation rule a version's metrics at capacity (training) and group rates (the audit)
+#: describe: :data:`ALLOCATION_RULE` for the service's own allocation replayed
+#: (:mod:`vru_risk.flags.replay`); a version without it was judged on the monthly top-k lists
+#: alone, and its approval is "evaluated under the previous allocation rule: review again"
+TRAINING_ALLOCATION_TAG: Final = "vru.allocation.training"
+AUDIT_ALLOCATION_TAG: Final = "vru.allocation.audit"
+ALLOCATION_RULE: Final = "service-replay-1"
 
 # --- model versions: the promotion path -------------------------------------------------------
 STATE_TAG: Final = "vru.state"
