@@ -30,6 +30,7 @@ from vru_risk.data.load import open_folder
 from vru_risk.fairness_reports import proxy as proxy_module
 from vru_risk.fairness_reports.model_audit import OUTCOMES, PRIMARY
 from vru_risk.fairness_reports.notes import STAGE_GATE, STAGE_RATES, STAGE_THRESHOLD_OPTIMIZER
+from vru_risk.features.table_metadata import DATA_FINGERPRINT_KEY
 from vru_risk.jobs import audit as audit_cli
 from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
@@ -100,7 +101,7 @@ def seed_feature_cache(home: Path, data: Path, table: Path) -> None:
     spec = load_experiment().feature_spec()
     fingerprint = open_folder(data, today=date.today()).fingerprint
     recorded = pq.read_metadata(table).metadata or {}
-    assert recorded[b"vru.data_fingerprint"].decode() == fingerprint
+    assert recorded[DATA_FINGERPRINT_KEY].decode() == fingerprint
     cache = home / "features" / f"{spec.hash[:16]}-{fingerprint[:16]}.parquet"
     cache.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(table, cache)
