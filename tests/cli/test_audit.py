@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.conftest import RunVru
+from tests.conftest import REPORT_GROUP_KEYS, RunVru
 from tests.folders import write_valid_folder
 from tests.panel import panel_members
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
@@ -42,21 +42,6 @@ DEFAULT_EXPERIMENT = (
     Path(__file__).resolve().parents[2] / "vru_risk" / "training" / "experiments" / "default.yaml"
 )
 
-GROUP_KEYS = {
-    "attribute",
-    "group",
-    "count",
-    "positives",
-    "flagged",
-    "suppressed",
-    "base_rate",
-    "selection_rate",
-    "tpr",
-    "fnr",
-    "fpr",
-    "ppv",
-    "auc",
-}
 # the proxy test covers each audit-only column of people (the deprivation decile as its band);
 # the age band, derived from the birth date on each as-of date, is not one of them
 PROXY_ATTRIBUTES = {"imd_band" if c == "imd_decile" else c for c in AUDIT_ONLY_COLUMNS}
@@ -148,7 +133,7 @@ def test_audit_reports_tags_and_gates_the_review_of_a_trained_version(
     assert report["subject"]["kind"] == "model" and report["subject"]["version"] == 1
     assert report["groups"], "the primary audit has groups"
     for group in report["groups"]:
-        assert set(group) >= GROUP_KEYS, GROUP_KEYS - set(group)
+        assert set(group) >= REPORT_GROUP_KEYS, REPORT_GROUP_KEYS - set(group)
     attributes = {g["attribute"] for g in report["groups"]}
     assert {"sex", "ethnicity", "age_band", "imd_band", "ethnicity*sex"} <= attributes
     gate = report["gate"]
