@@ -29,6 +29,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from common import audit_sample
 
 from vru_risk.fairness_reports.audit import audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
@@ -36,17 +37,6 @@ from vru_risk.fairness_reports.operating_points import OperatingPoint, ServiceLi
 
 TARGET_RATIO = 15.0
 INTERSECTIONS = (("sex", "ethnicity"),)
-
-
-def sample(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
-    """Labels, scores, two attributes (one with a missing value) and person ids, 1–3 rows each."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    scores = rng.normal(0, 1, n) + y
-    sex = rng.choice(np.array(["f", "m", None], dtype=object), n, p=[0.5, 0.45, 0.05])
-    eth = rng.choice(["asian", "black", "mixed", "white"], n)
-    person = np.repeat(np.arange(n), rng.integers(1, 4, n))[:n].astype(str)
-    return y, scores, pd.DataFrame({"sex": sex, "ethnicity": eth}), person
 
 
 def metric_frame_replicate(
@@ -86,7 +76,7 @@ def main() -> None:
     parser.add_argument("--baseline-replicates", type=int, default=5)
     args = parser.parse_args()
 
-    y, scores, sf, person = sample(args.rows, seed=3)
+    y, scores, sf, person = audit_sample(args.rows, seed=3)
     dates = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(args.rows) % 180, "D")
     points: dict[str, OperatingPoint] = {
         "threshold": Threshold(1.0),

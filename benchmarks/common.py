@@ -1,4 +1,6 @@
-"""What the benchmark scripts share: a cached county per size and a JSON-printing subprocess."""
+"""What the benchmark scripts share: a cached county per size, a JSON-printing subprocess, and
+the audit sample that benchmarks/bootstrap.py times (tests/fairness_reports/test_bootstrap.py
+checks the bootstrap on the same one)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -46,3 +51,14 @@ def run_json(script: str, *args: str) -> dict[str, object]:
         sys.exit(f"benchmark step failed:\n{done.stderr[-3000:]}")
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def audit_sample(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
+    """Labels, scores, two attributes (one with a missing value) and person ids, 1–3 rows each."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    scores = rng.normal(0, 1, n) + y
+    sex = rng.choice(np.array(["f", "m", None], dtype=object), n, p=[0.5, 0.45, 0.05])
+    eth = rng.choice(["asian", "black", "mixed", "white"], n)
+    person = np.repeat(np.arange(n), rng.integers(1, 4, n))[:n].astype(str)
+    return y, scores, pd.DataFrame({"sex": sex, "ethnicity": eth}), person

@@ -1,4 +1,5 @@
-"""Shared fixtures: a CLI runner that uses the real entry point, and valid folders."""
+"""Shared fixtures: a CLI runner that uses the real entry point, and valid folders; and the keys
+of a fairness report's groups, checked on a model's audit and on a synthetic one."""
 
 from __future__ import annotations
 
@@ -38,6 +39,14 @@ class CliResult:
 
 
 RunVru = Callable[..., CliResult]
+
+#: The keys every group of a fairness report's report.json carries (at least): the ones
+#: tests/cli/test_audit.py checks on a model's audit and tests/fairness_reports/test_report.py on
+#: a synthetic one (which also has its bootstrap intervals).
+REPORT_GROUP_KEYS = frozenset(
+    {"attribute", "group", "count", "positives", "flagged", "suppressed"}
+    | {"base_rate", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc"}
+)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import pytest
 from vru_risk.data.load import open_folder
 from vru_risk.data.synthetic import SyntheticConfig, generate_county
 from vru_risk.features.build import build_features
+from vru_risk.features.table_metadata import KNOWLEDGE_DATES_KEY
 from vru_risk.training.config import load_experiment
 
 #: (table, event date column) of the sources whose records can arrive late
@@ -123,7 +124,7 @@ def late_features(late_county: Path) -> tuple[Path, Path]:
     known = _build(late_county, late_county.parent / "known.parquet")
     marked = _build(late_county, late_county.parent / "event-marked.parquet", dates="event")
     table = pq.read_table(marked)
-    meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"vru.knowledge_dates"}
+    meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != KNOWLEDGE_DATES_KEY}
     silent = late_county.parent / "event.parquet"
     pq.write_table(table.replace_schema_metadata(meta), silent)
     return known, silent

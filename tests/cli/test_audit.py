@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.conftest import RunVru
+from tests.conftest import REPORT_GROUP_KEYS, RunVru
 from tests.folders import write_valid_folder
 from tests.panel import panel_members
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
@@ -30,6 +30,7 @@ from vru_risk.data.load import open_folder
 from vru_risk.fairness_reports import proxy as proxy_module
 from vru_risk.fairness_reports.model_audit import OUTCOMES, PRIMARY
 from vru_risk.fairness_reports.notes import STAGE_GATE, STAGE_RATES, STAGE_THRESHOLD_OPTIMIZER
+from vru_risk.features.table_metadata import DATA_FINGERPRINT_KEY
 from vru_risk.jobs import audit as audit_cli
 from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
@@ -41,21 +42,6 @@ DEFAULT_EXPERIMENT = (
     Path(__file__).resolve().parents[2] / "vru_risk" / "training" / "experiments" / "default.yaml"
 )
 
-GROUP_KEYS = {
-    "attribute",
-    "group",
-    "count",
-    "positives",
-    "flagged",
-    "suppressed",
-    "base_rate",
-    "selection_rate",
-    "tpr",
-    "fnr",
-    "fpr",
-    "ppv",
-    "auc",
-}
 # the proxy test covers each audit-only column of people (the deprivation decile as its band);
 # the age band, derived from the birth date on each as-of date, is not one of them
 PROXY_ATTRIBUTES = {"imd_band" if c == "imd_decile" else c for c in AUDIT_ONLY_COLUMNS}
@@ -100,7 +86,7 @@ def seed_feature_cache(home: Path, data: Path, table: Path) -> None:
     spec = load_experiment().feature_spec()
     fingerprint = open_folder(data, today=date.today()).fingerprint
     recorded = pq.read_metadata(table).metadata or {}
-    assert recorded[b"vru.data_fingerprint"].decode() == fingerprint
+    assert recorded[DATA_FINGERPRINT_KEY].decode() == fingerprint
     cache = home / "features" / f"{spec.hash[:16]}-{fingerprint[:16]}.parquet"
     cache.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(table, cache)
@@ -147,7 +133,7 @@ def test_audit_reports_tags_and_gates_the_review_of_a_trained_version(
     assert report["subject"]["kind"] == "model" and report["subject"]["version"] == 1
     assert report["groups"], "the primary audit has groups"
     for group in report["groups"]:
-        assert set(group) >= GROUP_KEYS, GROUP_KEYS - set(group)
+        assert set(group) >= REPORT_GROUP_KEYS, REPORT_GROUP_KEYS - set(group)
     attributes = {g["attribute"] for g in report["groups"]}
     assert {"sex", "ethnicity", "age_band", "imd_band", "ethnicity*sex"} <= attributes
     gate = report["gate"]

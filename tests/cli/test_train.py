@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tests.conftest import RunVru
+from vru_risk.features.table_metadata import SPEC_HASH_KEY
 from vru_risk.models.registry import Registry, tracking
 from vru_risk.models.tags import BLOCKED, CANDIDATE, REJECTED
 
@@ -28,7 +29,7 @@ def test_training_registers_a_candidate_with_its_runs_and_artifacts(
     assert result.code == 0, result.output
     cached = list((vru_home / "features").glob("*.parquet"))
     assert len(cached) == 1
-    spec_hash = pq.read_metadata(cached[0]).metadata[b"vru.spec_hash"].decode()
+    spec_hash = pq.read_metadata(cached[0]).metadata[SPEC_HASH_KEY].decode()
     assert cached[0].name.startswith(spec_hash[:16] + "-")
     out = result.stdout
     for name in ("lightgbm", "logistic_regression", "pol_suspect_365d", "oracle"):
@@ -144,7 +145,7 @@ def test_a_table_of_another_spec_is_refused_and_nothing_is_registered(
 ) -> None:
     table = pq.read_table(county_features)
     meta = dict(table.schema.metadata or {})
-    meta[b"vru.spec_hash"] = b"f" * 64
+    meta[SPEC_HASH_KEY] = b"f" * 64
     other = tmp_path / "other.parquet"
     pq.write_table(table.replace_schema_metadata(meta), other)
     result = vru("train", "--features", other)

@@ -14,6 +14,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,6 +35,22 @@ def rows(name: str) -> list[dict[str, str]]:
     return [dict(r) for r in ROWS[name]]
 
 
+class Field(NamedTuple):
+    """One field of the valid folder, ``ROWS[table][index][column]``, given ``value``; the
+    refusal names it as ``row`` (the header is row 1)."""
+
+    table: str
+    index: int
+    column: str
+    value: str
+    row: int
+
+
+def field_id(value: object) -> str | None:
+    """A field's part of a test id, ``table.column`` (other parameters keep pytest's ids)."""
+    return f"{value.table}.{value.column}" if isinstance(value, Field) else None
+
+
 def validate(vru: RunVru, folder: Path) -> CliResult:
     """Run `vru data validate` and check what every refusal must satisfy."""
     before = snapshot(folder)
@@ -51,6 +68,16 @@ def assert_line(output: str, start: str, *needles: str) -> None:
 
 def assert_match(output: str, pattern: str) -> None:
     assert any(re.match(pattern, line) for line in output.splitlines()), (pattern, output)
+
+
+def refused_field(vru: RunVru, tmp_path: Path, fmt: str, field: Field) -> str:
+    """The output of `vru data validate` refusing the valid folder with ``field`` changed (in
+    Parquet, its column stored as text; in CSV every column is)."""
+    folder = write_valid_folder(tmp_path / "extract", fmt)
+    changed = rows(field.table)
+    changed[field.index][field.column] = field.value
+    write_table(folder, field.table, changed, fmt, as_text=frozenset({field.column}))
+    return validate(vru, folder).stdout
 
 
 # ---- a file with no line break, or a row longer than any contract row ----------------------
@@ -273,36 +300,24 @@ def test_a_symlink_inside_the_folder_is_read(vru: RunVru, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 @pytest.mark.parametrize(
-    ("table", "index", "column", "value", "row"),
+    "field",
     [
-        ("people", 1, "person_id", " P002", 3),
-        ("people", 0, "school_id", "S01 ", 2),
-        ("attendance", 2, "person_id", "P001\t", 4),
-        ("ae_visits", 0, "hospital", "\u00a0Musgrove Park", 2),
-        ("interventions", 0, "programme", "Early Intervention Team ", 2),
+        Field("people", 1, "person_id", " P002", 3),
+        Field("people", 0, "school_id", "S01 ", 2),
+        Field("attendance", 2, "person_id", "P001\t", 4),
+        Field("ae_visits", 0, "hospital", "\u00a0Musgrove Park", 2),
+        Field("interventions", 0, "programme", "Early Intervention Team ", 2),
     ],
+    ids=field_id,
 )
 def test_identifiers_with_leading_or_trailing_whitespace_are_refused(
-    vru: RunVru,
-    tmp_path: Path,
-    fmt: str,
-    table: str,
-    index: int,
-    column: str,
-    value: str,
-    row: int,
+    vru: RunVru, tmp_path: Path, fmt: str, field: Field
 ) -> None:
-    folder = write_valid_folder(tmp_path / "extract", fmt)
-    changed = rows(table)
-    changed[index][column] = value
-    write_table(folder, table, changed, fmt, as_text=frozenset({column}))
-    result = validate(vru, folder)
-    assert_line(
-        result.stdout,
-        f"{table}.{fmt}, column {column!r}: has whitespace at the start or end",
-    )
-    assert f"row {row}: {column}={value!r}" in result.stdout
-    assert "trim" in result.stdout
+    table, _, column, value, row = field
+    stdout = refused_field(vru, tmp_path, fmt, field)
+    assert_line(stdout, f"{table}.{fmt}, column {column!r}: has whitespace at the start or end")
+    assert f"row {row}: {column}={value!r}" in stdout
+    assert "trim" in stdout
 
 
 def test_an_id_and_the_same_id_with_a_space_are_not_two_people(vru: RunVru, tmp_path: Path) -> None:
@@ -313,41 +328,6 @@ def test_an_id_and_the_same_id_with_a_space_are_not_two_people(vru: RunVru, tmp_
     result = validate(vru, folder)
     assert_line(result.stdout, "people.csv, column 'person_id': has whitespace")
     assert "row 6: person_id='P001 '" in result.stdout
-
-
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-@pytest.mark.parametrize(
-    ("table", "index", "column", "value", "row", "code"),
-    [
-        ("people", 0, "person_id", "P001\u200b", 2, "U+200B"),
-        ("attendance", 1, "person_id", "P\ufeff001", 3, "U+FEFF"),
-        ("people", 1, "school_id", "S0\u00ad2", 3, "U+00AD"),
-        ("ae_visits", 0, "hospital", "Musgrove\u2028Park", 2, "U+2028"),
-    ],
-)
-def test_invisible_characters_in_an_identifier_are_refused(
-    vru: RunVru,
-    tmp_path: Path,
-    fmt: str,
-    table: str,
-    index: int,
-    column: str,
-    value: str,
-    row: int,
-    code: str,
-) -> None:
-    """Security re-review F8: a zero-width space in a person id passed, so two rows that
-    display as the same young person were two people."""
-    folder = write_valid_folder(tmp_path / "extract", fmt)
-    changed = rows(table)
-    changed[index][column] = value
-    write_table(folder, table, changed, fmt, as_text=frozenset({column}))
-    result = validate(vru, folder)
-    assert_line(
-        result.stdout,
-        f"{table}.{fmt}, column {column!r}: contains an invisible formatting character",
-    )
-    assert f"row {row}: {column}={value!r}, character='{code}'" in result.stdout
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -417,47 +397,44 @@ def test_manifest_file_entries_naming_the_files_pass(vru: RunVru, tmp_path: Path
         assert vru("data", "validate", folder).code == 0
 
 
-# ---- control characters and impossible times ------------------------------------------------
+# ---- invisible and control characters, and impossible times ---------------------------------
+
+INVISIBLE = "contains an invisible formatting character"
+CONTROL = "contains a control character"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 @pytest.mark.parametrize(
-    ("table", "index", "column", "value", "row", "code"),
+    ("field", "problem", "code"),
     [
-        ("ae_visits", 0, "hospital", "Musgrove\x00Park", 2, "U+0000"),
-        ("interventions", 0, "programme", "Early\tIntervention", 2, "U+0009"),
-        ("people", 2, "person_id", "P003\x1b", 4, "U+001B"),
-        ("people", 1, "school_id", "S\u008502", 3, "U+0085"),
+        (Field("people", 0, "person_id", "P001\u200b", 2), INVISIBLE, "U+200B"),
+        (Field("attendance", 1, "person_id", "P\ufeff001", 3), INVISIBLE, "U+FEFF"),
+        (Field("people", 1, "school_id", "S0\u00ad2", 3), INVISIBLE, "U+00AD"),
+        (Field("ae_visits", 0, "hospital", "Musgrove\u2028Park", 2), INVISIBLE, "U+2028"),
+        (Field("ae_visits", 0, "hospital", "Musgrove\x00Park", 2), CONTROL, "U+0000"),
+        (Field("interventions", 0, "programme", "Early\tIntervention", 2), CONTROL, "U+0009"),
+        (Field("people", 2, "person_id", "P003\x1b", 4), CONTROL, "U+001B"),
+        (Field("people", 1, "school_id", "S\u008502", 3), CONTROL, "U+0085"),
     ],
+    ids=field_id,
 )
-def test_control_characters_in_a_field_are_refused(
-    vru: RunVru,
-    tmp_path: Path,
-    fmt: str,
-    table: str,
-    index: int,
-    column: str,
-    value: str,
-    row: int,
-    code: str,
+def test_invisible_or_control_characters_in_a_field_are_refused(
+    vru: RunVru, tmp_path: Path, fmt: str, field: Field, problem: str, code: str
 ) -> None:
-    folder = write_valid_folder(tmp_path / "extract", fmt)
-    changed = rows(table)
-    changed[index][column] = value
-    write_table(folder, table, changed, fmt, as_text=frozenset({column}))
-    result = validate(vru, folder)
-    assert_line(result.stdout, f"{table}.{fmt}, column {column!r}: contains a control character")
-    assert f"row {row}: {column}={value!r}, character='{code}'" in result.stdout
+    """Invisible formatting characters: security re-review F8 (a zero-width space in a person id
+    passed, so two rows that display as the same young person were two people)."""
+    table, _, column, value, row = field
+    stdout = refused_field(vru, tmp_path, fmt, field)
+    assert_line(stdout, f"{table}.{fmt}, column {column!r}: {problem}")
+    assert f"row {row}: {column}={value!r}, character='{code}'" in stdout
 
 
 def test_a_line_break_inside_a_quoted_csv_field_is_refused(vru: RunVru, tmp_path: Path) -> None:
-    folder = write_valid_folder(tmp_path / "extract")
-    changed = rows("ae_visits")
-    changed[0]["hospital"] = "Musgrove\nPark"
-    write_table(folder, "ae_visits", changed, "csv")
-    result = validate(vru, folder)
-    assert_line(result.stdout, "ae_visits.csv, column 'hospital': contains a control character")
-    assert "character='U+000A'" in result.stdout
+    stdout = refused_field(
+        vru, tmp_path, "csv", Field("ae_visits", 0, "hospital", "Musgrove\nPark", 2)
+    )
+    assert_line(stdout, "ae_visits.csv, column 'hospital': contains a control character")
+    assert "character='U+000A'" in stdout
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -474,23 +451,17 @@ def test_a_line_break_inside_a_quoted_csv_field_is_refused(vru: RunVru, tmp_path
 def test_out_of_range_times_and_dates_in_a_datetime_are_refused(
     vru: RunVru, tmp_path: Path, fmt: str, arrival: str
 ) -> None:
-    folder = write_valid_folder(tmp_path / "extract", fmt)
-    changed = rows("ae_visits")
-    changed[0]["arrival"] = arrival
-    write_table(folder, "ae_visits", changed, fmt, as_text=frozenset({"arrival"}))
-    result = validate(vru, folder)
-    assert_line(result.stdout, f"ae_visits.{fmt}, column 'arrival': unparsable date and time")
-    assert f"row 2: arrival={arrival!r}" in result.stdout
+    stdout = refused_field(vru, tmp_path, fmt, Field("ae_visits", 0, "arrival", arrival, 2))
+    assert_line(stdout, f"ae_visits.{fmt}, column 'arrival': unparsable date and time")
+    assert f"row 2: arrival={arrival!r}" in stdout
 
 
 def test_year_zero_in_a_date_is_refused(vru: RunVru, tmp_path: Path) -> None:
-    folder = write_valid_folder(tmp_path / "extract")
-    changed = rows("interventions")
-    changed[0]["end_date"] = "0000-01-01"
-    write_table(folder, "interventions", changed, "csv")
-    result = validate(vru, folder)
-    assert_line(result.stdout, "interventions.csv, column 'end_date': unparsable date")
-    assert "row 2: end_date='0000-01-01'" in result.stdout
+    stdout = refused_field(
+        vru, tmp_path, "csv", Field("interventions", 0, "end_date", "0000-01-01", 2)
+    )
+    assert_line(stdout, "interventions.csv, column 'end_date': unparsable date")
+    assert "row 2: end_date='0000-01-01'" in stdout
 
 
 def test_a_parquet_date_before_year_one_is_refused(vru: RunVru, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.common import audit_sample
 from vru_risk.fairness_reports.audit import audit
 from vru_risk.fairness_reports.bootstrap import BOOTSTRAP_METRICS, bootstrap_intervals
 from vru_risk.fairness_reports.operating_points import OperatingPoint, ServiceLists, Threshold, TopK
@@ -25,20 +26,9 @@ class Thresholds(TypedDict):
 NO_SUPPRESSION = Thresholds(min_count=0, min_positives=0, min_flagged=0)
 
 
-def sample(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
-    """Labels, scores, two attributes (one with a missing value) and person ids, 1–3 rows each."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    scores = rng.normal(0, 1, n) + y
-    sex = rng.choice(np.array(["f", "m", None], dtype=object), n, p=[0.5, 0.45, 0.05])
-    eth = rng.choice(["asian", "black", "mixed", "white"], n)
-    person = np.repeat(np.arange(n), rng.integers(1, 4, n))[:n].astype(str)
-    return y, scores, pd.DataFrame({"sex": sex, "ethnicity": eth}), person
-
-
 @pytest.mark.parametrize("kind", ["threshold", "top_k", "service_lists"])
 def test_point_estimates_equal_the_audit(kind: str) -> None:
-    y, scores, sf, person = sample(1200, seed=5)
+    y, scores, sf, person = audit_sample(1200, seed=5)
     dates = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(1200) % 90, "D")
     operating_points: dict[str, OperatingPoint] = {
         "threshold": Threshold(0.5),
@@ -76,7 +66,7 @@ def test_point_estimates_equal_the_audit(kind: str) -> None:
 
 
 def test_table_shape_reference_rows_and_reproducibility() -> None:
-    y, scores, sf, person = sample(600, seed=8)
+    y, scores, sf, person = audit_sample(600, seed=8)
     options = {
         "sensitive_features": sf[["sex"]],
         "operating_point": Threshold(0.5),
@@ -114,7 +104,7 @@ def test_table_shape_reference_rows_and_reproducibility() -> None:
 
 
 def test_suppressed_groups_have_no_estimates() -> None:
-    y, scores, sf, person = sample(600, seed=9)
+    y, scores, sf, person = audit_sample(600, seed=9)
     table = bootstrap_intervals(
         y,
         scores,

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
+from tests.conftest import REPORT_GROUP_KEYS
 from vru_risk.fairness_reports.audit import audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import (
@@ -35,22 +36,7 @@ from vru_risk.fairness_reports.report import render as report_module
 
 N = 2000
 INTERSECTION = ("ethnicity", "sex")
-GROUP_FIELDS = {
-    "attribute",
-    "group",
-    "count",
-    "positives",
-    "flagged",
-    "suppressed",
-    "base_rate",
-    "selection_rate",
-    "tpr",
-    "fnr",
-    "fpr",
-    "ppv",
-    "auc",
-    "intervals",
-}
+GROUP_FIELDS = REPORT_GROUP_KEYS | {"intervals"}
 RATES = ("base_rate", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc")
 SECTION_ORDER = [
     "summary",

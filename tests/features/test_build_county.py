@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import RunVru
 from vru_risk.data.synthetic import SyntheticConfig, generate_county
+from vru_risk.features.table_metadata import BUILD_CONFIG_KEY, EXTRACT_DATE_KEY, SPEC_HASH_KEY
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,6 @@ def test_feature_table_carries_its_provenance(vru: RunVru, county: Path, tmp_pat
     out = tmp_path / "f.parquet"
     assert vru("features", "build", county / "data", "--out", out).code == 0
     meta = pq.read_metadata(out).metadata
-    assert len(meta[b"vru.spec_hash"]) == 64
-    assert meta[b"vru.extract_date"] == b"2026-08-31"
-    assert b"reporting_lag_days" in meta[b"vru.build_config"]
+    assert len(meta[SPEC_HASH_KEY]) == 64
+    assert meta[EXTRACT_DATE_KEY] == b"2026-08-31"
+    assert b"reporting_lag_days" in meta[BUILD_CONFIG_KEY]

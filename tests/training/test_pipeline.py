@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vru_risk.features.table_metadata import SPEC_HASH_KEY
 from vru_risk.training.config import ExperimentConfig, load_experiment
 from vru_risk.training.data import (
     FeatureTableError,
@@ -156,7 +157,7 @@ def test_a_feature_table_built_with_another_spec_is_refused(
 
     table = pq.read_table(county_features)
     meta = dict(table.schema.metadata or {})
-    meta[b"vru.spec_hash"] = b"0" * 64
+    meta[SPEC_HASH_KEY] = b"0" * 64
     pq.write_table(table.replace_schema_metadata(meta), tmp_path / "other.parquet")
     with pytest.raises(FeatureTableError, match="rebuild the table"):
         load_feature_table(tmp_path / "other.parquet", config.feature_spec())

@@ -4,8 +4,9 @@ One row per (person_id, as_of) example (:mod:`vru_risk.features.triggers`). Ever
 features come from its compiled query (:mod:`vru_risk.features.compile`); a missing source gives
 NULL (NaN) features and is listed in ``sources_unavailable``, never zeros. Labels come from
 :mod:`vru_risk.features.labels` and are kept in separate ``label_*`` columns. The table is
-written to Parquet atomically with the spec hash and the data fingerprint in its metadata, or
-returned as a DataFrame for small builds.
+written to Parquet atomically with the spec hash, the data fingerprint and the rest of its
+provenance in its metadata (the keys: :mod:`vru_risk.features.table_metadata`), or returned as a
+DataFrame for small builds.
 
 Example
 -------
@@ -29,6 +30,7 @@ import pandas as pd
 from vru_risk.data.contract import EVENT_TABLES
 from vru_risk.data.load import DataFolder, register_sources
 from vru_risk.data.sql import connect, quote_ident, quote_literal
+from vru_risk.features import table_metadata
 from vru_risk.features.catalog import CatalogError, FeatureSpec
 from vru_risk.features.compile import age_sql, feature_sql
 from vru_risk.features.config import FeatureBuildConfig
@@ -336,16 +338,16 @@ def build_features(
             tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
             try:
                 metadata = {
-                    "vru.spec_hash": spec.hash,
-                    "vru.data_fingerprint": folder.fingerprint,
-                    "vru.extract_date": folder.extract_date.isoformat(),
-                    "vru.build_config": config.model_dump_json(),
-                    "vru.sources_unavailable": ",".join(unavailable),
-                    "vru.label_lag_days": str(lag),
-                    "vru.knowledge_dates": knowledge_dates,
+                    table_metadata.SPEC_HASH_KEY: spec.hash,
+                    table_metadata.DATA_FINGERPRINT_KEY: folder.fingerprint,
+                    table_metadata.EXTRACT_DATE_KEY: folder.extract_date.isoformat(),
+                    table_metadata.BUILD_CONFIG_KEY: config.model_dump_json(),
+                    table_metadata.SOURCES_UNAVAILABLE_KEY: ",".join(unavailable),
+                    table_metadata.LABEL_LAG_DAYS_KEY: str(lag),
+                    table_metadata.KNOWLEDGE_DATES_KEY: knowledge_dates,
                 }
                 kv = ", ".join(
-                    f"{quote_literal(k)}: {quote_literal(v)}" for k, v in metadata.items()
+                    f"{quote_literal(k.decode())}: {quote_literal(v)}" for k, v in metadata.items()
                 )
                 con.execute(
                     f"COPY {table} TO {quote_literal(str(tmp))} "

@@ -25,6 +25,7 @@ from vru_risk.data.load import DataFolder
 from vru_risk.features.build import BuildSummary, Progress, build_features
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.features.table_metadata import BUILD_CONFIG_KEY, SPEC_HASH_KEY
 
 #: the column only a table built with a truth folder has
 TRUE_LABEL = "label_true_involvement"
@@ -66,10 +67,10 @@ def find_table(
         names = pq.read_schema(path).names
     except (OSError, ValueError):  # a damaged cache file: rebuild it
         meta, names = {}, []
-    stored = meta.get(b"vru.build_config", b"").decode()
+    stored = meta.get(BUILD_CONFIG_KEY, b"").decode()
     same_build = bool(stored) and json.loads(stored) == json.loads(config.model_dump_json())
     reusable = (
-        meta.get(b"vru.spec_hash", b"").decode() == spec.hash
+        meta.get(SPEC_HASH_KEY, b"").decode() == spec.hash
         and same_build
         and (not with_truth or TRUE_LABEL in names)
     )

@@ -52,6 +52,7 @@ from vru_risk.models.tags import (
     TRAIN_END_TAG,
 )
 from vru_risk.settings import Settings
+from vru_risk.training.artifacts import PREDICTIONS_FILE
 from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment
 from vru_risk.training.data import FeatureTableError, load_feature_table
 from vru_risk.training.fit import params_from_text
@@ -131,9 +132,7 @@ def audit_version(
     with tempfile.TemporaryDirectory(prefix="vru-audit-") as tmp:
         tmp_path = Path(tmp)
         try:
-            predictions = pd.read_parquet(
-                registry.download(parent, "predictions.parquet", tmp_path)
-            )
+            predictions = pd.read_parquet(registry.download(parent, PREDICTIONS_FILE, tmp_path))
         except MlflowException as exc:
             raise JobError(
                 f"version {version}'s test-fold predictions, the data its fairness audit reads, "

@@ -22,6 +22,7 @@ from vru_risk.data.load import InvalidDataError, open_folder
 from vru_risk.data.validate import FolderNotFoundError
 from vru_risk.features.cache import FeatureCacheError, build_table, find_table
 from vru_risk.features.catalog import CatalogError
+from vru_risk.features.table_metadata import EXTRACT_DATE_KEY, LABEL_LAG_DAYS_KEY
 from vru_risk.jobs.common import JobError, Progress, engine_options
 from vru_risk.jobs.events import (
     EventDatesUsed,
@@ -219,8 +220,8 @@ def check_plan(
     day = extract_date or date.today()
     if table is not None:
         meta = pq.read_metadata(table).metadata or {}
-        day = date.fromisoformat(meta[b"vru.extract_date"].decode())
-        lag = int(meta.get(b"vru.label_lag_days", str(lag).encode()).decode())
+        day = date.fromisoformat(meta[EXTRACT_DATE_KEY].decode())
+        lag = int(meta.get(LABEL_LAG_DAYS_KEY, str(lag).encode()).decode())
     try:
         plan = fold_plan(config.temporal, extract_date=day, label_lag_days=lag)
     except FoldPlanError as exc:

@@ -38,14 +38,13 @@ from urllib.request import url2pathname
 
 from vru_risk.flags.ledger import ISSUED_GLOB, line_as_of, write_lines
 from vru_risk.serving.users import UserInputError
+from vru_risk.training.artifacts import PREDICTIONS_FILE
 
 if TYPE_CHECKING:
     from vru_risk.settings import Settings
 
 _DAY: Final = re.compile(r"(\d{4}-\d{2}-\d{2})")
 MOMENTS_PREFIX: Final = "moments-"
-#: What training logs of every test fold's young people (``vru_risk.training.tracking``).
-PREDICTIONS: Final = "predictions.parquet"
 
 
 class RetentionError(UserInputError):
@@ -232,7 +231,7 @@ def plan_files(folders: RetentionFolders, cutoff: dt.date) -> FilePlan:
             )
     predictions: list[Path] = []
     if folders.artifacts is not None and folders.artifacts.is_dir():
-        for path in sorted(folders.artifacts.rglob(PREDICTIONS)):
+        for path in sorted(folders.artifacts.rglob(PREDICTIONS_FILE)):
             newest = newest_as_of(path) if path.is_file() else None
             if newest is not None and newest < cutoff:
                 predictions.append(path)

@@ -20,6 +20,15 @@ from vru_risk.data.synthetic.oracle import oracle_probabilities
 from vru_risk.features.build import LABEL_PREFIX
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.features.config import FeatureBuildConfig, LabelConfig
+from vru_risk.features.table_metadata import (
+    BUILD_CONFIG_KEY,
+    DATA_FINGERPRINT_KEY,
+    EXTRACT_DATE_KEY,
+    KNOWLEDGE_DATES_KEY,
+    LABEL_LAG_DAYS_KEY,
+    SOURCES_UNAVAILABLE_KEY,
+    SPEC_HASH_KEY,
+)
 
 
 class FeatureTableError(ValueError):
@@ -84,14 +93,15 @@ def load_feature_table(
     except (OSError, ValueError) as exc:
         raise FeatureTableError(f"{path} is not a readable Parquet file: {exc}") from None
 
-    def get(key: str) -> str | None:
-        value = meta.get(f"vru.{key}".encode())
+    def get(key: bytes) -> str | None:
+        value = meta.get(key)
         return value.decode() if value is not None else None
 
-    spec_hash = get("spec_hash")
+    spec_hash = get(SPEC_HASH_KEY)
     if spec_hash is None:
         raise FeatureTableError(
-            f"{path} carries no vru.spec_hash metadata: it was not written by `vru features build`"
+            f"{path} carries no {SPEC_HASH_KEY.decode()} metadata: it was not written by "
+            "`vru features build`"
         )
     if spec_hash != spec.hash:
         raise FeatureTableError(
@@ -100,19 +110,19 @@ def load_feature_table(
             "(vru train --data DIR does it) rather than training on columns that mean something "
             "else"
         )
-    missing_meta = [k for k in ("extract_date", "label_lag_days") if not get(k)]
+    missing_meta = [k for k in (EXTRACT_DATE_KEY, LABEL_LAG_DAYS_KEY) if not get(k)]
     if missing_meta:
         raise FeatureTableError(
-            f"{path} lacks the metadata {', '.join('vru.' + k for k in missing_meta)}; rebuild it "
+            f"{path} lacks the metadata {', '.join(k.decode() for k in missing_meta)}; rebuild it "
             "with `vru features build`"
         )
-    if (get("knowledge_dates") or "known") != "known":
+    if (get(KNOWLEDGE_DATES_KEY) or "known") != "known":
         raise FeatureTableError(
             f"{path} was built counting records on their event dates, before the VRU knew of "
             "them: its features see the future; rebuild it with known dates"
         )
     if build is not None:
-        _check_build(path, get("build_config"), build)
+        _check_build(path, get(BUILD_CONFIG_KEY), build)
     frame = pd.read_parquet(path)
     missing = [c for c in (*spec.names, "person_id", "as_of", LABEL_PREFIX) if c not in frame]
     if missing:
@@ -122,18 +132,20 @@ def load_feature_table(
     return TrainingData(
         frame=frame,
         spec=spec,
-        extract_date=date.fromisoformat(get("extract_date") or ""),
-        label_lag_days=int(get("label_lag_days") or 0),
-        data_fingerprint=get("data_fingerprint") or "",
-        sources_unavailable=get("sources_unavailable") or "",
-        knowledge_dates=get("knowledge_dates") or "known",
+        extract_date=date.fromisoformat(get(EXTRACT_DATE_KEY) or ""),
+        label_lag_days=int(get(LABEL_LAG_DAYS_KEY) or 0),
+        data_fingerprint=get(DATA_FINGERPRINT_KEY) or "",
+        sources_unavailable=get(SOURCES_UNAVAILABLE_KEY) or "",
+        knowledge_dates=get(KNOWLEDGE_DATES_KEY) or "known",
         source=str(path),
     )
 
 
 def _check_build(path: Path, stored: str | None, build: FeatureBuildConfig) -> None:
     if stored is None:
-        raise FeatureTableError(f"{path} carries no vru.build_config metadata; rebuild it")
+        raise FeatureTableError(
+            f"{path} carries no {BUILD_CONFIG_KEY.decode()} metadata; rebuild it"
+        )
     theirs = json.loads(stored)
     ours = json.loads(build.model_dump_json())
     differ = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))

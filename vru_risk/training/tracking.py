@@ -49,6 +49,7 @@ from vru_risk.models.tags import (
     metric_tag,
 )
 from vru_risk.training.abandoned_runs import process_tags
+from vru_risk.training.artifacts import PREDICTIONS_FILE
 from vru_risk.training.evaluate import ModelEvaluation
 from vru_risk.training.gates import tripwire, version_state
 from vru_risk.training.results import LIGHTGBM, ExperimentResult, GateResult
@@ -208,7 +209,7 @@ def log_and_register(
             (out / "experiment.yaml").write_text(config_text, encoding="utf-8")
             (out / "feature_spec.json").write_text(data.spec.canonical_json(), encoding="utf-8")
             result.summary.to_csv(out / "summary.csv", index=False)
-            result.predictions.to_parquet(out / "predictions.parquet", index=False)
+            result.predictions.to_parquet(out / PREDICTIONS_FILE, index=False)
             gates = {
                 "performance": {
                     "passed": result.performance_gate.passed,
@@ -227,7 +228,7 @@ def log_and_register(
                 "experiment.yaml",
                 "feature_spec.json",
                 "summary.csv",
-                "predictions.parquet",
+                PREDICTIONS_FILE,
                 "gates.json",
             ):
                 mlflow.log_artifact(str(out / name))
@@ -337,5 +338,5 @@ def _fold_artifacts(result: ExperimentResult, index: int, out: Path) -> None:
     if ev.calibration is not None:
         ev.calibration.to_csv(folder / "calibration_curve.csv", index=False)
     (folder / "feature_spec.json").write_text(result.data.spec.canonical_json(), encoding="utf-8")
-    fold.predictions.to_parquet(folder / "predictions.parquet", index=False)
+    fold.predictions.to_parquet(folder / PREDICTIONS_FILE, index=False)
     mlflow.log_artifacts(str(folder))
