@@ -120,6 +120,16 @@ def test_generate_writes_valid_explained_flags_of_the_approved_model(
                     key = p.period_start(f.as_of).isoformat()
                     per_period[key] = per_period.get(key, 0) + 1
         assert all(n <= p.capacity for n in per_period.values())
+    # each offer records how its programme chose it; the pacing history is counts only
+    for f in flags:
+        for o in f.programmes:
+            if o.status == "offered":
+                assert o.policy == progs.by_id(o.programme).policy
+                assert o.threshold is not None
+                assert o.threshold >= progs.by_id(o.programme).min_percentile
+    pacing = (vru_home / "flags" / "issued" / "pacing.json").read_text(encoding="utf-8")
+    assert set(json.loads(pacing)["programmes"]) == {p.id for p in progs.programmes}
+    assert not any(f.person_id in pacing for f in flags)
     # the flags of the first run use capacity up when passed as issued
     again = vru(
         "flags",
