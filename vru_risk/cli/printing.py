@@ -266,6 +266,20 @@ def print_flags(result: FlagsResult) -> None:
         )
         table.add_row(p.name, str(offered), str(already), f"{p.capacity} per {p.period}")
     console.print(table)
+    from vru_risk.flags.allocate import how_chosen
+
+    on_last_day = {r.programme: r for r in result.batch.rules if r.day == last}
+    for p in result.programmes.programmes:
+        rule = on_last_day.get(p.id)
+        if rule is not None:
+            used = sum(
+                1
+                for f in flags
+                for o in f.programmes
+                if o.programme == p.id and o.status == "offered" and f.as_of == rule.day
+            )
+            chosen = how_chosen(p, rule.policy, rule.threshold, rule.places_left - used)
+            console.print(f"{p.name} on {rule.day}: {chosen}")
     if result.unmatched_support:
         console.print(
             "[yellow]warning:[/] interventions name programme(s) that match no configured "

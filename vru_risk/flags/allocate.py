@@ -116,6 +116,33 @@ class DayRule:
     paced: bool  # False: a paced programme without history fell back to its floor
 
 
+def how_chosen(
+    programme: Programme, policy: str | None, threshold: float | None, places_left: int
+) -> str:
+    """How a programme chose a day's offers, in words (the practitioner's list, ``vru flags
+    generate``): its policy, the percentile the offers cleared and the places left."""
+    period = programme.period
+    left = f"{places_left} of {programme.capacity} places left this {period}"
+    floor = f"{programme.min_percentile:g}"
+    if policy == "paced" and threshold is not None and threshold > programme.min_percentile:
+        return (
+            f"places are spread across the {period}: the day's offers went to moments at or "
+            f"above the {threshold:g}th percentile of the model's scores (the programme's "
+            f"floor is the {floor}th), highest first; {left}"
+        )
+    if policy == "paced":
+        return (
+            f"places are spread across the {period}; on this day every moment at or above the "
+            f"programme's floor, the {floor}th percentile, could be offered (places to spare, "
+            f"the {period}'s last day, or less than a week of history yet), highest first; "
+            f"{left}"
+        )
+    return (
+        f"first come: each day's moments at or above the {floor}th percentile are offered, "
+        f"highest first, until the {period}'s places are used; {left}"
+    )
+
+
 @dataclass(frozen=True)
 class _Arrays:
     persons: np.ndarray
