@@ -180,6 +180,11 @@ class FlagListOut(_Out):
         "flag is shown"
     )
     capacity_used: int = Field(description="flags offered to the programme this capacity period")
+    places_left: int = Field(description="places not yet offered this capacity period")
+    how_offers_chosen: str = Field(
+        description="how the programme chose the day's offers: its policy (first come above its "
+        "floor, or places spread across the period), the percentile they cleared, places left"
+    )
     flags: list[FlagOut]
     advisory_notice: str = ADVISORY_NOTICE
 

@@ -21,6 +21,9 @@ def test_todays_flags_are_the_programmes_offers_by_rank_with_capacity(served: Se
         "period_end": "2026-03-08",
     }
     assert body["capacity_used"] == 1  # only A falls in this week
+    assert body["places_left"] == 9
+    assert body["how_offers_chosen"].startswith("first come: each day's moments at or above")
+    assert body["how_offers_chosen"].endswith("9 of 10 places left this week")
     assert "not a decision" in body["advisory_notice"]
     flag = body["flags"][0]
     assert 0 <= flag["probability"] <= 1 and flag["band"] == "highest 5%"

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from vru_risk.flags.allocate import how_chosen
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme
 from vru_risk.serving.access_log.log import AuditEvent, AuditLog, AuditLogError
@@ -314,6 +315,25 @@ def moment_flag(
 
 
 # --- audit ----------------------------------------------------------------------------------
+
+
+def how_offers_chosen(
+    prog: Programme, today: dt.date | None, shown: Sequence[Flag], used: int
+) -> tuple[int, str]:
+    """The places left in the programme's current period and how the day's offers were
+    chosen (its policy and the percentile they cleared, from the newest day's offers shown),
+    in words (:func:`vru_risk.flags.allocate.how_chosen`)."""
+    left = max(prog.capacity - used, 0)
+    offers = [
+        o
+        for f in shown
+        if f.as_of == today
+        for o in f.programmes
+        if o.programme == prog.id and o.status == "offered"
+    ]
+    policy = offers[0].policy if offers and offers[0].policy else prog.policy
+    threshold = offers[0].threshold if offers else None
+    return left, how_chosen(prog, policy, threshold, left)
 
 
 def programme_list(

@@ -30,6 +30,7 @@ from vru_risk.serving.routes.common import (
     audit_views,
     flag_for,
     flag_or_withdrawn,
+    how_offers_chosen,
     programme_list,
     render,
 )
@@ -84,6 +85,7 @@ def flags_page(
 ) -> Response:
     """Today's support opportunities for one of my programmes, with capacity used."""
     prog, today, shown, used = programme_list(request, state, db, user, audit, programme)
+    places_left, chosen = how_offers_chosen(prog, today, shown, used)
     rows = []
     for f in shown:
         offer = next((o for o in f.programmes if o.programme == prog.id), None)
@@ -105,6 +107,8 @@ def flags_page(
             "programmes": _programme_names(state, user.programmes),
             "today": today,
             "used": used,
+            "places_left": places_left,
+            "how_chosen": chosen,
             "period_start": prog.period_start(today) if today else None,
             "period_end": prog.period_end(today) if today else None,
             "visible_days": state.settings.flag_visible_days,

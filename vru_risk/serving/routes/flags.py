@@ -40,6 +40,7 @@ from vru_risk.serving.routes.common import (
     audit_views,
     flag_for,
     flag_or_withdrawn,
+    how_offers_chosen,
     json_out,
     programme_list,
 )
@@ -150,11 +151,14 @@ def list_flags(
     "today" (the newest as_of loaded), by rank, redacted to the programme's shared sources.
     Writes one audit row per young person listed."""
     prog, today, shown, used = programme_list(request, state, db, user, audit, programme)
+    places_left, chosen = how_offers_chosen(prog, today, shown, used)
     return json_out(
         FlagListOut(
             programme=programme_out(prog, today),
             today=today,
             capacity_used=used,
+            places_left=places_left,
+            how_offers_chosen=chosen,
             flags=[flag_out(f) for f in shown],
         )
     )
