@@ -29,8 +29,8 @@ from sqlalchemy import delete
 
 from vru_risk.flags.flag import CannotSee, Flag, ModelRef, ProgrammeOffer, Reason, Trigger
 from vru_risk.flags.flag import flag_id as make_flag_id
-from vru_risk.serving.db import open_database, session_factory
-from vru_risk.serving.db.models import LoginFailure
+from vru_risk.store import open_database, session_factory
+from vru_risk.store.models import LoginFailure
 
 TARGET_SECONDS = 1.0
 

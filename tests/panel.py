@@ -14,9 +14,9 @@ import io
 import pytest
 
 from vru_risk.serving.access_log.log import open_audit_log
-from vru_risk.serving.db import open_database, session_factory
-from vru_risk.serving.users import add_user
 from vru_risk.settings import load_settings
+from vru_risk.store import open_database, session_factory
+from vru_risk.store.users import add_user
 
 PANEL_PASSWORD = "panel member password"
 

@@ -14,9 +14,9 @@ from tests.conftest import RunVru
 from vru_risk.cli.common import state
 from vru_risk.cli.demo import DEMO_PASSWORD, demo_service_settings, ensure_demo_users
 from vru_risk.cli.demo_home import DEMO_HOME_MARKER, claim_demo_home
-from vru_risk.serving.db import make_engine, session_factory
-from vru_risk.serving.db.models import AuditRow, User
-from vru_risk.serving.users import authenticate
+from vru_risk.store import make_engine, session_factory
+from vru_risk.store.models import AuditRow, User
+from vru_risk.store.users import authenticate
 
 PROD_KEY = "prod-audit-key-0123456789abcdef"
 PROD_PASSWORD = "Prod-Passw0rd-long-enough!"

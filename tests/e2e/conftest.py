@@ -40,9 +40,9 @@ from vru_risk.flags.generate import generate_flags
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.models.risk_model import MODEL_NAME, RiskModel
 from vru_risk.serving.access_log.log import open_audit_log
-from vru_risk.serving.db import open_database, session_factory
-from vru_risk.serving.flag_store import load_flags
-from vru_risk.serving.users import add_user
+from vru_risk.store import open_database, session_factory
+from vru_risk.store.flag_store import load_flags
+from vru_risk.store.users import add_user
 
 __all__ = ["risk_model", "spec"]  # fixtures of tests/models, used here too
 

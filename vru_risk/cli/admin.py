@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from vru_risk.flags.programmes import Programmes
     from vru_risk.serving.access_log.log import AuditLog
-    from vru_risk.serving.users import UserInfo
+    from vru_risk.store.users import UserInfo
 
 PasswordStdin = Annotated[
     bool,
@@ -50,8 +50,8 @@ def app_engine() -> Engine:
     """The application database of the settings, migrated to the newest schema."""
     from sqlalchemy.exc import OperationalError
 
-    from vru_risk.serving.db import open_database
-    from vru_risk.serving.db.engine import DatabaseError
+    from vru_risk.store import open_database
+    from vru_risk.store.engine import DatabaseError
 
     settings = state.get_settings()
     try:
@@ -69,8 +69,8 @@ def app_engine() -> Engine:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One write transaction; a refused input rolls everything back and becomes a UserError."""
-    from vru_risk.serving.db import session_factory
-    from vru_risk.serving.users import UserInputError
+    from vru_risk.store import session_factory
+    from vru_risk.store.users import UserInputError
 
     try:
         with session_factory(engine, write=True).begin() as session:
@@ -192,8 +192,8 @@ def mirror_review_log(engine: Engine | None = None) -> int:
     """Copy new review entries into the application database (the pages read them there);
     return how many were added. A broken review log is a UserError."""
     from vru_risk.models.review_log import ReviewLog, ReviewLogError
-    from vru_risk.serving.db import session_factory
-    from vru_risk.serving.db.review_mirror import mirror_review_log as mirror
+    from vru_risk.store import session_factory
+    from vru_risk.store.review_mirror import mirror_review_log as mirror
 
     own = engine is None
     target = app_engine() if engine is None else engine

@@ -225,7 +225,7 @@ def add_demo_users(
 ) -> None:
     """Add the users of ``wanted`` (username, role, programmes) that are missing, each
     recorded in the audit log as `vru users add` records it (refused without the audit log)."""
-    from vru_risk.serving.users import UserInfo, ensure_user
+    from vru_risk.store.users import UserInfo, ensure_user
 
     engine = app_engine()
     try:

@@ -95,8 +95,8 @@ def _real_users(database: Path) -> list[str]:
         return []
     from sqlalchemy import func, select
 
-    from vru_risk.serving.db import make_engine, session_factory, table_names
-    from vru_risk.serving.db.models import User
+    from vru_risk.store import make_engine, session_factory, table_names
+    from vru_risk.store.models import User
 
     engine = make_engine(f"sqlite:///{database.resolve()}")
     try:

@@ -29,13 +29,13 @@ from vru_risk.cli.admin import (
     transaction,
 )
 from vru_risk.cli.common import UserError, console, progress_bar
-from vru_risk.serving.vocabulary import WITHDRAWAL_REASON_LENGTH
+from vru_risk.vocabulary import WITHDRAWAL_REASON_LENGTH
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from vru_risk.flags.flag import Flag
-    from vru_risk.serving.flag_loader import LoadResult
+    from vru_risk.store.flag_loader import LoadResult
 
 app = typer.Typer(
     help="Daily flags: load them into the service, withdraw one", no_args_is_help=True
@@ -47,8 +47,8 @@ def load(
     file: Annotated[Path, typer.Argument(help="A flags .jsonl file (vru flags generate)")],
 ) -> None:
     """Load a flags file into the application database (idempotent; all or nothing)."""
-    from vru_risk.serving.flag_checks import FlagStoreError
-    from vru_risk.serving.flag_loader import read_flags_jsonl
+    from vru_risk.store.flag_checks import FlagStoreError
+    from vru_risk.store.flag_loader import read_flags_jsonl
 
     try:
         flags = read_flags_jsonl(file, today=date.today())
@@ -86,8 +86,8 @@ def load(
 
 def _load(engine: Engine, flags: list[Flag], file: Path) -> LoadResult:
     """Stage and publish, with a progress bar for files of more than one batch."""
-    from vru_risk.serving.flag_checks import FlagStoreError
     from vru_risk.serving.flag_staging import BATCH, load_flags_staged
+    from vru_risk.store.flag_checks import FlagStoreError
 
     def run(progress: Callable[[int, int], None] | None) -> LoadResult:
         return load_flags_staged(
@@ -125,8 +125,8 @@ def withdraw(
 ) -> None:
     """Withdraw a flag: it leaves every programme's list at once and takes no new decision
     (decisions already recorded stay). Audit-logged; cannot be undone."""
-    from vru_risk.serving.flag_checks import LIMITS
     from vru_risk.serving.withdrawal import withdraw_flag
+    from vru_risk.store.flag_checks import LIMITS
 
     if not flag_id.strip() or len(flag_id) > LIMITS["flag_id"]:
         raise UserError(

@@ -44,7 +44,7 @@ def review_log() -> ReviewLog:
 
 def check_reviewer(reviewer: str, *, password_stdin: bool) -> None:
     """Refuse unless ``reviewer`` is an active ethics-panel user and gives their password."""
-    from vru_risk.serving.users import authenticate
+    from vru_risk.store.users import authenticate
 
     password = read_password(
         from_stdin=password_stdin, confirm=False, prompt=f"{reviewer}'s password"

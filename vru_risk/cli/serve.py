@@ -42,7 +42,7 @@ def serve(
 
     from vru_risk.flags.programmes import ProgrammeConfigError
     from vru_risk.serving.app import ServingConfigError, create_app
-    from vru_risk.serving.db import connection_limit, missing_privileges, open_database
+    from vru_risk.store import connection_limit, missing_privileges, open_database
 
     settings = state.get_settings()
     try:

@@ -30,7 +30,7 @@ from vru_risk.cli.admin import (
     transaction,
 )
 from vru_risk.cli.common import UserError, console, parse_date, state
-from vru_risk.serving.vocabulary import MAX_TOKEN_DAYS, ROLES
+from vru_risk.vocabulary import MAX_TOKEN_DAYS, ROLES
 
 #: `vru users tokens` and `vru users revoke-token` are added by vru_risk.cli.user_tokens
 users_app = typer.Typer(help="Users of the service: add, disable, reset a password, tokens")
@@ -53,7 +53,7 @@ def users_add(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Add a user; the password is prompted for twice (or read with --password-stdin)."""
-    from vru_risk.serving.users import add_user
+    from vru_risk.store.users import add_user
 
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
@@ -80,7 +80,7 @@ def users_add(
 @users_app.command("disable")
 def users_disable(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
     """Disable a user at once: no login, API tokens revoked (decisions and audit rows stay)."""
-    from vru_risk.serving.users import disable_user
+    from vru_risk.store.users import disable_user
 
     engine = app_engine()
     try:
@@ -101,7 +101,7 @@ def users_reset_password(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password for a user; their web sessions end and their API tokens are revoked."""
-    from vru_risk.serving.users import reset_password
+    from vru_risk.store.users import reset_password
 
     engine = app_engine()
     try:
@@ -123,8 +123,8 @@ def users_reset_password(
 @users_app.command("list")
 def users_list() -> None:
     """Every user with role, programmes and state (never a password or token)."""
-    from vru_risk.serving.db import session_factory
-    from vru_risk.serving.users import list_users
+    from vru_risk.store import session_factory
+    from vru_risk.store.users import list_users
 
     engine = app_engine()
     try:
@@ -297,8 +297,8 @@ def db_grant_app_role(
     tables, but only SELECT and INSERT on the audit log. Run as the tables' owner."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from vru_risk.serving.db import grant_app_role
-    from vru_risk.serving.db.engine import DatabaseError
+    from vru_risk.store import grant_app_role
+    from vru_risk.store.engine import DatabaseError
 
     password = read_password(from_stdin=True, confirm=False) if password_stdin else None
     engine = app_engine()

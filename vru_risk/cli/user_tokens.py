@@ -36,9 +36,9 @@ def _needs_audit_key() -> None:
 @users_app.command("tokens")
 def users_tokens(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
     """List a user's API tokens: id, label, created, expires, last used, state (times UTC)."""
-    from vru_risk.serving.db import session_factory
     from vru_risk.serving.tokens import list_tokens
-    from vru_risk.serving.users import UserInputError
+    from vru_risk.store import session_factory
+    from vru_risk.store.users import UserInputError
 
     _needs_audit_key()
     engine = app_engine()

@@ -52,7 +52,6 @@ from vru_risk.private_home import PRIVATE_UMASK, tighten_home
 from vru_risk.pydantic_errors import error_line
 from vru_risk.serving.access_log.log import AuditLog, AuditLogError, open_audit_log
 from vru_risk.serving.auth import SessionCodec, SignedOut
-from vru_risk.serving.db import Checkpointer, make_engine, open_database, session_factory
 from vru_risk.serving.deps import AppState, LoginRequiredError, mirror_review_log
 from vru_risk.serving.login_limits import LoginLimits, LoginRateLimiter
 from vru_risk.serving.middleware import RequestGuard, SecurityHeaders, api_path
@@ -73,6 +72,7 @@ from vru_risk.serving.routes import (
 )
 from vru_risk.serving.routes.common import render_error
 from vru_risk.settings import Settings
+from vru_risk.store import Checkpointer, make_engine, open_database, session_factory
 
 log = logging.getLogger("vru_risk.serving")
 

@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
 
-from vru_risk.serving.db.models import EndedSession
+from vru_risk.store.models import EndedSession
 
 SESSION_COOKIE: Final = "vru_session"
 CSRF_FIELD: Final = "csrf_token"
@@ -149,7 +149,7 @@ class SignedOut:
     the longest session ``VRU_SESSION_HOURS`` allows, so that no change of the setting revives
     an ended session (:class:`SessionCodec` refuses any session older than the current limit).
 
-    >>> from vru_risk.serving.db import open_database, session_factory
+    >>> from vru_risk.store import open_database, session_factory
     >>> engine = open_database("sqlite://")
     >>> ended = SignedOut(session_factory(engine, write=True), clock=lambda: 100.0)
     >>> ended.add(SessionData(1, "token", issued=50.0))

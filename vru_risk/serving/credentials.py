@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.serving.auth import SessionCodec, SessionData, SignedOut
 from vru_risk.serving.tokens import check_token, record_token_use
-from vru_risk.serving.users import UserInfo, get_user
+from vru_risk.store.users import UserInfo, get_user
 
 log = logging.getLogger("vru_risk.serving")
 

@@ -53,13 +53,13 @@ from vru_risk.serving.credentials import (
     session_user,
     token_user,
 )
-from vru_risk.serving.db.review_mirror import mirror_review_log as mirror_review_log
 from vru_risk.serving.login_limits import LoginRateLimiter
 from vru_risk.serving.model_service import LoadedModel, ModelService, ScoringUnavailableError
 from vru_risk.serving.moment_store import MomentStore
 from vru_risk.serving.rate_limit import IdentifierRateLimiter
-from vru_risk.serving.users import Role, UserInfo
 from vru_risk.settings import Settings
+from vru_risk.store.review_mirror import mirror_review_log as mirror_review_log
+from vru_risk.store.users import Role, UserInfo
 
 log = logging.getLogger("vru_risk.serving")
 

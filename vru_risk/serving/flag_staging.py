@@ -1,11 +1,11 @@
 """Large flag loads, staged and published: ``vru flags load``.
 
 One load at a time per database (a second one is refused at once with :class:`LoadBusyError`).
-The flags are checked as :mod:`~vru_risk.serving.flag_loader` checks them, then *staged* under a
+The flags are checked as :mod:`~vru_risk.store.flag_loader` checks them, then *staged* under a
 new ``flag_loads`` row in short transactions of :data:`BATCH` flags, so that practitioners'
 decisions are recorded between them, and *published* in one short transaction that marks the
 load published. Until then no staged flag is listed, shown or open to a decision
-(:func:`~vru_risk.serving.flag_store.shown`). A load that stops half-way (refused, interrupted,
+(:func:`~vru_risk.store.flag_store.shown`). A load that stops half-way (refused, interrupted,
 killed) leaves only unpublished rows, which it, or the next load, discards.
 """
 
@@ -23,16 +23,16 @@ from sqlalchemy import Engine, delete, select, text, update
 
 from vru_risk.file_lock import LockFileError, exclusive_lock
 from vru_risk.flags.flag import Flag
-from vru_risk.serving.db.engine import lock_file_beside, session_factory
-from vru_risk.serving.db.models import FlagLoad, FlagProgramme, FlagRow, utcnow
-from vru_risk.serving.flag_checks import FlagStoreError
-from vru_risk.serving.flag_loader import (
+from vru_risk.store.engine import lock_file_beside, session_factory
+from vru_risk.store.flag_checks import FlagStoreError
+from vru_risk.store.flag_loader import (
     LoadResult,
     already_stored,
     flag_rows,
     insert_rows,
     unique_flags,
 )
+from vru_risk.store.models import FlagLoad, FlagProgramme, FlagRow, utcnow
 
 log = logging.getLogger("vru_risk.serving.flags")
 

@@ -17,7 +17,7 @@ from typing import Final, Literal
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from vru_risk.serving.db.models import LoginFailure, LoginKnownClient
+from vru_risk.store.models import LoginFailure, LoginKnownClient
 
 _LOGIN_LOCK_ID: Final = 7310004  # pg_advisory_xact_lock key of the login limits
 #: a user's successful sign-in from an address exempts it from username-wide waits this long
@@ -80,7 +80,7 @@ class LoginRateLimiter:
     than the window (known addresses: :data:`KNOWN_CLIENT_DAYS`) are deleted as new attempts
     come and at server start. Times in the future (a clock stepped back) count as now.
 
-    >>> from vru_risk.serving.db import open_database, session_factory
+    >>> from vru_risk.store import open_database, session_factory
     >>> engine = open_database("sqlite://")
     >>> now = [0.0]
     >>> limiter = LoginRateLimiter(

@@ -33,7 +33,7 @@ from vru_risk.serving.credentials import (
 )
 from vru_risk.serving.deps import AppState
 from vru_risk.serving.routes.common import render_error
-from vru_risk.serving.users import UserInfo
+from vru_risk.store.users import UserInfo
 
 SECURITY_HEADERS: Final = (
     (

@@ -14,7 +14,7 @@ starts and at server start.
 
 Example
 -------
->>> from vru_risk.serving.db import open_database, session_factory
+>>> from vru_risk.store import open_database, session_factory
 >>> engine = open_database("sqlite://")
 >>> now = [120.0]
 >>> limiter = IdentifierRateLimiter(session_factory(engine, write=True), per_minute=2,
@@ -43,7 +43,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from vru_risk.serving.db.models import RequestCount
+from vru_risk.store.models import RequestCount
 
 MINUTE: Final = 60
 HOUR: Final = 3600

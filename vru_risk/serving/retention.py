@@ -2,7 +2,7 @@
 audit-logged.
 
 Two periods (settings): a flag is *listed* for ``flag_visible_days`` (90 by default) after its
-as_of day (:func:`~vru_risk.serving.flag_store.flags_for_programme`), and *kept* for
+as_of day (:func:`~vru_risk.store.flag_store.flags_for_programme`), and *kept* for
 ``retention_months`` (12 by default). A run counts back from a day that is never later than
 the real date; :func:`plan_retention` says what it would delete (``vru retention apply
 --dry-run`` prints it) and :func:`apply_retention` deletes it: every flag whose as_of is before
@@ -33,9 +33,6 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from vru_risk.serving.access_log.log import AuditEvent, AuditLog, AuditLogError
-from vru_risk.serving.db.engine import session_factory
-from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow, utcnow
-from vru_risk.serving.flag_store import latest_as_of
 from vru_risk.serving.retention_files import (
     FileCounts,
     FilePlan,
@@ -44,6 +41,9 @@ from vru_risk.serving.retention_files import (
     delete_files,
     plan_files,
 )
+from vru_risk.store.engine import session_factory
+from vru_risk.store.flag_store import latest_as_of
+from vru_risk.store.models import DecisionRow, FlagProgramme, FlagRow, utcnow
 
 __all__ = ["RetentionError", "RetentionFolders", "apply_retention", "plan_retention"]
 

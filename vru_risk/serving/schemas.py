@@ -1,7 +1,7 @@
 """Response and request models of the JSON API (``/api/v1``), separate from internal objects.
 
 These are the API's contract: the internal :class:`~vru_risk.flags.flag.Flag`,
-:class:`~vru_risk.serving.decisions.DecisionInfo` and the registry's records may change shape;
+:class:`~vru_risk.store.decisions.DecisionInfo` and the registry's records may change shape;
 these only change with a new API version. Every number says its unit and scale.
 
 Example
@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from vru_risk.flags.flag import ADVISORY_NOTICE
-from vru_risk.serving.inputs import MAX_ID, MAX_TEXT, PERSON_ID_PATTERN
+from vru_risk.store.inputs import MAX_ID, MAX_TEXT, PERSON_ID_PATTERN
 
 
 class _Out(BaseModel):

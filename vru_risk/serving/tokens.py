@@ -2,12 +2,12 @@
 revoked one by one; a password reset or disabling the user revokes them all.
 
 Functions take a :class:`~sqlalchemy.orm.Session` and never commit (the caller owns the
-transaction); bad input raises :class:`~vru_risk.serving.users.UserInputError`.
+transaction); bad input raises :class:`~vru_risk.store.users.UserInputError`.
 
 Example
 -------
->>> from vru_risk.serving.db import open_database, session_factory
->>> from vru_risk.serving.users import add_user
+>>> from vru_risk.store import open_database, session_factory
+>>> from vru_risk.store.users import add_user
 >>> sessions = session_factory(open_database("sqlite://"))
 >>> with sessions.begin() as s:
 ...     _ = add_user(s, username="dana", role="data_scientist", password="correct horse battery")
@@ -30,9 +30,9 @@ from typing import Final, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from vru_risk.serving.db.models import ApiToken, User, utcnow
-from vru_risk.serving.users import UserInfo, UserInputError, user_info, user_row
-from vru_risk.serving.vocabulary import MAX_TOKEN_DAYS as MAX_TOKEN_DAYS
+from vru_risk.store.models import ApiToken, User, utcnow
+from vru_risk.store.users import UserInfo, UserInputError, user_info, user_row
+from vru_risk.vocabulary import MAX_TOKEN_DAYS as MAX_TOKEN_DAYS
 
 TOKEN_PREFIX: Final = "vru_"
 #: a token's last use is written at most this often (a write per API call would cost more

@@ -1,7 +1,7 @@
 """Withdrawing a flag (``vru flags withdraw FLAG_ID --reason TEXT``, an administrator's act).
 
 A withdrawn flag leaves every programme's list at once and is open to no new decision (the
-visibility rule of :func:`~vru_risk.serving.flag_store.shown`); practitioners of a programme it
+visibility rule of :func:`~vru_risk.store.flag_store.shown`); practitioners of a programme it
 was offered to still see, on its page and from the API (410 Gone), that it was withdrawn, when
 and why, with the decisions already recorded on it. A withdrawal is never undone or changed:
 withdrawing again is refused.
@@ -21,9 +21,9 @@ from typing import Final
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from vru_risk.serving.db.models import FlagRow, utcnow
-from vru_risk.serving.flag_checks import FlagStoreError, column_length, control_character
-from vru_risk.serving.flag_store import Withdrawal, published_flag_column
+from vru_risk.store.flag_checks import FlagStoreError, column_length, control_character
+from vru_risk.store.flag_store import Withdrawal, published_flag_column
+from vru_risk.store.models import FlagRow, utcnow
 
 #: The longest reason kept (its column's length).
 REASON_LIMIT: Final = column_length(FlagRow.withdrawn_reason)

@@ -1,7 +1,7 @@
-"""Access-log fixtures: the application-database fixtures of ``tests/serving/db`` (every test
+"""Access-log fixtures: the application-database fixtures of ``tests/store`` (every test
 runs on SQLite and on PostgreSQL)."""
 
-from tests.serving.db.conftest import db_url, engine, postgres_database, sessions
+from tests.store.conftest import db_url, engine, postgres_database, sessions
 
-# fixtures of tests/serving/db, used here too
+# fixtures of tests/store, used here too
 __all__ = ["db_url", "engine", "postgres_database", "sessions"]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunVru
-from tests.serving.db.test_admin_cli import KEY, PASSWORD, audit_rows, flat, stdin
-from vru_risk.serving.db import make_engine
+from tests.serving.database.test_admin_cli import KEY, PASSWORD, audit_rows, flat, stdin
 from vru_risk.settings import Settings
+from vru_risk.store import make_engine
 
 NEW_KEY = "the-rotated-audit-key-0123456789"
 

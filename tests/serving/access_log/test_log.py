@@ -15,8 +15,8 @@ from sqlalchemy import Engine, select, text
 
 from vru_risk.serving.access_log.locks import process_lock_path
 from vru_risk.serving.access_log.log import GENESIS, AuditEvent, AuditLog, AuditLogError
-from vru_risk.serving.db import make_engine, migrate
-from vru_risk.serving.db.models import AuditRow
+from vru_risk.store import make_engine, migrate
+from vru_risk.store.models import AuditRow
 
 KEY = b"a-key-kept-outside-the-database"
 

@@ -16,8 +16,8 @@ from tests.serving.access_log.test_log import KEY, event, execute, rows
 from vru_risk.serving.access_log import log as audit_log_module
 from vru_risk.serving.access_log.log import AuditLog, AuditLogError
 from vru_risk.serving.access_log.maintenance import prune, rotate_key
-from vru_risk.serving.db import grant_app_role, make_engine
-from vru_risk.serving.db.models import AuditKeySegment
+from vru_risk.store import grant_app_role, make_engine
+from vru_risk.store.models import AuditKeySegment
 
 NEW = b"the-new-key-after-rotation-0123"
 LONG_AGO = dt.datetime(2019, 6, 1, 12, tzinfo=dt.UTC)
@@ -154,8 +154,8 @@ def test_prune_refuses_a_log_that_does_not_verify(aged: AuditLog, engine: Engine
 def test_the_restricted_postgresql_role_cannot_prune(
     postgres_database: str, tmp_path: Path, clock: type[_Clock]
 ) -> None:
-    from tests.serving.db.conftest import empty_postgres
-    from tests.serving.db.test_engine import drop_role
+    from tests.store.conftest import empty_postgres
+    from tests.store.test_engine import drop_role
 
     empty_postgres(postgres_database)
     owner = make_engine(postgres_database)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from tests.factories import risk_model, spec
 from tests.flags.builders import moments_for
 from tests.models.test_registry import register
-from tests.serving.db.conftest import empty_postgres, postgres_database
+from tests.store.conftest import empty_postgres, postgres_database
 from vru_risk.features.moments import Moments, save_moments
 from vru_risk.flags.flag import (
     CannotSee,
@@ -46,14 +46,14 @@ from vru_risk.models.review_log import ReviewLog
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import CANDIDATE, FAIRNESS_TAG, TRAINED_BY_TAG
 from vru_risk.serving.app import create_app
-from vru_risk.serving.db.models import AuditRow
 from vru_risk.serving.deps import AppState
-from vru_risk.serving.flag_store import load_flags
 from vru_risk.serving.tokens import issue_token
-from vru_risk.serving.users import add_user
 from vru_risk.settings import Settings
+from vru_risk.store.flag_store import load_flags
+from vru_risk.store.models import AuditRow
+from vru_risk.store.users import add_user
 
-# fixtures of tests/models and tests/serving/db, used here too
+# fixtures of tests/models and tests/store, used here too
 __all__ = ["postgres_database", "risk_model", "spec"]
 
 SESSION_SECRET = "session-secret-for-the-tests-0123456789"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from tests.conftest import RunVru
 from tests.serving.app.conftest import AUDIT_KEY, PASSWORD, SESSION_SECRET, Served
 from vru_risk.serving.auth import SESSION_COOKIE
-from vru_risk.serving.db.models import ApiToken, AuditRow
+from vru_risk.store.models import ApiToken, AuditRow
 
 NEW_PASSWORD = "quite another long password"
 ISSUED = re.compile(r"API token (\d+) for (\S+), valid until (\d{4}-\d\d-\d\d)")

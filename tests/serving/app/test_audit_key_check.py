@@ -17,8 +17,8 @@ from tests.serving.app.conftest import FLAGS, Served
 from vru_risk.serving.access_log.log import open_audit_log
 from vru_risk.serving.access_log.maintenance import rotate_key
 from vru_risk.serving.app import create_app
-from vru_risk.serving.db import make_engine
-from vru_risk.serving.db.models import AuditKeySegment, AuditRow
+from vru_risk.store import make_engine
+from vru_risk.store.models import AuditKeySegment, AuditRow
 
 HINT = "audit key does not match the audit log: check VRU_AUDIT_KEY (a trailing newline?)"
 A = FLAGS["A"].flag_id

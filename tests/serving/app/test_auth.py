@@ -24,11 +24,11 @@ from tests.serving.app.conftest import (
 )
 from vru_risk.serving.app import ServingConfigError, create_app
 from vru_risk.serving.auth import SESSION_COOKIE, SessionCodec
-from vru_risk.serving.db.models import LoginFailure, User
 from vru_risk.serving.deps import AppState
 from vru_risk.serving.tokens import revoke_token
-from vru_risk.serving.users import disable_user
 from vru_risk.settings import Settings
+from vru_risk.store.models import LoginFailure, User
+from vru_risk.store.users import disable_user
 
 A = FLAGS["A"].flag_id
 WAIT = re.compile(r"Wait (\d+) seconds")

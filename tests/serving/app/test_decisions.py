@@ -17,8 +17,8 @@ import yaml
 from sqlalchemy import select
 
 from tests.serving.app.conftest import FLAGS, Served, make_settings, serve
-from tests.serving.db.conftest import empty_postgres
-from vru_risk.serving.db.models import DecisionRow
+from tests.store.conftest import empty_postgres
+from vru_risk.store.models import DecisionRow
 
 A, B = FLAGS["A"], FLAGS["B"]
 URL = f"/api/v1/flags/{A.flag_id}/decisions"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.serving.app.conftest import Served, make_flag
 from vru_risk.flags.flag import Flag
-from vru_risk.serving.db.models import FlagProgramme, FlagRow
+from vru_risk.store.models import FlagProgramme, FlagRow
 
 REAL_TODAY = dt.date.today()
 JUMP = (("jump_start", 1, "offered"),)

@@ -33,9 +33,9 @@ from tests.serving.app.conftest import (
     Served,
 )
 from tests.serving.app.routes import Route, app_routes, build, send, unclassified
-from vru_risk.serving.db.models import DecisionRow
 from vru_risk.serving.tokens import issue_token
-from vru_risk.serving.users import add_user
+from vru_risk.store.models import DecisionRow
+from vru_risk.store.users import add_user
 
 PRACTITIONERS: dict[str, tuple[str, ...]] = {
     "pat": ("jump_start",),

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from tests.conftest import RunVru
 from tests.serving.app.conftest import AUDIT_KEY, TODAY, Served, make_flag, make_settings, serve
-from tests.serving.db.conftest import empty_postgres
-from vru_risk.serving.db import engine as db_engine
-from vru_risk.serving.db.models import FlagRow
+from tests.store.conftest import empty_postgres
+from vru_risk.store import engine as db_engine
+from vru_risk.store.models import FlagRow
 
 LOAD = 20_000  # the old single transaction held SQLite's write lock for about 7 s here
 DECISION = {"decision": "no_action", "reason_code": "moved_away", "text": ""}

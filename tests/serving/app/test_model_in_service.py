@@ -28,8 +28,8 @@ from vru_risk.features.moments import save_moments
 from vru_risk.models.promotion import review
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.serving.moment_store import MomentStore, MomentsUnavailableError
-from vru_risk.serving.users import add_user
 from vru_risk.settings import Settings
+from vru_risk.store.users import add_user
 
 
 def test_scoring_explains_a_materialised_moment(settings: Settings, risk_model: RiskModel) -> None:

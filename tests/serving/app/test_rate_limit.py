@@ -14,8 +14,8 @@ from sqlalchemy import delete, func, select
 from tests.serving.app.conftest import FLAGS, TODAY, Served, make_settings, serve
 from tests.serving.app.routes import app_routes, build, send
 from tests.serving.app.test_auth import another_worker
-from tests.serving.db.conftest import empty_postgres
-from vru_risk.serving.db.models import DecisionRow, RequestCount
+from tests.store.conftest import empty_postgres
+from vru_risk.store.models import DecisionRow, RequestCount
 
 A = FLAGS["A"]
 #: what every identifier may be in these tests: flag A, shown to Jump Start (pat)

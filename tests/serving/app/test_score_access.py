@@ -22,9 +22,9 @@ from tests.serving.app.conftest import (
 )
 from vru_risk.features.moments import save_moments
 from vru_risk.models.risk_model import RiskModel
-from vru_risk.serving.flag_store import load_flags
 from vru_risk.serving.tokens import issue_token
-from vru_risk.serving.users import add_user
+from vru_risk.store.flag_store import load_flags
+from vru_risk.store.users import add_user
 
 MJ, ME, MA, MN, MO = (MOMENT_FLAGS[k] for k in ("MJ", "ME", "MA", "MN", "MO"))
 

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from tests.serving.app.conftest import Served, csrf_of, make_flag
 from vru_risk.flags.programmes import load_programmes
-from vru_risk.serving.db.models import DecisionRow
-from vru_risk.serving.decisions import record_decision
-from vru_risk.serving.flag_store import FlagStoreError, load_flags
-from vru_risk.serving.users import get_user_by_name
 from vru_risk.serving.withdrawal import withdraw_flag
+from vru_risk.store.decisions import record_decision
+from vru_risk.store.flag_store import FlagStoreError, load_flags
+from vru_risk.store.models import DecisionRow
+from vru_risk.store.users import get_user_by_name
 
 REASON = "loaded for the wrong young person"
 DECISION = {"decision": "no_action", "reason_code": "moved_away", "text": ""}

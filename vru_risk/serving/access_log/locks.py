@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from vru_risk.file_lock import LockFailedError, exclusive_lock
 from vru_risk.serving.access_log.records import AuditLogError
-from vru_risk.serving.db.engine import lock_file_beside
+from vru_risk.store.engine import lock_file_beside
 
 #: PostgreSQL: the advisory lock every transaction appending audit rows takes first.
 ADVISORY_LOCK_ID: Final = 7310003
@@ -29,7 +29,7 @@ def process_lock_path(engine: Engine) -> Path | None:
     database file's resolved path + ``.audit-lock``; None for in-memory SQLite, ``file:`` URIs
     (SQLite's own locking then) and PostgreSQL (its advisory lock waits without polling).
 
-    >>> from vru_risk.serving.db import make_engine
+    >>> from vru_risk.store import make_engine
     >>> str(process_lock_path(make_engine("sqlite:////srv/vru/../vru/app.db")))
     '/srv/vru/app.db.audit-lock'
     >>> process_lock_path(make_engine("sqlite://")) is None

@@ -22,12 +22,12 @@ row, each later one from a rotation row (:mod:`~vru_risk.serving.access_log.main
 missing anchor, an anchor recording rows or segments the database no longer has;
 :meth:`AuditLog.verify` reports edited, deleted, inserted, reordered (or renumbered) and
 truncated rows and what the key, head.json and the anchor say. On PostgreSQL the application's
-role may only SELECT and INSERT this table (:func:`~vru_risk.serving.db.engine.grant_app_role`).
+role may only SELECT and INSERT this table (:func:`~vru_risk.store.engine.grant_app_role`).
 
 Example
 -------
 >>> import tempfile, pathlib
->>> from vru_risk.serving.db import open_database
+>>> from vru_risk.store import open_database
 >>> home = pathlib.Path(tempfile.mkdtemp())
 >>> log = AuditLog(open_database("sqlite://"), b"0123456789abcdef", home / "head.json")
 >>> log.append([AuditEvent("ana", "practitioner", "P1", 3, "view flag", "/flags/x")])
@@ -75,8 +75,8 @@ from vru_risk.serving.access_log.records import (
 )
 from vru_risk.serving.access_log.report import Outside, VerifyReport
 from vru_risk.serving.access_log.verify import verify_rows
-from vru_risk.serving.db.engine import writer
-from vru_risk.serving.db.models import AuditKeySegment, AuditRow
+from vru_risk.store.engine import writer
+from vru_risk.store.models import AuditKeySegment, AuditRow
 
 if TYPE_CHECKING:
     from vru_risk.settings import Settings

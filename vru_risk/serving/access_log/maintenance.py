@@ -37,7 +37,7 @@ from vru_risk.serving.access_log.records import (
     key_fingerprint,
     rotation_route,
 )
-from vru_risk.serving.db.models import AuditKeySegment, AuditRow
+from vru_risk.store.models import AuditKeySegment, AuditRow
 
 OPERATOR_ROLE = "operator"
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vru_risk.serving.access_log.files import Anchor
 from vru_risk.serving.access_log.records import Segment, short
 from vru_risk.serving.access_log.report import WRONG_KEY_HINT
-from vru_risk.serving.db.models import (
+from vru_risk.store.models import (
     ApiToken,
     AuditKeySegment,
     Base,

@@ -10,10 +10,10 @@ from fastapi.responses import Response
 
 from vru_risk.flags.flag import BANDS
 from vru_risk.serving.deps import Db, State, api_roles, page_roles
-from vru_risk.serving.flag_store import aggregates
 from vru_risk.serving.routes.common import ERRORS, render, service_today
 from vru_risk.serving.schemas import AggregatesOut
-from vru_risk.serving.users import Role, UserInfo
+from vru_risk.store.flag_store import aggregates
+from vru_risk.store.users import Role, UserInfo
 
 router = APIRouter(tags=["aggregates"])
 

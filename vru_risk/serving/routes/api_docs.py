@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from vru_risk.serving.deps import AnyPageUser, api_roles
 from vru_risk.serving.routes.common import render
-from vru_risk.serving.users import UserInfo
+from vru_risk.store.users import UserInfo
 
 router = APIRouter(include_in_schema=False)
 pages = APIRouter(include_in_schema=False)

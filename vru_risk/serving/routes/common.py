@@ -17,7 +17,8 @@ from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme
 from vru_risk.serving.access_log.log import AuditEvent, AuditLog, AuditLogError
 from vru_risk.serving.deps import AppState
-from vru_risk.serving.flag_store import (
+from vru_risk.serving.schemas import ErrorOut, ValidationErrorOut, WithdrawnOut
+from vru_risk.store.flag_store import (
     StoredFlag,
     Withdrawal,
     capacity_used,
@@ -27,9 +28,8 @@ from vru_risk.serving.flag_store import (
     stored_flags_of_moment,
     visible,
 )
-from vru_risk.serving.inputs import is_flag_id
-from vru_risk.serving.schemas import ErrorOut, ValidationErrorOut, WithdrawnOut
-from vru_risk.serving.users import UserInfo
+from vru_risk.store.inputs import is_flag_id
+from vru_risk.store.users import UserInfo
 
 ROLE_NAMES: Final = {
     "practitioner": "practitioner",
@@ -226,7 +226,7 @@ def shown_flag(
 
     The flag must be *offered* to one of the practitioner's programmes (the lists show only
     offers, not "already supported") and still be within its display period
-    (:func:`~vru_risk.serving.flag_store.visible`);
+    (:func:`~vru_risk.store.flag_store.visible`);
     the programme is ``requested`` (theirs, else 403) or the first of theirs it is offered to.
     A malformed id is None without a database lookup. Whoever may not see a flag gets None
     whether it was withdrawn or not.

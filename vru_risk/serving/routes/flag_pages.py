@@ -14,18 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme
-from vru_risk.serving.decisions import decisions_for
 from vru_risk.serving.deps import AppState, Audit, Csrf, Db, State, page_roles
-from vru_risk.serving.inputs import (
-    DECISION_LABELS,
-    DECISIONS,
-    MAX_ID,
-    REASON_CODES,
-    DecisionInputError,
-    check_decision,
-    is_idempotency_key,
-    parse_decision_id,
-)
 from vru_risk.serving.routes.common import (
     audit_views,
     flag_for,
@@ -36,7 +25,18 @@ from vru_risk.serving.routes.common import (
 )
 from vru_risk.serving.routes.flags import save_decision
 from vru_risk.serving.routes.limits import limited_page_roles
-from vru_risk.serving.users import UserInfo
+from vru_risk.store.decisions import decisions_for
+from vru_risk.store.inputs import (
+    DECISION_LABELS,
+    DECISIONS,
+    MAX_ID,
+    REASON_CODES,
+    DecisionInputError,
+    check_decision,
+    is_idempotency_key,
+    parse_decision_id,
+)
+from vru_risk.store.users import UserInfo
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

@@ -16,21 +16,7 @@ from sqlalchemy.orm import Session
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme
 from vru_risk.serving.access_log.log import AuditLog
-from vru_risk.serving.decisions import (
-    DecisionInfo,
-    IdempotencyConflictError,
-    decisions_for,
-    record_checked,
-)
 from vru_risk.serving.deps import AppState, Audit, Db, State, api_roles
-from vru_risk.serving.flag_checks import FlagStoreError
-from vru_risk.serving.inputs import (
-    FLAG_ID_PATTERN,
-    IDEMPOTENCY_KEY_PATTERN,
-    DecisionInput,
-    DecisionInputError,
-    check_decision,
-)
 from vru_risk.serving.routes.common import (
     BAD_BODY,
     ERRORS,
@@ -54,7 +40,21 @@ from vru_risk.serving.schemas import (
     FlagOut,
     ProgrammeOut,
 )
-from vru_risk.serving.users import UserInfo, UserInputError
+from vru_risk.store.decisions import (
+    DecisionInfo,
+    IdempotencyConflictError,
+    decisions_for,
+    record_checked,
+)
+from vru_risk.store.flag_checks import FlagStoreError
+from vru_risk.store.inputs import (
+    FLAG_ID_PATTERN,
+    IDEMPOTENCY_KEY_PATTERN,
+    DecisionInput,
+    DecisionInputError,
+    check_decision,
+)
+from vru_risk.store.users import UserInfo, UserInputError
 
 router = APIRouter(tags=["flags"])
 

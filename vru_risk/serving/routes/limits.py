@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vru_risk.serving.deps import AppState, State, api_roles, page_roles
 from vru_risk.serving.routes.common import route_name
-from vru_risk.serving.users import Role, UserInfo
+from vru_risk.store.users import Role, UserInfo
 
 log = logging.getLogger("vru_risk.serving")
 

@@ -12,8 +12,8 @@ from vru_risk.serving.deps import State, api_roles
 from vru_risk.serving.model_service import ScoringUnavailableError
 from vru_risk.serving.routes.common import ERRORS
 from vru_risk.serving.schemas import ModelOut
-from vru_risk.serving.users import UserInfo
 from vru_risk.settings import Settings
+from vru_risk.store.users import UserInfo
 
 router = APIRouter(tags=["model"])
 

@@ -26,7 +26,7 @@ from vru_risk.serving.deps import (
 from vru_risk.serving.model_service import ScoringUnavailableError
 from vru_risk.serving.routes.common import render
 from vru_risk.serving.routes.model import report_path
-from vru_risk.serving.users import UserInfo
+from vru_risk.store.users import UserInfo
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

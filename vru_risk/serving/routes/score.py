@@ -47,7 +47,7 @@ from vru_risk.serving.routes.common import (
 from vru_risk.serving.routes.flags import flag_out
 from vru_risk.serving.routes.limits import limited_api_roles
 from vru_risk.serving.schemas import FlagOut, ScoreIn
-from vru_risk.serving.users import UserInfo
+from vru_risk.store.users import UserInfo
 
 router = APIRouter(tags=["score"])
 

@@ -22,7 +22,7 @@ from vru_risk.serving.auth import (
 from vru_risk.serving.deps import AnyPageUser, Csrf, Db, PageSession, State
 from vru_risk.serving.login_limits import Why
 from vru_risk.serving.routes.common import HOME, render, render_error
-from vru_risk.serving.users import authenticate
+from vru_risk.store.users import authenticate
 
 router = APIRouter(tags=["session"], include_in_schema=False)
 log = logging.getLogger("vru_risk.serving")

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from vru_risk.serving.deps import Db, State, page_roles
 from vru_risk.serving.routes.common import ROLE_NAMES, render
-from vru_risk.serving.users import UserInfo, list_users
+from vru_risk.store.users import UserInfo, list_users
 
 router = APIRouter(tags=["users"], include_in_schema=False)
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-log = logging.getLogger("vru_risk.serving.db")
+log = logging.getLogger("vru_risk.store")
 
 VERSION_TABLE: Final = "vru_alembic_version"
 MIGRATIONS: Final = Path(__file__).with_name("migrations")

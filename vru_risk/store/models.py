@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from vru_risk.data.ids import PERSON_ID_MAX_LENGTH
-from vru_risk.serving.vocabulary import WITHDRAWAL_REASON_LENGTH
+from vru_risk.vocabulary import WITHDRAWAL_REASON_LENGTH
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -125,7 +125,7 @@ class FlagLoad(Base):
 
 class FlagRow(Base):
     """A flag as loaded. Shown only once published (``load_id`` null, or its load published)
-    and while not withdrawn (``withdrawn_at`` null): :func:`~vru_risk.serving.flag_store.shown`.
+    and while not withdrawn (``withdrawn_at`` null): :func:`~vru_risk.store.flag_store.shown`.
     """
 
     __tablename__ = "flags"

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import RunVru
-from tests.serving.db.conftest import make_flag
-from vru_risk.serving.db import make_engine, session_factory
-from vru_risk.serving.db.models import AuditRow, FlagRow
+from tests.store.conftest import make_flag
+from vru_risk.store import make_engine, session_factory
+from vru_risk.store.models import AuditRow, FlagRow
 
 KEY = "an-audit-key-of-some-length"
 DAY = dt.date.today() - dt.timedelta(days=1)

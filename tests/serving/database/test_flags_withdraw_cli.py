@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import RunVru
-from tests.serving.db.conftest import make_flag, practitioner
+from tests.store.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
-from vru_risk.serving.db import make_engine, session_factory
-from vru_risk.serving.db.models import AuditRow
-from vru_risk.serving.decisions import decisions_for, record_decision
-from vru_risk.serving.flag_store import flags_for_programme, get_flag, stored_flag
+from vru_risk.store import make_engine, session_factory
+from vru_risk.store.decisions import decisions_for, record_decision
+from vru_risk.store.flag_store import flags_for_programme, get_flag, stored_flag
+from vru_risk.store.models import AuditRow
 
 KEY = "an-audit-key-of-some-length"
 DAY = dt.date.today() - dt.timedelta(days=1)

@@ -1,4 +1,4 @@
-"""Alembic environment: run by :func:`vru_risk.serving.db.engine.migrate` with a live connection.
+"""Alembic environment: run by :func:`vru_risk.store.engine.migrate` with a live connection.
 
 No ``alembic.ini`` is needed: ``migrate`` builds the configuration in code and hands over its
 connection in ``config.attributes["connection"]``. The version table is ``vru_alembic_version``
@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from vru_risk.serving.db.engine import VERSION_TABLE
-from vru_risk.serving.db.models import Base
+from vru_risk.store.engine import VERSION_TABLE
+from vru_risk.store.models import Base
 
 
 def _run(connection: Connection) -> None:
@@ -33,7 +33,7 @@ if _config is not None:
     connection = _config.attributes.get("connection")
     if not isinstance(connection, Connection):
         raise RuntimeError(
-            "run the migrations with `vru db upgrade` (or vru_risk.serving.db.migrate), "
+            "run the migrations with `vru db upgrade` (or vru_risk.store.migrate), "
             "which passes the database connection in; alembic.ini is not used"
         )
     _run(connection)

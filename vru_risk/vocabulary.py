@@ -1,8 +1,8 @@
 """Words and bounds of the service that the command line names in its help: the users' roles,
 the longest life of an API token, the longest reason for withdrawing a flag. Plain constants,
 importable without the database (so that ``vru users add --help`` starts fast);
-:mod:`~vru_risk.serving.users`, :mod:`~vru_risk.serving.tokens` and the ``flags`` table's
-column (:mod:`~vru_risk.serving.db.models`) use them.
+:mod:`~vru_risk.store.users`, :mod:`~vru_risk.serving.tokens` and the ``flags`` table's
+column (:mod:`~vru_risk.store.models`) use them.
 
 Example
 -------

@@ -10,7 +10,7 @@ transaction. Bad input raises :class:`UserInputError` whose message says what to
 
 Example
 -------
->>> from vru_risk.serving.db import open_database, session_factory
+>>> from vru_risk.store import open_database, session_factory
 >>> sessions = session_factory(open_database("sqlite://"))
 >>> with sessions.begin() as s:
 ...     _ = add_user(s, username="ana", role="admin", password="correct horse battery")
@@ -35,9 +35,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.flags.programmes import Programmes, load_programmes
-from vru_risk.serving.db.models import ApiToken, User, utcnow
-from vru_risk.serving.vocabulary import ROLES as ROLES
-from vru_risk.serving.vocabulary import Role as Role
+from vru_risk.store.models import ApiToken, User, utcnow
+from vru_risk.vocabulary import ROLES as ROLES
+from vru_risk.vocabulary import Role as Role
 
 MIN_PASSWORD_LENGTH: Final = 12
 MAX_PASSWORD_LENGTH: Final = 1024

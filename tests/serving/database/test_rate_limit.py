@@ -8,9 +8,9 @@ import threading
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from vru_risk.serving.db import make_engine, session_factory
-from vru_risk.serving.db.models import RequestCount
 from vru_risk.serving.rate_limit import IdentifierRateLimiter, RequestCounted
+from vru_risk.store import make_engine, session_factory
+from vru_risk.store.models import RequestCount
 
 KEY = b"a-session-secret-for-tests"
 

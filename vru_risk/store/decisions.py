@@ -1,7 +1,7 @@
 """Practitioners' decisions on flags: recorded append-only, listed per flag.
 
 A decision is referred (to a named programme), no action, or disagree, with a reason code and
-free text, checked by the one validation of :func:`~vru_risk.serving.inputs.check_decision`.
+free text, checked by the one validation of :func:`~vru_risk.store.inputs.check_decision`.
 Nothing here updates or deletes a decision (retention aside): a correction is a new decision
 naming the one it corrects. A retry carrying the same idempotency key stores nothing new.
 Functions take a :class:`~sqlalchemy.orm.Session` and never commit: the caller owns the
@@ -9,7 +9,7 @@ transaction.
 
 Example
 -------
->>> from vru_risk.serving.inputs import REASON_CODES
+>>> from vru_risk.store.inputs import REASON_CODES
 >>> REASON_CODES["disagree"][:2]
 ('information_out_of_date', 'information_wrong')
 """
@@ -26,17 +26,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vru_risk.flags.programmes import Programmes
-from vru_risk.serving.db.models import DecisionRow, FlagProgramme, utcnow
-from vru_risk.serving.flag_checks import FlagStoreError
-from vru_risk.serving.flag_store import stored_flag
-from vru_risk.serving.inputs import (
+from vru_risk.store.flag_checks import FlagStoreError
+from vru_risk.store.flag_store import stored_flag
+from vru_risk.store.inputs import (
     Decision,
     DecisionInput,
     DecisionInputError,
     check_decision,
     is_idempotency_key,
 )
-from vru_risk.serving.users import UserInfo
+from vru_risk.store.models import DecisionRow, FlagProgramme, utcnow
+from vru_risk.store.users import UserInfo
 
 
 class IdempotencyConflictError(FlagStoreError):
@@ -92,7 +92,7 @@ def record_decision(
 ) -> DecisionInfo:
     """Append a decision (never an update: a correction is a new row naming what it corrects).
 
-    The content is checked by :func:`~vru_risk.serving.inputs.check_decision` (referrals name a
+    The content is checked by :func:`~vru_risk.store.inputs.check_decision` (referrals name a
     programme of ``known_programmes``: the configured ``VRU_PROGRAMMES_PATH``), then stored by
     :func:`record_checked`, which says what else is refused and how ``idempotency_key`` works.
     """
@@ -123,7 +123,7 @@ def record_checked(
     programme_id: str,
     idempotency_key: str | None = None,
 ) -> DecisionInfo:
-    """Append a decision whose content :func:`~vru_risk.serving.inputs.check_decision` passed
+    """Append a decision whose content :func:`~vru_risk.store.inputs.check_decision` passed
     (the routes check it before they write the audit row).
 
     Refused: a user who is not an active practitioner bound to ``programme_id``; an unknown or

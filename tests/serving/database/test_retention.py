@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.serving.db.conftest import make_flag, practitioner
+from tests.store.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.access_log.log import AuditLog
-from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagProgramme, FlagRow
-from vru_risk.serving.decisions import decisions_for, record_decision
-from vru_risk.serving.flag_store import get_flag, load_flags
 from vru_risk.serving.retention import RetentionError, apply_retention, months_before
+from vru_risk.store.decisions import decisions_for, record_decision
+from vru_risk.store.flag_store import get_flag, load_flags
+from vru_risk.store.models import AuditRow, DecisionRow, FlagProgramme, FlagRow
 
 TODAY = dt.date(2026, 3, 31)
 

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.serving.db.conftest import make_flag
+from tests.store.conftest import make_flag
 from vru_risk.flags.flag import Flag
-from vru_risk.serving.db.models import AuditRow, FlagProgramme, FlagRow
-from vru_risk.serving.flag_store import FlagStoreError, get_flag, load_flags, read_flags_jsonl
+from vru_risk.store.flag_store import FlagStoreError, get_flag, load_flags, read_flags_jsonl
+from vru_risk.store.models import AuditRow, FlagProgramme, FlagRow
 
 #: The columns' lengths (the person id also goes into every audit row)
 LIMITS = {
@@ -157,7 +157,7 @@ def test_a_flag_that_cannot_be_stored_or_shown_is_refused_naming_file_and_line(
 def test_the_limits_are_the_columns_and_a_flag_at_the_limit_loads(
     sessions: sessionmaker[Session],
 ) -> None:
-    from vru_risk.serving import flag_checks  # (a module of its own since this test was written)
+    from vru_risk.store import flag_checks  # (a module of its own since this test was written)
 
     checked = flag_checks.LIMITS
     assert checked["person_id"] == LIMITS["person_id"] and checked["flag_id"] == LIMITS["flag_id"]

@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.serving.db.conftest import PASSWORD, Status, make_flag, practitioner
+from tests.store.conftest import PASSWORD, Status, make_flag, practitioner
 from vru_risk.flags.flag import REDACTED_REASON
 from vru_risk.flags.programmes import load_programmes
-from vru_risk.serving.db.models import DecisionRow, FlagProgramme, FlagRow
-from vru_risk.serving.decisions import decisions_for, record_decision
-from vru_risk.serving.flag_store import (
+from vru_risk.store.decisions import decisions_for, record_decision
+from vru_risk.store.flag_store import (
     FlagStoreError,
     aggregates,
     capacity_used,
@@ -25,7 +24,8 @@ from vru_risk.serving.flag_store import (
     load_flags,
     read_flags_jsonl,
 )
-from vru_risk.serving.users import UserInputError, add_user
+from vru_risk.store.models import DecisionRow, FlagProgramme, FlagRow
+from vru_risk.store.users import UserInputError, add_user
 
 DAY = dt.date(2026, 3, 2)
 PROGRAMMES = load_programmes()
@@ -239,7 +239,7 @@ def test_bad_decisions_are_refused(
         "known_programmes": PROGRAMMES,
         **change,
     }
-    # input errors (serving.inputs) and the store's own refusals are both a user's to fix
+    # input errors (store.inputs) and the store's own refusals are both a user's to fix
     with pytest.raises(UserInputError, match=words), sessions.begin() as s:
         record_decision(s, **args)  # type: ignore[arg-type]
     with sessions.begin() as s:

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.conftest import RunVru
-from tests.serving.db.conftest import make_flag, practitioner
+from tests.store.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.access_log.log import AuditLog
-from vru_risk.serving.db import make_engine, session_factory
-from vru_risk.serving.db.models import AuditRow, DecisionRow, FlagRow
-from vru_risk.serving.decisions import record_decision
-from vru_risk.serving.flag_store import load_flags
 from vru_risk.settings import Settings
+from vru_risk.store import make_engine, session_factory
+from vru_risk.store.decisions import record_decision
+from vru_risk.store.flag_store import load_flags
+from vru_risk.store.models import AuditRow, DecisionRow, FlagRow
 
 KEY = "an-audit-key-of-some-length"
 TODAY = dt.date.today()

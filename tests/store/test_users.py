@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.serving.db.conftest import PASSWORD, practitioner
-from vru_risk.serving.db.models import ApiToken, User
+from tests.store.conftest import PASSWORD, practitioner
 from vru_risk.serving.tokens import (
     LAST_USED_EVERY,
     MAX_TOKEN_DAYS,
@@ -23,7 +22,8 @@ from vru_risk.serving.tokens import (
     revoke_token_id,
     user_for_token,
 )
-from vru_risk.serving.users import (
+from vru_risk.store.models import ApiToken, User
+from vru_risk.store.users import (
     UserInputError,
     add_user,
     authenticate,

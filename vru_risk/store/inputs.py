@@ -25,7 +25,7 @@ from typing import Final, Literal
 
 from vru_risk.data.ids import PERSON_ID_MAX_LENGTH
 from vru_risk.flags.programmes import Programmes
-from vru_risk.serving.users import UserInputError
+from vru_risk.store.users import UserInputError
 
 Decision = Literal["referred", "no_action", "disagree"]
 DECISIONS: Final[tuple[Decision, ...]] = ("referred", "no_action", "disagree")
@@ -140,7 +140,7 @@ def check_decision(
     ``referred_to`` with another decision; free text over :data:`MAX_TEXT` characters or with a
     control character other than newline and tab; no free text for ``disagree`` or reason
     ``other``; ``corrects`` outside 1 to :data:`MAX_ID`. Whether the flag, programme and
-    corrected decision exist is the store's check (:func:`~vru_risk.serving.decisions.
+    corrected decision exist is the store's check (:func:`~vru_risk.store.decisions.
     record_checked`).
 
     >>> from vru_risk.flags.programmes import load_programmes

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import RunVru
-from tests.serving.db.conftest import make_flag
-from vru_risk.serving.db import make_engine, session_factory
+from tests.store.conftest import make_flag
 from vru_risk.serving.tokens import user_for_token
+from vru_risk.store import make_engine, session_factory
 
 KEY = "an-audit-key-of-some-length"
 PASSWORD = "the admin's long password"

@@ -1,5 +1,5 @@
 """Flags and their programme lists in the application database (practitioners' decisions on
-them: :mod:`~vru_risk.serving.decisions`).
+them: :mod:`~vru_risk.store.decisions`).
 
 A flag is stored whole (its JSON, exactly as ``vru flags generate`` wrote it) beside the columns
 the service filters on; ``flag_programmes`` lists each programme it is offered to with its rank,
@@ -37,12 +37,12 @@ from vru_risk.flags import ledger
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme, Programmes, load_programmes
 from vru_risk.pydantic_errors import error_location
-from vru_risk.serving.db.models import DecisionRow, FlagLoad, FlagProgramme, FlagRow
-from vru_risk.serving.flag_checks import FlagStoreError as FlagStoreError
-from vru_risk.serving.flag_checks import storage_problem
-from vru_risk.serving.flag_loader import LoadResult as LoadResult
-from vru_risk.serving.flag_loader import load_flags as load_flags
-from vru_risk.serving.flag_loader import read_flags_jsonl as read_flags_jsonl
+from vru_risk.store.flag_checks import FlagStoreError as FlagStoreError
+from vru_risk.store.flag_checks import storage_problem
+from vru_risk.store.flag_loader import LoadResult as LoadResult
+from vru_risk.store.flag_loader import load_flags as load_flags
+from vru_risk.store.flag_loader import read_flags_jsonl as read_flags_jsonl
+from vru_risk.store.models import DecisionRow, FlagLoad, FlagProgramme, FlagRow
 
 # FlagStoreError, LoadResult, load_flags and read_flags_jsonl are re-exported where callers have
 # always found them: loading lives in flag_loader, the checks (and that error) in flag_checks

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-from tests.serving.db.conftest import empty_postgres
-from vru_risk.serving.db import (
+from tests.store.conftest import empty_postgres
+from vru_risk.store import (
     Checkpointer,
     connection_limit,
     grant_app_role,
@@ -28,8 +28,8 @@ from vru_risk.serving.db import (
     session_factory,
     table_names,
 )
-from vru_risk.serving.db.engine import MIGRATIONS, VERSION_TABLE, DatabaseError
-from vru_risk.serving.db.models import ApiToken, Base, User
+from vru_risk.store.engine import MIGRATIONS, VERSION_TABLE, DatabaseError
+from vru_risk.store.models import ApiToken, Base, User
 
 TABLES = [
     "api_tokens",

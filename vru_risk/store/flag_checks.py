@@ -8,7 +8,7 @@ an ``Integer`` column must fit its 32 bits (PostgreSQL's ``integer``). The ids o
 person, model, programme) obey the identifier rule of :mod:`vru_risk.data.ids`, which ``vru data
 validate`` applies to the extract (no control or invisible formatting character, no whitespace
 at either end); the flag id has the form every route accepts
-(:data:`~vru_risk.serving.inputs.FLAG_ID_PATTERN`), and a flag offers each programme once. A
+(:data:`~vru_risk.store.inputs.FLAG_ID_PATTERN`), and a flag offers each programme once. A
 problem is described by the field it is in, never by quoting the value: a person id must not
 reach a log or an error message printed on a shared screen.
 
@@ -28,9 +28,9 @@ from vru_risk.data.ids import id_problem
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.ledger import control_character as control_character
 from vru_risk.flags.ledger import text_problem
-from vru_risk.serving.db.models import AuditRow, FlagProgramme, FlagRow
-from vru_risk.serving.inputs import MAX_ID, is_flag_id
-from vru_risk.serving.users import UserInputError
+from vru_risk.store.inputs import MAX_ID, is_flag_id
+from vru_risk.store.models import AuditRow, FlagProgramme, FlagRow
+from vru_risk.store.users import UserInputError
 
 
 class FlagStoreError(UserInputError):

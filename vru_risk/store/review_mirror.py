@@ -10,7 +10,7 @@ and the ``vru review`` and ``vru db upgrade`` commands do.
 Example
 -------
 >>> import tempfile, pathlib
->>> from vru_risk.serving.db import open_database, session_factory
+>>> from vru_risk.store import open_database, session_factory
 >>> log = ReviewLog(pathlib.Path(tempfile.mkdtemp()) / "review_log.jsonl")
 >>> _ = log.append(version=1, content_hash="h", action="reject", reviewer="ana", reason="r")
 >>> with session_factory(open_database("sqlite://")).begin() as s:
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
-from vru_risk.serving.db.models import ReviewLogMirror
+from vru_risk.store.models import ReviewLogMirror
 
 log = logging.getLogger("vru_risk.serving")
 

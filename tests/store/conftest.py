@@ -30,9 +30,9 @@ from vru_risk.flags.flag import (
     band_for,
 )
 from vru_risk.flags.flag import flag_id as make_flag_id
-from vru_risk.serving.db import make_engine, migrate, session_factory
-from vru_risk.serving.db.models import Base
-from vru_risk.serving.users import UserInfo, add_user
+from vru_risk.store import make_engine, migrate, session_factory
+from vru_risk.store.models import Base
+from vru_risk.store.users import UserInfo, add_user
 
 BACKENDS = ("sqlite", "postgresql")
 Status = Literal["offered", "already_supported"]

@@ -12,15 +12,14 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.serving.db.conftest import make_flag, practitioner
+from tests.store.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
-from vru_risk.serving import decisions
-from vru_risk.serving.db import make_engine, session_factory
-from vru_risk.serving.db.models import DecisionRow
-from vru_risk.serving.decisions import DecisionInfo, IdempotencyConflictError, record_decision
-from vru_risk.serving.flag_store import load_flags
-from vru_risk.serving.inputs import DecisionInputError
-from vru_risk.serving.users import UserInfo
+from vru_risk.store import decisions, make_engine, session_factory
+from vru_risk.store.decisions import DecisionInfo, IdempotencyConflictError, record_decision
+from vru_risk.store.flag_store import load_flags
+from vru_risk.store.inputs import DecisionInputError
+from vru_risk.store.models import DecisionRow
+from vru_risk.store.users import UserInfo
 
 FLAG = make_flag("A")
 

@@ -1,7 +1,7 @@
 """Loading flags: reading a flags file, checking every flag, storing them all or none.
 
 :func:`read_flags_jsonl` refuses a file (naming it and each bad line) unless every line is a
-flag that can be stored and shown (:mod:`~vru_risk.serving.flag_checks`). :func:`load_flags`
+flag that can be stored and shown (:mod:`~vru_risk.store.flag_checks`). :func:`load_flags`
 adds flags in the caller's transaction, published at once (small sets: tests, fixtures);
 ``vru flags load`` stages large files instead (:mod:`~vru_risk.serving.flag_staging`), with the
 same checks and rows (:func:`unique_flags`, :func:`already_stored`, :func:`flag_rows`).
@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.ledger import FlagsFileError, date_problem, read_flags_file
-from vru_risk.serving.db.models import FlagProgramme, FlagRow, utcnow
-from vru_risk.serving.flag_checks import FlagStoreError, column_problem, storage_problem
+from vru_risk.store.flag_checks import FlagStoreError, column_problem, storage_problem
+from vru_risk.store.models import FlagProgramme, FlagRow, utcnow
 
 _SHOWN_ERRORS: Final = 10
 _CHUNK: Final = 500

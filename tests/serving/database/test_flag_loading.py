@@ -19,25 +19,25 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import RunVru
-from tests.serving.db.conftest import empty_postgres, make_flag, practitioner
-from tests.serving.db.test_engine import drop_role
+from tests.store.conftest import empty_postgres, make_flag, practitioner
+from tests.store.test_engine import drop_role
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving import flag_staging
 from vru_risk.serving.access_log.log import AuditLog, AuditLogError
-from vru_risk.serving.db import grant_app_role, make_engine, session_factory
-from vru_risk.serving.db.models import FlagLoad, FlagProgramme, FlagRow
-from vru_risk.serving.decisions import record_decision
-from vru_risk.serving.flag_loader import flag_rows, insert_rows
 from vru_risk.serving.flag_staging import BATCH, LoadBusyError, load_flags_staged
-from vru_risk.serving.flag_store import (
+from vru_risk.serving.withdrawal import withdraw_flag
+from vru_risk.store import grant_app_role, make_engine, session_factory
+from vru_risk.store.decisions import record_decision
+from vru_risk.store.flag_loader import flag_rows, insert_rows
+from vru_risk.store.flag_store import (
     FlagStoreError,
     aggregates,
     flags_for_programme,
     get_flag,
     latest_as_of,
 )
-from vru_risk.serving.withdrawal import withdraw_flag
+from vru_risk.store.models import FlagLoad, FlagProgramme, FlagRow
 
 KEY = "an-audit-key-of-some-length"
 DAY = dt.date.today() - dt.timedelta(days=2)

@@ -9,16 +9,16 @@ import time
 import pytest
 from sqlalchemy import Engine, make_url, select, text
 
-from tests.serving.db.conftest import empty_postgres
+from tests.store.conftest import empty_postgres
 from vru_risk.serving.auth import (
     ENDED_SESSION_KEEP_SECONDS,
     SessionCodec,
     SessionData,
     SignedOut,
 )
-from vru_risk.serving.db import make_engine, session_factory
-from vru_risk.serving.db.models import EndedSession, LoginFailure, LoginKnownClient
 from vru_risk.serving.login_limits import KNOWN_CLIENT_DAYS, LoginLimits, LoginRateLimiter
+from vru_risk.store import make_engine, session_factory
+from vru_risk.store.models import EndedSession, LoginFailure, LoginKnownClient
 
 KEY = b"the-session-secret-of-the-tests"
 
