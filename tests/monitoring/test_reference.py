@@ -200,3 +200,12 @@ def test_a_window_without_a_column_or_rows_is_refused(spec: FeatureSpec) -> None
         compute_reference(
             scored.iloc[:0], context, PROGRAMMES, spec, label="label", min_people_per_cell=2
         )
+
+
+def test_drift_compares_with_the_same_season_when_the_reference_holds_enough_of_it(
+    spec: FeatureSpec,
+) -> None:
+    h = reference(spec).features["att_rate_30d"]
+    assert h.season("03", min_rows=5) == h.by_month["03"]
+    assert h.season("03", min_rows=500) == h.all  # too few rows in March: the whole window
+    assert h.season("08", min_rows=1) == h.all  # August not in the reference window

@@ -186,12 +186,12 @@ def band_shares(percentile: np.ndarray) -> dict[str, float]:
     >>> band_shares(np.array([99.5, 96.0, 50.0, 10.0]))["below the highest 25%"]
     0.5
     """
-    lows = np.array([low for low, _ in BANDS], dtype="float64")
-    which = np.array([int(np.argmax(p >= lows)) for p in percentile], dtype="int64")
-    n = len(percentile)
-    return {
-        label: (float(np.sum(which == i)) / n if n else 0.0) for i, (_, label) in enumerate(BANDS)
-    }
+    lows = np.array([low for low, _ in BANDS], dtype="float64")  # highest first
+    pct = percentile[~np.isnan(percentile)]
+    which = np.minimum((pct[:, None] < lows[None, :]).sum(axis=1), len(BANDS) - 1)
+    counts = np.bincount(which, minlength=len(BANDS))
+    n = len(pct)
+    return {label: (float(counts[i]) / n if n else 0.0) for i, (_, label) in enumerate(BANDS)}
 
 
 def source_coverage(
