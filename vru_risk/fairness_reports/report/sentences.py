@@ -76,9 +76,10 @@ def _allocation_words(report: Mapping[str, Any]) -> list[str]:
         out.append(
             f"Hindsight bound, for comparison only: {bound['in_words']} would have reached "
             f"{per100(bound['recall'])} of every 100 young people who went on to the outcome, "
-            f"with {per100(bound['precision'])} of every 100 on them going on to it; the places "
-            f"the service would have offered: {per100(figures['recall'])} and "
-            f"{per100(figures['precision'])}."
+            f"with {per100(bound['precision'])} of every 100 on them going on to it (counted "
+            "once per person per month); the places the service would have offered: "
+            f"{per100(figures['recall'])} and {per100(figures['precision'])} (counted once per "
+            "teachable moment)."
         )
     out.append(f"Mitigations: {allocation['mitigation']}.")
     return out
