@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date
+from html import unescape
 from pathlib import Path
 
 import pandas as pd
@@ -26,15 +27,16 @@ from tests.conftest import REPORT_GROUP_KEYS, RunVru
 from tests.folders import write_valid_folder
 from tests.panel import panel_members
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
-from vru_risk.data.load import open_folder
+from vru_risk.data.load import DataFolder, open_folder
 from vru_risk.fairness_reports import proxy as proxy_module
 from vru_risk.fairness_reports.model_audit import OUTCOMES, PRIMARY
 from vru_risk.fairness_reports.notes import STAGE_GATE, STAGE_RATES, STAGE_THRESHOLD_OPTIMIZER
+from vru_risk.fairness_reports.operating_points import ALLOCATION_WORDS
 from vru_risk.features.table_metadata import DATA_FINGERPRINT_KEY
 from vru_risk.jobs import audit as audit_cli
 from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
-from vru_risk.models.tags import FAIRNESS_TAG
+from vru_risk.models.tags import ALLOCATION_RULE, AUDIT_ALLOCATION_TAG, FAIRNESS_TAG
 from vru_risk.training.config import load_experiment
 from vru_risk.training.fit import BoosterParams
 
@@ -171,12 +173,18 @@ def test_audit_reports_tags_and_gates_the_review_of_a_trained_version(
     html = html_path.read_text(encoding="utf-8")
     assert "<html" in html.lower() and "Fairness audit of vru-risk version 1" in html
     assert "http" not in html, "the page must load nothing from elsewhere"
+    # the operating point named in plain words, the hindsight bound beside it, named as such
+    text = " ".join(unescape(html).split())
+    assert f"The rates in this report are those of {ALLOCATION_WORDS}" in text
+    assert "hindsight bound: the hindsight monthly top-" in text
+    assert "could not be replayed" not in text
 
     # --- the registry: gate tag, report path, artifacts -----------------------------------
     reg = registry(vru_home)
     info = reg.version(1)
     assert info.tags[FAIRNESS_TAG] == status
     assert info.tags["vru.fairness_report"] == str(html_path)
+    assert info.tags[AUDIT_ALLOCATION_TAG] == ALLOCATION_RULE
     parent = info.tags["vru.parent_run_id"]
     artifacts = {a.path for a in reg.client.list_artifacts(parent, "fairness_report")}
     assert {"fairness_report/report.json", "fairness_report/report.html"} <= artifacts
@@ -239,8 +247,8 @@ def audit_with_a_degenerate_group(
     lone = str(outcome[outcome == 0].index.sort_values()[0])
     read_people = audit_cli.read_people
 
-    def one_unknown(data: Path) -> tuple[pd.DataFrame, str]:
-        people, fingerprint = read_people(data)
+    def one_unknown(folder: DataFolder) -> tuple[pd.DataFrame, str]:
+        people, fingerprint = read_people(folder)
         ethnicity = people["ethnicity"].astype(object)
         ethnicity = ethnicity.where(ethnicity != "unknown", "other")
         ethnicity[people["person_id"] == lone] = "unknown"

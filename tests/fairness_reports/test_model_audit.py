@@ -3,13 +3,22 @@ per-example join of the audit-only attributes, and ``audit_model`` on a small sy
 
 from __future__ import annotations
 
+from html import unescape
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from vru_risk.fairness_reports.allocation import (
+    NoReplay,
+    Replay,
+    hindsight_words,
+    replay_predictions,
+)
 from vru_risk.fairness_reports.gate import FairnessGateConfig
 from vru_risk.fairness_reports.model_audit import (
     ATTRIBUTES,
+    NO_CONTEXT,
     PRIMARY,
     ModelAudit,
     age_band,
@@ -17,6 +26,11 @@ from vru_risk.fairness_reports.model_audit import (
     imd_band,
     sensitive_frame,
 )
+from vru_risk.fairness_reports.operating_points import ALLOCATION_WORDS
+from vru_risk.fairness_reports.report import build_report, render_html
+from vru_risk.features.context import MomentContext
+from vru_risk.flags.programmes import load_programmes
+from vru_risk.models.tags import ALLOCATION_RULE
 
 MOST, MIDDLE, LEAST = "1-3 (most deprived)", "4-7", "8-10 (least deprived)"
 
@@ -196,13 +210,19 @@ def synthetic_window(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     return predictions, people
 
 
-def run(predictions: pd.DataFrame, people: pd.DataFrame, resamples: int = 20) -> ModelAudit:
+def run(
+    predictions: pd.DataFrame,
+    people: pd.DataFrame,
+    resamples: int = 20,
+    allocation: Replay | NoReplay = NO_CONTEXT,
+) -> ModelAudit:
     return audit_model(
         predictions,
         people,
         capacity=CAPACITY,
         seed=0,
         gate_config=FairnessGateConfig(),
+        allocation=allocation,
         n_resamples=resamples,
         **SMALL,
     )
@@ -247,6 +267,7 @@ def test_audit_model_audits_the_outcomes_present_without_censored_rows() -> None
         "people": N_PEOPLE + 1,
         "folds": [1, 2, 3],
         "capacity_per_month": CAPACITY,
+        "operating_point": hindsight_words(CAPACITY),  # no moments' context: the fallback
     }
 
 
@@ -273,3 +294,89 @@ def test_audit_model_refuses_predictions_without_labelled_rows() -> None:
         run(predictions, people)
     with pytest.raises(ValueError, match="no labelled examples"):
         run(predictions.iloc[0:0], people)
+
+
+# ------------------------------------------------------- the allocation the audit judges
+
+
+def window_replay(predictions: pd.DataFrame) -> Replay:
+    """Every audit row a police contact of a 14-year-old (open to two programmes), the
+    percentile of a score its rank among the window's scores."""
+    keys = predictions[["person_id", "as_of"]].assign(as_of=lambda d: d["as_of"].dt.date)
+    context = MomentContext(
+        frame=keys.assign(age_completed=14, school_id="SEC-0001"),
+        triggers=keys.assign(
+            trigger_kind="police_contact",
+            trigger_date=keys["as_of"],
+            source="police_contacts",
+            detail="suspect",
+        ),
+        supported=pd.DataFrame(columns=["person_id", "day", "programme"]),
+    )
+    reference = np.sort(predictions["score"].to_numpy(dtype="float64"))
+
+    def percentile(p: np.ndarray) -> np.ndarray:
+        return 100.0 * np.searchsorted(reference, p, side="right") / len(reference)
+
+    return Replay(context, load_programmes(), percentile)
+
+
+def test_audit_model_judges_the_places_the_service_would_have_offered() -> None:
+    predictions, people = synthetic_window()
+    replay = window_replay(predictions)
+    result = run(predictions, people, allocation=replay)
+    assert result.replayed
+    primary = result.audits[PRIMARY]
+    assert primary.population == "moments"
+    # the replay over every row (the censored one too), then the labelled rows counted
+    expected, _ = replay_predictions(predictions, replay)
+    labelled = predictions["label_serious_violence"].notna().to_numpy()
+    offered = np.asarray(expected.offered)
+    assert offered[~labelled].all()  # CENS scored 0.999 and took a place
+    assert int(primary.overall["flagged"]) == int(offered[labelled].sum())
+    assert int(primary.overall["count"]) == int(labelled.sum())
+    section = result.allocation
+    assert section["operating_point"] == ALLOCATION_WORDS and section["rule"] == ALLOCATION_RULE
+    assert section["figures"]["offered"] == int(offered.sum())
+    bound = section["hindsight_bound"]
+    assert bound["name"] == "hindsight bound" and bound["population"] == "person-months"
+    assert bound["flagged"] == CAPACITY * len(MONTHS)
+    assert result.window["operating_point"] == ALLOCATION_WORDS
+    report = model_report(result)
+    html = render_html(report)
+    text = " ".join(unescape(html).split())
+    assert f"The rates in this report are those of {ALLOCATION_WORDS}" in text
+    assert "hindsight bound: " + hindsight_words(CAPACITY) in text
+    assert "assessed on the scores, not on the allocation" in text
+    assert any(s.startswith("Hindsight bound, for comparison only") for s in report["summary"])
+    assert "could not be replayed" not in text
+
+
+def test_the_fallback_to_the_hindsight_lists_names_itself_in_the_report() -> None:
+    predictions, people = synthetic_window()
+    result = run(predictions, people)  # no moments' context
+    assert not result.replayed
+    assert result.audits[PRIMARY].population == "person-months"
+    report = model_report(result)
+    statement = report["allocation"]["fallback"]["statement"]
+    assert statement.startswith("The service's allocation could not be replayed: ")
+    assert NO_CONTEXT.why in statement and NO_CONTEXT.fix in statement
+    assert "not of the places the service would have offered" in statement
+    assert report["summary"][0] == statement
+    text = " ".join(unescape(render_html(report)).split())
+    assert statement in text
+    assert "vru audit --version N --data DATA_DIR" in text
+
+
+def model_report(result: ModelAudit) -> dict[str, object]:
+    return build_report(
+        title="audit",
+        subject={"kind": "model", "name": "vru-risk", "version": 1},
+        data_window=result.window,
+        audits=result.audits,
+        primary=PRIMARY,
+        intervals=result.intervals,
+        gate=result.gate,
+        mitigation=result.mitigation,
+        allocation=result.allocation,
+    )

@@ -27,7 +27,13 @@ from vru_risk.jobs.train import TrainRequest, TrainResult, train
 from vru_risk.models.promotion import review
 from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
-from vru_risk.models.tags import CANDIDATE, FAIRNESS_TAG, TRAINED_BY_TAG
+from vru_risk.models.tags import (
+    ALLOCATION_RULE,
+    AUDIT_ALLOCATION_TAG,
+    CANDIDATE,
+    FAIRNESS_TAG,
+    TRAINED_BY_TAG,
+)
 from vru_risk.settings import Settings
 from vru_risk.training.config import load_experiment
 
@@ -119,6 +125,15 @@ def test_an_audit_runs_from_python_writes_the_report_and_tags_the_gate(
     assert outcome.gate.status in {"pass", "fail", "inconclusive"}
     tags = Registry(settings.tracking_uri).version(version).tags
     assert tags[FAIRNESS_TAG] == outcome.gate.status
+    # the rates are those of the service's allocation, replayed: the version says so
+    assert tags[AUDIT_ALLOCATION_TAG] == ALLOCATION_RULE
+    allocation = outcome.report["allocation"]
+    assert allocation["replayed"] and allocation["fallback"] is None
+    assert outcome.report["population"] == "moments"
+    assert outcome.report["operating_point"]["kind"] == "service_allocation"
+    figures, bound = allocation["figures"], allocation["hindsight_bound"]
+    assert 0 < figures["offered"] < figures["moments"] and figures["places"] > 0
+    assert bound["name"] == "hindsight bound" and bound["flagged"] > 0
     # what a CLI would say, in order: the cached table reused, two steps, their end
     assert isinstance(heard[0], FeaturesReused)
     assert [type(e) for e in heard[1:]] == [StepStarted, StepStarted, StepsDone]

@@ -5,11 +5,11 @@ age_band …) and per requested intersection ("ethnicity*sex"): who is flagged a
 point the service actually uses, how often flags land on those who go on to have the outcome,
 and how the groups compare with a reference group.
 
-:func:`audit` validates its inputs (:mod:`~vru_risk.fairness_reports.inputs`), applies the
-operating point (:mod:`~vru_risk.fairness_reports.operating_points`: the service's monthly lists,
-a threshold, the top k or the top fraction), labels the groups and picks each attribute's
-reference group (:mod:`~vru_risk.fairness_reports.groups`), and computes counts, rates,
-suppression, composition and the comparisons with the reference group
+:func:`audit` validates its inputs (:mod:`~vru_risk.fairness_reports.inputs`), applies the operating
+point (:mod:`~vru_risk.fairness_reports.operating_points`: the places the service would have
+offered, the hindsight monthly lists, a threshold, the top k or the top fraction), labels the groups
+and picks each attribute's reference group (:mod:`~vru_risk.fairness_reports.groups`), and computes
+counts, rates, suppression, composition and the comparisons with the reference group
 (:mod:`~vru_risk.fairness_reports.metrics`, which documents every column of
 :attr:`AuditResult.by_group`).
 
@@ -51,6 +51,7 @@ from vru_risk.fairness_reports.metrics import (
 from vru_risk.fairness_reports.notes import GroupNote
 from vru_risk.fairness_reports.operating_points import (
     OperatingPoint,
+    ServiceAllocation,
     ServiceLists,
     Threshold,
     check_operating_point,
@@ -80,7 +81,8 @@ class AuditResult:
     operating_point, selection
         The operating point and what it did (rows considered, flags).
     population : str
-        ``"rows"`` or ``"person-months"`` (ServiceLists): what one counted unit is.
+        ``"rows"``, ``"person-months"`` (ServiceLists) or ``"moments"`` (ServiceAllocation):
+        what one counted unit is.
     """
 
     by_group: pd.DataFrame
@@ -208,7 +210,7 @@ def audit(
     sensitive_features : pandas.DataFrame
         One column per attribute, aligned by position with ``y_true`` (the index is ignored).
         Missing values become the group ``"unknown"``.
-    operating_point : ServiceLists | Threshold | TopK | TopFraction
+    operating_point : ServiceAllocation | ServiceLists | Threshold | TopK | TopFraction
         Who is flagged (see :mod:`vru_risk.fairness_reports.operating_points`).
     intersections : sequence of tuples of attribute names
         E.g. ``(("ethnicity", "sex"),)`` adds the attribute ``"ethnicity*sex"``.
@@ -303,9 +305,19 @@ def audit(
         reference=reference,
         operating_point=op,
         selection=selection,
-        population="person-months" if isinstance(op, ServiceLists) else "rows",
+        population=_population(op),
         thresholds=thresholds,
     )
+
+
+def _population(op: OperatingPoint) -> str:
+    """What one counted unit is: a person-month (the hindsight monthly lists), a teachable
+    moment (the service's allocation replayed), or a row."""
+    if isinstance(op, ServiceLists):
+        return "person-months"
+    if isinstance(op, ServiceAllocation):
+        return "moments"
+    return "rows"
 
 
 def _probability(inputs: AuditInputs, op: OperatingPoint) -> np.ndarray | None:

@@ -6,7 +6,12 @@ as two distinct people. The operating point
 (:mod:`~vru_risk.fairness_reports.operating_points`) is then applied again inside the replicate:
 a ``TopK`` list is re-cut, a ``TopFraction`` re-cut at the replicate's size, and
 ``ServiceLists`` rebuilt (one row per person per month, the top ``capacity`` per month, ties
-broken by the replicate's own random order). A ``Threshold`` does not depend on the sample.
+broken by the replicate's own random order). A ``Threshold`` does not depend on the sample, and
+a ``ServiceAllocation`` is not replayed again: each drawn moment keeps the offer the replay over
+the whole audit window gave it (re-running the day-by-day allocation per replicate would cost a
+replay each, and a replicate's duplicated people would compete for places as strangers), so
+its intervals reflect which young people happened to be in the window, not the competition
+for places among them.
 
 Replicates are computed from per-group confusion counts with numpy
 (:mod:`~vru_risk.fairness_reports.confusion`; ``MetricFrame`` costs about 0.3 s a replicate, and
@@ -49,6 +54,7 @@ from vru_risk.fairness_reports.inputs import check_inputs
 from vru_risk.fairness_reports.metrics import safe_divide, suppression_reason
 from vru_risk.fairness_reports.operating_points import (
     OperatingPoint,
+    ServiceAllocation,
     ServiceLists,
     Threshold,
     TopFraction,
@@ -109,7 +115,7 @@ def _replicate(
     total = int(ends[-1])
     offsets = np.repeat(design.starts[draws] - (ends - sizes), sizes) + np.arange(total)
     rows = design.by_person[offsets]
-    if isinstance(op, Threshold):
+    if isinstance(op, Threshold | ServiceAllocation):
         assert fixed_flags is not None
         return _cells(design, rows, fixed_flags[rows])
     if isinstance(op, TopK):
@@ -242,7 +248,7 @@ def bootstrap_intervals(
     )[design.attribute_of]
 
     fixed_flags = None
-    if isinstance(op, Threshold):
+    if isinstance(op, Threshold | ServiceAllocation):
         fixed_flags = np.zeros(n, dtype=bool)
         fixed_flags[full.rows] = full.flagged
     rng = np.random.default_rng(seed)

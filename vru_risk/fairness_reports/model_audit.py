@@ -1,8 +1,12 @@
 """The audit of a trained model over its audit window, as the service would have used it.
 
 The audit window is every fold's test slice (``predictions.parquet`` of the training run): data
-after each fold's calibration slice, never used for fitting or selection. The operating point
-replays the service: each calendar month's top *capacity* young people by calibrated score.
+after each fold's calibration slice, never used for fitting or selection. The operating point is
+the places the service would have offered: the daily job's allocation replayed day by day over
+the window (:mod:`~vru_risk.fairness_reports.allocation`; every row, labelled or not, competes
+for the places, and each outcome's audit then counts its labelled rows). The hindsight monthly
+lists (each calendar month's top *capacity* young people by calibrated score) are audited beside
+it as a bound; when the allocation cannot be replayed the audit falls back to them and says so.
 The audit-only attributes come from the ``people`` table (they never reach the model) and are
 joined here, per example, with the age band on the as-of date and the deprivation band.
 
@@ -26,6 +30,13 @@ import numpy as np
 import pandas as pd
 
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
+from vru_risk.fairness_reports.allocation import (
+    Allocation,
+    NoReplay,
+    Replay,
+    allocation_section,
+    replay_predictions,
+)
 from vru_risk.fairness_reports.audit import AuditResult, audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig, evaluate_gate
@@ -42,6 +53,13 @@ OUTCOMES: Mapping[str, str] = {
 }
 ATTRIBUTES = ("sex", "ethnicity", "sen", "fsm", "looked_after", "imd_band", "age_band")
 INTERSECTIONS: tuple[tuple[str, ...], ...] = (("ethnicity", "sex"),)
+#: the allocation of an audit given only scores: the hindsight lists, said to be a fallback
+NO_CONTEXT = NoReplay(
+    why="the audit was given the scores without the data folder that says which programmes "
+    "each moment was eligible for",
+    fix="audit the version with `vru audit --version N --data DATA_DIR`, DATA_DIR being the "
+    "data folder it was trained on",
+)
 
 
 def imd_band(decile: pd.Series) -> pd.Series:
@@ -110,6 +128,13 @@ class ModelAudit:
     mitigation_notes: list[GroupNote] = field(default_factory=list)
     """The groups the mitigations had to leave out (the audit's, the intervals' and the gate's
     own notes are on ``audits``, ``intervals`` and ``gate``)."""
+    allocation: dict[str, Any] = field(default_factory=dict)
+    """The report's ``allocation`` section (:func:`~.allocation.allocation_section`)."""
+
+    @property
+    def replayed(self) -> bool:
+        """Whether the rates are those of the service's allocation, replayed."""
+        return bool(self.allocation.get("replayed"))
 
 
 def audit_model(
@@ -119,27 +144,37 @@ def audit_model(
     capacity: int,
     seed: int,
     gate_config: FairnessGateConfig,
+    allocation: Allocation = NO_CONTEXT,
     n_resamples: int = 1000,
     min_count: int = 50,
     min_positives: int = 10,
     min_flagged: int = 5,
 ) -> ModelAudit:
-    """Audit the calibrated scores of ``predictions`` against every outcome available."""
+    """Audit the calibrated scores of ``predictions`` against every outcome available, at the
+    places the service would have offered (``allocation``: a :class:`Replay`), or at the
+    hindsight monthly lists when it cannot be replayed (a :class:`NoReplay` saying why)."""
     audits: dict[str, AuditResult] = {}
     intervals = pd.DataFrame()
+    predictions = predictions.reset_index(drop=True)
+    replayed = None
+    if isinstance(allocation, Replay):
+        replayed = replay_predictions(predictions, allocation)
+    hindsight: dict[str, Any] = {}
     for outcome, column in OUTCOMES.items():
         if column not in predictions.columns:
             continue
-        rows = predictions[predictions[column].notna()].reset_index(drop=True)
+        keep = predictions[column].notna().to_numpy()
+        rows = predictions[keep].reset_index(drop=True)
         if rows.empty:
             continue
         sensitive = sensitive_frame(rows, people)[list(ATTRIBUTES)]
-        point = ServiceLists(
+        lists = ServiceLists(
             capacity=capacity,
             seed=seed,
             person_id=rows["person_id"].to_numpy(),
             as_of=pd.to_datetime(rows["as_of"]).to_numpy(),
         )
+        point = lists if replayed is None else replayed[0].restricted(keep)
         y = rows[column].to_numpy(dtype="float64")
         score = rows["score"].to_numpy(dtype="float64")
         audits[outcome] = audit(
@@ -154,6 +189,18 @@ def audit_model(
             min_flagged=min_flagged,
         )
         if outcome == PRIMARY:
+            bound = audits[outcome]
+            if replayed is not None:  # the hindsight lists, audited beside it as a bound
+                bound = audit(
+                    y,
+                    score,
+                    sensitive_features=sensitive,
+                    operating_point=lists,
+                    min_count=min_count,
+                    min_positives=min_positives,
+                    min_flagged=min_flagged,
+                )
+            hindsight = _overall(bound)
             intervals = bootstrap_intervals(
                 y,
                 score,
@@ -197,6 +244,32 @@ def audit_model(
         else [],
         "capacity_per_month": capacity,
     }
-    return ModelAudit(
-        audits, intervals, gate, PRIMARY, [], window, mitigation.rows, mitigation.notes
+    section = allocation_section(
+        allocation,
+        None if replayed is None else replayed[1],
+        predictions["label_serious_violence"].to_numpy(dtype="float64"),
+        hindsight=hindsight,
+        capacity=capacity,
     )
+    window["operating_point"] = section["operating_point"]
+    return ModelAudit(
+        audits, intervals, gate, PRIMARY, [], window, mitigation.rows, mitigation.notes, section
+    )
+
+
+def _overall(result: AuditResult) -> dict[str, Any]:
+    """The hindsight bound's figures: who its lists counted and flagged, and how well."""
+    overall = result.overall
+
+    def share(key: str) -> float | None:
+        value = float(overall[key])
+        return None if np.isnan(value) else value
+
+    return {
+        "population": result.population,
+        "count": int(overall["count"]),
+        "flagged": int(overall["flagged"]),
+        "precision": share("ppv"),
+        "recall": share("tpr"),
+        "selection_rate": share("selection_rate"),
+    }

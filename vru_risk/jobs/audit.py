@@ -4,8 +4,14 @@
 predictions, performance summary and experiment), refits the re-weighed mitigation variant,
 audits every outcome by group and intersection with bootstrap intervals, runs the proxy test,
 writes the report (HTML and JSON) under ``VRU_HOME/reports/``, logs it to the run and tags the
-version with the fairness gate's verdict. :func:`fairness_gate_config` is where the gate's
-thresholds come from, for a model's audit and for any tool's scores alike.
+version with the fairness gate's verdict and the allocation its rates describe
+(:data:`~vru_risk.models.tags.AUDIT_ALLOCATION_TAG`: :data:`~vru_risk.models.tags.ALLOCATION_RULE`
+when the service's allocation was replayed over the audit window, :data:`HINDSIGHT_LISTS` when the
+audit had to fall back to the hindsight monthly lists). The replay reads each moment's context
+from the data folder (:func:`~vru_risk.features.context.moment_context`), the programmes from
+``settings.programmes_path`` and the percentiles from the version's reference distribution.
+:func:`fairness_gate_config` is where the gate's thresholds come from, for a model's audit and
+for any tool's scores alike.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from vru_risk.data.load import InvalidDataError, open_folder, register_sources
+from vru_risk.data.load import DataFolder, InvalidDataError, open_folder, register_sources
 from vru_risk.data.validate import FolderNotFoundError
+from vru_risk.fairness_reports.allocation import Allocation, NoReplay, Replay
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig
 from vru_risk.fairness_reports.model_audit import (
     PRIMARY,
@@ -37,12 +44,17 @@ from vru_risk.fairness_reports.proxy import proxy_notes, proxy_test
 from vru_risk.fairness_reports.report import build_report, write_report
 from vru_risk.fairness_reports.reweighing import reweighing_notes, reweighing_weights
 from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
-from vru_risk.jobs.common import JobError, Progress
+from vru_risk.features.context import moment_context
+from vru_risk.flags.programmes import ProgrammeConfigError, load_programmes
+from vru_risk.jobs.common import JobError, Progress, engine_options
 from vru_risk.jobs.events import Listener, ReweighingSkipped, StepsDone, StepStarted, ignore
 from vru_risk.jobs.train import feature_table
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewLog
+from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import (
+    ALLOCATION_RULE,
+    AUDIT_ALLOCATION_TAG,
     CONTENT_HASH_TAG,
     DATA_FINGERPRINT_TAG,
     EXPERIMENT_HASH_TAG,
@@ -62,6 +74,8 @@ PROXY_LEVEL = 0.7
 PROXY_SAMPLE = 20_000
 REWEIGHED = "variant_reweighted_by_ethnicity_in_training"
 REWEIGHED_ROW = variant_name(REWEIGHED)
+#: the value of AUDIT_ALLOCATION_TAG when the audit fell back to the hindsight monthly lists
+HINDSIGHT_LISTS = "hindsight-monthly-top-k"
 
 
 @dataclass(frozen=True)
@@ -82,12 +96,16 @@ def fairness_gate_config(experiment: ExperimentConfig | None = None) -> Fairness
     return experiment.fairness_gate if experiment is not None else FairnessGateConfig()
 
 
-def read_people(data: Path) -> tuple[pd.DataFrame, str]:
-    """The people table of a data folder (typed through the contract) and its fingerprint."""
+def open_data(settings: Settings, data: Path) -> DataFolder:
+    """The checked data folder the audit reads people and the moments' context from."""
     try:
-        folder = open_folder(data, today=date.today())
+        return open_folder(data, today=date.today(), **engine_options(settings))
     except (InvalidDataError, FolderNotFoundError) as exc:
         raise JobError(str(exc)) from None
+
+
+def read_people(folder: DataFolder) -> tuple[pd.DataFrame, str]:
+    """The people table of a data folder (typed through the contract) and its fingerprint."""
     con = duckdb.connect()
     try:
         register_sources(con, folder, DEFAULT_REPORTING_LAG_DAYS)
@@ -119,7 +137,8 @@ def audit_version(
     parent = info.tags.get(PARENT_RUN_TAG)
     if not parent:
         raise JobError(f"version {version} has no training run recorded; it cannot be audited")
-    people, fingerprint = read_people(data)
+    folder = open_data(settings, data)
+    people, fingerprint = read_people(folder)
     if fingerprint != info.tags.get(DATA_FINGERPRINT_TAG):
         raise JobError(
             f"{data} is not the data version {version} was trained on (fingerprint "
@@ -148,8 +167,9 @@ def audit_version(
             raise JobError(f"the experiment of version {version} cannot be read: {exc}") from None
         table = feature_table(settings, config, None, data, progress=progress, on_event=on_event)
         on_event(StepStarted("re-weighing by ethnicity: the booster refitted on every fold"))
+        model, _ = registry.load(version)
         predictions, reweighing = with_reweighted_variant(
-            registry, version, predictions, people, table, config, on_event=on_event
+            model, version, predictions, people, table, config, on_event=on_event
         )
         on_event(StepStarted("auditing: every group, bootstrap intervals, proxy test"))
         result = audit_model(
@@ -158,6 +178,7 @@ def audit_version(
             capacity=capacity,
             seed=seed,
             gate_config=gate_config or fairness_gate_config(config),
+            allocation=service_replay(settings, version, config, folder, predictions, model),
             n_resamples=resamples,
         )
         proxy, proxy_skipped = _proxies(
@@ -177,6 +198,7 @@ def audit_version(
         proxy=proxy,
         mitigation=note_reweighing(result.mitigation, reweighing),
         review_history=review_history(settings, version),
+        allocation=result.allocation,
         demo=demo,
         group_notes=[*result.mitigation_notes, *reweighing, *proxy_skipped],
     )
@@ -185,11 +207,49 @@ def audit_version(
     registry.upload(parent, out, "fairness_report")
     registry.set_tag(version, FAIRNESS_TAG, result.gate.status)
     registry.set_tag(version, FAIRNESS_REPORT_TAG, str(html_path))
+    registry.set_tag(
+        version, AUDIT_ALLOCATION_TAG, ALLOCATION_RULE if result.replayed else HINDSIGHT_LISTS
+    )
     return AuditOutcome(gate=result.gate, json_path=json_path, html_path=html_path, report=report)
 
 
+def service_replay(
+    settings: Settings,
+    version: int,
+    config: ExperimentConfig,
+    folder: DataFolder,
+    predictions: pd.DataFrame,
+    model: RiskModel,
+) -> Allocation:
+    """What replaying the service's allocation over the audit window needs (each moment's
+    context from ``folder``, the programmes file, the version's percentiles and the daily
+    job's offer validity), or why it cannot be replayed and what to run."""
+    try:
+        programmes = load_programmes(settings.programmes_path)
+    except ProgrammeConfigError as exc:
+        raise JobError(
+            f"the fairness audit replays the service's allocation with the programmes file, "
+            f"which cannot be read: {exc}"
+        ) from None
+    as_of = pd.to_datetime(predictions["as_of"])
+    start, end = as_of.min().date(), as_of.max().date()
+    context = moment_context(
+        folder, config.feature_spec(), config.features, start, end, **engine_options(settings)
+    )
+    keys = set(zip(context.frame["person_id"].astype(str), context.frame["as_of"], strict=True))
+    audited = zip(predictions["person_id"].astype(str), as_of.dt.date, strict=True)
+    if not any(key in keys for key in audited):
+        return NoReplay(
+            why=f"the data folder {folder.path} holds none of the audit window's teachable "
+            f"moments ({start} to {end}), so no moment's eligibility for a programme is known",
+            fix=f"audit with the data folder version {version} was trained on, holding its "
+            f"trigger sources: `vru audit --version {version} --data DATA_DIR`",
+        )
+    return Replay(context, programmes, model.percentile, valid_days=settings.flag_visible_days)
+
+
 def with_reweighted_variant(
-    registry: Registry,
+    model: RiskModel,
     version: int,
     predictions: pd.DataFrame,
     people: pd.DataFrame,
@@ -205,7 +265,6 @@ def with_reweighted_variant(
     by ethnicity, computed here from the audit-only people table: training itself never sees a
     protected attribute, and the refitted model is group-blind at decision time.
     """
-    model, _ = registry.load(version)
     params = params_from_text(model.info.get("params", ""))
     if params is None:
         on_event(ReweighingSkipped(version))

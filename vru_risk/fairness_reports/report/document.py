@@ -5,10 +5,13 @@ Top-level keys of ``report.json``
 ``schema_version``, ``title``, ``generated_at`` (UTC), ``demo``, ``subject``, ``data_window``,
 ``primary_outcome``, ``operating_point``, ``population``, ``thresholds``, ``reference``,
 ``overall``, ``groups`` (the primary audit's groups, each with ``intervals``), ``outcomes`` (every
-audit: overall and groups), ``composition``, ``gate``, ``performance``, ``calibration``,
-``proxy``, ``mitigation``, ``review_history`` (null when not given), ``summary`` (sentences for a
-lay reader), ``notes`` and ``cannot_assess`` (one record per group and stage that could not assess
-it: ``stage``, ``attribute``, ``group``, ``reason``, ``meaning``; see
+audit: overall and groups), ``composition``, ``gate``, ``performance``, ``calibration``, ``proxy``,
+``mitigation``, ``review_history`` (null when not given), ``allocation`` (a model's audit: which
+allocation the rates describe, in plain words, the replay's figures and the hindsight bound beside
+them, or why the allocation could not be replayed; see
+:func:`vru_risk.fairness_reports.allocation.allocation_section`; null otherwise), ``summary``
+(sentences for a lay reader), ``notes`` and ``cannot_assess`` (one record per group and stage that
+could not assess it: ``stage``, ``attribute``, ``group``, ``reason``, ``meaning``; see
 :mod:`vru_risk.fairness_reports.notes`). NaN never appears: undefined and suppressed values are
 null, and the page shows them as "cannot be assessed" with the reason.
 
@@ -170,6 +173,7 @@ def build_report(
     proxy: Sequence[Mapping[Any, Any]] | None = None,
     mitigation: Sequence[Mapping[Any, Any]] | None = None,
     review_history: Sequence[Mapping[Any, Any]] | None = None,
+    allocation: Mapping[str, Any] | None = None,
     demo: bool = False,
     notes: list[str] | None = None,
     group_notes: Sequence[GroupNote] = (),
@@ -199,6 +203,9 @@ def build_report(
         left out of the page, when not given). Calibration records that carry
         ``mean_predicted`` and ``observed`` (and optionally ``attribute`` and ``group``; without
         ``group`` they are the overall curve) are also drawn as reliability diagrams.
+    allocation : dict, optional
+        A model audit's ``allocation`` section
+        (:func:`vru_risk.fairness_reports.allocation.allocation_section`).
     demo : bool
         Mark the report as a demonstration (the page shows a banner).
     notes : list of str, optional
@@ -251,6 +258,7 @@ def build_report(
         "proxy": _section(proxy),
         "mitigation": _section(mitigation),
         "review_history": _section(review_history),
+        "allocation": None if allocation is None else to_plain(allocation),
         "notes": [str(note) for note in notes or []],
         "cannot_assess": [
             note.to_dict()

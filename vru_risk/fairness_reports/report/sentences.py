@@ -45,7 +45,44 @@ def _people(n: int) -> str:
 
 
 def _unit(population: str) -> str:
-    return " (counted once per person per month)" if population == "person-months" else ""
+    if population == "person-months":
+        return " (counted once per person per month)"
+    return ""
+
+
+def _counted(count: int, population: str) -> str:
+    """Who the report looks at: young people, or teachable moments under the allocation."""
+    if population == "moments":
+        noun = "teachable moment" if count == 1 else "teachable moments"
+        return f"{count:,} {noun} (a young person with several moments counts once for each)"
+    return _people(count) + _unit(population)
+
+
+def _allocation_words(report: Mapping[str, Any]) -> list[str]:
+    """Which allocation the rates describe, and the hindsight bound beside it."""
+    allocation = report.get("allocation")
+    if not allocation:
+        return []
+    if not allocation["replayed"]:
+        return [allocation["fallback"]["statement"]]
+    out = [f"The rates in this report are those of {allocation['operating_point']}."]
+    figures, bound = allocation["figures"], allocation["hindsight_bound"]
+    if figures["places"]:
+        out.append(
+            f"The programmes used {figures['places_used']:,} of their {figures['places']:,} "
+            "places in the periods the audit window covers whole."
+        )
+    if bound.get("precision") is not None and figures.get("precision") is not None:
+        out.append(
+            f"Hindsight bound, for comparison only: {bound['in_words']} would have reached "
+            f"{per100(bound['recall'])} of every 100 young people who went on to the outcome, "
+            f"with {per100(bound['precision'])} of every 100 on them going on to it (counted "
+            "once per person per month); the places the service would have offered: "
+            f"{per100(figures['recall'])} and {per100(figures['precision'])} (counted once per "
+            "teachable moment)."
+        )
+    out.append(f"Mitigations: {allocation['mitigation']}.")
+    return out
 
 
 def _recall_by_attribute(report: Mapping[str, Any]) -> list[str]:
@@ -192,11 +229,17 @@ def summary_sentences(report: Mapping[str, Any]) -> list[str]:
     """Plain-language sentences for a lay panel member, generated from the report's numbers."""
     overall = report["overall"]
     primary = report["primary_outcome"]
-    sentences = [
-        f"This report looks at {_people(overall['count'])}{_unit(report['population'])}: "
-        f"the list flagged {overall['flagged']:,} of them, and {overall['positives']:,} went on "
+    sentences = _allocation_words(report)
+    flagged = (
+        "the service would have offered a place at"
+        if report["population"] == "moments"
+        else "the list flagged"
+    )
+    sentences.append(
+        f"This report looks at {_counted(overall['count'], report['population'])}: "
+        f"{flagged} {overall['flagged']:,} of them, and {overall['positives']:,} went on "
         f"to the outcome ({primary})."
-    ]
+    )
     if overall.get("tpr") is not None:
         sentences.append(
             f"Of every 100 young people who went on to the outcome, the list reached "

@@ -1,6 +1,12 @@
 """Model versions with their fairness reports (data scientists and the ethics panel), and the
 ethics panel's decisions: approve, reject, override, suspend, each with a written reason and
 recorded under the signed-in member's name (``fairness_reports.review`` applies the rules).
+
+A version approved in the review log whose fairness audit does not describe the service's
+allocation (its :data:`~vru_risk.models.tags.AUDIT_ALLOCATION_TAG` is not
+:data:`~vru_risk.models.tags.ALLOCATION_RULE`: audited on the monthly top-k lists before the
+allocation was replayed) is marked :data:`REVIEW_AGAIN` until it is audited again. The mark only
+informs the panel: such a version keeps loading and serving.
 """
 
 from __future__ import annotations
@@ -15,7 +21,12 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from vru_risk.models.promotion import ReviewRefusedError, review
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewEntry, ReviewLogError
-from vru_risk.models.tags import FAIRNESS_TAG, PERFORMANCE_GATE_TAG
+from vru_risk.models.tags import (
+    ALLOCATION_RULE,
+    AUDIT_ALLOCATION_TAG,
+    FAIRNESS_TAG,
+    PERFORMANCE_GATE_TAG,
+)
 from vru_risk.serving.deps import (
     AppState,
     Csrf,
@@ -40,6 +51,7 @@ ACTIONS: Final = {
     "reject": "Reject: must not go into service",
     "suspend": "Suspend: take out of service now",
 }
+REVIEW_AGAIN: Final = "evaluated under the previous allocation rule: review again"
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,26 @@ class VersionRow:
     fairness: str
     report: str | None
     reviews: list[ReviewEntry]
+    review_again: str | None = None
+
+
+def approved(reviews: list[ReviewEntry]) -> bool:
+    """An approval, or an override by two members, is in a version's review history."""
+    overriders = {e.reviewer for e in reviews if e.action == "override"}
+    return any(e.action == "approve" for e in reviews) or len(overriders) >= 2
+
+
+def review_again(info: VersionInfo, reviews: list[ReviewEntry]) -> str | None:
+    """:data:`REVIEW_AGAIN` for an approved version whose audit predates the allocation rule,
+    with what to run; None otherwise."""
+    if not approved(reviews) or info.tags.get(AUDIT_ALLOCATION_TAG) == ALLOCATION_RULE:
+        return None
+    return (
+        f"{REVIEW_AGAIN}. Its fairness audit judged the monthly top-k lists, not the places the "
+        "service would have offered; a data scientist audits it again with `vru audit --version "
+        f"{info.version} --data DATA_DIR`, then the panel reviews the new report. It stays in "
+        "service meanwhile."
+    )
 
 
 def _rows(state: AppState) -> tuple[list[VersionRow], str]:
@@ -63,6 +95,7 @@ def _rows(state: AppState) -> tuple[list[VersionRow], str]:
     for v in reversed(versions):
         created = dt.datetime.fromtimestamp(v.created_ms / 1000, tz=dt.UTC)
         has_report = report_path(state.settings, v.version).is_file()
+        reviews = [e for e in entries if e.version == v.version]
         rows.append(
             VersionRow(
                 info=v,
@@ -70,7 +103,8 @@ def _rows(state: AppState) -> tuple[list[VersionRow], str]:
                 performance=v.tags.get(PERFORMANCE_GATE_TAG, "") or "not recorded",
                 fairness=v.tags.get(FAIRNESS_TAG, "") or "no fairness report yet",
                 report=f"/models/{v.version}/report" if has_report else None,
-                reviews=[e for e in entries if e.version == v.version],
+                reviews=reviews,
+                review_again=review_again(v, reviews),
             )
         )
     return rows, ""
@@ -94,6 +128,7 @@ def _page(
         "in_service": None if isinstance(service, ScoringUnavailableError) else service,
         "not_in_service": service if isinstance(service, ScoringUnavailableError) else None,
         "actions": ACTIONS,
+        "review_again_words": REVIEW_AGAIN,
         "can_review": user.role == "ethics_panel",
         "error": "",
         "error_version": None,
