@@ -21,29 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
-UNKNOWN = "unknown"
-"""The group of rows whose sensitive value is missing."""
+from vru_risk.models.groups import INTERSECTION_SEP, UNKNOWN, group_labels
 
-INTERSECTION_SEP = "*"
-"""Joins attribute names (``ethnicity*sex``) and group labels (``black*male``)."""
-
-
-def group_labels(values: pd.Series) -> np.ndarray:
-    """String group labels; missing values become :data:`UNKNOWN`."""
-
-    def label(value: object) -> str:
-        if isinstance(value, bool | np.bool_):
-            return "true" if value else "false"
-        if isinstance(value, float | np.floating) and float(value).is_integer():
-            return str(int(value))
-        return str(value)
-
-    codes, levels = pd.factorize(values.to_numpy(dtype=object))  # missing values get code -1
-    names = np.array([label(level) for level in levels] + [UNKNOWN], dtype=object)
-    return names[codes]  # code -1 picks the trailing UNKNOWN
+# the labels' rule is shared with monitoring: one home in vru_risk.models.groups
+__all__ = ["INTERSECTION_SEP", "UNKNOWN", "choose_references", "default_reference", "group_labels"]
 
 
 def default_reference(counts: pd.Series) -> str:

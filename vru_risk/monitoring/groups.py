@@ -27,34 +27,13 @@ Example
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-UNKNOWN: Final = "unknown"
-INTERSECTION_SEP: Final = "*"
-
-
-def group_labels(values: pd.Series) -> np.ndarray:
-    """String group labels (the fairness audit's rule); missing values become ``unknown``.
-
-    >>> group_labels(pd.Series([True, None, 3.0, "a"])).tolist()
-    ['true', 'unknown', '3', 'a']
-    """
-
-    def label(value: object) -> str:
-        if isinstance(value, bool | np.bool_):
-            return "true" if value else "false"
-        if isinstance(value, float | np.floating) and float(value).is_integer():
-            return str(int(value))
-        return str(value)
-
-    codes, levels = pd.factorize(values.to_numpy(dtype=object))
-    names = np.array([label(level) for level in levels] + [UNKNOWN], dtype=object)
-    return names[codes]
+from vru_risk.models.groups import INTERSECTION_SEP, group_labels
 
 
 class GroupRate(BaseModel):
