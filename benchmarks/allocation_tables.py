@@ -66,14 +66,16 @@ def measured(
     label: np.ndarray,
     eligible: dict[str, np.ndarray],
     start: date,
+    end: date,
 ) -> Measured:
-    """``result`` over the days from ``start`` (earlier days: the warm-up)."""
-    in_window = (rows["as_of"] >= start).to_numpy()
-    offers = tuple(o for o in result.offers if o.day >= start)
+    """``result`` over the days ``start`` to ``end`` (earlier days: the warm-up; later ones:
+    labels mostly censored)."""
+    in_window = ((rows["as_of"] >= start) & (rows["as_of"] <= end)).to_numpy()
+    offers = tuple(o for o in result.offers if start <= o.day <= end)
     offered = np.zeros(len(rows), dtype=bool)
     offered[[o.row for o in offers]] = True
-    rules = tuple(r for r in result.rules if r.day >= start)
-    days = tuple(d for d in result.days if d >= start)
+    rules = tuple(r for r in result.rules if start <= r.day <= end)
+    days = tuple(d for d in result.days if start <= d <= end)
     kept = WindowReplay(offered, offers, rules, days, result.programmes)
     y = np.where(in_window, label, np.nan)
     by_programme = {}

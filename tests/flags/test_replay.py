@@ -108,3 +108,12 @@ def test_hindsight_has_no_floor_and_periods_are_separate() -> None:
     assert bound.offered.tolist() == [True, True]
     assert [o.day.month for o in bound.offers] == [3, 4]
     assert not replay_window(rows, context, one_programme()).offered.any()
+
+
+def test_hindsight_with_valid_days_does_not_choose_a_person_again_while_an_offer_is_valid() -> None:
+    rows, context = month([("a", 5, 99.0), ("a", 40, 99.0), ("b", 41, 95.0), ("a", 130, 99.0)])
+    programmes = one_programme()
+    every_period = hindsight(rows, context, programmes)
+    as_service = hindsight(rows, context, programmes, valid_days=90)
+    assert every_period.offered.tolist() == [True, True, True, True]
+    assert as_service.offered.tolist() == [True, False, True, True]  # day 130: 125 days later

@@ -37,7 +37,7 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -108,57 +108,60 @@ def hindsight(
     programmes: Programmes,
     *,
     seed: int = 0,
+    valid_days: int | None = None,
 ) -> WindowReplay:
     """The hindsight bound: per programme and capacity period, the ``capacity`` highest-scored
     moments of the whole period it may be offered to (the allocation's eligibility and support
     under way, one moment per person per period, no floor, ties in the allocation's seeded
     order), chosen knowing every moment of the period, which no daily allocation can. It is
     what training and the audit used to report (a monthly top-k list), kept as a bound and
-    named as such; :func:`allocation_metrics` judges it like a replay.
+    named as such; :func:`allocation_metrics` judges it like a replay. With ``valid_days``,
+    periods are chosen in date order and, as in the service, nobody is chosen again by a
+    programme while an offer it made is valid (``valid_days`` after it); without, a person may
+    be chosen in every period.
 
     Each offer's ``rank`` is its place in the period's list (1 = the highest score) and its
     ``threshold`` the lowest percentile on that list; each programme-day's rule says how many
     places the list had left that morning (``policy`` ``"hindsight"``)."""
     candidates = window_candidates(rows, context, programmes)
     days = np.asarray(candidates.day, dtype=object)
+    persons = np.asarray(candidates.person_id, dtype=object)
     offers: list[Offer] = []
     rules: list[DayRule] = []
     window_days = sorted(set(days.tolist()))
-    tie = tiebreaks(np.asarray(candidates.person_id, dtype=object), seed)
+    tie = tiebreaks(persons, seed)
     for programme in programmes.programmes:
         rows_ok = np.flatnonzero(candidates.eligible[programme.id].eligible)
         starts = {d: programme.period_start(d) for d in window_days}
-        chosen = pd.DataFrame(
-            {
-                "row": rows_ok,
-                "period": [starts[d] for d in days[rows_ok]],
-                "person": candidates.person_id[rows_ok],
-                "minus_probability": -candidates.probability[rows_ok],
-                "tie": tie[rows_ok],
-            }
-        )
-        chosen = (
-            chosen.sort_values(["period", "minus_probability", "tie"], kind="stable")
-            .drop_duplicates(["period", "person"])
-            .groupby("period", sort=False)
-            .head(programme.capacity)
-        )
-        cut: dict[date, float] = {}
+        period = np.array([starts[d] for d in days[rows_ok]], dtype=object)
+        order = rows_ok[np.lexsort((tie[rows_ok], -candidates.probability[rows_ok], period))]
+        lists: dict[date, list[int]] = {}
+        until: dict[str, date] = {}
+        for i in order.tolist():
+            chosen = lists.setdefault(starts[days[i]], [])
+            person = str(persons[i])
+            if len(chosen) >= programme.capacity or any(persons[j] == person for j in chosen):
+                continue
+            if valid_days is not None:
+                if until.get(person, date.min) >= days[i]:
+                    continue
+                until[person] = days[i] + timedelta(days=valid_days)
+            chosen.append(i)
         taken: dict[date, list[date]] = {}
-        periods = chosen["period"].to_numpy(dtype=object)
-        picks = chosen["row"].to_numpy()
-        for period in dict.fromkeys(periods.tolist()):
-            picked = picks[periods == period]
-            cut[period] = float(candidates.percentile[picked].min())
-            taken[period] = sorted(days[picked].tolist())
+        cut: dict[date, float] = {}
+        for start, picked in lists.items():
+            if not picked:
+                continue
+            cut[start] = float(candidates.percentile[picked].min())
+            taken[start] = [days[i] for i in picked]
             offers.extend(
-                Offer(int(i), programme.id, days[i], rank, cut[period])
+                Offer(i, programme.id, days[i], rank, cut[start])
                 for rank, i in enumerate(picked, start=1)
             )
         for day in window_days:
-            period = starts[day]
-            before = sum(1 for d in taken.get(period, []) if d < day)
-            threshold = cut.get(period, programme.min_percentile)
+            start = starts[day]
+            before = sum(1 for d in taken.get(start, []) if d < day)
+            threshold = cut.get(start, programme.min_percentile)
             left = max(programme.capacity - before, 0)
             rules.append(DayRule(programme.id, day, "hindsight", threshold, left, False))
     offered = np.zeros(len(candidates), dtype=bool)
