@@ -119,7 +119,7 @@ def policy_table(views: dict[str, Measured]) -> str:
             used = f"{m.places_used:,}/{m.places:,} {m.places_used_share:6.1%}"
             lines.append(
                 f"{name:<11} {programme:<19} {m.offered:>7,} {m.precision:>9.3f} {m.recall:>7.3f} "
-                f"{used:>17} {m.days_with_place_share:>13.1%} {wait:>11} {never:>15}"
+                f"{used:>17} {m.days_with_place_share:>13.1%} {wait:>11} {never:>15}".rstrip()
             )
     lines.append(
         "recall: all = among every labelled moment, a programme = among the moments it may be "

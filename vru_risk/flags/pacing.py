@@ -11,10 +11,11 @@ eligible moments a day, the day offers to moments in the top ``places / (rate * 
 of that distribution: the places left are aimed at the first :data:`PACE` of the days left, so
 that a quiet spell or a moment that cannot be offered (someone offered already) does not leave
 places unused at the period's end (``benchmarks/allocation.py``: with ``PACE`` 1 the paced
-programmes used 94% of the places that could be filled on the 70,000-person county, with 0.5
-98.9%, at a higher precision; docs/flags.md). When places are plentiful the threshold is the floor; on the period's last day it
-is the floor too, so no place is held back past the period's end. Without history (a new
-programme or a first run) the day falls back to the floor and says so.
+programmes used 94.2% of the places the hindsight bound fills on the 70,000-person county, with
+0.5 98.9%, at a higher precision; docs/flags.md). When places are plentiful the threshold is
+the floor; on the period's last day it is the floor too, so no place is held back past the
+period's end. Without history (a new programme or a first run) the day falls back to the floor
+and says so.
 
 Example
 -------
