@@ -89,6 +89,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/scoring.py
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/flag_load.py
+	$(BIN)/python benchmarks/allocation.py
 	$(BIN)/python benchmarks/cli_startup.py
 
 lock: $(UV)

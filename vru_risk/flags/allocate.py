@@ -151,6 +151,12 @@ class _Arrays:
     tie: np.ndarray
 
 
+def tiebreaks(persons: np.ndarray, seed: int) -> np.ndarray:
+    """The seeded order that breaks ties between equal scores (per person, the same every day)."""
+    key = f"vru-flags-{seed:06d}"[:16].ljust(16, "0")
+    return np.asarray(pd.util.hash_array(np.asarray(persons, dtype=object), hash_key=key))
+
+
 def replay(
     candidates: Candidates,
     programmes: Programmes,
@@ -168,7 +174,7 @@ def replay(
     days = np.asarray(candidates.day, dtype=object)
     probability = np.asarray(candidates.probability, dtype="float64")
     percentile = np.asarray(candidates.percentile, dtype="float64")
-    tie = pd.util.hash_array(persons, hash_key=f"vru-flags-{seed:06d}"[:16].ljust(16, "0"))
+    tie = tiebreaks(persons, seed)
     arrays = _Arrays(persons, probability, percentile, tie)
     by_day: dict[date, np.ndarray] = {}
     if len(days):
