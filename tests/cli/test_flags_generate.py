@@ -108,7 +108,7 @@ def test_generate_writes_valid_explained_flags_of_the_approved_model(
         assert "2026-01-31" <= flag.as_of.isoformat() <= "2026-03-31"
     assert "flag(s) written to" in result.stdout and "offers by programme" in result.stdout
     assert "the model's score" in result.stdout  # --top prints reasons
-    assert "first come: each day's moments at or above the" in result.stdout
+    assert "on 2026-03-31: places are spread across the" in result.stdout  # paced by default
     moments = load_moments(vru_home / "flags" / "moments-2026-03-31")
     assert {f.person_id for f in flags} <= set(moments.frame["person_id"])
     # capacity per month holds over the replayed days

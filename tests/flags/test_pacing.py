@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vru_risk.flags.allocate import AllocationState, Candidates, DayRule, replay
+from vru_risk.flags.allocate import AllocationState, Candidates, DayRule, how_chosen, replay
 from vru_risk.flags.eligibility import Eligibility
 from vru_risk.flags.pacing import MIN_DAYS, PacingHistory, PacingHistoryError
 from vru_risk.flags.programmes import Programme, Programmes
@@ -71,9 +71,11 @@ def test_paced_spreads_the_places_and_gives_them_to_higher_scores() -> None:
     paced_days, paced = offers_in("paced", 2)
     _, first = offers_in("first_come", 2)
     assert len(paced_days) == 10  # every place used
-    assert max(paced_days) >= date(2026, 2, 20)  # still offering in the last third
-    assert len({d.isocalendar().week for d in paced_days}) >= 3
-    assert np.mean(paced) > np.mean(first) + 3
+    # aimed at the first half of the days left (PACE), re-aimed every day: on steady arrivals
+    # the places last about twice as long as first come's, into the month's second week
+    assert max(paced_days) >= date(2026, 2, 10)
+    assert len({d.isocalendar().week for d in paced_days}) >= 2
+    assert np.mean(paced) > np.mean(first) + 2
     assert min(paced) >= 90.0  # never below the floor
 
 
@@ -127,3 +129,21 @@ def test_a_history_that_cannot_be_read_is_refused_with_what_to_do(
     with pytest.raises(PacingHistoryError, match="delete it"):
         PacingHistory.read(path)
     assert PacingHistory.read(tmp_path / "absent.json").days == {}
+
+
+def test_how_the_days_offers_were_chosen_is_said_in_words() -> None:
+    paced = one_programme("paced").programmes[0]
+    first = one_programme("first_come").programmes[0]
+    assert how_chosen(paced, "paced", 97.0, 4) == (
+        "places are spread across the month: the day's offers went to moments at or above the "
+        "97th percentile of the model's scores (the programme's floor is the 90th), highest "
+        "first; 4 of 10 places left this month"
+    )
+    assert how_chosen(paced, "paced", 90.0, 4).startswith(
+        "places are spread across the month; on this day every moment at or above the "
+        "programme's floor, the 90th percentile, could be offered"
+    )
+    assert how_chosen(first, "first_come", 90.0, 0) == (
+        "first come: each day's moments at or above the 90th percentile are offered, highest "
+        "first, until the month's places are used; 0 of 10 places left this month"
+    )

@@ -4,6 +4,8 @@ OpenAPI document and its reference page."""
 from __future__ import annotations
 
 from tests.serving.app.conftest import FLAGS, TODAY, Served
+from vru_risk.flags.allocate import how_chosen
+from vru_risk.flags.programmes import load_programmes
 
 A, B, C = FLAGS["A"], FLAGS["B"], FLAGS["C"]
 
@@ -22,7 +24,8 @@ def test_todays_flags_are_the_programmes_offers_by_rank_with_capacity(served: Se
     }
     assert body["capacity_used"] == 1  # only A falls in this week
     assert body["places_left"] == 9
-    assert body["how_offers_chosen"].startswith("first come: each day's moments at or above")
+    admit_ae = load_programmes().by_id("admit_ae")  # the packaged programmes, as served
+    assert body["how_offers_chosen"] == how_chosen(admit_ae, admit_ae.policy, None, 9)
     assert body["how_offers_chosen"].endswith("9 of 10 places left this week")
     assert "not a decision" in body["advisory_notice"]
     flag = body["flags"][0]

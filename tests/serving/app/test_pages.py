@@ -130,7 +130,7 @@ def test_a_decision_form_with_a_problem_comes_back_with_the_answers_kept(served:
 def test_the_flags_page_shows_capacity_and_only_this_programmes_list(served: Served) -> None:
     html = served.browser("amy").get("/flags").text
     assert "9 of 10</strong> places left this week" in html and "1 offered so far" in html
-    assert "How offers are chosen: first come: each day&#39;s moments at or above the 75th" in html
+    assert "How offers are chosen: places are spread across the week" in html  # paced
     assert "2 support opportunities for Admit A&amp;E" in html
     assert A.person_id not in html  # the list shows flag ids and reasons, not who
     assert FLAGS["B"].flag_id not in html and FLAGS["C"].flag_id in html
