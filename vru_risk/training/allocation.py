@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from vru_risk.features.context import MomentContext
+from vru_risk.flags.allocate import Offer
 from vru_risk.flags.programmes import Programmes
 from vru_risk.flags.replay import AllocationMetrics, allocation_metrics, replay_window
 from vru_risk.models.risk_model import percentile_in, reference_quantiles
@@ -70,11 +71,12 @@ class ServiceAllocation:
 
 @dataclass(frozen=True)
 class FoldOffers:
-    """One model's replayed offers over a fold's test rows: ``offered[k]`` for row k, and what
-    they were worth against the label."""
+    """One model's replayed offers over a fold's test rows: ``offered[k]`` for row k, what
+    they were worth against the label, and the offers themselves (row, programme, day)."""
 
     offered: np.ndarray
     metrics: AllocationMetrics
+    offers: tuple[Offer, ...] = ()
 
 
 def fold_percentile(reference_scores: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -112,7 +114,7 @@ def replay_fold(
     result = replay_window(
         rows, allocation.context, allocation.programmes, valid_days=allocation.valid_days
     )
-    return FoldOffers(result.offered, allocation_metrics(result, label))
+    return FoldOffers(result.offered, allocation_metrics(result, label), result.offers)
 
 
 def add_metrics(parts: list[AllocationMetrics]) -> AllocationMetrics:

@@ -226,7 +226,9 @@ def run_fold(
 
 def _kept(offers: FoldOffers | None, keep: np.ndarray) -> FoldOffers | None:
     """``offers`` over the labelled rows only (its metrics already leave the others out)."""
-    return None if offers is None else FoldOffers(offers.offered[keep], offers.metrics)
+    return (
+        None if offers is None else FoldOffers(offers.offered[keep], offers.metrics, offers.offers)
+    )
 
 
 def judged_months(
