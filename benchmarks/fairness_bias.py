@@ -228,10 +228,16 @@ def _model_run(people: int, seed: int, bias: bool, capacity: int, folder: Path) 
         "flagged": int(predictions["flagged"].sum()),
         "lightgbm": {
             k: float(pooled[LIGHTGBM].metrics[k])
-            for k in ("precision_at_capacity", "auc", "true_involvement_precision_at_capacity")
+            for k in (
+                "hindsight_precision_at_capacity",
+                "auc",
+                "hindsight_true_involvement_precision_at_capacity",
+            )
             if k in pooled[LIGHTGBM].metrics
         },
-        "oracle_precision_at_capacity": float(pooled[ORACLE].metrics["precision_at_capacity"])
+        "oracle_precision_at_capacity": float(
+            pooled[ORACLE].metrics["hindsight_precision_at_capacity"]
+        )
         if ORACLE in pooled
         else math.nan,
         "recording": recording,
@@ -763,7 +769,8 @@ def main() -> None:
         print(
             f"  model, bias {condition}: pooled test AUC "
             f"{np.mean([r['lightgbm'].get('auc', math.nan) for r in rs]):.3f}, precision at "
-            f"capacity {np.mean([r['lightgbm']['precision_at_capacity'] for r in rs]):.3f} "
+            "capacity "
+            f"{np.mean([r['lightgbm']['hindsight_precision_at_capacity'] for r in rs]):.3f} "
             f"(oracle {np.nanmean([r['oracle_precision_at_capacity'] for r in rs]):.3f}); "
             f"audit window {np.mean([r['labelled'] for r in rs]):,.0f} labelled rows, "
             f"{np.mean([r['flagged'] for r in rs]):.0f} flagged on the service lists (mean)"

@@ -115,7 +115,7 @@ EXPERIMENT = COMMON + textwrap.dedent(
     baselines = list(config.models.baselines)
 
     def capacity(metrics):
-        return metrics["precision_at_capacity"]
+        return metrics["hindsight_precision_at_capacity"]
 
     def best_baseline(evaluations):
         finite = [b for b in baselines if capacity(evaluations[b].metrics) == capacity(
@@ -123,9 +123,10 @@ EXPERIMENT = COMMON + textwrap.dedent(
         return max(finite, key=lambda b: capacity(evaluations[b].metrics)) if finite else None
 
     def brief(metrics):
-        return {k: metrics.get(k) for k in ("precision_at_capacity", "recall_at_capacity",
-                                           "lift_at_capacity", "auc", "ece", "examples",
-                                           "positives", "flagged")}
+        return {k: metrics.get(k) for k in ("hindsight_precision_at_capacity",
+                                           "hindsight_recall_at_capacity",
+                                           "hindsight_lift_at_capacity", "auc", "ece", "examples",
+                                           "positives", "hindsight_flagged")}
 
     folds = []
     for i, f in enumerate(result.folds, start=1):
@@ -365,9 +366,10 @@ def main() -> None:
     )
     for r in exp["summary"]:
         print(
-            f"  {r['model']:26} {_f(r['precision_at_capacity']):>8} "
+            f"  {r['model']:26} {_f(r['hindsight_precision_at_capacity']):>8} "
             f"{_f(r['precision_fold_min']) + '-' + _f(r['precision_fold_max']):>12} "
-            f"{_f(r['recall_at_capacity']):>7} {_f(r['lift_at_capacity'], 1):>6} "
+            f"{_f(r['hindsight_recall_at_capacity']):>7} "
+            f"{_f(r['hindsight_lift_at_capacity'], 1):>6} "
             f"{_f(r['auc']):>6} {_f(r['ece']):>6} {_f(r['true_involvement_precision']):>9}"
         )
 
@@ -378,9 +380,10 @@ def main() -> None:
     ratios: dict[str, dict[str, float]] = {}
 
     def row(label: str, models: dict[str, Any], best_name: str | None) -> None:
-        ours = float(models[lgb]["precision_at_capacity"])
-        oracle = float(models[orc]["precision_at_capacity"]) if orc in models else math.nan
-        base = float(models[best_name]["precision_at_capacity"]) if best_name else math.nan
+        h = "hindsight_precision_at_capacity"  # a feature table alone: the hindsight lists
+        ours = float(models[lgb][h])
+        oracle = float(models[orc][h]) if orc in models else math.nan
+        base = float(models[best_name][h]) if best_name else math.nan
         vs_oracle, vs_base = _ratio(ours, oracle), _ratio(ours, base)
         ratios[label] = {"vs_oracle": vs_oracle, "vs_best_baseline": vs_base}
         auc_base = models[best_name]["auc"] if best_name else math.nan
@@ -424,8 +427,8 @@ def main() -> None:
         f"{_met(folds_base_ok)})"
     )
     ceiling = _ratio(
-        float(pooled[orc]["precision_at_capacity"]) if orc in pooled else math.nan,
-        float(pooled[best]["precision_at_capacity"]) if best else math.nan,
+        float(pooled[orc]["hindsight_precision_at_capacity"]) if orc in pooled else math.nan,
+        float(pooled[best]["hindsight_precision_at_capacity"]) if best else math.nan,
     )
     print(
         f"  oracle / best baseline   {_f(ceiling, 2):>5} pooled (the oracle ranks by the true "

@@ -15,7 +15,14 @@ import pyarrow.parquet as pq
 from tests.conftest import RunVru
 from vru_risk.features.table_metadata import SPEC_HASH_KEY
 from vru_risk.models.registry import Registry, tracking
-from vru_risk.models.tags import BLOCKED, CANDIDATE, REJECTED
+from vru_risk.models.tags import (
+    ALLOCATION_RULE,
+    BLOCKED,
+    CANDIDATE,
+    REJECTED,
+    TRAINING_ALLOCATION_TAG,
+)
+from vru_risk.training.allocation import HINDSIGHT_ONLY, NOT_REPLAYED
 
 
 def registry(home: Path) -> Registry:
@@ -37,7 +44,12 @@ def test_training_registers_a_candidate_with_its_runs_and_artifacts(
     assert "performance gate: pass" in out
     assert "leakage tripwire: clear" in out
     assert "registered vru-risk version 1: candidate (candidate)" in out
+    said = " ".join(out.split())
+    assert "precision at capacity: the places the service would have offered (policy per" in said
+    assert "hindsight bound: the monthly top-k list" in said
+    assert "the service cannot reach it" in said
     version = registry(vru_home).version(1)
+    assert version.tags[TRAINING_ALLOCATION_TAG] == ALLOCATION_RULE
     assert version.aliases == ("candidate",)
     tags = version.tags
     for key in (
@@ -82,6 +94,7 @@ def test_training_registers_a_candidate_with_its_runs_and_artifacts(
     listing = vru("models", "list")
     assert listing.code == 0
     assert "candidate" in listing.stdout and "pass" in listing.stdout
+    assert "(hindsight)" not in listing.stdout  # its figures are the replayed offers
 
 
 def test_a_null_world_registers_nothing_as_a_candidate(
@@ -90,7 +103,14 @@ def test_a_null_world_registers_nothing_as_a_candidate(
     result = vru("train", "--features", null_features)
     assert result.code == 0, result.output
     assert "performance gate: fail" in result.stdout
+    # a feature table alone: nothing replayed, and the summary and the version say so
+    said = " ".join(result.stdout.split())
+    assert NOT_REPLAYED in said
+    assert "of each month's top-capacity list (hindsight only)" in said
     versions = registry(vru_home).versions()
+    assert versions[0].tags[TRAINING_ALLOCATION_TAG] == HINDSIGHT_ONLY
+    assert versions[0].metric("precision_at_capacity") is None
+    assert versions[0].metric("hindsight_precision_at_capacity") is not None
     assert [v.state for v in versions] == [REJECTED]
     assert versions[0].aliases == ()
     assert versions[0].tags["vru.gate.performance"] == "fail"
@@ -111,7 +131,9 @@ def test_features_built_from_event_dates_fire_the_leakage_tripwire(
     v1, v2 = reg.versions()
     assert v2.state == BLOCKED and v2.aliases == ()
     assert reg.alias("candidate").version == v1.version  # type: ignore[union-attr]
-    assert v2.metric("precision_at_capacity") > v1.metric("precision_at_capacity")  # type: ignore[operator]
+    # trained from tables: both judged on the hindsight lists alone (named so)
+    h = "hindsight_precision_at_capacity"
+    assert v2.metric(h) > v1.metric(h)  # type: ignore[operator]
 
 
 def test_a_table_marked_as_built_on_event_dates_is_refused(

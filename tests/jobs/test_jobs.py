@@ -9,16 +9,19 @@ environment says.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterator
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from tests.cli.test_audit import one_thread, seed_feature_cache, small_experiment
 from vru_risk.flags.ledger import issued_file, read_flags_file
+from vru_risk.flags.programmes import load_programmes
 from vru_risk.jobs.audit import AuditOutcome, audit_version
 from vru_risk.jobs.common import JobError
 from vru_risk.jobs.events import Event, FeaturesReused, StepsDone, StepStarted
@@ -33,9 +36,11 @@ from vru_risk.models.tags import (
     CANDIDATE,
     FAIRNESS_TAG,
     TRAINED_BY_TAG,
+    TRAINING_ALLOCATION_TAG,
 )
 from vru_risk.settings import Settings
 from vru_risk.training.config import load_experiment
+from vru_risk.training.results import LIGHTGBM
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +66,12 @@ def trained(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> TrainResult:
     experiment = small_experiment(tmp_path_factory.mktemp("experiment"))
+    # from the data folder (its feature table already in the cache), as `vru train --data`
+    seed_feature_cache(settings.home, county / "data", county_features)
     request = TrainRequest(
         load_experiment(experiment),
         experiment,
-        table=county_features,
+        data=county / "data",
         truth=county / "truth",
         trained_by="job-tests",
     )
@@ -94,12 +101,42 @@ def test_a_training_runs_from_python_and_registers_its_version(
 ) -> None:
     outcome = trained.outcome
     assert outcome.state == CANDIDATE and outcome.performance.passed
-    assert trained.table == county_features
+    assert trained.table.parent == settings.features_dir  # the session's table, cached
     models = set(trained.experiment.summary["model"])
     assert {"lightgbm", "logistic_regression", "oracle"} <= models
     version = Registry(settings.tracking_uri).version(outcome.version.version)
     assert version.aliases == ("candidate",)
     assert version.tags[TRAINED_BY_TAG] == "job-tests"
+
+
+def test_a_training_from_a_data_folder_judges_the_places_the_service_would_offer(
+    settings: Settings, trained: TrainResult
+) -> None:
+    result = trained.experiment
+    assert result.replayed and result.allocation is not None
+    pooled = result.pooled[LIGHTGBM].metrics
+    # the metrics at capacity are the replayed offers', the monthly lists beside them
+    assert pooled["precision_at_capacity"] == pooled["offered_positive"] / pooled["offered"]
+    assert pooled["hindsight_precision_at_capacity"] > pooled["precision_at_capacity"]
+    assert 0 < pooled["places_used_share"] <= 1 and 0 < pooled["days_with_place_share"] <= 1
+    assert "precision at capacity: the places the service would have offered" in (
+        result.allocation_text()
+    )
+    registry = Registry(settings.tracking_uri)
+    version = registry.version(trained.outcome.version.version)
+    assert version.tags[TRAINING_ALLOCATION_TAG] == ALLOCATION_RULE
+    assert version.metric("precision_at_capacity") == pytest.approx(
+        pooled["precision_at_capacity"], abs=1e-6
+    )
+    params = registry.client.get_run(trained.outcome.run_id).data.params
+    expected = hashlib.sha256(
+        resources.files("vru_risk.flags").joinpath("programmes.yaml").read_bytes()
+    ).hexdigest()
+    assert params["allocation"] == ALLOCATION_RULE
+    assert params["programmes_sha256"] == expected
+    assert {k: v for k, v in params.items() if k.startswith("policy.")} == {
+        f"policy.{p.id}": p.policy for p in load_programmes().programmes
+    }
 
 
 def test_a_training_refuses_a_request_without_one_source_of_features(

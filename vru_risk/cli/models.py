@@ -17,7 +17,13 @@ app = typer.Typer(help="Registered model versions, aliases and gate states", no_
 def list_versions() -> None:
     """Show every version: aliases, state, gates, training window and key metrics."""
     from vru_risk.models.registry import Registry, RegistryError
-    from vru_risk.models.tags import LEAKAGE_GATE_TAG, PERFORMANCE_GATE_TAG, TRAIN_END_TAG
+    from vru_risk.models.tags import (
+        ALLOCATION_RULE,
+        LEAKAGE_GATE_TAG,
+        PERFORMANCE_GATE_TAG,
+        TRAIN_END_TAG,
+        TRAINING_ALLOCATION_TAG,
+    )
 
     uri = state.get_settings().tracking_uri
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
@@ -51,8 +57,16 @@ def list_versions() -> None:
         view.add_column(col)
     for v in reversed(versions):
         created = datetime.fromtimestamp(v.created_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
-        auc, prec, rec = (
-            v.metric(k) for k in ("auc", "precision_at_capacity", "recall_at_capacity")
+        # a version not judged on the replayed allocation shows its hindsight lists' figures
+        # (older versions logged them as precision_at_capacity), marked as such
+        replayed = v.tags.get(TRAINING_ALLOCATION_TAG) == ALLOCATION_RULE
+        mark = "" if replayed else " (hindsight)"
+        auc = v.metric("auc")
+        prec, rec = (
+            v.metric(f"{m}_at_capacity")
+            if replayed
+            else v.metric(f"hindsight_{m}_at_capacity") or v.metric(f"{m}_at_capacity")
+            for m in ("precision", "recall")
         )
         view.add_row(
             str(v.version),
@@ -62,8 +76,8 @@ def list_versions() -> None:
             v.tags.get(LEAKAGE_GATE_TAG, "-"),
             v.tags.get(TRAIN_END_TAG, "-"),
             f"{auc:.3f}" if auc is not None else "-",
-            f"{prec:.3f}" if prec is not None else "-",
-            f"{rec:.3f}" if rec is not None else "-",
+            f"{prec:.3f}{mark}" if prec is not None else "-",
+            f"{rec:.3f}{mark}" if rec is not None else "-",
             created,
         )
     console.print(view)

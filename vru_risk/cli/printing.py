@@ -164,17 +164,26 @@ def print_result(trained: TrainResult) -> None:
     """The summary table (model, logistic regression, baselines, oracle), gates and version."""
     result, outcome = trained.experiment, trained.outcome
     cap = result.config.capacity.per_month
+    replayed = result.replayed
     view = Table(
         title=f"Test folds pooled ({len(result.folds)} folds, {cap} young people a month)",
-        caption="precision/recall/lift: of each month's top-capacity list; AUC etc. over all "
-        "test examples; true inv.: precision against true involvement (synthetic only)",
+        caption=(
+            "precision/recall/lift: of the places the service would have offered; hindsight: "
+            "precision of each month's top-capacity list"
+            if replayed
+            else "precision/recall/lift: of each month's top-capacity list (hindsight only)"
+        )
+        + "; AUC etc. over all test examples; true inv.: precision against true involvement "
+        "(synthetic only)",
     )
     cols = (
         "model",
-        "precision@cap",
+        "precision@cap" if replayed else "hindsight precision@cap",
         "fold range",
         "recall@cap",
         "lift",
+        "hindsight",
+        "places used",
         "AUC",
         "avg prec",
         "Brier",
@@ -190,6 +199,8 @@ def print_result(trained: TrainResult) -> None:
             f"{_fmt(r['precision_fold_min'])}-{_fmt(r['precision_fold_max'])}",
             _fmt(r["recall_at_capacity"]),
             _fmt(r["lift_at_capacity"], 1),
+            _fmt(r["hindsight_precision_at_capacity"]),
+            _fmt(r["places_used_share"]),
             _fmt(r["auc"]),
             _fmt(r["average_precision"]),
             _fmt(r["brier"]),
@@ -197,6 +208,7 @@ def print_result(trained: TrainResult) -> None:
             _fmt(r["true_involvement_precision"]),
         )
     console.print(view)
+    console.print(result.allocation_text())
     for key, interval in result.differences.items():
         console.print(f"  precision at capacity, {key}: {interval.text()}")
     gate = outcome.performance

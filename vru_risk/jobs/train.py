@@ -3,26 +3,34 @@
 :func:`train` runs one experiment on a data folder (its feature table cached under
 ``VRU_HOME/features/``, :mod:`vru_risk.features.cache`) or on a feature table: temporal folds,
 baselines, LightGBM, the performance gate and the leakage tripwire, every run logged and the
-final model registered with the state its gates give it. Runs a killed training left RUNNING are
-marked FAILED first (:func:`close_abandoned_runs`). :func:`check_plan` validates an experiment's
-fold plan without fitting anything (``vru train --check``).
+final model registered with the state its gates give it. From a data folder, the test moments'
+context (:func:`~vru_risk.features.context.moment_context`, one query for every fold's test
+window) and the programmes file let the evaluation replay the places the service would have
+offered (:func:`service_allocation`); from a table alone it reports the hindsight lists only.
+Runs a killed training left RUNNING are marked FAILED first (:func:`close_abandoned_runs`).
+:func:`check_plan` validates an experiment's fold plan without fitting anything (``vru train
+--check``).
 """
 
 from __future__ import annotations
 
 import getpass
+import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pyarrow.parquet as pq
 from mlflow.exceptions import MlflowException
 
-from vru_risk.data.load import InvalidDataError, open_folder
+from vru_risk.data.load import DataFolder, InvalidDataError, open_folder
 from vru_risk.data.validate import FolderNotFoundError
 from vru_risk.features.cache import FeatureCacheError, build_table, find_table
 from vru_risk.features.catalog import CatalogError
+from vru_risk.features.context import moment_context
 from vru_risk.features.table_metadata import EXTRACT_DATE_KEY, LABEL_LAG_DAYS_KEY
+from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_programmes
 from vru_risk.jobs.common import JobError, Progress, engine_options
 from vru_risk.jobs.events import (
     EventDatesUsed,
@@ -37,8 +45,14 @@ from vru_risk.jobs.events import (
 from vru_risk.models.registry import Registry, RegistryError
 from vru_risk.settings import Settings
 from vru_risk.training.abandoned_runs import AbandonedRun, fail_abandoned_runs
+from vru_risk.training.allocation import ServiceAllocation
 from vru_risk.training.config import ExperimentConfig
-from vru_risk.training.data import FeatureTableError, load_feature_table, with_oracle
+from vru_risk.training.data import (
+    FeatureTableError,
+    TrainingData,
+    load_feature_table,
+    with_oracle,
+)
 from vru_risk.training.pipeline import run_experiment
 from vru_risk.training.results import ExperimentResult
 from vru_risk.training.splits import Fold, FoldPlanError, SliceCount, fold_plan, slice_counts
@@ -98,12 +112,36 @@ def feature_table(
 ) -> Path:
     """The feature table of ``data`` under the experiment's spec and build settings: reused
     from the cache when it was built the same way, else built there."""
-    spec = config.feature_spec(_spec_base(config_path))
-    engine = engine_options(settings)
+    return _feature_table(
+        settings,
+        config,
+        config_path,
+        _open(settings, data),
+        truth,
+        progress=progress,
+        on_event=on_event,
+    )
+
+
+def _open(settings: Settings, data: Path) -> DataFolder:
     try:
-        folder = open_folder(data, today=date.today(), **engine)
+        return open_folder(data, today=date.today(), **engine_options(settings))
     except (InvalidDataError, FolderNotFoundError) as exc:
         raise JobError(str(exc)) from None
+
+
+def _feature_table(
+    settings: Settings,
+    config: ExperimentConfig,
+    config_path: Path | None,
+    folder: DataFolder,
+    truth: Path | None = None,
+    *,
+    progress: Progress | None = None,
+    on_event: Listener = ignore,
+) -> Path:
+    spec = config.feature_spec(_spec_base(config_path))
+    engine = engine_options(settings)
     entry = find_table(
         settings.features_dir, folder, spec, config.features, with_truth=truth is not None
     )
@@ -153,13 +191,15 @@ def train(
     except RegistryError as exc:
         raise JobError(str(exc)) from None
     close_abandoned_runs(settings.tracking_uri, config.name, on_event=on_event)
-    table = request.table
+    programmes, programmes_hash = _programmes(settings)
+    table, folder = request.table, None
     if request.data is not None:
-        table = feature_table(
+        folder = _open(settings, request.data)
+        table = _feature_table(
             settings,
             config,
             config_path,
-            request.data,
+            folder,
             request.truth,
             progress=progress,
             on_event=on_event,
@@ -176,7 +216,10 @@ def train(
     if inputs.knowledge_dates != "known":
         on_event(EventDatesUsed(table, inputs.knowledge_dates))
     try:
-        result = run_experiment(config, inputs, progress=progress)
+        allocation = service_allocation(
+            settings, config, inputs, folder, programmes, programmes_hash, progress=progress
+        )
+        result = run_experiment(config, inputs, allocation=allocation, progress=progress)
         outcome = log_and_register(
             result,
             tracking_uri=settings.tracking_uri,
@@ -191,6 +234,68 @@ def train(
     except FoldPlanError as exc:
         raise JobError(str(exc)) from None
     return TrainResult(experiment=result, outcome=outcome, table=table)
+
+
+def _programmes(settings: Settings) -> tuple[Programmes, str]:
+    """The programmes the daily job allocates with, and the sha256 of their file."""
+    path = settings.programmes_path
+    try:
+        programmes = load_programmes(path)
+    except ProgrammeConfigError as exc:
+        raise JobError(str(exc)) from None
+    text = (
+        path.read_bytes()
+        if path is not None
+        else resources.files("vru_risk.flags").joinpath("programmes.yaml").read_bytes()
+    )
+    return programmes, hashlib.sha256(text).hexdigest()
+
+
+def service_allocation(
+    settings: Settings,
+    config: ExperimentConfig,
+    inputs: TrainingData,
+    folder: DataFolder | None,
+    programmes: Programmes,
+    programmes_hash: str,
+    *,
+    progress: Progress | None = None,
+) -> ServiceAllocation:
+    """What replaying the service's allocation over the test folds needs: the moments' context
+    of the whole test span (one query over the data folder), or, without a folder or without
+    any moment in it, none (``missing`` says why): training then reports the hindsight lists
+    alone."""
+
+    def without(missing: str) -> ServiceAllocation:
+        return ServiceAllocation(
+            programmes, programmes_hash, None, settings.flag_visible_days, missing
+        )
+
+    if folder is None:
+        return without("trained from a feature table: the moments' context is not known")
+    plan = fold_plan(
+        config.temporal, extract_date=inputs.extract_date, label_lag_days=inputs.label_lag_days
+    )
+    start = min(f.test_start for f in plan)
+    end = max(f.test_end for f in plan) - timedelta(days=1)  # test windows end before test_end
+    if progress:
+        progress("reading the test moments' context", 0, 1)
+    context = moment_context(
+        folder,
+        inputs.spec,
+        config.features,
+        start,
+        end,
+        **engine_options(settings),
+    )
+    if progress:
+        progress("reading the test moments' context", 1, 1)
+    if context.frame.empty:
+        return without(
+            f"the data folder holds no teachable moment between {start} and {end} "
+            "(no trigger source)"
+        )
+    return ServiceAllocation(programmes, programmes_hash, context, settings.flag_visible_days)
 
 
 def check_plan(

@@ -226,10 +226,7 @@ class RiskModel:
 
     def percentile(self, probability: np.ndarray) -> np.ndarray:
         """Percentile (0-100) of calibrated probabilities in the reference distribution."""
-        ref = self.reference_scores
-        pos = np.searchsorted(ref, np.asarray(probability, dtype="float64"), side="right")
-        result: np.ndarray = 100.0 * pos / len(ref)
-        return result
+        return percentile_in(self.reference_scores, probability)
 
     @cached_property
     def _source_positions(self) -> dict[str, np.ndarray]:
@@ -362,6 +359,19 @@ def feature_medians(features: pd.DataFrame) -> dict[str, float | None]:
         values = values[~np.isnan(values)]
         out[str(name)] = float(np.median(values)) if len(values) else None
     return out
+
+
+def percentile_in(reference: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    """Percentile (0-100) of ``probability`` in a reference distribution made by
+    :func:`reference_quantiles`: the share of the reference at or below each value.
+
+    >>> reference = reference_quantiles(np.array([0.0, 0.0, 0.0, 1.0]))
+    >>> percentile_in(reference, np.array([0.0, 1.0])).round(1).tolist()
+    [66.6, 100.0]
+    """
+    pos = np.searchsorted(reference, np.asarray(probability, dtype="float64"), side="right")
+    result: np.ndarray = 100.0 * pos / len(reference)
+    return result
 
 
 def reference_quantiles(probability: np.ndarray) -> np.ndarray:

@@ -1,16 +1,19 @@
-"""Evaluation that replays the service: monthly lists of the top *capacity* young people.
+"""Evaluation at capacity: the places the service would have offered, and the hindsight bound.
 
-For each calendar month of test as-of dates, each person counts once (their highest-scored
-example that month, as a practitioner sees one flag per person), the ``capacity`` highest scores
-are "flagged" (ties broken in a seeded random order: the rule of
-:mod:`vru_risk.models.service_lists`, which the fairness audit applies too), and precision,
-recall and lift are taken at that list size. Pooled figures add the months up. Threshold-free
-metrics (AUC, average precision, Brier score, expected calibration error) are reported beside
-them, never instead of them.
+Precision, recall and lift at capacity are those of the service's own allocation replayed over
+the test rows (:mod:`vru_risk.training.allocation`, the daily job's function): day by day, each
+programme's floor, places per period and policy. Beside them, and alone when the allocation
+cannot be replayed (no moments' context), the *hindsight bound* (``hindsight_*``): for each
+calendar month of test as-of dates, each person counts once (their highest-scored example that
+month), the ``capacity`` highest scores are "flagged" (ties broken in a seeded random order: the
+rule of :mod:`vru_risk.models.service_lists`). That list is chosen knowing the whole month's
+scores, which the service, deciding day by day, cannot. Pooled figures add the months up.
+Threshold-free metrics (AUC, average precision, Brier score, expected calibration error) are
+reported beside them, never instead of them.
 
 :func:`evaluate` takes every metric of one model on a fold's labelled test rows (also against
 the other label variants, and among the treated and the untreated apart);
-:func:`precision_difference` compares two models' lists with a bootstrap over months.
+:func:`precision_difference` compares two models' offers (or lists) with a bootstrap over months.
 
 Example
 -------
@@ -27,13 +30,14 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from vru_risk.models.service_lists import expected_calibration_error, monthly_lists
+from vru_risk.training.allocation import FoldOffers
 from vru_risk.training.config import ExperimentConfig
 
 BOOTSTRAP_RESAMPLES = 2000
@@ -83,16 +87,7 @@ class CapacityResult:
 
 def at_capacity(frame: pd.DataFrame, *, capacity: int, seed: int) -> CapacityResult:
     """Precision, recall and lift at ``capacity`` per month and pooled (labels must be 0/1)."""
-    lists = monthly_lists(frame, capacity=capacity, seed=seed)
-    by_month: dict[str, CapacityMetrics] = {}
-    for month, group in lists.groupby("month", sort=True):
-        flagged = group[group["flagged"]]
-        by_month[str(month)] = CapacityMetrics(
-            flagged=len(flagged),
-            flagged_positive=int(flagged["label"].sum()),
-            eligible=len(group),
-            positives=int(group["label"].sum()),
-        )
+    by_month = _by_month(monthly_lists(frame, capacity=capacity, seed=seed))
     pooled = sum(by_month.values(), CapacityMetrics(0, 0, 0, 0))
     return CapacityResult(capacity, by_month, pooled)
 
@@ -132,7 +127,12 @@ def threshold_free(y: np.ndarray, score: np.ndarray, probability: np.ndarray) ->
 
 @dataclass
 class ModelEvaluation:
-    """One model on one fold's test slice (or pooled over folds: ``fold`` 0)."""
+    """One model on one fold's test slice (or pooled over folds: ``fold`` 0).
+
+    ``replayed``: its metrics at capacity (``precision_at_capacity`` ...) are the service's
+    replayed offers and ``by_month`` counts those; otherwise only the hindsight lists' metrics
+    exist (``hindsight_precision_at_capacity`` ...) and ``by_month`` counts the lists.
+    ``hindsight_by_month`` and ``curve`` are always the monthly top-k lists."""
 
     model: str
     kind: str  # lightgbm | logistic | baseline | oracle
@@ -141,6 +141,22 @@ class ModelEvaluation:
     by_month: dict[str, CapacityMetrics]
     curve: dict[int, CapacityMetrics]
     calibration: pd.DataFrame | None = None
+    replayed: bool = False
+    hindsight_by_month: dict[str, CapacityMetrics] = field(default_factory=dict)
+    offers: FoldOffers | None = None
+
+    def at_capacity(self, measure: str) -> float:
+        """``precision``, ``recall`` or ``lift`` at capacity, as this evaluation judged it."""
+        return self.metrics[capacity_metric(measure, replayed=self.replayed)]
+
+
+def capacity_metric(measure: str, *, replayed: bool) -> str:
+    """The metric name of ``measure`` at capacity: the replay's, or the hindsight lists'.
+
+    >>> capacity_metric("precision", replayed=True), capacity_metric("recall", replayed=False)
+    ('precision_at_capacity', 'hindsight_recall_at_capacity')
+    """
+    return f"{measure}_at_capacity" if replayed else f"hindsight_{measure}_at_capacity"
 
 
 @dataclass(frozen=True)
@@ -175,21 +191,46 @@ def evaluate(
     kind: str,
     fold: int,
     label: str,
+    offers: FoldOffers | None = None,
 ) -> ModelEvaluation:
-    """Every metric of one model on labelled test rows (``rows`` already drop censored ones)."""
+    """Every metric of one model on labelled test rows (``rows`` already drop censored ones).
+
+    With ``offers`` (the service's allocation replayed, ``offers.offered`` aligned with
+    ``rows``) the metrics at capacity are those offers'; the monthly top-k lists are reported
+    beside them as ``hindsight_*``. Without, only the ``hindsight_*`` metrics exist."""
     seed, capacity = config.seed, config.capacity.per_month
-    main = at_capacity(lists_frame(rows, score, label), capacity=capacity, seed=seed)
+    lists = monthly_lists(lists_frame(rows, score, label), capacity=capacity, seed=seed)
+    hindsight = _by_month(lists)
+    main = sum(hindsight.values(), CapacityMetrics(0, 0, 0, 0))
     y = rows[label].to_numpy(dtype="float64")
     metrics: dict[str, float] = {
-        "precision_at_capacity": main.pooled.precision,
-        "recall_at_capacity": main.pooled.recall,
-        "lift_at_capacity": main.pooled.lift,
-        "flagged": float(main.pooled.flagged),
-        "flagged_positive": float(main.pooled.flagged_positive),
-        "positives": float(main.pooled.positives),
+        "hindsight_precision_at_capacity": main.precision,
+        "hindsight_recall_at_capacity": main.recall,
+        "hindsight_lift_at_capacity": main.lift,
+        "hindsight_flagged": float(main.flagged),
+        "hindsight_flagged_positive": float(main.flagged_positive),
+        "hindsight_positives": float(main.positives),
+        "hindsight_base_rate": main.base_rate,
+        "positives": float(np.nansum(y)),
         "examples": float(len(rows)),
-        "base_rate": main.pooled.base_rate,
+        "base_rate": float(np.nanmean(y)) if len(y) else float("nan"),
     }
+    by_month = hindsight
+    if offers is not None:
+        months = rows["as_of"].dt.strftime("%Y-%m").to_numpy()
+        by_month = _by_month(pd.DataFrame({"month": months, "flagged": offers.offered, "label": y}))
+        m = offers.metrics
+        metrics |= {
+            "precision_at_capacity": m.precision,
+            "recall_at_capacity": m.recall,
+            "lift_at_capacity": m.precision / metrics["base_rate"]
+            if metrics["base_rate"]
+            else float("nan"),
+            "offered": float(m.offered),
+            "offered_positive": float(m.offered_positive),
+            "places_used_share": m.places_used_share,
+            "days_with_place_share": m.days_with_place_share,
+        }
     tf = threshold_free(y, score, probability if probability is not None else score)
     metrics["auc"], metrics["average_precision"] = tf["auc"], tf["average_precision"]
     calib = None
@@ -200,49 +241,98 @@ def evaluate(
         c: at_capacity(lists_frame(rows, score, label), capacity=c, seed=seed).pooled
         for c in config.capacity.curve
     }
-    for c, m in curve.items():
-        metrics[f"precision_at_{c}"] = m.precision
-        metrics[f"recall_at_{c}"] = m.recall
-    # the same lists judged against other outcomes: label gaps, harm only, true involvement
+    for c, cm in curve.items():
+        metrics[f"hindsight_precision_at_{c}"] = cm.precision
+        metrics[f"hindsight_recall_at_{c}"] = cm.recall
+    metrics |= _judged_apart(rows, score, None if offers is None else offers.offered, config, label)
+    return ModelEvaluation(
+        model,
+        kind,
+        fold,
+        metrics,
+        by_month,
+        curve,
+        calib,
+        replayed=offers is not None,
+        hindsight_by_month=hindsight,
+        offers=offers,
+    )
+
+
+def _by_month(lists: pd.DataFrame) -> dict[str, CapacityMetrics]:
+    """Per month (``month``): rows flagged (or offered), of them positive, rows, positives."""
+    out: dict[str, CapacityMetrics] = {}
+    for month, group in lists.groupby("month", sort=True):
+        chosen = group["flagged"].to_numpy(dtype=bool)
+        y = group["label"].to_numpy(dtype="float64")
+        out[str(month)] = CapacityMetrics(
+            flagged=int(chosen.sum()),
+            flagged_positive=int(y[chosen].sum()),
+            eligible=len(group),
+            positives=int(y.sum()),
+        )
+    return out
+
+
+def _judged_apart(
+    rows: pd.DataFrame,
+    score: np.ndarray,
+    offered: np.ndarray | None,
+    config: ExperimentConfig,
+    label: str,
+) -> dict[str, float]:
+    """The rows chosen judged against the other outcomes (label gaps, harm only, true
+    involvement) and among the treated and the untreated apart (support received during the
+    label window may have prevented the outcome, so the model looks worse among the treated
+    than it is). Chosen: the ``offered`` rows (the replay), else the hindsight lists (drawn
+    again among the rows whose outcome is known, as the main lists are)."""
+    prefix = "" if offered is not None else "hindsight_"
+    seed, capacity = config.seed, config.capacity.per_month
+    out: dict[str, float] = {}
     variants = {f"gap{g}": f"{label}_gap{g}" for g in config.features.label.extra_gaps}
     variants["harm"] = f"{label}_harm"
     variants["true_involvement"] = "label_true_involvement"
     for name, column in variants.items():
         if column not in rows.columns:
             continue
-        keep = rows[column].notna().to_numpy()
-        sub = rows[keep]
-        res = at_capacity(lists_frame(sub, score[keep], column), capacity=capacity, seed=seed)
-        metrics[f"{name}_precision_at_capacity"] = res.pooled.precision
-        metrics[f"{name}_recall_at_capacity"] = res.pooled.recall
-        metrics[f"{name}_auc"] = threshold_free(
-            sub[column].to_numpy(dtype="float64"), score[keep], score[keep]
-        )["auc"]
-    # treated / untreated: support received during the label window (it may have prevented the
-    # outcome, so the model looks worse among the treated than it is)
-    if "label_window_treated" in rows.columns:
-        lists = _with_lists(rows, score, label, capacity, seed)
-        for name, value in (("treated", 1.0), ("untreated", 0.0)):
-            part = lists[lists["treated"] == value]
-            flagged = part[part["flagged"]]
-            pos = float(part["label"].sum())
-            metrics[f"{name}_examples"] = float(len(part))
-            metrics[f"{name}_precision_at_capacity"] = (
-                float(flagged["label"].mean()) if len(flagged) else float("nan")
+        y = rows[column].to_numpy(dtype="float64")
+        keep = ~np.isnan(y)
+        if offered is not None:
+            precision, recall = _precision_recall(y[keep], offered[keep])
+        else:
+            res = at_capacity(
+                lists_frame(rows[keep], score[keep], column), capacity=capacity, seed=seed
             )
-            metrics[f"{name}_recall_at_capacity"] = (
-                float(flagged["label"].sum()) / pos if pos else float("nan")
-            )
-    return ModelEvaluation(model, kind, fold, metrics, main.by_month, curve, calib)
+            precision, recall = res.pooled.precision, res.pooled.recall
+        out[f"{prefix}{name}_precision_at_capacity"] = precision
+        out[f"{prefix}{name}_recall_at_capacity"] = recall
+        out[f"{name}_auc"] = threshold_free(y[keep], score[keep], score[keep])["auc"]
+    if "label_window_treated" not in rows.columns:
+        return out
+    treated = rows["label_window_treated"].to_numpy(dtype="float64")
+    y = rows[label].to_numpy(dtype="float64")
+    chosen = offered
+    if offered is None:  # the lists' population: one row per person a month
+        frame = lists_frame(rows, score, label).assign(treated=treated)
+        lists = monthly_lists(frame, capacity=capacity, seed=seed)
+        treated, y = lists["treated"].to_numpy(), lists["label"].to_numpy(dtype="float64")
+        chosen = lists["flagged"].to_numpy(dtype=bool)
+    assert chosen is not None
+    for name, value in (("treated", 1.0), ("untreated", 0.0)):
+        part = treated == value
+        out[f"{name}_examples"] = float(part.sum())
+        precision, recall = _precision_recall(y[part], chosen[part])
+        out[f"{prefix}{name}_precision_at_capacity"] = precision
+        out[f"{prefix}{name}_recall_at_capacity"] = recall
+    return out
 
 
-def _with_lists(
-    rows: pd.DataFrame, score: np.ndarray, label: str, capacity: int, seed: int
-) -> pd.DataFrame:
-    frame = lists_frame(rows, score, label).assign(
-        treated=rows["label_window_treated"].to_numpy(dtype="float64")
+def _precision_recall(y: np.ndarray, chosen: np.ndarray) -> tuple[float, float]:
+    hits, positives = float(y[chosen].sum()), float(y.sum())
+    return (
+        hits / int(chosen.sum()) if chosen.any() else float("nan"),
+        hits / positives if positives else float("nan"),
     )
-    return monthly_lists(frame, capacity=capacity, seed=seed)
 
 
 def precision_difference(

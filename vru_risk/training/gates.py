@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from vru_risk.models.tags import BLOCKED, CANDIDATE, REJECTED
 from vru_risk.training.data import TrainingData
-from vru_risk.training.evaluate import Interval
+from vru_risk.training.evaluate import Interval, capacity_metric
 from vru_risk.training.results import LIGHTGBM, FoldResult, GateResult
 from vru_risk.training.splits import Fold, FoldPlanError
 
@@ -52,16 +52,27 @@ def performance_gate(
     folds: list[FoldResult], differences: dict[str, Interval], baselines: tuple[str, ...]
 ) -> GateResult:
     """LightGBM beats every baseline at capacity: on every fold, and pooled with the bootstrap
-    interval of the difference wholly above zero."""
+    interval of the difference wholly above zero.
+
+    At capacity means the places the service would have offered when both were replayed
+    (``precision_at_capacity``), else the hindsight lists of both: never one against the
+    other (``differences`` are compared the same way, :func:`~vru_risk.training.pipeline.
+    judged_months`)."""
     reasons: list[str] = []
     for name in baselines:
         for f in folds:
-            ours = f.evaluations[LIGHTGBM].metrics["precision_at_capacity"]
-            theirs = f.evaluations[name].metrics["precision_at_capacity"]
+            a, b = f.evaluations[LIGHTGBM], f.evaluations[name]
+            key = capacity_metric("precision", replayed=a.replayed and b.replayed)
+            ours, theirs = a.metrics[key], b.metrics[key]
             if not ours > theirs:
+                what = (
+                    "precision at capacity"
+                    if a.replayed and b.replayed
+                    else ("hindsight precision at capacity")
+                )
                 reasons.append(
-                    f"fold {f.fold.index}: precision at capacity {ours:.3f} does not beat "
-                    f"baseline {name} ({theirs:.3f})"
+                    f"fold {f.fold.index}: {what} {ours:.3f} does not beat baseline {name} "
+                    f"({theirs:.3f})"
                 )
         interval = differences[f"{LIGHTGBM} - {name}"]
         if not interval.low > 0:
@@ -78,16 +89,21 @@ def tripwire(
     implausible_auc: float,
     max_auc_jump: float,
     max_precision_jump: float,
+    precision_key: str = "precision_at_capacity",
 ) -> GateResult:
-    """Fires (``passed`` False) on an implausible AUC or a jump over the previous version."""
+    """Fires (``passed`` False) on an implausible AUC or a jump over the previous version.
+
+    ``precision_key``: the metric at capacity compared (``hindsight_precision_at_capacity``
+    for a version judged on the hindsight lists alone; the previous version must have been
+    judged under the same allocation)."""
     reasons: list[str] = []
-    auc, precision = metrics["auc"], metrics["precision_at_capacity"]
+    auc, precision = metrics["auc"], metrics[precision_key]
     if auc > implausible_auc:
         reasons.append(
             f"AUC {auc:.3f} is above the plausible level {implausible_auc} for this problem"
         )
     if previous is not None:
-        prev_auc, prev_precision = previous.get("auc"), previous.get("precision_at_capacity")
+        prev_auc, prev_precision = previous.get("auc"), previous.get(precision_key)
         if prev_auc is not None and auc - prev_auc > max_auc_jump:
             reasons.append(
                 f"AUC jumped {auc - prev_auc:+.3f} over the previous version ({prev_auc:.3f} to "

@@ -12,7 +12,8 @@ are complete (training up to the calibration slice, calibration on the last ``ca
 before the labels stop being complete). Its out-of-time performance is the folds'.
 
 The steps live beside this module: :mod:`~vru_risk.training.fit` (models and the RiskModel),
-:mod:`~vru_risk.training.evaluate` (metrics that replay the service),
+:mod:`~vru_risk.training.allocation` (the service's allocation replayed over a test slice),
+:mod:`~vru_risk.training.evaluate` (metrics at capacity and the hindsight bound),
 :mod:`~vru_risk.training.variants` (group-blind alternatives for the fairness panel),
 :mod:`~vru_risk.training.gates` (slice check, performance gate, leakage tripwire) and
 :mod:`~vru_risk.training.results` (what comes out). Nothing here writes files or talks to
@@ -24,8 +25,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
+from vru_risk.training.allocation import (
+    FoldOffers,
+    ServiceAllocation,
+    add_metrics,
+    fold_percentile,
+    replay_fold,
+    replayable,
+)
 from vru_risk.training.baselines import parse_baseline
 from vru_risk.training.config import ExperimentConfig
 from vru_risk.training.data import TrainingData
@@ -45,6 +55,7 @@ from vru_risk.training.results import (
     FoldResult,
     Scores,
     fold_predictions,
+    offered_column,
     summary_table,
 )
 from vru_risk.training.splits import Fold, fold_plan
@@ -54,9 +65,17 @@ Progress = Callable[[str, int, int], None]
 
 
 def run_experiment(
-    config: ExperimentConfig, data: TrainingData, *, progress: Progress | None = None
+    config: ExperimentConfig,
+    data: TrainingData,
+    *,
+    allocation: ServiceAllocation | None = None,
+    progress: Progress | None = None,
 ) -> ExperimentResult:
-    """Run every fold, pool, compare, apply the performance gate and fit the final model."""
+    """Run every fold, pool, compare, apply the performance gate and fit the final model.
+
+    With ``allocation`` holding the moments' context, every model is judged on the places the
+    service would have offered (its allocation replayed over each fold's test rows); without,
+    on the monthly top-k lists alone (the hindsight bound, named so)."""
     plan = fold_plan(
         config.temporal, extract_date=data.extract_date, label_lag_days=data.label_lag_days
     )
@@ -66,20 +85,17 @@ def run_experiment(
         progress("training", 0, total)
     folds: list[FoldResult] = []
     for i, fold in enumerate(plan):
-        folds.append(run_fold(data, fold, config))
+        folds.append(run_fold(data, fold, config, allocation))
         if progress:
             progress("training", i + 1, total)
     pooled = pool(folds, config, data)
+    others = [LOGISTIC, *config.models.baselines, *([ORACLE] if ORACLE in pooled else [])]
     differences = {
         f"{LIGHTGBM} - {name}": precision_difference(
-            pooled[LIGHTGBM].by_month, pooled[name].by_month, seed=config.seed
+            *judged_months(pooled[LIGHTGBM], pooled[name]), seed=config.seed
         )
-        for name in (LOGISTIC, *config.models.baselines)
+        for name in others
     }
-    if ORACLE in pooled:
-        differences[f"{LIGHTGBM} - {ORACLE}"] = precision_difference(
-            pooled[LIGHTGBM].by_month, pooled[ORACLE].by_month, seed=config.seed
-        )
     gate = performance_gate(folds, differences, config.models.baselines)
     if progress:
         progress("training", len(plan) + 1, total)
@@ -103,6 +119,7 @@ def run_experiment(
     if progress:
         progress("training", total, total)
     result = ExperimentResult(
+        allocation=allocation,
         config=config,
         data=data,
         plan=plan,
@@ -121,8 +138,14 @@ def run_experiment(
     return result
 
 
-def run_fold(data: TrainingData, fold: Fold, config: ExperimentConfig) -> FoldResult:
-    """Fit every model on one fold's training slice and score its test slice."""
+def run_fold(
+    data: TrainingData,
+    fold: Fold,
+    config: ExperimentConfig,
+    allocation: ServiceAllocation | None = None,
+) -> FoldResult:
+    """Fit every model on one fold's training slice and score its test slice (and replay the
+    service's allocation over it for every model with a score in [0, 1])."""
     label = data.label
     model, params, selection = fit_risk_model(
         data,
@@ -156,6 +179,25 @@ def run_fold(data: TrainingData, fold: Fold, config: ExperimentConfig) -> FoldRe
         f"without_{source}": without_source(data, fold, config, params, test_all, source)
         for source in config.models.mitigation_drop_sources
     }
+    offers: dict[str, FoldOffers] = {}
+    if allocation is not None and allocation.replayed:
+        calibration_all = data.between(fold.calibration_start, fold.calibration_end)
+        reference = {
+            LOGISTIC: logistic.predict_proba(data.features(calibration_all).to_numpy())[:, 1],
+            **{n: parse_baseline(n).score(calibration_all) for n in config.models.baselines},
+        }
+        if data.has_oracle:
+            reference[ORACLE] = calibration_all["oracle_p_label_recorded"].to_numpy("float64")
+        y_all = test_all[label].to_numpy(dtype="float64")
+        for name, (_kind, score, _p) in scores.items():
+            if not replayable(score):
+                continue
+            percentile = (
+                model.percentile(score)
+                if name == LIGHTGBM
+                else fold_percentile(reference[name], score)
+            )
+            offers[name] = replay_fold(test_all, score, percentile, y_all, allocation)
     keep = test_all[label].notna().to_numpy()
     rows = test_all[keep]
     evaluations = {
@@ -168,15 +210,35 @@ def run_fold(data: TrainingData, fold: Fold, config: ExperimentConfig) -> FoldRe
             kind=kind,
             fold=fold.index,
             label=label,
+            offers=_kept(offers.get(name), keep),
         )
         for name, (kind, score, p) in scores.items()
     }
     predictions = fold_predictions(test_all, fold, raw, scores, config, label)
+    for name, made in offers.items():
+        predictions[offered_column(name)] = made.offered
     for name, values in variants.items():
         predictions[f"variant_{name}"] = values
     return FoldResult(
         fold, params, selection, model.calibrator.params(), evaluations, predictions, model
     )
+
+
+def _kept(offers: FoldOffers | None, keep: np.ndarray) -> FoldOffers | None:
+    """``offers`` over the labelled rows only (its metrics already leave the others out)."""
+    return (
+        None if offers is None else FoldOffers(offers.offered[keep], offers.metrics, offers.offers)
+    )
+
+
+def judged_months(
+    a: ModelEvaluation, b: ModelEvaluation
+) -> tuple[dict[str, CapacityMetrics], dict[str, CapacityMetrics]]:
+    """The months two models are compared on: their replayed offers, or (unless both were
+    replayed) their hindsight lists: never one of each."""
+    if a.replayed and b.replayed:
+        return a.by_month, b.by_month
+    return a.hindsight_by_month, b.hindsight_by_month
 
 
 def pool(
@@ -195,6 +257,13 @@ def pool(
         else:
             score = rows[f"score_{name}"].to_numpy(dtype="float64")
         has_prob = ev.kind in ("lightgbm", "logistic", "oracle")
+        offers = None
+        made = [f.evaluations[name].offers for f in folds]
+        if all(m is not None for m in made):
+            offers = FoldOffers(
+                rows[offered_column(name)].to_numpy(dtype=bool),
+                add_metrics([m.metrics for m in made if m is not None]),
+            )
         pooled = evaluate(
             rows,
             score,
@@ -204,26 +273,29 @@ def pool(
             kind=ev.kind,
             fold=0,
             label=data.label,
+            offers=offers,
         )
         # the lists are the folds' own (months never overlap folds): add them up rather than
         # re-drawing tie-breaks over the pooled rows
-        by_month = {m: c for f in folds for m, c in f.evaluations[name].by_month.items()}
-        total = sum(by_month.values(), CapacityMetrics(0, 0, 0, 0))
+        lists = {m: c for f in folds for m, c in f.evaluations[name].hindsight_by_month.items()}
+        total = sum(lists.values(), CapacityMetrics(0, 0, 0, 0))
         curve = {
             c: sum((f.evaluations[name].curve[c] for f in folds), CapacityMetrics(0, 0, 0, 0))
             for c in config.capacity.curve
         }
-        pooled.by_month, pooled.curve = by_month, curve
+        pooled.hindsight_by_month, pooled.curve = lists, curve
+        if not pooled.replayed:
+            pooled.by_month = lists
         pooled.metrics |= {
-            "precision_at_capacity": total.precision,
-            "recall_at_capacity": total.recall,
-            "lift_at_capacity": total.lift,
-            "flagged": float(total.flagged),
-            "flagged_positive": float(total.flagged_positive),
-            "positives": float(total.positives),
-            "base_rate": total.base_rate,
-            **{f"precision_at_{c}": m.precision for c, m in curve.items()},
-            **{f"recall_at_{c}": m.recall for c, m in curve.items()},
+            "hindsight_precision_at_capacity": total.precision,
+            "hindsight_recall_at_capacity": total.recall,
+            "hindsight_lift_at_capacity": total.lift,
+            "hindsight_flagged": float(total.flagged),
+            "hindsight_flagged_positive": float(total.flagged_positive),
+            "hindsight_positives": float(total.positives),
+            "hindsight_base_rate": total.base_rate,
+            **{f"hindsight_precision_at_{c}": m.precision for c, m in curve.items()},
+            **{f"hindsight_recall_at_{c}": m.recall for c, m in curve.items()},
         }
         out[name] = pooled
     return out

@@ -1,7 +1,9 @@
 """MLflow tracking of an experiment and registration of its model (the I/O of training).
 
-One parent run per ``vru train``; inside it one run per model per fold (params, metrics, and for
-LightGBM the calibration plot, the precision-at-capacity curve, a global SHAP summary from
+One parent run per ``vru train`` (its params say which allocation the metrics at capacity
+replayed: the rule, the programmes file's hash and each programme's policy); inside it one run
+per model per fold (params, metrics, and for LightGBM the calibration plot, the hindsight
+precision-at-capacity curve (monthly top-k lists of several sizes), a global SHAP summary from
 ``shap.TreeExplainer``, the feature spec and that fold's predictions), a ``pooled`` run per model,
 and a ``final`` run that logs and registers the RiskModel. The parent run holds the summary
 table, the gates and ``predictions.parquet`` (every fold's test slice: the fairness audit's data).
@@ -46,6 +48,7 @@ from vru_risk.models.tags import (
     SPEC_HASH_TAG,
     TRAIN_END_TAG,
     TRAINED_BY_TAG,
+    TRAINING_ALLOCATION_TAG,
     metric_tag,
 )
 from vru_risk.training.abandoned_runs import process_tags
@@ -55,6 +58,20 @@ from vru_risk.training.gates import tripwire, version_state
 from vru_risk.training.results import LIGHTGBM, ExperimentResult, GateResult
 
 HEADLINE = ("auc", "precision_at_capacity", "recall_at_capacity", "ece")
+#: the headline of a version judged on the hindsight lists alone (nothing replayed)
+HINDSIGHT_HEADLINE = (
+    "auc",
+    "hindsight_precision_at_capacity",
+    "hindsight_recall_at_capacity",
+    "ece",
+)
+
+
+def headline_names(replayed: bool) -> tuple[str, ...]:
+    """The metrics a version carries as tags and the tripwire compares."""
+    return HEADLINE if replayed else HINDSIGHT_HEADLINE
+
+
 SHAP_SAMPLE = 2000
 
 
@@ -100,8 +117,8 @@ def _plot_curve(evs: dict[str, ModelEvaluation], path: Path) -> None:
         caps = sorted(ev.curve)
         ax.plot(caps, [ev.curve[c].precision for c in caps], marker="o", label=name)
     ax.set_xscale("log")
-    ax.set_xlabel("young people supported per month (capacity)")
-    ax.set_ylabel("precision at capacity")
+    ax.set_xlabel("young people on the monthly list (capacity)")
+    ax.set_ylabel("hindsight precision (monthly top-k list)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
@@ -135,9 +152,10 @@ def _plot_shap(summary: pd.DataFrame, path: Path) -> None:
 
 def _log_evaluation(ev: ModelEvaluation) -> None:
     mlflow.log_metrics(_finite(ev.metrics))
+    prefix = "" if ev.replayed else "hindsight_"
     for step, (_month, m) in enumerate(sorted(ev.by_month.items())):
         if m.flagged:
-            mlflow.log_metric("monthly_precision_at_capacity", m.precision, step=step)
+            mlflow.log_metric(f"{prefix}monthly_precision_at_capacity", m.precision, step=step)
 
 
 def log_and_register(
@@ -158,6 +176,8 @@ def log_and_register(
         LABEL_TIMESPAN_TAG: f"{config.temporal.label_timespan_days}d",
         CAPACITY_TAG: str(config.capacity.per_month),
         DEMO_TAG: "true" if demo else "false",  # a demo model is no yardstick for real ones
+        # figures at capacity under another allocation are no yardstick either
+        TRAINING_ALLOCATION_TAG: result.allocation_rule,
     }
     provenance = {
         EXPERIMENT_HASH_TAG: config.hash,
@@ -166,14 +186,16 @@ def log_and_register(
     }
     previous = registry.previous(like=comparable)
     headline = result.headline()
+    names = headline_names(result.replayed)
     leakage = tripwire(
         headline,
         None
         if previous is None
-        else {k: v for k in HEADLINE if (v := previous.metric(k)) is not None},
+        else {k: v for k in names if (v := previous.metric(k)) is not None},
         implausible_auc=config.gates.implausible_auc,
         max_auc_jump=config.gates.max_auc_jump,
         max_precision_jump=config.gates.max_precision_jump,
+        precision_key=names[1],
     )
     state = version_state(performance=result.performance_gate, leakage=leakage)
     total = len(result.folds) * len(result.pooled) + 2
@@ -204,6 +226,7 @@ def log_and_register(
                     "feature_table": data.source,
                     "capacity_per_month": config.capacity.per_month,
                     "seed": config.seed,
+                    **allocation_params(result),
                 }
             )
             (out / "experiment.yaml").write_text(config_text, encoding="utf-8")
@@ -303,7 +326,7 @@ def log_and_register(
                     LEAKAGE_COMPARED_TO_TAG: str(previous.version) if previous else "none",
                     PARENT_RUN_TAG: parent.info.run_id,
                     TRAINED_BY_TAG: trained_by,
-                    **{metric_tag(k): f"{headline[k]:.6f}" for k in HEADLINE},
+                    **{metric_tag(k): f"{headline[k]:.6f}" for k in names},
                 }
                 sample = data.features(data.frame.head(200))
                 version = registry.log_and_register(final, sample=sample, tags=tags, state=state)
@@ -320,6 +343,16 @@ def log_and_register(
         run_id=parent.info.run_id,
         experiment_id=experiment_id,
     )
+
+
+def allocation_params(result: ExperimentResult) -> dict[str, str]:
+    """The allocation a run replayed: its rule, the programmes file's hash and each
+    programme's policy (``policy.<programme>``)."""
+    params = {"allocation": result.allocation_rule}
+    if result.allocation is not None:
+        params["programmes_sha256"] = result.allocation.programmes_hash
+        params |= {f"policy.{k}": v for k, v in result.allocation.policies().items()}
+    return params
 
 
 def _fold_artifacts(result: ExperimentResult, index: int, out: Path) -> None:
