@@ -6,6 +6,13 @@ A clean run exits 0 and writes reports that name no young person; a version with
 an as-of before training and a folder of another contract version exit 2 writing nothing; rows
 known after the as-of date do not change the report; a police feed emptied three months before
 the as-of date, while its manifest still claims refreshes, gives exit 3 naming it.
+
+The as-of isolation keeps attendance weeks whole: the attendance-drop trigger
+(``features/triggers.py``) dates a crossing when the last session of its week is known, so an
+extract taken in the middle of a week (as the daily job's is) holds crossings of partial weeks
+that a later extract never has: 73 moments on 2026-06-30 in an extract cut there against 2 in
+the full one. That is a property of the trigger, not of monitoring, which sees nothing known after
+the as-of date either way.
 """
 
 from __future__ import annotations
@@ -99,10 +106,19 @@ def copy_folder(src: Path, dst: Path, keep: Callable[[str, pd.DataFrame], pd.Ser
 
 
 def known_by(day: date) -> Callable[[str, pd.DataFrame], pd.Series]:
+    """Keep the rows known by ``day``; of attendance, the person-weeks with a session known by
+    then, whole (an attendance-drop trigger is dated when its week's last session is known, so a
+    week cut in the middle would make triggers of its own: see the module docstring)."""
+
     def keep(table: str, frame: pd.DataFrame) -> pd.Series:
         if "known_date" not in frame:
             return pd.Series(True, index=frame.index)
         known = pd.to_datetime(frame["known_date"])
+        if table == "attendance":
+            event = pd.to_datetime(frame["date"])
+            week = event - pd.to_timedelta(event.dt.dayofweek, unit="D")
+            first = known.groupby([frame["person_id"].astype(str), week]).transform("min")
+            return first <= pd.Timestamp(day)
         return known.isna() | (known <= pd.Timestamp(day))
 
     return keep
