@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -86,18 +86,20 @@ def in_home(monitored: tuple[Settings, int], monkeypatch: pytest.MonkeyPatch) ->
     return monitored[0]
 
 
-def copy_folder(src: Path, dst: Path, keep: Callable[[str, pd.DataFrame], pd.Series]) -> Path:
-    """Copy a data folder keeping the rows ``keep(table, frame)`` marks, the manifest's row
-    counts and hashes rewritten (its refresh dates are left as they were)."""
+Keep = Callable[[pd.DataFrame], pd.Series]
+
+
+def copy_folder(src: Path, dst: Path, keep: Mapping[str, Keep]) -> Path:
+    """Copy a data folder keeping the rows of each table in ``keep`` that its function marks,
+    the manifest's row counts and hashes rewritten (its refresh dates left as they were)."""
     shutil.copytree(src, dst)
     manifest = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
-    for table, entry in manifest["tables"].items():
+    for table, marks in keep.items():
+        entry = manifest["tables"][table]
         path = dst / entry["file"]
         arrow = pq.read_table(path)
         frame = arrow.to_pandas()
-        kept = frame[keep(table, frame).to_numpy()].reset_index(drop=True)
-        if len(kept) == len(frame):
-            continue
+        kept = frame[marks(frame).to_numpy()].reset_index(drop=True)
         pq.write_table(pa.Table.from_pandas(kept, schema=arrow.schema, preserve_index=False), path)
         entry["rows"] = len(kept)
         entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -105,23 +107,28 @@ def copy_folder(src: Path, dst: Path, keep: Callable[[str, pd.DataFrame], pd.Ser
     return dst
 
 
-def known_by(day: date) -> Callable[[str, pd.DataFrame], pd.Series]:
+def known_by(day: date, tables: Iterable[str]) -> dict[str, Keep]:
     """Keep the rows known by ``day``; of attendance, the person-weeks with a session known by
     then, whole (an attendance-drop trigger is dated when its week's last session is known, so a
     week cut in the middle would make triggers of its own: see the module docstring)."""
+    cut = pd.Timestamp(day)
 
-    def keep(table: str, frame: pd.DataFrame) -> pd.Series:
-        if "known_date" not in frame:
-            return pd.Series(True, index=frame.index)
+    def rows(frame: pd.DataFrame) -> pd.Series:
         known = pd.to_datetime(frame["known_date"])
-        if table == "attendance":
-            event = pd.to_datetime(frame["date"])
-            week = event - pd.to_timedelta(event.dt.dayofweek, unit="D")
-            first = known.groupby([frame["person_id"].astype(str), week]).transform("min")
-            return first <= pd.Timestamp(day)
-        return known.isna() | (known <= pd.Timestamp(day))
+        return known.isna() | (known <= cut)
 
-    return keep
+    def weeks(frame: pd.DataFrame) -> pd.Series:
+        kept = rows(frame)
+        event = pd.to_datetime(frame["date"])
+        recent = event > cut - pd.Timedelta(days=14)  # weeks that can be partly known by then
+        monday = event[recent] - pd.to_timedelta(event[recent].dt.day_of_week, unit="D")
+        key = frame.loc[recent, "person_id"].astype(str) + "/" + monday.dt.strftime("%F")
+        begun = set(key[kept[recent]])
+        out = kept.copy()
+        out[recent] = kept[recent] | key.isin(begun)
+        return out
+
+    return {t: weeks if t == "attendance" else rows for t in tables}
 
 
 def test_a_clean_run_exits_0_and_its_reports_name_no_young_person(
@@ -168,9 +175,7 @@ def test_bad_inputs_exit_2_and_write_nothing(
     early = vru("monitor", "--version", version, "--data", county / "data", "--as-of", "2024-06-30")
     assert early.code == 2 and "before version" in early.output and "training end" in early.output
     assert not (in_home.home / "monitoring" / f"vru-risk-v{version}" / "2024-06-30").exists()
-    other = copy_folder(
-        county / "data", tmp_path / "v2", lambda _table, f: pd.Series(True, f.index)
-    )
+    other = copy_folder(county / "data", tmp_path / "v2", {})
     manifest = json.loads((other / "manifest.json").read_text(encoding="utf-8"))
     manifest["contract_version"] = "2"
     (other / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -183,7 +188,8 @@ def test_rows_known_after_the_as_of_date_do_not_change_the_report(
     monitored: tuple[Settings, int], county: Path, tmp_path: Path
 ) -> None:
     settings, version = monitored
-    early = copy_folder(county / "data", tmp_path / "known-by", known_by(AS_OF))
+    tables = ("attendance", "exclusions", "police_contacts", "ae_visits", "interventions")
+    early = copy_folder(county / "data", tmp_path / "known-by", known_by(AS_OF, tables))
     full = run_monitor(settings, MonitorRequest(county / "data", version, AS_OF)).report
     cut = run_monitor(settings, MonitorRequest(early, version, AS_OF)).report
     assert full["data"]["fingerprint"] != cut["data"]["fingerprint"]  # the folders differ
@@ -196,12 +202,10 @@ def test_a_source_that_stopped_while_its_manifest_claims_refreshes_recommends_su
 ) -> None:
     stop = date(2026, 3, 31)
 
-    def police_stops(table: str, frame: pd.DataFrame) -> pd.Series:
-        if table != "police_contacts":
-            return pd.Series(True, index=frame.index)
-        return pd.to_datetime(frame["date"]).dt.date <= stop
+    def police_stops(frame: pd.DataFrame) -> pd.Series:
+        return pd.to_datetime(frame["date"]) <= pd.Timestamp(stop)
 
-    broken = copy_folder(county / "data", tmp_path / "stopped", police_stops)
+    broken = copy_folder(county / "data", tmp_path / "stopped", {"police_contacts": police_stops})
     manifest = json.loads((broken / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["tables"]["police_contacts"]["refreshed"] > AS_OF.isoformat()
     result = vru("monitor", "--version", monitored[1], "--data", broken, "--as-of", AS_OF)
