@@ -9,7 +9,8 @@ Model-version tags (set when a version is registered, or later by the audit and 
 - the terms a version is judged on (a version is a tripwire yardstick only for versions with the
   same ones): :data:`SPEC_HASH_TAG`, :data:`LABEL_TIMESPAN_TAG`, :data:`CAPACITY_TAG`,
   :data:`DEMO_TAG`; the allocation its figures describe: :data:`TRAINING_ALLOCATION_TAG`,
-  :data:`AUDIT_ALLOCATION_TAG`;
+  :data:`AUDIT_ALLOCATION_TAG`; what monitoring compares it with:
+  :data:`MONITORING_REFERENCE_TAG`;
 - the promotion path (see :mod:`vru_risk.models.promotion`): :data:`STATE_TAG` (one of
   :data:`CANDIDATE`, :data:`REJECTED`, :data:`BLOCKED`),
   :data:`PERFORMANCE_GATE_TAG`, :data:`LEAKAGE_GATE_TAG`, :data:`LEAKAGE_REASONS_TAG`,
@@ -54,6 +55,10 @@ DEMO_TAG: Final = "vru.demo"
 TRAINING_ALLOCATION_TAG: Final = "vru.allocation.training"
 AUDIT_ALLOCATION_TAG: Final = "vru.allocation.audit"
 ALLOCATION_RULE: Final = "service-replay-1"
+#: the sha256 of the version's monitoring reference (:mod:`vru_risk.monitoring.reference`), a
+#: separate artifact of the version's run (``monitoring_reference/reference.json``) written by
+#: ``vru monitor reference``: a version without it has "no reference" and cannot be monitored
+MONITORING_REFERENCE_TAG: Final = "vru.monitoring.reference"
 
 # --- model versions: the promotion path -------------------------------------------------------
 STATE_TAG: Final = "vru.state"

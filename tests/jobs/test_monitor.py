@@ -1,0 +1,214 @@
+"""``vru monitor`` end to end on the session's county: one small training for the module (as in
+``tests/jobs/test_jobs.py``), its reference fixed once with ``vru monitor reference``, then
+monitoring runs as of 2026-06-30 (June is a month the calibration window holds).
+
+A clean run exits 0 and writes reports that name no young person; a version without a reference,
+an as-of before training and a folder of another contract version exit 2 writing nothing; rows
+known after the as-of date do not change the report; a police feed emptied three months before
+the as-of date, while its manifest still claims refreshes, gives exit 3 naming it.
+
+The as-of isolation keeps attendance weeks whole: the attendance-drop trigger
+(``features/triggers.py``) dates a crossing when the last session of its week is known, so an
+extract taken in the middle of a week (as the daily job's is) holds crossings of partial weeks
+that a later extract never has: 73 moments on 2026-06-30 in an extract cut there against 2 in
+the full one. That is a property of the trigger, not of monitoring, which sees nothing known after
+the as-of date either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.cli.test_audit import one_thread, seed_feature_cache, small_experiment
+from tests.conftest import RunVru
+from tests.models.test_registry import register
+from vru_risk.cli import main
+from vru_risk.cli.common import state
+from vru_risk.jobs.monitor import MonitorRequest, run_monitor
+from vru_risk.jobs.train import TrainRequest, train
+from vru_risk.models.registry import Registry
+from vru_risk.models.risk_model import RiskModel
+from vru_risk.models.tags import CANDIDATE, MONITORING_REFERENCE_TAG
+from vru_risk.settings import Settings
+from vru_risk.training.config import load_experiment
+
+AS_OF = date(2026, 6, 30)
+THREADS = {"VRU_LIGHTGBM_THREADS": "1", "VRU_DUCKDB_THREADS": "1"}
+
+
+@pytest.fixture(scope="module")
+def monitored(
+    county: Path,
+    county_features: Path,
+    mlflow_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Settings, int]]:
+    """A trained version with its reference (made through the CLI), in the module's home."""
+    home = tmp_path_factory.mktemp("monitor-home")
+    shutil.copy(mlflow_template, home / "mlflow.db")
+    settings = Settings(home=home, lightgbm_threads=1, duckdb_threads=1)
+    with pytest.MonkeyPatch.context() as patch:
+        one_thread(patch)
+        experiment = small_experiment(tmp_path_factory.mktemp("experiment"))
+        request = TrainRequest(
+            load_experiment(experiment), experiment, table=county_features, trained_by="monitor"
+        )
+        version = train(settings, request).outcome.version.version
+        seed_feature_cache(home, county / "data", county_features)
+        for key, value in {"VRU_HOME": str(home), **THREADS}.items():
+            patch.setenv(key, value)
+        state.settings = None
+        with pytest.raises(SystemExit) as done:
+            main(
+                ["monitor", "reference", "--version", str(version), "--data", str(county / "data")]
+            )
+        assert done.value.code in (0, None)
+        state.settings = None
+        yield settings, version
+
+
+@pytest.fixture
+def in_home(monitored: tuple[Settings, int], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """This test's ``vru`` runs in the module's home."""
+    for key, value in {"VRU_HOME": str(monitored[0].home), **THREADS}.items():
+        monkeypatch.setenv(key, value)
+    state.settings = None
+    return monitored[0]
+
+
+Keep = Callable[[pd.DataFrame], pd.Series]
+
+
+def copy_folder(src: Path, dst: Path, keep: Mapping[str, Keep]) -> Path:
+    """Copy a data folder keeping the rows of each table in ``keep`` that its function marks,
+    the manifest's row counts and hashes rewritten (its refresh dates left as they were)."""
+    shutil.copytree(src, dst)
+    manifest = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
+    for table, marks in keep.items():
+        entry = manifest["tables"][table]
+        path = dst / entry["file"]
+        arrow = pq.read_table(path)
+        frame = arrow.to_pandas()
+        kept = frame[marks(frame).to_numpy()].reset_index(drop=True)
+        pq.write_table(pa.Table.from_pandas(kept, schema=arrow.schema, preserve_index=False), path)
+        entry["rows"] = len(kept)
+        entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (dst / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return dst
+
+
+def known_by(day: date, tables: Iterable[str]) -> dict[str, Keep]:
+    """Keep the rows known by ``day``; of attendance, the person-weeks with a session known by
+    then, whole (an attendance-drop trigger is dated when its week's last session is known, so a
+    week cut in the middle would make triggers of its own: see the module docstring)."""
+    cut = pd.Timestamp(day)
+
+    def rows(frame: pd.DataFrame) -> pd.Series:
+        known = pd.to_datetime(frame["known_date"])
+        return known.isna() | (known <= cut)
+
+    def weeks(frame: pd.DataFrame) -> pd.Series:
+        kept = rows(frame)
+        event = pd.to_datetime(frame["date"])
+        recent = event > cut - pd.Timedelta(days=14)  # weeks that can be partly known by then
+        monday = event[recent] - pd.to_timedelta(event[recent].dt.day_of_week, unit="D")
+        key = frame.loc[recent, "person_id"].astype(str) + "/" + monday.dt.strftime("%F")
+        begun = set(key[kept[recent]])
+        out = kept.copy()
+        out[recent] = kept[recent] | key.isin(begun)
+        return out
+
+    return {t: weeks if t == "attendance" else rows for t in tables}
+
+
+def test_a_clean_run_exits_0_and_its_reports_name_no_young_person(
+    vru: RunVru, in_home: Settings, monitored: tuple[Settings, int], county: Path
+) -> None:
+    version = monitored[1]
+    result = vru("monitor", "--version", version, "--data", county / "data", "--as-of", AS_OF)
+    assert result.code == 0, result.output
+    assert (
+        "Nothing to report" in result.stdout and "No one is configured to be told" in result.stdout
+    )
+    out = in_home.home / "monitoring" / f"vru-risk-v{version}" / AS_OF.isoformat()
+    text = (out / "report.json").read_text(encoding="utf-8") + (out / "report.html").read_text(
+        encoding="utf-8"
+    )
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"]["exit_code"] == 0 and report["checks"]["scores"]["moments"] > 200
+    assert {n["check"] for n in report["not_checked"]} >= {"decisions", "outcomes", "calibration"}
+    people = pd.read_parquet(county / "data" / "people.parquet", columns=["person_id"])
+    assert not [p for p in people["person_id"].astype(str) if p in text]
+    registry = Registry(in_home.tracking_uri)
+    info = registry.version(version)
+    logged = registry.client.list_artifacts(info.run_id, f"monitoring/{AS_OF.isoformat()}")
+    assert {Path(a.path).name for a in logged} == {"report.json", "report.html"}
+    assert info.tags[MONITORING_REFERENCE_TAG] == report["subject"]["reference_hash"]
+
+
+def test_bad_inputs_exit_2_and_write_nothing(
+    vru: RunVru,
+    in_home: Settings,
+    monitored: tuple[Settings, int],
+    county: Path,
+    risk_model: RiskModel,
+    tmp_path: Path,
+) -> None:
+    version = monitored[1]
+    registry = Registry(in_home.tracking_uri)
+    bare = register(registry, risk_model, CANDIDATE, tmp_path)  # a version with no reference
+    result = vru("monitor", "--version", bare, "--data", county / "data")
+    assert result.code == 2
+    assert f"`vru monitor reference --version {bare} --data DIR`" in result.output
+    assert vru("monitor", "reference", "--help").code == 0
+    assert not (in_home.home / "monitoring" / f"vru-risk-v{bare}").exists()
+    early = vru("monitor", "--version", version, "--data", county / "data", "--as-of", "2024-06-30")
+    assert early.code == 2 and "before version" in early.output and "training end" in early.output
+    assert not (in_home.home / "monitoring" / f"vru-risk-v{version}" / "2024-06-30").exists()
+    other = copy_folder(county / "data", tmp_path / "v2", {})
+    manifest = json.loads((other / "manifest.json").read_text(encoding="utf-8"))
+    manifest["contract_version"] = "2"
+    (other / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    wrong = vru("monitor", "--version", version, "--data", other, "--as-of", "2026-05-31")
+    assert wrong.code == 2 and "contract_version" in wrong.output
+    assert not (in_home.home / "monitoring" / f"vru-risk-v{version}" / "2026-05-31").exists()
+
+
+def test_rows_known_after_the_as_of_date_do_not_change_the_report(
+    monitored: tuple[Settings, int], county: Path, tmp_path: Path
+) -> None:
+    settings, version = monitored
+    tables = ("attendance", "exclusions", "police_contacts", "ae_visits", "interventions")
+    early = copy_folder(county / "data", tmp_path / "known-by", known_by(AS_OF, tables))
+    full = run_monitor(settings, MonitorRequest(county / "data", version, AS_OF)).report
+    cut = run_monitor(settings, MonitorRequest(early, version, AS_OF)).report
+    assert full["data"]["fingerprint"] != cut["data"]["fingerprint"]  # the folders differ
+    for key in ("verdict", "checks", "subject", "window", "as_of"):
+        assert full[key] == cut[key], key
+
+
+def test_a_source_that_stopped_while_its_manifest_claims_refreshes_recommends_suspension(
+    vru: RunVru, in_home: Settings, monitored: tuple[Settings, int], county: Path, tmp_path: Path
+) -> None:
+    stop = date(2026, 3, 31)
+
+    def police_stops(frame: pd.DataFrame) -> pd.Series:
+        return pd.to_datetime(frame["date"]) <= pd.Timestamp(stop)
+
+    broken = copy_folder(county / "data", tmp_path / "stopped", {"police_contacts": police_stops})
+    manifest = json.loads((broken / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tables"]["police_contacts"]["refreshed"] > AS_OF.isoformat()
+    result = vru("monitor", "--version", monitored[1], "--data", broken, "--as-of", AS_OF)
+    assert result.code == 3, result.output
+    assert "Suspension recommended" in result.stdout
+    assert "(source_outage): Source police_contacts: no rows known for" in result.stdout

@@ -1,0 +1,300 @@
+"""The monitoring job: a version's reference (once, from its calibration window) and a monthly
+run that compares what was known by an as-of date with it.
+
+:func:`create_reference` scores the version's calibration window (the feature table of the data
+it was trained on, built or reused from ``VRU_HOME/features/``), replays the service's allocation
+over it and stores the :class:`~vru_risk.monitoring.reference.MonitoringReference` as a separate,
+hashed artifact of the version (:mod:`vru_risk.jobs.monitor_data`); the RiskModel is untouched.
+
+:func:`run_monitor` sees only what was known by ``as_of``: the moments of the 28 days up to it
+(built as the daily job builds them: features from records known by each moment's day), the
+sources' rows with a known date on or before it, and the flags dated up to it. It checks the
+sources, the inputs, the scores and the flags against capacity (:mod:`vru_risk.monitoring.checks`),
+combines the findings into a verdict (exit 0, 4 or 3), writes ``report.json`` and ``report.html``
+under ``VRU_HOME/monitoring/vru-risk-v{N}/{as_of}/``, logs both to the version's run and names who
+is to be told. It never suspends anything. Every refusal is a :class:`JobError` raised before
+anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from vru_risk.data.load import DataFolder
+from vru_risk.features.build import LABEL_PREFIX
+from vru_risk.features.cache import FeatureCacheError, build_table, find_table
+from vru_risk.features.catalog import CatalogError
+from vru_risk.features.context import moment_context
+from vru_risk.features.moments import MomentsError, build_moments
+from vru_risk.jobs.common import JobError, engine_options
+from vru_risk.jobs.monitor_data import (
+    build_config,
+    calibration_window,
+    connection_with_sources,
+    criteria_of,
+    event_sources,
+    known_days,
+    last_known,
+    load_reference,
+    load_version,
+    monitoring_dir,
+    notify_of,
+    offers_from_store,
+    open_data,
+    people_attributes,
+    programmes_of,
+    reference_command,
+    save_reference,
+    weekly_rows,
+)
+from vru_risk.models.registry import Registry, VersionInfo
+from vru_risk.models.risk_model import RiskModel
+from vru_risk.models.tags import DATA_FINGERPRINT_TAG, TRAIN_END_TAG
+from vru_risk.monitoring import checks
+from vru_risk.monitoring.criteria import MonitoringCriteria
+from vru_risk.monitoring.reference import MonitoringReference, ReferenceError, compute_reference
+from vru_risk.monitoring.report import build_report, write_report
+from vru_risk.monitoring.verdict import Verdict, combine
+from vru_risk.settings import Settings
+
+#: the days of a monitoring run: the as-of date and the 27 before it
+WINDOW_DAYS: Final = 28
+#: the sources' seasonal profile in a reference: the year up to the calibration window's end
+SOURCE_PROFILE_DAYS: Final = 365
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    version: int
+    reference: MonitoringReference
+    path: Path
+    #: how the calibration window was found (recorded by training, or inferred)
+    window_note: str
+
+
+@dataclass(frozen=True)
+class MonitorRequest:
+    """Monitor ``version`` (default: the champion) on ``data_dir`` as of ``as_of`` (default:
+    the folder's extract date)."""
+
+    data_dir: Path
+    version: int | None = None
+    as_of: date | None = None
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    version: int
+    as_of: date
+    verdict: Verdict
+    json_path: Path
+    html_path: Path
+    report: dict[str, Any]
+    notify: tuple[str, ...]
+    notify_note: str | None
+
+
+def _score(model: RiskModel, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    if frame.empty:
+        return np.zeros(0), np.zeros(0)
+    probability = model.predict(frame[list(model.spec.names)].astype("float64"))
+    return probability, model.percentile(probability)
+
+
+def create_reference(settings: Settings, version: int, data_dir: Path) -> ReferenceResult:
+    """Compute, store, upload and tag version ``version``'s monitoring reference."""
+    registry = Registry(settings.tracking_uri)
+    model, info = load_version(registry, version, settings.lightgbm_threads)
+    config = build_config(model, version)
+    start, end, note = calibration_window(model, info)
+    folder = open_data(settings, data_dir)
+    trained_on = info.tags.get(DATA_FINGERPRINT_TAG, "")
+    if trained_on and folder.fingerprint != trained_on:
+        raise JobError(
+            f"{data_dir} is not the data version {version} was trained on (fingerprint "
+            f"{folder.fingerprint[:16]}... vs {trained_on[:16]}...): its reference is computed "
+            "on the moments it was calibrated on; give the same data folder"
+        )
+    programmes = programmes_of(settings)
+    criteria = criteria_of(settings, registry, info)
+    spec, engine = model.spec, engine_options(settings)
+    entry = find_table(settings.features_dir, folder, spec, config, with_truth=False)
+    if not entry.reusable:
+        try:
+            build_table(entry, folder, spec, config, **engine)
+        except (FeatureCacheError, CatalogError) as exc:
+            raise JobError(str(exc)) from None
+    frame = pd.read_parquet(
+        entry.path,
+        columns=["person_id", "as_of", *spec.names, LABEL_PREFIX],
+        filters=[("as_of", ">=", start), ("as_of", "<", end)],
+    )
+    if frame.empty:
+        raise JobError(
+            f"{data_dir} has no moments in version {version}'s calibration window ({start} to "
+            f"{end}); give the data folder it was trained on"
+        )
+    frame["person_id"] = frame["person_id"].astype(str)
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    frame["probability"], frame["percentile"] = _score(model, frame)
+    context = moment_context(folder, spec, config, start, end - timedelta(days=1), **engine)
+    con = connection_with_sources(folder, spec.reporting_lag_days, settings)
+    try:
+        people = people_attributes(con)
+        sources = event_sources(folder, spec.sources)
+        profile_start = end - timedelta(days=SOURCE_PROFILE_DAYS)
+        last_day = end - timedelta(days=1)
+        weeks = weekly_rows(con, sources, profile_start, last_day)
+        weeks = weeks[weeks["week_start"] <= last_day]
+        days = {s: known_days(con, s, profile_start, last_day) for s in sources}
+    finally:
+        con.close()
+    scored = frame.merge(people, on="person_id", how="left", validate="many_to_one")
+    try:
+        ref = compute_reference(
+            scored,
+            context,
+            programmes,
+            spec,
+            label=LABEL_PREFIX,
+            min_people_per_cell=criteria.groups.min_people_per_cell,
+            source_weeks=weeks,
+            source_days=days,
+            valid_days=settings.flag_visible_days,
+        )
+    except ReferenceError as exc:
+        raise JobError(str(exc)) from None
+    path = save_reference(settings, registry, info, ref)
+    return ReferenceResult(version=info.version, reference=ref, path=path, window_note=note)
+
+
+def _check_training_end(info: VersionInfo, model: RiskModel, day: date) -> None:
+    train_end = info.tags.get(TRAIN_END_TAG) or model.info.get("train_end")
+    if train_end and day < date.fromisoformat(train_end):
+        raise JobError(
+            f"--as-of {day} is before version {info.version}'s training end ({train_end}): "
+            "monitoring judges a model on what came after its training; give a later date"
+        )
+
+
+def _as_of(info: VersionInfo, model: RiskModel, folder: DataFolder, as_of: date | None) -> date:
+    day = as_of or folder.extract_date
+    _check_training_end(info, model, day)
+    if day > folder.extract_date:
+        raise JobError(
+            f"--as-of {day} is after the data's extract date {folder.extract_date}: nothing can "
+            "be known then; give a date on or before it"
+        )
+    return day
+
+
+def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
+    """One monitoring run (see the module docstring)."""
+    registry = Registry(settings.tracking_uri)
+    model, info = load_version(registry, request.version, settings.lightgbm_threads)
+    reference = load_reference(settings, registry, info)
+    config = build_config(model, info.version)
+    if reference.spec_hash != model.spec.hash:
+        raise JobError(
+            f"version {info.version}'s reference was made with another feature spec; recreate "
+            f"it with {reference_command(info.version)}"
+        )
+    if request.as_of is not None:  # refuse a date before training without opening the data
+        _check_training_end(info, model, request.as_of)
+    folder = open_data(settings, request.data_dir)
+    as_of = _as_of(info, model, folder, request.as_of)
+    criteria = criteria_of(settings, registry, info)
+    programmes = programmes_of(settings)
+    notify, notify_note = notify_of(settings)
+    start = as_of - timedelta(days=WINDOW_DAYS - 1)
+    days = [start + timedelta(days=k) for k in range(WINDOW_DAYS)]
+    engine = engine_options(settings)
+    try:
+        moments = build_moments(folder, model.spec, config, days, **engine)
+    except (MomentsError, CatalogError) as exc:
+        raise JobError(str(exc)) from None
+    probability, percentile = _score(model, moments.frame)
+    months = checks.months_between(start, as_of)
+    _, summaries, drift_found = checks.input_checks(reference, moments.frame, months, criteria)
+    scores, score_found = checks.score_check(reference, probability, percentile, months, criteria)
+    sources = event_sources(folder, reference.binning.sources)
+    con = connection_with_sources(folder, model.spec.reporting_lag_days, settings)
+    try:
+        weeks = weekly_rows(con, sources, start - timedelta(days=start.weekday()), as_of)
+        statuses = [
+            checks.SourceStatus(
+                source=s,
+                last_known=last_known(con, s, as_of) if s in sources else None,
+                refreshed=_known_refresh(folder, s, as_of),
+                present=s in sources,
+            )
+            for s in reference.binning.sources
+            if s in reference.sources or s in sources
+        ]
+    finally:
+        con.close()
+    source_rows, outage_found = checks.source_checks(
+        statuses, weeks, reference, criteria, as_of=as_of
+    )
+    offers, capacity_note = offers_from_store(settings, info.version, start, as_of)
+    capacity_rows, capacity_found = (
+        checks.capacity_check(offers, programmes, start, as_of) if offers else ([], [])
+    )
+    verdict = combine([*outage_found, *drift_found, *score_found, *capacity_found])
+    report = build_report(
+        subject=_subject(info, model, reference, criteria),
+        as_of=as_of,
+        window=(start, as_of),
+        data={
+            "extract_date": folder.extract_date.isoformat(),
+            "fingerprint": folder.fingerprint[:16],
+        },
+        verdict=verdict,
+        sources=source_rows,
+        inputs=checks.drift_rows(summaries),
+        season=checks.season_note(reference, months),
+        scores=scores,
+        capacity={"note": capacity_note, "rows": capacity_rows},
+        notify=notify,
+        notify_note=notify_note,
+    )
+    out = monitoring_dir(settings, info.version, as_of)
+    json_path, html_path = write_report(report, out)
+    registry.upload(info.run_id, out, f"monitoring/{as_of.isoformat()}")
+    return MonitorResult(
+        version=info.version,
+        as_of=as_of,
+        verdict=verdict,
+        json_path=json_path,
+        html_path=html_path,
+        report=report,
+        notify=notify,
+        notify_note=notify_note,
+    )
+
+
+def _known_refresh(folder: DataFolder, source: str, as_of: date) -> date | None:
+    """The manifest's refresh date of ``source`` when it was on or before ``as_of``."""
+    day = folder.refreshed.get(source)
+    return day if day is not None and day <= as_of else None
+
+
+def _subject(
+    info: VersionInfo, model: RiskModel, ref: MonitoringReference, criteria: MonitoringCriteria
+) -> dict[str, Any]:
+    return {
+        "name": "vru-risk",
+        "version": info.version,
+        "content_hash": model.content_hash,
+        "train_end": info.tags.get(TRAIN_END_TAG) or model.info.get("train_end", ""),
+        "reference_hash": ref.hash,
+        "reference_window": f"{ref.window_start} to {ref.window_end}",
+        "reference_expected_precision": ref.allocation.precision,
+        "criteria_hash": criteria.hash,
+    }

@@ -1,0 +1,106 @@
+"""Who is told what monitoring finds: the ``notify:`` list of a governance file.
+
+A VRU keeps its own ``governance.yaml`` (the packaged one documents the keys and configures no
+one); the same file may carry a ``monitoring:`` section of criteria
+(:func:`~vru_risk.monitoring.criteria.criteria_from`). Monitoring names the people to be told in
+every report and sends nothing itself.
+
+Example
+-------
+>>> g = governance_from({"governance_version": 1, "notify": [{"role": "DPO", "name": "A. Ng"}]})
+>>> g.notify[0].label
+'DPO (A. Ng)'
+>>> load_governance().notify
+()
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vru_risk.monitoring.criteria import CriteriaError, MonitoringCriteria, criteria_from
+from vru_risk.monitoring.criteria import load_criteria as packaged_criteria
+from vru_risk.pydantic_errors import error_lines
+
+GOVERNANCE_VERSION: Final = 1
+PACKAGED: Final = "vru_risk/monitoring/governance.yaml"
+
+
+class GovernanceError(ValueError):
+    """A governance file that cannot be used, and what to do."""
+
+
+class Recipient(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(max_length=200)] = ""
+    contact: Annotated[str, Field(max_length=300)] = ""
+
+    @property
+    def label(self) -> str:
+        who = ", ".join(x for x in (self.name, self.contact) if x.strip())
+        return f"{self.role} ({who})" if who else self.role
+
+
+class Governance(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    governance_version: int = GOVERNANCE_VERSION
+    notify: tuple[Recipient, ...] = ()
+
+
+def governance_from(doc: Any, *, origin: str = "governance.yaml") -> Governance:
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise GovernanceError(f"{origin}: expected a mapping with a `notify:` list")
+    try:
+        g = Governance.model_validate({k: v for k, v in doc.items() if k != "monitoring"})
+    except ValidationError as exc:
+        lines = "; ".join(error_lines(exc, default="(governance)")[:5])
+        raise GovernanceError(
+            f"{origin}: {lines}; see {PACKAGED} for the keys and fix the file"
+        ) from None
+    if g.governance_version != GOVERNANCE_VERSION:
+        raise GovernanceError(
+            f"{origin}: governance_version {g.governance_version} is not {GOVERNANCE_VERSION}, "
+            "the only version this vru-risk reads"
+        )
+    return g
+
+
+def _read(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GovernanceError(f"{path} cannot be read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise GovernanceError(f"{path} is not valid YAML: {exc}") from None
+
+
+def load_governance(path: Path | None = None) -> Governance:
+    """The governance file at ``path`` (the packaged one, configuring no one, by default)."""
+    if path is None:
+        text = resources.files("vru_risk.monitoring").joinpath("governance.yaml").read_text("utf-8")
+        return governance_from(yaml.safe_load(text), origin=PACKAGED)
+    return governance_from(_read(path), origin=str(path))
+
+
+def criteria_for(path: Path | None) -> MonitoringCriteria:
+    """The ``monitoring:`` section of the governance file at ``path`` when it has one, else the
+    packaged criteria (:mod:`vru_risk.monitoring.criteria`)."""
+    if path is None:
+        return packaged_criteria()
+    doc = _read(path)
+    if isinstance(doc, dict) and "monitoring" in doc:
+        try:
+            return criteria_from(doc, origin=str(path))
+        except CriteriaError as exc:
+            raise GovernanceError(str(exc)) from None
+    return packaged_criteria()
