@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from vru_risk.flags.allocate import how_chosen
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme
 from vru_risk.serving.access_log.log import AuditEvent, AuditLog, AuditLogError
@@ -21,8 +20,6 @@ from vru_risk.serving.schemas import ErrorOut, ValidationErrorOut, WithdrawnOut
 from vru_risk.store.flag_store import (
     StoredFlag,
     Withdrawal,
-    capacity_used,
-    flags_for_programme,
     latest_as_of,
     stored_flag,
     stored_flags_of_moment,
@@ -315,54 +312,6 @@ def moment_flag(
 
 
 # --- audit ----------------------------------------------------------------------------------
-
-
-def how_offers_chosen(
-    prog: Programme, today: dt.date | None, shown: Sequence[Flag], used: int
-) -> tuple[int, str]:
-    """The places left in the programme's current period and how the day's offers were
-    chosen (its policy and the percentile they cleared, from the newest day's offers shown),
-    in words (:func:`vru_risk.flags.allocate.how_chosen`)."""
-    left = max(prog.capacity - used, 0)
-    offers = [
-        o
-        for f in shown
-        if f.as_of == today
-        for o in f.programmes
-        if o.programme == prog.id and o.status == "offered"
-    ]
-    policy = offers[0].policy if offers and offers[0].policy else prog.policy
-    threshold = offers[0].threshold if offers else None
-    return left, how_chosen(prog, policy, threshold, left)
-
-
-def programme_list(
-    request: Request,
-    state: AppState,
-    db: Session,
-    user: UserInfo,
-    audit: AuditLog,
-    programme: str | None,
-) -> tuple[Programme, dt.date | None, list[Flag], int]:
-    """Today's flags of one of ``user``'s programmes, redacted to it, with one audit row per
-    young person listed; returns the programme, the service's today, the flags and the
-    capacity used in the current period (shared by the list page and the API)."""
-    prog = acting_programme(state, user, programme)
-    today = service_today(db)
-    found = (
-        []
-        if today is None
-        else flags_for_programme(
-            db,
-            prog.id,
-            today=today,
-            visible_days=state.settings.flag_visible_days,
-            redact_for=prog,
-        )
-    )
-    audit_views(audit, request, user, found, f"list flags: {prog.id}")
-    used = 0 if today is None else capacity_used(db, prog.id, today, programmes=state.programmes)
-    return prog, today, found, used
 
 
 def route_name(request: Request) -> str:

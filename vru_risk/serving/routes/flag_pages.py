@@ -19,12 +19,11 @@ from vru_risk.serving.routes.common import (
     audit_views,
     flag_for,
     flag_or_withdrawn,
-    how_offers_chosen,
-    programme_list,
     render,
 )
 from vru_risk.serving.routes.flags import save_decision
 from vru_risk.serving.routes.limits import limited_page_roles
+from vru_risk.serving.routes.programme_list import programme_list
 from vru_risk.store.decisions import decisions_for
 from vru_risk.store.inputs import (
     DECISION_LABELS,
@@ -84,10 +83,10 @@ def flags_page(
     programme: str | None = None,
 ) -> Response:
     """Today's support opportunities for one of my programmes, with capacity used."""
-    prog, today, shown, used = programme_list(request, state, db, user, audit, programme)
-    places_left, chosen = how_offers_chosen(prog, today, shown, used)
+    listed = programme_list(request, state, db, user, audit, programme)
+    prog, today = listed.programme, listed.today
     rows = []
-    for f in shown:
+    for f in listed.flags:
         offer = next((o for o in f.programmes if o.programme == prog.id), None)
         rows.append(
             {
@@ -106,9 +105,9 @@ def flags_page(
             "programme": prog,
             "programmes": _programme_names(state, user.programmes),
             "today": today,
-            "used": used,
-            "places_left": places_left,
-            "how_chosen": chosen,
+            "used": listed.used,
+            "places_left": listed.places_left,
+            "how_chosen": listed.how_chosen,
             "period_start": prog.period_start(today) if today else None,
             "period_end": prog.period_end(today) if today else None,
             "visible_days": state.settings.flag_visible_days,

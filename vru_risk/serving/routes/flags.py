@@ -26,11 +26,10 @@ from vru_risk.serving.routes.common import (
     audit_views,
     flag_for,
     flag_or_withdrawn,
-    how_offers_chosen,
     json_out,
-    programme_list,
 )
 from vru_risk.serving.routes.limits import limited_api_roles
+from vru_risk.serving.routes.programme_list import programme_list
 from vru_risk.serving.schemas import (
     DecisionIn,
     DecisionListOut,
@@ -150,16 +149,15 @@ def list_flags(
     """Flags offered to the programme whose as_of is within the display period of the service's
     "today" (the newest as_of loaded), by rank, redacted to the programme's shared sources.
     Writes one audit row per young person listed."""
-    prog, today, shown, used = programme_list(request, state, db, user, audit, programme)
-    places_left, chosen = how_offers_chosen(prog, today, shown, used)
+    listed = programme_list(request, state, db, user, audit, programme)
     return json_out(
         FlagListOut(
-            programme=programme_out(prog, today),
-            today=today,
-            capacity_used=used,
-            places_left=places_left,
-            how_offers_chosen=chosen,
-            flags=[flag_out(f) for f in shown],
+            programme=programme_out(listed.programme, listed.today),
+            today=listed.today,
+            capacity_used=listed.used,
+            places_left=listed.places_left,
+            how_offers_chosen=listed.how_chosen,
+            flags=[flag_out(f) for f in listed.flags],
         )
     )
 
