@@ -16,7 +16,13 @@ from vru_risk.models.promotion import ReviewRefusedError, review
 from vru_risk.models.registry import Registry, RegistryError
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.models.risk_model import RiskModel
-from vru_risk.models.tags import BLOCKED, CANDIDATE, FAIRNESS_TAG, TRAINED_BY_TAG
+from vru_risk.models.tags import (
+    BLOCKED,
+    CANDIDATE,
+    FAIRNESS_TAG,
+    MONITORING_REFERENCE_TAG,
+    TRAINED_BY_TAG,
+)
 
 
 @pytest.fixture
@@ -213,3 +219,37 @@ def test_cli_review_needs_an_active_panel_members_password(
     assert disabled.code == 2 and "not an active ethics-panel user" in disabled.stderr
     assert registry.alias("champion") is None
     assert ReviewLog(vru_home / "review_log.jsonl").entries() == []
+
+
+def test_an_approval_records_what_the_model_will_be_watched_against(
+    registry: Registry, log: ReviewLog, risk_model: RiskModel, vru_home: Path
+) -> None:
+    passing = candidate(registry, risk_model, vru_home, "pass")
+    registry.set_tag(passing, MONITORING_REFERENCE_TAG, "r" * 64)
+    review(
+        "approve",
+        version=passing,
+        reviewer="ana",
+        reason="read the report",
+        registry=registry,
+        log=log,
+        criteria_hash="c" * 64,
+    )
+    review("suspend", version=passing, reviewer="ana", reason="x", registry=registry, log=log)
+    approval, suspension = log.for_version(passing)
+    assert (approval.reference_hash, approval.criteria_hash) == ("r" * 64, "c" * 64)
+    assert (suspension.reference_hash, suspension.criteria_hash) == (None, None)
+    # the hashes are inside the chain: editing one breaks it
+    lines = log.path.read_text().splitlines()
+    edited = json.loads(lines[0])
+    edited["criteria_hash"] = "d" * 64
+    log.path.write_text("\n".join([json.dumps(edited), lines[1]]) + "\n")
+    with pytest.raises(ReviewLogError, match="entry 1 does not match its hash chain"):
+        log.entries()
+
+
+def test_entries_written_before_the_monitoring_hashes_still_verify(log: ReviewLog) -> None:
+    entry = log.append(version=1, content_hash="h", action="reject", reviewer="r", reason="n")
+    line = json.loads(log.path.read_text())
+    assert "reference_hash" not in line and "criteria_hash" not in line  # as older entries
+    assert log.entries() == [entry]

@@ -13,6 +13,7 @@ from vru_risk.monitoring.verdict import (
     Finding,
     GroupComparison,
     agreement_findings,
+    approval_findings,
     calibration_findings,
     combine,
     group_findings,
@@ -79,3 +80,13 @@ def test_group_bounds_come_from_the_gate_and_must_be_resolved() -> None:
     fnr = GroupComparison("sen", "ehcp", "none", "fnr_difference", 0.2, 0.12, 0.3)
     (g,) = group_findings([fnr], CRITERIA.resolved(FairnessGateConfig()))
     assert g.criterion == "group_fnr_difference"
+
+
+def test_a_reference_or_criteria_other_than_the_approved_ones_asks_for_review() -> None:
+    now = {"reference": "a" * 64, "criteria": "b" * 64}
+    assert approval_findings({"reference": "a" * 64, "criteria": "b" * 64}, now) == []
+    assert approval_findings({"reference": None, "criteria": None}, now) == []  # not recorded
+    found = approval_findings({"reference": "a" * 64, "criteria": "e" * 64}, now)
+    assert [(f.level, f.subject) for f in found] == [("review", "monitoring criteria")]
+    assert "not the one the panel approved" in found[0].sentence
+    assert combine(found).exit_code == 4

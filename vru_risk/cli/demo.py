@@ -275,6 +275,7 @@ DEMO_REASON = (
 def demo_decision(version: int, *, gate_passed: bool) -> str:
     """Record the demo panel's decision: an approval when the gate passes, otherwise the two
     overrides the rules require (both marked as demo in the log and every report)."""
+    from vru_risk.jobs.monitor_data import approval_criteria_hash
     from vru_risk.models.promotion import review
     from vru_risk.models.registry import Registry
     from vru_risk.models.review_log import ReviewLog
@@ -286,6 +287,7 @@ def demo_decision(version: int, *, gate_passed: bool) -> str:
     reviewers = DEMO_PANEL[:1] if gate_passed else DEMO_PANEL
     action = "approve" if gate_passed else "override"
     message = ""
+    criteria = approval_criteria_hash(settings, version)
     for reviewer in reviewers:
         message = review(
             action,
@@ -293,6 +295,7 @@ def demo_decision(version: int, *, gate_passed: bool) -> str:
             reviewer=reviewer,
             reason=DEMO_REASON,
             registry=registry,
+            criteria_hash=criteria,
             log=log,
             demo=True,
         ).message

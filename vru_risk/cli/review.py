@@ -71,6 +71,8 @@ def _decide(
     password_stdin: bool,
     demo: bool = False,
 ) -> None:
+    from vru_risk.jobs.common import JobError
+    from vru_risk.jobs.monitor_data import approval_criteria_hash
     from vru_risk.models.promotion import ReviewRefusedError, review
     from vru_risk.models.registry import Registry, RegistryError
     from vru_risk.models.review_log import ReviewLogError
@@ -78,6 +80,9 @@ def _decide(
     settings = state.get_settings()
     check_reviewer(reviewer, password_stdin=password_stdin)
     try:
+        criteria = (
+            approval_criteria_hash(settings, version) if action in ("approve", "override") else None
+        )
         outcome = review(
             action,
             version=version,
@@ -86,8 +91,9 @@ def _decide(
             registry=Registry(settings.tracking_uri),
             log=review_log(),
             demo=demo,
+            criteria_hash=criteria,
         )
-    except (ReviewRefusedError, RegistryError, ReviewLogError) as exc:
+    except (ReviewRefusedError, RegistryError, ReviewLogError, JobError) as exc:
         raise UserError(f"{action} refused: {exc}") from None
     console.print(
         f"review entry {outcome.entry.seq}: {action} of version {version} by {reviewer}; "

@@ -34,6 +34,7 @@ from vru_risk.features.context import moment_context
 from vru_risk.features.moments import MomentsError, build_moments
 from vru_risk.jobs.common import JobError, engine_options
 from vru_risk.jobs.monitor_data import (
+    approved_hashes,
     build_config,
     calibration_window,
     connection_with_sources,
@@ -60,7 +61,7 @@ from vru_risk.monitoring import checks
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.reference import MonitoringReference, ReferenceError, compute_reference
 from vru_risk.monitoring.report import build_report, write_report
-from vru_risk.monitoring.verdict import Verdict, combine
+from vru_risk.monitoring.verdict import Verdict, approval_findings, combine
 from vru_risk.settings import Settings
 
 #: the days of a monitoring run: the as-of date and the 27 before it
@@ -246,9 +247,15 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     capacity_rows, capacity_found = (
         checks.capacity_check(offers, programmes, start, as_of) if offers else ([], [])
     )
-    verdict = combine([*outage_found, *drift_found, *score_found, *capacity_found])
+    approved = approved_hashes(settings, info.version)
+    changed = approval_findings(approved, {"reference": reference.hash, "criteria": criteria.hash})
+    verdict = combine([*outage_found, *drift_found, *score_found, *capacity_found, *changed])
     report = build_report(
-        subject=_subject(info, model, reference, criteria),
+        subject={
+            **_subject(info, model, reference, criteria),
+            "approved_reference_hash": approved["reference"],
+            "approved_criteria_hash": approved["criteria"],
+        },
         as_of=as_of,
         window=(start, as_of),
         data={

@@ -33,6 +33,7 @@ from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_pro
 from vru_risk.jobs.common import JobError, engine_options
 from vru_risk.models.gate_config import FairnessGateConfig
 from vru_risk.models.registry import CHAMPION, Registry, RegistryError, VersionInfo
+from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import MONITORING_REFERENCE_TAG, PARENT_RUN_TAG, TRAIN_END_TAG
 from vru_risk.monitoring.criteria import MonitoringCriteria
@@ -320,6 +321,32 @@ def criteria_of(settings: Settings, registry: Registry, info: VersionInfo) -> Mo
             except (MlflowException, OSError, ExperimentConfigError):
                 experiment = None
     return criteria.resolved(experiment.fairness_gate if experiment else FairnessGateConfig())
+
+
+def approved_hashes(settings: Settings, version: int) -> dict[str, str | None]:
+    """The monitoring reference and criteria hashes the panel's newest approval or override of
+    ``version`` recorded (None: not recorded, or never approved)."""
+    try:
+        entries = ReviewLog(settings.review_log_path).for_version(version)
+    except ReviewLogError as exc:
+        raise JobError(str(exc)) from None
+    putting = [e for e in entries if e.action in ("approve", "override")]
+    last = putting[-1] if putting else None
+    return {
+        "reference": last.reference_hash if last else None,
+        "criteria": last.criteria_hash if last else None,
+    }
+
+
+def approval_criteria_hash(settings: Settings, version: int) -> str:
+    """The hash of the monitoring criteria a version would be watched against if approved now
+    (recorded with the panel's approval or override)."""
+    registry = Registry(settings.tracking_uri)
+    try:
+        info = registry.version(version)
+    except RegistryError as exc:
+        raise JobError(str(exc)) from None
+    return criteria_of(settings, registry, info).hash
 
 
 def notify_of(settings: Settings) -> tuple[tuple[str, ...], str | None]:

@@ -52,6 +52,7 @@ from vru_risk.models.tags import (
     CONTENT_HASH_TAG,
     FAIRNESS_TAG,
     LEAKAGE_CLEARED_BY_TAG,
+    MONITORING_REFERENCE_TAG,
     PERFORMANCE_GATE_TAG,
     REVIEW_TAG,
     STATE_TAG,
@@ -102,8 +103,14 @@ def review(
     registry: Registry,
     log: ReviewLog,
     demo: bool = False,
+    criteria_hash: str | None = None,
 ) -> ReviewOutcome:
-    """Apply one panel decision (raises :class:`ReviewRefusedError` when the rules forbid it)."""
+    """Apply one panel decision (raises :class:`ReviewRefusedError` when the rules forbid it).
+
+    An approval or override records what the model will be watched against in service: the
+    hash of the version's monitoring reference (its tag, when one was made) and
+    ``criteria_hash``, the monitoring criteria in force (the caller's, from the governance
+    file)."""
     info = registry.version(version)
     content_hash = info.tags.get(CONTENT_HASH_TAG, "")
     if not reason.strip():
@@ -114,6 +121,7 @@ def review(
     _, fairness = _gates(info)
 
     def record(act: str) -> ReviewEntry:
+        putting_in_service = act in ("approve", "override")
         entry = log.append(
             version=version,
             content_hash=content_hash,
@@ -121,6 +129,8 @@ def review(
             reviewer=reviewer,
             reason=reason,
             demo=demo,
+            reference_hash=info.tags.get(MONITORING_REFERENCE_TAG) if putting_in_service else None,
+            criteria_hash=criteria_hash if putting_in_service else None,
         )
         note = f"{act} by {reviewer} (review entry {entry.seq}{', demo' if demo else ''})"
         registry.set_tag(version, REVIEW_TAG, note)

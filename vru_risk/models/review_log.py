@@ -35,6 +35,10 @@ ACTIONS: Final = ("approve", "reject", "override", "suspend", "clear-leakage")
 GENESIS: Final = "0" * 64
 
 
+#: fields an entry holds only when they have a value (so older entries keep their hashes)
+OPTIONAL_FIELDS = ("reference_hash", "criteria_hash")
+
+
 class ReviewLogError(ValueError):
     """A review log that has been altered, or an entry that cannot be written."""
 
@@ -51,10 +55,18 @@ class ReviewEntry:
     demo: bool
     previous_hash: str
     hash: str
+    #: an approval's or override's record of what the model will be watched against: the
+    #: hashes of the version's monitoring reference and of the monitoring criteria (None: none
+    #: existed, or an entry written before they were recorded)
+    reference_hash: str | None = None
+    criteria_hash: str | None = None
 
     def body(self) -> dict[str, object]:
         data = asdict(self)
         data.pop("hash")
+        for key in OPTIONAL_FIELDS:  # absent from entries written before them: same digest
+            if data[key] is None:
+                data.pop(key)
         return data
 
 
@@ -110,6 +122,8 @@ class ReviewLog:
         reviewer: str,
         reason: str,
         demo: bool = False,
+        reference_hash: str | None = None,
+        criteria_hash: str | None = None,
     ) -> ReviewEntry:
         """Append one decision (after verifying the chain so far) and return it."""
         if action not in ACTIONS:
@@ -129,9 +143,12 @@ class ReviewLog:
                 "demo": demo,
                 "previous_hash": existing[-1].hash if existing else GENESIS,
             }
+            optional = {"reference_hash": reference_hash, "criteria_hash": criteria_hash}
+            body.update({k: v for k, v in optional.items() if v is not None})
             entry = ReviewEntry(**body, hash=_digest(body))  # type: ignore[arg-type]
+            line = {k: v for k, v in asdict(entry).items() if v is not None or k not in optional}
             with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(asdict(entry), sort_keys=True) + "\n")
+                fh.write(json.dumps(line, sort_keys=True) + "\n")
         return entry
 
     def for_version(self, version: int) -> list[ReviewEntry]:

@@ -324,3 +324,28 @@ def group_findings(
             )
         )
     return out
+
+
+def approval_findings(approved: Mapping[str, str | None], now: Mapping[str, str]) -> list[Finding]:
+    """A review when what the model is watched against is not what the panel approved:
+    ``approved`` holds the hashes the panel's newest approval or override recorded
+    (``reference``, ``criteria``; None: not recorded), ``now`` those in force."""
+    words = {"reference": "monitoring reference", "criteria": "monitoring criteria"}
+    found = []
+    for key, name in words.items():
+        then = approved.get(key)
+        if then is not None and then != now[key]:
+            found.append(
+                Finding(
+                    criterion="approval_changed",
+                    level="review",
+                    subject=name,
+                    sentence=(
+                        f"The {name} in force ({now[key][:12]}) is not the one the panel "
+                        f"approved ({then[:12]}): the panel should look at the change and "
+                        "approve the model again if it still deserves it"
+                    ),
+                    figures={"approved": then, "now": now[key]},
+                )
+            )
+    return found

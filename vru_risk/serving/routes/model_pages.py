@@ -18,6 +18,8 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from vru_risk.jobs.common import JobError
+from vru_risk.jobs.monitor_data import approval_criteria_hash
 from vru_risk.models.promotion import ReviewRefusedError, review
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewEntry, ReviewLogError
@@ -193,6 +195,11 @@ def review_version(
     if not reason.strip():
         return refused(422, "Write the reason for your decision: it is kept in the review log.")
     try:
+        criteria = (
+            approval_criteria_hash(state.settings, version)
+            if action in ("approve", "override")
+            else None
+        )
         outcome = review(
             action,
             version=version,
@@ -200,8 +207,9 @@ def review_version(
             reason=reason,
             registry=Registry(state.registry_uri),
             log=state.review_log,
+            criteria_hash=criteria,
         )
-    except ReviewRefusedError as exc:
+    except (ReviewRefusedError, JobError) as exc:
         return refused(409, f"Your decision was not recorded: {exc}.")
     except (RegistryError, ReviewLogError) as exc:
         return refused(409, f"Your decision could not be recorded: {exc}.")
