@@ -199,7 +199,7 @@ def test_the_summary_says_which_allocation_its_figures_describe(
     text = result.allocation_text()
     assert result.replayed and result.allocation_rule == ALLOCATION_RULE
     assert "precision at capacity: the places the service would have offered (policy per " in text
-    assert "jump_start first_come" in text
+    assert f"jump_start {load_programmes().by_id('jump_start').policy}" in text
     assert "hindsight bound: the monthly top-k list" in text
     assert "the service cannot reach it" in text
     assert set(result.summary["allocation"]) == {ALLOCATION_RULE}

@@ -66,6 +66,7 @@ def demo(
     from vru_risk.jobs import data as data_job
     from vru_risk.jobs import features as features_job
     from vru_risk.jobs import flags as flags_job
+    from vru_risk.jobs import monitor as monitor_job
     from vru_risk.jobs import train as train_job
     from vru_risk.models.tags import CANDIDATE
     from vru_risk.training.config import load_experiment
@@ -120,8 +121,10 @@ def demo(
     print_build(built)
     console.print(f"  shape: {built.rows:,} rows x {built.columns} columns")
     console.rule("4/7 training side by side, gates, MLflow registry")
+    # from the data folder (its feature table cached under VRU_HOME), so that training can replay
+    # the service's allocation over its test windows (a bare table has no eligibility context)
     request = train_job.TrainRequest(
-        experiment, table=features, truth=truth, trained_by="demo", demo=True
+        experiment, data=data, truth=truth, trained_by="demo", demo=True
     )
     with narrated() as (bars, narrator):
         trained = train_job.train(settings, request, progress=bars, on_event=narrator)
@@ -137,6 +140,12 @@ def demo(
     console.print(f"fairness gate: [bold]{gate.status}[/]")
     decision = "no decision: the version is not a candidate"
     if outcome.state == CANDIDATE:
+        # the reference it will be watched against, before the decision records its hash
+        reference = monitor_job.create_reference(settings, version, data)
+        console.print(
+            f"monitoring reference: {reference.path} (hash {reference.reference.hash[:12]}); "
+            f"`vru monitor --data {data}` checks the model in service against it"
+        )
         decision = demo_decision(version, gate_passed=gate.passed)
         audit_job.refresh_report(state.get_settings(), version, audited.report)
     console.print(decision)
