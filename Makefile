@@ -69,7 +69,7 @@ chromium:
 pytest: $(STAMP) postgres chromium
 	if [ -z "$${VRU_TEST_POSTGRES_URL:-}" ] && $(PG_UP); then \
 	  export VRU_TEST_POSTGRES_URL="$(PG_TEST_URL)"; fi; \
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 test: lint typecheck layers pytest
 
