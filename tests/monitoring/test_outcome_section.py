@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from vru_risk.monitoring.criteria import MonitoringCriteria
-from vru_risk.monitoring.outcome_section import outcome_section
+from vru_risk.monitoring.outcome_section import outcome_section, precision_section
 from vru_risk.monitoring.outcomes import maturity
 
 CRITERIA = MonitoringCriteria()
@@ -72,3 +72,52 @@ def test_before_maturity_only_an_estimate_is_shown_and_nothing_is_judged() -> No
     assert found == [] and section["calibration"] is None
     assert section["estimate"]["value"] == 0.3 and section["estimate"]["moments"] == 2
     assert "assuming nothing changed" in section["estimate"]["note"]
+
+
+def replayed(precision: dict[str, float], n: int = 200) -> pd.DataFrame:
+    """Per month, ``n`` offered moments not supported with the given share of outcomes, ``n``
+    offered and supported with no outcome, and ``n`` below the floor with every outcome."""
+    rows = []
+    for month, share in precision.items():
+        hits = round(share * n)
+        for kind in ("unsupported", "supported", "below"):
+            label = (
+                [1.0] * hits + [0.0] * (n - hits)
+                if kind == "unsupported"
+                else [0.0 if kind == "supported" else 1.0] * n
+            )
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "month": month,
+                        "label": label,
+                        "person_id": [f"{month}-{kind}-{i}" for i in range(n)],
+                        "offered": kind != "below",
+                        "supported": kind == "supported",
+                        "above_floor": kind != "below",
+                    }
+                )
+            )
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_precision_is_judged_on_unsupported_moments_and_needs_two_matured_months_below() -> None:
+    section, found = precision_section(
+        replayed({"2025-01": 0.4, "2025-02": 0.1}),
+        expected_precision=0.4,
+        criteria=CRITERIA,
+        replicates=100,
+    )
+    assert found == []  # one month below the floor 0.24 is not enough
+    assert section["floor"] == 0.24 and section["offered"] == 800
+    assert section["supported"]["moments"] == 400 and section["supported"]["positives"] == 0
+    assert section["unsupported"]["moments"] == 400  # moments below the floor never count
+    assert section["unsupported"]["precision"]["value"] == 0.25
+    _, found = precision_section(
+        replayed({"2025-01": 0.4, "2025-02": 0.1, "2025-03": 0.05}),
+        expected_precision=0.4,
+        criteria=CRITERIA,
+        replicates=100,
+    )
+    assert [f.criterion for f in found] == ["precision_floor"]
+    assert "2025-02" in found[0].sentence and "2025-03" in found[0].sentence

@@ -55,17 +55,17 @@ from vru_risk.jobs.monitor_data import (
     save_reference,
     weekly_rows,
 )
-from vru_risk.jobs.monitor_outcomes import OUTCOME_NOTE, matured_moments
+from vru_risk.jobs.monitor_outcomes import OUTCOME_NOTE, matured_moments, replayed
 from vru_risk.models.registry import Registry, VersionInfo
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import DATA_FINGERPRINT_TAG, TRAIN_END_TAG
 from vru_risk.monitoring import checks
 from vru_risk.monitoring.criteria import MonitoringCriteria
-from vru_risk.monitoring.outcome_section import outcome_section
+from vru_risk.monitoring.outcome_section import outcome_section, precision_section
 from vru_risk.monitoring.outcomes import Maturity
 from vru_risk.monitoring.reference import MonitoringReference, ReferenceError, compute_reference
 from vru_risk.monitoring.report import build_report, write_report
-from vru_risk.monitoring.verdict import Verdict, approval_findings, combine
+from vru_risk.monitoring.verdict import Finding, Verdict, approval_findings, combine
 from vru_risk.settings import Settings
 
 #: the days of a monitoring run: the as-of date and the 27 before it
@@ -259,10 +259,25 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     outcomes_section["note"] = OUTCOME_NOTE
     outcomes_section["floor_percentile"] = floor
     outcomes_section["in_calibration_window"] = outcome_found
+    precision_found: list[Finding] = []
+    outcomes_section["precision"] = None
+    if not outcomes[0].empty:
+        replay = replayed(settings, folder, model, config, outcomes[0], programmes, as_of=as_of)
+        outcomes_section["precision"], precision_found = precision_section(
+            replay, expected_precision=reference.allocation.precision, criteria=criteria
+        )
     approved = approved_hashes(settings, info.version)
     changed = approval_findings(approved, {"reference": reference.hash, "criteria": criteria.hash})
     verdict = combine(
-        [*outage_found, *drift_found, *score_found, *capacity_found, *calibration_found, *changed]
+        [
+            *outage_found,
+            *drift_found,
+            *score_found,
+            *capacity_found,
+            *calibration_found,
+            *precision_found,
+            *changed,
+        ]
     )
     report = build_report(
         subject={

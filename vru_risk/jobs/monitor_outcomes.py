@@ -21,11 +21,16 @@ from typing import Final
 import pandas as pd
 
 from vru_risk.data.load import DataFolder
+from vru_risk.data.sql import quote_literal
 from vru_risk.features.build import LABEL_PREFIX
 from vru_risk.features.cache import FeatureCacheError, build_table, find_table
 from vru_risk.features.catalog import CatalogError
 from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.features.context import moment_context
+from vru_risk.flags.programmes import Programmes
+from vru_risk.flags.replay import replay_window
 from vru_risk.jobs.common import JobError, engine_options
+from vru_risk.jobs.monitor_data import connection_with_sources
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.monitoring.outcomes import Maturity, maturity_for
 from vru_risk.settings import Settings
@@ -35,6 +40,10 @@ OUTCOME_NOTE: Final = (
     "the longest reporting lag ended on or before the as-of date; a record reported later than "
     "its source's stated lag would be counted although it was not yet known then."
 )
+
+
+#: the columns of :func:`matured_moments`'s frame
+MOMENT_COLUMNS: Final = ("month", "as_of", "probability", "percentile", "label", "person_id")
 
 
 def months_from(start: date, end: date) -> list[str]:
@@ -61,10 +70,10 @@ def matured_moments(
     as_of: date,
 ) -> tuple[pd.DataFrame, Maturity]:
     """The scored moments from ``since`` (the training end) of the months matured by ``as_of``:
-    ``month``, ``probability``, ``label`` (NaN when censored) and ``person_id``; and the maturity
+    :data:`MOMENT_COLUMNS` (``label`` NaN when censored); and the maturity
     of every month from ``since`` to ``as_of``. Nothing is built while no month has matured."""
     months = maturity_for(months_from(since, as_of), as_of, config)
-    empty = pd.DataFrame({"month": [], "probability": [], "label": [], "person_id": []})
+    empty = pd.DataFrame({c: [] for c in MOMENT_COLUMNS})
     if not months.matured:
         return empty, months
     spec = model.spec
@@ -85,14 +94,67 @@ def matured_moments(
     if frame.empty:
         return empty, months
     probability = model.predict(frame[list(spec.names)].astype("float64"))
+    day = pd.to_datetime(frame["as_of"])
     return (
         pd.DataFrame(
             {
-                "month": pd.to_datetime(frame["as_of"]).dt.strftime("%Y-%m").to_numpy(),
+                "month": day.dt.strftime("%Y-%m").to_numpy(),
+                "as_of": day.dt.date.to_numpy(),
                 "probability": probability,
+                "percentile": model.percentile(probability),
                 "label": frame[LABEL_PREFIX].astype("float64").to_numpy(),
                 "person_id": frame["person_id"].astype(str).to_numpy(),
             }
         ),
         months,
     )
+
+
+def replayed(
+    settings: Settings,
+    folder: DataFolder,
+    model: RiskModel,
+    config: FeatureBuildConfig,
+    moments: pd.DataFrame,
+    programmes: Programmes,
+    *,
+    as_of: date,
+) -> pd.DataFrame:
+    """``moments`` (of :func:`matured_moments`) with ``offered`` (the service's allocation
+    replayed over them, day by day, from a fresh start), ``supported`` (an intervention known by
+    ``as_of`` under way for the person between the moment and the end of a flag's validity) and
+    ``above_floor`` (at or above the lowest programme floor)."""
+    out = moments.reset_index(drop=True).copy()
+    if out.empty:
+        return out.assign(offered=[], supported=[], above_floor=[])
+    first, last = min(out["as_of"]), max(out["as_of"])
+    engine = engine_options(settings)
+    context = moment_context(folder, model.spec, config, first, last, **engine)
+    rows = out[["person_id", "as_of", "probability", "percentile"]]
+    result = replay_window(rows, context, programmes, seed=0, valid_days=settings.flag_visible_days)
+    out["offered"] = result.offered
+    floor = min(p.min_percentile for p in programmes.programmes)
+    out["above_floor"] = out["percentile"].to_numpy() >= floor
+    out["supported"] = False
+    con = connection_with_sources(folder, model.spec.reporting_lag_days, settings)
+    try:
+        if "interventions" in folder.files:
+            keyed = pd.DataFrame(
+                {"person_id": out["person_id"], "as_of": pd.to_datetime(out["as_of"])}
+            )
+            con.register("matured_moments", keyed)
+            found = con.execute(
+                "SELECT DISTINCT m.person_id, m.as_of FROM matured_moments m "
+                "JOIN src_interventions i ON CAST(i.person_id AS VARCHAR) = m.person_id "
+                f"AND i.known_date <= DATE {quote_literal(as_of.isoformat())} "
+                f"AND i.start_date <= CAST(m.as_of + INTERVAL {settings.flag_visible_days} DAY "
+                "AS DATE) AND (i.end_date IS NULL OR i.end_date >= m.as_of)"
+            ).df()
+            days = pd.to_datetime(found["as_of"]).dt.date
+            keys = set(zip(found["person_id"].astype(str), days, strict=True))
+            out["supported"] = [
+                (p, d) in keys for p, d in zip(out["person_id"], out["as_of"], strict=True)
+            ]
+    finally:
+        con.close()
+    return out

@@ -36,10 +36,13 @@ from vru_risk.monitoring.outcomes import (
     Calibration,
     Interval,
     Maturity,
+    OutcomePrecision,
+    Rate,
     calibration,
     estimated_precision,
+    outcome_precision,
 )
-from vru_risk.monitoring.verdict import Finding, calibration_findings
+from vru_risk.monitoring.verdict import Finding, calibration_findings, precision_findings
 
 FRAME_COLUMNS = ("month", "probability", "label", "person_id")
 
@@ -130,3 +133,72 @@ def outcome_section(
 def _mean(values: np.ndarray) -> float | None:
     known = values[~np.isnan(values)]
     return float(known.mean()) if known.size else None
+
+
+PRECISION_COLUMNS = ("month", "label", "person_id", "offered", "supported", "above_floor")
+
+
+def _rate(r: Rate) -> dict[str, Any]:
+    return {
+        "moments": r.moments,
+        "people": r.people,
+        "positives": r.positives,
+        "precision": _interval(r.precision),
+    }
+
+
+def precision_section(
+    frame: pd.DataFrame,
+    *,
+    expected_precision: float | None,
+    criteria: MonitoringCriteria,
+    replicates: int = 400,
+    seed: int = 0,
+) -> tuple[dict[str, Any], list[Finding]]:
+    """Realised precision of the replayed allocation over matured moments, overall and by month,
+    judged on the moments NOT given support only (offered but not supported, and above the floor
+    with no place); the supported are shown apart and never judge the model.
+
+    ``frame`` has :data:`PRECISION_COLUMNS` (one row per matured moment; ``supported``: support
+    under way for the person around the moment, as known by the as-of date; ``above_floor``:
+    at or above a programme floor). :func:`~vru_risk.monitoring.verdict.precision_findings`
+    judges the months, oldest first."""
+    missing = [c for c in PRECISION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"the replayed moments lack the column(s) {missing}")
+
+    def kinds(rows: pd.DataFrame) -> OutcomePrecision:
+        supported = rows["supported"].to_numpy(dtype=bool)
+        return outcome_precision(
+            rows["label"].to_numpy(dtype="float64"),
+            rows["offered"].to_numpy(dtype=bool),
+            supported,
+            rows["above_floor"].to_numpy(dtype=bool) & ~supported,
+            rows["person_id"].astype(str).to_numpy(),
+            replicates=replicates,
+            seed=seed,
+        )
+
+    overall = kinds(frame)
+    months = []
+    windows = []
+    for month, rows in frame.groupby("month", sort=True):
+        k = kinds(rows)
+        u = k.unsupported
+        months.append({"month": month, "unsupported": _rate(u), "supported": _rate(k.supported)})
+        if u.precision.value is not None:
+            high = u.precision.high if u.precision.high is not None else u.precision.value
+            windows.append((str(month), u.precision.value, high, u.moments))
+    section = {
+        "expected_precision": expected_precision,
+        "floor": criteria.precision.floor(expected_precision),
+        "matured_windows": criteria.precision.matured_windows,
+        "min_moments": criteria.precision.min_moments,
+        "offered": int(frame["offered"].sum()),
+        "unsupported": _rate(overall.unsupported),
+        "not_taken_up": _rate(overall.not_taken_up),
+        "no_place": _rate(overall.no_place),
+        "supported": _rate(overall.supported),
+        "by_month": months,
+    }
+    return section, precision_findings(windows, expected_precision, criteria)

@@ -29,11 +29,6 @@ NOT_YET_CHECKED: Final = (
         "disagree, time to decide, agreement with the flags",
     ),
     (
-        "outcomes",
-        "realised precision on the moments not given support, with the supported shown apart "
-        "(which months have matured, and calibration, are checked above)",
-    ),
-    (
         "groups",
         "selection rates by audit-only group and intersection in service, with intervals",
     ),
