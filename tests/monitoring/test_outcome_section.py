@@ -121,3 +121,13 @@ def test_precision_is_judged_on_unsupported_moments_and_needs_two_matured_months
     )
     assert [f.criterion for f in found] == ["precision_floor"]
     assert "2025-02" in found[0].sentence and "2025-03" in found[0].sentence
+
+
+def test_a_share_over_too_few_young_people_is_withheld() -> None:
+    frame = replayed({"2025-01": 0.4}, n=5)  # 5 people per kind, under the 10 a cell needs
+    section, found = precision_section(
+        frame, expected_precision=0.4, criteria=CRITERIA, replicates=20
+    )
+    month = section["by_month"][0]["unsupported"]
+    assert month["suppressed"] and month["precision"]["value"] is None
+    assert month["positives"] is None and month["moments"] == 5 and found == []

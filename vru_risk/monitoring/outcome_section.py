@@ -112,15 +112,22 @@ def outcome_section(
         seed=seed,
     )
     section["calibration"] = _calibration_dict(cal)
-    section["by_month"] = [
-        {
-            "month": m,
-            "moments": int(np.sum(~np.isnan(g["label"].to_numpy(dtype="float64")))),
-            "observed": _mean(g["label"].to_numpy(dtype="float64")),
-            "predicted": _mean(g["probability"].to_numpy(dtype="float64")),
-        }
-        for m, g in rows.groupby("month", sort=True)
-    ]
+    least = criteria.groups.min_people_per_cell
+    section["by_month"] = []
+    for m, g in rows.groupby("month", sort=True):
+        known = g[~np.isnan(g["label"].to_numpy(dtype="float64"))]
+        shown = known["person_id"].nunique() >= least
+        section["by_month"].append(
+            {
+                "month": m,
+                "moments": len(known),
+                "suppressed": not shown,
+                "observed": _mean(known["label"].to_numpy(dtype="float64")) if shown else None,
+                "predicted": _mean(known["probability"].to_numpy(dtype="float64"))
+                if shown
+                else None,
+            }
+        )
     s = cal.slope
     if s.value is not None and s.low is not None and s.high is not None:
         found = calibration_findings(s.value, s.low, s.high, cal.moments, criteria)
@@ -138,12 +145,15 @@ def _mean(values: np.ndarray) -> float | None:
 PRECISION_COLUMNS = ("month", "label", "person_id", "offered", "supported", "above_floor")
 
 
-def _rate(r: Rate) -> dict[str, Any]:
+def _rate(r: Rate, least: int) -> dict[str, Any]:
+    """A rate, its share and positives withheld when fewer than ``least`` distinct people."""
+    shown = r.people >= least
     return {
         "moments": r.moments,
         "people": r.people,
-        "positives": r.positives,
-        "precision": _interval(r.precision),
+        "suppressed": not shown,
+        "positives": r.positives if shown else None,
+        "precision": _interval(r.precision if shown else Interval(None, None, None)),
     }
 
 
@@ -162,7 +172,9 @@ def precision_section(
     ``frame`` has :data:`PRECISION_COLUMNS` (one row per matured moment; ``supported``: support
     under way for the person around the moment, as known by the as-of date; ``above_floor``:
     at or above a programme floor). :func:`~vru_risk.monitoring.verdict.precision_findings`
-    judges the months, oldest first."""
+    judges the months, oldest first (a month of fewer than ``min_moments`` moments never counts
+    against the model). A share over fewer distinct people than the criteria's
+    ``min_people_per_cell`` is withheld (counts only), here and in the calibration by month."""
     missing = [c for c in PRECISION_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"the replayed moments lack the column(s) {missing}")
@@ -179,13 +191,20 @@ def precision_section(
             seed=seed,
         )
 
+    least = criteria.groups.min_people_per_cell
     overall = kinds(frame)
     months = []
     windows = []
     for month, rows in frame.groupby("month", sort=True):
         k = kinds(rows)
         u = k.unsupported
-        months.append({"month": month, "unsupported": _rate(u), "supported": _rate(k.supported)})
+        months.append(
+            {
+                "month": month,
+                "unsupported": _rate(u, least),
+                "supported": _rate(k.supported, least),
+            }
+        )
         if u.precision.value is not None:
             high = u.precision.high if u.precision.high is not None else u.precision.value
             windows.append((str(month), u.precision.value, high, u.moments))
@@ -195,10 +214,10 @@ def precision_section(
         "matured_windows": criteria.precision.matured_windows,
         "min_moments": criteria.precision.min_moments,
         "offered": int(frame["offered"].sum()),
-        "unsupported": _rate(overall.unsupported),
-        "not_taken_up": _rate(overall.not_taken_up),
-        "no_place": _rate(overall.no_place),
-        "supported": _rate(overall.supported),
+        "unsupported": _rate(overall.unsupported, least),
+        "not_taken_up": _rate(overall.not_taken_up, least),
+        "no_place": _rate(overall.no_place, least),
+        "supported": _rate(overall.supported, least),
         "by_month": months,
     }
     return section, precision_findings(windows, expected_precision, criteria)
