@@ -146,7 +146,18 @@ def test_a_clean_run_exits_0_and_its_reports_name_no_young_person(
     )
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["verdict"]["exit_code"] == 0 and report["checks"]["scores"]["moments"] > 200
-    assert {n["check"] for n in report["not_checked"]} >= {"decisions", "outcomes", "calibration"}
+    assert {n["check"] for n in report["not_checked"]} == {"decisions", "groups", "feedback"}
+    outcomes = report["checks"]["outcomes"]  # trained to 2024-12-31: months to April 2025 matured
+    assert {"2025-01", "2025-04"} <= set(outcomes["matured_months"]) and outcomes["pending_months"]
+    slope = outcomes["calibration"]["slope"]
+    assert slope["low"] < slope["value"] < slope["high"] and outcomes["bounds"]["judged"]
+    assert not [f for f in report["verdict"]["findings"] if f["criterion"] == "calibration_slope"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Calibration slope" in html and "estimate" not in outcomes["note"]
+    precision = outcomes["precision"]  # the allocation replayed over the matured months
+    assert precision["offered"] > 0 and precision["unsupported"]["moments"] > 0
+    assert not [f for f in report["verdict"]["findings"] if f["criterion"] == "precision_floor"]
+    assert "not given support" in html
     people = pd.read_parquet(county / "data" / "people.parquet", columns=["person_id"])
     assert not [p for p in people["person_id"].astype(str) if p in text]
     registry = Registry(in_home.tracking_uri)

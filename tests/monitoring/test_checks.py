@@ -21,6 +21,8 @@ from vru_risk.monitoring.checks import (
 )
 from vru_risk.monitoring.criteria import load_criteria
 from vru_risk.monitoring.governance import GovernanceError, criteria_for, load_governance
+from vru_risk.monitoring.outcome_section import outcome_section
+from vru_risk.monitoring.outcomes import maturity
 from vru_risk.monitoring.report import NOT_CHECKED, build_report, render_html
 from vru_risk.monitoring.verdict import combine
 
@@ -110,13 +112,21 @@ def test_the_report_lists_unchecked_parts_as_not_checked_and_who_to_tell(
             "reference_bands": ref.bands,
         },
         capacity={"note": "Not checked: no database.", "rows": []},
+        outcomes=outcome_section(
+            pd.DataFrame({"month": [], "probability": [], "label": [], "person_id": []}),
+            maturity(["2026-03"], date(2026, 3, 31), horizon_days=365, lag_days=60),
+            estimate_from=[0.3, 0.5],
+            criteria=CRITERIA,
+        )[0]
+        | {"note": "n", "floor_percentile": 90.0, "in_calibration_window": []},
         notify=[],
         notify_note="No one is configured to be told: set `notify:` in governance.yaml.",
     )
     checks = {n["check"]: n["status"] for n in report["not_checked"]}
-    assert {"decisions", "outcomes", "calibration"} <= set(checks)
+    assert {"decisions", "groups"} <= set(checks) and not {"outcomes", "calibration"} & set(checks)
     assert set(checks.values()) == {NOT_CHECKED}
     html = render_html(report)
+    assert "no month has matured yet" in html and "40.0%" in html and "<strong>estimate" in html
     assert "not made by this version of" in html and "Nothing to report" in html
     assert "No one is configured to be told" in html
     assert "<script" not in html

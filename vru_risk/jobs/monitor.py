@@ -30,6 +30,7 @@ from vru_risk.data.load import DataFolder
 from vru_risk.features.build import LABEL_PREFIX
 from vru_risk.features.cache import FeatureCacheError, build_table, find_table
 from vru_risk.features.catalog import CatalogError
+from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.context import moment_context
 from vru_risk.features.moments import MomentsError, build_moments
 from vru_risk.jobs.common import JobError, engine_options
@@ -54,14 +55,17 @@ from vru_risk.jobs.monitor_data import (
     save_reference,
     weekly_rows,
 )
+from vru_risk.jobs.monitor_outcomes import OUTCOME_NOTE, matured_moments, replayed
 from vru_risk.models.registry import Registry, VersionInfo
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import DATA_FINGERPRINT_TAG, TRAIN_END_TAG
 from vru_risk.monitoring import checks
 from vru_risk.monitoring.criteria import MonitoringCriteria
+from vru_risk.monitoring.outcome_section import outcome_section, precision_section
+from vru_risk.monitoring.outcomes import Maturity
 from vru_risk.monitoring.reference import MonitoringReference, ReferenceError, compute_reference
 from vru_risk.monitoring.report import build_report, write_report
-from vru_risk.monitoring.verdict import Verdict, approval_findings, combine
+from vru_risk.monitoring.verdict import Finding, Verdict, approval_findings, combine
 from vru_risk.settings import Settings
 
 #: the days of a monitoring run: the as-of date and the 27 before it
@@ -247,9 +251,34 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     capacity_rows, capacity_found = (
         checks.capacity_check(offers, programmes, start, as_of) if offers else ([], [])
     )
+    floor = min(p.min_percentile for p in programmes.programmes)
+    outcomes, outcome_found = _outcomes(settings, folder, model, info, config, as_of)
+    outcomes_section, calibration_found = outcome_section(
+        outcomes[0], outcomes[1], estimate_from=probability[percentile >= floor], criteria=criteria
+    )
+    outcomes_section["note"] = OUTCOME_NOTE
+    outcomes_section["floor_percentile"] = floor
+    outcomes_section["in_calibration_window"] = outcome_found
+    precision_found: list[Finding] = []
+    outcomes_section["precision"] = None
+    if not outcomes[0].empty:
+        replay = replayed(settings, folder, model, config, outcomes[0], programmes, as_of=as_of)
+        outcomes_section["precision"], precision_found = precision_section(
+            replay, expected_precision=reference.allocation.precision, criteria=criteria
+        )
     approved = approved_hashes(settings, info.version)
     changed = approval_findings(approved, {"reference": reference.hash, "criteria": criteria.hash})
-    verdict = combine([*outage_found, *drift_found, *score_found, *capacity_found, *changed])
+    verdict = combine(
+        [
+            *outage_found,
+            *drift_found,
+            *score_found,
+            *capacity_found,
+            *calibration_found,
+            *precision_found,
+            *changed,
+        ]
+    )
     report = build_report(
         subject={
             **_subject(info, model, reference, criteria),
@@ -268,6 +297,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         season=checks.season_note(reference, months),
         scores=scores,
         capacity={"note": capacity_note, "rows": capacity_rows},
+        outcomes=outcomes_section,
         notify=notify,
         notify_note=notify_note,
     )
@@ -284,6 +314,23 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         notify=notify,
         notify_note=notify_note,
     )
+
+
+def _outcomes(
+    settings: Settings,
+    folder: DataFolder,
+    model: RiskModel,
+    info: VersionInfo,
+    config: FeatureBuildConfig,
+    as_of: date,
+) -> tuple[tuple[pd.DataFrame, Maturity], list[str]]:
+    """The matured scored moments since the training end, their maturity, and which matured
+    months lie in the version's calibration window (its calibration there is in-sample)."""
+    since = date.fromisoformat(info.tags.get(TRAIN_END_TAG) or model.info["train_end"])
+    frame, months = matured_moments(settings, folder, model, config, since=since, as_of=as_of)
+    start, end = model.info.get("calibration_start"), model.info.get("calibration_end")
+    inside = [m for m in months.matured if start and end and start[:7] <= m and f"{m}-01" < end]
+    return (frame, months), inside
 
 
 def _known_refresh(folder: DataFolder, source: str, as_of: date) -> date | None:

@@ -29,12 +29,6 @@ NOT_YET_CHECKED: Final = (
         "disagree, time to decide, agreement with the flags",
     ),
     (
-        "outcomes",
-        "which months' outcomes have matured, and realised precision on the moments not given "
-        "support",
-    ),
-    ("calibration", "calibration slope, intercept, Brier score and calibration error"),
-    (
         "groups",
         "selection rates by audit-only group and intersection in service, with intervals",
     ),
@@ -71,6 +65,7 @@ def build_report(
     season: str,
     scores: Mapping[str, Any],
     capacity: Mapping[str, Any],
+    outcomes: Mapping[str, Any],
     notify: Sequence[str],
     notify_note: str | None,
 ) -> dict[str, Any]:
@@ -96,6 +91,7 @@ def build_report(
             "season": season,
             "scores": dict(scores),
             "capacity": dict(capacity),
+            "outcomes": dict(outcomes),
         },
         "not_checked": [
             {"check": name, "what": what, "status": NOT_CHECKED} for name, what in NOT_YET_CHECKED
