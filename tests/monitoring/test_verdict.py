@@ -90,3 +90,18 @@ def test_a_reference_or_criteria_other_than_the_approved_ones_asks_for_review() 
     assert [(f.level, f.subject) for f in found] == [("review", "monitoring criteria")]
     assert "not the one the panel approved" in found[0].sentence
     assert combine(found).exit_code == 4
+
+
+def test_each_month_is_held_to_what_the_model_expects_of_the_same_moments() -> None:
+    # moments the allocation never chose score lower: held to the reference's offered moments
+    # (0.5 -> floor 0.3) they would look failing; held to their own expectation (0.3 -> floor
+    # 0.18) a healthy model does not
+    healthy = [("2025-01", 0.22, 0.27, 100, 0.25), ("2025-02", 0.21, 0.26, 120, 0.25)]
+    assert precision_findings(healthy, 0.5, CRITERIA) == []
+    as_if_chosen = [w[:4] for w in healthy]  # held to the reference's offered moments
+    assert [f.criterion for f in precision_findings(as_if_chosen, 0.5, CRITERIA)] == [
+        "precision_floor"
+    ]
+    failing = [("2025-01", 0.10, 0.15, 100, 0.3), ("2025-02", 0.09, 0.14, 120, 0.3)]
+    (f,) = precision_findings(failing, 0.5, CRITERIA)
+    assert f.figures["floor_2025-01"] == 0.18 and "floor 0.18" in f.sentence

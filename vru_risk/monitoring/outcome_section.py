@@ -157,6 +157,17 @@ def _rate(r: Rate, least: int) -> dict[str, Any]:
     }
 
 
+def _expected(rows: pd.DataFrame) -> float | None:
+    """What a still-healthy model expects of the moments judged (offered or above the floor,
+    not supported): their mean calibrated probability; None without probabilities."""
+    if "probability" not in rows.columns:
+        return None
+    judged = (rows["offered"].to_numpy(dtype=bool) | rows["above_floor"].to_numpy(dtype=bool)) & ~(
+        rows["supported"].to_numpy(dtype=bool)
+    )
+    return _mean(rows["probability"].to_numpy(dtype="float64")[judged])
+
+
 def precision_section(
     frame: pd.DataFrame,
     *,
@@ -198,16 +209,21 @@ def precision_section(
     for month, rows in frame.groupby("month", sort=True):
         k = kinds(rows)
         u = k.unsupported
+        expected = _expected(rows)
         months.append(
             {
                 "month": month,
                 "unsupported": _rate(u, least),
                 "supported": _rate(k.supported, least),
+                "expected": expected,
+                "floor": criteria.precision.floor(
+                    expected if expected is not None else expected_precision
+                ),
             }
         )
         if u.precision.value is not None:
             high = u.precision.high if u.precision.high is not None else u.precision.value
-            windows.append((str(month), u.precision.value, high, u.moments))
+            windows.append((str(month), u.precision.value, high, u.moments, expected))
     section = {
         "expected_precision": expected_precision,
         "floor": criteria.precision.floor(expected_precision),

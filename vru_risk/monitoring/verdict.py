@@ -235,34 +235,49 @@ def calibration_findings(
 
 
 def precision_findings(
-    windows: Sequence[tuple[str, float, float, int]],
+    windows: Sequence[tuple[str, float, float, int] | tuple[str, float, float, int, float | None]],
     expected_precision: float | None,
     criteria: MonitoringCriteria,
 ) -> list[Finding]:
     """``suspension_recommended`` when the last ``matured_windows`` matured windows (each
-    ``(month, precision, interval_high, moments)`` on unsupported moments, oldest first) all
-    have their interval's upper end below the floor, each on enough moments."""
+    ``(month, precision, interval_high, moments[, expected])`` on unsupported moments, oldest
+    first) all have their interval's upper end below their floor, each on enough moments.
+
+    A window's floor is the criteria's share of what a still-healthy model expects of *those*
+    moments (``expected``: the mean calibrated probability of the moments judged), so that
+    moments the allocation never chose (above the floor, no place left) are not held to the
+    precision of the ones it did; without it, of the reference's ``expected_precision``."""
     p = criteria.precision
-    floor = p.floor(expected_precision)
     recent = list(windows)[-p.matured_windows :]
-    if floor is None or len(recent) < p.matured_windows:
+    if len(recent) < p.matured_windows:
         return []
-    if not all(n >= p.min_moments and high < floor for _, _, high, n in recent):
-        return []
-    months = ", ".join(f"{m} {prec:.2f} (up to {high:.2f}, n={n})" for m, prec, high, n in recent)
+    judged = []
+    for window in recent:
+        month, prec, high, n = window[:4]
+        own = window[4] if len(window) > 4 else None
+        floor = p.floor(own if own is not None else expected_precision)
+        if floor is None or n < p.min_moments or high >= floor:
+            return []
+        judged.append((month, prec, high, n, floor))
+    months = ", ".join(
+        f"{m} {prec:.2f} (up to {high:.2f}, n={n}; floor {floor:.2f})"
+        for m, prec, high, n, floor in judged
+    )
     return [
         Finding(
             criterion="precision_floor",
             level="suspension_recommended",
             subject="unsupported matured moments",
             sentence=(
-                f"Realised precision on moments not given support was below the floor "
-                f"{floor:.2f} in the last {len(recent)} matured months: {months}."
+                "Realised precision on moments not given support was below its floor (a share "
+                f"of what the model expects of those moments) in the last {len(judged)} matured "
+                f"months: {months}."
             ),
             figures={
-                "floor": floor,
+                "floor": judged[-1][4],
                 "expected_precision": expected_precision,
-                **{f"precision_{m}": prec for m, prec, _, _ in recent},
+                **{f"precision_{m}": prec for m, prec, _, _, _ in judged},
+                **{f"floor_{m}": floor for m, _, _, _, floor in judged},
             },
         )
     ]
