@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -81,3 +82,27 @@ def list_versions() -> None:
             created,
         )
     console.print(view)
+
+
+@app.command("card")
+def card(
+    version: Annotated[int, typer.Option("--version", help="Model version (vru models list)")],
+) -> None:
+    """Write a version's model card and UK algorithmic transparency record (HTML and JSON)."""
+    from vru_risk.jobs.card import make_card
+
+    result = make_card(state.get_settings(), version)
+    record = result.transparency
+    console.print(f"model card of version {result.version}: {result.folder / 'card.html'}")
+    console.print(
+        f"transparency record ({record['status']}): {result.folder / 'transparency.html'}",
+        markup=False,
+    )
+    if record["missing_fields"]:
+        console.print(
+            "fill in VRU_HOME/governance.yaml to publish it: "
+            + ", ".join(record["missing_fields"]),
+            style="yellow",
+            markup=False,
+        )
+    console.print(f"json: {result.folder / 'card.json'}, {result.folder / 'transparency.json'}")

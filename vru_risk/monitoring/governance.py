@@ -12,6 +12,8 @@ Example
 'DPO (A. Ng)'
 >>> load_governance().notify
 ()
+>>> load_governance().missing_publication_fields()[0]
+'senior_responsible_owner'
 """
 
 from __future__ import annotations
@@ -48,11 +50,38 @@ class Recipient(BaseModel):
         return f"{self.role} ({who})" if who else self.role
 
 
+#: the fields of a UK Algorithmic Transparency Recording Standard record that only people can
+#: fill: key in governance.yaml -> what the record calls it. While any is empty, the record of
+#: every version reads "draft: not publishable" (:mod:`vru_risk.monitoring.card`).
+PUBLICATION_FIELDS: Final = {
+    "senior_responsible_owner": "Senior responsible owner",
+    "contact": "Contact for questions about the tool",
+    "dpia_link": "Data protection impact assessment (link)",
+    "equality_impact_assessment_link": "Equality impact assessment (link)",
+    "appeals_route": "How to challenge or appeal a decision",
+}
+
+_Text = Annotated[str, Field(max_length=500)]
+
+
 class Governance(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     governance_version: int = GOVERNANCE_VERSION
     notify: tuple[Recipient, ...] = ()
+    senior_responsible_owner: _Text = ""
+    contact: _Text = ""
+    dpia_link: _Text = ""
+    equality_impact_assessment_link: _Text = ""
+    appeals_route: Annotated[str, Field(max_length=2000)] = ""
+
+    def publication_fields(self) -> dict[str, str]:
+        """The transparency record's fields only people can fill (key -> value, stripped)."""
+        return {key: str(getattr(self, key)).strip() for key in PUBLICATION_FIELDS}
+
+    def missing_publication_fields(self) -> tuple[str, ...]:
+        """The keys of :data:`PUBLICATION_FIELDS` still empty."""
+        return tuple(k for k, v in self.publication_fields().items() if not v)
 
 
 def governance_from(doc: Any, *, origin: str = "governance.yaml") -> Governance:

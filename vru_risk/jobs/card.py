@@ -1,0 +1,169 @@
+"""``vru models card``: gather what exists about a version and write its model card and its UK
+Algorithmic Transparency Recording Standard record (:mod:`vru_risk.monitoring.card`).
+
+Sources: the registry (tags), the training run's pooled metrics (every model, baselines
+included), the RiskModel (feature spec, windows, source availability), the fairness audit's
+``report.json`` (``VRU_HOME/reports/vru-risk-vN/``, else the run's copy), the review log, the
+monitoring reference and criteria, and ``VRU_HOME/governance.yaml``. A missing piece is stated
+as missing in the documents. The four files go to ``VRU_HOME/cards/vru-risk-vN/`` and are logged
+to the version's run under ``model_card/``. An unknown version is a :class:`JobError`.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+
+from vru_risk.jobs.common import JobError
+from vru_risk.jobs.monitor_data import criteria_of, governance_path, load_reference
+from vru_risk.models.registry import Registry, RegistryError, VersionInfo
+from vru_risk.models.review_log import ReviewLog, ReviewLogError
+from vru_risk.models.tags import MONITORING_REFERENCE_TAG, PARENT_RUN_TAG
+from vru_risk.monitoring.card import (
+    METRIC_COLUMNS,
+    CardSources,
+    build_card,
+    build_transparency,
+)
+from vru_risk.monitoring.card_render import write_document
+from vru_risk.monitoring.governance import GovernanceError, load_governance
+from vru_risk.monitoring.reference import MonitoringReference
+from vru_risk.settings import Settings
+
+CARD_ARTIFACT = "model_card"
+
+
+@dataclass(frozen=True)
+class CardResult:
+    version: int
+    folder: Path
+    card: dict[str, Any]
+    transparency: dict[str, Any]
+
+
+def card_dir(settings: Settings, version: int) -> Path:
+    return settings.home / "cards" / f"vru-risk-v{version}"
+
+
+def split_metrics(metrics: dict[str, float]) -> dict[str, dict[str, float]]:
+    """The pooled run's ``{model}_{metric}`` keys, by model, for the card's metrics. A model is
+    a prefix with an ``_auc`` key that does not extend another model's (``lightgbm_gap0`` is a
+    variant of ``lightgbm``, not a model of its own).
+
+    >>> split_metrics({"lightgbm_auc": 0.8, "lightgbm_gap0_auc": 0.7, "lightgbm_ece": 0.1})
+    {'lightgbm': {'auc': 0.8}}
+    """
+    prefixes = sorted(k[: -len("_auc")] for k in metrics if k.endswith("_auc"))
+    models = [p for p in prefixes if not any(p.startswith(f"{q}_") for q in prefixes)]
+    wanted = [k for k, _ in METRIC_COLUMNS]
+    return {
+        m: {k: float(metrics[f"{m}_{k}"]) for k in wanted if f"{m}_{k}" in metrics} for m in models
+    }
+
+
+def run_metrics(registry: Registry, info: VersionInfo) -> dict[str, dict[str, float]]:
+    """The pooled test-fold metrics of the training run that made ``info`` (empty when they
+    cannot be found); LightGBM's from the version's tags when the run holds none."""
+    out: dict[str, dict[str, float]] = {}
+    parent = info.tags.get(PARENT_RUN_TAG, "")
+    if parent:
+        try:
+            experiment = registry.client.get_run(parent).info.experiment_id
+            runs = list(
+                registry.client.search_runs(
+                    [experiment],
+                    filter_string=f"tags.mlflow.parentRunId = '{parent}' "
+                    "and tags.mlflow.runName = 'pooled'",
+                )
+            )
+        except MlflowException:
+            runs = []
+        if runs:
+            out = split_metrics(dict(runs[0].data.metrics))
+    if "lightgbm" not in out:
+        tagged = {k: info.metric(k) for k, _ in METRIC_COLUMNS}
+        found = {k: v for k, v in tagged.items() if v is not None}
+        if found:
+            out["lightgbm"] = found
+    return out
+
+
+def _audit(
+    settings: Settings, registry: Registry, info: VersionInfo
+) -> tuple[dict[str, Any] | None, str | None]:
+    local = settings.report_dir(info.version) / "report.json"
+    try:
+        if local.is_file():
+            return json.loads(local.read_text(encoding="utf-8")), str(local)
+        parent = info.tags.get(PARENT_RUN_TAG, "")
+        if not parent:
+            return None, None
+        with tempfile.TemporaryDirectory(prefix="vru-card-") as tmp:
+            got = registry.download(parent, "fairness_report/report.json", Path(tmp))
+            return json.loads(got.read_text(encoding="utf-8")), f"run {parent}: fairness_report/"
+    except (MlflowException, OSError, ValueError):
+        return None, None
+
+
+def _reference(
+    settings: Settings, registry: Registry, info: VersionInfo
+) -> MonitoringReference | None:
+    if not info.tags.get(MONITORING_REFERENCE_TAG):
+        return None
+    try:
+        return load_reference(settings, registry, info)
+    except JobError:  # unreadable or another hash: the card says there is none to show
+        return None
+
+
+def gather(settings: Settings, registry: Registry, version: int) -> tuple[CardSources, str]:
+    """Everything the documents are built from, and the run the version was logged in."""
+    try:
+        model, info = registry.load(version, threads=1)
+    except RegistryError as exc:
+        raise JobError(str(exc)) from None
+    try:
+        reviews = ReviewLog(settings.review_log_path).for_version(version)
+        governance = load_governance(governance_path(settings))
+    except (ReviewLogError, GovernanceError) as exc:
+        raise JobError(str(exc)) from None
+    audit, where = _audit(settings, registry, info)
+    registered = datetime.fromtimestamp(info.created_ms / 1000, tz=UTC)
+    sources = CardSources(
+        model_name=registry.name,
+        version=info.version,
+        aliases=info.aliases,
+        tags=dict(info.tags),
+        registered=registered.isoformat(timespec="seconds"),
+        model_info=dict(model.info),
+        spec=model.spec,
+        source_patterns=dict(model.source_patterns),
+        run_metrics=run_metrics(registry, info),
+        audit=audit,
+        audit_location=where,
+        reviews=tuple(reviews),
+        reference=_reference(settings, registry, info),
+        criteria=criteria_of(settings, registry, info),
+        governance=governance,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    return sources, info.run_id
+
+
+def make_card(settings: Settings, version: int) -> CardResult:
+    """Build, write and log version ``version``'s model card and transparency record."""
+    registry = Registry(settings.tracking_uri)
+    sources, run_id = gather(settings, registry, version)
+    card = build_card(sources)
+    record = build_transparency(sources, card)
+    folder = card_dir(settings, version)
+    write_document(card, folder, "card")
+    write_document(record, folder, "transparency")
+    registry.upload(run_id, folder, CARD_ARTIFACT)
+    return CardResult(version=version, folder=folder, card=card, transparency=record)
