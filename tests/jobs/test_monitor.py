@@ -13,6 +13,11 @@ extract taken in the middle of a week (as the daily job's is) holds crossings of
 that a later extract never has: 73 moments on 2026-06-30 in an extract cut there against 2 in
 the full one. That is a property of the trigger, not of monitoring, which sees nothing known after
 the as-of date either way.
+
+``vru models card`` on the same version: the card has its sections, names the replayed-allocation
+metrics as such beside the hindsight bound and names no young person; the transparency record is
+a draft listing the empty governance fields, and not a draft once they are filled; an unknown
+version exits 2.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from vru_risk.jobs.train import TrainRequest, train
 from vru_risk.models.registry import Registry
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import CANDIDATE, MONITORING_REFERENCE_TAG
+from vru_risk.monitoring.governance import PUBLICATION_FIELDS
 from vru_risk.settings import Settings
 from vru_risk.training.config import load_experiment
 
@@ -223,3 +229,84 @@ def test_a_source_that_stopped_while_its_manifest_claims_refreshes_recommends_su
     assert result.code == 3, result.output
     assert "Suspension recommended" in result.stdout
     assert "(source_outage): Source police_contacts: no rows known for" in result.stdout
+
+
+# --- vru models card on the same version (no second training) ---------------------------
+
+SECTIONS = [
+    "details",
+    "intended_use",
+    "out_of_scope",
+    "data",
+    "training",
+    "metrics",
+    "gates",
+    "fairness",
+    "decisions",
+    "cannot_see",
+    "monitoring",
+]
+
+
+def _read(folder: Path, stem: str) -> tuple[dict[str, object], str]:
+    doc = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
+    return doc, (folder / f"{stem}.html").read_text(encoding="utf-8")
+
+
+def test_the_card_shows_the_replayed_allocation_beside_the_hindsight_bound(
+    vru: RunVru, in_home: Settings, monitored: tuple[Settings, int], county: Path
+) -> None:
+    version = monitored[1]
+    result = vru("models", "card", "--version", version)
+    assert result.code == 0, result.output
+    folder = in_home.home / "cards" / f"vru-risk-v{version}"
+    card, html = _read(folder, "card")
+    sections = {s["id"]: s for s in card["sections"]}  # type: ignore[attr-defined]
+    assert list(sections) == SECTIONS
+    metrics = sections["metrics"]["table"]
+    assert "Precision at capacity, the service's allocation replayed" in metrics["columns"]
+    assert "Hindsight bound: precision of the monthly top-k list" in metrics["columns"]
+    models = [row[0] for row in metrics["rows"]]
+    assert models[0] == "lightgbm" and len(models) > 1  # the baselines beside LightGBM
+    lightgbm = dict(zip(metrics["columns"], metrics["rows"][0], strict=True))
+    hindsight = [k for k in lightgbm if k.startswith("Hindsight bound")]
+    assert hindsight and all(lightgbm[k] != "missing" for k in hindsight)
+    replayed = [k for k in lightgbm if "allocation replayed" in k]
+    if all(lightgbm[k] == "missing" for k in replayed):  # the small experiment replays nothing
+        assert "evaluated under the previous allocation rule" in sections["metrics"]["text"][0]
+    else:
+        assert all(lightgbm[k] != "missing" for k in replayed)
+    assert "the service&#39;s allocation replayed" in html and "Hindsight bound" in html
+    assert "Missing: no fairness audit report" in html  # the fixture has no audit
+    assert "Reference window" in html  # the fixture fixed a reference
+    assert "Enforcement" in html and "Training window" in html
+    people = pd.read_parquet(county / "data" / "people.parquet", columns=["person_id"])
+    text = html + json.dumps(card)
+    assert not [p for p in people["person_id"].astype(str) if p in text]
+    record, page = _read(folder, "transparency")
+    assert record["status"] == "draft: not publishable"
+    assert record["missing_fields"] == list(PUBLICATION_FIELDS)
+    assert "Draft: not publishable" in page and "Senior responsible owner" in page
+    assert "draft: not publishable" in result.stdout
+
+
+def test_filled_governance_fields_make_the_record_publishable(
+    vru: RunVru, in_home: Settings, monitored: tuple[Settings, int]
+) -> None:
+    governance = in_home.home / "governance.yaml"
+    filled = {key: f"filled {key}" for key in PUBLICATION_FIELDS}
+    governance.write_text(json.dumps({"governance_version": 1, **filled}), encoding="utf-8")
+    try:
+        result = vru("models", "card", "--version", monitored[1])
+    finally:
+        governance.unlink()
+    assert result.code == 0, result.output
+    record, page = _read(in_home.home / "cards" / f"vru-risk-v{monitored[1]}", "transparency")
+    assert record["missing_fields"] == [] and not str(record["status"]).startswith("draft")
+    assert "not publishable" not in page and "filled appeals_route" in page
+
+
+def test_an_unknown_version_exits_2(vru: RunVru, in_home: Settings) -> None:
+    result = vru("models", "card", "--version", 999)
+    assert result.code == 2
+    assert "no version 999" in result.output and "vru models list" in result.output
