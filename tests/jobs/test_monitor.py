@@ -152,7 +152,7 @@ def test_a_clean_run_exits_0_and_its_reports_name_no_young_person(
     )
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["verdict"]["exit_code"] == 0 and report["checks"]["scores"]["moments"] > 200
-    assert {n["check"] for n in report["not_checked"]} == {"decisions", "groups", "feedback"}
+    assert {n["check"] for n in report["not_checked"]} == {"decisions", "feedback"}
     outcomes = report["checks"]["outcomes"]  # trained to 2024-12-31: months to April 2025 matured
     assert {"2025-01", "2025-04"} <= set(outcomes["matured_months"]) and outcomes["pending_months"]
     slope = outcomes["calibration"]["slope"]
@@ -166,6 +166,17 @@ def test_a_clean_run_exits_0_and_its_reports_name_no_young_person(
     assert "not given support" in html
     people = pd.read_parquet(county / "data" / "people.parquet", columns=["person_id"])
     assert not [p for p in people["person_id"].astype(str) if p in text]
+    groups = report["checks"]["groups"]  # audit-only groups: selection now, recall on matured
+    assert groups["selection_source"] == "recent" and "ethnicity*sex" in groups["attributes"]
+    cells = [c for part in ("selection", "recall") for a in groups[part] for c in a["groups"]]
+    assert {"sex", "ethnicity*sex"} <= {a["attribute"] for a in groups["selection"]}
+    assert groups["recall"] and groups["bounds"] is not None
+    withheld = [c for c in cells if c["suppressed"]]
+    assert withheld and all(
+        c["people"] is None and c["rate"] is None and c["ratio"] is None for c in withheld
+    )
+    assert all(isinstance(c["people"], str) for c in cells if not c["suppressed"])  # bands only
+    assert "treated alike" in html and "withheld (fewer young people than a group may show)" in html
     registry = Registry(in_home.tracking_uri)
     info = registry.version(version)
     logged = registry.client.list_artifacts(info.run_id, f"monitoring/{AS_OF.isoformat()}")

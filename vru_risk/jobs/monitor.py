@@ -55,6 +55,7 @@ from vru_risk.jobs.monitor_data import (
     save_reference,
     weekly_rows,
 )
+from vru_risk.jobs.monitor_groups import group_section
 from vru_risk.jobs.monitor_outcomes import OUTCOME_NOTE, matured_moments, replayed
 from vru_risk.models.registry import Registry, VersionInfo
 from vru_risk.models.risk_model import RiskModel
@@ -242,6 +243,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
             for s in reference.binning.sources
             if s in reference.sources or s in sources
         ]
+        people = people_attributes(con)
     finally:
         con.close()
     source_rows, outage_found = checks.source_checks(
@@ -260,12 +262,21 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     outcomes_section["floor_percentile"] = floor
     outcomes_section["in_calibration_window"] = outcome_found
     precision_found: list[Finding] = []
-    outcomes_section["precision"] = None
+    outcomes_section["precision"], replay = None, None
     if not outcomes[0].empty:
         replay = replayed(settings, folder, model, config, outcomes[0], programmes, as_of=as_of)
         outcomes_section["precision"], precision_found = precision_section(
             replay, expected_precision=reference.allocation.precision, criteria=criteria
         )
+    recent = None
+    if len(moments.frame):
+        rows = moments.frame[["person_id", "as_of"]].assign(
+            person_id=moments.frame["person_id"].astype(str),
+            probability=probability,
+            percentile=percentile,
+        )
+        recent = replayed(settings, folder, model, config, rows, programmes, as_of=as_of)
+    groups, group_found = group_section(recent, replay, people, criteria)
     approved = approved_hashes(settings, info.version)
     changed = approval_findings(approved, {"reference": reference.hash, "criteria": criteria.hash})
     verdict = combine(
@@ -276,6 +287,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
             *capacity_found,
             *calibration_found,
             *precision_found,
+            *group_found,
             *changed,
         ]
     )
@@ -298,6 +310,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         scores=scores,
         capacity={"note": capacity_note, "rows": capacity_rows},
         outcomes=outcomes_section,
+        groups=groups,
         notify=notify,
         notify_note=notify_note,
     )

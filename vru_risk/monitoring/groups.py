@@ -50,7 +50,8 @@ class GroupRate(BaseModel):
     selection_rate: float | None = None
 
 
-def _attribute_labels(frame: pd.DataFrame, attribute: Sequence[str]) -> np.ndarray:
+def attribute_labels(frame: pd.DataFrame, attribute: Sequence[str]) -> np.ndarray:
+    """Each row's group label of ``attribute`` (one column, or several for an intersection)."""
     parts = [group_labels(frame[c]) for c in attribute]
     out = parts[0]
     for p in parts[1:]:
@@ -120,7 +121,7 @@ def selection_rates(
     person = frame["person_id"].astype(str).to_numpy(dtype=object)
     return {
         INTERSECTION_SEP.join(w): group_rates(
-            _attribute_labels(frame, w), person, flags, min_people=min_people
+            attribute_labels(frame, w), person, flags, min_people=min_people
         )
         for w in wanted
     }

@@ -67,6 +67,7 @@ def build_report(
     capacity: Mapping[str, Any],
     outcomes: Mapping[str, Any],
     notify: Sequence[str],
+    groups: Mapping[str, Any] | None = None,
     notify_note: str | None,
 ) -> dict[str, Any]:
     """The report as a JSON-able dict (see the module docstring)."""
@@ -92,9 +93,12 @@ def build_report(
             "scores": dict(scores),
             "capacity": dict(capacity),
             "outcomes": dict(outcomes),
+            "groups": dict(groups) if groups is not None else None,
         },
         "not_checked": [
-            {"check": name, "what": what, "status": NOT_CHECKED} for name, what in NOT_YET_CHECKED
+            {"check": name, "what": what, "status": NOT_CHECKED}
+            for name, what in NOT_YET_CHECKED
+            if not (name == "groups" and groups is not None)
         ],
         "notify": {"people": list(notify), "note": notify_note},
     }
