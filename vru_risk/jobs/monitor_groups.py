@@ -48,8 +48,11 @@ def _by_group(
     denominator: np.ndarray,
     attributes: Sequence[tuple[str, ...]],
     criteria: MonitoringCriteria,
+    *,
+    min_people: int | None = None,
 ) -> dict[str, tuple[str, tuple[GroupRatio, ...]]]:
-    """Per attribute name: its reference group and the rows of :func:`ratio_intervals`."""
+    """Per attribute name: its reference group and the rows of :func:`ratio_intervals` (cells
+    under ``min_people`` distinct people, default the criteria's cell minimum, withheld)."""
     person = frame["person_id"].astype(str).to_numpy(dtype=object)
     out = {}
     for attribute in attributes:
@@ -67,7 +70,7 @@ def _by_group(
                 numerator,
                 denominator,
                 reference=reference,
-                min_people=criteria.groups.min_people_per_cell,
+                min_people=min_people or criteria.groups.min_people_per_cell,
                 replicates=criteria.groups.bootstrap_replicates,
                 seed=SEED,
             ),
@@ -94,6 +97,7 @@ def group_section(
     attributes = _attributes(people)
     section: dict[str, Any] = {
         "min_people": criteria.groups.min_people_per_cell,
+        "min_positives": criteria.groups.min_positives_to_judge,
         "replicates": criteria.groups.bootstrap_replicates,
         "attributes": [INTERSECTION_SEP.join(a) for a in attributes],
         "selection": [],
@@ -120,8 +124,14 @@ def group_section(
         positive = (joined["label"].to_numpy(dtype=float) == 1.0) & ~joined["supported"].to_numpy(
             dtype=bool
         )
+        judged = max(criteria.groups.min_people_per_cell, criteria.groups.min_positives_to_judge)
         found = _by_group(
-            joined, joined["offered"].to_numpy(dtype=bool), positive, attributes, criteria
+            joined,
+            joined["offered"].to_numpy(dtype=bool),
+            positive,
+            attributes,
+            criteria,
+            min_people=judged,
         )
         section["recall"] = _rows(found)
         bounds = criteria.groups.bounds

@@ -114,6 +114,10 @@ class GroupCriteria(_Frozen):
     #: None: the fairness gate's bands of the experiment the version was audited with.
     bounds: FairnessGateConfig | None = None
     min_people_per_cell: Annotated[int, Field(ge=1)] = 10
+    #: a group's recall is judged (and shown) only with at least this many distinct young
+    #: people who went on to the outcome: with fewer, "none of them offered" happens by chance
+    #: and its bootstrap interval collapses to 0 to 0
+    min_positives_to_judge: Annotated[int, Field(ge=1)] = 30
     bootstrap_replicates: Annotated[int, Field(ge=50, le=10_000)] = 400
 
 
