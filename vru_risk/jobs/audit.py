@@ -49,6 +49,7 @@ from vru_risk.flags.programmes import ProgrammeConfigError, load_programmes
 from vru_risk.jobs.common import JobError, Progress, engine_options
 from vru_risk.jobs.events import Listener, ReweighingSkipped, StepsDone, StepStarted, ignore
 from vru_risk.jobs.train import feature_table
+from vru_risk.models.artifacts import PREDICTIONS_FILE
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.models.risk_model import RiskModel
@@ -64,7 +65,6 @@ from vru_risk.models.tags import (
     TRAIN_END_TAG,
 )
 from vru_risk.settings import Settings
-from vru_risk.training.artifacts import PREDICTIONS_FILE
 from vru_risk.training.config import ExperimentConfig, ExperimentConfigError, load_experiment
 from vru_risk.training.data import FeatureTableError, load_feature_table
 from vru_risk.training.fit import params_from_text

@@ -37,8 +37,8 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from vru_risk.flags.ledger import ISSUED_GLOB, line_as_of, write_lines
+from vru_risk.models.artifacts import PREDICTIONS_FILE
 from vru_risk.store.users import UserInputError
-from vru_risk.training.artifacts import PREDICTIONS_FILE
 
 if TYPE_CHECKING:
     from vru_risk.settings import Settings

@@ -31,6 +31,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from vru_risk.models.artifacts import PREDICTIONS_FILE
 from vru_risk.models.registry import Registry, VersionInfo, ensure_experiment, tracking
 from vru_risk.models.tags import (
     CANDIDATE,
@@ -52,7 +53,6 @@ from vru_risk.models.tags import (
     metric_tag,
 )
 from vru_risk.training.abandoned_runs import process_tags
-from vru_risk.training.artifacts import PREDICTIONS_FILE
 from vru_risk.training.evaluate import ModelEvaluation
 from vru_risk.training.gates import tripwire, version_state
 from vru_risk.training.results import LIGHTGBM, ExperimentResult, GateResult
