@@ -90,6 +90,17 @@ def test_lightgbm_is_close_to_the_oracle_and_far_above_chance(result: Experiment
     assert ours["ece"] < 0.03  # calibrated on a later slice than the booster
 
 
+def test_the_replayed_allocation_has_person_level_intervals(result: ExperimentResult) -> None:
+    """Precision and recall at capacity come with 95% intervals that resample young people;
+    they hold the point figure and are not degenerate."""
+    for name in (LIGHTGBM, ORACLE):
+        m = result.pooled[name].metrics
+        for key in ("precision_at_capacity", "recall_at_capacity"):
+            low, high = m[f"{key}_low"], m[f"{key}_high"]
+            assert 0 < low < m[key] < high < 1, (name, key, low, m[key], high)
+            assert high - low < 0.25  # thousands of test moments: not a uselessly wide range
+
+
 def test_the_registered_model_uses_the_settings_the_folds_chose(
     result: ExperimentResult,
 ) -> None:

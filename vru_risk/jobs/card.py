@@ -32,6 +32,7 @@ from vru_risk.monitoring.card import (
     build_transparency,
 )
 from vru_risk.monitoring.card_render import write_document
+from vru_risk.monitoring.card_text import INTERVAL_KEYS
 from vru_risk.monitoring.governance import GovernanceError, load_governance
 from vru_risk.monitoring.reference import MonitoringReference
 from vru_risk.settings import Settings
@@ -61,7 +62,7 @@ def split_metrics(metrics: dict[str, float]) -> dict[str, dict[str, float]]:
     """
     prefixes = sorted(k[: -len("_auc")] for k in metrics if k.endswith("_auc"))
     models = [p for p in prefixes if not any(p.startswith(f"{q}_") for q in prefixes)]
-    wanted = [k for k, _ in METRIC_COLUMNS]
+    wanted = [*(k for k, _ in METRIC_COLUMNS), *INTERVAL_KEYS]
     return {
         m: {k: float(metrics[f"{m}_{k}"]) for k in wanted if f"{m}_{k}" in metrics} for m in models
     }

@@ -43,6 +43,7 @@ from vru_risk.models.tags import (
 from vru_risk.monitoring.card_text import (
     CANNOT_SEE,
     INTENDED_USE,
+    INTERVAL_METRICS,
     MODEL_DETAILS,
     OUT_OF_SCOPE,
     criteria_lines,
@@ -50,6 +51,7 @@ from vru_risk.monitoring.card_text import (
     rate,
     section,
     transparency_sections,
+    with_interval,
 )
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.governance import PUBLICATION_FIELDS, Governance
@@ -188,12 +190,20 @@ def _metrics(s: CardSources) -> dict[str, Any]:
         text.append("Missing: the training run's pooled metrics could not be read.")
     order = sorted(s.run_metrics, key=lambda m: (m != "lightgbm", m))
     rows = [
-        [model, *(rate(s.run_metrics[model].get(k)) for k, _ in METRIC_COLUMNS)] for model in order
+        [model, *(with_interval(s.run_metrics[model], k) for k, _ in METRIC_COLUMNS)]
+        for model in order
     ]
-    text.append(
-        "No interval is recorded with the version; the training summary shows the "
-        "spread across folds."
-    )
+    if any(f"{INTERVAL_METRICS[0]}_low" in m for m in s.run_metrics.values()):
+        text.append(
+            "The figures in brackets are 95% intervals from resampling young people (all of a "
+            "person's moments together): the range the figure could plausibly take on "
+            "another sample of the same county."
+        )
+    else:
+        text.append(
+            "No interval was recorded with this version (it was trained before vru-risk "
+            "logged them); the training summary shows the spread across folds."
+        )
     table = {"columns": ["Model", *(h for _, h in METRIC_COLUMNS)], "rows": rows}
     return section("metrics", "Performance at the service's allocation", text, [], table)
 

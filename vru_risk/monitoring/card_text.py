@@ -59,6 +59,19 @@ def rate(x: float | None) -> str:
     return "missing" if x is None else f"{x:.3f}"
 
 
+#: metrics logged with a person-level bootstrap interval (``{metric}_low`` / ``{metric}_high``)
+INTERVAL_METRICS: Final = ("precision_at_capacity", "recall_at_capacity")
+INTERVAL_KEYS: Final = tuple(f"{m}_{end}" for m in INTERVAL_METRICS for end in ("low", "high"))
+
+
+def with_interval(metrics: Mapping[str, float], key: str) -> str:
+    """A metric as the card prints it, with its interval when one was logged."""
+    low, high = metrics.get(f"{key}_low"), metrics.get(f"{key}_high")
+    if key in INTERVAL_METRICS and low is not None and high is not None:
+        return f"{rate(metrics.get(key))} ({low:.3f} to {high:.3f})"
+    return rate(metrics.get(key))
+
+
 def section(
     ident: str,
     title: str,

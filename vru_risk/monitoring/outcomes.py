@@ -29,7 +29,7 @@ Example
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
@@ -39,6 +39,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.models.person_bootstrap import percentile_interval, person_weights
 
 #: Probabilities are clipped to [CLIP, 1 - CLIP] before the logit.
 CLIP: Final = 1e-6
@@ -89,23 +90,11 @@ class Interval:
     high: float | None
 
 
-def _person_weights(person_id: npt.ArrayLike, replicates: int, seed: int) -> Iterator[np.ndarray]:
-    """Row weights of ``replicates`` person-level bootstrap samples: each young person is drawn
-    with replacement and brings all their rows."""
-    codes, levels = pd.factorize(np.asarray(person_id, dtype=object))
-    n = len(levels)
-    rng = np.random.default_rng(seed)
-    for _ in range(replicates):
-        counts = rng.multinomial(n, np.full(n, 1.0 / n)) if n else np.zeros(0)
-        yield counts[codes].astype("float64")
-
-
 def _interval(value: float | None, replicates: list[float], level: float) -> Interval:
-    r = np.asarray([x for x in replicates if np.isfinite(x)], dtype="float64")
-    if value is None or not np.isfinite(value) or r.size == 0:
+    bounds = percentile_interval(replicates, level)
+    if value is None or not np.isfinite(value) or bounds is None:
         return Interval(None if value is None or not np.isfinite(value) else value, None, None)
-    tail = (1 - level) / 2
-    return Interval(float(value), float(np.quantile(r, tail)), float(np.quantile(r, 1 - tail)))
+    return Interval(float(value), *bounds)
 
 
 def logistic_calibration(
@@ -201,7 +190,7 @@ def calibration(
         return slope, intercept, brier, weighted_ece(y, p, w, bins)
 
     point = stats(np.ones(len(y))) if len(y) else (float("nan"),) * 4
-    reps = [stats(w) for w in _person_weights(people, replicates, seed)] if len(y) else []
+    reps = [stats(w) for w in person_weights(people, replicates, seed)] if len(y) else []
     columns: list[tuple[float, ...]] = list(zip(*reps, strict=True)) if reps else [()] * 4
     slope, intercept, brier, ece = (
         _interval(v if np.isfinite(v) else None, list(c), level)
@@ -244,7 +233,7 @@ def rate(
     value = float(y.mean()) if len(y) else None
     reps = [
         float(np.sum(w * y) / w.sum()) if w.sum() else float("nan")
-        for w in _person_weights(people, replicates if len(y) else 0, seed)
+        for w in person_weights(people, replicates if len(y) else 0, seed)
     ]
     return Rate(
         moments=len(y),

@@ -47,6 +47,7 @@ from vru_risk.training.evaluate import (
 )
 from vru_risk.training.fit import BoosterParams, fit_logistic, fit_risk_model
 from vru_risk.training.gates import check_slices, performance_gate
+from vru_risk.training.intervals import capacity_intervals
 from vru_risk.training.results import (
     LIGHTGBM,
     LOGISTIC,
@@ -275,6 +276,10 @@ def pool(
             label=data.label,
             offers=offers,
         )
+        if offers is not None:
+            pooled.metrics |= capacity_intervals(
+                rows["person_id"], offers.offered, rows[data.label], seed=config.seed
+            )
         # the lists are the folds' own (months never overlap folds): add them up rather than
         # re-drawing tie-breaks over the pooled rows
         lists = {m: c for f in folds for m, c in f.evaluations[name].hindsight_by_month.items()}
