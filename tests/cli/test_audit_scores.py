@@ -305,3 +305,90 @@ def test_missing_empty_and_headless_files(vru: RunVru, tmp_path: Path) -> None:
     binary = tmp_path / "scores.parquet"
     binary.write_bytes(b"PAR1\x00\xff\xfe\x80 not text")
     refused(run(vru, binary, out, "--top-k", "1"), out, "not a CSV file")
+
+
+# --- a punitive score: false-positive parity, a chosen reference, pinned figures ----------------
+# Two groups of people with a 1-10 score (not a probability), flagged at 7 or more. Counts chosen
+# so that every rate is known by hand:
+#   A: 400 people, 100 with the outcome (75 flagged), 300 without (60 flagged)
+#      -> recall 0.75, miss rate 0.25, false-positive rate 0.20, precision 75/135
+#   B: 300 people,  60 with the outcome (36 flagged), 240 without (96 flagged)
+#      -> recall 0.60, miss rate 0.40, false-positive rate 0.40, precision 36/132
+PUNITIVE = {"A": (100, 75, 300, 60), "B": (60, 36, 240, 96)}
+
+
+def punitive_csv(path: Path) -> Path:
+    rows: list[list[Any]] = []
+    for group, (positives, flagged_pos, negatives, flagged_neg) in PUNITIVE.items():
+        for label, n, flagged in ((1, positives, flagged_pos), (0, negatives, flagged_neg)):
+            for k in range(n):
+                score = 7 + k % 4 if k < flagged else 1 + k % 6
+                rows.append([f"{group}{len(rows)}", score, label, group])
+    return write_csv(path, ["id", "score", "outcome", "area"], rows)
+
+
+def punitive(vru: RunVru, tmp_path: Path, *args: str) -> tuple[CliResult, Path]:
+    out = tmp_path / "report"
+    result = vru(
+        "audit-scores", punitive_csv(tmp_path / "p.csv"), "--score", "score", "--label",
+        "outcome", "--group", "area", "--threshold", "7", "--out", out,
+        "--resamples", "200", "--seed", "1", *args,
+    )  # fmt: skip
+    return result, out
+
+
+def test_hand_computed_group_rates_are_pinned(vru: RunVru, tmp_path: Path) -> None:
+    result, out = punitive(vru, tmp_path)
+    assert result.code == 0, result.output
+    groups = {g["group"]: g for g in report(out)["groups"]}
+    assert groups["A"]["is_reference"]  # the largest group by default
+    for group, (pos, fpos, neg, fneg) in PUNITIVE.items():
+        g = groups[group]
+        assert g["tpr"] == pytest.approx(fpos / pos) and g["fnr"] == pytest.approx(1 - fpos / pos)
+        assert g["fpr"] == pytest.approx(fneg / neg)
+        assert g["ppv"] == pytest.approx(fpos / (fpos + fneg))
+    assert groups["B"]["fpr_ratio"] == pytest.approx(2.0)
+    assert groups["B"]["fnr_difference"] == pytest.approx(0.15)
+
+
+def test_a_punitive_score_is_gated_on_false_positives_against_a_chosen_reference(
+    vru: RunVru, tmp_path: Path
+) -> None:
+    result, out = punitive(vru, tmp_path, "--gate-metric", "fpr", "--reference", "area=B")
+    assert result.code == 0, result.output
+    data = report(out)
+    assert data["subject"]["gate_metric"] == "fpr" and data["reference"]["area"] == "B"
+    gate = data["gate"]
+    assert gate["metric"] == "fpr" and "False-positive parity" in gate["primary"]
+    judged = {c["metric"] for c in gate["criteria"]}
+    assert {"fpr_ratio", "fpr_difference"} <= judged and "tpr_ratio" not in judged
+    ratio = next(c for c in gate["criteria"] if c["metric"] == "fpr_ratio")
+    assert ratio["group"] == "A" and ratio["estimate"] == pytest.approx(0.5)
+    assert ratio["status"] == "fail" and ratio["high"] < 0.8  # A is wrongly flagged half as often
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "false-positive-rate ratio to reference and 95% interval" in html
+    assert "false positive rate and 95% interval" in html
+    assert "young people" not in html.lower() and "young person" not in html.lower()  # any age
+    a = next(g for g in data["groups"] if g["group"] == "A")
+    low, high = a["intervals"]["fpr"]
+    assert low < 0.2 < high
+    assert f"{low:.1%}"[:-1] in html or f"{100 * low:.1f}" in html  # the interval is printed
+    # the 1-10 scores are not probabilities: calibration says so, not "too few to judge"
+    calibration = [c for c in gate["criteria"] if c["metric"] == "calibration_error"]
+    assert calibration and all("not calibrated probabilities" in c["reason"] for c in calibration)
+
+
+@pytest.mark.parametrize(
+    ("args", "phrases"),
+    [
+        (("--gate-metric", "accuracy"), ("--gate-metric 'accuracy'", "recall, fpr, precision")),
+        (("--reference", "C"), ("--reference C", "name the column")),
+        (("--reference", "area=C"), ("no row has area = 'C'", "A, B")),
+        (("--reference", "sex=f"), ("'sex' is not an audited --group column",)),
+    ],
+)
+def test_bad_gate_metric_or_reference_is_refused(
+    vru: RunVru, tmp_path: Path, args: tuple[str, ...], phrases: tuple[str, ...]
+) -> None:
+    result, out = punitive(vru, tmp_path, *args)
+    refused(result, out, *phrases)

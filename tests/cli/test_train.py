@@ -66,14 +66,41 @@ def test_training_registers_a_candidate_with_its_runs_and_artifacts(
     client = registry(vru_home).client
     runs = client.search_runs([client.get_experiment_by_name("default").experiment_id])
     names = {r.info.run_name for r in runs}
-    assert {"train", "pooled", "final/lightgbm", "fold1/lightgbm", "fold3/oracle"} <= names
-    assert "fold2/excl_suspensions_365d>=2" in names
+    assert {"pooled/lightgbm", "pooled/oracle", "final/lightgbm", "fold1/lightgbm"} <= names
+    assert {"fold3/oracle", "fold2/excl_suspensions_365d>=2"} <= names
+    # the MLflow UI a data scientist opens: classical ML, runs named for what ran on which
+    # data, models comparable metric by metric, the data logged as a dataset without rows
+    experiment = client.get_experiment_by_name("default")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    assert parent.info.run_name.startswith("train default on the extract of ")
+    assert parent.info.run_name.endswith(", allocation replayed")
+    pooled = {
+        r.info.run_name: r.data.metrics for r in runs if r.info.run_name.startswith("pooled/")
+    }
+    assert len(pooled) >= 4
+    assert all("auc" in m and "precision_at_capacity" in m for m in pooled.values())
+    low, high = (pooled["pooled/lightgbm"][f"precision_at_capacity_{e}"] for e in ("low", "high"))
+    assert low < pooled["pooled/lightgbm"]["precision_at_capacity"] < high
+    (logged,) = parent.inputs.dataset_inputs
+    input_tags = {t.key: t.value for t in logged.tags}
+    assert input_tags["mlflow.data.context"] == "training"
+    assert int(input_tags["moments"]) > 1000 and int(input_tags["young_people"]) > 100
+    dataset = json.loads(logged.dataset.source)
+    fingerprint = version.tags["vru.data_fingerprint"]
+    assert logged.dataset.digest == fingerprint[:36] and dataset["fingerprint"] == fingerprint
+    assert "pol_suspect_365d" in logged.dataset.schema
+    people = pd.read_parquet(county / "data" / "people.parquet", columns=["person_id"])["person_id"]
+    everything = json.dumps([logged.dataset.source, logged.dataset.schema, input_tags])
+    assert not [p for p in people.astype(str).head(500) if p in everything]  # no row, no id
+    described = client.get_model_version("vru-risk", "1").description
+    assert "Precision at capacity" in described and "95% interval" in described
+    assert "Performance gate: pass" in described and "ethics panel" in described
     # each run names the process that logged it (a killed training's runs are found by it)
     assert {(r.data.tags["vru.pid"], r.data.tags["vru.host"]) for r in runs} == {
         (str(os.getpid()), socket.gethostname())
     }
     assert {r.info.status for r in runs} == {"FINISHED"}
-    parent = next(r for r in runs if r.info.run_name == "train")
     with tracking(registry(vru_home).uri):
         local = Path(mlflow.artifacts.download_artifacts(run_id=parent.info.run_id))
         preds = pd.read_parquet(local / "predictions.parquet")
@@ -95,6 +122,7 @@ def test_training_registers_a_candidate_with_its_runs_and_artifacts(
     assert listing.code == 0
     assert "candidate" in listing.stdout and "pass" in listing.stdout
     assert "(hindsight)" not in listing.stdout  # its figures are the replayed offers
+    assert "not audited" in listing.stdout and "not reviewed" in listing.stdout
 
 
 def test_a_null_world_registers_nothing_as_a_candidate(

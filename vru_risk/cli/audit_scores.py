@@ -64,6 +64,23 @@ def audit_scores(
     resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap replicates")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap")] = 0,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report")] = None,
+    gate_metric: Annotated[
+        str,
+        typer.Option(
+            "--gate-metric",
+            help="Parity the gate holds groups to: recall (equal opportunity: who is missed; "
+            "for a supportive use), fpr (false-positive parity: who is wrongly flagged; for a "
+            "punitive use) or precision (predictive parity)",
+        ),
+    ] = "recall",
+    reference: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reference",
+            help="Reference group, COLUMN=GROUP or a GROUP only one column has (repeat per "
+            "column; default: each column's largest group)",
+        ),
+    ] = None,
 ) -> None:
     """Fairness report for scores from any tool (a rule, a questionnaire, another vendor)."""
     from vru_risk.jobs.audit_scores import ScoresAuditRequest
@@ -85,6 +102,8 @@ def audit_scores(
         resamples=resamples,
         seed=seed,
         title=title,
+        gate_metric=gate_metric,
+        references=reference,
     )
     with progress_bar() as bars:
         done = audit_job(request, on_event=Narrator(bars))

@@ -18,8 +18,10 @@ app = typer.Typer(help="Registered model versions, aliases and gate states", no_
 def list_versions() -> None:
     """Show every version: aliases, state, gates, training window and key metrics."""
     from vru_risk.models.registry import Registry, RegistryError
+    from vru_risk.models.review_log import ReviewLog, ReviewLogError, review_state
     from vru_risk.models.tags import (
         ALLOCATION_RULE,
+        FAIRNESS_TAG,
         LEAKAGE_GATE_TAG,
         PERFORMANCE_GATE_TAG,
         TRAIN_END_TAG,
@@ -42,6 +44,10 @@ def list_versions() -> None:
             "no model is registered yet; train one with `vru train --data DIR` (or `make demo`)"
         )
         return
+    try:
+        entries = ReviewLog(state.get_settings().review_log_path).entries()
+    except ReviewLogError as exc:
+        raise UserError(str(exc)) from None
     view = Table(title="vru-risk model versions (test folds pooled)")
     for col in (
         "version",
@@ -75,6 +81,7 @@ def list_versions() -> None:
             v.state or "-",
             v.tags.get(PERFORMANCE_GATE_TAG, "-"),
             v.tags.get(LEAKAGE_GATE_TAG, "-"),
+
             v.tags.get(TRAIN_END_TAG, "-"),
             f"{auc:.3f}" if auc is not None else "-",
             f"{prec:.3f}{mark}" if prec is not None else "-",
@@ -82,6 +89,18 @@ def list_versions() -> None:
             created,
         )
     console.print(view)
+    panel = Table(title="fairness audit and the ethics panel's review (the review log)")
+    for col in ("version", "fairness gate", "review", "reviewed by"):
+        panel.add_column(col)
+    for v in reversed(versions):
+        reviewed = review_state(entries, v.version)
+        panel.add_row(
+            str(v.version),
+            v.tags.get(FAIRNESS_TAG, "not audited"),
+            reviewed.state,
+            ", ".join(reviewed.reviewers) or "-",
+        )
+    console.print(panel)
 
 
 @app.command("card")

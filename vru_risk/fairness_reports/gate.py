@@ -60,6 +60,17 @@ __all__ = [
 ]
 
 Status = Literal["pass", "fail", "inconclusive", "not assessable"]
+#: what the gate holds groups to: recall parity (equal opportunity: who is missed; the default,
+#: for a supportive use), false-positive parity (who is wrongly flagged: for a punitive use) or
+#: predictive parity (how often a flag is right)
+GateMetric = Literal["recall", "fpr", "precision"]
+GATE_METRICS: tuple[GateMetric, ...] = ("recall", "fpr", "precision")
+#: each gate metric's two criteria: a ratio to the reference group and a difference from it
+GATE_CHECKS: dict[GateMetric, tuple[str, str]] = {
+    "recall": ("tpr_ratio", "fnr_difference"),
+    "fpr": ("fpr_ratio", "fpr_difference"),
+    "precision": ("ppv_ratio", "ppv_difference"),
+}
 
 PRIMARY_STATEMENT = (
     "Recall parity (how many young people who went on to the outcome each group's list missed) "
@@ -67,6 +78,22 @@ PRIMARY_STATEMENT = (
     "This configuration treats recall parity as primary; calibration within groups is reported "
     "and checked against a looser tolerance."
 )
+
+PRIMARY_STATEMENTS: dict[GateMetric, str] = {
+    "recall": PRIMARY_STATEMENT,
+    "fpr": (
+        "False-positive parity (how many people who did not go on to the outcome each group's "
+        "list flagged wrongly) is primary: the right choice when a flag can lead to something "
+        "punitive, where being flagged wrongly is the harm. Calibration within groups is "
+        "reported beside it."
+    ),
+    "precision": (
+        "Predictive parity (how often a flag in each group was followed by the outcome) is "
+        "primary. It cannot hold together with recall parity when base rates differ, so it "
+        "leaves groups with a lower base rate more often flagged wrongly. Calibration within "
+        "groups is reported beside it."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -90,6 +117,7 @@ class FairnessGate:
     status: Literal["pass", "fail", "inconclusive"]
     criteria: tuple[Criterion, ...] = field(default_factory=tuple)
     primary: str = PRIMARY_STATEMENT
+    metric: GateMetric = "recall"
 
     @property
     def passed(self) -> bool:
@@ -122,6 +150,7 @@ class FairnessGate:
             "passed": self.passed,
             "status": self.status,
             "primary": self.primary,
+            "metric": self.metric,
             "criteria": [asdict(c) for c in self.criteria],
         }
 
@@ -151,18 +180,26 @@ def evaluate_gate(
     config: FairnessGateConfig,
     *,
     attributes: tuple[str, ...] | None = None,
+    metric: GateMetric = "recall",
 ) -> FairnessGate:
     """Apply the bands to bootstrap ``intervals`` (long table from ``bootstrap_intervals``)
     and to the audit's ``by_group`` (for calibration error and references).
+
+    ``metric`` chooses the parity the bands hold (:data:`GATE_CHECKS`): the ratio band
+    (``recall_ratio_low``..``recall_ratio_high``) and the difference band
+    (``± max_fnr_difference``) apply to that metric's ratio and difference.
 
     Intersections are reported but not gated (their groups are small by construction);
     ``attributes`` limits the gate to those attributes (default: every non-intersection one).
     """
     criteria: list[Criterion] = []
     refs = by_group[by_group["is_reference"]].set_index("attribute")["group"].to_dict()
+    if metric not in GATE_CHECKS:
+        raise ValueError(f"unknown gate metric {metric!r}; one of {', '.join(GATE_METRICS)}")
+    ratio, difference = GATE_CHECKS[metric]
     checks = (
-        ("tpr_ratio", (config.recall_ratio_low, config.recall_ratio_high)),
-        ("fnr_difference", (-config.max_fnr_difference, config.max_fnr_difference)),
+        (ratio, (config.recall_ratio_low, config.recall_ratio_high)),
+        (difference, (-config.max_fnr_difference, config.max_fnr_difference)),
     )
     for _, row in by_group.iterrows():
         attribute, group = str(row["attribute"]), str(row["group"])
@@ -171,21 +208,21 @@ def evaluate_gate(
         if attributes is not None and attribute not in attributes:
             continue
         reference = str(refs.get(attribute, ""))
-        for metric, band in checks:
+        for name, band in checks:
             match = intervals[
                 (intervals["attribute"] == attribute)
                 & (intervals["group"] == group)
-                & (intervals["metric"] == metric)
+                & (intervals["metric"] == name)
             ]
             if match.empty or bool(row["suppressed"]):
                 reason = _too_few(row) if bool(row["suppressed"]) else "no interval was given"
-                criteria.append(_unassessable(attribute, group, reference, metric, band, reason))
+                criteria.append(_unassessable(attribute, group, reference, name, band, reason))
                 continue
             m = match.iloc[0]
             est, low, high = _num(m["estimate"]), _num(m["low"]), _num(m["high"])
             if low is None or high is None:
                 reason = str(m.get("reason") or "") or "no 95% interval could be drawn"
-                criteria.append(_unassessable(attribute, group, reference, metric, band, reason))
+                criteria.append(_unassessable(attribute, group, reference, name, band, reason))
                 continue
             status = status_of(low, high, *band)
             criteria.append(
@@ -193,13 +230,13 @@ def evaluate_gate(
                     attribute,
                     group,
                     reference,
-                    metric,
+                    name,
                     est,
                     low,
                     high,
                     band,
                     status,
-                    _explain(metric, group, reference, est, low, high, band, status),
+                    _explain(name, group, reference, est, low, high, band, status),
                 )
             )
         ce = _num(row.get("calibration_error"))
@@ -238,13 +275,23 @@ def evaluate_gate(
         overall = "pass"
     else:
         overall = "inconclusive"
-    return FairnessGate(overall, tuple(criteria))
+    return FairnessGate(overall, tuple(criteria), PRIMARY_STATEMENTS[metric], metric)
 
 
 _CRITERION_WORDS = {
     "tpr_ratio": "recall relative to the reference group",
     "fnr_difference": "miss rate against the reference group",
+    "fpr_ratio": "false-positive rate relative to the reference group",
+    "fpr_difference": "false-positive rate against the reference group",
+    "ppv_ratio": "precision relative to the reference group",
+    "ppv_difference": "precision against the reference group",
     "calibration_error": "calibration",
+}
+_RATE_WORDS = {
+    "tpr": "recall",
+    "fnr": "miss rate",
+    "fpr": "false-positive rate",
+    "ppv": "precision",
 }
 
 
@@ -286,10 +333,11 @@ def _unassessable(
 
 
 def _what(metric: str, group: str, reference: str) -> str:
-    if metric == "tpr_ratio":
-        return f"recall of {group} relative to {reference}"
-    if metric == "fnr_difference":
-        return f"miss rate of {group} minus {reference}"
+    base, _, kind = metric.rpartition("_")
+    if kind == "ratio" and base in _RATE_WORDS:
+        return f"{_RATE_WORDS[base]} of {group} relative to {reference}"
+    if kind == "difference" and base in _RATE_WORDS:
+        return f"{_RATE_WORDS[base]} of {group} minus {reference}"
     return f"calibration error in group {group}"
 
 

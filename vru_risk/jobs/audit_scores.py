@@ -24,7 +24,11 @@ from vru_risk.fairness_reports.external_scores import (
     operating_point,
     read_external_scores,
 )
-from vru_risk.fairness_reports.gate import FairnessGateConfig, evaluate_gate
+from vru_risk.fairness_reports.gate import (
+    GATE_METRICS,
+    FairnessGateConfig,
+    evaluate_gate,
+)
 from vru_risk.fairness_reports.operating_points import OperatingPoint, Threshold
 from vru_risk.fairness_reports.report import build_report, write_report
 from vru_risk.jobs.audit import fairness_gate_config
@@ -56,6 +60,11 @@ class ScoresAuditRequest:
     resamples: int = 1000
     seed: int = 0
     title: str | None = None
+    #: the parity the gate holds groups to (recall for a supportive use, fpr for a punitive one)
+    gate_metric: str = "recall"
+    #: reference groups, ``ATTRIBUTE=GROUP`` or a ``GROUP`` only one attribute has (default:
+    #: each attribute's largest group)
+    references: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,44 @@ class ScoresAuditOutcome:
     operating_point: OperatingPoint
     report: dict[str, Any]
     html_path: Path
+
+
+def resolve_references(values: list[str] | None, sensitive: pd.DataFrame) -> dict[str, str]:
+    """``--reference`` values as attribute -> group, checked against the audited columns.
+
+    >>> frame = pd.DataFrame({"sex": ["f", "m"], "ethnicity": ["white", "black"]})
+    >>> resolve_references(["m", "ethnicity=black"], frame)
+    {'sex': 'm', 'ethnicity': 'black'}
+    """
+    out: dict[str, str] = {}
+    for value in values or []:
+        attribute, sep, group = value.partition("=")
+        if sep:
+            if attribute not in sensitive.columns:
+                raise JobError(
+                    f"--reference {value}: {attribute!r} is not an audited --group column "
+                    f"({', '.join(sensitive.columns)})"
+                )
+            groups = set(sensitive[attribute].astype(str))
+            if group not in groups:
+                raise JobError(
+                    f"--reference {value}: no row has {attribute} = {group!r}; its groups are "
+                    f"{', '.join(sorted(groups))}"
+                )
+        else:
+            group = attribute
+            having = [c for c in sensitive.columns if group in set(sensitive[c].astype(str))]
+            if len(having) != 1:
+                where = ", ".join(having) if having else "no audited column"
+                raise JobError(
+                    f"--reference {value}: the group {group!r} is in {where}; name the column "
+                    f"as --reference COLUMN={group}"
+                )
+            attribute = having[0]
+        if attribute in out:
+            raise JobError(f"--reference names two reference groups for {attribute!r}: give one")
+        out[attribute] = group
+    return out
 
 
 def _check_out(out: Path) -> None:
@@ -87,6 +134,11 @@ def audit_scores(
     """Audit the scores of ``request.file`` and write the report; nothing is written unless
     every input is usable (:class:`~vru_risk.jobs.common.JobError` otherwise)."""
     r = request
+    if r.gate_metric not in GATE_METRICS:
+        raise JobError(
+            f"--gate-metric {r.gate_metric!r} is not one of {', '.join(GATE_METRICS)} (recall for "
+            "a supportive use, fpr for a punitive one)"
+        )
     try:
         op = operating_point(r.threshold, r.top_k, r.top_frac, r.lower_is_riskier)
         if r.resamples < 1:
@@ -106,6 +158,7 @@ def audit_scores(
     except ScoresInputError as exc:
         raise JobError(str(exc)) from None
     y, sensitive = scores.labels, scores.sensitive
+    references = resolve_references(r.references, sensitive)
     try:
         result = audit(
             y,
@@ -113,6 +166,7 @@ def audit_scores(
             sensitive_features=sensitive,
             operating_point=op,
             intersections=scores.intersections,
+            reference_groups=references or None,
         )
         on_event(StepStarted(f"bootstrapping {r.resamples:,} resamples of people ..."))
         try:
@@ -125,12 +179,18 @@ def audit_scores(
                 n_resamples=r.resamples,
                 seed=r.seed,
                 intersections=scores.intersections,
+                reference_groups=references or None,
             )
         finally:
             on_event(StepsDone())
     except ValueError as exc:
         raise JobError(f"{r.file}: {exc}") from None
-    gate = evaluate_gate(intervals, result.by_group, gate_config or fairness_gate_config())
+    gate = evaluate_gate(
+        intervals,
+        result.by_group,
+        gate_config or fairness_gate_config(),
+        metric=r.gate_metric,
+    )
     report = build_report(
         title=r.title or f"Fairness audit of {r.score} in {r.file.name}",
         subject={
@@ -143,6 +203,9 @@ def audit_scores(
             "group_columns": list(r.groups),
             "person_column": r.person,
             "lower_is_riskier": r.lower_is_riskier,
+            "gate_metric": r.gate_metric,
+            "reference_groups": dict(result.reference),
+            "population": "people",
         },
         data_window={
             "rows": scores.rows,

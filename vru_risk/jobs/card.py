@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 
 from vru_risk.jobs.common import JobError
 from vru_risk.jobs.monitor_data import criteria_of, governance_path, load_reference
+from vru_risk.models.artifacts import LEGACY_POOLED_RUN, POOLED_PREFIX
 from vru_risk.models.registry import Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.models.tags import MONITORING_REFERENCE_TAG, PARENT_RUN_TAG
@@ -69,8 +70,9 @@ def split_metrics(metrics: dict[str, float]) -> dict[str, dict[str, float]]:
 
 
 def run_metrics(registry: Registry, info: VersionInfo) -> dict[str, dict[str, float]]:
-    """The pooled test-fold metrics of the training run that made ``info`` (empty when they
-    cannot be found); LightGBM's from the version's tags when the run holds none."""
+    """The pooled test-fold metrics of the training run that made ``info``, by model: from its
+    per-model pooled runs (``pooled/<model>``), or the single ``pooled`` run of older versions;
+    LightGBM's from the version's tags when the run holds none (empty when nothing is found)."""
     out: dict[str, dict[str, float]] = {}
     parent = info.tags.get(PARENT_RUN_TAG, "")
     if parent:
@@ -80,13 +82,21 @@ def run_metrics(registry: Registry, info: VersionInfo) -> dict[str, dict[str, fl
                 registry.client.search_runs(
                     [experiment],
                     filter_string=f"tags.mlflow.parentRunId = '{parent}' "
-                    "and tags.mlflow.runName = 'pooled'",
+                    f"and tags.mlflow.runName LIKE '{LEGACY_POOLED_RUN}%'",
                 )
             )
         except MlflowException:
             runs = []
-        if runs:
-            out = split_metrics(dict(runs[0].data.metrics))
+        wanted = [*(k for k, _ in METRIC_COLUMNS), *INTERVAL_KEYS]
+        for run in runs:
+            name = run.info.run_name or ""
+            if name.startswith(POOLED_PREFIX):
+                metrics = run.data.metrics
+                out[name.removeprefix(POOLED_PREFIX)] = {
+                    k: float(metrics[k]) for k in wanted if k in metrics
+                }
+            elif name == LEGACY_POOLED_RUN:
+                out = split_metrics(dict(run.data.metrics)) | out
     if "lightgbm" not in out:
         tagged = {k: info.metric(k) for k, _ in METRIC_COLUMNS}
         found = {k: v for k, v in tagged.items() if v is not None}

@@ -11,3 +11,8 @@ from typing import Final
 #: every test fold's predictions, one row per young person and as-of date: logged by the parent
 #: run (all folds) and by each LightGBM fold run (its own); the fairness audit's data
 PREDICTIONS_FILE: Final = "predictions.parquet"
+#: the name prefix of a training's pooled runs, one per model (``pooled/lightgbm``): each logs
+#: the model's test-fold metrics pooled, under the same names for every model
+POOLED_PREFIX: Final = "pooled/"
+#: the single pooled run of versions trained before the per-model runs (``{model}_{metric}``)
+LEGACY_POOLED_RUN: Final = "pooled"

@@ -281,6 +281,13 @@ class Registry:
         )
         return self.version(int(created.version))
 
+    def describe(self, version: int, text: str) -> None:
+        """Set ``version``'s description (shown by the MLflow UI's model page)."""
+        try:
+            self.client.update_model_version(self.name, str(version), description=text)
+        except MlflowException as exc:
+            raise _unusable(self.uri, exc) from exc
+
     def set_alias(self, alias: str, version: int) -> None:
         """Point ``alias`` at ``version``; refused for a version blocked as suspected leakage."""
         info = self.version(version)

@@ -198,3 +198,43 @@ def service_status(entries: list[ReviewEntry], version: int, content_hash: str) 
             False, f"version {version} was suspended by the ethics panel after its approval"
         )
     return ServiceStatus(True, f"approved in review entry {approval.seq}", approval)
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """A version's review state in words, from its review history alone: ``approved``,
+    ``overridden`` (two members approved against a failed gate), ``override pending`` (one
+    member so far), ``rejected``, ``suspended`` or ``not reviewed``; and who decided it."""
+
+    state: str
+    reviewers: tuple[str, ...]
+
+
+def review_state(entries: list[ReviewEntry], version: int) -> ReviewState:
+    """The latest decisive state of ``version`` and the members behind it.
+
+    >>> e = lambda a, r: ReviewEntry(0, "", 1, "h", a, r, "", False, "", "")
+    >>> review_state([e("override", "ann"), e("override", "bo")], 1)
+    ReviewState(state='overridden', reviewers=('ann', 'bo'))
+    >>> review_state([e("approve", "ann"), e("suspend", "bo")], 1).state
+    'suspended'
+    """
+    current = ReviewState("not reviewed", ())
+    overriders: list[str] = []
+    for e in (x for x in entries if x.version == version):
+        if e.action == "approve":
+            current, overriders = ReviewState("approved", (e.reviewer,)), []
+        elif e.action == "reject":
+            current, overriders = ReviewState("rejected", (e.reviewer,)), []
+        elif e.action == "suspend":
+            current, overriders = ReviewState("suspended", (e.reviewer,)), []
+        elif e.action == "override":
+            if e.reviewer not in overriders:
+                overriders.append(e.reviewer)
+            done = len(overriders) >= 2
+            current = ReviewState(
+                "overridden" if done else "override pending (1 of 2 members)", tuple(overriders)
+            )
+            if done:
+                overriders = []
+    return current

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +27,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import mlflow
-import numpy as np
-import pandas as pd
 
-from vru_risk.models.artifacts import PREDICTIONS_FILE
+from vru_risk.models.artifacts import POOLED_PREFIX, PREDICTIONS_FILE
 from vru_risk.models.registry import Registry, VersionInfo, ensure_experiment, tracking
 from vru_risk.models.tags import (
     CANDIDATE,
@@ -55,7 +52,14 @@ from vru_risk.models.tags import (
 from vru_risk.training.abandoned_runs import process_tags
 from vru_risk.training.evaluate import ModelEvaluation
 from vru_risk.training.gates import tripwire, version_state
+from vru_risk.training.mlflow_meta import (
+    log_training_data,
+    mark_experiment,
+    run_name,
+    version_description,
+)
 from vru_risk.training.results import LIGHTGBM, ExperimentResult, GateResult
+from vru_risk.training.shap_plots import plot_beeswarm, shap_summary, shap_values
 
 HEADLINE = ("auc", "precision_at_capacity", "recall_at_capacity", "ece")
 #: the headline of a version judged on the hindsight lists alone (nothing replayed)
@@ -70,9 +74,6 @@ HINDSIGHT_HEADLINE = (
 def headline_names(replayed: bool) -> tuple[str, ...]:
     """The metrics a version carries as tags and the tripwire compares."""
     return HEADLINE if replayed else HINDSIGHT_HEADLINE
-
-
-SHAP_SAMPLE = 2000
 
 
 @dataclass(frozen=True)
@@ -120,31 +121,6 @@ def _plot_curve(evs: dict[str, ModelEvaluation], path: Path) -> None:
     ax.set_xlabel("young people on the monthly list (capacity)")
     ax.set_ylabel("hindsight precision (monthly top-k list)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-
-
-def shap_summary(booster: Any, x: pd.DataFrame, *, seed: int) -> pd.DataFrame:
-    """Mean |SHAP| (log-odds of the uncalibrated booster) per feature over a sample of rows."""
-    with warnings.catch_warnings():
-        # shap 0.51 calls matplotlib's Colormap.set_bad/set_over/set_under on import
-        warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
-        import shap
-
-    sample = x.sample(min(len(x), SHAP_SAMPLE), random_state=seed) if len(x) else x
-    # called (not .shap_values) so that binary LightGBM gives one matrix, equal to pred_contrib
-    matrix = np.asarray(shap.TreeExplainer(booster)(sample.to_numpy()).values)
-    out = pd.DataFrame({"feature": list(x.columns), "mean_abs_shap": np.abs(matrix).mean(axis=0)})
-    return out.sort_values("mean_abs_shap", ascending=False, ignore_index=True)
-
-
-def _plot_shap(summary: pd.DataFrame, path: Path) -> None:
-    top = summary.head(20).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6, 6))
-    ax.barh(top["feature"], top["mean_abs_shap"])
-    ax.set_xlabel("mean |SHAP value| (log-odds, before calibration)")
-    ax.set_title("Global feature importance")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -211,10 +187,13 @@ def log_and_register(
     with tracking(tracking_uri), tempfile.TemporaryDirectory(prefix="vru-train-") as tmp:
         out = Path(tmp)
         experiment_id = ensure_experiment(config.name, artifact_root)
-        with mlflow.start_run(
-            experiment_id=experiment_id, run_name="train", tags=running
-        ) as parent:
+        mark_experiment(experiment_id)
+        name = run_name(
+            config.name, str(data.extract_date), data.data_fingerprint, replayed=result.replayed
+        )
+        with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=running) as parent:
             mlflow.set_tags(provenance)
+            log_training_data(result)
             mlflow.log_params(
                 {
                     "experiment": config.name,
@@ -296,15 +275,20 @@ def log_and_register(
                             ev.calibration.to_csv(folder / "calibration_curve.csv", index=False)
                             mlflow.log_artifacts(str(folder))
                     step()
-            with mlflow.start_run(
-                experiment_id=experiment_id, run_name="pooled", nested=True, tags=running
-            ):
-                for name, ev in result.pooled.items():
-                    mlflow.log_metrics(
-                        {f"{slug(name)}_{k}": v for k, v in _finite(ev.metrics).items()}
-                    )
-                _plot_curve(result.pooled, out / "precision_at_capacity_curve.png")
-                mlflow.log_artifact(str(out / "precision_at_capacity_curve.png"))
+            # one pooled run per model, each with the same metric names, so that the chart view
+            # compares the models metric by metric
+            for name, ev in result.pooled.items():
+                with mlflow.start_run(
+                    experiment_id=experiment_id,
+                    run_name=f"{POOLED_PREFIX}{name}",
+                    nested=True,
+                    tags=running,
+                ):
+                    mlflow.log_params({"model": name, "kind": ev.kind, "fold": "pooled"})
+                    mlflow.log_metrics(_finite(ev.metrics))
+                    if name == LIGHTGBM:
+                        _plot_curve(result.pooled, out / "precision_at_capacity_curve.png")
+                        mlflow.log_artifact(str(out / "precision_at_capacity_curve.png"))
             with mlflow.start_run(
                 experiment_id=experiment_id, run_name="final/lightgbm", nested=True, tags=running
             ):
@@ -331,6 +315,12 @@ def log_and_register(
                 sample = data.features(data.frame.head(200))
                 version = registry.log_and_register(final, sample=sample, tags=tags, state=state)
                 mlflow.set_tags({REGISTERED_VERSION_TAG: str(version.version)})
+                registry.describe(
+                    version.version,
+                    version_description(
+                        result, leakage=leakage, state=state, trained_by=trained_by
+                    ),
+                )
             step()
     if state == CANDIDATE:
         registry.set_alias("candidate", version.version)
@@ -363,11 +353,11 @@ def _fold_artifacts(result: ExperimentResult, index: int, out: Path) -> None:
     _plot_calibration(ev, folder / "calibration.png")
     _plot_curve(fold.evaluations, folder / "precision_at_capacity_curve.png")
     test = result.data.between(fold.fold.test_start, fold.fold.test_end)
-    summary = shap_summary(
+    matrix, sample = shap_values(
         fold.booster_model.booster, result.data.features(test), seed=result.config.seed
     )
-    summary.to_csv(folder / "shap_summary.csv", index=False)
-    _plot_shap(summary, folder / "shap_summary.png")
+    shap_summary(matrix, sample).to_csv(folder / "shap_summary.csv", index=False)
+    plot_beeswarm(matrix, sample, folder / "shap_summary.png")
     if ev.calibration is not None:
         ev.calibration.to_csv(folder / "calibration_curve.csv", index=False)
     (folder / "feature_spec.json").write_text(result.data.spec.canonical_json(), encoding="utf-8")

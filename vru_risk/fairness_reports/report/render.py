@@ -120,6 +120,52 @@ def _unassessed(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     return list(out.values())
 
 
+#: the two comparison columns of the group tables, by the gate's metric: what the gate judged
+COMPARISONS: dict[str, dict[str, str]] = {
+    "recall": {
+        "ratio": "tpr_ratio",
+        "difference": "fnr_difference",
+        "ratio_heading": "recall ratio to reference and 95% interval",
+        "difference_heading": "miss-rate difference to reference and 95% interval",
+    },
+    "fpr": {
+        "ratio": "fpr_ratio",
+        "difference": "fpr_difference",
+        "ratio_heading": "false-positive-rate ratio to reference and 95% interval",
+        "difference_heading": "false-positive-rate difference to reference and 95% interval",
+    },
+    "precision": {
+        "ratio": "ppv_ratio",
+        "difference": "ppv_difference",
+        "ratio_heading": "precision ratio to reference and 95% interval",
+        "difference_heading": "precision difference to reference and 95% interval",
+    },
+}
+
+
+#: the words of a report on vru-risk's own population, and the neutral words for scores of any
+#: population (``vru audit-scores``): longest first, so "young people" is not left as "young"
+_NEUTRAL: tuple[tuple[str, str], ...] = (
+    ("Young people", "People"),
+    ("young people", "people"),
+    ("A young person", "A person"),
+    ("a young person", "a person"),
+    ("young person", "person"),
+)
+
+
+def neutral_wording(text: str) -> str:
+    """A report's words for people of any age and service: another tool's scores may be of
+    adults, or of a population vru-risk knows nothing of.
+
+    >>> neutral_wording("only 3 young people, and a young person with the outcome")
+    'only 3 people, and a person with the outcome'
+    """
+    for words, neutral in _NEUTRAL:
+        text = text.replace(words, neutral)
+    return text
+
+
 def render_html(report: Mapping[str, Any]) -> str:
     """The self-contained HTML page of a report built by :func:`build_report`.
 
@@ -128,6 +174,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     groups = list(report["groups"])
     attributes = list(dict.fromkeys(g["attribute"] for g in groups))
     by_attribute = {a: [g for g in groups if g["attribute"] == a] for a in attributes}
+    comparison = COMPARISONS[report["gate"].get("metric", "recall")]
     band = next(
         (list(c["band"]) for c in report["gate"]["criteria"] if c["metric"] == "tpr_ratio"),
         None,
@@ -145,8 +192,9 @@ def render_html(report: Mapping[str, Any]) -> str:
     error_chart = calibration_error_chart(calibration, tolerance)
     omitted = [name for name in MODEL_SECTIONS if report.get(name) is None]
     template = _environment().from_string(_template_text())
-    return template.render(
+    page = template.render(
         report=report,
+        comparison=comparison,
         unassessed=_unassessed(report),
         attributes=[a for a in attributes if INTERSECTION_SEP not in a],
         intersections=[a for a in attributes if INTERSECTION_SEP in a],
@@ -160,6 +208,7 @@ def render_html(report: Mapping[str, Any]) -> str:
             if name != report["primary_outcome"]
         },
     )
+    return neutral_wording(page) if report["subject"].get("kind") == "external" else page
 
 
 # ------------------------------------------------------------------------------- writing
