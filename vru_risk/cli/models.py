@@ -81,7 +81,6 @@ def list_versions() -> None:
             v.state or "-",
             v.tags.get(PERFORMANCE_GATE_TAG, "-"),
             v.tags.get(LEAKAGE_GATE_TAG, "-"),
-
             v.tags.get(TRAIN_END_TAG, "-"),
             f"{auc:.3f}" if auc is not None else "-",
             f"{prec:.3f}{mark}" if prec is not None else "-",
