@@ -25,7 +25,7 @@ from vru_risk.jobs.data import generate_county as run_generate
 from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
 from vru_risk.models.risk_model import RiskModel
-from vru_risk.models.tags import CANDIDATE
+from vru_risk.models.tags import SUSPENDED
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +176,7 @@ def test_generate_refuses_a_model_without_approval_or_suspended(
     suspended = vru("flags", "generate", county, "--date", "2026-03-31", "--out", out)
     assert suspended.code == 2 and "no champion" in suspended.stderr  # suspension removes it
     assert not out.exists()
-    assert registry.version(version).state == CANDIDATE
+    assert registry.version(version).state == SUSPENDED  # the tag kept in step with the log
 
 
 def test_generate_refuses_bad_requests_with_what_to_do(

@@ -14,13 +14,17 @@ from tests.models.test_registry import register
 from tests.panel import PANEL_PASSWORD, panel_members
 from vru_risk.models.promotion import ReviewRefusedError, review
 from vru_risk.models.registry import Registry, RegistryError
-from vru_risk.models.review_log import ReviewLog, ReviewLogError
+from vru_risk.models.review_log import ReviewLog, ReviewLogError, ReviewState, review_state
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import (
     BLOCKED,
     CANDIDATE,
     FAIRNESS_TAG,
+    IN_SERVICE,
     MONITORING_REFERENCE_TAG,
+    PANEL_REJECTED,
+    REPLACED,
+    SUSPENDED,
     TRAINED_BY_TAG,
 )
 
@@ -253,3 +257,30 @@ def test_entries_written_before_the_monitoring_hashes_still_verify(log: ReviewLo
     line = json.loads(log.path.read_text())
     assert "reference_hash" not in line and "criteria_hash" not in line  # as older entries
     assert log.entries() == [entry]
+
+
+def test_the_state_tag_is_kept_in_step_with_the_panels_decisions(
+    registry: Registry, log: ReviewLog, risk_model: RiskModel, vru_home: Path
+) -> None:
+    first = candidate(registry, risk_model, vru_home, "pass")
+    second = candidate(registry, risk_model, vru_home, "inconclusive")
+    third = candidate(registry, risk_model, vru_home, "pass")
+    decide("approve", first, "ana", registry, log)
+    assert registry.version(first).state == IN_SERVICE
+    decide("override", second, "ana", registry, log)
+    assert registry.version(second).state == CANDIDATE  # one override is not a decision yet
+    assert review_state(log.entries(), second).state.startswith("override pending")
+    decide("override", second, "ben", registry, log)
+    assert registry.version(second).state == IN_SERVICE
+    assert registry.version(first).state == f"{REPLACED} (by version {second})"
+    overridden = review_state(log.entries(), second)
+    assert overridden == ReviewState("overridden", ("ana", "ben"))  # not shown as "approved"
+    decide("reject", third, "ana", registry, log)
+    assert registry.version(third).state == PANEL_REJECTED
+    decide("suspend", second, "ben", registry, log)
+    assert registry.version(second).state == SUSPENDED
+    assert review_state(log.entries(), second).state == "suspended"
+    # the tag never decides eligibility: a suspended version may be approved again
+    registry.set_tag(second, FAIRNESS_TAG, "pass")
+    decide("approve", second, "cy", registry, log)
+    assert registry.version(second).state == IN_SERVICE

@@ -36,7 +36,11 @@ The panel's rules:
   trained it; it becomes a candidate if its performance gate passed.
 
 Every decision is appended to the hash-chained review log and mirrored in the version's MLflow
-tags (``vru.review``). Only these decisions move ``champion``; the previous champion stays until
+tags: ``vru.review`` (who decided what) and ``vru.state``, kept in step with the log
+(``champion: in service`` once approved or overridden in, ``replaced: out of service (by version
+N)`` for the champion it replaces, ``rejected by the ethics panel``, ``suspended by the ethics
+panel``). Whether a version may go into service is decided by its gates, never by that tag.
+Only these decisions move ``champion``; the previous champion stays until
 a new one is approved or overridden in.
 """
 
@@ -51,11 +55,16 @@ from vru_risk.models.tags import (
     CANDIDATE,
     CONTENT_HASH_TAG,
     FAIRNESS_TAG,
+    IN_SERVICE,
     LEAKAGE_CLEARED_BY_TAG,
     MONITORING_REFERENCE_TAG,
+    PANEL_REJECTED,
     PERFORMANCE_GATE_TAG,
+    REJECTED,
+    REPLACED,
     REVIEW_TAG,
     STATE_TAG,
+    SUSPENDED,
     TRAINED_BY_TAG,
 )
 
@@ -82,10 +91,10 @@ def _eligible(info: VersionInfo, action: str) -> None:
             "other than its trainer runs `vru review clear-leakage`"
         )
     performance, _ = _gates(info)
-    if info.state != CANDIDATE and LEAKAGE_CLEARED_BY_TAG not in info.tags:
+    if info.state == REJECTED and LEAKAGE_CLEARED_BY_TAG not in info.tags:
         raise ReviewRefusedError(
-            f"version {info.version} is '{info.state or 'unknown'}', not a candidate: only a "
-            "candidate can go into service"
+            f"version {info.version} is '{info.state}', not a candidate: only a candidate can go "
+            "into service"
         )
     if performance != "pass":
         raise ReviewRefusedError(
@@ -146,7 +155,7 @@ def review(
                 "each with a reason"
             )
         entry = record("approve")
-        registry.set_alias(CHAMPION, version)
+        _into_service(registry, version, champion)
         return ReviewOutcome(entry, version, f"version {version} is now the champion")
     if action == "override":
         _eligible(info, "override")
@@ -166,7 +175,7 @@ def review(
             )
         entry = record("override")
         if len(pending) + 1 >= 2:
-            registry.set_alias(CHAMPION, version)
+            _into_service(registry, version, champion)
             return ReviewOutcome(
                 entry,
                 version,
@@ -186,6 +195,7 @@ def review(
                 "`vru review suspend` first"
             )
         entry = record("reject")
+        registry.set_tag(version, STATE_TAG, PANEL_REJECTED)
         if "candidate" in info.aliases:
             registry.remove_alias("candidate")
         return ReviewOutcome(entry, champion.version if champion else None, "rejected")
@@ -194,6 +204,7 @@ def review(
         if not status.usable:
             raise ReviewRefusedError(f"version {version} is not in service: {status.reason}")
         entry = record("suspend")
+        registry.set_tag(version, STATE_TAG, SUSPENDED)
         if champion is not None and champion.version == version:
             registry.remove_alias(CHAMPION)
         return ReviewOutcome(
@@ -221,6 +232,15 @@ def review(
     raise ReviewRefusedError(
         f"unknown action {action!r}: approve, reject, override, suspend or clear-leakage"
     )
+
+
+def _into_service(registry: Registry, version: int, champion: VersionInfo | None) -> None:
+    """Make ``version`` the champion and keep the state tags in step: it is in service, the
+    champion it replaces is not."""
+    registry.set_alias(CHAMPION, version)
+    registry.set_tag(version, STATE_TAG, IN_SERVICE)
+    if champion is not None and champion.version != version:
+        registry.set_tag(champion.version, STATE_TAG, f"{REPLACED} (by version {version})")
 
 
 def _pending_overrides(entries: list[ReviewEntry]) -> list[str]:

@@ -77,6 +77,12 @@ REVIEW_TAG: Final = "vru.review"
 CANDIDATE: Final = "candidate"
 REJECTED: Final = "not a candidate: performance gate failed"
 BLOCKED: Final = "blocked: suspected leakage"
+#: the states the ethics panel's decisions set (the review log is the record; the tag keeps the
+#: registry in step with it, so that MLflow's UI and ``vru models list`` show where a version is)
+IN_SERVICE: Final = "champion: in service"
+PANEL_REJECTED: Final = "rejected by the ethics panel"
+SUSPENDED: Final = "suspended by the ethics panel"
+REPLACED: Final = "replaced: out of service"
 
 # --- model versions: headline metrics ---------------------------------------------------------
 METRIC_TAG_PREFIX: Final = "vru.metric."
