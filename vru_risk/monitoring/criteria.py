@@ -84,6 +84,25 @@ class AgreementBounds(_Frozen):
         return self
 
 
+class ReferralCriteria(_Frozen):
+    """A group's referral rate among flagged young people, against the reference group's."""
+
+    #: a group's referral ratio is judged only with at least this many distinct young people
+    #: flagged (with fewer, "none of them referred" happens by chance)
+    min_people_to_judge: Annotated[int, Field(ge=1)] = 30
+
+
+class FeedbackCriteria(_Frozen):
+    """The watch on flags whose main reason is police contact."""
+
+    #: the first months of service that are the baseline (the reference holds none)
+    baseline_months: Annotated[int, Field(ge=1, le=12)] = 3
+    #: a rise of the share (absolute) beyond which a review is asked for
+    max_rise: Share = 0.10
+    #: flags needed in the baseline and in the run's window to judge
+    min_flags: Annotated[int, Field(ge=1)] = 100
+
+
 class PrecisionFloor(_Frozen):
     relative_floor: Share = 0.6
     absolute_floor: Share | None = None
@@ -128,6 +147,8 @@ class MonitoringCriteria(_Frozen):
     drift: DriftCriteria = DriftCriteria()
     outage_days: dict[str, Annotated[int, Field(ge=1, le=365)]] = Field(default_factory=dict)
     agreement: AgreementBounds = AgreementBounds()
+    referrals: ReferralCriteria = ReferralCriteria()
+    feedback: FeedbackCriteria = FeedbackCriteria()
     precision: PrecisionFloor = PrecisionFloor()
     calibration: CalibrationBounds = CalibrationBounds()
     groups: GroupCriteria = GroupCriteria()

@@ -89,7 +89,7 @@ class Interval:
     high: float | None
 
 
-def _person_weights(person_id: npt.ArrayLike, replicates: int, seed: int) -> Iterator[np.ndarray]:
+def person_weights(person_id: npt.ArrayLike, replicates: int, seed: int) -> Iterator[np.ndarray]:
     """Row weights of ``replicates`` person-level bootstrap samples: each young person is drawn
     with replacement and brings all their rows."""
     codes, levels = pd.factorize(np.asarray(person_id, dtype=object))
@@ -201,7 +201,7 @@ def calibration(
         return slope, intercept, brier, weighted_ece(y, p, w, bins)
 
     point = stats(np.ones(len(y))) if len(y) else (float("nan"),) * 4
-    reps = [stats(w) for w in _person_weights(people, replicates, seed)] if len(y) else []
+    reps = [stats(w) for w in person_weights(people, replicates, seed)] if len(y) else []
     columns: list[tuple[float, ...]] = list(zip(*reps, strict=True)) if reps else [()] * 4
     slope, intercept, brier, ece = (
         _interval(v if np.isfinite(v) else None, list(c), level)
@@ -244,7 +244,7 @@ def rate(
     value = float(y.mean()) if len(y) else None
     reps = [
         float(np.sum(w * y) / w.sum()) if w.sum() else float("nan")
-        for w in _person_weights(people, replicates if len(y) else 0, seed)
+        for w in person_weights(people, replicates if len(y) else 0, seed)
     ]
     return Rate(
         moments=len(y),
