@@ -13,7 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.monitoring.test_checks import make_report
+from tests.monitoring.test_feedback import CRITERIA as FEEDBACK_CRITERIA
+from tests.monitoring.test_feedback import service as feedback_service
 from vru_risk.fairness_reports.groups import default_reference
+from vru_risk.features.catalog import FeatureSpec
 from vru_risk.models.gate_config import FairnessGateConfig
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.decisions import (
@@ -24,6 +28,8 @@ from vru_risk.monitoring.decisions import (
     decision_section,
     offer_outcomes,
 )
+from vru_risk.monitoring.feedback import feedback_section
+from vru_risk.monitoring.report import render_html
 
 AS_OF = date(2026, 6, 30)
 CRITERIA = MonitoringCriteria().resolved(FairnessGateConfig())
@@ -232,3 +238,34 @@ def test_a_group_referred_less_often_than_the_reference_group_asks_for_review() 
     assert [f.subject for f in referral] == ["ethnicity=black"]
     assert "referred less often than those of white" in referral[0].sentence
     assert not any("count" in g or "offered" in g for g in attribute["groups"])  # no counts
+
+
+def test_the_report_page_explains_decisions_and_feedback_and_withholds_small_cells(
+    spec: FeatureSpec,
+) -> None:
+    offers, decisions, views, people = world()
+    outcomes = offer_outcomes(offers, decisions, views, as_of=AS_OF)
+    section, _ = decision_section(
+        outcomes,
+        people,
+        attributes=[("sex",)],
+        reference_of=reference_of,
+        criteria=CRITERIA,
+        programme_names=NAMES,
+    )
+    flags, flagged = feedback_service(0.6)
+    watch, _ = feedback_section(
+        flags,
+        flagged,
+        as_of=AS_OF,
+        attributes=[("sex",)],
+        reference_of=reference_of,
+        criteria=FEEDBACK_CRITERIA,
+    )
+    html = render_html(make_report(spec, {**section, "note": "Offers."}, {**watch, "note": None}))
+    assert "What did practitioners do with the flags?" in html and "Jump Start" in html
+    assert "withheld (fewer young people than a row may show)" in html
+    assert "practitioner concern" in html and "97.5%" in html  # Jump Start's referrals
+    assert "Were flagged young people of every group referred alike?" in html
+    assert "feeding back into the flags" in html and "2026-01 to 2026-03" in html
+    assert "P-" not in html

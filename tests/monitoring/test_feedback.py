@@ -13,11 +13,14 @@ import pandas as pd
 
 from vru_risk.fairness_reports.groups import default_reference
 from vru_risk.models.gate_config import FairnessGateConfig
-from vru_risk.monitoring.criteria import MonitoringCriteria
+from vru_risk.monitoring.criteria import FeedbackCriteria, MonitoringCriteria
 from vru_risk.monitoring.feedback import FLAG_COLUMNS, feedback_section, main_reason_source
 
-CRITERIA = MonitoringCriteria().resolved(FairnessGateConfig())
-WINDOW = (date(2026, 6, 3), date(2026, 6, 30))
+#: the flags of the last four weeks against the baseline (June's only, in these services)
+CRITERIA = MonitoringCriteria(feedback=FeedbackCriteria(window_days=28)).resolved(
+    FairnessGateConfig()
+)
+AS_OF = date(2026, 6, 30)
 
 
 def reference_of(_name: str, counts: pd.Series) -> str:
@@ -62,7 +65,7 @@ def test_a_rise_of_police_main_reasons_over_the_first_months_asks_for_review() -
     section, findings = feedback_section(
         flags,
         people,
-        window=WINDOW,
+        as_of=AS_OF,
         attributes=[("sex",)],
         reference_of=reference_of,
         criteria=CRITERIA,
@@ -90,7 +93,7 @@ def test_a_rise_of_police_main_reasons_over_the_first_months_asks_for_review() -
 def test_a_steady_share_is_judged_without_a_finding() -> None:
     flags, people = service(0.2, offset=3)
     section, findings = feedback_section(
-        flags, people, window=WINDOW, attributes=[("sex",)], reference_of=reference_of,
+        flags, people, as_of=AS_OF, attributes=[("sex",)], reference_of=reference_of,
         criteria=CRITERIA,
     )  # fmt: skip
     assert section["judged"] and findings == []
@@ -99,23 +102,22 @@ def test_a_steady_share_is_judged_without_a_finding() -> None:
 
 def test_nothing_is_judged_while_the_window_is_in_the_baseline_or_too_small() -> None:
     flags, people = service(0.9)
-    march = (date(2026, 3, 4), date(2026, 3, 31))
     early, none = feedback_section(
-        flags, people, window=march, attributes=[("sex",)], reference_of=reference_of,
+        flags, people, as_of=date(2026, 3, 31), attributes=[("sex",)], reference_of=reference_of,
         criteria=CRITERIA,
     )  # fmt: skip
     assert not early["judged"] and none == []
-    assert early["why_not_judged"] == "the run's window is not yet after the baseline months"
+    assert early["why_not_judged"] == "the last 28 days are not yet after the baseline months"
     assert [m["label"] for m in early["by_month"]] == ["2026-01", "2026-02", "2026-03"]
     strict = CRITERIA.model_copy(
         update={"feedback": CRITERIA.feedback.model_copy(update={"min_flags": 200})}
     )
     small, none = feedback_section(
-        flags, people, window=WINDOW, attributes=[], reference_of=reference_of, criteria=strict
+        flags, people, as_of=AS_OF, attributes=[], reference_of=reference_of, criteria=strict
     )
     assert not small["judged"] and none == [] and "fewer than 200 flags" in small["why_not_judged"]
     empty, none = feedback_section(
-        flags.iloc[:0], people, window=WINDOW, attributes=[], reference_of=reference_of,
+        flags.iloc[:0], people, as_of=AS_OF, attributes=[], reference_of=reference_of,
         criteria=CRITERIA,
     )  # fmt: skip
     assert empty["by_month"] == [] and none == []

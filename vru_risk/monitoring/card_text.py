@@ -102,7 +102,7 @@ def criteria_lines(c: MonitoringCriteria) -> list[str]:
         f"above {ag.too_high:.0%} (rubber-stamping), from {ag.min_decisions} decisions.",
         "Review: a group's referral rate among flagged young people whose ratio to the "
         "reference group's lies, interval and all, outside the fairness gate's bounds (groups "
-        f"of at least {c.referrals.min_people_to_judge} distinct young people).",
+        f"of at least {c.decisions.min_people_to_judge} distinct young people).",
         "Review: the share of flags whose main reason is police contact rose by more than "
         f"{c.feedback.max_rise:.0%} over the first {c.feedback.baseline_months} months of "
         f"service (at least {c.feedback.min_flags} flags in each).",

@@ -7,7 +7,7 @@ offers opened, referred, no action and disagree, and its *referral ratio*: the s
 referred over the reference group's, with a person-level bootstrap interval
 (:func:`~vru_risk.monitoring.group_ratios.ratio_intervals`: cells under the criteria's minimum of
 distinct people withheld, the next smallest too when exactly one is; a band of people, never a
-count). A group of at least ``referrals.min_people_to_judge`` young people whose ratio's interval
+count). A group of at least ``decisions.min_people_to_judge`` young people whose ratio's interval
 lies wholly outside the fairness gate's recall-ratio bounds asks for review
 (:func:`referral_findings`).
 
@@ -111,7 +111,7 @@ def by_group(
                     ratio_low=r.ratio_low,
                     ratio_high=r.ratio_high,
                     judged=r.group != reference
-                    and int(people[r.group]) >= criteria.referrals.min_people_to_judge
+                    and int(people[r.group]) >= criteria.decisions.min_people_to_judge
                     and r.ratio_low is not None,
                 )
             )

@@ -1,6 +1,8 @@
 """Practitioners' decisions on a version's flags, for a monitoring run: pure functions from the
-offers, decisions and views of the run's window to figures by programme, band and audit-only
-group, and the findings they raise.
+offers, decisions and views of the decisions window (the criteria's ``decisions.window_days``
+up to the as-of date: a quarter by default, since four weeks of a programme's places hold too few
+decisions to judge) to figures by programme, band and audit-only group, and the findings they
+raise.
 
 **What is counted.** An *offer* is a flag offered to one programme (flags withdrawn by an
 administrator are left out). Only what was recorded by the end of the as-of day counts:
@@ -246,7 +248,7 @@ def decision_section(
         "min_people": least,
         "agreement_bounds": criteria.agreement.model_dump(),
         "ratio_bounds": None,
-        "min_people_to_judge": criteria.referrals.min_people_to_judge,
+        "min_people_to_judge": criteria.decisions.min_people_to_judge,
         "overall": None,
         "by_programme": [],
         "by_band": [],

@@ -8,10 +8,10 @@ contribution to the score: :func:`main_reason_source`) is a police record.
 
 The monitoring reference holds no baseline of flags' reasons, so the baseline is the first
 ``baseline_months`` calendar months of the version's service (from its first flag), and the
-report says so. The run's window (its 28 days) is compared with it: a rise of more than
-``max_rise`` whose 90% interval (young people resampled, all of a person's flags together, in
-each period) lies wholly above zero asks for review, judged only with ``min_flags`` flags in each
-and once the window lies after the baseline.
+report says so. The flags of the ``window_days`` days up to the as-of date are compared with it:
+a rise of more than ``max_rise`` whose 90% interval (young people resampled, all of a person's
+flags together, in each period) lies wholly above zero asks for review, judged only with
+``min_flags`` flags in each and once the window lies after the baseline.
 
 Like the groups section, this section shows **shares and bands of people, never counts**: a
 month or a group of fewer than ``min_people`` distinct young people is withheld, and no figure
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final
 
 import numpy as np
@@ -150,21 +150,24 @@ def feedback_section(
     flags: pd.DataFrame,
     people: pd.DataFrame,
     *,
-    window: tuple[date, date],
+    as_of: date,
     attributes: Sequence[tuple[str, ...]],
     reference_of: ReferenceOf,
     criteria: MonitoringCriteria,
 ) -> tuple[dict[str, Any], list[Finding]]:
-    """The report's feedback section and its finding, from the version's flags up to the end of
-    ``window`` (:data:`FLAG_COLUMNS`) and the audit-only attributes of people."""
+    """The report's feedback section and its finding, from the version's flags up to ``as_of``
+    (:data:`FLAG_COLUMNS`; later ones are left out) and the audit-only attributes of people."""
     c, least = criteria.feedback, criteria.groups.min_people_per_cell
-    start, end = window
+    start, end = as_of - timedelta(days=c.window_days - 1), as_of
     section: dict[str, Any] = {
         "police_sources": sorted(POLICE_SOURCES),
         "min_people": least,
         "baseline_months": c.baseline_months,
         "max_rise": c.max_rise,
         "min_flags": c.min_flags,
+        "window_start": start.isoformat(),
+        "window_end": end.isoformat(),
+        "window_days": c.window_days,
         "baseline_note": None,
         "by_month": [],
         "baseline": None,
@@ -200,11 +203,11 @@ def feedback_section(
     }
     why = None
     if _month(start) <= base_months[-1]:
-        why = "the run's window is not yet after the baseline months"
+        why = f"the last {c.window_days} days are not yet after the baseline months"
     elif len(base) < c.min_flags or len(now) < c.min_flags:
-        why = f"fewer than {c.min_flags} flags in the baseline or in the run's window"
+        why = f"fewer than {c.min_flags} flags in the baseline or in the last {c.window_days} days"
     elif section["baseline"]["suppressed"] or section["window"]["suppressed"]:
-        why = f"fewer than {least} young people in the baseline or in the run's window"
+        why = f"fewer than {least} young people in the baseline or in the last {c.window_days} days"
     if why is not None:
         section["why_not_judged"] = why
         return section, []
@@ -222,7 +225,8 @@ def feedback_section(
             sentence=(
                 f"The share of flags whose main reason is a police record rose from "
                 f"{before:.0%} in the first {c.baseline_months} month(s) of service to "
-                f"{after:.0%} in the run's window (a rise of {rise:.2f}, interval {low:.2f} to "
+                f"{after:.0%} in the last {c.window_days} days (a rise of {rise:.2f}, interval "
+                f"{low:.2f} to "
                 f"{high:.2f}; allowed {c.max_rise:.2f}): police-delivered support can raise "
                 "recorded police contact, which the model then reads as risk."
             ),
