@@ -91,6 +91,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/flag_load.py
 	$(BIN)/python benchmarks/allocation.py
 	$(BIN)/python benchmarks/cli_startup.py
+	$(BIN)/python benchmarks/feedback_alarms.py
 
 lock: $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes $(UV_PLATFORM) --upgrade -o requirements/lock.txt

@@ -4,8 +4,10 @@ checked (never as passing), and names who is to be told or says that no one is c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, Final
 
 import pandas as pd
 import pytest
@@ -27,6 +29,7 @@ from vru_risk.monitoring.report import NOT_CHECKED, build_report, render_html
 from vru_risk.monitoring.verdict import combine
 
 CRITERIA = load_criteria()
+NO_DATABASE_SECTION: Final = {"note": "Not checked: there is no application database yet."}
 
 
 def test_a_silent_source_beyond_its_season_is_an_outage_naming_it(spec: FeatureSpec) -> None:
@@ -81,11 +84,14 @@ def test_drift_uses_the_same_months_of_the_reference_or_says_it_could_not(
     assert "holds no moment of August" in season_note(ref, ["08"])
 
 
-def test_the_report_lists_unchecked_parts_as_not_checked_and_who_to_tell(
+def make_report(
     spec: FeatureSpec,
-) -> None:
+    decisions: Mapping[str, Any] = NO_DATABASE_SECTION,
+    feedback: Mapping[str, Any] = NO_DATABASE_SECTION,
+) -> dict[str, Any]:
+    """A report with no moments, no outcome matured, and the given decisions and feedback."""
     ref = reference(spec)
-    report = build_report(
+    return build_report(
         subject={
             "version": 7,
             "content_hash": "c" * 64,
@@ -119,15 +125,23 @@ def test_the_report_lists_unchecked_parts_as_not_checked_and_who_to_tell(
             criteria=CRITERIA,
         )[0]
         | {"note": "n", "floor_percentile": 90.0, "in_calibration_window": []},
+        decisions=decisions,
+        feedback=feedback,
         notify=[],
         notify_note="No one is configured to be told: set `notify:` in governance.yaml.",
     )
+
+
+def test_the_report_lists_unchecked_parts_as_not_checked_and_who_to_tell(
+    spec: FeatureSpec,
+) -> None:
+    report = make_report(spec)
     checks = {n["check"]: n["status"] for n in report["not_checked"]}
-    assert {"decisions", "groups"} <= set(checks) and not {"outcomes", "calibration"} & set(checks)
-    assert set(checks.values()) == {NOT_CHECKED}
+    assert set(checks) == {"groups"} and set(checks.values()) == {NOT_CHECKED}
     html = render_html(report)
+    assert html.count("Not checked: there is no application database yet.") == 2
     assert "no month has matured yet" in html and "40.0%" in html and "<strong>estimate" in html
-    assert "not made by this version of" in html and "Nothing to report" in html
+    assert "not made in this run" in html and "Nothing to report" in html
     assert "No one is configured to be told" in html
     assert "<script" not in html
 

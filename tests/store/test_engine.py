@@ -39,6 +39,7 @@ TABLES = [
     "ended_sessions",
     "flag_loads",
     "flag_programmes",
+    "flag_views",
     "flags",
     "login_failures",
     "login_known_clients",
@@ -56,7 +57,7 @@ def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> N
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, Base.metadata) == []
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0004"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "0005a"
 
 
 def test_the_upgrade_to_0003d_gives_existing_tokens_an_expiry_and_keeps_them(

@@ -268,7 +268,8 @@ def retention_apply(
         engine.dispose()
     console.print(
         f"retention ({months} months, as_of before {result.cutoff}): deleted "
-        f"{result.flags_deleted} flag(s) and {result.decisions_deleted} decision(s), "
+        f"{result.flags_deleted} flag(s), {result.decisions_deleted} decision(s) and "
+        f"{result.views_deleted} flag view(s), "
         f"{result.files.summary()}; recorded as audit-log row {result.audit_seq}"
     )
 

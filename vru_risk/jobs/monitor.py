@@ -8,12 +8,14 @@ hashed artifact of the version (:mod:`vru_risk.jobs.monitor_data`); the RiskMode
 
 :func:`run_monitor` sees only what was known by ``as_of``: the moments of the 28 days up to it
 (built as the daily job builds them: features from records known by each moment's day), the
-sources' rows with a known date on or before it, and the flags dated up to it. It checks the
-sources, the inputs, the scores and the flags against capacity (:mod:`vru_risk.monitoring.checks`),
-combines the findings into a verdict (exit 0, 4 or 3), writes ``report.json`` and ``report.html``
-under ``VRU_HOME/monitoring/vru-risk-v{N}/{as_of}/``, logs both to the version's run and names who
-is to be told. It never suspends anything. Every refusal is a :class:`JobError` raised before
-anything is written.
+sources' rows with a known date on or before it, and the flags dated up to it (with the
+decisions and views recorded by the end of that day). It checks the sources, the inputs, the
+scores and the flags against capacity (:mod:`vru_risk.monitoring.checks`), the outcomes, the
+groups, the practitioners' decisions and the feedback watch
+(:mod:`vru_risk.jobs.monitor_decisions`), combines the findings into a verdict (exit 0, 4 or 3),
+writes ``report.json`` and ``report.html`` under ``VRU_HOME/monitoring/vru-risk-v{N}/{as_of}/``,
+logs both to the version's run and names who is to be told. It never suspends anything. Every
+refusal is a :class:`JobError` raised before anything is written.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from vru_risk.jobs.monitor_data import (
     save_reference,
     weekly_rows,
 )
+from vru_risk.jobs.monitor_decisions import decision_sections
 from vru_risk.jobs.monitor_groups import group_section
 from vru_risk.jobs.monitor_outcomes import OUTCOME_NOTE, matured_moments, replayed
 from vru_risk.models.registry import Registry, VersionInfo
@@ -277,6 +280,9 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         )
         recent = replayed(settings, folder, model, config, rows, programmes, as_of=as_of)
     groups, group_found = group_section(recent, replay, people, criteria)
+    decisions, feedback, decision_found = decision_sections(
+        settings, info.version, as_of, people, criteria, programmes
+    )
     approved = approved_hashes(settings, info.version)
     changed = approval_findings(approved, {"reference": reference.hash, "criteria": criteria.hash})
     verdict = combine(
@@ -288,6 +294,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
             *calibration_found,
             *precision_found,
             *group_found,
+            *decision_found,
             *changed,
         ]
     )
@@ -311,6 +318,8 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         capacity={"note": capacity_note, "rows": capacity_rows},
         outcomes=outcomes_section,
         groups=groups,
+        decisions=decisions,
+        feedback=feedback,
         notify=notify,
         notify_note=notify_note,
     )

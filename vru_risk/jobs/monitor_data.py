@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS, EVENT_TABLES
@@ -43,8 +43,7 @@ from vru_risk.monitoring.sources import WEEK_COLUMNS, week_key
 from vru_risk.settings import Settings
 from vru_risk.store import open_database, session_factory
 from vru_risk.store.engine import DatabaseError
-from vru_risk.store.flag_store import published
-from vru_risk.store.models import FlagProgramme, FlagRow
+from vru_risk.store.service_rows import offers_of_version
 from vru_risk.training.config import ExperimentConfigError, TemporalConfig, load_experiment
 
 REFERENCE_ARTIFACT: Final = "monitoring_reference"
@@ -184,35 +183,38 @@ def last_known(con: duckdb.DuckDBPyConnection, source: str, as_of: date) -> date
 # --- the application database -----------------------------------------------------------------
 
 
-def offers_from_store(
-    settings: Settings, version: int, start: date, end: date
-) -> tuple[dict[str, list[date]] | None, str]:
-    """The published offers of ``version``'s flags dated ``start`` to ``end``, by programme,
-    or None (and why) when there is no application database or no flag of the version in it."""
+#: what a section read from the application database says when there is none
+NO_DATABASE: Final = (
+    "Not checked: there is no application database yet (no flags were loaded with "
+    "`vru flags load`)."
+)
+
+
+def app_engine(settings: Settings) -> Engine | None:
+    """The application database (migrated), or None when there is none yet (no URL set and no
+    ``VRU_HOME/app.db``); the caller disposes of it."""
     if settings.database_url is None and not (settings.home / "app.db").is_file():
-        return None, (
-            "Not checked: there is no application database yet (no flags were loaded with "
-            "`vru flags load`)."
-        )
+        return None
     try:
-        engine = open_database(settings.app_database_url)
+        return open_database(settings.app_database_url)
     except (DatabaseError, OperationalError) as exc:
         raise JobError(
             f"cannot open the application database ({str(exc)[:160]}); check VRU_DATABASE_URL"
         ) from None
+
+
+def offers_from_store(
+    settings: Settings, version: int, start: date, end: date
+) -> tuple[dict[str, list[date]] | None, str]:
+    """The published offers of ``version``'s flags dated ``start`` to ``end`` (withdrawn ones
+    too: their places were spent), by programme, or None (and why) when there is no
+    application database or no flag of the version in it."""
+    engine = app_engine(settings)
+    if engine is None:
+        return None, NO_DATABASE
     try:
         with session_factory(engine)() as session:
-            found = session.execute(
-                select(FlagProgramme.programme_id, FlagRow.as_of)
-                .join(FlagRow, FlagRow.flag_id == FlagProgramme.flag_id)
-                .where(
-                    FlagProgramme.status == "offered",
-                    FlagRow.model_version == version,
-                    FlagRow.as_of >= start,
-                    FlagRow.as_of <= end,
-                    published(),
-                )
-            ).all()
+            found = offers_of_version(session, version, start, end, withdrawn=True)
     finally:
         engine.dispose()
     if not found:
@@ -221,8 +223,8 @@ def offers_from_store(
             f"{version} dated {start} to {end}."
         )
     offers: dict[str, list[date]] = {}
-    for programme, as_of in found:
-        offers.setdefault(str(programme), []).append(as_of)
+    for offer in found:
+        offers.setdefault(offer.programme_id, []).append(offer.as_of)
     n = sum(len(v) for v in offers.values())
     return offers, f"{n} published offers of version {version} in the application database."
 

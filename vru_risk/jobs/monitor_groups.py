@@ -36,10 +36,17 @@ from vru_risk.monitoring.verdict import Finding, GroupComparison, group_findings
 SEED: Final = 18
 
 
-def _attributes(people: pd.DataFrame) -> list[tuple[str, ...]]:
+def audit_attributes(people: pd.DataFrame) -> list[tuple[str, ...]]:
+    """The audit-only attributes ``people`` has, and the fairness audit's intersections of them."""
     single = [(c,) for c in people.columns if c != "person_id"]
     joint = [tuple(i) for i in INTERSECTIONS if all(c in people.columns for c in i)]
     return [*single, *joint]
+
+
+def reference_group(attribute: str, people: pd.Series) -> str:
+    """The fairness audit's reference group of ``attribute`` from its distinct people per group
+    (:func:`~vru_risk.fairness_reports.groups.choose_references`)."""
+    return choose_references({attribute: people}, None)[attribute]
 
 
 def _by_group(
@@ -61,7 +68,7 @@ def _by_group(
         if counts.empty:
             continue
         name = INTERSECTION_SEP.join(attribute)
-        reference = choose_references({name: counts}, None)[name]
+        reference = reference_group(name, counts)
         out[name] = (
             reference,
             ratio_intervals(
@@ -94,7 +101,7 @@ def group_section(
     """The report's groups section and its findings. ``recent``: the recent window's moments
     (``person_id``, ``offered``), or None when they could not be replayed; ``matured``: the
     matured moments' replay (``person_id``, ``offered``, ``supported``, ``label``), or None."""
-    attributes = _attributes(people)
+    attributes = audit_attributes(people)
     section: dict[str, Any] = {
         "min_people": criteria.groups.min_people_per_cell,
         "min_positives": criteria.groups.min_positives_to_judge,

@@ -113,6 +113,12 @@ def criteria_lines(c: MonitoringCriteria) -> list[str]:
         f"features of a source (false-alarm budget {d.false_alarm_budget:.0%} per source).",
         f"Review: practitioners' agreement with flags below {ag.too_low:.0%} (distrust) or "
         f"above {ag.too_high:.0%} (rubber-stamping), from {ag.min_decisions} decisions.",
+        "Review: a group's referral rate among flagged young people whose ratio to the "
+        "reference group's lies, interval and all, outside the fairness gate's bounds (groups "
+        f"of at least {c.decisions.min_people_to_judge} distinct young people).",
+        "Review: the share of flags whose main reason is police contact rose by more than "
+        f"{c.feedback.max_rise:.0%} over the first {c.feedback.baseline_months} months of "
+        f"service (at least {c.feedback.min_flags} flags in each).",
     ]
     for source, days in sorted(c.outage_days.items()):
         out.append(f"Suspension recommended: source {source} silent for more than {days} days.")

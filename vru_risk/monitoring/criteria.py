@@ -84,6 +84,30 @@ class AgreementBounds(_Frozen):
         return self
 
 
+class DecisionCriteria(_Frozen):
+    """Which decisions a run looks at, and when a group's referral ratio is judged."""
+
+    #: the offers of flags dated in this many days up to the as-of date (a quarter: a programme
+    #: of 20 places a month reaches agreement's ``min_decisions`` in it, not in four weeks)
+    window_days: Annotated[int, Field(ge=7, le=366)] = 91
+    #: a group's referral ratio is judged only with at least this many distinct young people
+    #: flagged (with fewer, "none of them referred" happens by chance)
+    min_people_to_judge: Annotated[int, Field(ge=1)] = 30
+
+
+class FeedbackCriteria(_Frozen):
+    """The watch on flags whose main reason is police contact."""
+
+    #: the first months of service that are the baseline (the reference holds none)
+    baseline_months: Annotated[int, Field(ge=1, le=12)] = 3
+    #: the flags of this many days up to the as-of date are compared with the baseline
+    window_days: Annotated[int, Field(ge=7, le=366)] = 91
+    #: a rise of the share (absolute) beyond which a review is asked for
+    max_rise: Share = 0.10
+    #: flags needed in the baseline and in the window to judge
+    min_flags: Annotated[int, Field(ge=1)] = 100
+
+
 class PrecisionFloor(_Frozen):
     relative_floor: Share = 0.6
     absolute_floor: Share | None = None
@@ -128,6 +152,8 @@ class MonitoringCriteria(_Frozen):
     drift: DriftCriteria = DriftCriteria()
     outage_days: dict[str, Annotated[int, Field(ge=1, le=365)]] = Field(default_factory=dict)
     agreement: AgreementBounds = AgreementBounds()
+    decisions: DecisionCriteria = DecisionCriteria()
+    feedback: FeedbackCriteria = FeedbackCriteria()
     precision: PrecisionFloor = PrecisionFloor()
     calibration: CalibrationBounds = CalibrationBounds()
     groups: GroupCriteria = GroupCriteria()

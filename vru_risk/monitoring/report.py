@@ -21,18 +21,13 @@ from vru_risk.monitoring.verdict import Verdict
 
 REPORT_FORMAT: Final = "vru-monitoring-report-1"
 NOT_CHECKED: Final = "not yet checked by this version of vru-risk"
-#: checks the issue asks for that this version does not make (each with what it would show)
+#: checks the issue asks for that a run may not make (each with what it would show): the groups
+#: section needs the audit-only attributes of people
 NOT_YET_CHECKED: Final = (
-    (
-        "decisions",
-        "practitioners' decisions on flags: opened before expiry, referred, no action, "
-        "disagree, time to decide, agreement with the flags",
-    ),
     (
         "groups",
         "selection rates by audit-only group and intersection in service, with intervals",
     ),
-    ("feedback", "the share of flags whose main reason is police contact, by group"),
 )
 LEVEL_WORDS: Final = {
     "nothing": "Nothing to report",
@@ -68,6 +63,8 @@ def build_report(
     outcomes: Mapping[str, Any],
     notify: Sequence[str],
     groups: Mapping[str, Any] | None = None,
+    decisions: Mapping[str, Any],
+    feedback: Mapping[str, Any],
     notify_note: str | None,
 ) -> dict[str, Any]:
     """The report as a JSON-able dict (see the module docstring)."""
@@ -94,6 +91,8 @@ def build_report(
             "capacity": dict(capacity),
             "outcomes": dict(outcomes),
             "groups": dict(groups) if groups is not None else None,
+            "decisions": dict(decisions),
+            "feedback": dict(feedback),
         },
         "not_checked": [
             {"check": name, "what": what, "status": NOT_CHECKED}

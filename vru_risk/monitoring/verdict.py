@@ -171,9 +171,15 @@ def outage_findings(
 
 
 def agreement_findings(
-    referred: int, decided: int, criteria: MonitoringCriteria, *, subject: str = "all programmes"
+    referred: int,
+    decided: int,
+    criteria: MonitoringCriteria,
+    *,
+    subject: str = "all programmes",
+    interval: tuple[float | None, float | None] = (None, None),
 ) -> list[Finding]:
-    """``review`` when the share of decided flags referred is outside the agreement bounds."""
+    """``review`` when the share of decided flags referred is outside the agreement bounds
+    (``interval``: the share's person-level interval, reported with it)."""
     bounds = criteria.agreement
     if decided < bounds.min_decisions:
         return []
@@ -185,6 +191,8 @@ def agreement_findings(
         if share < bounds.too_low
         else "flags may be followed without judgement"
     )
+    low, high = interval
+    band = "" if low is None or high is None else f", interval {low:.0%} to {high:.0%}"
     return [
         Finding(
             criterion="agreement",
@@ -192,12 +200,15 @@ def agreement_findings(
             subject=subject,
             sentence=(
                 f"Agreement ({subject}): {referred} of {decided} decided flags referred "
-                f"({share:.0%}), outside [{bounds.too_low:.0%}, {bounds.too_high:.0%}]: {why}."
+                f"({share:.0%}{band}), outside [{bounds.too_low:.0%}, {bounds.too_high:.0%}]: "
+                f"{why}."
             ),
             figures={
                 "referred": referred,
                 "decided": decided,
                 "share": share,
+                "low": low,
+                "high": high,
                 "too_low": bounds.too_low,
                 "too_high": bounds.too_high,
             },

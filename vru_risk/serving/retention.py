@@ -1,12 +1,12 @@
-"""Retention: delete flags, their decisions and person-level files past the retention period,
-audit-logged.
+"""Retention: delete flags, their decisions and views and person-level files past the retention
+period, audit-logged.
 
 Two periods (settings): a flag is *listed* for ``flag_visible_days`` (90 by default) after its
 as_of day (:func:`~vru_risk.store.flag_store.flags_for_programme`), and *kept* for
 ``retention_months`` (12 by default). A run counts back from a day that is never later than
 the real date; :func:`plan_retention` says what it would delete (``vru retention apply
 --dry-run`` prints it) and :func:`apply_retention` deletes it: every flag whose as_of is before
-the cut-off with its programme rows and decisions, and the files of
+the cut-off with its programme rows, decisions and views (``flag_views``), and the files of
 :mod:`~vru_risk.serving.retention_files`; then it appends one audit-log row with the counts
 (purpose ``retention``). Every precondition (the audit log can record the run, each file can be
 read and deleted) is checked before anything is deleted. The audit log itself is never pruned.
@@ -43,7 +43,7 @@ from vru_risk.serving.retention_files import (
 )
 from vru_risk.store.engine import session_factory
 from vru_risk.store.flag_store import latest_as_of
-from vru_risk.store.models import DecisionRow, FlagProgramme, FlagRow, utcnow
+from vru_risk.store.models import DecisionRow, FlagProgramme, FlagRow, FlagView, utcnow
 
 __all__ = ["RetentionError", "RetentionFolders", "apply_retention", "plan_retention"]
 
@@ -54,7 +54,8 @@ RECENT_DECISION_DAYS: Final = 30
 
 @dataclass(frozen=True)
 class RetentionPlan:
-    """What a run would delete: flags and decisions with as_of before ``cutoff``, and files."""
+    """What a run would delete: flags, their decisions and views with as_of before ``cutoff``,
+    and files."""
 
     today: dt.date
     months: int
@@ -64,10 +65,11 @@ class RetentionPlan:
     files: FilePlan
     #: why the run looks like a mistake (refused unless forced); empty when it does not
     hazards: tuple[str, ...] = ()
+    views: int = 0
 
     def summary(self) -> str:
         return (
-            f"{self.flags} flag(s), {self.decisions} decision(s), "
+            f"{self.flags} flag(s), {self.decisions} decision(s), {self.views} flag view(s), "
             f"{FileCounts.of(self.files).summary()}"
         )
 
@@ -81,6 +83,7 @@ class RetentionResult:
     decisions_deleted: int
     files: FileCounts
     audit_seq: int
+    views_deleted: int = 0
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
@@ -179,6 +182,9 @@ def plan_retention(
         decisions = session.scalar(
             select(func.count()).select_from(DecisionRow).where(DecisionRow.flag_id.in_(old))
         )
+        views = session.scalar(
+            select(func.count()).select_from(FlagView).where(FlagView.flag_id.in_(old))
+        )
         fresh = session.scalar(
             select(func.count())
             .select_from(DecisionRow)
@@ -194,14 +200,15 @@ def plan_retention(
     )
     files = FilePlan() if folders is None else plan_files(folders, cutoff)
     return RetentionPlan(
-        today, months, cutoff, int(flags or 0), int(decisions or 0), files, hazards
+        today, months, cutoff, int(flags or 0), int(decisions or 0), files, hazards, int(views or 0)
     )
 
 
-def delete_flags_before(session: Session, cutoff: dt.date) -> tuple[int, int]:
-    """Delete flags with as_of before ``cutoff`` with their programme rows and decisions;
-    return (flags, decisions) deleted."""
+def delete_flags_before(session: Session, cutoff: dt.date) -> tuple[int, int, int]:
+    """Delete flags with as_of before ``cutoff`` with their programme rows, decisions and
+    views; return (flags, decisions, views) deleted."""
     old = select(FlagRow.flag_id).where(FlagRow.as_of < cutoff)
+    views = session.execute(delete(FlagView).where(FlagView.flag_id.in_(old)))
     # corrections first (they reference earlier decisions of the same flag)
     decisions = 0
     while True:
@@ -218,7 +225,11 @@ def delete_flags_before(session: Session, cutoff: dt.date) -> tuple[int, int]:
     session.execute(delete(FlagProgramme).where(FlagProgramme.flag_id.in_(old)))
     flags = session.execute(delete(FlagRow).where(FlagRow.as_of < cutoff))
     session.flush()
-    return int(getattr(flags, "rowcount", 0) or 0), decisions
+    return (
+        int(getattr(flags, "rowcount", 0) or 0),
+        decisions,
+        int(getattr(views, "rowcount", 0) or 0),
+    )
 
 
 def apply_retention(
@@ -260,7 +271,7 @@ def apply_retention(
             f"the audit log cannot record a retention run ({exc}); nothing was deleted"
         ) from None
     with session_factory(engine, write=True).begin() as session:
-        flags, decisions = delete_flags_before(session, plan.cutoff)
+        flags, decisions, views = delete_flags_before(session, plan.cutoff)
     done = FileCounts()
     stopped: OSError | None = None
     try:
@@ -279,7 +290,8 @@ def apply_retention(
                 purpose="retention",
                 route=(
                     f"vru retention apply{forced}: as_of before {plan.cutoff.isoformat()}: "
-                    f"deleted {flags} flag(s), {decisions} decision(s), {done.summary()}{note}"
+                    f"deleted {flags} flag(s), {decisions} decision(s), {views} flag view(s), "
+                    f"{done.summary()}{note}"
                 )[:255],
             )
         ]
@@ -287,7 +299,7 @@ def apply_retention(
     if stopped is not None:
         raise RetentionError(
             f"retention stopped at {stopped.filename} ({stopped.strerror}) after deleting "
-            f"{flags} flag(s), {decisions} decision(s), {done.summary()}; recorded as audit-log "
-            f"row {seq}. Fix the file's permissions and run retention again"
+            f"{flags} flag(s), {decisions} decision(s), {views} flag view(s), {done.summary()}; "
+            f"recorded as audit-log row {seq}. Fix the file's permissions and run retention again"
         )
-    return RetentionResult(plan.cutoff, flags, decisions, done, seq)
+    return RetentionResult(plan.cutoff, flags, decisions, done, seq, views)

@@ -7,9 +7,11 @@ does; it never imports ``serving``, ``jobs`` or the settings).
   :mod:`~vru_risk.store.review_mirror` (the ethics panel's review log, mirrored).
 - :mod:`~vru_risk.store.users` (users, roles, passwords), :mod:`~vru_risk.store.flag_store`
   (what is shown, to whom, how long), :mod:`~vru_risk.store.decisions` (practitioners'
-  decisions), :mod:`~vru_risk.store.flag_checks` and :mod:`~vru_risk.store.flag_loader` (what a
+  decisions), :mod:`~vru_risk.store.flag_views` (which flag was shown to whom),
+  :mod:`~vru_risk.store.flag_checks` and :mod:`~vru_risk.store.flag_loader` (what a
   stored flag must be, loading flags), :mod:`~vru_risk.store.inputs` (the form of identifiers and
-  free text, the one validation of a decision).
+  free text, the one validation of a decision), :mod:`~vru_risk.store.service_rows` (what
+  monitoring reads of a version's service: offers, decisions, views, flags).
 
 One schema for SQLite (the embedded default, under ``VRU_HOME``) and PostgreSQL (by URL, through
 psycopg 3: ``postgresql+psycopg://user@host/db``). :func:`open_database` makes an engine and runs

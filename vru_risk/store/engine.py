@@ -230,9 +230,10 @@ _DML_TABLES: Final = (
     "login_known_clients",  # a known address's time of last sign-in is updated
 )
 
-#: Tables the application role adds to and deletes from, never updates: ``decisions`` are
-#: append-only (a correction is a new row; retention deletes whole flags' histories).
-_INSERT_DELETE_TABLES: Final = ("login_failures", "ended_sessions", "decisions")
+#: Tables the application role adds to and deletes from, never updates: ``decisions`` and
+#: ``flag_views`` are append-only (a correction is a new row; retention deletes whole flags'
+#: histories).
+_INSERT_DELETE_TABLES: Final = ("login_failures", "ended_sessions", "decisions", "flag_views")
 
 #: Append-only tables: the application role may only read and add rows. Pruning old audit
 #: rows (``vru audit-log prune``) runs as the tables' owner.

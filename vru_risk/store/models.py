@@ -192,6 +192,24 @@ class DecisionRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
+class FlagView(Base):
+    """A flag shown to a practitioner: its page or the API's flag detail answered with it, acting
+    for ``programme_id`` (never a list, a 403 or a 404). Written after the view's audit row; the
+    decisions monitoring counts the offers opened before they expired from it. Never updated;
+    deleted with its flag by retention."""
+
+    __tablename__ = "flag_views"
+    __table_args__ = (Index("ix_flag_views_flag", "flag_id", "programme_id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flags.flag_id"))
+    programme_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    viewed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ReviewLogMirror(Base):
     """The ethics panel's review log (a JSONL file) mirrored for the pages and for backups."""
 

@@ -200,7 +200,7 @@ def test_audit_log_verify_and_retention_need_the_key(
     assert bad_day.code == 2 and "YYYY-MM-DD" in bad_day.stderr
     applied = vru("retention", "apply", "--today", "2026-03-31")
     assert applied.code == 0, applied.output
-    assert "deleted 1 flag(s) and 0 decision(s)" in flat(applied.stdout)
+    assert "deleted 1 flag(s), 0 decision(s) and 0 flag view(s)" in flat(applied.stdout)
     assert "audit-log row 2" in flat(applied.stdout)
     ok = vru("audit-log", "verify")
     assert ok.code == 0 and "OK: the chain is intact" in ok.stdout

@@ -12,9 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.store.conftest import make_flag, practitioner
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.serving.access_log.log import AuditLog
-from vru_risk.serving.retention import RetentionError, apply_retention, months_before
+from vru_risk.serving.retention import (
+    RetentionError,
+    apply_retention,
+    months_before,
+    plan_retention,
+)
 from vru_risk.store.decisions import decisions_for, record_decision
 from vru_risk.store.flag_store import get_flag, load_flags
+from vru_risk.store.flag_views import record_view, views_of
 from vru_risk.store.models import AuditRow, DecisionRow, FlagProgramme, FlagRow
 
 TODAY = dt.date(2026, 3, 31)
@@ -88,6 +94,28 @@ def test_retention_deletes_old_flags_and_decisions_and_audits_it(
     assert audit.verify().ok
     with pytest.raises(ValueError, match="at least one month"):
         apply_retention(engine, audit, today=TODAY, months=0, visible_days=90)
+
+
+def test_views_of_a_flag_go_with_it_and_the_views_of_kept_flags_stay(
+    engine: Engine, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    audit = ready_audit_log(engine, tmp_path)
+    old, new = make_flag("OLD", dt.date(2025, 3, 30)), make_flag("NEW", dt.date(2026, 3, 1))
+    with sessions.begin() as s:
+        load_flags(s, [old, new])
+    pat = practitioner(sessions)
+    with sessions.begin() as s:
+        for flag in (old, old, new):
+            record_view(s, flag_id=flag.flag_id, programme_id="jump_start", user_id=pat.id)
+    plan = plan_retention(engine, today=TODAY, months=12, visible_days=90)
+    assert (plan.flags, plan.views) == (1, 2) and "2 flag view(s)" in plan.summary()
+    result = apply_retention(engine, audit, today=TODAY, months=12, visible_days=90)
+    assert (result.flags_deleted, result.decisions_deleted, result.views_deleted) == (1, 0, 2)
+    with sessions.begin() as s:
+        assert views_of(s, [old.flag_id]) == []
+        assert [v.flag_id for v in views_of(s, [new.flag_id])] == [new.flag_id]
+        row = s.scalars(select(AuditRow)).one()
+    assert "deleted 1 flag(s), 0 decision(s), 2 flag view(s)" in row.route
 
 
 def backdate_decisions(sessions: sessionmaker[Session], flag_id: str, when: dt.datetime) -> None:

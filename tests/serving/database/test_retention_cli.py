@@ -148,9 +148,9 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(
     text = flat(dry.stdout)
     assert f"counting back from {TODAY} would delete everything with as_of before" in text
     assert (
-        "1 flag(s), 1 decision(s), 2 ledger line(s) (1 file(s) deleted, 1 rewritten), "
-        "2 moments folder(s), 2 cached feature file(s), 0 MLflow prediction file(s). Nothing "
-        "was deleted." in text
+        "1 flag(s), 1 decision(s), 0 flag view(s), 2 ledger line(s) (1 file(s) deleted, 1 "
+        "rewritten), 2 moments folder(s), 2 cached feature file(s), 0 MLflow prediction "
+        "file(s). Nothing was deleted." in text
     )
     assert database(db_url) == (["NEW", "OLD"], 2, [])
     assert files(home) == before
@@ -162,9 +162,9 @@ def test_retention_deletes_rows_and_person_level_files_and_records_each(
     applied = vru("retention", "apply")
     assert applied.code == 0, applied.output
     summary = (
-        "deleted 1 flag(s) and 1 decision(s), 2 ledger line(s) (1 file(s) deleted, 1 "
-        "rewritten), 2 moments folder(s), 2 cached feature file(s), 0 MLflow prediction "
-        "file(s); recorded as audit-log row 1"
+        "deleted 1 flag(s), 1 decision(s) and 0 flag view(s), 2 ledger line(s) (1 file(s) "
+        "deleted, 1 rewritten), 2 moments folder(s), 2 cached feature file(s), 0 MLflow "
+        "prediction file(s); recorded as audit-log row 1"
     )
     assert summary in flat(applied.stdout)
     people, decisions, rows = database(db_url)
@@ -182,10 +182,15 @@ def test_retention_deletes_rows_and_person_level_files_and_records_each(
     assert [json.loads(line)["person_id"] for line in kept] == ["MIXED-NEW"]
     [row] = rows
     assert (row.purpose, row.role, row.person_id) == ("retention", "operator", None)
-    assert "deleted 1 flag(s), 1 decision(s), 2 ledger line(s) (1 file(s) deleted, 1 " in row.route
+    assert (
+        "deleted 1 flag(s), 1 decision(s), 0 flag view(s), 2 ledger line(s) (1 file(s) deleted"
+        in row.route
+    )
     assert "2 moments folder(s), 2 cached feature file(s)" in row.route
     again = vru("retention", "apply")
-    assert "deleted 0 flag(s) and 0 decision(s), 0 ledger line(s)" in flat(again.stdout)
+    assert "deleted 0 flag(s), 0 decision(s) and 0 flag view(s), 0 ledger line(s)" in flat(
+        again.stdout
+    )
 
 
 def head_garbage(home: Path) -> None:
@@ -272,7 +277,7 @@ def test_a_run_deleting_a_decision_recorded_minutes_ago_is_refused_unless_forced
     assert "Without --force the run would be refused: 1 decision(s)" in flat(dry.stdout)
     forced = vru("retention", "apply", "--force")
     assert forced.code == 0, forced.output
-    assert "deleted 2 flag(s) and 2 decision(s)" in flat(forced.stdout)
+    assert "deleted 2 flag(s), 2 decision(s) and 0 flag view(s)" in flat(forced.stdout)
     people, decisions, rows = database(db_url)
     assert (people, decisions) == (["NEW"], 1)
     assert rows[-1].route.startswith("vru retention apply (--force past its hazards): ")

@@ -33,6 +33,7 @@ from vru_risk.store.models import (
     DecisionRow,
     FlagLoad,
     FlagRow,
+    FlagView,
     User,
 )
 
@@ -88,6 +89,7 @@ RECORDED_ACTS: Final[tuple[tuple[type[Base], str], ...]] = (
     (FlagLoad, "flag load(s)"),
     (FlagRow, "flag(s)"),
     (DecisionRow, "decision(s)"),
+    (FlagView, "flag view(s)"),
 )
 
 

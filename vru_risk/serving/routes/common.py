@@ -25,6 +25,7 @@ from vru_risk.store.flag_store import (
     stored_flags_of_moment,
     visible,
 )
+from vru_risk.store.flag_views import record_view
 from vru_risk.store.inputs import is_flag_id
 from vru_risk.store.users import UserInfo
 
@@ -340,6 +341,18 @@ def audit_views(
         for f in flags
     ]
     return append_events(audit, events)
+
+
+def record_flag_view(
+    state: AppState, db: Session, user: UserInfo, flag: Flag, programme: Programme
+) -> None:
+    """Record that ``flag`` was shown to ``user`` acting for ``programme`` (the flag-view
+    event of :mod:`vru_risk.store.flag_views`): called by the flag page and the API's flag
+    detail after the view's audit row, once the flag is sure to be shown. The request's read
+    transaction is ended first (SQLite: one writer at a time, and a reader may not upgrade)."""
+    db.rollback()
+    with state.write_sessions.begin() as session:
+        record_view(session, flag_id=flag.flag_id, programme_id=programme.id, user_id=user.id)
 
 
 def audit_person(

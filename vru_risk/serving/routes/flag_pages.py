@@ -1,7 +1,9 @@
 """Practitioners' pages: today's support opportunities, one flag, recording a decision.
 
 Each page that shows a young person writes its audit rows before it is rendered (the list: one
-row per person shown). Flags are redacted to the programme the practitioner acts for.
+row per person shown). Flags are redacted to the programme the practitioner acts for. Opening a
+flag's page also records a flag view (:mod:`vru_risk.store.flag_views`), which the decisions
+monitoring counts; a list does not.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from vru_risk.serving.routes.common import (
     audit_views,
     flag_for,
     flag_or_withdrawn,
+    record_flag_view,
     render,
 )
 from vru_risk.serving.routes.flags import save_decision
@@ -165,6 +168,7 @@ def flag_page(
     flag, prog, withdrawal = flag_or_withdrawn(state, db, user, flag_id, programme)
     purpose = "view withdrawn flag" if withdrawal else "view flag"
     audit_views(audit, request, user, [flag], f"{purpose}: {prog.id}")
+    record_flag_view(state, db, user, flag, prog)
     context = _flag_context(state, db, user, flag, prog)
     context["recorded"] = next((d for d in context["history"] if d.id == recorded), None)
     context["withdrawal"] = withdrawal

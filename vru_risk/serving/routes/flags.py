@@ -27,6 +27,7 @@ from vru_risk.serving.routes.common import (
     flag_for,
     flag_or_withdrawn,
     json_out,
+    record_flag_view,
 )
 from vru_risk.serving.routes.limits import limited_api_roles
 from vru_risk.serving.routes.programme_list import programme_list
@@ -178,9 +179,12 @@ def get_one(
     programme: ProgrammeQuery = None,
 ) -> Response:
     """One flag of your programmes, redacted to the programme's shared sources (one audit row).
-    A flag an administrator withdrew answers 410 with when and why."""
+    A flag an administrator withdrew answers 410 with when and why. The answer is recorded as a
+    view of the flag by your programme (monitoring counts the flags opened before they
+    expired); listing flags is not."""
     flag, prog = flag_for(state, db, user, flag_id, programme)
     audit_views(audit, request, user, [flag], f"view flag: {prog.id}")
+    record_flag_view(state, db, user, flag, prog)
     return json_out(flag_out(flag))
 
 
