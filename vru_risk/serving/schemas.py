@@ -67,12 +67,19 @@ class TriggerOut(_Out):
     date: dt.date | None = Field(description="the event date (none when redacted)")
     detail: str | None = Field(
         description="e.g. the hospital of an A&E visit; from an unshared source it reads "
-        "'a record from another service contributed'"
+        "'a record from a service your programme does not see'"
     )
 
 
 class ReasonOut(_Out):
-    family: str = Field(description="the family of inputs ('redacted' for an unshared source)")
+    """One family of inputs and its contribution. Every contribution from sources the
+    programme may not see is merged into one reason per direction (family and source
+    'another_service', text 'records from services your programme does not see', no features),
+    placed by the size of its summed contribution."""
+
+    family: str = Field(
+        description="the family of inputs ('another_service' for the merged unshared sources)"
+    )
     source: str
     direction: Literal["raises", "lowers"]
     strength: Literal["strongly", "moderately", "slightly"]
@@ -82,6 +89,11 @@ class ReasonOut(_Out):
         "(before calibration)"
     )
     features: list[str]
+    background: bool = Field(
+        default=False,
+        description="the young person's circumstances (age, sessions on roll), which support "
+        "cannot change; the pages show these apart",
+    )
 
 
 class SourceNoteOut(_Out):
@@ -159,6 +171,13 @@ class FlagOut(_Out):
     advisory_notice: str = ADVISORY_NOTICE
     expires: dt.date
     warnings: list[str]
+    reference_rate: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="the model's average calibrated estimate (0-1) over its reference "
+        "population, all young people at such moments: the frame for `probability`",
+    )
 
 
 class ProgrammeOut(_Out):
