@@ -302,13 +302,24 @@ class ModelOut(_Out):
 
 
 class AggregatesOut(_Out):
-    """Counts only: never a person."""
+    """Counts only: never a person. A cell of fewer than ``min_people`` distinct young people
+    is left out of its map and named in ``withheld``."""
 
     today: dt.date | None
-    total_flags: int
-    flags_by_programme_band: dict[str, dict[str, int]]
+    total_flags: int = Field(description="flags loaded (a young person at a moment)")
+    total_people: int = Field(default=0, description="distinct young people flagged")
+    total_offers: int = Field(
+        default=0, description="offers to programmes (a flag may be offered to several)"
+    )
+    min_people: int = Field(default=1, description="fewest distinct people a shown cell holds")
+    flags_by_programme_band: dict[str, dict[str, int]] = Field(
+        description="offers by programme and band"
+    )
     decisions_by_programme_kind: dict[str, dict[str, int]]
     flags_by_model_version: dict[str, int]
+    withheld: list[str] = Field(
+        default_factory=list, description="the cells withheld for holding too few people"
+    )
 
 
 class HealthOut(_Out):
