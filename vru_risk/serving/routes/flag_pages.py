@@ -100,6 +100,7 @@ def flags_page(
             {
                 "flag": f,
                 "offer": offer,
+                "title": flag_title(f),
                 "this_period": listed.in_period(f),
                 "age": age_in_words(f.as_of, today),
                 "triggers": ", ".join(TRIGGER_LABELS.get(t.kind, t.kind) for t in f.triggers),
