@@ -3,6 +3,7 @@ age, stale sources and a readable title."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from vru_risk.flags.wording import (
     trigger_sentence,
     what_if_sentence,
 )
+from vru_risk.models.base_rates import base_rate_of
 from vru_risk.models.risk_model import RiskModel
 
 AE = Trigger(kind="ae_visit", source="ae_visits", date=dt.date(2026, 3, 8), detail="Musgrove Park")
@@ -70,11 +72,19 @@ def test_estimates_and_what_ifs_are_in_plain_words(risk_model: RiskModel, tmp_pa
     ]
     m = moments_for(risk_model, n=10)
     flag = generate_flags(risk_model, m, open_programmes(tmp_path), model_ref=REF).flags[0]
-    assert flag.reference_rate is not None
-    assert abs(flag.reference_rate - float(np.mean(risk_model.reference_scores))) < 1e-12
+    stored = base_rate_of(risk_model.info, [t.kind for t in flag.triggers])
+    expected = float(np.mean(risk_model.reference_scores)) if stored is None else stored
+    assert flag.reference_rate is not None and abs(flag.reference_rate - expected) < 1e-12
     said = estimate_sentence(flag)
     assert said.startswith(in_words(flag.probability).capitalize() + " young people with scores")
     assert f"against {in_words(flag.reference_rate)} of all young people at such moments" in said
+    # a model storing base rates per trigger kind frames the estimate against its kind's
+    stored_rates = dataclasses.replace(
+        risk_model, info={**risk_model.info, "base_rate:police_contact": "0.083"}
+    )
+    framed = generate_flags(stored_rates, m, open_programmes(tmp_path), model_ref=REF).flags[0]
+    assert framed.reference_rate == 0.083
+    assert "against about 1 in 12 of all young people" in estimate_sentence(framed)
     text = what_if_sentence("attended 95% of school sessions in the last 90 days", 0.41, 0.6)
     assert "would be 41 in 100 rather than 60 in 100" in text
     for jargon in ("median", "log-odds", "SHAP", "%:"):

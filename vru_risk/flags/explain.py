@@ -40,6 +40,7 @@ from vru_risk.flags.flag import (
 from vru_risk.flags.reasons import Family, explain_batch, families
 from vru_risk.flags.score import MomentRows, RowScores
 from vru_risk.flags.wording import what_if_sentence
+from vru_risk.models.base_rates import base_rate_of
 from vru_risk.models.risk_model import ModelInputs, RiskModel
 
 #: A what-if is shown only when the model's score would drop by at least this (probability).
@@ -126,6 +127,10 @@ def _what_ifs(
     return out
 
 
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 def explain_rows(
     model: RiskModel,
     moments: Moments,
@@ -186,8 +191,8 @@ def explain_moment_rows(
         model, rows.inputs, contributions, scores.probability, [e.unseen for e in explanations]
     )
     refreshed = dict(rows.refreshed)
-    # the model's average estimate over its reference population (its stored quantiles)
-    reference_rate = float(np.clip(np.mean(model.reference_scores), 0.0, 1.0))
+    # without stored base rates: the model's average estimate over its reference population
+    average = float(np.clip(np.mean(model.reference_scores), 0.0, 1.0))
     flags = []
     for k, e in enumerate(explanations):
         person = rows.person_id[k]
@@ -225,7 +230,9 @@ def explain_moment_rows(
                 scoring_model=model_ref,
                 expires=as_of + timedelta(days=opts.valid_days),
                 warnings=warnings,
-                reference_rate=reference_rate,
+                reference_rate=_or(
+                    base_rate_of(model.info, [t.kind for t in rows.triggers[k]]), average
+                ),
             )
         )
     return flags

@@ -240,8 +240,9 @@ class Flag(_Frozen):
         default=None,
         ge=0.0,
         le=1.0,
-        description="the model's average estimate over its reference population (all young "
-        "people at such moments): what the flag's own estimate is framed against",
+        description="the share of all young people at such moments (the flag's trigger kind) "
+        "later recorded with the outcome, from the model's calibration window; for a model "
+        "without stored base rates, its average estimate over its reference population",
     )
 
     @property

@@ -188,7 +188,11 @@ def stale_sources(
 def flag_title(flag: Flag) -> str:
     """A readable page title: trigger, age band and date (never the flag's id)."""
     kinds: list[str] = [t.kind for t in flag.triggers] or [REDACTED]
-    what = TRIGGER_LABELS.get(kinds[0], kinds[0].replace("_", " "))
+    what = (
+        "Record from another service"  # short: the list and the section say the rest
+        if kinds[0] == REDACTED
+        else TRIGGER_LABELS.get(kinds[0], kinds[0].replace("_", " "))
+    )
     if flag.age_years is None:
         who = "age not known"
     else:
