@@ -66,7 +66,14 @@ def test_the_codes_checked_come_from_the_contract_and_the_catalog() -> None:
     assert "suspension" not in codes  # a word, not a code
 
 
-def test_admit_ae_list_and_flag_read_plainly(live: Live, browser: Browser) -> None:
+def test_practitioner_pages_read_plainly_and_counts_agree(live: Live, browser: Browser) -> None:
+    """One server for every check (each start costs about 20 s)."""
+    admit_ae_list_and_flag(live, browser)
+    unshared_sources_are_one_line(live, browser)
+    aggregates_agree_with_the_lists(live, browser)
+
+
+def admit_ae_list_and_flag(live: Live, browser: Browser) -> None:
     mine = offered_to(live, "admit_ae")
     assert mine, "the daily job offered nothing to Admit A&E"
     page, problems = open_page(browser)
@@ -111,7 +118,7 @@ def test_admit_ae_list_and_flag_read_plainly(live: Live, browser: Browser) -> No
     assert problems == []
 
 
-def test_unshared_sources_are_one_line_on_every_page(live: Live, browser: Browser) -> None:
+def unshared_sources_are_one_line(live: Live, browser: Browser) -> None:
     """Jump Start sees attendance and exclusions only: police and A&E reasons are one line."""
     mine = offered_to(live, "jump_start")
     assert mine
@@ -134,7 +141,7 @@ def test_unshared_sources_are_one_line_on_every_page(live: Live, browser: Browse
     assert problems == []
 
 
-def test_aggregates_agree_with_the_lists(live: Live, browser: Browser) -> None:
+def aggregates_agree_with_the_lists(live: Live, browser: Browser) -> None:
     page, problems = open_page(browser)
     sign_in(page, live, "dana")
     page.goto(f"{live.url}/aggregates")
