@@ -130,6 +130,11 @@ def test_a_decision_form_with_a_problem_comes_back_with_the_answers_kept(served:
 def test_the_flags_page_shows_capacity_and_only_this_programmes_list(served: Served) -> None:
     html = served.browser("amy").get("/flags").text
     assert "1 of 10 places offered this week</strong>" in html and "9 left" in html
+    # the one offered this week is the one row marked so; C was offered ten days earlier
+    assert html.count("Offered this week</td>") == 1
+    c_as_of = FLAGS["C"].as_of.isoformat()
+    assert f"Offered on {c_as_of} (an earlier week)" in html
+    assert "flagged 10 days ago" in html and "flagged today" in html
     assert "How offers are chosen: places are spread across the week" in html  # paced
     assert "2 support opportunities for Admit A&amp;E" in html
     assert A.person_id not in html  # the list shows flag ids and reasons, not who
