@@ -27,7 +27,11 @@ def test_one_person_with_many_flags_is_one_person_in_a_cell(vru_home: Path) -> N
     # the fixture's four people (two per programme) and the one person above
     assert (body["total_flags"], body["total_people"], body["total_offers"]) == (10, 5, 12)
     assert "school_inclusion" not in body["flags_by_programme_band"]  # 6 rows, 1 person
-    assert body["withheld"] == ["flags: school_inclusion / highest 5%"]
+    # the lone withheld cell takes the smallest other with it (the offers total is shown)
+    assert body["withheld"] == [
+        "flags: school_inclusion / highest 5%",
+        "flags: admit_ae / highest 5%",
+    ]
     assert body["flags_by_programme_band"]["early_intervention"] == {"highest 5%": 2}
     assert body["flags_by_model_version"] == {"3": 10}
     assert "10 flags" in html and "5 young people" in html and "12 times" in html
@@ -45,3 +49,10 @@ def test_a_single_withheld_cell_takes_the_next_smallest_with_it() -> None:
     # c alone would be p's total minus a and b: b (the next smallest) goes too
     assert shown == {"p": {"a": 40}}
     assert gaps == [("p", "b"), ("p", "c"), ("q", "a")]
+    # a programme's only cell, the only one withheld in the table: the smallest other goes too
+    shown, gaps = withhold_small(
+        {"p": {"a": 40, "b": 30}, "q": {"a": 9}},
+        {"p": {"a": 20, "b": 15}, "q": {"a": 3}},
+        5,
+    )
+    assert shown == {"p": {"a": 40}} and gaps == [("q", "a"), ("p", "b")]

@@ -4,8 +4,9 @@ page, for data scientists, the ethics panel and administrators.
 A cell (programme x band, programme x decision, model version) of fewer than
 ``VRU_AGGREGATE_MIN_PEOPLE`` distinct young people is withheld: one young person flagged ten
 times is one person, not ten. When exactly one cell of a programme is withheld, its smallest
-shown cell is withheld too (secondary suppression), so a withheld count cannot be recovered
-from the rest.
+shown cell is withheld too (secondary suppression), and likewise when a single cell is withheld
+in the whole table (the totals are shown), so a withheld count cannot be recovered from the
+rest.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def withhold_small(
     min_people: int,
 ) -> tuple[dict[str, dict[str, int]], list[tuple[str, str]]]:
     """The counts whose cells hold at least ``min_people`` distinct people, and the withheld
-    cells (primary, then one secondary per programme with exactly one withheld).
+    cells (primary, then one secondary per programme with exactly one withheld, and one more
+    when a single cell is withheld in the whole table, whose total is shown).
 
     >>> withhold_small({"a": {"x": 9, "y": 3, "z": 7}}, {"a": {"x": 8, "y": 1, "z": 6}}, 5)
     ({'a': {'x': 9}}, [('a', 'y'), ('a', 'z')])
@@ -52,6 +54,15 @@ def withhold_small(
         withheld.extend((outer, k) for k in cells if k in small)
         if kept:
             shown[outer] = kept
+    if len(withheld) == 1 and shown:  # a lone cell would be the total minus the rest
+        outer, key = min(
+            ((o, k) for o, cells in shown.items() for k in cells),
+            key=lambda c: (people.get(c[0], {}).get(c[1], 0), shown[c[0]][c[1]], c),
+        )
+        del shown[outer][key]
+        if not shown[outer]:
+            del shown[outer]
+        withheld.append((outer, key))
     return shown, withheld
 
 
