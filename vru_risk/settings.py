@@ -202,6 +202,23 @@ class Settings(BaseSettings):
     flag_visible_days: Annotated[
         int, Field(ge=1, le=3660, description="Days after its as_of date a flag is still listed")
     ] = 90
+    stale_source_days: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=3660,
+            description="A flag page warns when a source it draws on was last refreshed more "
+            "than this many days before the service date",
+        ),
+    ] = 14
+    aggregate_min_people: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1000,
+            description="Aggregate cells of fewer distinct young people are withheld",
+        ),
+    ] = 5
     retention_months: Annotated[
         int,
         Field(

@@ -9,6 +9,7 @@ screenshots``) they are copied there too.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -90,6 +91,9 @@ def daily_flags(model: RiskModel, home: Path, version: int) -> list[Flag]:
     kinds = ["police_contact", "exclusion", "ae_visit"] * (n // 3)
     hospitals = ["Musgrove Park" if k == "ae_visit" else None for k in kinds]
     moments = moments_for(model, n=n, day=DAY, kinds=kinds, hospitals=hospitals)
+    # the A&E feed was last refreshed 26 days before the service date: its pages warn
+    refreshed = {**moments.refreshed, "ae_visits": DAY - dt.timedelta(days=26)}
+    moments = dataclasses.replace(moments, refreshed=refreshed)
     save_moments(moments, home / "flags" / f"moments-{DAY.isoformat()}")
     ref = ModelRef(name=MODEL_NAME, version=version, content_hash=model.content_hash)
     return generate_flags(model, moments, load_programmes(), model_ref=ref).flags

@@ -55,7 +55,7 @@ def test_a_practitioner_records_a_decision_and_sees_it_in_the_history(
     expect(page.get_by_role("heading", name="Today's support opportunities")).to_be_visible()
     expect(page.get_by_text("Decision support, not a decision").first).to_be_visible()
     live.shot(page, "02-flags")
-    page.get_by_role("link", name=f"Open opportunity {flag.flag_id}").click()
+    page.locator(f'a[href^="/flags/{flag.flag_id}"]').click()
     expect(page.get_by_role("heading", name="What raises the model's score")).to_be_visible()
     expect(page.get_by_role("heading", name="What the model cannot see")).to_be_visible()
     expect(page.get_by_role("heading", name="What could change the model's score")).to_be_visible()

@@ -78,8 +78,9 @@ def test_what_could_change_it_is_only_for_actionable_families(
             seen += 1
             assert w.family in actionable
             assert w.source == "attendance"
-            assert w.text.startswith("model score with these inputs")
-            assert w.text.endswith("not a forecast")
+            assert w.text.startswith("If these records were like those of most young people")
+            assert "median" not in w.text
+            assert w.text.endswith("it is not a forecast of what support would do.")
             assert 0.0 <= w.probability <= flag.probability - MIN_WHAT_IF_DROP
     assert seen > 0
     assert not actionable & {"age", "police_suspect", "exclusions_suspension"}

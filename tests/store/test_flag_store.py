@@ -291,4 +291,6 @@ def test_aggregates_hold_counts_and_no_person_ids(sessions: sessionmaker[Session
         "admit_ae": {"highest 5%": 1},
     }
     assert counts.flags_by_model_version == {3: 3, 4: 1}
+    assert counts.people_by_programme_band == counts.flags_by_programme_band  # one each
+    assert counts.total_people == 4 and counts.people_by_model_version == {3: 3, 4: 1}
     assert "PERSON" not in repr(counts)

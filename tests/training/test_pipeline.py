@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ import pytest
 from vru_risk.data.load import open_folder
 from vru_risk.features.context import moment_context
 from vru_risk.features.table_metadata import SPEC_HASH_KEY
+from vru_risk.flags.flag import TriggerKind
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.models.tags import ALLOCATION_RULE
 from vru_risk.training.allocation import ServiceAllocation
@@ -241,6 +243,16 @@ def test_the_registered_model_is_fitted_on_the_most_recent_complete_labels(
     assert final.info["calibration_end"] == str(result.plan[-1].test_end)
     assert final.info["train_end"] == final.info["calibration_start"]
     assert final.info["spec_hash"] == result.data.spec.hash
+    # the outcome's rate per trigger kind in the calibration window frames each flag's estimate
+    start, end = (
+        date.fromisoformat(final.info[k]) for k in ("calibration_start", "calibration_end")
+    )
+    cal = result.data.labelled(start, end)
+    assert float(final.info["base_rate:all"]) == pytest.approx(
+        cal[result.data.label].mean(), abs=1e-6
+    )
+    kinds = {k.removeprefix("base_rate:") for k in final.info if k.startswith("base_rate:")}
+    assert kinds - {"all"} and kinds - {"all"} <= set(get_args(TriggerKind))
     assert np.all(np.diff(final.reference_scores) >= 0)
     assert "" in final.source_patterns  # most examples see every source
 

@@ -28,7 +28,6 @@ import pandas as pd
 from vru_risk.features.moments import Moments
 from vru_risk.features.phrases import render_phrase
 from vru_risk.flags.flag import (
-    NOT_A_FORECAST,
     CannotSee,
     Flag,
     ModelRef,
@@ -40,6 +39,8 @@ from vru_risk.flags.flag import (
 )
 from vru_risk.flags.reasons import Family, explain_batch, families
 from vru_risk.flags.score import MomentRows, RowScores
+from vru_risk.flags.wording import what_if_sentence
+from vru_risk.models.base_rates import base_rate_of
 from vru_risk.models.risk_model import ModelInputs, RiskModel
 
 #: A what-if is shown only when the model's score would drop by at least this (probability).
@@ -66,8 +67,9 @@ def _what_ifs(
     probability: np.ndarray,
     unseen: Sequence[Mapping[str, str]],
 ) -> dict[int, list[WhatIf]]:
-    """Model scores with each raising actionable family moved to the cohort median, where that
-    lowers the score by at least :data:`MIN_WHAT_IF_DROP`.
+    """Model scores with each raising actionable family moved to the cohort median (what most
+    young people at such moments have), where that lowers the score by at least
+    :data:`MIN_WHAT_IF_DROP`.
 
     ``inputs`` are the explained rows' features (row k of ``contributions``). One batched
     ``predict`` per family; the median inputs are the same for everyone, so are phrased once.
@@ -119,14 +121,14 @@ def _what_ifs(
                     source=fam.source,
                     inputs=phrased,
                     probability=float(p),
-                    text=(
-                        f"model score with these inputs ({phrased}; the median of young people "
-                        f"at such moments): {p:.0%}, against {probability[k]:.0%} now; "
-                        f"{NOT_A_FORECAST}"
-                    ),
+                    text=what_if_sentence(phrased, float(p), float(probability[k])),
                 )
             )
     return out
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def explain_rows(
@@ -189,6 +191,8 @@ def explain_moment_rows(
         model, rows.inputs, contributions, scores.probability, [e.unseen for e in explanations]
     )
     refreshed = dict(rows.refreshed)
+    # without stored base rates: the model's average estimate over its reference population
+    average = float(np.clip(np.mean(model.reference_scores), 0.0, 1.0))
     flags = []
     for k, e in enumerate(explanations):
         person = rows.person_id[k]
@@ -226,6 +230,9 @@ def explain_moment_rows(
                 scoring_model=model_ref,
                 expires=as_of + timedelta(days=opts.valid_days),
                 warnings=warnings,
+                reference_rate=_or(
+                    base_rate_of(model.info, [t.kind for t in rows.triggers[k]]), average
+                ),
             )
         )
     return flags

@@ -7,9 +7,11 @@ explain the booster's raw score before calibration), what the model cannot see, 
 change the model's score, the programmes it is offered to, the model that made it, the advisory
 notice and an expiry date.
 
-:meth:`Flag.for_programme` is the redaction a practitioner of one programme sees: reasons,
-triggers and missing-data notes from sources outside that programme's data-sharing agreement read
-only "a record from another service contributed".
+:meth:`Flag.for_programme` is the redaction a practitioner of one programme sees: the reasons
+from sources outside that programme's data-sharing agreement are merged into one line per
+direction ("records from services your programme does not see strongly raise this"), revealing no
+source, date or detail; such triggers are one "another service" entry; missing-data notes from
+them are dropped.
 
 Example
 -------
@@ -45,12 +47,18 @@ CANNOT_SEE_STANDING: Final = (
     "The model knows nothing of the young person's own account, their family context or any "
     "support they already receive outside the programmes listed here."
 )
-REDACTED_REASON: Final = "a record from another service contributed"
+#: The one reason line that stands for every contribution from sources a programme may not see.
+REDACTED_REASON: Final = "records from services your programme does not see"
+#: What a programme sees of a trigger from a source it may not see.
+REDACTED_TRIGGER: Final = "a record from a service your programme does not see"
+#: |log-odds| of a family's summed contribution at or above which it "strongly" / "moderately"
+#: moves the score; below the second it "slightly" does.
+STRONG: Final = 0.5
+MODERATE: Final = 0.15
 UNSEEN_PATTERN_REDACTED: Final = (
     "The model never saw this combination of available sources in training; its score for this "
     "young person is less reliable than usual."
 )
-NOT_A_FORECAST: Final = "not a forecast"
 
 #: Bands by percentile of the reference distribution: (lowest percentile, label), highest first.
 BANDS: Final = (
@@ -60,6 +68,20 @@ BANDS: Final = (
     (75.0, "highest 25%"),
     (0.0, "below the highest 25%"),
 )
+
+
+def strength_of(contribution: float) -> Strength:
+    """How strongly a contribution (log-odds) moves the score, in words.
+
+    >>> strength_of(1.2), strength_of(-0.2), strength_of(0.05)
+    ('strongly', 'moderately', 'slightly')
+    """
+    size = abs(contribution)
+    if size >= STRONG:
+        return "strongly"
+    if size >= MODERATE:
+        return "moderately"
+    return "slightly"
 
 
 def band_for(percentile: float) -> str:
@@ -103,9 +125,17 @@ class Reason(_Frozen):
     text: str = Field(description="the person's own values in plain English")
     contribution: float = Field(description="summed SHAP values, log-odds of the raw score")
     features: tuple[str, ...]
+    background: bool = Field(
+        default=False,
+        description="the young person's circumstances (age, sessions on roll), which support "
+        "cannot change: shown apart from the reasons a practitioner can act on",
+    )
 
     @property
     def sentence(self) -> str:
+        if self.family == REDACTED:  # a plural subject: "records ... strongly raise this"
+            verb = "raise" if self.direction == "raises" else "lower"
+            return f"{self.text} {self.strength} {verb} the model's score"
         return f"{self.text}: {self.strength} {self.direction} the model's score"
 
 
@@ -206,6 +236,14 @@ class Flag(_Frozen):
     advisory_notice: str = ADVISORY_NOTICE
     expires: dt.date
     warnings: tuple[str, ...] = ()
+    reference_rate: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="the share of all young people at such moments (the flag's trigger kind) "
+        "later recorded with the outcome, from the model's calibration window; for a model "
+        "without stored base rates, its average estimate over its reference population",
+    )
 
     @property
     def shown_total(self) -> float:
@@ -217,32 +255,39 @@ class Flag(_Frozen):
         """The flag as one programme's practitioners may see it.
 
         Anything from a source outside the programme's data-sharing agreement is redacted, even
-        the source's refresh date. A reason reads only "a record from another service
-        contributed" (its contribution stays, so the numbers still add up); a trigger becomes
-        ``another_service`` with no source, date or detail; what-ifs and missing-value notes
-        from such sources are dropped, and so are notes that the person has no record in one;
-        the unseen-pattern warning loses the source names. Of the programme entries only the
-        viewer's own is kept: which other services support or were offered to the young person
-        is not theirs to see.
+        the source's refresh date. The reasons from such sources are merged into ONE line per
+        direction (:data:`REDACTED_REASON`, their contributions summed: none dropped, none
+        re-signed, so the numbers still add up), placed among the visible reasons by the size of
+        its contribution; a trigger becomes ``another_service`` with no source, date or detail
+        (several become one); what-ifs and missing-value notes from such sources are dropped,
+        and so are notes that the person has no record in one; the unseen-pattern warning loses
+        the source names. Of the programme entries only the viewer's own is kept: which other
+        services support or were offered to the young person is not theirs to see.
         """
         shared = set(programme.shared_sources) | {"people"}
 
-        def reason(r: Reason) -> Reason:
-            if r.source in shared:
-                return r
-            return r.model_copy(
-                update={
-                    "family": REDACTED,
-                    "source": REDACTED,
-                    "text": REDACTED_REASON,
-                    "features": (),
-                }
+        def reasons(found: tuple[Reason, ...]) -> tuple[Reason, ...]:
+            hidden = [r for r in found if r.source not in shared]
+            if not hidden:
+                return found
+            total = sum(r.contribution for r in hidden)
+            line = Reason(
+                family=REDACTED,
+                source=REDACTED,
+                direction=hidden[0].direction,
+                strength=strength_of(total),
+                text=REDACTED_REASON,
+                contribution=total,
+                features=(),
             )
+            visible = [r for r in found if r.source in shared]
+            # contribution order (largest first), as the unredacted lists are
+            return tuple(sorted([*visible, line], key=lambda r: -abs(r.contribution)))
 
         def trigger(t: Trigger) -> Trigger:
             if t.source in shared:
                 return t
-            return Trigger(kind=REDACTED, source=REDACTED, date=None, detail=REDACTED_REASON)
+            return Trigger(kind=REDACTED, source=REDACTED, date=None, detail=REDACTED_TRIGGER)
 
         unseen_elsewhere = any(
             n.source not in shared and n.why == "no record for this young person"
@@ -269,13 +314,13 @@ class Flag(_Frozen):
         if sum(t.kind == REDACTED for t in triggers) > 1:  # not even how many
             triggers = (
                 *(t for t in triggers if t.kind != REDACTED),
-                Trigger(kind=REDACTED, source=REDACTED, date=None, detail=REDACTED_REASON),
+                Trigger(kind=REDACTED, source=REDACTED, date=None, detail=REDACTED_TRIGGER),
             )
         original_warning = self.cannot_see.unseen_pattern_warning
         return self.model_copy(
             update={
-                "reasons_for": tuple(reason(r) for r in self.reasons_for),
-                "reasons_against": tuple(reason(r) for r in self.reasons_against),
+                "reasons_for": reasons(self.reasons_for),
+                "reasons_against": reasons(self.reasons_against),
                 "triggers": triggers,
                 "what_could_change": tuple(w for w in self.what_could_change if w.source in shared),
                 "cannot_see": cannot,

@@ -19,7 +19,7 @@ import calendar
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -43,8 +43,19 @@ class ProgrammeConfigError(ValueError):
         )
 
 
+#: What a practitioner reads as the programme's next steps: one line of text each, at most this
+#: long (a page is read in two minutes).
+GUIDANCE_MAX: Final = 600
+#: Text that starts with this is a placeholder for a VRU to replace (the packaged file's).
+EXAMPLE_MARK: Final = "EXAMPLE"
+Guidance = Annotated[str, Field(min_length=1, max_length=GUIDANCE_MAX)] | None
+
+
 class Programme(BaseModel):
-    """One programme's eligibility, capacity and data-sharing agreement."""
+    """One programme's eligibility, capacity and data-sharing agreement, and what its
+    practitioners read as the next step (all optional): ``offer`` (what it offers), ``contact``
+    (how to make contact), ``consent`` (consent guidance) and ``safeguarding`` (what to do
+    with a safeguarding concern)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -63,10 +74,18 @@ class Programme(BaseModel):
     policy: Literal["first_come", "paced"] = "first_come"
     shared_sources: tuple[str, ...]
     intervention_names: tuple[str, ...] = ()
+    offer: Guidance = None
+    contact: Guidance = None
+    consent: Guidance = None
+    safeguarding: Guidance = None
 
     @model_validator(mode="after")
     def _check(self) -> Programme:
         problems = []
+        for name in ("offer", "contact", "consent", "safeguarding"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                problems.append(f"{name} is blank: write the text or leave the field out")
         if self.min_age > self.max_age:
             problems.append(f"min_age {self.min_age} is above max_age {self.max_age}")
         unknown = [s for s in self.shared_sources if s not in FEATURE_SOURCES]
@@ -82,6 +101,12 @@ class Programme(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def guidance_is_example(self) -> bool:
+        """Whether any next-step text is still the packaged placeholder (starts "EXAMPLE")."""
+        texts = (self.offer, self.contact, self.consent, self.safeguarding)
+        return any(t is not None and t.startswith(EXAMPLE_MARK) for t in texts)
 
     def age_eligible(self, age: int | None) -> bool:
         return age is not None and self.min_age <= age <= self.max_age

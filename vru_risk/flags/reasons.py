@@ -11,10 +11,7 @@ or no record of them in it) is never a reason: its contribution goes to "other f
 source is listed as not available instead. Audit-only attributes cannot be features at all (the
 spec refuses them); :func:`explain` checks again and refuses.
 
-Example
--------
->>> strength_of(1.2), strength_of(-0.2), strength_of(0.05)
-('strongly', 'moderately', 'slightly')
+How strongly a reason moves the score is said by :func:`vru_risk.flags.flag.strength_of`.
 """
 
 from __future__ import annotations
@@ -29,25 +26,15 @@ import numpy as np
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.features.phrases import render_phrase
-from vru_risk.flags.flag import NotKnown, Reason, Strength
+from vru_risk.flags.flag import NotKnown, Reason, strength_of
 
-#: |log-odds| of a family's summed contribution at or above which it "strongly" / "moderately"
-#: moves the score; below the second it "slightly" does.
-STRONG: Final = 0.5
-MODERATE: Final = 0.15
+#: Families that describe the young person's circumstances rather than anything support can
+#: work on: shown apart from the reasons a practitioner can act on (``Reason.background``).
+BACKGROUND_FAMILIES: Final = frozenset({"age", "attendance_enrolment"})
 #: A family contributing less than this (|log-odds|) is not shown as a reason.
 NEGLIGIBLE: Final = 0.005
 #: At most this many of a family's phrases are shown (the largest contributions first).
 PHRASES_PER_REASON: Final = 3
-
-
-def strength_of(contribution: float) -> Strength:
-    size = abs(contribution)
-    if size >= STRONG:
-        return "strongly"
-    if size >= MODERATE:
-        return "moderately"
-    return "slightly"
 
 
 @dataclass(frozen=True)
@@ -226,6 +213,7 @@ def explain_batch(
                 ),
                 contribution=total,
                 features=tuple(spec.features[i].name for i in fam.columns),
+                background=fam.name in BACKGROUND_FAMILIES,
             )
 
         shown_for = tuple(reason(int(j)) for j in up)

@@ -67,12 +67,19 @@ class TriggerOut(_Out):
     date: dt.date | None = Field(description="the event date (none when redacted)")
     detail: str | None = Field(
         description="e.g. the hospital of an A&E visit; from an unshared source it reads "
-        "'a record from another service contributed'"
+        "'a record from a service your programme does not see'"
     )
 
 
 class ReasonOut(_Out):
-    family: str = Field(description="the family of inputs ('redacted' for an unshared source)")
+    """One family of inputs and its contribution. Every contribution from sources the
+    programme may not see is merged into one reason per direction (family and source
+    'another_service', text 'records from services your programme does not see', no features),
+    placed by the size of its summed contribution."""
+
+    family: str = Field(
+        description="the family of inputs ('another_service' for the merged unshared sources)"
+    )
     source: str
     direction: Literal["raises", "lowers"]
     strength: Literal["strongly", "moderately", "slightly"]
@@ -82,6 +89,11 @@ class ReasonOut(_Out):
         "(before calibration)"
     )
     features: list[str]
+    background: bool = Field(
+        default=False,
+        description="the young person's circumstances (age, sessions on roll), which support "
+        "cannot change; the pages show these apart",
+    )
 
 
 class SourceNoteOut(_Out):
@@ -159,6 +171,13 @@ class FlagOut(_Out):
     advisory_notice: str = ADVISORY_NOTICE
     expires: dt.date
     warnings: list[str]
+    reference_rate: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="the model's average calibrated estimate (0-1) over its reference "
+        "population, all young people at such moments: the frame for `probability`",
+    )
 
 
 class ProgrammeOut(_Out):
@@ -283,13 +302,24 @@ class ModelOut(_Out):
 
 
 class AggregatesOut(_Out):
-    """Counts only: never a person."""
+    """Counts only: never a person. A cell of fewer than ``min_people`` distinct young people
+    is left out of its map and named in ``withheld``."""
 
     today: dt.date | None
-    total_flags: int
-    flags_by_programme_band: dict[str, dict[str, int]]
+    total_flags: int = Field(description="flags loaded (a young person at a moment)")
+    total_people: int = Field(default=0, description="distinct young people flagged")
+    total_offers: int = Field(
+        default=0, description="offers to programmes (a flag may be offered to several)"
+    )
+    min_people: int = Field(default=1, description="fewest distinct people a shown cell holds")
+    flags_by_programme_band: dict[str, dict[str, int]] = Field(
+        description="offers by programme and band"
+    )
     decisions_by_programme_kind: dict[str, dict[str, int]]
     flags_by_model_version: dict[str, int]
+    withheld: list[str] = Field(
+        default_factory=list, description="the cells withheld for holding too few people"
+    )
 
 
 class HealthOut(_Out):

@@ -27,7 +27,7 @@ import datetime as dt
 import functools
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -86,6 +86,11 @@ class Aggregates:
     decisions_by_programme_kind: dict[str, dict[str, int]]
     flags_by_model_version: dict[int, int]
     total_flags: int
+    #: distinct young people behind each count above (what suppression of small cells counts)
+    people_by_programme_band: dict[str, dict[str, int]] = field(default_factory=dict)
+    people_by_programme_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+    people_by_model_version: dict[int, int] = field(default_factory=dict)
+    total_people: int = 0
 
 
 @functools.lru_cache(maxsize=8192)
@@ -291,34 +296,59 @@ def latest_as_of(session: Session) -> dt.date | None:
 
 
 def aggregates(session: Session, *, today: dt.date | None) -> Aggregates:
-    """Counts of flags by programme and band, decisions by programme and kind, model versions."""
+    """Counts of flags by programme and band, decisions by programme and kind, model versions,
+    each with the number of distinct young people behind it."""
     by_band: dict[str, dict[str, int]] = {}
-    for programme, band, n in session.execute(
-        select(FlagProgramme.programme_id, FlagRow.band, func.count())
+    people_band: dict[str, dict[str, int]] = {}
+    for programme, band, n, people in session.execute(
+        select(
+            FlagProgramme.programme_id,
+            FlagRow.band,
+            func.count(),
+            func.count(func.distinct(FlagRow.person_id)),
+        )
         .join(FlagRow, FlagRow.flag_id == FlagProgramme.flag_id)
         .where(FlagProgramme.status == "offered", published())
         .group_by(FlagProgramme.programme_id, FlagRow.band)
     ):
         by_band.setdefault(programme, {})[band] = int(n)
+        people_band.setdefault(programme, {})[band] = int(people)
     corrected = select(DecisionRow.corrects).where(DecisionRow.corrects.is_not(None))
     by_kind: dict[str, dict[str, int]] = {}
-    for programme, kind, n in session.execute(
-        select(DecisionRow.programme_id, DecisionRow.decision, func.count())
+    people_kind: dict[str, dict[str, int]] = {}
+    for programme, kind, n, people in session.execute(
+        select(
+            DecisionRow.programme_id,
+            DecisionRow.decision,
+            func.count(),
+            func.count(func.distinct(FlagRow.person_id)),
+        )
+        .join(FlagRow, FlagRow.flag_id == DecisionRow.flag_id, isouter=True)
         .where(DecisionRow.id.not_in(corrected))
         .group_by(DecisionRow.programme_id, DecisionRow.decision)
     ):
         by_kind.setdefault(programme, {})[kind] = int(n)
+        people_kind.setdefault(programme, {})[kind] = int(people)
     versions = Counter[int]()
-    for version, n in session.execute(
-        select(FlagRow.model_version, func.count())
+    people_version: dict[int, int] = {}
+    for version, n, people in session.execute(
+        select(FlagRow.model_version, func.count(), func.count(func.distinct(FlagRow.person_id)))
         .where(published())
         .group_by(FlagRow.model_version)
     ):
         versions[int(version)] = int(n)
+        people_version[int(version)] = int(people)
+    total_people = session.scalar(
+        select(func.count(func.distinct(FlagRow.person_id))).where(published())
+    )
     return Aggregates(
         today=today,
         flags_by_programme_band=by_band,
         decisions_by_programme_kind=by_kind,
         flags_by_model_version=dict(sorted(versions.items())),
         total_flags=sum(versions.values()),
+        people_by_programme_band=people_band,
+        people_by_programme_kind=people_kind,
+        people_by_model_version=dict(sorted(people_version.items())),
+        total_people=int(total_people or 0),
     )

@@ -29,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from vru_risk.models.base_rates import base_rate_info
 from vru_risk.models.calibration import (
     Calibrator,
     NoCalibration,
@@ -258,6 +259,12 @@ def fit_risk_model(
             "calibration_end": str(calibration[1]),
             "params": selection.params.text(),
             "training_examples": str(len(train_rows)),
+            # the frame of a flag's estimate: the outcome's rate per trigger kind
+            **(
+                base_rate_info(cal_rows["trigger_kinds"], cal_rows[label])
+                if "trigger_kinds" in cal_rows.columns
+                else {}
+            ),
             "calibration_examples": str(len(cal_rows)),
         },
         threads=2,

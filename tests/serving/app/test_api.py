@@ -127,10 +127,16 @@ def test_aggregates_are_counts_only(served_on: Served) -> None:
         json={"decision": "no_action", "reason_code": "no_capacity", "text": ""},
     )
     body = served.api("eve").get("/api/v1/aggregates").json()
-    assert body["total_flags"] == 4
-    assert body["flags_by_programme_band"]["early_intervention"] == {"highest 5%": 2}
-    assert body["decisions_by_programme_kind"] == {"early_intervention": {"no_action": 1}}
-    assert body["flags_by_model_version"] == {"3": 4}
+    # four young people, fewer than the default five a count needs: nothing is shown
+    assert body["min_people"] == 5
+    assert (body["total_flags"], body["total_people"], body["total_offers"]) == (0, 0, 0)
+    assert body["flags_by_programme_band"] == {}
+    assert body["decisions_by_programme_kind"] == {}
+    assert body["flags_by_model_version"] == {}
+    assert "totals" in body["withheld"]
+    assert "flags: early_intervention / highest 5%" in body["withheld"]
+    assert "decisions: early_intervention / no_action" in body["withheld"]
+    assert A.person_id not in str(body)
 
 
 def test_the_openapi_document_declares_errors_units_and_advice(served: Served) -> None:

@@ -85,8 +85,8 @@ def test_the_flag_page_explains_and_offers_the_decision_form(served: Served) -> 
         "Programmes",
         "highest 5%",
         "3 police contacts as a suspect in the last year",  # shared with the EIT
-        "a record from another service contributed",  # the A&E reason, redacted
-        "with police contacts as a suspect at the cohort median",
+        "records from services your programme does not see",  # the A&E reason, redacted
+        "If these records were like those of most young people at such moments",
         "Early Intervention Team",
         "Record your decision",
         "No decision has been recorded yet.",
@@ -129,7 +129,12 @@ def test_a_decision_form_with_a_problem_comes_back_with_the_answers_kept(served:
 
 def test_the_flags_page_shows_capacity_and_only_this_programmes_list(served: Served) -> None:
     html = served.browser("amy").get("/flags").text
-    assert "9 of 10</strong> places left this week" in html and "1 offered so far" in html
+    assert "1 of 10 places offered this week</strong>" in html and "9 left" in html
+    # the one offered this week is the one row marked so; C was offered ten days earlier
+    assert html.count("Offered this week</td>") == 1
+    c_as_of = FLAGS["C"].as_of.isoformat()
+    assert f"Offered on {c_as_of} (an earlier week)" in html
+    assert "flagged 10 days ago" in html and "flagged today" in html
     assert "How offers are chosen: places are spread across the week" in html  # paced
     assert "2 support opportunities for Admit A&amp;E" in html
     assert A.person_id not in html  # the list shows flag ids and reasons, not who

@@ -16,6 +16,18 @@ from fastapi.responses import RedirectResponse, Response
 
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme
+from vru_risk.flags.wording import (
+    REASONS_PLAIN,
+    TRIGGER_LABELS,
+    age_in_words,
+    estimate_sentence,
+    flag_title,
+    long_date,
+    reason_sentence,
+    stale_sources,
+    trigger_sentence,
+    what_if_sentence,
+)
 from vru_risk.serving.deps import AppState, Audit, Csrf, Db, State, page_roles
 from vru_risk.serving.routes.common import (
     audit_views,
@@ -23,6 +35,7 @@ from vru_risk.serving.routes.common import (
     flag_or_withdrawn,
     record_flag_view,
     render,
+    service_today,
 )
 from vru_risk.serving.routes.flags import save_decision
 from vru_risk.serving.routes.limits import limited_page_roles
@@ -53,14 +66,8 @@ SOURCE_NAMES = {
     "interventions": "Support already under way",
     "people": "Age and school",
 }
-TRIGGER_LABELS = {
-    "ae_visit": "A&E visit",
-    "exclusion": "School exclusion",
-    "police_contact": "Police contact",
-    "attendance_drop": "Drop in school attendance",
-    "snapshot": "Periodic review",
-    "another_service": "A record from another service",
-}
+#: reasons of the list page's "Main reasons" column
+LIST_REASONS = 2
 
 
 def label(code: str) -> str:
@@ -91,12 +98,16 @@ def flags_page(
     rows = []
     for f in listed.flags:
         offer = next((o for o in f.programmes if o.programme == prog.id), None)
+        actionable = [r for r in f.reasons_for if not r.background]
         rows.append(
             {
                 "flag": f,
                 "offer": offer,
+                "title": flag_title(f),
+                "this_period": listed.in_period(f),
+                "age": age_in_words(f.as_of, today),
                 "triggers": ", ".join(TRIGGER_LABELS.get(t.kind, t.kind) for t in f.triggers),
-                "top_reasons": [r.sentence for r in f.reasons_for[:2]],
+                "top_reasons": [reason_sentence(r, f.triggers) for r in actionable[:LIST_REASONS]],
             }
         )
     return render(
@@ -109,6 +120,7 @@ def flags_page(
             "programmes": _programme_names(state, user.programmes),
             "today": today,
             "used": listed.used,
+            "listed_this_period": listed.listed_this_period,
             "places_left": listed.places_left,
             "how_chosen": listed.how_chosen,
             "period_start": prog.period_start(today) if today else None,
@@ -127,12 +139,33 @@ def _flag_context(
     prog: Programme,
 ) -> dict[str, Any]:
     history = decisions_for(db, flag.flag_id, programme_ids=user.programmes)
+    today = service_today(db)
+    every = (*flag.reasons_for, *flag.reasons_against)
+    stale = stale_sources(
+        flag.cannot_see.sources_refreshed, today, state.settings.stale_source_days
+    )
     return {
-        "title": f"Support opportunity {flag.flag_id}",
+        "title": flag_title(flag),
         "nav": "flags",
         "flag": flag,
         "programme": prog,
-        "trigger_labels": TRIGGER_LABELS,
+        "flag_age": age_in_words(flag.as_of, today),
+        "today": today,
+        "triggers": [trigger_sentence(t) for t in flag.triggers],
+        "estimate": estimate_sentence(flag),
+        "raises": [reason_sentence(r, flag.triggers) for r in flag.reasons_for if not r.background],
+        "lowers": [
+            reason_sentence(r, flag.triggers) for r in flag.reasons_against if not r.background
+        ],
+        "background": [reason_sentence(r, flag.triggers) for r in every if r.background],
+        "reasons_plain": REASONS_PLAIN,
+        "what_ifs": [
+            what_if_sentence(w.inputs, w.probability, flag.probability)
+            for w in flag.what_could_change
+        ],
+        "stale": [(SOURCE_NAMES.get(s, label(s)), days) for s, days in stale.items()],
+        "stale_days": state.settings.stale_source_days,
+        "long_date": long_date,
         "history": history,
         "decisions": [(d, DECISION_LABELS[d]) for d in DECISIONS],
         "reason_codes": {d: [(c, label(c)) for c in REASON_CODES[d]] for d in DECISIONS},

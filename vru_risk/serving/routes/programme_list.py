@@ -33,6 +33,27 @@ class ProgrammeList:
     places_left: int
     how_chosen: str
 
+    def in_period(self, flag: Flag) -> bool:
+        """Whether the flag was offered in the programme's current capacity period (the period
+        whose places :attr:`used` counts)."""
+        if self.today is None:
+            return False
+        start = self.programme.period_start(self.today)
+        return start <= flag.as_of <= self.programme.period_end(self.today)
+
+    @property
+    def listed_this_period(self) -> int:
+        """Offers listed that count against this period's places (the rows the capacity line
+        speaks of; fewer than :attr:`used` when some were withdrawn or are no longer shown)."""
+        return sum(
+            1
+            for f in self.flags
+            if self.in_period(f)
+            and any(
+                o.programme == self.programme.id and o.status == "offered" for o in f.programmes
+            )
+        )
+
 
 def how_offers_chosen(
     prog: Programme, today: dt.date | None, shown: Sequence[Flag], used: int
