@@ -20,6 +20,8 @@ from tests.counties import (  # noqa: F401  (session fixtures shared by every pa
     null_features,
 )
 from tests.factories import risk_model, spec  # noqa: F401  (fixtures shared by every package's tests)
+from tests.once import costliest_files_first, xdist_worker
+from tests.trained import trained_home  # noqa: F401  (the shared trained version)
 from vru_risk.cli import main
 
 # CI profile: no deadlines (shared 2-core machines are noisy), reproducible examples.
@@ -47,6 +49,12 @@ REPORT_GROUP_KEYS = frozenset(
     {"attribute", "group", "count", "positives", "flagged", "suppressed"}
     | {"base_rate", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc"}
 )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist workers, the files that use the costliest session fixtures first."""
+    if xdist_worker() is not None:
+        costliest_files_first(items)
 
 
 @pytest.fixture

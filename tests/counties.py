@@ -2,7 +2,11 @@
 package's tests (the root conftest registers the fixtures): the county (10,000 young people, six
 years) with its truth, its feature table, a null world (labels independent of everything) and a
 county whose police, A&E and exclusion records arrive late (with its tables built on known and on
-event dates)."""
+event dates).
+
+Each is made once per test run, whatever the number of pytest-xdist workers
+(:func:`tests.once.made_once`), in its own folder: tests read these folders and never write
+into them."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.once import made_once
 from vru_risk.data.load import open_folder
 from vru_risk.data.synthetic import SyntheticConfig, generate_county
 from vru_risk.features.build import build_features
@@ -79,9 +84,11 @@ def null_world(features: Path, out: Path, *, seed: int) -> Path:
 @pytest.fixture(scope="session")
 def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo county (10,000 young people, six years) with its truth folder."""
-    root = tmp_path_factory.mktemp("county")
-    generate_county(SyntheticConfig(), out_dir=root / "data", truth_dir=root / "truth")
-    return root
+
+    def make(root: Path) -> None:
+        generate_county(SyntheticConfig(), out_dir=root / "data", truth_dir=root / "truth")
+
+    return made_once(tmp_path_factory, "county", make)
 
 
 def _build(data: Path, out: Path, truth: Path | None = None, dates: str = "known") -> Path:
@@ -99,32 +106,51 @@ def _build(data: Path, out: Path, truth: Path | None = None, dates: str = "known
 
 
 @pytest.fixture(scope="session")
-def county_features(county: Path) -> Path:
-    return _build(county / "data", county / "features.parquet", county / "truth")
+def county_features(county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    def make(folder: Path) -> None:
+        _build(county / "data", folder / "features.parquet", county / "truth")
+
+    return made_once(tmp_path_factory, "county-features", make) / "features.parquet"
 
 
 @pytest.fixture(scope="session")
 def null_features(county_features: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return null_world(county_features, tmp_path_factory.mktemp("null") / "f.parquet", seed=11)
+    def make(folder: Path) -> None:
+        null_world(county_features, folder / "f.parquet", seed=11)
+
+    return made_once(tmp_path_factory, "null", make) / "f.parquet"
 
 
 @pytest.fixture(scope="session")
 def late_county(county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The county with police, A&E and exclusion records all arriving 120 days late."""
-    return delay_reports(county / "data", tmp_path_factory.mktemp("late") / "data", days=120)
+
+    def make(folder: Path) -> None:
+        delay_reports(county / "data", folder / "data", days=120)
+
+    return made_once(tmp_path_factory, "late", make) / "data"
+
+
+#: the late county's table built on event dates, still marked so (in ``late_features``'s folder)
+EVENT_MARKED = "event-marked.parquet"
 
 
 @pytest.fixture(scope="session")
-def late_features(late_county: Path) -> tuple[Path, Path]:
+def late_features(late_county: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(built correctly with known dates, built with the event-date leak).
 
     The leaky table's ``vru.knowledge_dates`` mark is removed: a real leak does not announce
-    itself (training refuses a table that is marked), so the tripwire must catch it.
+    itself (training refuses a table that is marked), so the tripwire must catch it. The marked
+    table is kept beside them (:data:`EVENT_MARKED`).
     """
-    known = _build(late_county, late_county.parent / "known.parquet")
-    marked = _build(late_county, late_county.parent / "event-marked.parquet", dates="event")
-    table = pq.read_table(marked)
-    meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != KNOWLEDGE_DATES_KEY}
-    silent = late_county.parent / "event.parquet"
-    pq.write_table(table.replace_schema_metadata(meta), silent)
-    return known, silent
+
+    def make(folder: Path) -> None:
+        _build(late_county, folder / "known.parquet")
+        marked = _build(late_county, folder / EVENT_MARKED, dates="event")
+        table = pq.read_table(marked)
+        metadata = table.schema.metadata or {}
+        meta = {k: v for k, v in metadata.items() if k != KNOWLEDGE_DATES_KEY}
+        pq.write_table(table.replace_schema_metadata(meta), folder / "event.parquet")
+
+    folder = made_once(tmp_path_factory, "late-features", make)
+    return folder / "known.parquet", folder / "event.parquet"

@@ -1,48 +1,44 @@
 """``vru audit`` end to end on a trained version: report, artifacts, gate tag, the review rules
 on the real gate, and the refusals (other data, unknown version).
 
-One training run for the module: every check that needs a trained version lives in
+The trained version is the session's (:mod:`tests.trained`: version 1 of a small experiment
+trained from the county's data folder with its truth, its feature table in the home's cache),
+copied into this test's home; every check on it lives in
 :func:`test_audit_reports_tags_and_gates_the_review_of_a_trained_version` (the audit with a
-degenerate group, :func:`audit_with_a_degenerate_group`, runs last, on the same version). To
-keep it near a minute on a shared 2-core machine the experiment is the default one with a single
-small booster (100 trees, 7 leaves) instead of the four-point grid, and LightGBM (the model's
-boosters and the proxy test's) runs on one thread: with two, OpenMP spin-waits whenever another
-process holds a core, and the same fit takes 20 to 60 times as long.
+degenerate group, :func:`audit_with_a_degenerate_group`, runs last, on the same version).
+LightGBM (the proxy test's and the mitigation refits') runs on one thread: with two, OpenMP
+spin-waits whenever another process holds a core, and the same fit takes 20 to 60 times as long.
+``vru train`` itself is checked in ``tests/cli/test_train.py``.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-from datetime import date
 from html import unescape
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from tests.conftest import REPORT_GROUP_KEYS, RunVru
 from tests.folders import write_valid_folder
 from tests.panel import panel_members
+from tests.trained import (  # noqa: F401  (seed_feature_cache, small_experiment: imported from here)
+    TrainedHome,
+    copy_home,
+    one_thread,
+    seed_feature_cache,
+    small_experiment,
+)
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
-from vru_risk.data.load import DataFolder, open_folder
-from vru_risk.fairness_reports import proxy as proxy_module
+from vru_risk.data.load import DataFolder
 from vru_risk.fairness_reports.model_audit import OUTCOMES, PRIMARY
 from vru_risk.fairness_reports.notes import STAGE_GATE, STAGE_RATES, STAGE_THRESHOLD_OPTIMIZER
 from vru_risk.fairness_reports.operating_points import ALLOCATION_WORDS
-from vru_risk.features.table_metadata import DATA_FINGERPRINT_KEY
 from vru_risk.jobs import audit as audit_cli
 from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
-from vru_risk.models.tags import ALLOCATION_RULE, AUDIT_ALLOCATION_TAG, FAIRNESS_TAG
-from vru_risk.training.config import load_experiment
-from vru_risk.training.fit import BoosterParams
-
-DEFAULT_EXPERIMENT = (
-    Path(__file__).resolve().parents[2] / "vru_risk" / "training" / "experiments" / "default.yaml"
-)
+from vru_risk.models.tags import ALLOCATION_RULE, AUDIT_ALLOCATION_TAG, CANDIDATE, FAIRNESS_TAG
 
 # the proxy test covers each audit-only column of people (the deprivation decile as its band);
 # the age band, derived from the birth date on each as-of date, is not one of them
@@ -58,63 +54,24 @@ def registry(home: Path) -> Registry:
     return Registry(f"sqlite:///{home / 'mlflow.db'}")
 
 
-def one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    """LightGBM on one thread (the results do not depend on it; the time on a busy machine does)."""
-    monkeypatch.setitem(proxy_module.PARAMS, "num_threads", 1)
-    lgb_params = BoosterParams.lgb_params
-
-    def single(self: BoosterParams, seed: int) -> dict[str, object]:
-        return {**lgb_params(self, seed), "num_threads": 1}
-
-    monkeypatch.setattr(BoosterParams, "lgb_params", single)
-
-
-def small_experiment(tmp_path: Path) -> Path:
-    """The default experiment with one small booster; keys kept in the packaged order, so the
-    features section matches the session's table as the feature cache compares it."""
-    doc = yaml.safe_load(DEFAULT_EXPERIMENT.read_text(encoding="utf-8"))
-    doc["name"] = "audit-test"
-    doc["models"]["lightgbm"]["n_estimators"] = [100]
-    doc["models"]["lightgbm"]["num_leaves"] = [7]
-    path = tmp_path / "experiment.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def seed_feature_cache(home: Path, data: Path, table: Path) -> None:
-    """Put the session's feature table where ``vru audit`` looks for the features of ``data``
-    (``VRU_HOME/features/<spec hash>-<data fingerprint>.parquet``), so the audit reuses it
-    instead of rebuilding the table (the proxy test needs the model's features)."""
-    spec = load_experiment().feature_spec()
-    fingerprint = open_folder(data, today=date.today()).fingerprint
-    recorded = pq.read_metadata(table).metadata or {}
-    assert recorded[DATA_FINGERPRINT_KEY].decode() == fingerprint
-    cache = home / "features" / f"{spec.hash[:16]}-{fingerprint[:16]}.parquet"
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(table, cache)
+@pytest.fixture
+def trained_vru_home(trained_home: TrainedHome, tmp_path: Path) -> Path:
+    """This test's VRU_HOME (set by the autouse fixture): a copy of the session's trained home."""
+    return copy_home(trained_home, tmp_path / "vru-home")
 
 
 def test_audit_reports_tags_and_gates_the_review_of_a_trained_version(
     vru: RunVru,
-    vru_home: Path,
+    trained_vru_home: Path,
+    trained_home: TrainedHome,
     county: Path,
-    county_features: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     one_thread(monkeypatch)
-    trained = vru(
-        "train",
-        "--config",
-        small_experiment(tmp_path),
-        "--features",
-        county_features,
-        "--truth",
-        county / "truth",
-    )
-    assert trained.code == 0, trained.output
-    assert "registered vru-risk version 1: candidate" in flat(trained.stdout)
-    seed_feature_cache(vru_home, county / "data", county_features)
+    vru_home = trained_vru_home
+    assert trained_home.version == 1
+    assert registry(vru_home).version(1).state == CANDIDATE
 
     # --- the audit --------------------------------------------------------------------------
     result = vru("audit", "--version", "1", "--data", county / "data", "--resamples", "200")

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tests.conftest import RunVru
+from tests.counties import EVENT_MARKED
 from vru_risk.features.table_metadata import SPEC_HASH_KEY
 from vru_risk.models.registry import Registry, tracking
 from vru_risk.models.tags import (
@@ -165,9 +166,9 @@ def test_features_built_from_event_dates_fire_the_leakage_tripwire(
 
 
 def test_a_table_marked_as_built_on_event_dates_is_refused(
-    vru: RunVru, vru_home: Path, late_county: Path, late_features: tuple[Path, Path]
+    vru: RunVru, vru_home: Path, late_features: tuple[Path, Path]
 ) -> None:
-    marked = late_county.parent / "event-marked.parquet"
+    marked = late_features[0].parent / EVENT_MARKED
     result = vru("train", "--features", marked)
     assert result.code == 2
     assert "event dates" in result.stderr and "rebuild it with known dates" in result.stderr

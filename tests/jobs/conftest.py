@@ -1,43 +1,34 @@
-"""Fixtures shared by the monitoring job's tests: one small trained version of the session's
-county with its monitoring reference (made through the CLI), in the module's home."""
+"""Fixtures shared by the monitoring job's tests: the session's small trained version
+(:mod:`tests.trained`) with its monitoring reference (made through the CLI), in a copy of its
+home that is the module's own."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cli.test_audit import one_thread, seed_feature_cache, small_experiment
+from tests.trained import THREADS, TrainedHome, copy_home, one_thread, one_thread_settings
 from vru_risk.cli import main
 from vru_risk.cli.common import state
-from vru_risk.jobs.train import TrainRequest, train
 from vru_risk.settings import Settings
-from vru_risk.training.config import load_experiment
 
-THREADS = {"VRU_LIGHTGBM_THREADS": "1", "VRU_DUCKDB_THREADS": "1"}
+__all__ = ["THREADS", "in_home", "monitored"]
 
 
 @pytest.fixture(scope="module")
 def monitored(
     county: Path,
-    county_features: Path,
-    mlflow_template: Path,
+    trained_home: TrainedHome,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Settings, int]]:
     """A trained version with its reference (made through the CLI), in the module's home."""
-    home = tmp_path_factory.mktemp("monitor-home")
-    shutil.copy(mlflow_template, home / "mlflow.db")
-    settings = Settings(home=home, lightgbm_threads=1, duckdb_threads=1)
+    home = copy_home(trained_home, tmp_path_factory.mktemp("monitor-home"))
+    settings = one_thread_settings(home)
+    version = trained_home.version
     with pytest.MonkeyPatch.context() as patch:
         one_thread(patch)
-        experiment = small_experiment(tmp_path_factory.mktemp("experiment"))
-        request = TrainRequest(
-            load_experiment(experiment), experiment, table=county_features, trained_by="monitor"
-        )
-        version = train(settings, request).outcome.version.version
-        seed_feature_cache(home, county / "data", county_features)
         for key, value in {"VRU_HOME": str(home), **THREADS}.items():
             patch.setenv(key, value)
         state.settings = None

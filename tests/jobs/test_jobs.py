@@ -1,9 +1,10 @@
 """The jobs run from Python, without the CLI: a training, an audit and the daily flags job on
 the demo county (the session's county and feature table, built once for every package's tests).
 
-One training for the module (the default experiment with one small booster, LightGBM on one
-thread, as in ``tests/cli/test_audit.py``); the audit and the flags job use its version. The
-jobs take their Settings as an argument: this module's VRU_HOME is its own, whatever the
+The training is the session's (:mod:`tests.trained`: ``train`` called from Python on the
+county's data folder, the default experiment with one small booster, LightGBM on one thread);
+this module's home is a copy of its home, where the audit and the flags job use its version.
+The jobs take their Settings as an argument: this module's VRU_HOME is its own, whatever the
 environment says.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from importlib import resources
@@ -19,7 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_audit import one_thread, seed_feature_cache, small_experiment
+from tests.trained import (
+    TRAINED_BY,
+    TrainedHome,
+    copy_home,
+    one_thread,
+    one_thread_settings,
+    seed_feature_cache,
+)
 from vru_risk.flags.ledger import issued_file, read_flags_file
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.jobs.audit import AuditOutcome, audit_version
@@ -51,36 +58,25 @@ def single_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Settings:
-    home = tmp_path_factory.mktemp("jobs-home")
-    shutil.copy(mlflow_template, home / "mlflow.db")
-    return Settings(home=home, lightgbm_threads=1, duckdb_threads=1)
+def settings(tmp_path_factory: pytest.TempPathFactory, trained_home: TrainedHome) -> Settings:
+    """This module's home: a copy of the session's trained home."""
+    return one_thread_settings(copy_home(trained_home, tmp_path_factory.mktemp("jobs-home")))
 
 
 @pytest.fixture(scope="module")
-def trained(
-    settings: Settings,
-    county: Path,
-    county_features: Path,
-    single_thread: None,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> TrainResult:
-    experiment = small_experiment(tmp_path_factory.mktemp("experiment"))
-    # from the data folder (its feature table already in the cache), as `vru train --data`
-    seed_feature_cache(settings.home, county / "data", county_features)
-    request = TrainRequest(
-        load_experiment(experiment),
-        experiment,
-        data=county / "data",
-        truth=county / "truth",
-        trained_by="job-tests",
-    )
-    return train(settings, request)
+def trained(trained_home: TrainedHome) -> TrainResult:
+    """The session's training, from the data folder (its feature table already in the cache),
+    as `vru train --data`."""
+    return trained_home.result
 
 
 @pytest.fixture(scope="module")
 def audited(
-    settings: Settings, trained: TrainResult, county: Path, county_features: Path
+    settings: Settings,
+    trained: TrainResult,
+    county: Path,
+    county_features: Path,
+    single_thread: None,
 ) -> tuple[AuditOutcome, list[Event]]:
     seed_feature_cache(settings.home, county / "data", county_features)
     heard: list[Event] = []
@@ -97,16 +93,17 @@ def audited(
 
 
 def test_a_training_runs_from_python_and_registers_its_version(
-    settings: Settings, trained: TrainResult, county_features: Path
+    settings: Settings, trained: TrainResult, trained_home: TrainedHome
 ) -> None:
     outcome = trained.outcome
     assert outcome.state == CANDIDATE and outcome.performance.passed
-    assert trained.table.parent == settings.features_dir  # the session's table, cached
+    # the session's table, cached in the home it was trained in
+    assert trained.table.parent == trained_home.settings.features_dir
     models = set(trained.experiment.summary["model"])
     assert {"lightgbm", "logistic_regression", "oracle"} <= models
     version = Registry(settings.tracking_uri).version(outcome.version.version)
     assert version.aliases == ("candidate",)
-    assert version.tags[TRAINED_BY_TAG] == "job-tests"
+    assert version.tags[TRAINED_BY_TAG] == TRAINED_BY
 
 
 def test_a_training_from_a_data_folder_judges_the_places_the_service_would_offer(
