@@ -1,5 +1,6 @@
 """Fixtures shared by the monitoring job's tests: one small trained version of the session's
-county with its monitoring reference (made through the CLI), in the module's home."""
+county with its monitoring reference (made through the CLI), in a home shared by the package's
+modules (one training for tests/jobs, not one per module)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,14 @@ from vru_risk.training.config import load_experiment
 THREADS = {"VRU_LIGHTGBM_THREADS": "1", "VRU_DUCKDB_THREADS": "1"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def monitored(
     county: Path,
     county_features: Path,
     mlflow_template: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Settings, int]]:
-    """A trained version with its reference (made through the CLI), in the module's home."""
+    """A trained version with its reference (made through the CLI), in the package's home."""
     home = tmp_path_factory.mktemp("monitor-home")
     shutil.copy(mlflow_template, home / "mlflow.db")
     settings = Settings(home=home, lightgbm_threads=1, duckdb_threads=1)
@@ -52,7 +53,7 @@ def monitored(
 
 @pytest.fixture
 def in_home(monitored: tuple[Settings, int], monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """This test's ``vru`` runs in the module's home."""
+    """This test's ``vru`` runs in the package's home."""
     for key, value in {"VRU_HOME": str(monitored[0].home), **THREADS}.items():
         monkeypatch.setenv(key, value)
     state.settings = None

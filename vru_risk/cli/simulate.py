@@ -17,7 +17,7 @@ import typer
 from vru_risk.cli.common import UserError, console, parse_date, state
 
 if TYPE_CHECKING:
-    from vru_risk.jobs.simulate import SimulateResult
+    from vru_risk.jobs.simulate import SimulateRequest, SimulateResult
     from vru_risk.simulation.config import ServiceConfig
 
 app = typer.Typer(help="Simulate the service on a synthetic county (tests, demos, evaluation).")
@@ -63,8 +63,7 @@ def service(
 ) -> None:
     """Replay the daily job over a service period with simulated practitioners; write the new
     extract, the service's record, and its flags and decisions into the database."""
-    from vru_risk.cli.admin import app_engine, record_admin_act, require_audit_log
-    from vru_risk.jobs.simulate import SimulateRequest, simulate_service
+    from vru_risk.jobs.simulate import SimulateRequest
 
     config = service_config(agreement, agreement_by_group or [], take_up, support_effect, seed)
     request = SimulateRequest(
@@ -77,13 +76,25 @@ def service(
         record_dir=record,
         config=config,
     )
+    with console.status("simulating the service month by month ..."):
+        result, seq = simulate_recorded(request)
+    print_simulation(result)
+    console.print(f"recorded as audit-log row {seq}")
+
+
+def simulate_recorded(request: SimulateRequest) -> tuple[SimulateResult, int]:
+    """The simulated service as an administrative act: refused unless the audit log can record
+    it, recorded once done (the command and ``vru demo``); returns the result and the audit-log
+    row's number."""
+    from vru_risk.cli.admin import app_engine, record_admin_act, require_audit_log
+    from vru_risk.jobs.simulate import simulate_service
+
     engine = app_engine()
     try:
         require_audit_log(engine)  # the database write is recorded, or nothing is done
     finally:
         engine.dispose()
-    with console.status("simulating the service month by month ..."):
-        result = simulate_service(state.get_settings(), request)
+    result = simulate_service(state.get_settings(), request)
     engine = app_engine()
     try:
         seq = record_admin_act(
@@ -96,8 +107,7 @@ def service(
         )
     finally:
         engine.dispose()
-    print_simulation(result)
-    console.print(f"recorded as audit-log row {seq}")
+    return result, seq
 
 
 def service_config(
@@ -117,7 +127,7 @@ def service_config(
         for text in by_group:
             attribute, group, rate = parse_group_rate(text)
             groups.setdefault(attribute, {})[group] = rate
-        return ServiceConfig(
+        config = ServiceConfig(
             agreement=agreement,
             agreement_by_group=groups,
             take_up=take_up,
@@ -126,6 +136,12 @@ def service_config(
         )
     except (ValueError, ValidationError) as exc:
         raise UserError(f"--agreement-by-group: {exc}") from None
+    problems = config.problems()
+    if problems:  # before the audit log is opened: nothing is done
+        raise UserError(
+            "the simulated service's options cannot be used:\n- " + "\n- ".join(problems)
+        )
+    return config
 
 
 def print_simulation(result: SimulateResult) -> None:

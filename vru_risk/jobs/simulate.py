@@ -13,8 +13,8 @@ Then it writes:
   hashes rewritten, and a ``provenance`` entry naming the service;
 - ``record_dir`` (default ``<out>-service``, beside it, never inside a data folder): what the
   service did, person by person (``decisions.parquet``, ``support.parquet``,
-  ``prevented.parquet``) and ``summary.json``; like the truth folder, for tests and evaluation,
-  never for a model;
+  ``prevented.parquet``, its flags in ``flags.jsonl``) and ``summary.json``; like the truth
+  folder, for tests and evaluation, never for a model;
 - the application database of the settings: the version's flags, published, and the decisions
   of the simulated practitioner accounts (:mod:`vru_risk.jobs.simulate_store`), so that
   monitoring reads the service as it would read a real one.
@@ -57,6 +57,7 @@ from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.context import MomentContext, moment_context
 from vru_risk.features.moments import Moments
 from vru_risk.flags.flag import ModelRef
+from vru_risk.flags.ledger import write_flags
 from vru_risk.jobs.common import JobError, engine_options
 from vru_risk.jobs.monitor_data import (
     build_config,
@@ -76,6 +77,9 @@ from vru_risk.settings import Settings
 from vru_risk.simulation.config import ServiceConfig
 from vru_risk.simulation.consequence import interventions_with, prevented_by, without_prevented
 from vru_risk.simulation.service import ServiceRun, moments_after_prevented, run_service
+
+#: the service's flags in its record folder (``vru flags generate --issued`` continues from them)
+FLAGS_FILE = "flags.jsonl"
 
 
 @dataclass(frozen=True)
@@ -233,10 +237,6 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
         )
     record = request.record_dir or request.out.with_name(f"{request.out.name}-service")
     _check_paths(request, record)
-    registry = Registry(settings.tracking_uri)
-    model, info = load_version(registry, request.version, settings.lightgbm_threads)
-    build = build_config(model, info.version)
-    programmes = programmes_of(settings)
     try:
         potential = read_potential(request.truth_dir)
         effect = (
@@ -246,6 +246,10 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
         )
     except PotentialOutcomesError as exc:
         raise JobError(str(exc)) from None
+    registry = Registry(settings.tracking_uri)
+    model, info = load_version(registry, request.version, settings.lightgbm_threads)
+    build = build_config(model, info.version)
+    programmes = programmes_of(settings)
     folder = open_data(settings, request.data_dir)
     if any(not str(p).endswith(".parquet") for p in folder.files.values()):
         raise JobError(
@@ -380,5 +384,6 @@ def _write_record(
         decisions = run.decisions.assign(decided_at=pd.Series(times, dtype=object))
         decisions.to_parquet(tmp / "decisions.parquet", index=False)
         run.support.to_parquet(tmp / "support.parquet", index=False)
+        write_flags(run.flags, tmp / FLAGS_FILE)
         prevented.to_parquet(tmp / "prevented.parquet", index=False)
         write_json(tmp / "summary.json", summary)
