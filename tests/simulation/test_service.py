@@ -12,7 +12,7 @@ import pandas as pd
 from tests.flags.builders import REF, moments_for, open_programmes
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.simulation.config import ServiceConfig
-from vru_risk.simulation.service import run_service
+from vru_risk.simulation.service import moments_after_prevented, run_service
 
 FIRST = dt.date(2025, 3, 4)
 LATER = FIRST + dt.timedelta(days=100)  # past a flag's 90 days of validity
@@ -29,14 +29,16 @@ def test_a_programme_does_not_offer_a_place_to_someone_its_service_supports(
     nobody = pd.DataFrame(index=pd.Index([], name="person_id"))
     durations = {p.id: (365, 365) for p in programmes.programmes}
 
-    def serve(agreement: float) -> pd.DataFrame:
+    def serve(agreement: float, seed: int = 0) -> pd.DataFrame:
         run = run_service(
             risk_model,
             REF,
             months,
             programmes,
             nobody,
-            ServiceConfig(agreement=agreement, undecided=0.0, take_up=1.0, durations=durations),
+            ServiceConfig(
+                agreement=agreement, undecided=0.0, take_up=1.0, durations=durations, seed=seed
+            ),
             valid_days=90,
             extract_date=LATER + dt.timedelta(days=30),
             left_area={},
@@ -52,3 +54,20 @@ def test_a_programme_does_not_offer_a_place_to_someone_its_service_supports(
     assert first["support_start"].notna().all()
     assert len(refused[refused["as_of"] == LATER]) == len(first)
     assert supported[supported["as_of"] == LATER].empty  # every one is supported, known by then
+    # the same seed, the same service
+    pd.testing.assert_frame_equal(serve(1.0), supported)
+
+
+def test_offers_after_a_record_the_service_prevented_are_counted() -> None:
+    offers = pd.DataFrame(
+        {
+            "person_id": ["a", "a", "b", "c"],
+            "as_of": [dt.date(2025, 1, 5), dt.date(2025, 4, 5), dt.date(2025, 4, 5), FIRST],
+        }
+    )
+    prevented = pd.DataFrame(
+        {"person_id": ["a", "a", "b"], "date": [dt.date(2025, 3, 1), dt.date(2025, 5, 1),
+                                                dt.date(2025, 6, 1)]}
+    )  # fmt: skip
+    assert moments_after_prevented(offers, prevented) == 1  # a's April offer
+    assert moments_after_prevented(offers, prevented.iloc[:0]) == 0
