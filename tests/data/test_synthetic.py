@@ -36,7 +36,7 @@ DATA_TABLES = (
     "ae_visits",
     "interventions",
 )
-TRUTH_FILES = {"people", "latent", "risk", "outcomes", "incidents"}
+TRUTH_FILES = {"people", "latent", "risk", "outcomes", "incidents", "potential_outcomes"}
 ARROW = {
     Kind.STRING: pa.string(),
     Kind.CATEGORY: pa.string(),

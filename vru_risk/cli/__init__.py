@@ -37,6 +37,7 @@ PARTS: Final = (
     ("review", "group", "vru_risk.cli.review", "app"),
     ("flags", "group", "vru_risk.cli.flags", "app"),
     ("monitor", "group", "vru_risk.cli.monitor", "app"),
+    ("simulate", "group", "vru_risk.cli.simulate", "app"),
     ("users", "group", "vru_risk.cli.user_tokens", "users_app"),  # + serving_admin
     ("audit-log", "group", "vru_risk.cli.access_log", "audit_app"),
     ("retention", "group", "vru_risk.cli.serving_admin", "retention_app"),

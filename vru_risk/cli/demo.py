@@ -1,8 +1,11 @@
 """``vru demo``: run the whole pipeline, as far as it exists, on an embedded default county.
 
-It composes the jobs (:mod:`vru_risk.jobs`: county, contract check, features, training, audit,
-daily flags), records the demo ethics panel's decision, then runs the service's own commands
-(``vru flags load``, ``vru serve``) as a user would.
+It composes the jobs (:mod:`vru_risk.jobs`: county, contract check, features, training, audit),
+records the demo ethics panel's decision, puts the version in service after its training (a
+simulated service, :mod:`vru_risk.cli.demo_service`, then the daily flags job for the last four
+weeks), runs the service's own commands (``vru flags load``, ``vru serve``) as a user would, and
+monitors the version on the county its service left behind (``vru monitor``). The training,
+service and follow-up windows are printed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ from vru_risk.cli.admin import (
 )
 from vru_risk.cli.common import UserError, console, progress_bar, state
 from vru_risk.cli.demo_home import claim_demo_home
+from vru_risk.cli.demo_service import (
+    RECENT_DAYS,
+    demo_windows,
+    final_monitor,
+    simulated_service,
+)
 from vru_risk.cli.flags import load as load_flags_command
 from vru_risk.cli.printing import (
     narrated,
@@ -41,8 +50,6 @@ if TYPE_CHECKING:
     from vru_risk.flags.programmes import Programmes
 
 DEMO_MARKER = ".vru-demo"
-#: The demo replays the daily flags job over the last four weeks before the extract date.
-DEMO_FLAG_DAYS = 28
 
 
 def demo(
@@ -85,7 +92,7 @@ def demo(
     (root / DEMO_MARKER).write_text("made by vru demo; safe to delete\n")
     data, truth = root / "data", root / "truth"
     experiment = load_experiment()
-    console.rule("1/7 synthetic county")
+    console.rule("1/9 synthetic county")
     with progress_bar() as bars:
         summary = data_job.generate_county(
             out=data,
@@ -99,13 +106,13 @@ def demo(
             progress=bars,
         )
     print_generation(summary)
-    console.rule("2/7 contract check")
+    console.rule("2/9 contract check")
     with Console(stderr=True).status(f"checking {data} against data contract v1 ..."):
         report = data_job.validate(settings, data, None)
     print_report(report)
     if not report.ok:
         raise typer.Exit(1)  # generated data must always be valid: that is our fault
-    console.rule("3/7 as-of features and labels at teachable moments")
+    console.rule("3/9 as-of features and labels at teachable moments")
     features = root / "features.parquet"
     with progress_bar() as bars:
         built = features_job.build_table(
@@ -120,7 +127,7 @@ def demo(
         )
     print_build(built)
     console.print(f"  shape: {built.rows:,} rows x {built.columns} columns")
-    console.rule("4/7 training side by side, gates, MLflow registry")
+    console.rule("4/9 training side by side, gates, MLflow registry")
     # from the data folder (its feature table cached under VRU_HOME), so that training can replay
     # the service's allocation over its test windows (a bare table has no eligibility context)
     request = train_job.TrainRequest(
@@ -130,7 +137,7 @@ def demo(
         trained = train_job.train(settings, request, progress=bars, on_event=narrator)
     print_result(trained)
     outcome = trained.outcome
-    console.rule("5/7 fairness audit and the (demo) ethics panel's decision")
+    console.rule("5/9 fairness audit and the (demo) ethics panel's decision")
     version = outcome.version.version
     with narrated() as (bars, narrator):
         audited = audit_job.audit_version(
@@ -149,20 +156,33 @@ def demo(
         decision = demo_decision(version, gate_passed=gate.passed)
         audit_job.refresh_report(state.get_settings(), version, audited.report)
     console.print(decision)
-    console.rule("6/7 recent flags: teachable moments scored, offers matched, reasons explained")
     flags_file = root / "flags.jsonl"
+    service_data, monitored, windows = data, None, None
     if outcome.state == CANDIDATE:
-        daily = flags_job.FlagsRequest(data, report.extract_date, flags_file, days=DEMO_FLAG_DAYS)
+        console.rule("6/9 the version in service after its training (simulated)")
+        windows = demo_windows(version, report.extract_date)
+        for line in windows.lines():
+            console.print(line)
+        service_data, issued = simulated_service(root, data, truth, windows)
+        console.rule(
+            "7/9 recent flags: teachable moments scored, offers matched, reasons explained"
+        )
+        daily = flags_job.FlagsRequest(
+            service_data, report.extract_date, flags_file, days=RECENT_DAYS, issued_paths=[issued]
+        )
         generated = flags_job.run(settings, daily)
         print_flags(generated)
         console.print("the three highest, with their reasons:")
         print_top(generated.batch.flags, 3)
     else:
-        console.print("no flags: no approved model")
-    console.rule("7/7 the service: flags loaded, demo users, server")
+        console.print("no service and no flags: no approved model")
+    console.rule("8/9 the service: flags loaded, demo users, server")
     if flags_file.exists():
         load_flags_command(flags_file)
     users = ensure_demo_users()
+    if outcome.state == CANDIDATE:
+        console.rule("9/9 monitoring the version on the county its service left behind")
+        monitored = final_monitor(service_data, version)
     console.rule("demo done")
     console.print(
         f"data: {data}\ntruth (never shown to models): {truth}\nfeatures: {features}\n"
@@ -171,7 +191,14 @@ def demo(
         f"{state.get_settings().tracking_uri}` the runs.\n"
         f"fairness report ({gate.status}): {audited.html_path}\n"
         f"flags: {flags_file}\n"
-        f"MLflow UI on the same store: .venv/bin/mlflow ui --backend-store-uri "
+        + (
+            f"the county after the service (its support, and what that prevented): "
+            f"{service_data}\n{chr(10).join(windows.lines())}\n"
+            f"monitoring: exit {monitored} (`vru monitor --data {service_data}`)\n"
+            if windows is not None
+            else ""
+        )
+        + f"MLflow UI on the same store: .venv/bin/mlflow ui --backend-store-uri "
         f"{state.get_settings().tracking_uri} (then open http://127.0.0.1:5000)"
     )
     print_demo_users(users)

@@ -271,6 +271,15 @@ def allocate(
     candidates = moment_candidates(scored, moments, programmes)
     state = AllocationState.from_issued(issued, programmes, pacing)
     made = replay(candidates, programmes, state, seed=seed, valid_days=valid_days, rules=rules)
+    return programme_entries(candidates, made, programmes)
+
+
+def programme_entries(
+    candidates: Candidates, made: Iterable[Offer], programmes: Programmes
+) -> dict[int, tuple[ProgrammeOffer, ...]]:
+    """Per candidate row offered a place (by :func:`replay`'s ``made``), its flag's programme
+    entries: the offers, and the programmes already supporting the young person (in the
+    programmes' order). A row offered by no programme is not a flag."""
     entries: dict[int, list[ProgrammeOffer]] = defaultdict(list)
     by_id = {p.id: p for p in programmes.programmes}
     for programme in programmes.programmes:

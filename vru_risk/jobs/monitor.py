@@ -258,16 +258,25 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     )
     floor = min(p.min_percentile for p in programmes.programmes)
     outcomes, outcome_found = _outcomes(settings, folder, model, info, config, as_of)
+    replay = None
+    if not outcomes[0].empty:
+        replay = replayed(settings, folder, model, config, outcomes[0], programmes, as_of=as_of)
+    # support lowers the outcomes it is given to prevent: calibration is judged on the matured
+    # moments not given support (all of them, flagged or not), the supported left out and counted
+    supported = np.zeros(0, dtype=bool) if replay is None else replay["supported"].to_numpy(bool)
     outcomes_section, calibration_found = outcome_section(
-        outcomes[0], outcomes[1], estimate_from=probability[percentile >= floor], criteria=criteria
+        outcomes[0] if replay is None else replay[~supported],
+        outcomes[1],
+        estimate_from=probability[percentile >= floor],
+        criteria=criteria,
     )
     outcomes_section["note"] = OUTCOME_NOTE
     outcomes_section["floor_percentile"] = floor
     outcomes_section["in_calibration_window"] = outcome_found
+    outcomes_section["supported_left_out"] = int(supported.sum())
     precision_found: list[Finding] = []
-    outcomes_section["precision"], replay = None, None
-    if not outcomes[0].empty:
-        replay = replayed(settings, folder, model, config, outcomes[0], programmes, as_of=as_of)
+    outcomes_section["precision"] = None
+    if replay is not None:
         outcomes_section["precision"], precision_found = precision_section(
             replay, expected_precision=reference.allocation.precision, criteria=criteria
         )

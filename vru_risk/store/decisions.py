@@ -122,6 +122,7 @@ def record_checked(
     user: UserInfo,
     programme_id: str,
     idempotency_key: str | None = None,
+    at: dt.datetime | None = None,
 ) -> DecisionInfo:
     """Append a decision whose content :func:`~vru_risk.store.inputs.check_decision` passed
     (the routes check it before they write the audit row).
@@ -134,6 +135,9 @@ def record_checked(
     under the key is returned instead (``replayed``), nothing new is stored; a key already used
     for other content raises :class:`IdempotencyConflictError`. Two concurrent requests with
     the same key store one row (a unique index; the loser reads the winner's row).
+
+    ``at`` (timezone-aware) is when the decision was made, for decisions recorded after the
+    fact (the simulated service, ``vru simulate service``); default now.
     """
     if idempotency_key is not None and not is_idempotency_key(idempotency_key):
         raise DecisionInputError(
@@ -180,7 +184,7 @@ def record_checked(
         referred_to=checked.referred_to,
         reason_code=checked.reason_code,
         text=checked.text,
-        created_at=utcnow(),
+        created_at=utcnow() if at is None else at,
         corrects=checked.corrects,
         idempotency_key=idempotency_key,
     )

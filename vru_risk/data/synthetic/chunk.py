@@ -22,11 +22,12 @@ import pyarrow as pa
 
 from vru_risk.data.contract import EXCLUSION_KIND
 from vru_risk.data.synthetic.attendance import AttendanceStats, simulate_attendance
-from vru_risk.data.synthetic.calendar import Window
+from vru_risk.data.synthetic.calendar import Window, ae_refreshed_on
 from vru_risk.data.synthetic.config import SyntheticConfig
 from vru_risk.data.synthetic.context import make_context
-from vru_risk.data.synthetic.model import BoolArray
+from vru_risk.data.synthetic.model import BoolArray, day_number
 from vru_risk.data.synthetic.population import Population
+from vru_risk.data.synthetic.potential import potential_table
 from vru_risk.data.synthetic.processes import draw_candidates
 from vru_risk.data.synthetic.store import EXCLUSION, take
 from vru_risk.data.synthetic.support import run_support
@@ -103,6 +104,14 @@ def simulate_chunk(
             ctx, incidents, support.accepted, support.supported, rec, [police_rows, ae_rows]
         ),
         "incidents": truth_incidents(ctx, incidents, support.accepted, rec),
+        "potential_outcomes": potential_table(
+            ctx,
+            incidents,
+            support.accepted,
+            support.supported,
+            rec,
+            day_number(ae_refreshed_on(window.end, config.ae_refresh_day)),
+        ),
     }
     return ChunkOutput(
         attendance=attendance,

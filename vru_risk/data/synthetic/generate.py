@@ -235,7 +235,11 @@ def generate_county(
             "risk": TableWriter(truth_tmp / "risk.parquet", RISK_SCHEMA, "parquet"),
         }
         tables: dict[str, list[pa.Table]] = {name: [] for name in EVENT_TABLES}
-        truth: dict[str, list[pa.Table]] = {"outcomes": [], "incidents": []}
+        truth: dict[str, list[pa.Table]] = {
+            "outcomes": [],
+            "incidents": [],
+            "potential_outcomes": [],
+        }
         alternative = np.zeros(pop.n, dtype=np.bool_)
         att_stats = AttendanceStats(0, 0, 0, 0, 0, 0)
         labels = LabelStats()
