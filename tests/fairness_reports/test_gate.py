@@ -47,7 +47,7 @@ def by_group(*rows: tuple[str, str, bool, bool, float]) -> pd.DataFrame:
                 "group": g,
                 "is_reference": ref,
                 "suppressed": sup,
-                "suppression_reason": "count 12 < 50" if sup else None,
+                "suppression_reason": "people 12 < 50" if sup else None,
                 "calibration_error": ce,
             }
             for a, g, ref, sup, ce in rows
@@ -143,7 +143,7 @@ def test_a_suppressed_group_is_not_assessable() -> None:
     unknown = [c for c in gate.criteria if c.group == "unknown"]
     assert [c.status for c in unknown] == ["not assessable"] * 3
     assert all(c.estimate is None and c.low is None for c in unknown)
-    assert "count 12 < 50" in unknown[0].explanation
+    assert "people 12 < 50" in unknown[0].explanation
     assert gate.status == "inconclusive"  # all the rest pass, but not everything could be judged
 
 

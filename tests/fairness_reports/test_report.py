@@ -197,7 +197,7 @@ def test_suppressed_groups_keep_counts_and_null_rates(report: dict[str, Any]) ->
     other = group(report, "ethnicity", "other")
     assert other["suppressed"] is True
     assert other["count"] < 50
-    assert "count" in other["suppression_reason"]
+    assert "people" in other["suppression_reason"]
     assert all(other[rate] is None for rate in RATES)
     assert all(value is None for value in other["intervals"].values())
     gated = [c for c in report["gate"]["criteria"] if c["group"] == "other"]

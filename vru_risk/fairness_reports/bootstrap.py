@@ -51,7 +51,13 @@ import pandas as pd
 from vru_risk.fairness_reports.confusion import CONFUSION_RATES, FN, FP, TP, rates_from_cells
 from vru_risk.fairness_reports.groups import choose_references
 from vru_risk.fairness_reports.inputs import check_inputs
-from vru_risk.fairness_reports.metrics import safe_divide, suppression_reason
+from vru_risk.fairness_reports.metrics import (
+    MIN_PEOPLE,
+    MIN_PEOPLE_FLAGGED,
+    MIN_PEOPLE_WITH_OUTCOME,
+    safe_divide,
+    suppression_reason,
+)
 from vru_risk.fairness_reports.operating_points import (
     OperatingPoint,
     ServiceAllocation,
@@ -163,9 +169,9 @@ def bootstrap_intervals(
     seed: int = 0,
     reference_groups: Mapping[str, str] | None = None,
     intersections: Sequence[tuple[str, ...]] = (),
-    min_count: int = 50,
-    min_positives: int = 10,
-    min_flagged: int = 5,
+    min_count: int = MIN_PEOPLE,
+    min_positives: int = MIN_PEOPLE_WITH_OUTCOME,
+    min_flagged: int = MIN_PEOPLE_FLAGGED,
 ) -> pd.DataFrame:
     """Percentile intervals of group rates and their gaps to the reference, resampling people.
 
@@ -183,7 +189,7 @@ def bootstrap_intervals(
     seed : int
         Seeds the draws (and the tie-breaking inside rebuilt service lists).
     min_count, min_positives, min_flagged : int
-        The audit's suppression thresholds, applied to the full sample.
+        The audit's suppression thresholds, applied to the full sample's distinct people.
 
     Returns
     -------
@@ -216,6 +222,7 @@ def bootstrap_intervals(
     counts = point_cells.sum(axis=1)
     positives = point_cells[:, FN] + point_cells[:, TP]
     flagged = point_cells[:, FP] + point_cells[:, TP]
+    people = _distinct_people(design, person, full.rows, full.flagged)
     suppressed = np.array(
         [
             suppression_reason(
@@ -227,7 +234,7 @@ def bootstrap_intervals(
                 min_flagged=min_flagged,
             )
             is not None
-            for c, p, f in zip(counts, positives, flagged, strict=True)
+            for c, p, f in people
         ],
         dtype=bool,
     )
@@ -262,9 +269,7 @@ def bootstrap_intervals(
     is_reference = np.arange(design.n_groups) == reference_gid
     cells = [
         Cell(group, int(c), int(p), int(f), bool(s))
-        for (_, group), c, p, f, s in zip(
-            design.labels, counts, positives, flagged, suppressed, strict=True
-        )
+        for (_, group), (c, p, f), s in zip(design.labels, people, suppressed, strict=True)
     ]
     thresholds = {
         "min_count": min_count,
@@ -310,6 +315,26 @@ def bootstrap_intervals(
         for a, g, m in zip(table["attribute"], table["group"], table["metric"], strict=True)
     ]
     return table.iloc[sorted(range(len(table)), key=key.__getitem__)].reset_index(drop=True)
+
+
+def _distinct_people(
+    design: _Design, person: np.ndarray, rows: np.ndarray, flagged: np.ndarray
+) -> list[tuple[int, int, int]]:
+    """Distinct people of each global group among ``rows``: in all, with the outcome, flagged
+    (the small-cell rule counts people, not rows)."""
+    size = int(person.max()) + 1 if len(person) else 1
+    out = np.zeros((design.n_groups, 3), dtype=np.int64)
+    masks = (
+        np.ones(len(rows), dtype=bool),
+        design.y[rows] == 1,
+        np.asarray(flagged, dtype=bool),
+    )
+    for column in range(design.gid.shape[1]):
+        gid = design.gid[rows, column]
+        for k, mask in enumerate(masks):
+            pairs = np.unique(gid[mask] * size + person[rows][mask])
+            out[:, k] += np.bincount(pairs // size, minlength=design.n_groups)
+    return [(int(a), int(b), int(c)) for a, b, c in out]
 
 
 def _with_comparisons(

@@ -7,7 +7,10 @@ writes the report (HTML and JSON) under ``VRU_HOME/reports/``, logs it to the ru
 version with the fairness gate's verdict and the allocation its rates describe
 (:data:`~vru_risk.models.tags.AUDIT_ALLOCATION_TAG`: :data:`~vru_risk.models.tags.ALLOCATION_RULE`
 when the service's allocation was replayed over the audit window, :data:`HINDSIGHT_LISTS` when the
-audit had to fall back to the hindsight monthly lists). The replay reads each moment's context
+audit had to fall back to the hindsight monthly lists), and the rules its verdict was reached
+under, marking a verdict that changed under new rules
+(:func:`~vru_risk.fairness_reports.verdicts.changed_verdict_tags`). The replay reads each
+moment's context
 from the data folder (:func:`~vru_risk.features.context.moment_context`), the programmes from
 ``settings.programmes_path`` and the percentiles from the version's reference distribution.
 :func:`fairness_gate_config` is where the gate's thresholds come from, for a model's audit and
@@ -43,6 +46,7 @@ from vru_risk.fairness_reports.notes import CANNOT_ASSESS, GroupNote, one_per_gr
 from vru_risk.fairness_reports.proxy import proxy_notes, proxy_test
 from vru_risk.fairness_reports.report import build_report, write_report
 from vru_risk.fairness_reports.reweighing import reweighing_notes, reweighing_weights
+from vru_risk.fairness_reports.verdicts import changed_verdict_tags
 from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
 from vru_risk.features.context import moment_context
 from vru_risk.flags.programmes import ProgrammeConfigError, load_programmes
@@ -205,6 +209,9 @@ def audit_version(
     out = settings.report_dir(version)
     json_path, html_path = write_report(report, out)
     registry.upload(parent, out, "fairness_report")
+    last_seq = max((e.seq for e in ReviewLog(settings.review_log_path).entries()), default=0)
+    for key, value in changed_verdict_tags(info.tags, result.gate.status, last_seq).items():
+        registry.set_tag(version, key, value)
     registry.set_tag(version, FAIRNESS_TAG, result.gate.status)
     registry.set_tag(version, FAIRNESS_REPORT_TAG, str(html_path))
     registry.set_tag(
