@@ -58,6 +58,7 @@ from vru_risk.fairness_reports.operating_points import (
     ServiceAllocation,
     ServiceLists,
     Threshold,
+    calibration_probability,
     check_operating_point,
     check_operating_point_rows,
     describe_operating_point,
@@ -353,10 +354,4 @@ def _population(op: OperatingPoint) -> str:
 
 
 def _probability(inputs: AuditInputs, op: OperatingPoint) -> np.ndarray | None:
-    if inputs.probability is not None:
-        return inputs.probability
-    higher_is_riskier = not (isinstance(op, Threshold) and op.lower_is_riskier)
-    s = inputs.scores
-    if higher_is_riskier and len(s) and s.min() >= 0.0 and s.max() <= 1.0:
-        return s
-    return None
+    return calibration_probability(inputs.scores, inputs.probability, op)

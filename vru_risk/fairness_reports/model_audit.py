@@ -213,6 +213,7 @@ def audit_model(
                 sensitive_features=sensitive,
                 operating_point=point,
                 person_id=rows["person_id"].to_numpy(),
+                probability=score,
                 n_resamples=n_resamples,
                 seed=seed,
                 intersections=INTERSECTIONS,

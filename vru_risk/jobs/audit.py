@@ -360,8 +360,17 @@ def _subject(info: VersionInfo) -> dict[str, Any]:
 
 
 def _calibration(result: ModelAudit) -> list[dict[str, Any]]:
-    """Calibration error per group; a group too small to judge says why in ``note``."""
+    """Calibration error per group with its 95% interval (resampling people); a group too
+    small to judge says why in ``note``."""
     rows = result.audits[PRIMARY].by_group
+    table = result.intervals
+    interval = {
+        (str(a), str(g)): (lo, hi)
+        for a, g, m, lo, hi in table[["attribute", "group", "metric", "low", "high"]].itertuples(
+            index=False
+        )
+        if m == "calibration_error" and pd.notna(lo) and pd.notna(hi)
+    }
     return [
         {
             "attribute": str(r["attribute"]),
@@ -369,6 +378,8 @@ def _calibration(result: ModelAudit) -> list[dict[str, Any]]:
             "calibration_error": None
             if pd.isna(r["calibration_error"])
             else float(r["calibration_error"]),
+            "interval_low": interval.get((str(r["attribute"]), str(r["group"])), (None, None))[0],
+            "interval_high": interval.get((str(r["attribute"]), str(r["group"])), (None, None))[1],
             "note": f"{CANNOT_ASSESS}: {r['cannot_assess_reason']}"
             if pd.isna(r["calibration_error"]) and isinstance(r["cannot_assess_reason"], str)
             else None,
