@@ -49,6 +49,7 @@ SECTION_ORDER = [
     "proxy",
     "mitigation",
     "gate",
+    "glossary",
     "review-history",
 ]
 
@@ -253,14 +254,14 @@ def test_summary_speaks_in_numbers(report: dict[str, Any]) -> None:
     male = group(report, "sex", "male")
     low, high = male["intervals"]["tpr"]
     assert (
-        f"among the male group {round(100 * male['tpr'])} "
+        f"among male young people {round(100 * male['tpr'])} "
         f"(95% interval {round(100 * low)} to {round(100 * high)})" in text
     )
     verdict = {"pass": "PASSED", "fail": "FAILED", "inconclusive": "INCONCLUSIVE"}
     assert f"Fairness check: {verdict[report['gate']['status']]}" in text
     small = next(s for s in summary if s.startswith("Too few to judge"))
     other = group(report, "ethnicity", "other")
-    assert f"ethnicity: other ({other['count']} young people" in small
+    assert f"Ethnic group: Other ({other['people']} young people" in small
     assert "harm only" in text
 
 
@@ -314,6 +315,7 @@ def test_html_without_model_sections(report: dict[str, Any]) -> None:
         "groups",
         "composition",
         "gate",
+        "glossary",
     ]
     assert "Not part of this report" in html
 

@@ -22,7 +22,9 @@ Example
 
 from __future__ import annotations
 
-from typing import Final
+import re
+from collections.abc import Mapping
+from typing import Any, Final
 
 from vru_risk.fairness_reports.groups import INTERSECTION_SEP, UNKNOWN
 
@@ -43,7 +45,7 @@ GROUP_LABELS: Final[dict[str, dict[str, str]]] = {
         "black": "Black",
         "mixed": "Mixed",
         "white": "White",
-        "other": "another ethnic group",
+        "other": "Other",
     },
     "sen": {
         "none": "no special educational needs",
@@ -62,6 +64,7 @@ GROUP_LABELS: Final[dict[str, dict[str, str]]] = {
 
 #: how sentences name the young people of a group
 _WHO: Final[dict[str, dict[str, str]]] = {
+    "ethnicity": {"other": "young people in another ethnic group"},
     "sen": {
         "none": "young people with no special educational needs",
         "sen_support": "young people receiving SEN support",
@@ -137,7 +140,8 @@ def who(attribute: str, group: str) -> str:
     if INTERSECTION_SEP in attribute:
         return f"young people in the group {group_label(attribute, group)}"
     if group == UNKNOWN:
-        return f"young people whose {attribute_label(attribute).lower()} was not recorded"
+        label = attribute_label(attribute)
+        return f"young people whose {label[:1].lower()}{label[1:]} was not recorded"
     known = _WHO.get(attribute, {}).get(group)
     if known:
         return known
@@ -234,3 +238,45 @@ GLOSSARY: Final[tuple[tuple[str, str], ...]] = (
     ("not recorded", "The record does not say; such young people form a group of their own."),
 )
 """Each term the report uses, with its meaning in plain words."""
+
+
+def column_label(key: str) -> str:
+    """A column of the report's tables in words (a measure, or a mitigation row's per-attribute
+    summary such as ``recall_ratio_sen``).
+
+    >>> column_label("recall_ratio_sen"), column_label("fnr_gap_looked_after")
+    ('smallest recall ratio: special educational needs (SEN)', 'largest miss-rate gap: looked after (in care)')
+    """  # noqa: E501
+    for prefix, words in (
+        ("recall_ratio_", "smallest recall ratio"),
+        ("fnr_gap_", "largest miss-rate gap"),
+    ):
+        if key.startswith(prefix):
+            label = attribute_label(key.removeprefix(prefix))
+            return f"{words}: {label[:1].lower()}{label[1:]}"
+    return measure_label(key)
+
+
+def feature_words(phrase: str) -> str:
+    """A feature's plain-English phrase without its value placeholders ("attended {pct} of
+    school sessions" → "attended … of school sessions").
+
+    >>> feature_words("attended {pct} of school sessions in the last 30 days")
+    'attended … of school sessions in the last 30 days'
+    """
+    return re.sub(r"\{[^}]*\}", "…", phrase)
+
+
+def with_feature_words(
+    proxy: list[dict[str, Any]], phrases: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The proxy test's rows, each with ``top_feature_words``: its top features in plain words
+    (``phrases``: feature name → the catalog's phrase), for the page."""
+    words = {name: feature_words(phrase) for name, phrase in phrases.items()}
+    return [
+        {
+            **row,
+            "top_feature_words": [words.get(n, n.replace("_", " ")) for n in row["top_features"]],
+        }
+        for row in proxy
+    ]

@@ -35,6 +35,7 @@ from vru_risk.data.load import DataFolder, InvalidDataError, open_folder, regist
 from vru_risk.data.validate import FolderNotFoundError
 from vru_risk.fairness_reports.allocation import Allocation, NoReplay, Replay
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig
+from vru_risk.fairness_reports.labels import with_feature_words
 from vru_risk.fairness_reports.model_audit import (
     PRIMARY,
     ModelAudit,
@@ -185,9 +186,9 @@ def audit_version(
             allocation=service_replay(settings, version, config, folder, predictions, model),
             n_resamples=resamples,
         )
-        proxy, proxy_skipped = _proxies(
-            table, predictions, people, config.feature_spec().names, seed
-        )
+        spec = config.feature_spec()
+        proxy, proxy_skipped = _proxies(table, predictions, people, spec.names, seed)
+        proxy = with_feature_words(proxy, {f.name: f.phrase for f in spec.features})
         on_event(StepsDone())
     report = build_report(
         title=f"Fairness audit of vru-risk version {version}",
