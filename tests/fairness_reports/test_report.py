@@ -261,7 +261,7 @@ def test_summary_speaks_in_numbers(report: dict[str, Any]) -> None:
     assert f"Fairness check: {verdict[report['gate']['status']]}" in text
     small = next(s for s in summary if s.startswith("Too few to judge"))
     other = group(report, "ethnicity", "other")
-    assert f"Ethnic group: Other ({other['people']} young people" in small
+    assert f"Ethnicity: Other ({other['people']} young people" in small
     assert "harm only" in text
 
 

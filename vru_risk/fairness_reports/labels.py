@@ -15,7 +15,7 @@ Example
 >>> group_label("ethnicity*sex", "white*female")
 'White, female'
 >>> attribute_label("ethnicity*sex"), measure_label("tpr_ratio")
-('Ethnic group and sex', 'recall ratio to the reference group')
+('Ethnicity and sex', 'recall ratio to the reference group')
 >>> group_label("region", "north_east")
 'north east'
 """
@@ -30,7 +30,7 @@ from vru_risk.fairness_reports.groups import INTERSECTION_SEP, UNKNOWN
 
 ATTRIBUTE_LABELS: Final[dict[str, str]] = {
     "sex": "Sex",
-    "ethnicity": "Ethnic group",
+    "ethnicity": "Ethnicity",
     "sen": "Special educational needs (SEN)",
     "fsm": "Free school meals",
     "looked_after": "Looked after (in care)",
