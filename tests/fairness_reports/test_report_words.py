@@ -90,8 +90,9 @@ def _found(code: str, texts: list[str]) -> list[str]:
     return [t.strip() for t in texts if pattern.search(t)]
 
 
-@pytest.fixture(scope="module")
-def page() -> tuple[dict[str, Any], _Text, set[str]]:
+def full_report() -> tuple[dict[str, Any], set[str]]:
+    """A model's report with every section a panel reads (the allocation replayed, mitigation,
+    proxy test and calibration), and the catalog's feature names."""
     predictions, people = synthetic_window()
     people.loc[people.index[:40], "sen"] = "ehcp"  # every SEN value of the contract
     result = run(predictions, people, allocation=window_replay(predictions))
@@ -127,9 +128,15 @@ def page() -> tuple[dict[str, Any], _Text, set[str]]:
             for g in base["groups"]  # type: ignore[attr-defined]
         ],
     )
+    return report, set(names)
+
+
+@pytest.fixture(scope="module")
+def page(full: tuple[dict[str, Any], set[str]]) -> tuple[dict[str, Any], _Text, set[str]]:
+    report, names = full
     parser = _Text()
     parser.feed(render_html(report))
-    return report, parser, set(names)
+    return report, parser, names
 
 
 def test_no_raw_code_appears_in_the_rendered_report(

@@ -114,6 +114,8 @@ class Criterion:
     explanation: str
     reason: str | None = None
     """Why a criterion is not assessable, in plain words (None when it is)."""
+    direction: str | None = None
+    """Which way the gap runs and what it means for the group, in words (:func:`direction`)."""
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,7 @@ def evaluate_gate(
                     band,
                     status,
                     _explain(name, group, reference, est, low, high, band, status, attribute),
+                    direction=direction(name, attribute, group, reference, est),
                 )
             )
     statuses = {c.status for c in criteria}

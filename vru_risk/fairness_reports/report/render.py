@@ -234,8 +234,12 @@ def render_html(report: Mapping[str, Any]) -> str:
     curves = calibration_charts(calibration)
     error_chart = calibration_error_chart(calibration, tolerance)
     omitted = [name for name in MODEL_SECTIONS if report.get(name) is None]
+    gate_rows: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for criterion in report["gate"]["criteria"]:
+        gate_rows.setdefault((criterion["attribute"], criterion["group"]), []).append(criterion)
     template = _environment().from_string(_template_text())
     page = template.render(
+        gate_rows=list(gate_rows.items()),
         report=report,
         comparison=comparison,
         unassessed=_unassessed(report),
