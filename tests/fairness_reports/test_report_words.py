@@ -181,3 +181,20 @@ def test_the_report_has_a_glossary_of_the_words_it_uses(
     for term in ("EHC plan", "recall", "miss rate", "95% interval", "reference group"):
         assert term in text.labels
     assert "EHC plan" in visible and "{" not in visible  # no raw JSON for the proxy table
+
+
+def test_the_summary_says_which_way_each_failed_gap_runs(
+    page: tuple[dict[str, Any], _Text, set[str]],
+) -> None:
+    report, _, _ = page
+    failed = [
+        c
+        for c in report["gate"]["criteria"]
+        if c["status"] == "fail" and c["metric"] != "calibration_error"
+    ]
+    assert failed  # the synthetic window's gate fails on gaps, not only on calibration
+    sentence = next(s for s in report["summary"] if s.startswith("Fairness check: FAILED"))
+    first = failed[0]
+    assert first["direction"] in sentence
+    assert re.search(r"(MORE|LESS) often than .*: (fewer|more) of them were missed", sentence)
+    assert "fared better than the reference group" in sentence

@@ -134,6 +134,7 @@ def _gate_words(gate: Mapping[str, Any]) -> str:
             "from the reference group's, and calibration was within tolerance."
         )
     if gate["status"] == "fail":
+        failed.sort(key=lambda c: c["metric"] == "calibration_error")  # the primary gaps first
         shown = "; ".join(c["explanation"] for c in failed[:3])
         more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
         return (
