@@ -239,7 +239,7 @@ def audit_with_a_degenerate_group(
     assert all(c["reason"] for c in gated)
     assert report["gate"]["status"] != "pass"  # no evidence on a group: it cannot pass
     html = (out_dir / "report.html").read_text(encoding="utf-8")
-    assert "Groups that could not be assessed" in html and "ethnicity: unknown" in html
+    assert "Groups that could not be assessed" in html and "Ethnicity: not recorded" in html
     assert f"fairness gate: {report['gate']['status']}" in flat(result.stdout)
     assert "groups not assessed in full:" in flat(result.stdout)
 

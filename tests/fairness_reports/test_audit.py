@@ -180,7 +180,7 @@ def test_a_small_group_is_suppressed_with_counts_shown_and_rates_null() -> None:
     result = ten_rows(min_count=3, min_flagged=1)
     unknown = row(result, "sex", "unknown")
     assert unknown["suppressed"]
-    assert unknown["suppression_reason"] == "count 1 < 3; flagged 0 < 1"
+    assert unknown["suppression_reason"] == "people 1 < 3; people flagged 0 < 1"
     assert (unknown["count"], unknown["positives"], unknown["flagged"]) == (1, 1, 0)
     assert unknown[["tpr", "fnr", "fpr", "ppv", "base_rate", "auc"]].isna().all()
     assert math.isnan(unknown["tpr_difference"])

@@ -27,6 +27,7 @@ from markupsafe import escape
 from vru_risk.fairness_reports.audit import audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import FairnessGateConfig, evaluate_gate
+from vru_risk.fairness_reports.labels import attribute_label, group_label
 from vru_risk.fairness_reports.mitigation import (
     AS_IS,
     compare_mitigations,
@@ -241,7 +242,7 @@ def test_audit_intervals_gate_and_report_name_every_group_they_cannot_assess(
     }
     html = render_html(report)
     for attribute, group in noted:
-        assert str(escape(f"{attribute}: {group}")) in html
+        assert str(escape(f"{attribute_label(attribute)}: {group_label(attribute, group)}")) in html
     if expected:
         assert "cannot be assessed" in html
 

@@ -47,7 +47,7 @@ def by_group(*rows: tuple[str, str, bool, bool, float]) -> pd.DataFrame:
                 "group": g,
                 "is_reference": ref,
                 "suppressed": sup,
-                "suppression_reason": "count 12 < 50" if sup else None,
+                "suppression_reason": "people 12 < 50" if sup else None,
                 "calibration_error": ce,
             }
             for a, g, ref, sup, ce in rows
@@ -66,6 +66,7 @@ def good(attribute: str, group: str) -> list[tuple[str, str, str, float, float, 
     return [
         (attribute, group, "tpr_ratio", 1.0, 0.9, 1.1),
         (attribute, group, "fnr_difference", 0.0, -0.05, 0.05),
+        (attribute, group, "calibration_error", 0.03, 0.02, 0.04),
     ]
 
 
@@ -104,9 +105,33 @@ def test_a_fail_on_recall() -> None:
 
 def test_a_fail_on_calibration_alone() -> None:
     frame = by_group(("sex", "female", True, False, 0.02), ("sex", "male", False, False, 0.09))
-    gate = evaluate_gate(intervals(*good("sex", "male")), frame, CONFIG)
+    table = intervals(
+        *good("sex", "male")[:2], ("sex", "male", "calibration_error", 0.09, 0.07, 0.11)
+    )
+    gate = evaluate_gate(table, frame, CONFIG)
     assert gate.status == "fail"
     assert statuses(gate.criteria)["male:calibration_error"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("estimate", "low", "high", "expected"),
+    [
+        (0.04, 0.03, 0.07, "inconclusive"),  # the point is within 0.05, the interval is not
+        (0.06, 0.04, 0.08, "inconclusive"),  # the point is above 0.05: no fail on it alone
+        (0.02, 0.01, 0.05, "pass"),
+    ],
+)
+def test_calibration_is_judged_on_its_interval_not_on_a_point(
+    estimate: float, low: float, high: float, expected: str
+) -> None:
+    frame = by_group(("sex", "female", True, False, 0.02), ("sex", "male", False, False, estimate))
+    table = intervals(
+        *good("sex", "male")[:2], ("sex", "male", "calibration_error", estimate, low, high)
+    )
+    criterion = evaluate_gate(table, frame, CONFIG).criteria[2]
+    assert (criterion.metric, criterion.status) == ("calibration_error", expected)
+    assert (criterion.low, criterion.high) == (low, high)
+    assert "95% interval" in criterion.explanation
 
 
 def test_an_inconclusive_interval() -> None:
@@ -143,7 +168,7 @@ def test_a_suppressed_group_is_not_assessable() -> None:
     unknown = [c for c in gate.criteria if c.group == "unknown"]
     assert [c.status for c in unknown] == ["not assessable"] * 3
     assert all(c.estimate is None and c.low is None for c in unknown)
-    assert "count 12 < 50" in unknown[0].explanation
+    assert "people 12 < 50" in unknown[0].explanation
     assert gate.status == "inconclusive"  # all the rest pass, but not everything could be judged
 
 
@@ -204,6 +229,7 @@ def test_configured_bands_are_used() -> None:
     table = intervals(
         ("sex", "male", "tpr_ratio", 0.75, 0.72, 0.78),
         ("sex", "male", "fnr_difference", 0.0, -0.05, 0.05),
+        ("sex", "male", "calibration_error", 0.03, 0.02, 0.04),
     )
     assert evaluate_gate(table, SEX, CONFIG).status == "fail"
     loose = FairnessGateConfig(recall_ratio_low=0.7)
@@ -225,3 +251,31 @@ def test_to_dict_is_json() -> None:
     first = plain["criteria"][0]
     assert first["band"] == [0.8, 1.25]
     assert {"attribute", "group", "reference", "metric", "estimate", "low", "high"} <= set(first)
+
+
+def test_every_gap_says_its_direction_and_who_is_missed() -> None:
+    sen = by_group(("sen", "none", True, False, 0.02), ("sen", "ehcp", False, False, 0.02))
+    more = evaluate_gate(
+        intervals(
+            ("sen", "ehcp", "tpr_ratio", 1.99, 1.5, 2.6),
+            ("sen", "ehcp", "fnr_difference", -0.3, -0.4, -0.2),
+        ),
+        sen,
+        CONFIG,
+    )
+    ratio, difference = more.criteria[0], more.criteria[1]
+    assert ratio.explanation.startswith(
+        "young people with an EHC plan were reached MORE often than young people with no "
+        "special educational needs (the reference group): fewer of them were missed "
+        "(recall ratio to the reference group 1.99, 95% interval 1.50 to 2.60"
+    )
+    assert "missed LESS often" in difference.explanation
+    assert "fewer of them were missed" in difference.explanation
+    less = evaluate_gate(intervals(("sen", "ehcp", "tpr_ratio", 0.5, 0.4, 0.6)), sen, CONFIG)
+    assert "reached LESS often" in less.criteria[0].explanation
+    assert "more of them were missed" in less.criteria[0].explanation
+    fpr = evaluate_gate(
+        intervals(("sen", "ehcp", "fpr_ratio", 1.4, 1.3, 1.5)), sen, CONFIG, metric="fpr"
+    )
+    assert "flagged wrongly MORE often" in fpr.criteria[0].explanation
+    assert "ehcp" not in " ".join(c.explanation for c in fpr.criteria)

@@ -49,6 +49,7 @@ SECTION_ORDER = [
     "proxy",
     "mitigation",
     "gate",
+    "glossary",
     "review-history",
 ]
 
@@ -197,7 +198,7 @@ def test_suppressed_groups_keep_counts_and_null_rates(report: dict[str, Any]) ->
     other = group(report, "ethnicity", "other")
     assert other["suppressed"] is True
     assert other["count"] < 50
-    assert "count" in other["suppression_reason"]
+    assert "people" in other["suppression_reason"]
     assert all(other[rate] is None for rate in RATES)
     assert all(value is None for value in other["intervals"].values())
     gated = [c for c in report["gate"]["criteria"] if c["group"] == "other"]
@@ -253,14 +254,14 @@ def test_summary_speaks_in_numbers(report: dict[str, Any]) -> None:
     male = group(report, "sex", "male")
     low, high = male["intervals"]["tpr"]
     assert (
-        f"among the male group {round(100 * male['tpr'])} "
+        f"among male young people {round(100 * male['tpr'])} "
         f"(95% interval {round(100 * low)} to {round(100 * high)})" in text
     )
     verdict = {"pass": "PASSED", "fail": "FAILED", "inconclusive": "INCONCLUSIVE"}
     assert f"Fairness check: {verdict[report['gate']['status']]}" in text
     small = next(s for s in summary if s.startswith("Too few to judge"))
     other = group(report, "ethnicity", "other")
-    assert f"ethnicity: other ({other['count']} young people" in small
+    assert f"Ethnicity: Other ({other['people']} young people" in small
     assert "harm only" in text
 
 
@@ -314,6 +315,7 @@ def test_html_without_model_sections(report: dict[str, Any]) -> None:
         "groups",
         "composition",
         "gate",
+        "glossary",
     ]
     assert "Not part of this report" in html
 

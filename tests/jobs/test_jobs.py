@@ -27,6 +27,7 @@ from tests.trained import (
     one_thread_settings,
     seed_feature_cache,
 )
+from vru_risk.fairness_reports.verdicts import AUDIT_RULES
 from vru_risk.flags.ledger import issued_file, read_flags_file
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.jobs.audit import AuditOutcome, audit_version
@@ -40,10 +41,12 @@ from vru_risk.models.review_log import ReviewLog
 from vru_risk.models.tags import (
     ALLOCATION_RULE,
     AUDIT_ALLOCATION_TAG,
+    AUDIT_RULES_TAG,
     CANDIDATE,
     FAIRNESS_TAG,
     TRAINED_BY_TAG,
     TRAINING_ALLOCATION_TAG,
+    VERDICT_CHANGED_TAG,
 )
 from vru_risk.settings import Settings
 from vru_risk.training.config import load_experiment
@@ -161,6 +164,9 @@ def test_an_audit_runs_from_python_writes_the_report_and_tags_the_gate(
     assert tags[FAIRNESS_TAG] == outcome.gate.status
     # the rates are those of the service's allocation, replayed: the version says so
     assert tags[AUDIT_ALLOCATION_TAG] == ALLOCATION_RULE
+    # and the rules the verdict was reached under; a first audit changes no verdict
+    assert tags[AUDIT_RULES_TAG] == AUDIT_RULES
+    assert VERDICT_CHANGED_TAG not in tags
     allocation = outcome.report["allocation"]
     assert allocation["replayed"] and allocation["fallback"] is None
     assert outcome.report["population"] == "moments"

@@ -43,8 +43,12 @@ from vru_risk.fairness_reports.groups import choose_references
 from vru_risk.fairness_reports.inputs import AuditInputs, check_count, check_inputs
 from vru_risk.fairness_reports.metrics import (
     COMPARED_METRICS,
+    MIN_PEOPLE,
+    MIN_PEOPLE_FLAGGED,
+    MIN_PEOPLE_WITH_OUTCOME,
     RATE_METRICS,
     compare,
+    distinct_people,
     group_metrics,
     safe_divide,
 )
@@ -54,6 +58,7 @@ from vru_risk.fairness_reports.operating_points import (
     ServiceAllocation,
     ServiceLists,
     Threshold,
+    calibration_probability,
     check_operating_point,
     check_operating_point_rows,
     describe_operating_point,
@@ -193,11 +198,12 @@ def audit(
     operating_point: OperatingPoint,
     intersections: Sequence[tuple[str, ...]] = (),
     reference_groups: Mapping[str, str] | None = None,
-    min_count: int = 50,
-    min_positives: int = 10,
-    min_flagged: int = 5,
+    min_count: int = MIN_PEOPLE,
+    min_positives: int = MIN_PEOPLE_WITH_OUTCOME,
+    min_flagged: int = MIN_PEOPLE_FLAGGED,
     calibration_bins: int = 10,
     probability: npt.ArrayLike | None = None,
+    person_id: npt.ArrayLike | None = None,
 ) -> AuditResult:
     """Audit a ranking at an operating point, per sensitive attribute and intersection.
 
@@ -217,12 +223,17 @@ def audit(
     reference_groups : mapping, optional
         Attribute → reference group; by default the largest group with no ``"unknown"`` part.
     min_count, min_positives, min_flagged : int
-        A group below any of these is suppressed: counts shown, rates NaN.
+        A group with fewer distinct people than ``min_count``, people with the outcome than
+        ``min_positives`` or people flagged than ``min_flagged`` is suppressed: counts shown,
+        rates NaN (:mod:`.metrics`: suppression by distinct people).
     calibration_bins : int
         Equal-width probability bins of the calibration error.
     probability : array-like, optional
         Calibrated probabilities for the calibration error. By default the scores, when they
         all lie in [0, 1] and higher is riskier; otherwise the calibration error is NaN.
+    person_id : array-like, optional
+        The person of each row, so that small cells are counted in distinct people. By default
+        the operating point's own (``ServiceLists``), else each row is a different person.
 
     Returns
     -------
@@ -282,6 +293,11 @@ def audit(
         probability=None if prob is None else prob[rows],
         calibration_bins=calibration_bins,
     )
+    person = _person(person_id, op, n)[rows]
+    frames = {
+        attribute: frame.join(distinct_people(person, inputs.groups[attribute][rows], y, flagged))
+        for attribute, frame in frames.items()
+    }
 
     reference = choose_references({a: f["count"] for a, f in frames.items()}, reference_groups)
     thresholds = {
@@ -310,6 +326,23 @@ def audit(
     )
 
 
+def _person(person_id: npt.ArrayLike | None, op: OperatingPoint, n: int) -> np.ndarray:
+    """The person of each row: given, the operating point's own, or one person per row."""
+    if person_id is None and isinstance(op, ServiceLists):
+        person_id = op.person_id
+    if person_id is None:
+        return np.arange(n)
+    ids = np.asarray(person_id, dtype=object).ravel()
+    if len(ids) != n:
+        raise ValueError(
+            f"person_id has {len(ids)} rows but y_true has {n}: pass one id per row, aligned "
+            "with y_true"
+        )
+    if pd.isna(pd.Series(ids)).any():
+        raise ValueError("person_id has missing values: every row needs a person")
+    return ids
+
+
 def _population(op: OperatingPoint) -> str:
     """What one counted unit is: a person-month (the hindsight monthly lists), a teachable
     moment (the service's allocation replayed), or a row."""
@@ -321,10 +354,4 @@ def _population(op: OperatingPoint) -> str:
 
 
 def _probability(inputs: AuditInputs, op: OperatingPoint) -> np.ndarray | None:
-    if inputs.probability is not None:
-        return inputs.probability
-    higher_is_riskier = not (isinstance(op, Threshold) and op.lower_is_riskier)
-    s = inputs.scores
-    if higher_is_riskier and len(s) and s.min() >= 0.0 and s.max() <= 1.0:
-        return s
-    return None
+    return calibration_probability(inputs.scores, inputs.probability, op)

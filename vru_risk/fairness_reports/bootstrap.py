@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +51,13 @@ import pandas as pd
 from vru_risk.fairness_reports.confusion import CONFUSION_RATES, FN, FP, TP, rates_from_cells
 from vru_risk.fairness_reports.groups import choose_references
 from vru_risk.fairness_reports.inputs import check_inputs
-from vru_risk.fairness_reports.metrics import safe_divide, suppression_reason
+from vru_risk.fairness_reports.metrics import (
+    MIN_PEOPLE,
+    MIN_PEOPLE_FLAGGED,
+    MIN_PEOPLE_WITH_OUTCOME,
+    safe_divide,
+    suppression_reason,
+)
 from vru_risk.fairness_reports.operating_points import (
     OperatingPoint,
     ServiceAllocation,
@@ -59,55 +65,53 @@ from vru_risk.fairness_reports.operating_points import (
     Threshold,
     TopFraction,
     TopK,
+    calibration_probability,
     check_operating_point,
     check_operating_point_rows,
     fraction_to_k,
     select,
     top_k_flags,
 )
+from vru_risk.fairness_reports.resample import (
+    Design,
+    calibration_errors,
+    confusion_cells,
+    distinct_people_of,
+    make_design,
+)
 from vru_risk.fairness_reports.unassessable import Cell, base_metric, interval_reason
-from vru_risk.models.service_lists import month_codes, service_list_rows
+from vru_risk.models.service_lists import service_list_rows
 
-__all__ = ["BOOTSTRAP_METRICS", "bootstrap_intervals"]
+__all__ = ["BOOTSTRAP_METRICS", "CALIBRATION", "bootstrap_intervals"]
 
 BOOTSTRAP_METRICS: tuple[str, ...] = CONFUSION_RATES
 """Rates with intervals; each also as ``<metric>_difference`` and ``<metric>_ratio``."""
-
-
-@dataclass(frozen=True, eq=False)
-class _Design:
-    """Integer-coded inputs for fast replicates."""
-
-    y: np.ndarray  # (n,) 0/1
-    scores: np.ndarray  # (n,)
-    gid: np.ndarray  # (n, attributes): global group id of each row under each attribute
-    attribute_of: np.ndarray  # (groups,) attribute index of each global group
-    labels: list[tuple[str, str]]  # (attribute, group) of each global group
-    by_person: np.ndarray  # row positions sorted by person
-    starts: np.ndarray  # (people,) first position of each person in by_person
-    sizes: np.ndarray  # (people,) rows per person
-    month: np.ndarray | None  # (n,) month codes (ServiceLists only)
-    score_rank: np.ndarray  # (n,) dense rank of the score (0 = lowest), as float
-
-    @property
-    def n_groups(self) -> int:
-        return len(self.labels)
-
-
-def _cells(design: _Design, rows: np.ndarray, flagged: np.ndarray) -> np.ndarray:
-    """Confusion cells ``(groups, 4)`` of the given population rows and their flags."""
-    cell = 2 * design.y[rows] + flagged.astype(np.int64)
-    index = (design.gid[rows] * 4 + cell[:, None]).ravel()
-    return np.bincount(index, minlength=4 * design.n_groups).reshape(-1, 4)
+CALIBRATION = "calibration_error"
+"""A group's calibration error: an interval of its own (no difference or ratio), when the
+scores are probabilities."""
 
 
 def _replicate(
-    design: _Design,
+    design: Design,
     op: OperatingPoint,
     fixed_flags: np.ndarray | None,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """One replicate's confusion cells: draw people, take their rows, re-apply ``op``."""
+    """One replicate's confusion cells (and, with probabilities, each group's calibration error
+    as a fifth column): draw people, take their rows, re-apply ``op``."""
+    cells, population = _replicate_cells(design, op, fixed_flags, rng)
+    if design.bin is None:
+        return cells
+    return np.column_stack([cells, calibration_errors(design, population)])
+
+
+def _replicate_cells(
+    design: Design,
+    op: OperatingPoint,
+    fixed_flags: np.ndarray | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One replicate's confusion cells and the rows of its audited population."""
     people = len(design.sizes)
     draws = rng.integers(0, people, size=people)
     sizes = design.sizes[draws]
@@ -117,12 +121,12 @@ def _replicate(
     rows = design.by_person[offsets]
     if isinstance(op, Threshold | ServiceAllocation):
         assert fixed_flags is not None
-        return _cells(design, rows, fixed_flags[rows])
+        return confusion_cells(design, rows, fixed_flags[rows]), rows
     if isinstance(op, TopK):
-        return _cells(design, rows, top_k_flags(design.scores[rows], op.k))
+        return confusion_cells(design, rows, top_k_flags(design.scores[rows], op.k)), rows
     if isinstance(op, TopFraction):
         k = fraction_to_k(op.fraction, total)
-        return _cells(design, rows, top_k_flags(design.scores[rows], k))
+        return confusion_cells(design, rows, top_k_flags(design.scores[rows], k)), rows
     assert design.month is not None
     # riskiest first: score rank, then a fresh random tiebreak in [0, 1) (one sort)
     order = np.argsort(-(design.score_rank[rows] + rng.random(total)))
@@ -132,7 +136,7 @@ def _replicate(
         design.month[rows],
         capacity=op.capacity,
     )
-    return _cells(design, rows[lists.rows], lists.flagged)
+    return confusion_cells(design, rows[lists.rows], lists.flagged), rows[lists.rows]
 
 
 def _percentiles(values: np.ndarray, quantiles: Sequence[float]) -> list[np.ndarray]:
@@ -163,9 +167,11 @@ def bootstrap_intervals(
     seed: int = 0,
     reference_groups: Mapping[str, str] | None = None,
     intersections: Sequence[tuple[str, ...]] = (),
-    min_count: int = 50,
-    min_positives: int = 10,
-    min_flagged: int = 5,
+    min_count: int = MIN_PEOPLE,
+    min_positives: int = MIN_PEOPLE_WITH_OUTCOME,
+    min_flagged: int = MIN_PEOPLE_FLAGGED,
+    probability: npt.ArrayLike | None = None,
+    calibration_bins: int = 10,
 ) -> pd.DataFrame:
     """Percentile intervals of group rates and their gaps to the reference, resampling people.
 
@@ -183,7 +189,12 @@ def bootstrap_intervals(
     seed : int
         Seeds the draws (and the tie-breaking inside rebuilt service lists).
     min_count, min_positives, min_flagged : int
-        The audit's suppression thresholds, applied to the full sample.
+        The audit's suppression thresholds, applied to the full sample's distinct people.
+    probability : array-like, optional
+        Calibrated probabilities (as in the audit: by default the scores, when they are
+        probabilities): each group's calibration error (:data:`CALIBRATION`, over
+        ``calibration_bins`` equal-width bins) then gets an interval like the rates, resampling
+        people; scores that are not probabilities get no calibration rows.
 
     Returns
     -------
@@ -202,20 +213,26 @@ def bootstrap_intervals(
         raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), e.g. 0.95; got {confidence!r}")
-    inputs = check_inputs(y_true, scores, sensitive_features, intersections)
+    inputs = check_inputs(y_true, scores, sensitive_features, intersections, probability)
     n = len(inputs.y_true)
     check_operating_point_rows(op, n)
     person = _resolve_person(person_id, op, n)
     if n == 0:
         raise ValueError("y_true is empty: there is nothing to resample")
 
-    design = _design(inputs.y_true, inputs.scores, inputs.groups, person, op)
+    design = make_design(inputs.y_true, inputs.scores, inputs.groups, person, op)
+    prob = calibration_probability(inputs.scores, inputs.probability, op)
+    if prob is not None:
+        edges = np.linspace(0.0, 1.0, calibration_bins + 1)[1:-1]
+        which = np.clip(np.digitize(prob, edges), 0, calibration_bins - 1).astype(np.int64)
+        design = replace(design, probability=prob, bin=which, bins=calibration_bins)
     full = select(inputs.scores, op)
-    point_cells = _cells(design, full.rows, full.flagged)
+    point_cells = confusion_cells(design, full.rows, full.flagged)
 
     counts = point_cells.sum(axis=1)
     positives = point_cells[:, FN] + point_cells[:, TP]
     flagged = point_cells[:, FP] + point_cells[:, TP]
+    people = distinct_people_of(design, person, full.rows, full.flagged)
     suppressed = np.array(
         [
             suppression_reason(
@@ -227,7 +244,7 @@ def bootstrap_intervals(
                 min_flagged=min_flagged,
             )
             is not None
-            for c, p, f in zip(counts, positives, flagged, strict=True)
+            for c, p, f in people
         ],
         dtype=bool,
     )
@@ -257,14 +274,17 @@ def bootstrap_intervals(
     )
 
     point = _with_comparisons(rates_from_cells(point_cells), reference_gid, suppressed)
-    replicates = _with_comparisons(rates_from_cells(replicate_cells), reference_gid, suppressed)
+    replicates = _with_comparisons(
+        rates_from_cells(replicate_cells[..., :4]), reference_gid, suppressed
+    )
+    if design.bin is not None:  # calibration within each group: an interval like the others
+        point[CALIBRATION] = np.where(suppressed, math.nan, calibration_errors(design, full.rows))
+        replicates[CALIBRATION] = np.where(suppressed, math.nan, replicate_cells[..., 4])
     alpha = 1.0 - confidence
     is_reference = np.arange(design.n_groups) == reference_gid
     cells = [
         Cell(group, int(c), int(p), int(f), bool(s))
-        for (_, group), c, p, f, s in zip(
-            design.labels, counts, positives, flagged, suppressed, strict=True
-        )
+        for (_, group), (c, p, f), s in zip(design.labels, people, suppressed, strict=True)
     ]
     thresholds = {
         "min_count": min_count,
@@ -276,7 +296,7 @@ def bootstrap_intervals(
         values = replicates[metric]
         low, high = _percentiles(values, (alpha / 2, 1 - alpha / 2))
         undefined = np.isnan(values).mean(axis=0)
-        comparison = metric not in BOOTSTRAP_METRICS
+        comparison = metric.endswith(("_difference", "_ratio"))
         for g, (attribute, group) in enumerate(design.labels):
             if (comparison and is_reference[g]) or counts[g] == 0:
                 continue
@@ -351,39 +371,3 @@ def _resolve_person(person_id: npt.ArrayLike | None, op: OperatingPoint, n: int)
             )
     codes, _ = pd.factorize(ids)
     return codes.astype(np.int64)
-
-
-def _design(
-    y: np.ndarray,
-    scores: np.ndarray,
-    groups: Mapping[str, np.ndarray],
-    person: np.ndarray,
-    op: OperatingPoint,
-) -> _Design:
-    columns: list[np.ndarray] = []
-    labels: list[tuple[str, str]] = []
-    attribute_of: list[int] = []
-    offset = 0
-    for index, (attribute, values) in enumerate(groups.items()):
-        codes, levels = pd.factorize(values, sort=True)
-        columns.append(codes.astype(np.int64) + offset)
-        labels.extend((attribute, str(level)) for level in levels)
-        attribute_of.extend([index] * len(levels))
-        offset += len(levels)
-    by_person = np.argsort(person, kind="stable")
-    sizes = np.bincount(person)
-    starts = np.cumsum(sizes) - sizes
-    return _Design(
-        y=y.astype(np.int64),
-        scores=scores,
-        gid=np.column_stack(columns),
-        attribute_of=np.asarray(attribute_of, dtype=np.int64),
-        labels=labels,
-        by_person=by_person,
-        starts=starts,
-        sizes=sizes,
-        month=month_codes(op.as_of, name="ServiceLists.as_of")
-        if isinstance(op, ServiceLists)
-        else None,
-        score_rank=np.unique(scores, return_inverse=True)[1].astype(float),
-    )

@@ -8,7 +8,9 @@ needed support and was not flagged. For every audited attribute and every non-re
 - ``fnr_difference``: the group's miss rate minus the reference group's, within
   ``± max_fnr_difference`` (default 0.10);
 - ``calibration_error``: the group's expected calibration error at most
-  ``max_calibration_error`` (default 0.05).
+  ``max_calibration_error`` (default 0.05), judged on its 95% person-level bootstrap interval
+  like the others (pass: the whole interval at most the tolerance; fail: wholly above), never
+  on a point estimate.
 
 The bands are :class:`~vru_risk.models.gate_config.FairnessGateConfig`, the ``fairness_gate:``
 section of the experiment file the audited version was trained with (``experiment.fairness_gate``);
@@ -46,6 +48,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from vru_risk.fairness_reports.bootstrap import CALIBRATION
+from vru_risk.fairness_reports.labels import measure_label, who
 from vru_risk.fairness_reports.notes import CANNOT_ASSESS, STAGE_GATE, GroupNote, join_reasons
 from vru_risk.models.gate_config import FairnessGateConfig
 
@@ -110,6 +114,8 @@ class Criterion:
     explanation: str
     reason: str | None = None
     """Why a criterion is not assessable, in plain words (None when it is)."""
+    direction: str | None = None
+    """Which way the gap runs and what it means for the group, in words (:func:`direction`)."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,7 @@ def evaluate_gate(
     checks = (
         (ratio, (config.recall_ratio_low, config.recall_ratio_high)),
         (difference, (-config.max_fnr_difference, config.max_fnr_difference)),
+        (CALIBRATION, (0.0, config.max_calibration_error)),
     )
     for _, row in by_group.iterrows():
         attribute, group = str(row["attribute"]), str(row["group"])
@@ -214,8 +221,17 @@ def evaluate_gate(
                 & (intervals["group"] == group)
                 & (intervals["metric"] == name)
             ]
-            if match.empty or bool(row["suppressed"]):
-                reason = _too_few(row) if bool(row["suppressed"]) else "no interval was given"
+            if bool(row["suppressed"]):
+                reason = _too_few(row)
+            elif name == CALIBRATION and _num(row.get(CALIBRATION)) is None:
+                reason = (
+                    "the scores are not calibrated probabilities, so calibration cannot be checked"
+                )
+            elif match.empty:
+                reason = "no interval was given"
+            else:
+                reason = ""
+            if reason:
                 criteria.append(_unassessable(attribute, group, reference, name, band, reason))
                 continue
             m = match.iloc[0]
@@ -236,35 +252,8 @@ def evaluate_gate(
                     high,
                     band,
                     status,
-                    _explain(name, group, reference, est, low, high, band, status),
-                )
-            )
-        ce = _num(row.get("calibration_error"))
-        tol = (0.0, config.max_calibration_error)
-        if ce is None or bool(row["suppressed"]):
-            reason = (
-                _too_few(row)
-                if bool(row["suppressed"])
-                else "the scores are not calibrated probabilities, so calibration cannot be checked"
-            )
-            criteria.append(
-                _unassessable(attribute, group, reference, "calibration_error", tol, reason)
-            )
-        else:
-            ok: Status = "pass" if ce <= config.max_calibration_error else "fail"
-            criteria.append(
-                Criterion(
-                    attribute,
-                    group,
-                    reference,
-                    "calibration_error",
-                    ce,
-                    None,
-                    None,
-                    tol,
-                    ok,
-                    f"calibration error {ce:.3f} in group {group} "
-                    f"({'within' if ok == 'pass' else 'above'} {config.max_calibration_error})",
+                    _explain(name, group, reference, est, low, high, band, status, attribute),
+                    direction=direction(name, attribute, group, reference, est),
                 )
             )
     statuses = {c.status for c in criteria}
@@ -326,19 +315,66 @@ def _unassessable(
         None,
         band,
         "not assessable",
-        f"{_what(metric, group, reference)}: {CANNOT_ASSESS}, because {reason}; "
+        f"{_what(metric, group, reference, attribute)}: {CANNOT_ASSESS}, because {reason}; "
         "neither a pass nor a fail",
         reason,
     )
 
 
-def _what(metric: str, group: str, reference: str) -> str:
+def _what(metric: str, group: str, reference: str, attribute: str = "") -> str:
     base, _, kind = metric.rpartition("_")
+    them, us = _who(attribute, group), _who(attribute, reference)
     if kind == "ratio" and base in _RATE_WORDS:
-        return f"{_RATE_WORDS[base]} of {group} relative to {reference}"
+        return f"{_RATE_WORDS[base]} of {them} relative to {us}"
     if kind == "difference" and base in _RATE_WORDS:
-        return f"{_RATE_WORDS[base]} of {group} minus {reference}"
-    return f"calibration error in group {group}"
+        return f"{_RATE_WORDS[base]} of {them} minus {us}"
+    return f"calibration error among {_who(attribute, group)}"
+
+
+def _who(attribute: str, group: str) -> str:
+    return who(attribute, group) if attribute else group
+
+
+#: per gate measure: the verb phrase of "more"/"less" often, and what that means for the group
+_DIRECTION: dict[str, tuple[str, str, str]] = {
+    # measure: (what happened more or less often, consequence if more, consequence if less)
+    "tpr": ("reached", "fewer of them were missed", "more of them were missed"),
+    "fnr": ("missed", "more of them were missed", "fewer of them were missed"),
+    "fpr": (
+        "flagged wrongly",
+        "more of them were flagged without going on to the outcome",
+        "fewer of them were flagged without going on to the outcome",
+    ),
+    "ppv": (
+        "followed by the outcome when flagged",
+        "a flag on them was more often right",
+        "a flag on them was more often wrong",
+    ),
+}
+
+
+def direction(
+    metric: str, attribute: str, group: str, reference: str, estimate: float | None
+) -> str | None:
+    """Which way a gap runs and what it means for the group, in words, or None (calibration, no
+    estimate, or no gap at all).
+
+    >>> direction("tpr_ratio", "sen", "ehcp", "none", 1.99)
+    'young people with an EHC plan were reached MORE often than young people with no special educational needs (the reference group): fewer of them were missed'
+    """  # noqa: E501
+    base, _, kind = metric.rpartition("_")
+    if base not in _DIRECTION or estimate is None or kind not in ("ratio", "difference"):
+        return None
+    level = 1.0 if kind == "ratio" else 0.0
+    if estimate == level:
+        return None
+    done, if_more, if_less = _DIRECTION[base]
+    more = estimate > level
+    return (
+        f"{_who(attribute, group)} were {done} "
+        f"{'MORE' if more else 'LESS'} often than {_who(attribute, reference)} (the reference "
+        f"group): {if_more if more else if_less}"
+    )
 
 
 def _explain(
@@ -350,8 +386,9 @@ def _explain(
     high: float | None,
     band: tuple[float, float],
     status: Status,
+    attribute: str = "",
 ) -> str:
-    what = _what(metric, group, reference)
+    what = _what(metric, group, reference, attribute)
     if low is None or high is None:
         return f"{what}: not assessable"
     verdict = {
@@ -360,8 +397,13 @@ def _explain(
         "inconclusive": "straddles the band: the panel decides",
         "not assessable": "not assessable",
     }[status]
-    point = "" if est is None else f"{est:.2f} "  # no point estimate: only its interval
-    return (
-        f"{what}: {point}(95% interval {low:.2f} to {high:.2f}); band "
+    digits = 3 if metric == CALIBRATION else 2
+    point = "" if est is None else f"{est:.{digits}f}, "  # no point estimate: only its interval
+    figures = (
+        f"{measure_label(metric)} {point}95% interval {low:.{digits}f} to {high:.{digits}f}; band "
         f"{band[0]:g} to {band[1]:g}; {verdict}"
     )
+    said = direction(metric, attribute, group, reference, est)
+    if said is None:
+        return f"{what}: {figures}"
+    return f"{said} ({figures})"

@@ -16,14 +16,20 @@ Every point estimate is computed by :class:`fairlearn.metrics.MetricFrame` (Fair
 ``count``, ``selection_rate``, ``true_positive_rate``, ``false_negative_rate``,
 ``false_positive_rate`` and small callables for the rest).
 
-Suppression
------------
-A group with fewer than ``min_count`` members, ``min_positives`` positives or ``min_flagged``
-flagged rows is *suppressed*: its counts stay visible, its rates (and its differences and ratios)
+Suppression (by distinct people)
+--------------------------------
+Cells are counted in *distinct people*, not in rows: a young person with twenty teachable
+moments is one person. ``people``, ``people_with_outcome`` and ``people_flagged`` (columns of
+``by_group``, :func:`distinct_people`) are the distinct people of a group, of its rows with the
+outcome and of its flagged rows. A group with fewer than ``min_count`` people, ``min_positives``
+people with the outcome or ``min_flagged`` people flagged (defaults :data:`MIN_PEOPLE`,
+:data:`MIN_PEOPLE_WITH_OUTCOME`, :data:`MIN_PEOPLE_FLAGGED`, the one home of these minimums) is
+*suppressed*: its counts stay visible, its rates (and its differences and ratios)
 are **NaN** in ``by_group`` and **None** in ``AuditResult.to_records``, ``suppressed`` is True
-and ``suppression_reason`` says which threshold it missed. The composition shares are computed
-from counts that are shown anyway, so they are not suppressed. The overall row is never
-suppressed.
+and ``suppression_reason`` says which threshold it missed. :data:`SUPPRESSION_RULE` names this
+rule; an audit records it (with the other rules its verdict depends on) in the version's tags.
+The composition shares are computed from counts that are shown anyway, so they are not
+suppressed. The overall row is never suppressed.
 
 Comparisons with a reference group
 ----------------------------------
@@ -41,7 +47,7 @@ larger part of the list than of those who had the outcome).
 Example
 -------
 >>> suppression_reason(12, 0, 3, min_count=50, min_positives=0, min_flagged=5)
-'count 12 < 50; flagged 3 < 5'
+'people 12 < 50; people flagged 3 < 5'
 >>> safe_divide(np.array([1.0, 1.0, 1.0]), np.array([2.0, 0.0, np.nan])).tolist()
 [0.5, nan, nan]
 """
@@ -84,6 +90,16 @@ COMPARED_METRICS: tuple[str, ...] = RATE_METRICS
 """Rates with ``<metric>_difference`` and ``<metric>_ratio`` columns against the reference."""
 
 COUNT_COLUMNS: tuple[str, ...] = ("count", "positives", "flagged")
+PEOPLE_COLUMNS: tuple[str, ...] = ("people", "people_with_outcome", "people_flagged")
+"""Distinct people of a group, of its rows with the outcome and of its flagged rows."""
+
+#: the smallest cell whose rates are shown, in distinct people (the one home of these minimums;
+#: a cell below any of them is suppressed: counts shown, rates withheld)
+MIN_PEOPLE = 50
+MIN_PEOPLE_WITH_OUTCOME = 10
+MIN_PEOPLE_FLAGGED = 5
+#: the small-cell rule these minimums are applied under (counted in distinct people, not rows)
+SUPPRESSION_RULE = "distinct-people-1"
 
 # ---------------------------------------------------------------------------- metric callables
 # MetricFrame calls each with (y_true, y_pred) positionally, plus any sample parameters.
@@ -200,23 +216,56 @@ def _tidy(raw: pd.DataFrame) -> pd.DataFrame:
 def suppression_reason(
     n: int, positives: int, flagged: int, *, min_count: int, min_positives: int, min_flagged: int
 ) -> str | None:
-    """Why a group's rates are withheld ("count 12 < 50; flagged 3 < 5"), or None."""
+    """Why a group's rates are withheld ("people 12 < 50; people flagged 3 < 5"), or None;
+    the counts are distinct people."""
     reasons = [
         f"{name} {value} < {minimum}"
         for name, value, minimum in (
-            ("count", n, min_count),
-            ("positives", positives, min_positives),
-            ("flagged", flagged, min_flagged),
+            ("people", n, min_count),
+            ("people with the outcome", positives, min_positives),
+            ("people flagged", flagged, min_flagged),
         )
         if value < minimum
     ]
     return "; ".join(reasons) if reasons else None
 
 
+def distinct_people(
+    person: npt.ArrayLike, labels: npt.ArrayLike, y: npt.ArrayLike, flagged: npt.ArrayLike
+) -> pd.DataFrame:
+    """Distinct people per group (:data:`PEOPLE_COLUMNS`), indexed by group label.
+
+    >>> distinct_people(["a", "a", "a", "b"], ["g", "g", "g", "g"], [1, 1, 0, 0], [1, 0, 0, 0])
+    ... # doctest: +NORMALIZE_WHITESPACE
+           people  people_with_outcome  people_flagged
+    group
+    g           2                    1               1
+    """
+    frame = pd.DataFrame(
+        {
+            "group": np.asarray(labels, dtype=object),
+            "person": np.asarray(person, dtype=object),
+            "y": np.asarray(y, dtype=float) == 1,
+            "flagged": np.asarray(flagged, dtype=float) == 1,
+        }
+    )
+    people = frame.groupby("group", sort=True)["person"].nunique()
+    out = pd.DataFrame(
+        {
+            "people": people,
+            "people_with_outcome": frame[frame["y"]].groupby("group")["person"].nunique(),
+            "people_flagged": frame[frame["flagged"]].groupby("group")["person"].nunique(),
+        },
+        index=people.index,
+    )
+    return out.fillna(0).astype(np.int64).rename_axis("group")
+
+
 def compare(
     frame: pd.DataFrame, attribute: str, reference: str, thresholds: Mapping[str, int]
 ) -> pd.DataFrame:
-    """Suppression, composition shares and differences/ratios against the reference group."""
+    """Suppression (by the distinct people of ``frame``'s :data:`PEOPLE_COLUMNS`), composition
+    shares and differences/ratios against the reference group."""
     out = frame.rename_axis("group").reset_index()
     out["group"] = out["group"].astype(str)
     out.insert(0, "attribute", attribute)
@@ -229,7 +278,7 @@ def compare(
             min_positives=thresholds["min_positives"],
             min_flagged=thresholds["min_flagged"],
         )
-        for n, positives, flagged in out[list(COUNT_COLUMNS)].to_numpy(np.int64)
+        for n, positives, flagged in out[list(PEOPLE_COLUMNS)].to_numpy(np.int64)
     ]
     suppressed = np.array([reason is not None for reason in reasons], dtype=bool)
     out.insert(5, "suppressed", suppressed)

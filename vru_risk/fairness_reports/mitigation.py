@@ -52,6 +52,11 @@ from sklearn.base import BaseEstimator
 
 from vru_risk.fairness_reports.audit import AuditResult, audit
 from vru_risk.fairness_reports.groups import group_labels
+from vru_risk.fairness_reports.metrics import (
+    MIN_PEOPLE,
+    MIN_PEOPLE_FLAGGED,
+    MIN_PEOPLE_WITH_OUTCOME,
+)
 from vru_risk.fairness_reports.notes import (
     STAGE_EQUAL_FNR,
     STAGE_THRESHOLD_OPTIMIZER,
@@ -247,9 +252,9 @@ def compare_mitigations(
     capacity: int,
     seed: int,
     attribute: str | None = None,
-    min_count: int = 50,
-    min_positives: int = 10,
-    min_flagged: int = 5,
+    min_count: int = MIN_PEOPLE,
+    min_positives: int = MIN_PEOPLE_WITH_OUTCOME,
+    min_flagged: int = MIN_PEOPLE_FLAGGED,
 ) -> Mitigations:
     """The mitigation table. ``rows`` has person_id, as_of and label (0/1, no censored rows);
     ``scores`` maps a row name (first: the model as is) to scores aligned with ``rows``;
@@ -327,6 +332,7 @@ def compare_mitigations(
             made.flags.astype("float64"),
             sensitive_features=sub,
             operating_point=Threshold(1.0),
+            person_id=rows["person_id"].to_numpy()[keep],
             min_count=min_count,
             min_positives=min_positives,
             min_flagged=min_flagged,

@@ -41,6 +41,11 @@ from vru_risk.fairness_reports.audit import AuditResult, audit
 from vru_risk.fairness_reports.bootstrap import bootstrap_intervals
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig, evaluate_gate
 from vru_risk.fairness_reports.groups import UNKNOWN
+from vru_risk.fairness_reports.metrics import (
+    MIN_PEOPLE,
+    MIN_PEOPLE_FLAGGED,
+    MIN_PEOPLE_WITH_OUTCOME,
+)
 from vru_risk.fairness_reports.mitigation import AS_IS, compare_mitigations
 from vru_risk.fairness_reports.notes import GroupNote
 from vru_risk.fairness_reports.operating_points import ServiceLists
@@ -146,9 +151,9 @@ def audit_model(
     gate_config: FairnessGateConfig,
     allocation: Allocation = NO_CONTEXT,
     n_resamples: int = 1000,
-    min_count: int = 50,
-    min_positives: int = 10,
-    min_flagged: int = 5,
+    min_count: int = MIN_PEOPLE,
+    min_positives: int = MIN_PEOPLE_WITH_OUTCOME,
+    min_flagged: int = MIN_PEOPLE_FLAGGED,
 ) -> ModelAudit:
     """Audit the calibrated scores of ``predictions`` against every outcome available, at the
     places the service would have offered (``allocation``: a :class:`Replay`), or at the
@@ -184,6 +189,7 @@ def audit_model(
             operating_point=point,
             intersections=INTERSECTIONS,
             probability=score,
+            person_id=rows["person_id"].to_numpy(),
             min_count=min_count,
             min_positives=min_positives,
             min_flagged=min_flagged,
@@ -207,6 +213,7 @@ def audit_model(
                 sensitive_features=sensitive,
                 operating_point=point,
                 person_id=rows["person_id"].to_numpy(),
+                probability=score,
                 n_resamples=n_resamples,
                 seed=seed,
                 intersections=INTERSECTIONS,

@@ -273,3 +273,16 @@ def check_operating_point_rows(operating_point: OperatingPoint, n: int) -> None:
         check_length("ServiceLists.as_of", operating_point.as_of, n)
         if pd.isna(pd.Series(np.asarray(operating_point.person_id, dtype=object))).any():
             raise ValueError("ServiceLists.person_id has missing values: every row needs a person")
+
+
+def calibration_probability(
+    scores: np.ndarray, probability: np.ndarray | None, op: OperatingPoint
+) -> np.ndarray | None:
+    """The probabilities calibration is judged on: those given, else the scores when they all
+    lie in [0, 1] and higher is riskier; None when the scores are not probabilities."""
+    if probability is not None:
+        return probability
+    higher_is_riskier = not (isinstance(op, Threshold) and op.lower_is_riskier)
+    if higher_is_riskier and len(scores) and scores.min() >= 0.0 and scores.max() <= 1.0:
+        return scores
+    return None

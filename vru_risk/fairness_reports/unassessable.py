@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from vru_risk.fairness_reports.metrics import PEOPLE_COLUMNS
 from vru_risk.fairness_reports.notes import (
     CANNOT_ASSESS,
     METRIC_WORDS,
@@ -70,9 +71,10 @@ def assess_rates(
     why: list[str | None] = []
     for row in out.to_dict(orient="records"):
         count, positives, flagged = int(row["count"]), int(row["positives"]), int(row["flagged"])
-        if bool(row["suppressed"]):
+        if bool(row["suppressed"]):  # judged on distinct people
+            people = (int(row.get(c, 0)) for c in PEOPLE_COLUMNS)
             what.append("its rates")
-            why.append(too_few(count, positives, flagged, **thresholds))
+            why.append(too_few(*people, **thresholds))
             continue
         columns = [*rates, "composition_ratio"]
         undefined = [
@@ -143,7 +145,7 @@ def _missing(value: object) -> bool:
 
 @dataclass(frozen=True)
 class Cell:
-    """A group's counts in the audit population and whether its rates are withheld."""
+    """A group's counts in distinct people and whether its rates are withheld."""
 
     group: str
     count: int

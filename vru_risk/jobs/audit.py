@@ -7,7 +7,10 @@ writes the report (HTML and JSON) under ``VRU_HOME/reports/``, logs it to the ru
 version with the fairness gate's verdict and the allocation its rates describe
 (:data:`~vru_risk.models.tags.AUDIT_ALLOCATION_TAG`: :data:`~vru_risk.models.tags.ALLOCATION_RULE`
 when the service's allocation was replayed over the audit window, :data:`HINDSIGHT_LISTS` when the
-audit had to fall back to the hindsight monthly lists). The replay reads each moment's context
+audit had to fall back to the hindsight monthly lists), and the rules its verdict was reached
+under, marking a verdict that changed under new rules
+(:func:`~vru_risk.fairness_reports.verdicts.changed_verdict_tags`). The replay reads each
+moment's context
 from the data folder (:func:`~vru_risk.features.context.moment_context`), the programmes from
 ``settings.programmes_path`` and the percentiles from the version's reference distribution.
 :func:`fairness_gate_config` is where the gate's thresholds come from, for a model's audit and
@@ -32,6 +35,7 @@ from vru_risk.data.load import DataFolder, InvalidDataError, open_folder, regist
 from vru_risk.data.validate import FolderNotFoundError
 from vru_risk.fairness_reports.allocation import Allocation, NoReplay, Replay
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig
+from vru_risk.fairness_reports.labels import with_feature_words
 from vru_risk.fairness_reports.model_audit import (
     PRIMARY,
     ModelAudit,
@@ -43,6 +47,7 @@ from vru_risk.fairness_reports.notes import CANNOT_ASSESS, GroupNote, one_per_gr
 from vru_risk.fairness_reports.proxy import proxy_notes, proxy_test
 from vru_risk.fairness_reports.report import build_report, write_report
 from vru_risk.fairness_reports.reweighing import reweighing_notes, reweighing_weights
+from vru_risk.fairness_reports.verdicts import changed_verdict_tags
 from vru_risk.features.catalog import DEFAULT_REPORTING_LAG_DAYS
 from vru_risk.features.context import moment_context
 from vru_risk.flags.programmes import ProgrammeConfigError, load_programmes
@@ -181,9 +186,9 @@ def audit_version(
             allocation=service_replay(settings, version, config, folder, predictions, model),
             n_resamples=resamples,
         )
-        proxy, proxy_skipped = _proxies(
-            table, predictions, people, config.feature_spec().names, seed
-        )
+        spec = config.feature_spec()
+        proxy, proxy_skipped = _proxies(table, predictions, people, spec.names, seed)
+        proxy = with_feature_words(proxy, {f.name: f.phrase for f in spec.features})
         on_event(StepsDone())
     report = build_report(
         title=f"Fairness audit of vru-risk version {version}",
@@ -205,6 +210,9 @@ def audit_version(
     out = settings.report_dir(version)
     json_path, html_path = write_report(report, out)
     registry.upload(parent, out, "fairness_report")
+    last_seq = max((e.seq for e in ReviewLog(settings.review_log_path).entries()), default=0)
+    for key, value in changed_verdict_tags(info.tags, result.gate.status, last_seq).items():
+        registry.set_tag(version, key, value)
     registry.set_tag(version, FAIRNESS_TAG, result.gate.status)
     registry.set_tag(version, FAIRNESS_REPORT_TAG, str(html_path))
     registry.set_tag(
@@ -353,8 +361,17 @@ def _subject(info: VersionInfo) -> dict[str, Any]:
 
 
 def _calibration(result: ModelAudit) -> list[dict[str, Any]]:
-    """Calibration error per group; a group too small to judge says why in ``note``."""
+    """Calibration error per group with its 95% interval (resampling people); a group too
+    small to judge says why in ``note``."""
     rows = result.audits[PRIMARY].by_group
+    table = result.intervals
+    interval = {
+        (str(a), str(g)): (lo, hi)
+        for a, g, m, lo, hi in table[["attribute", "group", "metric", "low", "high"]].itertuples(
+            index=False
+        )
+        if m == "calibration_error" and pd.notna(lo) and pd.notna(hi)
+    }
     return [
         {
             "attribute": str(r["attribute"]),
@@ -362,6 +379,8 @@ def _calibration(result: ModelAudit) -> list[dict[str, Any]]:
             "calibration_error": None
             if pd.isna(r["calibration_error"])
             else float(r["calibration_error"]),
+            "interval_low": interval.get((str(r["attribute"]), str(r["group"])), (None, None))[0],
+            "interval_high": interval.get((str(r["attribute"]), str(r["group"])), (None, None))[1],
             "note": f"{CANNOT_ASSESS}: {r['cannot_assess_reason']}"
             if pd.isna(r["calibration_error"]) and isinstance(r["cannot_assess_reason"], str)
             else None,

@@ -167,6 +167,7 @@ def audit_scores(
             operating_point=op,
             intersections=scores.intersections,
             reference_groups=references or None,
+            person_id=scores.people,
         )
         on_event(StepStarted(f"bootstrapping {r.resamples:,} resamples of people ..."))
         try:

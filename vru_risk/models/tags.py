@@ -55,6 +55,16 @@ DEMO_TAG: Final = "vru.demo"
 TRAINING_ALLOCATION_TAG: Final = "vru.allocation.training"
 AUDIT_ALLOCATION_TAG: Final = "vru.allocation.audit"
 ALLOCATION_RULE: Final = "service-replay-1"
+#: the rules the fairness audit's verdict was reached under
+#: (:data:`vru_risk.fairness_reports.verdicts.AUDIT_RULES`: small cells counted in distinct
+#: people, an interval on every gate criterion); a version audited before it has none
+AUDIT_RULES_TAG: Final = "vru.audit.rules"
+#: set when an audit under new rules changed the version's fairness verdict ("fail →
+#: inconclusive"), with the review log's last entry number at that audit: the version reads
+#: "verdict changed under the new rules: review again" until the panel records a decision on it
+#: after that entry (:func:`vru_risk.fairness_reports.verdicts.review_again`)
+VERDICT_CHANGED_TAG: Final = "vru.gate.fairness.changed"
+VERDICT_CHANGED_AFTER_TAG: Final = "vru.gate.fairness.changed_after_review"
 #: the sha256 of the version's monitoring reference (:mod:`vru_risk.monitoring.reference`), a
 #: separate artifact of the version's run (``monitoring_reference/reference.json``) written by
 #: ``vru monitor reference``: a version without it has "no reference" and cannot be monitored

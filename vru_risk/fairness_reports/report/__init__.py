@@ -7,7 +7,9 @@ all — inline CSS, charts as inline SVG drawn here — so it opens offline and 
 one file. Its sections, in order: plain-language summary; data window; groups that could not be
 assessed (which, why, what it means); metrics at capacity
 against baselines; calibration; groups and intersections with intervals; composition; proxy
-test; mitigation; the gate per criterion with the primary statement; review history. Sections
+test; mitigation; the gate per criterion with the primary statement; a glossary; review
+history. Every code is shown in words (:mod:`vru_risk.fairness_reports.labels`); the page prints
+on A4 (its own ``@media print`` rules). Sections
 whose input was not given (an external tool's scores have no model sections) are left out.
 
 The package builds the report in four steps, one module each: :mod:`.document` gathers the
@@ -38,7 +40,7 @@ Example
 ...     data_window={"rows": 600}, audits={"label": result}, primary="label",
 ...     intervals=intervals, gate=gate,
 ... )
->>> sorted(report["groups"][0]["intervals"])[:3]
+>>> sorted(report["groups"][0]["intervals"])[1:4]
 ['fnr', 'fnr_difference', 'fnr_ratio']
 >>> "<h2" in render_html(report)
 True

@@ -34,7 +34,7 @@ def tpr_chart(
 ) -> Markup:
     """Recall (TPR) per group as dots with interval whiskers, a dashed reference line and the
     gate's ratio band shaded around it; inline SVG without external references."""
-    left, right, top, row_h = 200.0, 600.0, 28.0, 26.0
+    left, right, top, row_h = 300.0, 680.0, 28.0, 26.0
     height = top + row_h * len(groups) + 54.0
     span = right - left
 
@@ -43,7 +43,7 @@ def tpr_chart(
 
     title_id = f"{chart_id}-title"
     parts = [
-        f'<svg class="chart" viewBox="0 0 680 {_fmt(height)}" width="680" '
+        f'<svg class="chart" viewBox="0 0 780 {_fmt(height)}" width="780" '
         f'height="{_fmt(height)}" role="img" aria-labelledby="{title_id}">',
         f'<title id="{title_id}">Recall (share of young people with the outcome who were '
         f"flagged) by {escape(attribute)}, with 95% intervals</title>",
@@ -113,9 +113,7 @@ def tpr_chart(
     legend = "dot: recall; bar: 95% interval; dashed line: reference group"
     if band is not None and reference is not None:
         legend += f"; shaded: gate band (ratio {band[0]:g} to {band[1]:g})"
-    parts.append(
-        f'<text x="{_fmt(left)}" y="{_fmt(bottom + 38)}" class="small">{escape(legend)}</text>'
-    )
+    parts.append(f'<text x="10" y="{_fmt(bottom + 38)}" class="small">{escape(legend)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # every interpolated text is escaped above
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from vru_risk.fairness_reports.audit import AuditResult
-from vru_risk.fairness_reports.bootstrap import BOOTSTRAP_METRICS
+from vru_risk.fairness_reports.bootstrap import BOOTSTRAP_METRICS, CALIBRATION
 from vru_risk.fairness_reports.gate import PRIMARY_STATEMENT, FairnessGate
 from vru_risk.fairness_reports.notes import GroupNote, in_report_order
 from vru_risk.fairness_reports.report.sentences import summary_sentences
@@ -40,12 +40,16 @@ from vru_risk.fairness_reports.unassessable import interval_notes
 SCHEMA_VERSION = 1
 """Version of the ``report.json`` layout; bump it when a key changes meaning or disappears."""
 
-INTERVAL_METRICS: tuple[str, ...] = tuple(
-    name
-    for metric in BOOTSTRAP_METRICS
-    for name in (metric, f"{metric}_difference", f"{metric}_ratio")
+INTERVAL_METRICS: tuple[str, ...] = (
+    *(
+        name
+        for metric in BOOTSTRAP_METRICS
+        for name in (metric, f"{metric}_difference", f"{metric}_ratio")
+    ),
+    CALIBRATION,
 )
-"""Keys of each group's ``intervals``: ``[low, high]`` from the bootstrap, or null."""
+"""Keys of each group's ``intervals``: ``[low, high]`` from the bootstrap, or null (the
+calibration error's only when the scores are probabilities)."""
 
 MODEL_SECTIONS: tuple[str, ...] = (
     "performance",

@@ -24,6 +24,7 @@ import jinja2
 from markupsafe import Markup
 
 from vru_risk.fairness_reports.groups import INTERSECTION_SEP
+from vru_risk.fairness_reports.labels import GLOSSARY, attribute_label, column_label, group_label
 from vru_risk.fairness_reports.notes import CANNOT_ASSESS
 from vru_risk.fairness_reports.report.charts import (
     calibration_charts,
@@ -75,11 +76,27 @@ def _ci(interval: Sequence[float] | None, percent: bool = False) -> str:
 
 
 def _cell(value: Any) -> str:
+    """A table cell: numbers formatted, lists joined, a code's underscores as spaces; nested
+    records as "key: value" phrases, never as raw JSON."""
+    if isinstance(value, str):
+        return value.replace("_", " ") if " " not in value else value
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return ", ".join(_num(v) for v in value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{column_label(str(k))}: {_cell(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return " | ".join(_cell(v) for v in value)
     return _num(value)
+
+
+def _row_cell(row: Mapping[str, Any], column: str) -> str:
+    """A records table's cell, attributes and groups in words."""
+    value = row.get(column)
+    if column == "attribute" and isinstance(value, str):
+        return attribute_label(value)
+    if column == "group" and isinstance(value, str):
+        return group_label(str(row.get("attribute") or ""), value)
+    return _cell(value)
 
 
 def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -93,8 +110,20 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=_pct, num=_num, ci=_ci, cell=_cell, rate=_rate, value=_value)
-    env.globals.update(columns=_columns, sep=INTERSECTION_SEP)
+    env.filters.update(
+        pct=_pct,
+        num=_num,
+        ci=_ci,
+        cell=_cell,
+        rate=_rate,
+        value=_value,
+        attr=attribute_label,
+        grp=lambda group, attribute: group_label(str(attribute), str(group)),
+        measure=column_label,
+    )
+    env.globals.update(
+        columns=_columns, sep=INTERSECTION_SEP, row_cell=_row_cell, glossary=GLOSSARY
+    )
     return env
 
 
@@ -180,19 +209,37 @@ def render_html(report: Mapping[str, Any]) -> str:
         None,
     )  # one configuration: the same band for every attribute
     charts = {
-        a: tpr_chart(a, rows, band, chart_id=f"tpr-{i}")
+        a: tpr_chart(
+            attribute_label(a),
+            [{**g, "group": group_label(a, g["group"])} for g in rows],
+            band,
+            chart_id=f"tpr-{i}",
+        )
         for i, (a, rows) in enumerate(by_attribute.items())
     }
     tolerance = next(
         (c["band"][1] for c in report["gate"]["criteria"] if c["metric"] == "calibration_error"),
         None,
     )
-    calibration = report.get("calibration") or []
+    calibration = [
+        {
+            **row,
+            "attribute": attribute_label(str(row["attribute"])) if row.get("attribute") else None,
+            "group": group_label(str(row.get("attribute") or ""), str(row["group"]))
+            if row.get("group") is not None
+            else None,
+        }
+        for row in report.get("calibration") or []
+    ]
     curves = calibration_charts(calibration)
     error_chart = calibration_error_chart(calibration, tolerance)
     omitted = [name for name in MODEL_SECTIONS if report.get(name) is None]
+    gate_rows: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for criterion in report["gate"]["criteria"]:
+        gate_rows.setdefault((criterion["attribute"], criterion["group"]), []).append(criterion)
     template = _environment().from_string(_template_text())
     page = template.render(
+        gate_rows=list(gate_rows.items()),
         report=report,
         comparison=comparison,
         unassessed=_unassessed(report),

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from vru_risk.fairness_reports.groups import INTERSECTION_SEP, UNKNOWN
+from vru_risk.fairness_reports.labels import attribute_label, group_label, who
 from vru_risk.fairness_reports.notes import CANNOT_ASSESS
 from vru_risk.fairness_reports.report.charts import per100
 
@@ -38,6 +39,15 @@ def _interval_words(interval: Sequence[float] | None) -> str:
     if interval is None:
         return ""
     return f" (95% interval {per100(interval[0])} to {per100(interval[1])})"
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _named(g: Mapping[str, Any]) -> str:
+    """A group as "Attribute: group" in words."""
+    return f"{attribute_label(g['attribute'])}: {group_label(g['attribute'], g['group'])}"
 
 
 def _people(n: int) -> str:
@@ -100,13 +110,14 @@ def _recall_by_attribute(report: Mapping[str, Any]) -> list[str]:
             continue
         rows.sort(key=lambda g: not g["is_reference"])  # the reference group first
         parts = [
-            f"among the {g['group']} group{' it reached' if i == 0 else ''} "
+            f"among {who(attribute, g['group'])}{' it reached' if i == 0 else ''} "
             f"{per100(g['tpr'])}{_interval_words(g['intervals'].get('tpr'))}"
             for i, g in enumerate(rows)
         ]
-        reference = report["reference"].get(attribute)
+        reference = group_label(attribute, str(report["reference"].get(attribute)))
         sentences.append(
-            f"By {attribute} (reference group: {reference}): " + "; ".join(parts) + "."
+            f"By {_lower(attribute_label(attribute))} (reference group: {reference}), of every "
+            "100 who went on to the outcome: " + "; ".join(parts) + "."
         )
     return sentences
 
@@ -123,11 +134,12 @@ def _gate_words(gate: Mapping[str, Any]) -> str:
             "from the reference group's, and calibration was within tolerance."
         )
     if gate["status"] == "fail":
-        shown = "; ".join(f"{c['attribute']} {c['group']}: {c['explanation']}" for c in failed[:3])
+        failed.sort(key=lambda c: c["metric"] == "calibration_error")  # the primary gaps first
+        shown = "; ".join(c["explanation"] for c in failed[:3])
         more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
         return (
             f"Fairness check: FAILED. {len(failed)} of {len(criteria)} comparisons were clearly "
-            f"outside the agreed band: {shown}{more}."
+            f"outside the agreed band{_which_way(failed)}: {shown}{more}."
         )
     if not criteria:
         return (
@@ -151,6 +163,28 @@ def _gate_words(gate: Mapping[str, Any]) -> str:
     )
 
 
+def _which_way(failed: Sequence[Mapping[str, Any]]) -> str:
+    """How many failed gaps favour the group and how many leave more of it missed (or wrongly
+    flagged), from each criterion's direction."""
+    favoured = against = 0
+    for c in failed:
+        base, _, kind = str(c["metric"]).rpartition("_")
+        level = 1.0 if kind == "ratio" else 0.0
+        if c.get("estimate") is None or base not in ("tpr", "fnr", "fpr", "ppv"):
+            continue
+        higher = float(c["estimate"]) > level
+        if (base in ("tpr", "ppv")) == higher:
+            favoured += 1
+        else:
+            against += 1
+    if not favoured + against:
+        return ""
+    return (
+        f" ({favoured} where the group fared better than the reference group, {against} where "
+        "it fared worse)"
+    )
+
+
 def _too_small(report: Mapping[str, Any]) -> str | None:
     small = [g for g in report["groups"] if g["suppressed"]]
     if not small:
@@ -158,8 +192,8 @@ def _too_small(report: Mapping[str, Any]) -> str | None:
     named = _first_few(
         small,
         lambda g: (
-            f"{g['attribute']}: {g['group']} ({_people(g['count'])}, "
-            f"{g['positives']:,} with the outcome)"
+            f"{_named(g)} ({_people(g.get('people', g['count']))}, "
+            f"{g.get('people_with_outcome', g['positives']):,} with the outcome)"
         ),
         ", ",
     )
@@ -172,9 +206,7 @@ def _undefined_words(report: Mapping[str, Any]) -> str | None:
         return None
     named = _first_few(
         partly,
-        lambda g: (
-            f"{g['attribute']}: {g['group']} ({g['cannot_assess']}: {g['cannot_assess_reason']})"
-        ),
+        lambda g: f"{_named(g)} ({g['cannot_assess']}: {g['cannot_assess_reason']})",
         "; ",
     )
     return (
@@ -220,7 +252,7 @@ def _composition_words(report: Mapping[str, Any]) -> str | None:
     g = max(candidates, key=lambda c: abs(math.log(c["composition_ratio"])))
     return (
         f"The group whose share of the list differs most from its share of those who went on "
-        f"to the outcome is {g['group']} ({g['attribute']}): {per100(g['flagged_share'])}% of "
+        f"to the outcome is {who(g['attribute'], g['group'])}: {per100(g['flagged_share'])}% of "
         f"the list, {per100(g['outcome_share'])}% of those with the outcome."
     )
 
