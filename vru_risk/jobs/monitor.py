@@ -19,7 +19,7 @@ anything is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -313,6 +313,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         groups=groups,
         notify=notify,
         notify_note=notify_note,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     out = monitoring_dir(settings, info.version, as_of)
     json_path, html_path = write_report(report, out)
