@@ -56,8 +56,8 @@ def choices(settings: Settings) -> tuple[int | None, list[VersionInfo]]:
 
 
 def compare(settings: Settings, candidate: int | None) -> Comparison:
-    """The comparison of ``candidate`` (default: the version with the ``candidate`` alias)
-    with the champion."""
+    """The comparison of ``candidate`` (default: the version other than the champion with the
+    ``candidate`` alias; approving a candidate leaves it the alias) with the champion."""
     champion, versions = choices(settings)
     if champion is None:
         raise NothingToCompareError(
@@ -65,11 +65,14 @@ def compare(settings: Settings, candidate: int | None) -> Comparison:
             "approves a version on the Model versions page"
         )
     if candidate is None:
-        candidate = next((v.version for v in versions if CANDIDATE_ALIAS in v.aliases), None)
+        candidate = next(
+            (v.version for v in versions if CANDIDATE_ALIAS in v.aliases and v.version != champion),
+            None,
+        )
         if candidate is None:
             raise NothingToCompareError(
-                "no version has the alias `candidate`: choose the version to compare with the "
-                "champion"
+                "no version but the champion has the alias `candidate`: choose the version to "
+                "compare with the champion"
             )
     if candidate not in {v.version for v in versions}:
         raise UnknownVersionError(
