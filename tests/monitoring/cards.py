@@ -164,7 +164,9 @@ def card_sources(
         if metrics is not None
         else (METRICS if version == 1 else CANDIDATE_METRICS),
         audit=audit,
-        audit_location=None if audit is None else f"reports/vru-risk-v{version}/report.json",
+        audit_location=None
+        if audit is None
+        else f"VRU_HOME/reports/vru-risk-v{version}/report.json",
         reviews=reviews,
         reference=reference,
         criteria=CRITERIA,

@@ -159,6 +159,8 @@ def test_figures_read_in_plain_words_in_a_fixed_order() -> None:
             "missing_current": 0.125,
             "drifted": 3,
             "features": 15,
+            "floor_2025-03": 0.243,
+            "precision_2025-04": 0.1,
             "precision_2025-03": 0.117,
             "approved": "a" * 64,
             "zeta": None,
@@ -172,5 +174,7 @@ def test_figures_read_in_plain_words_in_a_fixed_order() -> None:
         ("Share missing now", "12.5%"),
         ("What the panel approved", "a" * 16),
         ("Realised precision, 2025-03", "0.117"),
+        ("Floor, 2025-03", "0.243"),
+        ("Realised precision, 2025-04", "0.100"),
         ("Zeta", "not available"),
     ]

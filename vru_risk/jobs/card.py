@@ -130,7 +130,8 @@ def _audit(
     local = settings.report_dir(info.version) / "report.json"
     try:
         if local.is_file():
-            return json.loads(local.read_text(encoding="utf-8")), str(local)
+            where = f"VRU_HOME/{local.relative_to(settings.home).as_posix()}"  # no server path
+            return json.loads(local.read_text(encoding="utf-8")), where
         parent = info.tags.get(PARENT_RUN_TAG, "")
         if not parent:
             return None, None

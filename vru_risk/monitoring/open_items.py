@@ -70,14 +70,21 @@ def _value(key: str, value: Any) -> str:
     return text[:16] if key in ("approved", "now") else text
 
 
-def _order(key: str) -> tuple[int, str]:
+def _order(key: str) -> tuple[int, str, int]:
+    """Named figures first (in :data:`FIGURE_WORDS` order), then each month's realised
+    precision beside its floor, then the rest."""
     order = list(FIGURE_WORDS)
-    return (order.index(key), key) if key in FIGURE_WORDS else (len(order), key)
+    if key in FIGURE_WORDS:
+        return (order.index(key), "", 0)
+    monthly = MONTHLY.fullmatch(key)
+    if monthly:
+        return (len(order), monthly.group(2), monthly.group(1) != "precision")
+    return (len(order) + 1, key, 0)
 
 
 def figure_lines(figures: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A finding's figures as (plain label, value) pairs: the named ones in the order of
-    :data:`FIGURE_WORDS` (a report's JSON keeps them sorted by key), then the rest by key."""
+    """A finding's figures as (plain label, value) pairs, in a fixed order (:func:`_order`; a
+    report's JSON keeps them sorted by key)."""
     out = []
     for key in sorted(figures, key=_order):
         value = figures[key]
