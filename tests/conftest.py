@@ -20,6 +20,7 @@ from tests.counties import (  # noqa: F401  (session fixtures shared by every pa
     null_features,
 )
 from tests.factories import risk_model, spec  # noqa: F401  (fixtures shared by every package's tests)
+from tests.monitoring.reports import month_reports  # noqa: F401  (one session's reports, shared)
 from vru_risk.cli import main
 
 # CI profile: no deadlines (shared 2-core machines are noisy), reproducible examples.

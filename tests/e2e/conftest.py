@@ -29,7 +29,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.factories import risk_model, spec
 from tests.flags.builders import moments_for
-from tests.monitoring.reports import MonthReports, month_reports
+from tests.monitoring.reports import MonthReports
 from tests.serving.app.conftest import (
     AUDIT_KEY,
     PASSWORD,
@@ -50,7 +50,7 @@ from vru_risk.store import open_database, session_factory
 from vru_risk.store.flag_store import load_flags
 from vru_risk.store.users import add_user
 
-__all__ = ["month_reports", "risk_model", "spec"]  # fixtures of other packages, used here too
+__all__ = ["risk_model", "spec"]  # fixtures of tests/models, used here too
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [

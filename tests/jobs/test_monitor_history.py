@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import risk_model, spec
 from tests.monitoring.cards import card_sources, documents
-from tests.monitoring.reports import MONTHS, MonthReports, month_reports, write_runs
+from tests.monitoring.reports import MONTHS, MonthReports, write_runs
 from tests.serving.app.conftest import approve, register_candidate
 from vru_risk.jobs.card import card_dir, read_document
 from vru_risk.jobs.common import JobError
@@ -41,8 +40,6 @@ from vru_risk.models.risk_model import RiskModel
 from vru_risk.monitoring.card_render import write_document
 from vru_risk.monitoring.history import timestamp
 from vru_risk.settings import Settings
-
-__all__ = ["month_reports", "risk_model", "spec"]  # fixtures of other modules, used here
 
 HOSTILE_RUNS = (
     "..",

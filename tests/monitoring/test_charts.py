@@ -10,13 +10,10 @@ import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
-from tests.factories import risk_model, spec
-from tests.monitoring.reports import MONTHS, MonthReports, month_reports
+from tests.monitoring.reports import MONTHS, MonthReports
 from vru_risk.monitoring import history_charts
 from vru_risk.monitoring.charts import Guide, Point, Series, line_chart, nice_ticks
 from vru_risk.monitoring.history import RunSummary, parse_report
-
-__all__ = ["month_reports", "risk_model", "spec"]  # fixtures of other modules, used here
 
 
 class Svg(HTMLParser):

@@ -7,14 +7,11 @@ import dataclasses
 import json
 from typing import Any
 
-from tests.factories import risk_model, spec
 from tests.monitoring.cards import METRICS, audit_report, card_sources
-from tests.monitoring.reports import MONTHS, MonthReports, month_reports
+from tests.monitoring.reports import MONTHS, MonthReports
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.monitoring.compare import build_comparison
 from vru_risk.monitoring.history import parse_report
-
-__all__ = ["month_reports", "risk_model", "spec"]  # fixtures of other modules, used here
 
 
 def table(document: dict[str, Any], ident: str) -> dict[str, list[str]]:

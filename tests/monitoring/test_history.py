@@ -12,13 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.factories import risk_model, spec
-from tests.monitoring.reports import MONTHS, MonthReports, month_reports
+from tests.monitoring.reports import MONTHS, MonthReports
 from vru_risk.models.review_log import ReviewEntry
 from vru_risk.monitoring.history import ReportFormatError, RunSummary, parse_report
 from vru_risk.monitoring.open_items import figure_lines, open_items
-
-__all__ = ["month_reports", "risk_model", "spec"]  # fixtures of other modules, used here
 
 LATEST = MONTHS[-1].as_of
 PERSON_ID = re.compile(r"P[0-9]{7}")

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tests.monitoring.cards import card_sources, documents
-from tests.monitoring.reports import MonthReports, month_reports, write_runs
+from tests.monitoring.reports import MonthReports, write_runs
 from tests.serving.app.conftest import (
     FLAGS,
     PASSWORD,
@@ -42,8 +42,6 @@ from vru_risk.monitoring.card_render import write_document
 from vru_risk.serving.tokens import issue_token
 from vru_risk.store.models import DecisionRow
 from vru_risk.store.users import add_user
-
-__all__ = ["month_reports"]  # a fixture of tests/monitoring, used here
 
 PRACTITIONERS: dict[str, tuple[str, ...]] = {
     "pat": ("jump_start",),

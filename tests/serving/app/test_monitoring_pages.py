@@ -16,14 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.monitoring.reports import PEOPLE, MonthReports, month_reports
+from tests.monitoring.reports import PEOPLE, MonthReports
 from tests.serving.app.conftest import Served, make_settings, serve
 from tests.serving.app.model_home import ModelHome, seed_model_home
 from tests.serving.app.test_pages import Fields
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.settings import Settings
-
-__all__ = ["month_reports"]  # a fixture of tests/monitoring, used here
 
 PERSON_ID = re.compile(r"P[0-9]{7}")
 PAGES = (

@@ -17,7 +17,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
 from tests.monitoring.cards import card_sources, documents
-from tests.monitoring.reports import PEOPLE, MonthReports, month_reports, write_runs
+from tests.monitoring.reports import PEOPLE, MonthReports, write_runs
 from tests.serving.app.conftest import (
     FLAGS,
     ROLE_USER,
@@ -35,7 +35,6 @@ from vru_risk.settings import Settings
 Kind = Literal["public", "api", "page"]
 ALL = frozenset(ROLE_USER)
 A = FLAGS["A"].flag_id
-__all__ = ["month_reports"]  # a fixture of tests/monitoring, used here
 
 
 @dataclass(frozen=True)
