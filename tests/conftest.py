@@ -20,6 +20,7 @@ from tests.counties import (  # noqa: F401  (session fixtures shared by every pa
     null_features,
 )
 from tests.factories import risk_model, spec  # noqa: F401  (fixtures shared by every package's tests)
+from tests.monitoring.reports import month_reports  # noqa: F401  (one session's reports, shared)
 from tests.once import costliest_files_first, xdist_worker
 from tests.trained import trained_home  # noqa: F401  (the shared trained version)
 from vru_risk.cli import main

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx2
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.e2e.conftest import Live
+from tests.e2e.conftest import Live, PanelLive
 from tests.serving.app.conftest import PASSWORD
 from vru_risk.models.review_log import ReviewLog
 
@@ -24,7 +24,7 @@ def open_page(browser: Browser) -> tuple[Page, list[str]]:
     return page, problems
 
 
-def sign_in(page: Page, live: Live, username: str) -> None:
+def sign_in(page: Page, live: Live | PanelLive, username: str) -> None:
     page.goto(f"{live.url}/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)

@@ -37,9 +37,11 @@ from tests.conftest import RunVru
 from tests.models.test_registry import register
 from vru_risk.jobs.monitor import MonitorRequest, run_monitor
 from vru_risk.jobs.monitor_data import NO_DATABASE
+from vru_risk.jobs.monitor_history import version_history
 from vru_risk.models.registry import Registry
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import CANDIDATE, MONITORING_REFERENCE_TAG
+from vru_risk.monitoring import history_charts
 from vru_risk.monitoring.governance import PUBLICATION_FIELDS
 from vru_risk.settings import Settings
 
@@ -136,6 +138,21 @@ def test_a_clean_run_exits_0_and_its_reports_name_no_young_person(
     logged = registry.client.list_artifacts(info.run_id, f"monitoring/{AS_OF.isoformat()}")
     assert {Path(a.path).name for a in logged} == {"report.json", "report.html"}
     assert info.tags[MONITORING_REFERENCE_TAG] == report["subject"]["reference_hash"]
+    # the pages read the run back and chart it: the report's figures, and no young person
+    run = next(r for r in version_history(in_home, version).runs if r.as_of == AS_OF)
+    assert run.level == "nothing" and run.written_at is not None and not run.findings
+    assert run.calibration_slope is not None and run.calibration_slope.value == slope["value"]
+    assert run.matured_months == tuple(outcomes["matured_months"]) and run.selection
+    drawn = [
+        history_charts.precision_chart([run]),
+        history_charts.slope_chart([run]),
+        history_charts.drift_chart([run]),
+        history_charts.score_chart([run]),
+        *(c.chart for c in history_charts.selection_charts([run])),
+    ]
+    assert all(drawn) and len(drawn) >= 6
+    pages = str(drawn) + repr(run)
+    assert not [p for p in people["person_id"].astype(str) if p in pages]
 
 
 def test_bad_inputs_exit_2_and_write_nothing(

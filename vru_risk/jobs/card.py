@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from mlflow.exceptions import MlflowException
 
@@ -32,7 +32,7 @@ from vru_risk.monitoring.card import (
     build_card,
     build_transparency,
 )
-from vru_risk.monitoring.card_render import write_document
+from vru_risk.monitoring.card_render import checked_document, write_document
 from vru_risk.monitoring.card_text import INTERVAL_KEYS
 from vru_risk.monitoring.governance import GovernanceError, load_governance
 from vru_risk.monitoring.reference import MonitoringReference
@@ -49,8 +49,38 @@ class CardResult:
     transparency: dict[str, Any]
 
 
+#: the documents ``vru models card`` writes: file stem -> what it is called
+DOCUMENTS: Final = {"card": "model card", "transparency": "transparency record"}
+
+
 def card_dir(settings: Settings, version: int) -> Path:
     return settings.home / "cards" / f"vru-risk-v{version}"
+
+
+def card_command(version: int) -> str:
+    return f"`vru models card --version {version}`"
+
+
+def has_card(settings: Settings, version: int) -> bool:
+    return (card_dir(settings, version) / "card.json").is_file()
+
+
+def read_document(settings: Settings, version: int, stem: str) -> dict[str, Any] | None:
+    """Version ``version``'s model card (``stem`` "card") or transparency record
+    ("transparency") as ``vru models card`` wrote it, checked for the pages; None when it has
+    not been made. A file that cannot be read is a :class:`JobError` saying to make it again."""
+    if stem not in DOCUMENTS:
+        raise ValueError(f"unknown document {stem!r}: one of {', '.join(DOCUMENTS)}")
+    path = card_dir(settings, version) / f"{stem}.json"
+    if not path.is_file():
+        return None
+    try:
+        return checked_document(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:  # DocumentError and bad JSON are ValueErrors
+        raise JobError(
+            f"the {DOCUMENTS[stem]} of version {version} ({path}) cannot be read ({exc}); make "
+            f"it again with {card_command(version)}"
+        ) from None
 
 
 def split_metrics(metrics: dict[str, float]) -> dict[str, dict[str, float]]:
@@ -111,7 +141,8 @@ def _audit(
     local = settings.report_dir(info.version) / "report.json"
     try:
         if local.is_file():
-            return json.loads(local.read_text(encoding="utf-8")), str(local)
+            where = f"VRU_HOME/{local.relative_to(settings.home).as_posix()}"  # no server path
+            return json.loads(local.read_text(encoding="utf-8")), where
         parent = info.tags.get(PARENT_RUN_TAG, "")
         if not parent:
             return None, None

@@ -21,7 +21,7 @@ refusal is a :class:`JobError` raised before anything is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -331,6 +331,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         feedback=feedback,
         notify=notify,
         notify_note=notify_note,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     out = monitoring_dir(settings, info.version, as_of)
     json_path, html_path = write_report(report, out)

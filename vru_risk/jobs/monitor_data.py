@@ -58,8 +58,13 @@ def reference_dir(settings: Settings, version: int) -> Path:
     return settings.home / "monitoring" / "references" / f"vru-risk-v{version}"
 
 
+def version_monitoring_dir(settings: Settings, version: int) -> Path:
+    """Where a version's monitoring runs are written, one folder per as-of date."""
+    return settings.home / "monitoring" / f"vru-risk-v{version}"
+
+
 def monitoring_dir(settings: Settings, version: int, as_of: date) -> Path:
-    return settings.home / "monitoring" / f"vru-risk-v{version}" / as_of.isoformat()
+    return version_monitoring_dir(settings, version) / as_of.isoformat()
 
 
 def save_reference(

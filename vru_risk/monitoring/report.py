@@ -66,11 +66,14 @@ def build_report(
     decisions: Mapping[str, Any],
     feedback: Mapping[str, Any],
     notify_note: str | None,
+    generated_at: str | None = None,
 ) -> dict[str, Any]:
-    """The report as a JSON-able dict (see the module docstring)."""
+    """The report as a JSON-able dict (see the module docstring); ``generated_at``: when the
+    run was made (UTC, ISO 8601), which the panel's later decisions are compared with."""
     return {
         "format": REPORT_FORMAT,
         "title": f"Monitoring of vru-risk version {subject['version']} on {as_of.isoformat()}",
+        "generated_at": generated_at,
         "subject": dict(subject),
         "as_of": as_of.isoformat(),
         "window": {"start": window[0].isoformat(), "end": window[1].isoformat()},

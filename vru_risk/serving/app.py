@@ -42,6 +42,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
@@ -61,11 +62,13 @@ from vru_risk.serving.rate_limit import IdentifierRateLimiter
 from vru_risk.serving.routes import (
     aggregates,
     api_docs,
+    document_pages,
     flag_pages,
     flags,
     health,
     model,
     model_pages,
+    monitoring_pages,
     score,
     session,
     users,
@@ -123,6 +126,7 @@ def templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["words"] = words
+    env.filters["commands"] = commands
     return Jinja2Templates(env=env)
 
 
@@ -134,6 +138,18 @@ def words(code: str) -> str:
     'suspension: physical assault'
     """
     return code.replace("_", " ")
+
+
+def commands(text: str) -> Markup:
+    """Text with its `backticked` commands set as code (everything escaped first).
+
+    >>> str(commands("run `vru monitor --version 1` <now>"))
+    'run <code>vru monitor --version 1</code> &lt;now&gt;'
+    """
+    parts = str(escape(text)).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: leave the text as it is
+        return Markup("`".join(parts))
+    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))
 
 
 def _is_api(request: Request) -> bool:
@@ -243,6 +259,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(flag_pages.router)
     app.include_router(model_pages.router)
+    app.include_router(monitoring_pages.router)
+    app.include_router(document_pages.router)
     app.include_router(api_docs.router)
     if settings.docs_enabled:
         app.include_router(api_docs.pages)

@@ -43,6 +43,8 @@ ORDINARY: Final[dict[str, Any]] = {
     "next": None,
     "entry": None,  # a review-log entry number (the panel's pages)
     "version": 999,  # a model version (none such: a probe changes no review), not a person
+    "run": "2026-06-30",  # a monitoring run, named by its as-of date (not a moment's day)
+    "candidate": None,  # the version compared with the champion (default: the candidate alias)
     "action": "approve",
     "reason": "probe",
     "username": "pat",

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from tests.monitoring.cards import card_sources, documents
+from tests.monitoring.reports import MonthReports, write_runs
 from tests.serving.app.conftest import (
     FLAGS,
     PASSWORD,
@@ -32,7 +35,10 @@ from tests.serving.app.conftest import (
     Browser,
     Served,
 )
-from tests.serving.app.routes import Route, app_routes, build, send, unclassified
+from tests.serving.app.routes import ORDINARY, Route, app_routes, build, send, unclassified
+from vru_risk.features.catalog import FeatureSpec
+from vru_risk.jobs.card import card_dir
+from vru_risk.monitoring.card_render import write_document
 from vru_risk.serving.tokens import issue_token
 from vru_risk.store.models import DecisionRow
 from vru_risk.store.users import add_user
@@ -54,6 +60,11 @@ DECISIONS = (
     ("amy", "admit_ae", "C", "note-amy-on-C"),
     ("mo", "admit_ae", "MA", "note-mo-on-MA"),
 )
+#: the version the probes name (routes.ORDINARY) and when its monitoring runs were written
+VERSION = ORDINARY["version"]
+TIME = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+#: a person identifier in the county's format (the monitoring reports' young people)
+COUNTY_ID = re.compile(r"P[0-9]{7}")
 TOKENS = re.compile(r'(name="(?:csrf_token|idempotency_key)" value=")[^"]*"')
 
 
@@ -247,9 +258,18 @@ def decision_probes(
     return failures
 
 
-def test_routes_without_identifiers_show_only_the_callers_own_list(in_service_on: Served) -> None:
+def test_routes_without_identifiers_show_only_the_callers_own_list(
+    in_service_on: Served, spec: FeatureSpec, month_reports: MonthReports
+) -> None:
     served = in_service_on
     prepare(served)
+    # monitoring runs and model cards of the version the probes name, made from the moments of
+    # young people in the county's identifier format: none of them may appear either
+    settings = served.state.settings
+    write_runs(settings.home, month_reports.reports, version=VERSION, latest_written=TIME)
+    card, record = documents(card_sources(1, spec, month_reports.reference))
+    write_document(card, card_dir(settings, VERSION), "card")
+    write_document(record, card_dir(settings, VERSION), "transparency")
     routes = [r for r in app_routes(served.app) if not r.identifiers()]
     everyone = {f.person_id: k for k, f in served.flags.items()} | {
         f.flag_id: k for k, f in served.flags.items()
@@ -259,6 +279,7 @@ def test_routes_without_identifiers_show_only_the_callers_own_list(in_service_on
         (who, (p,)) for who, programmes in PRACTITIONERS.items() for p in programmes
     ]
     callers += [(u, ()) for u in ("dana", "eve", "ada")] + [(None, ())]
+    pages_shown = 0
     for who, programmes in callers:
         browser = served.browser(who) if who else None
         for route in routes:
@@ -275,7 +296,16 @@ def test_routes_without_identifiers_show_only_the_callers_own_list(in_service_on
                 page = served.browser(who) if who else None  # sign-out, sign-in: a browser each
             response = send(served, who, request, page)
             seen = {k for ident, k in everyone.items() if ident in response.text}
+            where = f"{route.method} {route.path} as {who} for {programmes}"
             if not seen <= allowed:
-                where = f"{route.method} {route.path} as {who} for {programmes}"
                 failures.append(f"{where}: {sorted(seen - allowed)}")
+            county = COUNTY_ID.search(response.text)
+            if county:
+                failures.append(f"{where}: a young person of the monitoring reports: {county[0]}")
+            if route.path.startswith(("/monitoring", "/models/{version}/")) and who in (
+                "dana",
+                "eve",
+            ):
+                pages_shown += response.status_code == 200
     assert not failures, "\n".join(failures)
+    assert pages_shown == 10  # the monitoring, run, card and record pages were shown to both

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
+from tests.monitoring.cards import card_sources, documents
+from tests.monitoring.reports import PEOPLE, MonthReports, write_runs
 from tests.serving.app.conftest import (
     FLAGS,
     ROLE_USER,
@@ -24,6 +27,10 @@ from tests.serving.app.conftest import (
     Browser,
     Served,
 )
+from vru_risk.features.catalog import FeatureSpec
+from vru_risk.jobs.card import card_dir
+from vru_risk.monitoring.card_render import write_document
+from vru_risk.settings import Settings
 
 Kind = Literal["public", "api", "page"]
 ALL = frozenset(ROLE_USER)
@@ -90,6 +97,28 @@ CASES: dict[tuple[str, str], Case] = {
         409,
         {"action": "approve", "reason": "read the report"},
     ),
+    ("GET", "/monitoring"): Case(
+        "page", frozenset({"data_scientist", "ethics_panel"}), "/monitoring", 200
+    ),
+    ("GET", "/models/{version}/monitoring"): Case(
+        "page", frozenset({"data_scientist", "ethics_panel"}), "/models/1/monitoring", 200
+    ),
+    ("GET", "/models/{version}/monitoring/{run}"): Case(
+        "page",
+        frozenset({"data_scientist", "ethics_panel"}),
+        "/models/1/monitoring/2026-06-30",
+        200,
+    ),
+    ("GET", "/models/{version}/card"): Case(
+        "page", frozenset({"data_scientist", "ethics_panel"}), "/models/1/card", 200
+    ),
+    ("GET", "/models/{version}/transparency"): Case(
+        "page", frozenset({"data_scientist", "ethics_panel"}), "/models/1/transparency", 200
+    ),
+    # degraded mode (no champion): the page says there is nothing to compare yet
+    ("GET", "/models/compare"): Case(
+        "page", frozenset({"data_scientist", "ethics_panel"}), "/models/compare", 200
+    ),
     ("GET", "/aggregates"): Case(
         "page", frozenset({"data_scientist", "ethics_panel", "admin"}), "/aggregates", 200
     ),
@@ -131,13 +160,25 @@ def call(served: Served, case: Case, method: str, who: str | None) -> Any:
     return client.post(case.url, json=case.body)
 
 
-@pytest.mark.parametrize("role", [None, *sorted(ROLE_USER)])
-def test_every_route_for_every_role(served_on: Served, role: str | None) -> None:
-    served = served_on
-    report = served.state.settings.report_dir(1) / "report.html"
+def seed_model_pages(settings: Settings, spec: FeatureSpec, reports: MonthReports) -> None:
+    """Version 1's fairness report, monitoring runs and model card files (no registry)."""
+    report = settings.report_dir(1) / "report.html"
     report.parent.mkdir(parents=True)
     report.write_text("<!doctype html><title>report</title><p>aggregates only</p>")
-    person_ids = [f.person_id for f in FLAGS.values()]
+    write_runs(settings.home, reports.reports, version=1, latest_written=datetime.now(UTC))
+    card, record = documents(card_sources(1, spec, reports.reference))
+    write_document(card, card_dir(settings, 1), "card")
+    write_document(record, card_dir(settings, 1), "transparency")
+
+
+@pytest.mark.parametrize("role", [None, *sorted(ROLE_USER)])
+def test_every_route_for_every_role(
+    served_on: Served, role: str | None, spec: FeatureSpec, month_reports: MonthReports
+) -> None:
+    served = served_on
+    seed_model_pages(served.state.settings, spec, month_reports)
+    # ... and the young people of the monitoring reports, in the county's identifier format
+    person_ids = [f.person_id for f in FLAGS.values()] + PEOPLE
     flag_ids = [f.flag_id for f in FLAGS.values()]
     failures = []
     for (method, path), case in sorted(CASES.items()):

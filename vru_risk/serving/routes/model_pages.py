@@ -18,10 +18,12 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from vru_risk.jobs.card import has_card
 from vru_risk.jobs.common import JobError
 from vru_risk.jobs.monitor_data import approval_criteria_hash
+from vru_risk.jobs.monitor_history import agenda, versions_with_runs
 from vru_risk.models.promotion import ReviewRefusedError, review
-from vru_risk.models.registry import Registry, RegistryError, VersionInfo
+from vru_risk.models.registry import CHAMPION, Registry, RegistryError, VersionInfo
 from vru_risk.models.review_log import ReviewEntry, ReviewLogError
 from vru_risk.models.tags import (
     ALLOCATION_RULE,
@@ -65,6 +67,10 @@ class VersionRow:
     report: str | None
     reviews: list[ReviewEntry]
     review_again: str | None = None
+    #: the version's model card page, when ``vru models card`` made it
+    card: str | None = None
+    #: its monitoring page, when ``vru monitor`` ran for it
+    monitoring: str | None = None
 
 
 def approved(reviews: list[ReviewEntry]) -> bool:
@@ -94,6 +100,7 @@ def _rows(state: AppState) -> tuple[list[VersionRow], str]:
     except (RegistryError, ReviewLogError) as exc:
         return [], str(exc)
     rows = []
+    monitored = set(versions_with_runs(state.settings))
     for v in reversed(versions):
         created = dt.datetime.fromtimestamp(v.created_ms / 1000, tz=dt.UTC)
         has_report = report_path(state.settings, v.version).is_file()
@@ -107,6 +114,8 @@ def _rows(state: AppState) -> tuple[list[VersionRow], str]:
                 report=f"/models/{v.version}/report" if has_report else None,
                 reviews=reviews,
                 review_again=review_again(v, reviews),
+                card=f"/models/{v.version}/card" if has_card(state.settings, v.version) else None,
+                monitoring=f"/models/{v.version}/monitoring" if v.version in monitored else None,
             )
         )
     return rows, ""
@@ -127,6 +136,8 @@ def _page(
         "nav": "models",
         "rows": rows,
         "problem": problem,
+        "agenda": agenda(state.settings),
+        "champion": next((r.info.version for r in rows if CHAMPION in r.info.aliases), None),
         "in_service": None if isinstance(service, ScoringUnavailableError) else service,
         "not_in_service": service if isinstance(service, ScoringUnavailableError) else None,
         "actions": ACTIONS,
