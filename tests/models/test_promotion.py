@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import RunVru
 from tests.models.test_registry import register
 from tests.panel import PANEL_PASSWORD, panel_members
-from vru_risk.models.promotion import ReviewRefusedError, review
+from vru_risk.models.promotion import ReviewRefusedError, allowed_actions, review
 from vru_risk.models.registry import Registry, RegistryError
 from vru_risk.models.review_log import ReviewLog, ReviewLogError, ReviewState, review_state
 from vru_risk.models.risk_model import RiskModel
@@ -284,3 +284,31 @@ def test_the_state_tag_is_kept_in_step_with_the_panels_decisions(
     registry.set_tag(second, FAIRNESS_TAG, "pass")
     decide("approve", second, "cy", registry, log)
     assert registry.version(second).state == IN_SERVICE
+
+
+def test_a_page_is_offered_only_the_decisions_the_rules_allow(
+    registry: Registry, log: ReviewLog, risk_model: RiskModel, vru_home: Path
+) -> None:
+    failing = candidate(registry, risk_model, vru_home, "fail")
+    passing = candidate(registry, risk_model, vru_home, "pass")
+    unaudited = candidate(registry, risk_model, vru_home, "")
+
+    def allowed(version: int) -> tuple[str, ...]:
+        champion = registry.alias("champion")
+        return allowed_actions(
+            registry.version(version),
+            champion=champion.version if champion else None,
+            entries=log.entries(),
+        )
+
+    assert allowed(failing) == ("override", "reject")  # never "approve" on a failed gate
+    assert allowed(passing) == ("approve", "reject")
+    assert allowed(unaudited) == ("reject",)  # audit it before any decision
+    decide("approve", passing, "ana", registry, log)
+    assert allowed(passing) == ("approve", "suspend")  # approve again (new hashes); no reject
+    decide("suspend", passing, "ben", registry, log)
+    assert allowed(passing) == ("approve", "reject")
+    for action in ("approve", "override", "reject", "suspend"):  # what is not offered is refused
+        if action not in allowed(failing) and action != "reject":
+            with pytest.raises(ReviewRefusedError):
+                decide(action, failing, "cy", registry, log)

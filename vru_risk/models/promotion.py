@@ -252,3 +252,29 @@ def _pending_overrides(entries: list[ReviewEntry]) -> list[str]:
         elif e.action == "override" and e.reviewer not in pending:
             pending.append(e.reviewer)
     return pending if len(pending) < 2 else []
+
+
+def allowed_actions(
+    info: VersionInfo, *, champion: int | None, entries: list[ReviewEntry]
+) -> tuple[str, ...]:
+    """The decisions the rules above allow on ``info`` now (what a page may offer): approve
+    only with both gates passing, override only when the fairness gate did not pass, reject
+    only when not the champion, suspend only while in service; none on a blocked version but
+    clear-leakage (a CLI decision, not offered on a page)."""
+    performance, fairness = _gates(info)
+    if info.blocked:
+        return ()
+    out: list[str] = []
+    eligible = performance == "pass" and not (
+        info.state == REJECTED and LEAKAGE_CLEARED_BY_TAG not in info.tags
+    )
+    if eligible and fairness == "pass":
+        out.append("approve")
+    if eligible and fairness and fairness != "pass":
+        out.append("override")
+    if champion != info.version:
+        out.append("reject")
+    content_hash = info.tags.get(CONTENT_HASH_TAG, "")
+    if service_status(entries, info.version, content_hash).usable:
+        out.append("suspend")
+    return tuple(out)

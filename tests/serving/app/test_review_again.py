@@ -7,8 +7,14 @@ from __future__ import annotations
 from html import unescape
 
 from tests.serving.app.conftest import approve, register_candidate, serve
+from vru_risk.models.promotion import review
 from vru_risk.models.risk_model import RiskModel
-from vru_risk.models.tags import ALLOCATION_RULE, AUDIT_ALLOCATION_TAG
+from vru_risk.models.tags import (
+    ALLOCATION_RULE,
+    AUDIT_ALLOCATION_TAG,
+    VERDICT_CHANGED_AFTER_TAG,
+    VERDICT_CHANGED_TAG,
+)
 from vru_risk.serving.routes.model_pages import REVIEW_AGAIN
 from vru_risk.settings import Settings
 
@@ -47,3 +53,35 @@ def test_an_approval_under_the_previous_allocation_rule_is_marked_until_re_audit
         # audited again on the service's allocation: the mark goes
         old.registry.set_tag(old.version, AUDIT_ALLOCATION_TAG, ALLOCATION_RULE)
         assert REVIEW_AGAIN not in unescape(served.browser("eve").get("/models").text)
+
+
+def test_the_panel_page_shows_the_review_state_and_offers_only_allowed_decisions(
+    settings: Settings, risk_model: RiskModel
+) -> None:
+    failing = register_candidate(settings, risk_model, fairness="fail")
+    for member in ("eve", "fay"):  # two members override the failed gate
+        review(
+            "override",
+            version=failing.version,
+            reviewer=member,
+            reason="read the report; the gap favours the group",
+            registry=failing.registry,
+            log=failing.log,
+        )
+    other = register_candidate(settings, risk_model, fairness="fail")
+    changed = register_candidate(settings, risk_model)
+    changed.registry.set_tag(changed.version, VERDICT_CHANGED_TAG, "fail → pass")
+    changed.registry.set_tag(changed.version, VERDICT_CHANGED_AFTER_TAG, "2")
+    with serve(settings) as served:
+        page = unescape(served.browser("eve").get("/models").text)
+        overridden = version_box(page, failing.version)
+        assert "overridden (by eve and fay)" in overridden and "champion: in service" in overridden
+        assert "Approve: put into service" not in overridden  # in service, failed gate
+        assert "Suspend: take out of service now" in overridden
+        offered = version_box(page, other.version)
+        assert "Override: put into service" in offered
+        assert "Approve: put into service" not in offered  # its fairness gate failed
+        assert "verdict changed under the new rules: review again" in version_box(
+            page, changed.version
+        )
+        assert "verdict changed" not in overridden

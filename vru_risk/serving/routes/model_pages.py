@@ -12,19 +12,20 @@ informs the panel: such a version keeps loading and serving.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from vru_risk.fairness_reports.verdicts import review_again as verdict_review_again
 from vru_risk.jobs.card import has_card
 from vru_risk.jobs.common import JobError
 from vru_risk.jobs.monitor_data import approval_criteria_hash
 from vru_risk.jobs.monitor_history import agenda, versions_with_runs
-from vru_risk.models.promotion import ReviewRefusedError, review
+from vru_risk.models.promotion import ReviewRefusedError, allowed_actions, review
 from vru_risk.models.registry import CHAMPION, Registry, RegistryError, VersionInfo
-from vru_risk.models.review_log import ReviewEntry, ReviewLogError
+from vru_risk.models.review_log import ReviewEntry, ReviewLogError, ReviewState, review_state
 from vru_risk.models.tags import (
     ALLOCATION_RULE,
     AUDIT_ALLOCATION_TAG,
@@ -67,6 +68,12 @@ class VersionRow:
     report: str | None
     reviews: list[ReviewEntry]
     review_again: str | None = None
+    #: the panel's review state from the log (approved, overridden by whom, ...)
+    review: ReviewState = field(default_factory=lambda: ReviewState("not reviewed", ()))
+    #: the fairness verdict changed under the audit's new rules and the panel has not decided
+    verdict_changed: str | None = None
+    #: the decisions the rules allow on this version now (value -> words)
+    allowed: dict[str, str] = field(default_factory=dict)
     #: the version's model card page, when ``vru models card`` made it
     card: str | None = None
     #: its monitoring page, when ``vru monitor`` ran for it
@@ -101,6 +108,7 @@ def _rows(state: AppState) -> tuple[list[VersionRow], str]:
         return [], str(exc)
     rows = []
     monitored = set(versions_with_runs(state.settings))
+    champion = next((v.version for v in versions if CHAMPION in v.aliases), None)
     for v in reversed(versions):
         created = dt.datetime.fromtimestamp(v.created_ms / 1000, tz=dt.UTC)
         has_report = report_path(state.settings, v.version).is_file()
@@ -114,6 +122,13 @@ def _rows(state: AppState) -> tuple[list[VersionRow], str]:
                 report=f"/models/{v.version}/report" if has_report else None,
                 reviews=reviews,
                 review_again=review_again(v, reviews),
+                review=review_state(entries, v.version),
+                verdict_changed=verdict_review_again(v.version, v.tags, entries),
+                allowed={
+                    a: ACTIONS[a]
+                    for a in allowed_actions(v, champion=champion, entries=entries)
+                    if a in ACTIONS
+                },
                 card=f"/models/{v.version}/card" if has_card(state.settings, v.version) else None,
                 monitoring=f"/models/{v.version}/monitoring" if v.version in monitored else None,
             )
