@@ -293,6 +293,7 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
         valid_days=settings.flag_visible_days,
         extract_date=folder.extract_date,
         left_area=left_area,
+        county_support=read_table(request.data_dir, "interventions"),
     )
     summary, tables, prevented = _consequence(request.data_dir, run, potential, effect, folder)
     summary.update(
@@ -361,6 +362,9 @@ def _consequence(
         "offers": len(decisions),
         "decisions": {k: int(v) for k, v in kinds.value_counts().sort_index().items()},
         "taken_up": int(decisions["took_up"].sum()) if len(decisions) else 0,
+        "already_in_programme": int(decisions["already_in_programme"].sum())
+        if len(decisions)
+        else 0,
         "support_started": len(run.support),
         "interventions_added": len(merged) - len(existing),
         "prevented_involvements": len(prevented),
