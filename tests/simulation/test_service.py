@@ -71,3 +71,38 @@ def test_offers_after_a_record_the_service_prevented_are_counted() -> None:
     )  # fmt: skip
     assert moments_after_prevented(offers, prevented) == 1  # a's April offer
     assert moments_after_prevented(offers, prevented.iloc[:0]) == 0
+
+
+def test_a_referral_to_a_programme_that_already_supports_the_young_person_starts_nothing(
+    risk_model: RiskModel, tmp_path: object
+) -> None:
+    programmes = open_programmes(tmp_path)  # type: ignore[arg-type]
+    people = [f"P{i:05d}" for i in range(8)]
+    # Jump Start took them on the day before: the VRU does not know yet, the programme does
+    county = pd.DataFrame(
+        {
+            "person_id": people,
+            "programme": ["Jump Start Mentoring"] * 8,
+            "start_date": [FIRST - dt.timedelta(days=1)] * 8,
+            "end_date": [None] * 8,
+        }
+    )
+    run = run_service(
+        risk_model,
+        REF,
+        [moments_for(risk_model, n=8, day=FIRST)],
+        programmes,
+        pd.DataFrame(index=pd.Index([], name="person_id")),
+        ServiceConfig(agreement=1.0, undecided=0.0, take_up=1.0),
+        valid_days=90,
+        extract_date=FIRST + dt.timedelta(days=60),
+        left_area={},
+        county_support=county,
+    )
+    decisions = run.decisions
+    jump_start = decisions[decisions["programme"] == "jump_start"]
+    early = decisions[decisions["programme"] == "early_intervention"]
+    assert len(jump_start) == len(early) == 8
+    assert jump_start["already_in_programme"].all() and jump_start["support_start"].isna().all()
+    assert early["support_start"].notna().all() and not early["already_in_programme"].any()
+    assert set(run.support["programme_id"]) == {"early_intervention"}

@@ -43,13 +43,7 @@ from vru_risk.data.synthetic.potential import (
     support_effect,
     truth_config,
 )
-from vru_risk.data.synthetic.rewrite import (
-    RewriteError,
-    contract_table,
-    read_table,
-    rewrite_folder,
-)
-from vru_risk.data.synthetic.writer import atomic_folders, write_json
+from vru_risk.data.synthetic.rewrite import RewriteError, read_table, rewrite_folder
 from vru_risk.features.build import ID_COLUMNS
 from vru_risk.features.cache import FeatureCacheError, build_table, find_table
 from vru_risk.features.catalog import CatalogError
@@ -57,7 +51,6 @@ from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.context import MomentContext, moment_context
 from vru_risk.features.moments import Moments
 from vru_risk.flags.flag import ModelRef
-from vru_risk.flags.ledger import write_flags
 from vru_risk.jobs.common import JobError, engine_options
 from vru_risk.jobs.monitor_data import (
     build_config,
@@ -68,6 +61,7 @@ from vru_risk.jobs.monitor_data import (
     people_attributes,
     programmes_of,
 )
+from vru_risk.jobs.simulate_output import FLAGS_FILE, consequence, write_record
 from vru_risk.jobs.simulate_store import StoredService, store_service
 from vru_risk.models.groups import group_labels
 from vru_risk.models.registry import Registry
@@ -75,11 +69,9 @@ from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import TRAIN_END_TAG
 from vru_risk.settings import Settings
 from vru_risk.simulation.config import ServiceConfig
-from vru_risk.simulation.consequence import interventions_with, prevented_by, without_prevented
-from vru_risk.simulation.service import ServiceRun, moments_after_prevented, run_service
+from vru_risk.simulation.service import run_service
 
-#: the service's flags in its record folder (``vru flags generate --issued`` continues from them)
-FLAGS_FILE = "flags.jsonl"
+__all__ = ["FLAGS_FILE", "SimulateRequest", "SimulateResult", "simulate_service"]
 
 
 @dataclass(frozen=True)
@@ -293,8 +285,9 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
         valid_days=settings.flag_visible_days,
         extract_date=folder.extract_date,
         left_area=left_area,
+        county_support=read_table(request.data_dir, "interventions"),
     )
-    summary, tables, prevented = _consequence(request.data_dir, run, potential, effect, folder)
+    summary, tables, prevented = consequence(request.data_dir, run, potential, effect, folder)
     summary.update(
         {
             "version": info.version,
@@ -316,7 +309,7 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
     except RewriteError as exc:
         raise JobError(str(exc)) from None
     try:
-        _write_record(record, run, prevented, summary)
+        write_record(record, run, prevented, summary)
         stored = store_service(settings.app_database_url, run, programmes, seed=config.seed)
     except BaseException:
         shutil.rmtree(request.out, ignore_errors=True)
@@ -332,58 +325,3 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
         stored=stored,
         seconds=time.perf_counter() - started,
     )
-
-
-def _consequence(
-    data_dir: Path, run: ServiceRun, potential: pd.DataFrame, effect: float, folder: DataFolder
-) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:
-    """The new tables, the prevented involvements and the service's counts."""
-    gone = prevented_by(potential, run.support, effect=effect)
-    police, ae, police_removed, ae_removed = without_prevented(
-        read_table(data_dir, "police_contacts"), read_table(data_dir, "ae_visits"), potential, gone
-    )
-    existing = read_table(data_dir, "interventions")
-    merged = interventions_with(existing, run.support, extract_date=folder.extract_date)
-    tables = {
-        "interventions": contract_table("interventions", merged),
-        "police_contacts": contract_table("police_contacts", police),
-        "ae_visits": contract_table("ae_visits", ae),
-    }
-    prevented = potential[gone].reset_index(drop=True)
-    decisions = run.decisions
-    kinds = (
-        decisions["decision"].fillna("undecided") if len(decisions) else pd.Series([], dtype=str)
-    )
-    summary: dict[str, Any] = {
-        "months": list(run.months),
-        "moments": run.moments,
-        "flags": len(run.flags),
-        "offers": len(decisions),
-        "decisions": {k: int(v) for k, v in kinds.value_counts().sort_index().items()},
-        "taken_up": int(decisions["took_up"].sum()) if len(decisions) else 0,
-        "support_started": len(run.support),
-        "interventions_added": len(merged) - len(existing),
-        "prevented_involvements": len(prevented),
-        "police_contacts_removed": police_removed,
-        "ae_visits_removed": ae_removed,
-        "offers_after_a_prevented_record": moments_after_prevented(
-            decisions[["person_id", "as_of"]] if len(decisions) else decisions, prevented
-        ),
-    }
-    return summary, tables, prevented
-
-
-def _write_record(
-    record: Path, run: ServiceRun, prevented: pd.DataFrame, summary: dict[str, Any]
-) -> None:
-    with atomic_folders(record) as (tmp,):
-        times: list[str | None] = [
-            None if pd.isna(v) else pd.Timestamp(v).isoformat()
-            for v in run.decisions.get("decided_at", pd.Series([], dtype=object))
-        ]
-        decisions = run.decisions.assign(decided_at=pd.Series(times, dtype=object))
-        decisions.to_parquet(tmp / "decisions.parquet", index=False)
-        run.support.to_parquet(tmp / "support.parquet", index=False)
-        write_flags(run.flags, tmp / FLAGS_FILE)
-        prevented.to_parquet(tmp / "prevented.parquet", index=False)
-        write_json(tmp / "summary.json", summary)

@@ -102,11 +102,15 @@ def run_service(
     valid_days: int,
     extract_date: dt.date,
     left_area: Mapping[str, dt.date],
+    county_support: pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ServiceRun:
     """The service over ``months`` (each month's moments, in date order; see the module
     docstring). ``groups``: audit-only group labels by person_id (for group-dependent
-    agreement); ``left_area``: the day each young person who left the area left it."""
+    agreement); ``left_area``: the day each young person who left the area left it;
+    ``county_support``: the county's own interventions (person_id, programme, start_date,
+    end_date), which a programme knows of from their first day (a referral to a programme
+    that already supports the young person starts nothing new: ``already_in_programme``)."""
     state = AllocationState()
     rules: list[DayRule] = []
     flags: list[Flag] = []
@@ -145,6 +149,7 @@ def run_service(
         done = decide(
             offers, groups, config, programmes, extract_date=extract_date, left_area=left_area
         )
+        done = _already_in_programme(done, names, support, county_support)
         decided.append(done)
         started = done[done["support_start"].notna()]
         if len(started):
@@ -172,6 +177,41 @@ def run_service(
         moments=total,
         months=tuple(labels),
     )
+
+
+def _already_in_programme(
+    done: pd.DataFrame,
+    names: Mapping[str, str],
+    support: pd.DataFrame,
+    county_support: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """``done`` with ``already_in_programme``: support of the same programme covered the day a
+    taken-up referral would have started; such a referral starts nothing new."""
+    out = done.assign(already_in_programme=False)
+    parts = [p for p in (county_support, support) if p is not None and len(p)]
+    starts = out["support_start"].notna().to_numpy()
+    if not parts or not starts.any():
+        return out
+    known = pd.concat(
+        [p[["person_id", "programme", "start_date", "end_date"]] for p in parts], ignore_index=True
+    )
+    wanted = out.loc[starts, ["person_id", "programme", "support_start"]].assign(
+        person_id=lambda f: f["person_id"].astype(str),
+        programme=lambda f: [names[g] for g in f["programme"]],
+        row=np.flatnonzero(starts),
+    )
+    joined = wanted.merge(known.astype({"person_id": str}), on=["person_id", "programme"])
+    day = joined["support_start"]
+    inside = (joined["start_date"] <= day) & (
+        joined["end_date"].isna() | (joined["end_date"] >= day)
+    )
+    rows = joined.loc[inside.to_numpy(dtype=bool), "row"].unique()
+    if len(rows):
+        out.loc[rows, "already_in_programme"] = True
+        for column in ("support_start", "support_end", "support_known"):
+            out[column] = out[column].astype(object)
+            out.loc[rows, column] = None
+    return out
 
 
 def moments_after_prevented(offers: pd.DataFrame, prevented: pd.DataFrame) -> int:
