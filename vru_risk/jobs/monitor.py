@@ -3,7 +3,7 @@ run that compares what was known by an as-of date with it.
 
 :func:`create_reference` scores the version's calibration window (the feature table of the data
 it was trained on, built or reused from ``VRU_HOME/features/``), replays the service's allocation
-over it and stores the :class:`~vru_risk.monitoring.reference.MonitoringReference` as a separate,
+over it, takes the inputs' seasonal histograms from the year up to the window's end, and stores the :class:`~vru_risk.monitoring.reference.MonitoringReference` as a separate,
 hashed artifact of the version (:mod:`vru_risk.jobs.monitor_data`); the RiskModel is untouched.
 
 :func:`run_monitor` sees only what was known by ``as_of``: the moments of the 28 days up to it
@@ -73,6 +73,8 @@ from vru_risk.settings import Settings
 WINDOW_DAYS: Final = 28
 #: the sources' seasonal profile in a reference: the year up to the calibration window's end
 SOURCE_PROFILE_DAYS: Final = 365
+#: the inputs' bins and seasonal histograms in a reference: the year up to the same end
+SEASON_DAYS: Final = 365
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,11 @@ def create_reference(settings: Settings, version: int, data_dir: Path) -> Refere
             build_table(entry, folder, spec, config, **engine)
         except (FeatureCacheError, CatalogError) as exc:
             raise JobError(str(exc)) from None
+    season = pd.read_parquet(
+        entry.path,
+        columns=["as_of", *spec.names],
+        filters=[("as_of", ">=", end - timedelta(days=SEASON_DAYS)), ("as_of", "<", end)],
+    )
     frame = pd.read_parquet(
         entry.path,
         columns=["person_id", "as_of", *spec.names, LABEL_PREFIX],
@@ -172,6 +179,7 @@ def create_reference(settings: Settings, version: int, data_dir: Path) -> Refere
             min_people_per_cell=criteria.groups.min_people_per_cell,
             source_weeks=weeks,
             source_days=days,
+            season=season,
             valid_days=settings.flag_visible_days,
         )
     except ReferenceError as exc:

@@ -7,8 +7,9 @@ figures and :class:`~vru_risk.monitoring.verdict.Finding` s.
   the summer holidays are no outage); over its allowed days it is an outage
   (``suspension_recommended``). The month's weeks are shown beside the reference's same weeks.
 - **Inputs** (:func:`input_checks`): every feature of the month against the reference's
-  histograms of the same calendar months (the whole reference window when it holds too few rows
-  of them), one summary per source (:mod:`vru_risk.monitoring.drift`).
+  histograms of the same calendar months of its season (the year up to the calibration
+  window's end; the whole of it when those months hold too few rows), one summary per source
+  (:mod:`vru_risk.monitoring.drift`).
 - **Scores** (:func:`score_check`): the score distribution on the reference's fixed score bins
   and the band occupancy; a shift beyond the criteria's default drift thresholds is a population
   shift (``review``).
@@ -84,18 +85,29 @@ def same_season(hset: HistogramSet, months: Sequence[str], *, min_rows: int) -> 
 def season_note(reference: MonitoringReference, months: Sequence[str]) -> str:
     """Which months of the reference the run's month is compared with, in words.
 
-    Drift is judged against the same calendar months of the reference window when it holds
-    them; a reference window without them (a calibration window of six months holds half the
-    year) is compared whole, and seasonal differences then show as drift.
+    Inputs are judged against the same calendar months of the reference's season (the year up
+    to the calibration window's end, :func:`~vru_risk.monitoring.reference.compute_reference`);
+    scores against the same months of the calibration window where it holds them, else the
+    whole window. A reference without the season's months is compared whole, and seasonal
+    differences then show as drift.
     """
-    held = [m for m in months if m in reference.score.by_month]
+    seasons = [h.by_month for h in reference.features.values()] or [reference.score.by_month]
+    held = [m for m in months if m in seasons[0]]
     names = ", ".join(_MONTH_NAMES[int(m) - 1] for m in months)
     if len(held) == len(months):
-        return f"Compared with the same months ({names}) of the reference window."
+        scored = [m for m in months if m in reference.score.by_month]
+        scores = (
+            ""
+            if len(scored) == len(months)
+            else " Scores are compared with the whole calibration window, which lacks "
+            + ", ".join(_MONTH_NAMES[int(m) - 1] for m in months if m not in scored)
+            + "."
+        )
+        return f"Compared with the same months ({names}) of the reference.{scores}"
     if held:
         return (
-            f"The reference window holds only part of this season ({names}); where a month "
-            "has too few moments, the whole reference window is used."
+            f"The reference holds only part of this season ({names}); where a month has too "
+            "few moments, the whole reference is used."
         )
     return (
         f"The reference window ({reference.window_start} to {reference.window_end}) holds no "

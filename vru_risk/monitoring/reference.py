@@ -9,7 +9,12 @@ the programmes, and records:
 
 - the fixed bins of every feature and of the score (:mod:`vru_risk.monitoring.bins`), and the
   histograms on them overall and per calendar month of ``as_of`` (drift is judged against the
-  same season when the reference holds it);
+  same season). The features' bins and histograms come from the *season*: the moments of the
+  year up to the calibration window's end when they are given (the calibration window holds
+  only six months, and a month it lacks would otherwise be compared with other seasons: August,
+  with no school, against January to June). Inputs do not depend on the model, so the months
+  it was trained on describe them as well as any; the score's histograms stay on the
+  calibration window, where the model had not seen the moments;
 - per source, the share of moments with at least one of its features known (overall and per
   month), and its weekly seasonal profile when weekly rows are given
   (:mod:`vru_risk.monitoring.sources`);
@@ -225,6 +230,7 @@ def compute_reference(
     intersections: Sequence[Sequence[str]] = (),
     source_weeks: pd.DataFrame | None = None,
     source_days: Mapping[str, Sequence[date]] | None = None,
+    season: pd.DataFrame | None = None,
     seed: int = 0,
     valid_days: int = 90,
     n_bins: int = DEFAULT_QUANTILE_BINS,
@@ -233,7 +239,9 @@ def compute_reference(
 
     ``group_columns`` defaults to the audit-only columns present in ``scored``;
     ``source_weeks`` (:data:`~vru_risk.monitoring.sources.WEEK_COLUMNS`) and ``source_days``
-    (per source, the days with events) give the sources' seasonal profiles.
+    (per source, the days with events) give the sources' seasonal profiles; ``season`` (the
+    moments of the year up to the window's end: ``as_of`` and the features) the features'
+    bins and seasonal histograms (default: ``scored`` itself).
     """
     need = ["person_id", "as_of", SCORE, "percentile", label]
     absent = [c for c in need if c not in scored.columns]
@@ -250,9 +258,11 @@ def compute_reference(
     frame = scored.reset_index(drop=True)
     as_of = pd.to_datetime(frame["as_of"])
     months = _months(frame["as_of"])
-    binning = bin_features(frame, spec, n_bins=n_bins)
+    inputs = frame if season is None or season.empty else season.reset_index(drop=True)
+    input_months = _months(inputs["as_of"])
+    binning = bin_features(inputs, spec, n_bins=n_bins)
     features = {
-        b.feature: _histogram_set(b, frame[b.feature].to_numpy(dtype="float64"), months)
+        b.feature: _histogram_set(b, inputs[b.feature].to_numpy(dtype="float64"), input_months)
         for b in binning.features
     }
     probability = frame[SCORE].to_numpy(dtype="float64")
