@@ -3,13 +3,16 @@ run that compares what was known by an as-of date with it.
 
 :func:`create_reference` scores the version's calibration window (the feature table of the data
 it was trained on, built or reused from ``VRU_HOME/features/``), replays the service's allocation
-over it, takes the inputs' seasonal histograms from the year up to the window's end, and stores the :class:`~vru_risk.monitoring.reference.MonitoringReference` as a separate,
-hashed artifact of the version (:mod:`vru_risk.jobs.monitor_data`); the RiskModel is untouched.
+over it, takes the inputs' seasonal histograms and the sources' mix of recorded values from the
+year up to the window's end, and stores the
+:class:`~vru_risk.monitoring.reference.MonitoringReference` as a separate, hashed artifact of
+the version (:mod:`vru_risk.jobs.monitor_data`); the RiskModel is untouched.
 
 :func:`run_monitor` sees only what was known by ``as_of``: the moments of the 28 days up to it
 (built as the daily job builds them: features from records known by each moment's day), the
 sources' rows with a known date on or before it, and the flags dated up to it. It checks the
-sources, the inputs, the scores and the flags against capacity (:mod:`vru_risk.monitoring.checks`),
+sources, how they record their categories (:mod:`vru_risk.monitoring.coding`), the inputs, the
+scores and the flags against capacity (:mod:`vru_risk.monitoring.checks`),
 combines the findings into a verdict (exit 0, 4 or 3), writes ``report.json`` and ``report.html``
 under ``VRU_HOME/monitoring/vru-risk-v{N}/{as_of}/``, logs both to the version's run and names who
 is to be told. It never suspends anything. Every refusal is a :class:`JobError` raised before
@@ -38,6 +41,7 @@ from vru_risk.jobs.monitor_data import (
     approved_hashes,
     build_config,
     calibration_window,
+    category_counts,
     connection_with_sources,
     criteria_of,
     event_sources,
@@ -61,6 +65,7 @@ from vru_risk.models.registry import Registry, VersionInfo
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import DATA_FINGERPRINT_TAG, TRAIN_END_TAG
 from vru_risk.monitoring import checks
+from vru_risk.monitoring.coding import coding_check
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.outcome_section import outcome_section, precision_section
 from vru_risk.monitoring.outcomes import Maturity
@@ -166,6 +171,7 @@ def create_reference(settings: Settings, version: int, data_dir: Path) -> Refere
         weeks = weekly_rows(con, sources, profile_start, last_day)
         weeks = weeks[weeks["week_start"] <= last_day]
         days = {s: known_days(con, s, profile_start, last_day) for s in sources}
+        codes = category_counts(con, sources, profile_start, last_day, last_day)
     finally:
         con.close()
     scored = frame.merge(people, on="person_id", how="left", validate="many_to_one")
@@ -180,6 +186,7 @@ def create_reference(settings: Settings, version: int, data_dir: Path) -> Refere
             source_weeks=weeks,
             source_days=days,
             season=season,
+            category_counts=codes,
             valid_days=settings.flag_visible_days,
         )
     except ReferenceError as exc:
@@ -234,7 +241,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     except (MomentsError, CatalogError) as exc:
         raise JobError(str(exc)) from None
     probability, percentile = _score(model, moments.frame)
-    months = checks.months_between(start, as_of)
+    months = checks.window_months(start, as_of)
     _, summaries, drift_found = checks.input_checks(reference, moments.frame, months, criteria)
     scores, score_found = checks.score_check(reference, probability, percentile, months, criteria)
     sources = event_sources(folder, reference.binning.sources)
@@ -252,8 +259,10 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
             if s in reference.sources or s in sources
         ]
         people = people_attributes(con)
+        recorded = category_counts(con, sources, start, as_of, as_of)
     finally:
         con.close()
+    coding_rows, coding_found = coding_check(reference.categories, recorded, months, criteria)
     source_rows, outage_found = checks.source_checks(
         statuses, weeks, reference, criteria, as_of=as_of
     )
@@ -290,6 +299,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     verdict = combine(
         [
             *outage_found,
+            *coding_found,
             *drift_found,
             *score_found,
             *capacity_found,
@@ -314,6 +324,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         verdict=verdict,
         sources=source_rows,
         inputs=checks.drift_rows(summaries),
+        coding=coding_rows,
         season=checks.season_note(reference, months),
         scores=scores,
         capacity={"note": capacity_note, "rows": capacity_rows},

@@ -44,7 +44,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Final, Literal
 
 import numpy as np
@@ -98,6 +99,49 @@ class Histogram(BaseModel):
             counts=tuple(a + b for a, b in zip(self.counts, other.counts, strict=True)),
             missing=self.missing + other.missing,
         )
+
+
+class HistogramSet(BaseModel):
+    """A histogram over the whole window and per calendar month (``"01"``..``"12"``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    all: Histogram
+    by_month: dict[str, Histogram]
+
+    def season(self, month: str, *, min_rows: int) -> Histogram:
+        """The same month's histogram when it holds ``min_rows`` rows, else the whole window's."""
+        h = self.by_month.get(month)
+        return h if h is not None and h.rows >= min_rows else self.all
+
+
+def same_season(hset: HistogramSet, months: Sequence[str], *, min_rows: int) -> Histogram:
+    """The reference histogram of the season of ``months``: each month the reference holds,
+    weighted by its share of ``months`` (one entry per day of the window, so a window of 26 days
+    of July and 2 of August is compared with July, not with a summer of equal parts), scaled to
+    the rows those months hold together; the whole reference when they hold fewer than
+    ``min_rows`` rows or none of them.
+
+    >>> h = HistogramSet(all=Histogram(counts=(5, 5), missing=0), by_month={
+    ...     "07": Histogram(counts=(9, 1), missing=0), "08": Histogram(counts=(1, 9), missing=0)})
+    >>> same_season(h, ["07"] * 3 + ["08"], min_rows=1).counts
+    (14, 6)
+    """
+    weights = Counter(m for m in months if m in hset.by_month and hset.by_month[m].rows)
+    if not weights:
+        return hset.all
+    rows = sum(hset.by_month[m].rows for m in weights)
+    if rows < min_rows:
+        return hset.all
+    total = sum(weights.values())
+    counts = np.zeros(len(hset.all.counts))
+    missing = 0.0
+    for month, weight in weights.items():
+        part = hset.by_month[month]
+        scale = weight / total * rows / part.rows
+        counts += scale * np.asarray(part.counts, dtype="float64")
+        missing += scale * part.missing
+    return Histogram(counts=tuple(round(float(c)) for c in counts), missing=round(float(missing)))
 
 
 class FeatureBins(BaseModel):

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from vru_risk.flags.programmes import Programmes
-from vru_risk.monitoring.bins import Histogram
+from vru_risk.monitoring.bins import Histogram, same_season
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.drift import (
     FeatureDrift,
@@ -49,7 +49,7 @@ from vru_risk.monitoring.drift import (
     psi,
     source_summaries,
 )
-from vru_risk.monitoring.reference import SCORE, HistogramSet, MonitoringReference, band_shares
+from vru_risk.monitoring.reference import SCORE, MonitoringReference, band_shares
 from vru_risk.monitoring.sources import SourceProfile
 from vru_risk.monitoring.verdict import Finding, drift_findings, outage_findings
 
@@ -70,16 +70,15 @@ def months_between(start: date, end: date) -> tuple[str, ...]:
     return tuple(out)
 
 
-def same_season(hset: HistogramSet, months: Sequence[str], *, min_rows: int) -> Histogram:
-    """The reference histogram of ``months`` together when it holds ``min_rows`` rows, else
-    the whole reference window's."""
-    parts = [hset.by_month[m] for m in months if m in hset.by_month]
-    if not parts:
-        return hset.all
-    total = parts[0]
-    for h in parts[1:]:
-        total = total + h
-    return total if total.rows >= min_rows else hset.all
+def window_months(start: date, end: date) -> tuple[str, ...]:
+    """The calendar month (``"01"``..``"12"``) of every day from ``start`` to ``end``: what
+    :func:`~vru_risk.monitoring.bins.same_season` weighs the reference's months by.
+
+    >>> from collections import Counter
+    >>> Counter(window_months(date(2026, 7, 6), date(2026, 8, 2)))
+    Counter({'07': 26, '08': 2})
+    """
+    return tuple(f"{(start + timedelta(days=k)).month:02d}" for k in range((end - start).days + 1))
 
 
 def season_note(reference: MonitoringReference, months: Sequence[str]) -> str:
@@ -91,6 +90,7 @@ def season_note(reference: MonitoringReference, months: Sequence[str]) -> str:
     whole window. A reference without the season's months is compared whole, and seasonal
     differences then show as drift.
     """
+    months = tuple(dict.fromkeys(months))
     seasons = [h.by_month for h in reference.features.values()] or [reference.score.by_month]
     held = [m for m in months if m in seasons[0]]
     names = ", ".join(_MONTH_NAMES[int(m) - 1] for m in months)

@@ -69,6 +69,7 @@ def build_report(
     notify: Sequence[str],
     groups: Mapping[str, Any] | None = None,
     notify_note: str | None,
+    coding: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The report as a JSON-able dict (see the module docstring)."""
     return {
@@ -89,6 +90,7 @@ def build_report(
         "checks": {
             "sources": list(sources),
             "inputs": list(inputs),
+            "coding": list(coding),
             "season": season,
             "scores": dict(scores),
             "capacity": dict(capacity),
