@@ -120,13 +120,14 @@ def test_a_shift_brings_newcomers_with_copies_of_their_originals_records_from_it
     people, police = _table(small.path, "people"), _table(small.path, "police_contacts")
     event = pd.to_datetime(police["date"])
     recent = police[
-        (event > pd.Timestamp(START) - pd.Timedelta(days=SHIFT_LOOKBACK_DAYS))
+        (police["role"] == "suspect")  # the default kind: police contacts as a suspect
+        & (event > pd.Timestamp(START) - pd.Timedelta(days=SHIFT_LOOKBACK_DAYS))
         & (event <= pd.Timestamp(START))
         & (pd.to_datetime(police["known_date"]) <= pd.Timestamp(START))
     ]
     left = pd.to_datetime(people.set_index("person_id")["left_area_date"])
     kind = {p for p in recent["person_id"] if pd.isna(left[p]) or left[p] > pd.Timestamp(START)}
-    assert len(kind) >= 10 and result.newcomers == 2 * len(kind)  # size 2: two each
+    assert len(kind) >= 5 and result.newcomers == 2 * len(kind)  # size 2: two each
     shifted = _table(result.out, "people")
     new = shifted[shifted["person_id"].str.startswith(NEWCOMER_PREFIX)]
     assert len(new) == result.newcomers and shifted["person_id"].is_unique
@@ -143,7 +144,7 @@ def test_a_shift_brings_newcomers_with_copies_of_their_originals_records_from_it
     expected = pd.concat([original, original])[columns].sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(copied[columns].sort_values(key).reset_index(drop=True), expected)
     half = inject_fault(small, tmp_path / "half", Fault("shift", START, size=0.5), threads=1)
-    assert 0.3 * len(kind) < half.newcomers < 0.7 * len(kind)
+    assert 0 < half.newcomers < len(kind)
 
 
 def test_a_csv_folder_stays_csv_and_valid(tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def fault(
         str | None,
         typer.Option(
             help="stop: the source that stops; coding: attendance; shift: the records that "
-            "pick the kind of young person duplicated (default police_contacts)"
+            "pick the kind of young person duplicated (default police_contacts: as a suspect)"
         ),
     ] = None,
     size: Annotated[

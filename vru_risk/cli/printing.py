@@ -118,9 +118,13 @@ def print_fault(result: FaultResult) -> None:
     elif f.kind == "coding":
         what = f"from {f.start}, {f.size:g} of unauthorised absences recorded as authorised"
     else:
+        from vru_risk.data.faults import SHIFT_KIND_ROLES
+
+        role = SHIFT_KIND_ROLES.get(str(f.source))
+        kind = f"a {f.source} record" + (f" with {role[0]} {role[1]}" if role else "")
         what = (
             f"on {f.start}, {result.newcomers:,} young people arrive ({f.size:g} per young "
-            f"person with a {f.source} record in the year before)"
+            f"person with {kind} in the year before)"
         )
     table = Table(title=f"Fault ({f.kind}, seed {f.seed}) written to {result.out}")
     table.add_column("table")

@@ -16,9 +16,10 @@ fault does not touch are copied byte for byte. Three kinds:
   see :mod:`vru_risk.data.dfe_codes`). Which sessions is decided by a keyed hash of the row and
   the seed, so the same seed recodes the same sessions.
 - ``shift``: a population shift: young people *arrive* on the start date, ``size`` newcomers
-  per young person of one kind (those with a record in ``source``, police contacts by default,
-  in the year before the start, known by then, and still in the area; 0.5: half of them get a
-  newcomer, 2: each gets two; at most :data:`MAX_SHIFT_SIZE`). A newcomer is a copy with a new
+  per young person of one kind (those with a record in ``source`` in the year before the start,
+  known by then, and still in the area; by default a police contact *as a suspect*, the young
+  people the service most often flags; 0.5: half of them get a newcomer, 2: each gets two; at
+  most :data:`MAX_SHIFT_SIZE`). A newcomer is a copy with a new
   pseudonymous id, the same birth date, attributes and school, and a copy of every record of the
   original from the start date on (interventions excepted: the newcomer has not been
   supported). Nothing of a newcomer is on record before the start date.
@@ -27,8 +28,8 @@ fault does not touch are copied byte for byte. Three kinds:
   boundary change, a school or a district joining the data-sharing agreement), and their local
   records begin when they arrive. Copying the *future* records of a kind of young person gives
   newcomers who behave like an existing group, so the shift is in who reaches teachable moments
-  (more young people already involved with the police, with short histories), not in how any
-  one record is written; every record stays plausible and the folder valid.
+  (more young people involved in offending, with short local histories), not in how any one
+  record is written; every record stays plausible and the folder valid.
 
 Everything runs in DuckDB over the raw files, so a county of any size is rewritten without
 reading it into memory; rows keep their order (newcomers' rows follow the originals).
@@ -68,8 +69,10 @@ FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
 #: The kind of young person a shift duplicates when no source is given.
 DEFAULT_SHIFT_SOURCE: Final = "police_contacts"
 #: A young person is of a shift's kind with a record in its source in this many days before
-#: the start date.
+#: the start date ...
 SHIFT_LOOKBACK_DAYS: Final = 365
+#: ... of this kind, for the sources listed (column, value): of police contacts, as a suspect
+SHIFT_KIND_ROLES: Final = {"police_contacts": ("role", "suspect")}
 #: The most newcomers per young person of a shift's kind.
 MAX_SHIFT_SIZE: Final = 3.0
 #: The recoding of a coding change.
@@ -293,10 +296,14 @@ def _shift(
     if "left_area_date" in folder.columns.get("people", ()):
         left = _typed(con, folder, "people", "left_area_date")
         in_area = f"({left} IS NULL OR {left} > {start})"
+    kind = ""
+    if fault.source in SHIFT_KIND_ROLES:
+        column, value = SHIFT_KIND_ROLES[fault.source]
+        kind = f"AND {_typed(con, folder, fault.source, column)} = {quote_literal(value)} "
     con.execute(
         "CREATE OR REPLACE TEMP TABLE shift_kind AS "
         f"SELECT DISTINCT person_id FROM {source} WHERE {event} > {since} "
-        f"AND {event} <= {start} AND {known} <= {start}"
+        f"AND {event} <= {start} AND {known} <= {start} {kind}"
     )
     size = float(fault.size or 0)
     copies = f"range(0, {math.ceil(size)})"
