@@ -12,7 +12,9 @@ the criteria watch (``coding:``), each value's share with its share in the same 
 (:func:`~vru_risk.monitoring.bins.same_season`: the reference's months weighted by the days
 of the window). A value holding at least ``min_share`` of the rows (among the values listed in
 ``among``, when given) whose share moved by more than ``relative_change`` of itself, on at least
-``min_rows`` rows, is a coding change: a ``review`` naming the source and the value.
+``min_rows`` rows, is a coding change: a ``review`` naming the source and the value. A change
+in *who* is recorded moves the mix too (newcomers who miss more school), and the finding says
+so: the panel tells the two apart from the other findings (inputs, scores) and the partner.
 
 Example
 -------
@@ -159,8 +161,8 @@ def _judge(
         sentence=(
             f"Source {source}: the share of {value} among its {column} values moved from "
             f"{ref:.2%} (the same season of the reference) to {cur:.2%} ({change:+.0%}; limit "
-            f"{limits.relative_change:.0%}) over {rows:,} records: the way it is recorded may "
-            "have changed."
+            f"{limits.relative_change:.0%}) over {rows:,} records: the way it is recorded (a "
+            "coding change), or who is recorded, has changed."
         ),
         figures={
             "column": column,
