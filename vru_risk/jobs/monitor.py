@@ -242,7 +242,6 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         raise JobError(str(exc)) from None
     probability, percentile = _score(model, moments.frame)
     months = checks.window_months(start, as_of)
-    _, summaries, drift_found = checks.input_checks(reference, moments.frame, months, criteria)
     scores, score_found = checks.score_check(reference, probability, percentile, months, criteria)
     sources = event_sources(folder, reference.binning.sources)
     con = connection_with_sources(folder, model.spec.reporting_lag_days, settings)
@@ -263,6 +262,10 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     finally:
         con.close()
     coding_rows, coding_found = coding_check(reference.categories, recorded, months, criteria)
+    unfed = {st.source for st in statuses if st.last_known is None or st.last_known < start}
+    _, summaries, drift_found = checks.input_checks(
+        reference, moments.frame, months, criteria, unfed=unfed
+    )
     source_rows, outage_found = checks.source_checks(
         statuses, weeks, reference, criteria, as_of=as_of
     )

@@ -11,8 +11,8 @@ figures and :class:`~vru_risk.monitoring.verdict.Finding` s.
   window's end; the whole of it when those months hold too few rows), one summary per source
   (:mod:`vru_risk.monitoring.drift`).
 - **Scores** (:func:`score_check`): the score distribution on the reference's fixed score bins
-  and the band occupancy; a shift beyond the criteria's default drift thresholds is a population
-  shift (``review``).
+  and the band occupancy; a shift beyond the drift thresholds of ``score`` (``drift.sources.score``
+  in the criteria, else the default ones) is a population shift (``review``).
 - **Flags against capacity** (:func:`capacity_check`): offers per programme and capacity period
   from the application database; more offers than places is a fault of the allocation
   (``review``).
@@ -30,10 +30,10 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,9 @@ from vru_risk.monitoring.drift import (
 from vru_risk.monitoring.reference import SCORE, MonitoringReference, band_shares
 from vru_risk.monitoring.sources import SourceProfile
 from vru_risk.monitoring.verdict import Finding, drift_findings, outage_findings
+
+#: the thresholds of the score's distribution are those of this key of ``drift.sources``
+SCORE_SOURCE: Final = "score"
 
 
 def months_between(start: date, end: date) -> tuple[str, ...]:
@@ -238,15 +241,19 @@ def input_checks(
     frame: pd.DataFrame,
     months: Sequence[str],
     criteria: MonitoringCriteria,
+    *,
+    unfed: Collection[str] = (),
 ) -> tuple[tuple[FeatureDrift, ...], tuple[SourceDrift, ...], list[Finding]]:
-    """Every feature's drift, the per-source summaries and their review findings."""
+    """Every feature's drift, the per-source summaries and their review findings; the sources
+    in ``unfed`` delivered no record in the window and are not judged
+    (:class:`~vru_risk.monitoring.drift.SourceDrift`)."""
     drifts = input_drift(
         reference.binning,
         month_histograms(reference, months, criteria),
         reference.binning.histograms(frame),
         criteria,
     )
-    summaries = source_summaries(drifts, criteria)
+    summaries = source_summaries(drifts, criteria, unfed=unfed)
     return drifts, summaries, drift_findings(summaries)
 
 
@@ -256,6 +263,7 @@ def drift_rows(summaries: Iterable[SourceDrift]) -> list[dict[str, Any]]:
         {
             "source": s.source,
             "features": len(s.features),
+            "fed": s.fed,
             "drifted": len(s.drifted),
             "raises_review": s.raises_review,
             "worst": s.worst.feature if s.worst else None,
@@ -288,7 +296,7 @@ def score_check(
     criteria: MonitoringCriteria,
 ) -> tuple[dict[str, Any], list[Finding]]:
     """The month's score distribution and bands against the reference's (same season)."""
-    limits = criteria.drift.default
+    limits = criteria.drift_for(SCORE_SOURCE)
     expected = same_season(reference.score, months, min_rows=limits.min_rows)
     current = reference.score_bins.histogram(probability)
     enough = min(sum(expected.counts), sum(current.counts)) >= limits.min_rows
