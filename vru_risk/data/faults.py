@@ -55,13 +55,19 @@ from typing import Final, Literal, get_args
 
 import duckdb
 
-from vru_risk.data.contract import EVENT_TABLES, MANIFEST_NAME, TABLES, Kind
+from vru_risk.data.contract import EVENT_TABLES, MANIFEST_NAME
 from vru_risk.data.fingerprint import file_sha256
 from vru_risk.data.load import DataFolder
-from vru_risk.data.sql import connect, quote_literal, read_csv_sql
+from vru_risk.data.raw_files import (
+    copy_to,
+    count_rows,
+    event_date,
+    known_date,
+    raw_relation,
+    typed_value,
+)
+from vru_risk.data.sql import connect, quote_literal
 from vru_risk.data.synthetic.writer import atomic_folders, write_json
-from vru_risk.data.validate.columns import typed_column
-from vru_risk.data.validate.files import csv_header
 
 FaultKind = Literal["stop", "coding", "shift"]
 FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
@@ -185,35 +191,19 @@ class FaultResult:
 
 
 def _raw(folder: DataFolder, table: str) -> str:
-    path = folder.files[table]
-    if path.suffix.lower() == ".csv":
-        return read_csv_sql(path, csv_header(path))
-    return f"read_parquet({quote_literal(str(path))})"
-
-
-def _stored(con: duckdb.DuckDBPyConnection, raw: str) -> dict[str, str]:
-    return {str(r[0]): str(r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()}
+    return raw_relation(folder.files[table])
 
 
 def _typed(con: duckdb.DuckDBPyConnection, folder: DataFolder, table: str, column: str) -> str:
-    """The SQL of ``column``'s typed value in ``table``'s raw file (a date as DATE)."""
-    stored = _stored(con, _raw(folder, table))
-    col = TABLES[table].column(column)
-    expr = typed_column(col, stored[column]).typed
-    return f"CAST({expr} AS DATE)" if col.kind is Kind.DATETIME else expr
+    return typed_value(con, folder.files[table], table, column)
 
 
 def _event(con: duckdb.DuckDBPyConnection, folder: DataFolder, table: str) -> str:
-    event = TABLES[table].event_date
-    assert event is not None
-    return _typed(con, folder, table, event)
+    return event_date(con, folder.files[table], table)
 
 
 def _known(con: duckdb.DuckDBPyConnection, folder: DataFolder, table: str) -> str:
-    """The known date where the file has one, else the event date."""
-    if "known_date" in folder.columns.get(table, ()):
-        return f"coalesce({_typed(con, folder, table, 'known_date')}, {_event(con, folder, table)})"
-    return _event(con, folder, table)
+    return known_date(con, folder.files[table], table, folder.columns.get(table, ()))
 
 
 def _uniform(key: str, seed: int, salt: str) -> str:
@@ -233,19 +223,6 @@ def _first_event(con: duckdb.DuckDBPyConnection, folder: DataFolder, table: str)
     return None if row is None or row[0] is None else row[0]
 
 
-def _copy_to(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
-    """Write ``query`` to ``path`` in the format of its suffix; return its row count."""
-    options = "FORMAT csv, HEADER true" if path.suffix.lower() == ".csv" else "FORMAT parquet"
-    con.execute(f"COPY ({query}) TO {quote_literal(str(path))} ({options})")
-    row = con.execute(f"SELECT count(*) FROM ({query})").fetchone()
-    return int(row[0]) if row else 0
-
-
-def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM ({query})").fetchone()
-    return int(row[0]) if row else 0
-
-
 # --- the three faults --------------------------------------------------------------------------
 
 
@@ -256,7 +233,7 @@ def _stop(
     raw = _raw(folder, fault.source)
     known = _known(con, folder, fault.source)
     query = f"SELECT * FROM {raw} WHERE NOT ({known} > {_day(fault.start)})"
-    dropped = _count(con, f"SELECT 1 FROM {raw} WHERE {known} > {_day(fault.start)}")
+    dropped = count_rows(con, f"SELECT 1 FROM {raw} WHERE {known} > {_day(fault.start)}")
     return {fault.source: (query, dropped)}
 
 
@@ -275,7 +252,7 @@ def _coding(
         f"SELECT * REPLACE (CASE WHEN {chosen} THEN {quote_literal(RECODED_TO)} "
         f"ELSE status END AS status) FROM {raw}"
     )
-    return {"attendance": (query, _count(con, f"SELECT 1 FROM {raw} WHERE {chosen}"))}
+    return {"attendance": (query, count_rows(con, f"SELECT 1 FROM {raw} WHERE {chosen}"))}
 
 
 def _newcomer_id(column: str, copy: str, seed: int) -> str:
@@ -315,14 +292,14 @@ def _shift(
         f"CROSS JOIN (SELECT range AS copy FROM {copies}) c WHERE {in_area} "
         f"AND {_uniform(key, fault.seed, 'shift')} < {size!r} - c.copy"
     )
-    clash = _count(
+    clash = count_rows(
         con, f"SELECT 1 FROM newcomers n JOIN {people} p ON p.person_id = n.newcomer"
-    ) + _count(con, "SELECT newcomer FROM newcomers GROUP BY 1 HAVING count(*) > 1")
+    ) + count_rows(con, "SELECT newcomer FROM newcomers GROUP BY 1 HAVING count(*) > 1")
     if clash:
         raise FaultError(
             f"{clash} newcomer id(s) would repeat an id of the folder; give another --seed"
         )
-    n = _count(con, "SELECT 1 FROM newcomers")
+    n = count_rows(con, "SELECT 1 FROM newcomers")
     queries = {
         "people": (
             f"SELECT * FROM {people} UNION ALL SELECT p.* REPLACE (n.newcomer AS person_id) "
@@ -338,7 +315,7 @@ def _shift(
             f"SELECT t.* REPLACE (n.newcomer AS person_id) FROM {raw} t JOIN newcomers n "
             f"ON n.original = t.person_id WHERE {_event(con, folder, table)} >= {start}"
         )
-        queries[table] = (f"SELECT * FROM {raw} UNION ALL {copies}", _count(con, copies))
+        queries[table] = (f"SELECT * FROM {raw} UNION ALL {copies}", count_rows(con, copies))
     return queries, n
 
 
@@ -422,8 +399,8 @@ def inject_fault(
                     shutil.copy2(path, target)
                     continue
                 query, changed = queries[table]
-                before = _count(con, f"SELECT 1 FROM {_raw(folder, table)}")
-                result.rows[table] = (before, _copy_to(con, query, target))
+                before = count_rows(con, f"SELECT 1 FROM {_raw(folder, table)}")
+                result.rows[table] = (before, copy_to(con, query, target))
                 result.changed[table] = changed
             _manifest(folder, tmp, fault, {t: after for t, (_, after) in result.rows.items()})
     finally:
