@@ -14,7 +14,9 @@ from vru_risk.monitoring.bins import (
     Histogram,
     bin_features,
     decide_bins,
+    quantile_edges,
 )
+from vru_risk.monitoring.drift import psi
 
 
 def test_mostly_zero_counts_get_fixed_integer_bins() -> None:
@@ -34,8 +36,46 @@ def test_counts_with_few_zeros_and_fractions_get_quantile_bins() -> None:
 
 def test_quantile_bins_are_right_closed_and_catch_values_outside_the_reference() -> None:
     bins = decide_bins("rate", "attendance", np.linspace(0, 1, 101), n_bins=4)
-    assert bins.edges == (0.25, 0.5, 0.75)
-    assert bins.index([-5.0, 0.25, 0.26, 1.0, 7.0, np.nan]).tolist() == [0, 0, 1, 3, 3, -1]
+    assert bins.edges == (0.245, 0.495, 0.745)  # between reference values, never on one
+    assert bins.index([-5.0, 0.245, 0.25, 1.0, 7.0, np.nan]).tolist() == [0, 0, 1, 3, 3, -1]
+
+
+def _year(sessions: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Sessions on roll in a year and the late rate over 90 days of 3,000 young people, in a
+    year whose calendar has ``sessions`` school sessions (and ~sessions / 4 in 90 days)."""
+    n = rng.choice([sessions] * 8 + [int(sessions * 0.6), int(sessions * 0.3)], 3000)
+    in_90 = sessions // 4
+    late = rng.binomial(in_90, rng.beta(0.7, 40, 3000)) / in_90
+    return n.astype("float64"), late
+
+
+@pytest.mark.parametrize(
+    ("feature", "sessions", "later_sessions"),
+    [("sessions on roll", 380, 398), ("late rate", 398, 380)],
+)
+def test_a_calendar_with_a_few_more_or_fewer_school_days_does_not_drift(
+    feature: str, sessions: int, later_sessions: int
+) -> None:
+    # alike young people in two years whose calendars differ by 18 sessions
+    rng = np.random.default_rng(5)
+    this_year, next_year = _year(sessions, rng), _year(later_sessions, rng)
+    pick = 0 if feature == "sessions on roll" else 1
+    reference, later = this_year[pick], next_year[pick]
+    bins = decide_bins("x", "attendance", reference)
+    assert bins.kind == "quantile" and bins.edges
+    assert psi(bins.histogram(reference).counts, bins.histogram(later).counts) < 0.1
+    plain = quantile_edges(reference, 10)  # a quantile of such values is one of them
+    before = np.bincount(np.searchsorted(plain, reference), minlength=len(plain) + 1)
+    after = np.bincount(np.searchsorted(plain, later), minlength=len(plain) + 1)
+    assert psi(before, after) > 0.5
+
+
+def test_a_real_shift_still_moves_young_people_across_calendar_safe_edges() -> None:
+    rng = np.random.default_rng(6)
+    _, late = _year(380, rng)
+    bins = decide_bins("att_late_rate_90d", "attendance", late)
+    halved = np.floor(late * 95 / 2) / 95  # half the late sessions recorded
+    assert psi(bins.histogram(late).counts, bins.histogram(halved).counts) > 0.25
 
 
 def test_a_mass_point_merges_edges_instead_of_making_empty_bins() -> None:

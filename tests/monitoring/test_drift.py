@@ -88,3 +88,18 @@ def test_one_broken_feed_reads_as_one_problem_with_its_worst_feature() -> None:
     assert att.worst is not None and att.worst.feature == "att_3"
     assert not by_source["police_contacts"].raises_review
     assert by_source["police_contacts"].worst is None
+
+
+def test_a_source_that_delivered_nothing_in_the_window_is_shown_but_not_judged() -> None:
+    # between two monthly A&E batches its inputs follow the delivery calendar, not the people
+    features = {f"ae_{i}": "ae_visits" for i in range(3)}
+    binning = _binning(features)
+    ref = {f: Histogram(counts=(500, 500), missing=0) for f in features}
+    cur = {f: Histogram(counts=(900, 100), missing=0) for f in features}
+    criteria = MonitoringCriteria()
+    drifts = input_drift(binning, ref, cur, criteria)
+    (judged,) = source_summaries(drifts, criteria)
+    (unfed,) = source_summaries(drifts, criteria, unfed={"ae_visits"})
+    assert judged.raises_review and len(judged.drifted) == 3
+    assert not unfed.fed and not unfed.raises_review and unfed.drifted == ()
+    assert unfed.features == judged.features  # the figures are still shown

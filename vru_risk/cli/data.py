@@ -1,17 +1,17 @@
-"""``vru data``: generate a synthetic county; validate a data folder against the contract
-(the jobs of :mod:`vru_risk.jobs.data`)."""
+"""``vru data``: generate a synthetic county; validate a data folder against the contract;
+inject a fault into a copy of a folder (the jobs of :mod:`vru_risk.jobs.data`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
 
-from vru_risk.cli.common import EXIT_INVALID, parse_date, progress_bar, state
-from vru_risk.cli.printing import print_generation, print_report
+from vru_risk.cli.common import EXIT_INVALID, UserError, console, parse_date, progress_bar, state
+from vru_risk.cli.printing import print_fault, print_generation, print_report
 
 app = typer.Typer(help="Data: synthetic county and contract checks.", no_args_is_help=True)
 
@@ -85,3 +85,43 @@ def validate(
         print_report(report)
     if not report.ok:
         raise typer.Exit(EXIT_INVALID)
+
+
+@app.command("fault")
+def fault(
+    kind: Annotated[
+        str, typer.Option("--kind", help="stop | coding | shift", case_sensitive=False)
+    ],
+    start: Annotated[str, typer.Option("--from", help="Day the fault starts, YYYY-MM-DD")],
+    data: Annotated[Path, typer.Option("--data", help="Data folder to copy")],
+    out: Annotated[Path, typer.Option("--out", help="New folder for the faulted copy")],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="stop: the source that stops; coding: attendance; shift: the records that "
+            "pick the kind of young person duplicated (default police_contacts: as a suspect)"
+        ),
+    ] = None,
+    size: Annotated[
+        float | None,
+        typer.Option(
+            help="coding: share of unauthorised absences recoded (at most 1); shift: newcomers "
+            "per young person of the kind (at most 3); stop: none"
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the rows or people chosen")] = 0,
+) -> None:
+    """Copy a data folder with a fault in it from a date: a source that stops while its
+    manifest claims refreshes, an attendance coding change, or a population shift."""
+    from vru_risk.data.faults import FAULT_KINDS, Fault, FaultKind
+    from vru_risk.jobs.data import fault as inject
+
+    chosen = kind.lower()
+    if chosen not in FAULT_KINDS:
+        raise UserError(f"--kind {kind!r} is not a fault; use one of {', '.join(FAULT_KINDS)}")
+    day = parse_date(start, "--from")
+    assert day is not None
+    request = Fault(cast(FaultKind, chosen), day, source=source, size=size, seed=seed)
+    with console.status(f"writing {out} ..."):
+        result = inject(state.get_settings(), data, out, request)
+    print_fault(result)

@@ -18,6 +18,7 @@ from rich.table import Table
 from vru_risk.cli.common import ProgressBars, console, progress_bar
 
 if TYPE_CHECKING:
+    from vru_risk.data.faults import FaultResult
     from vru_risk.data.synthetic import GenerationSummary
     from vru_risk.data.validate import ValidationReport
     from vru_risk.features.build import BuildSummary
@@ -107,6 +108,33 @@ def print_generation(summary: GenerationSummary) -> None:
         f"extract date {summary.extract_date}; truth (kept apart) in {summary.truth_dir}; "
         f"{summary.seconds:.1f} s"
     )
+
+
+def print_fault(result: FaultResult) -> None:
+    """The faulted copy: what the fault is, and each rewritten table's rows before and after."""
+    f = result.fault
+    if f.kind == "stop":
+        what = f"{f.source} stops on {f.start} (its manifest still claims refreshes)"
+    elif f.kind == "coding":
+        what = f"from {f.start}, {f.size:g} of unauthorised absences recorded as authorised"
+    else:
+        from vru_risk.data.faults import SHIFT_KIND_ROLES
+
+        role = SHIFT_KIND_ROLES.get(str(f.source))
+        kind = f"a {f.source} record" + (f" with {role[0]} {role[1]}" if role else "")
+        what = (
+            f"on {f.start}, {result.newcomers:,} young people arrive ({f.size:g} per young "
+            f"person with {kind} in the year before)"
+        )
+    table = Table(title=f"Fault ({f.kind}, seed {f.seed}) written to {result.out}")
+    table.add_column("table")
+    table.add_column("rows before", justify="right")
+    table.add_column("rows after", justify="right")
+    table.add_column("rows the fault changed", justify="right")
+    for name, (before, after) in result.rows.items():
+        table.add_row(name, f"{before:,}", f"{after:,}", f"{result.changed.get(name, 0):,}")
+    console.print(table)
+    console.print(f"{what}; other tables copied unchanged")
 
 
 def print_report(report: ValidationReport) -> None:

@@ -28,10 +28,10 @@ from typing import Literal
 import duckdb
 
 from vru_risk.data.contract import DERIVED_COLUMNS, EVENT_TABLES, TABLES, Kind
-from vru_risk.data.sql import quote_ident, quote_literal, read_csv_sql
+from vru_risk.data.raw_files import raw_relation
+from vru_risk.data.sql import quote_ident
 from vru_risk.data.validate import ValidationReport, validate_folder
 from vru_risk.data.validate.columns import typed_column
-from vru_risk.data.validate.files import csv_header
 
 
 class InvalidDataError(ValueError):
@@ -103,12 +103,6 @@ def open_folder(
     )
 
 
-def _raw_relation(path: Path) -> str:
-    if path.suffix.lower() == ".csv":
-        return read_csv_sql(path, csv_header(path))
-    return f"read_parquet({quote_literal(str(path))})"
-
-
 def register_sources(
     con: duckdb.DuckDBPyConnection,
     folder: DataFolder,
@@ -125,7 +119,7 @@ def register_sources(
     available: dict[str, tuple[str, ...]] = {}
     for name, path in folder.files.items():
         table = TABLES[name]
-        raw = _raw_relation(path)
+        raw = raw_relation(path)
         described = con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
         stored = {str(r[0]): str(r[1]) for r in described}
         cols = [c.name for c in table.columns if c.name in stored]

@@ -1,4 +1,5 @@
-"""Data jobs: generate a synthetic county; check a data folder against the contract."""
+"""Data jobs: generate a synthetic county; check a data folder against the contract; inject a
+fault into a copy of a folder (to test monitoring)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from vru_risk.data.faults import Fault, FaultError, FaultResult, inject_fault
+from vru_risk.data.load import InvalidDataError, open_folder
 from vru_risk.data.validate import FolderNotFoundError, ValidationReport, validate_folder
 from vru_risk.jobs.common import JobError, Progress, engine_options
 from vru_risk.settings import Settings
@@ -69,4 +72,28 @@ def validate(settings: Settings, folder: Path, extract_date: date | None) -> Val
             folder, extract_date=extract_date, today=date.today(), **engine_options(settings)
         )
     except FolderNotFoundError as exc:
+        raise JobError(str(exc)) from None
+
+
+def fault(settings: Settings, data: Path, out: Path, request: Fault) -> FaultResult:
+    """Write ``data`` with the fault ``request`` in it to the new folder ``out`` (see
+    :mod:`vru_risk.data.faults`): the folder is validated first, and nothing is written when
+    the fault cannot be injected as asked."""
+    if out.exists() or out.is_symlink():
+        raise JobError(f"--out {out} already exists: give a new folder (nothing is overwritten)")
+    try:
+        folder = open_folder(data, today=date.today(), **engine_options(settings))
+    except (InvalidDataError, FolderNotFoundError) as exc:
+        raise JobError(str(exc)) from None
+    options = engine_options(settings)
+    try:
+        return inject_fault(
+            folder,
+            out,
+            request,
+            threads=options["threads"],
+            memory_limit=options["memory_limit"],
+            scratch_dir=options["scratch_dir"],
+        )
+    except FaultError as exc:
         raise JobError(str(exc)) from None

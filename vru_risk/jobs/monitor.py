@@ -3,14 +3,17 @@ run that compares what was known by an as-of date with it.
 
 :func:`create_reference` scores the version's calibration window (the feature table of the data
 it was trained on, built or reused from ``VRU_HOME/features/``), replays the service's allocation
-over it and stores the :class:`~vru_risk.monitoring.reference.MonitoringReference` as a separate,
-hashed artifact of the version (:mod:`vru_risk.jobs.monitor_data`); the RiskModel is untouched.
+over it, takes the inputs' seasonal histograms and the sources' mix of recorded values from the
+year up to the window's end, and stores the
+:class:`~vru_risk.monitoring.reference.MonitoringReference` as a separate, hashed artifact of
+the version (:mod:`vru_risk.jobs.monitor_data`); the RiskModel is untouched.
 
 :func:`run_monitor` sees only what was known by ``as_of``: the moments of the 28 days up to it
 (built as the daily job builds them: features from records known by each moment's day), the
 sources' rows with a known date on or before it, and the flags dated up to it (with the
-decisions and views recorded by the end of that day). It checks the sources, the inputs, the
-scores and the flags against capacity (:mod:`vru_risk.monitoring.checks`), the outcomes, the
+decisions and views recorded by the end of that day). It checks the sources, how they record
+their categories (:mod:`vru_risk.monitoring.coding`), the inputs, the scores and the flags
+against capacity (:mod:`vru_risk.monitoring.checks`), the outcomes, the
 groups, the practitioners' decisions and the feedback watch
 (:mod:`vru_risk.jobs.monitor_decisions`), combines the findings into a verdict (exit 0, 4 or 3),
 writes ``report.json`` and ``report.html`` under ``VRU_HOME/monitoring/vru-risk-v{N}/{as_of}/``,
@@ -40,6 +43,7 @@ from vru_risk.jobs.monitor_data import (
     approved_hashes,
     build_config,
     calibration_window,
+    category_counts,
     connection_with_sources,
     criteria_of,
     event_sources,
@@ -64,6 +68,7 @@ from vru_risk.models.registry import Registry, VersionInfo
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import DATA_FINGERPRINT_TAG, TRAIN_END_TAG
 from vru_risk.monitoring import checks
+from vru_risk.monitoring.coding import coding_check
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.outcome_section import outcome_section, precision_section
 from vru_risk.monitoring.outcomes import Maturity
@@ -76,6 +81,8 @@ from vru_risk.settings import Settings
 WINDOW_DAYS: Final = 28
 #: the sources' seasonal profile in a reference: the year up to the calibration window's end
 SOURCE_PROFILE_DAYS: Final = 365
+#: the inputs' bins and seasonal histograms in a reference: the year up to the same end
+SEASON_DAYS: Final = 365
 
 
 @dataclass(frozen=True)
@@ -139,6 +146,11 @@ def create_reference(settings: Settings, version: int, data_dir: Path) -> Refere
             build_table(entry, folder, spec, config, **engine)
         except (FeatureCacheError, CatalogError) as exc:
             raise JobError(str(exc)) from None
+    season = pd.read_parquet(
+        entry.path,
+        columns=["as_of", *spec.names],
+        filters=[("as_of", ">=", end - timedelta(days=SEASON_DAYS)), ("as_of", "<", end)],
+    )
     frame = pd.read_parquet(
         entry.path,
         columns=["person_id", "as_of", *spec.names, LABEL_PREFIX],
@@ -162,6 +174,7 @@ def create_reference(settings: Settings, version: int, data_dir: Path) -> Refere
         weeks = weekly_rows(con, sources, profile_start, last_day)
         weeks = weeks[weeks["week_start"] <= last_day]
         days = {s: known_days(con, s, profile_start, last_day) for s in sources}
+        codes = category_counts(con, sources, profile_start, last_day, last_day)
     finally:
         con.close()
     scored = frame.merge(people, on="person_id", how="left", validate="many_to_one")
@@ -175,6 +188,8 @@ def create_reference(settings: Settings, version: int, data_dir: Path) -> Refere
             min_people_per_cell=criteria.groups.min_people_per_cell,
             source_weeks=weeks,
             source_days=days,
+            season=season,
+            category_counts=codes,
             valid_days=settings.flag_visible_days,
         )
     except ReferenceError as exc:
@@ -229,8 +244,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     except (MomentsError, CatalogError) as exc:
         raise JobError(str(exc)) from None
     probability, percentile = _score(model, moments.frame)
-    months = checks.months_between(start, as_of)
-    _, summaries, drift_found = checks.input_checks(reference, moments.frame, months, criteria)
+    months = checks.window_months(start, as_of)
     scores, score_found = checks.score_check(reference, probability, percentile, months, criteria)
     sources = event_sources(folder, reference.binning.sources)
     con = connection_with_sources(folder, model.spec.reporting_lag_days, settings)
@@ -247,8 +261,14 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
             if s in reference.sources or s in sources
         ]
         people = people_attributes(con)
+        recorded = category_counts(con, sources, start, as_of, as_of)
     finally:
         con.close()
+    coding_rows, coding_found = coding_check(reference.categories, recorded, months, criteria)
+    unfed = {st.source for st in statuses if st.last_known is None or st.last_known < start}
+    _, summaries, drift_found = checks.input_checks(
+        reference, moments.frame, months, criteria, unfed=unfed
+    )
     source_rows, outage_found = checks.source_checks(
         statuses, weeks, reference, criteria, as_of=as_of
     )
@@ -297,6 +317,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     verdict = combine(
         [
             *outage_found,
+            *coding_found,
             *drift_found,
             *score_found,
             *capacity_found,
@@ -322,6 +343,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         verdict=verdict,
         sources=source_rows,
         inputs=checks.drift_rows(summaries),
+        coding=coding_rows,
         season=checks.season_note(reference, months),
         scores=scores,
         capacity={"note": capacity_note, "rows": capacity_rows},

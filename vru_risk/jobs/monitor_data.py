@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS, EVENT_TABLES
 from vru_risk.data.load import DataFolder, InvalidDataError, open_folder, register_sources
-from vru_risk.data.sql import quote_literal
+from vru_risk.data.sql import quote_ident, quote_literal
 from vru_risk.data.validate import FolderNotFoundError
 from vru_risk.features.build import build_connection
 from vru_risk.features.config import FeatureBuildConfig
@@ -36,6 +36,7 @@ from vru_risk.models.registry import CHAMPION, Registry, RegistryError, VersionI
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import MONITORING_REFERENCE_TAG, PARENT_RUN_TAG, TRAIN_END_TAG
+from vru_risk.monitoring.coding import COUNT_COLUMNS, categorical_columns
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.governance import GovernanceError, criteria_for, load_governance
 from vru_risk.monitoring.reference import MonitoringReference, ReferenceError
@@ -166,6 +167,31 @@ def weekly_rows(
     out["rows"] = out["rows"].astype("int64")
     out["people"] = out["people"].astype("int64")
     return out[list(WEEK_COLUMNS)]
+
+
+def category_counts(
+    con: duckdb.DuckDBPyConnection, sources: Sequence[str], start: date, end: date, known_by: date
+) -> pd.DataFrame:
+    """:data:`~vru_risk.monitoring.coding.COUNT_COLUMNS`: the rows of each categorical column of
+    ``sources`` with an event from ``start`` to ``end``, known by ``known_by``, per calendar
+    month of the event and value (in SQL: attendance has a row per session)."""
+    parts = []
+    for source, columns in categorical_columns(sources).items():
+        present = {str(r[0]) for r in con.execute(f"DESCRIBE src_{source}").fetchall()}
+        for column in (c for c in columns if c in present):
+            parts.append(
+                f"SELECT {quote_literal(source)} AS source, {quote_literal(column)} AS column, "
+                "strftime(event_date, '%m') AS month, "
+                f"CAST({quote_ident(column)} AS VARCHAR) AS value, count(*) AS rows "
+                f"FROM src_{source} WHERE event_date BETWEEN DATE "
+                f"{quote_literal(start.isoformat())} AND DATE {quote_literal(end.isoformat())} "
+                f"AND known_date <= DATE {quote_literal(known_by.isoformat())} GROUP BY 1, 2, 3, 4"
+            )
+    if not parts:
+        return pd.DataFrame(columns=list(COUNT_COLUMNS))
+    out = con.execute(" UNION ALL ".join(parts)).df()
+    out["rows"] = out["rows"].astype("int64")
+    return out[list(COUNT_COLUMNS)]
 
 
 def known_days(con: duckdb.DuckDBPyConnection, source: str, start: date, end: date) -> list[date]:

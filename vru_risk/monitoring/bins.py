@@ -7,9 +7,19 @@ Two kinds of bins, chosen per feature from the reference values (missing values 
   least :data:`COUNT_ZERO_SHARE` (half) of them are zero: counts of rare events (exclusions,
   police contacts, A&E visits). Quantile edges would collapse onto 0 for such a feature and hide
   a change in the tail, which is where the signal is.
-- **quantile** bins for everything else: the edges are the reference's ``1/n .. (n-1)/n``
-  quantiles (default ``n = 10``), with repeated edges merged (a mass point at 1.0 for attendance
-  rates is one bin, not several empty ones).
+- **quantile** bins for everything else, with edges placed where the calendar cannot move young
+  people across them (:func:`calendar_safe_edges`). Many inputs sit on a few values that the
+  school calendar decides: sessions on roll in a year (380 in one year, 374 or 398 in another,
+  as Easter and the half terms fall), or a rate of ``k`` late sessions out of the ninety-odd of
+  a 90-day window (1/94 and 1/100 are different values). A plain quantile of such values is one
+  of them, and an edge on it moves a whole block of young people to the other bin when next
+  year's calendar has a few more school days: on clean data of the demo county that gave a PSI
+  of 2.9 for sessions on roll and up to 3.8 for the late rate. So each decile's edge is put in
+  the widest gap between neighbouring reference values within half a decile of it, and dropped
+  when a value held by :data:`ATOM_SHARE` (2%) or more of the reference lies within
+  :data:`ATOM_BAND` (5%, the calendar's reach) of it; edges within 5% of each other are merged.
+  An input that is all one such block keeps few edges (sessions on roll keeps "almost none" and
+  "some"), which is the resolution at which it can be compared from year to year.
 
 Bins are right-closed: value ``x`` falls in bin ``i`` when ``edges[i-1] < x <= edges[i]`` (the
 first bin is open below, the last open above), so values outside the reference's range still
@@ -26,7 +36,7 @@ Example
 ((1, 0, 0, 2, 1), 1)
 >>> q = decide_bins("att_rate_90d", "attendance", np.linspace(0, 1, 101), n_bins=4)
 >>> q.kind, q.edges
-('quantile', (0.25, 0.5, 0.75))
+('quantile', (0.245, 0.495, 0.745))
 """
 
 from __future__ import annotations
@@ -34,7 +44,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Final, Literal
 
 import numpy as np
@@ -51,6 +62,11 @@ COUNT_EDGES: Final = (0.0, 1.0, 2.0, 4.0)
 COUNT_LABELS: Final = ("0", "1", "2", "3-4", "5+")
 #: Quantile bins per continuous feature unless told otherwise.
 DEFAULT_QUANTILE_BINS: Final = 10
+#: The calendar's reach: a value a school year's calendar decides moves by up to this share from
+#: one year to the next (sessions on roll in a year: 374 to 398 around 380).
+ATOM_BAND: Final = 0.05
+#: A value held by this share of the reference is an atom no edge may sit within ATOM_BAND of.
+ATOM_SHARE: Final = 0.02
 
 
 class Histogram(BaseModel):
@@ -83,6 +99,49 @@ class Histogram(BaseModel):
             counts=tuple(a + b for a, b in zip(self.counts, other.counts, strict=True)),
             missing=self.missing + other.missing,
         )
+
+
+class HistogramSet(BaseModel):
+    """A histogram over the whole window and per calendar month (``"01"``..``"12"``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    all: Histogram
+    by_month: dict[str, Histogram]
+
+    def season(self, month: str, *, min_rows: int) -> Histogram:
+        """The same month's histogram when it holds ``min_rows`` rows, else the whole window's."""
+        h = self.by_month.get(month)
+        return h if h is not None and h.rows >= min_rows else self.all
+
+
+def same_season(hset: HistogramSet, months: Sequence[str], *, min_rows: int) -> Histogram:
+    """The reference histogram of the season of ``months``: each month the reference holds,
+    weighted by its share of ``months`` (one entry per day of the window, so a window of 26 days
+    of July and 2 of August is compared with July, not with a summer of equal parts), scaled to
+    the rows those months hold together; the whole reference when they hold fewer than
+    ``min_rows`` rows or none of them.
+
+    >>> h = HistogramSet(all=Histogram(counts=(5, 5), missing=0), by_month={
+    ...     "07": Histogram(counts=(9, 1), missing=0), "08": Histogram(counts=(1, 9), missing=0)})
+    >>> same_season(h, ["07"] * 3 + ["08"], min_rows=1).counts
+    (14, 6)
+    """
+    weights = Counter(m for m in months if m in hset.by_month and hset.by_month[m].rows)
+    if not weights:
+        return hset.all
+    rows = sum(hset.by_month[m].rows for m in weights)
+    if rows < min_rows:
+        return hset.all
+    total = sum(weights.values())
+    counts = np.zeros(len(hset.all.counts))
+    missing = 0.0
+    for month, weight in weights.items():
+        part = hset.by_month[month]
+        scale = weight / total * rows / part.rows
+        counts += scale * np.asarray(part.counts, dtype="float64")
+        missing += scale * part.missing
+    return Histogram(counts=tuple(round(float(c)) for c in counts), missing=round(float(missing)))
 
 
 class FeatureBins(BaseModel):
@@ -126,9 +185,55 @@ def quantile_edges(values: np.ndarray, n_bins: int) -> tuple[float, ...]:
     return tuple(float(q) for q in np.unique(qs))
 
 
-def quantile_bins(feature: str, source: str, values: npt.ArrayLike, n_bins: int) -> FeatureBins:
-    """Quantile bins of ``values`` (see the module docstring)."""
-    edges = quantile_edges(np.asarray(values, dtype="float64"), n_bins)
+def calendar_safe_edges(
+    values: np.ndarray,
+    n_bins: int,
+    *,
+    band: float = ATOM_BAND,
+    atom_share: float = ATOM_SHARE,
+) -> tuple[float, ...]:
+    """Decile edges moved where the calendar cannot shift young people across them (see the
+    module docstring): for each ``i/n`` quantile, the midpoint of the widest gap between
+    neighbouring distinct values within half a bin of it; dropped when a value held by
+    ``atom_share`` of the values lies within ``band`` (relative) of it; then edges within
+    ``band`` of the one before are merged.
+
+    >>> calendar_safe_edges(np.array([0.0] * 5 + [1.0, 2.0, 3.0, 4.0, 5.0]), 2)
+    (0.5,)
+    >>> on_roll = np.r_[np.full(60, 380.0), np.full(30, 378.0), np.linspace(10, 300, 10)]
+    >>> calendar_safe_edges(on_roll, 10)  # part of the year on roll, or all of it
+    (339.0,)
+    """
+    x = np.sort(values[~np.isnan(values)])
+    if x.size == 0 or n_bins < 2:
+        return ()
+    distinct, counts = np.unique(x, return_counts=True)
+    if distinct.size < 2:
+        return ()
+    atoms = distinct[counts / x.size >= atom_share]
+    edges: list[float] = []
+    for i in range(1, n_bins):
+        low, high = np.quantile(x, [(i - 0.5) / n_bins, (i + 0.5) / n_bins])
+        inside = np.flatnonzero((distinct[:-1] >= low) & (distinct[1:] <= high))
+        if inside.size == 0:
+            continue
+        gaps = distinct[inside + 1] - distinct[inside]
+        widest = inside[np.isclose(gaps, gaps.max(), rtol=1e-9, atol=0.0)]
+        middle = (distinct[widest] + distinct[widest + 1]) / 2
+        k = widest[np.argmin(np.abs(middle - np.quantile(x, i / n_bins)))]
+        edge = float((distinct[k] + distinct[k + 1]) / 2)
+        if np.any(np.abs(atoms - edge) <= band * abs(edge)):
+            continue
+        edges.append(edge)
+    kept: list[float] = []
+    for edge in sorted(set(edges)):
+        if kept and edge - kept[-1] <= band * max(abs(edge), abs(kept[-1])):
+            continue
+        kept.append(edge)
+    return tuple(kept)
+
+
+def _quantile_bins(feature: str, source: str, edges: tuple[float, ...]) -> FeatureBins:
     if not edges:
         labels: tuple[str, ...] = ("all",)
     else:
@@ -138,6 +243,13 @@ def quantile_bins(feature: str, source: str, values: npt.ArrayLike, n_bins: int)
             f"> {_label(edges[-1])}",
         )
     return FeatureBins(feature=feature, source=source, kind="quantile", edges=edges, labels=labels)
+
+
+def quantile_bins(feature: str, source: str, values: npt.ArrayLike, n_bins: int) -> FeatureBins:
+    """Plain quantile bins of ``values`` (the score's: probabilities are not calendar-driven)."""
+    return _quantile_bins(
+        feature, source, quantile_edges(np.asarray(values, dtype="float64"), n_bins)
+    )
 
 
 def is_mostly_zero_count(values: npt.ArrayLike) -> bool:
@@ -156,12 +268,14 @@ def is_mostly_zero_count(values: npt.ArrayLike) -> bool:
 def decide_bins(
     feature: str, source: str, values: npt.ArrayLike, *, n_bins: int = DEFAULT_QUANTILE_BINS
 ) -> FeatureBins:
-    """Count bins for a mostly-zero count, quantile bins otherwise (see the module docstring)."""
+    """Count bins for a mostly-zero count, calendar-safe quantile bins otherwise (see the
+    module docstring)."""
     if is_mostly_zero_count(values):
         return FeatureBins(
             feature=feature, source=source, kind="count", edges=COUNT_EDGES, labels=COUNT_LABELS
         )
-    return quantile_bins(feature, source, values, n_bins)
+    edges = calendar_safe_edges(np.asarray(values, dtype="float64"), n_bins)
+    return _quantile_bins(feature, source, edges)
 
 
 class Binning(BaseModel):

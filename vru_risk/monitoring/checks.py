@@ -7,11 +7,12 @@ figures and :class:`~vru_risk.monitoring.verdict.Finding` s.
   the summer holidays are no outage); over its allowed days it is an outage
   (``suspension_recommended``). The month's weeks are shown beside the reference's same weeks.
 - **Inputs** (:func:`input_checks`): every feature of the month against the reference's
-  histograms of the same calendar months (the whole reference window when it holds too few rows
-  of them), one summary per source (:mod:`vru_risk.monitoring.drift`).
+  histograms of the same calendar months of its season (the year up to the calibration
+  window's end; the whole of it when those months hold too few rows), one summary per source
+  (:mod:`vru_risk.monitoring.drift`).
 - **Scores** (:func:`score_check`): the score distribution on the reference's fixed score bins
-  and the band occupancy; a shift beyond the criteria's default drift thresholds is a population
-  shift (``review``).
+  and the band occupancy; a shift beyond the drift thresholds of ``score`` (``drift.sources.score``
+  in the criteria, else the default ones) is a population shift (``review``).
 - **Flags against capacity** (:func:`capacity_check`): offers per programme and capacity period
   from the application database; more offers than places is a fault of the allocation
   (``review``).
@@ -29,16 +30,16 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
 from vru_risk.flags.programmes import Programmes
-from vru_risk.monitoring.bins import Histogram
+from vru_risk.monitoring.bins import Histogram, same_season
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.drift import (
     FeatureDrift,
@@ -48,9 +49,12 @@ from vru_risk.monitoring.drift import (
     psi,
     source_summaries,
 )
-from vru_risk.monitoring.reference import SCORE, HistogramSet, MonitoringReference, band_shares
+from vru_risk.monitoring.reference import SCORE, MonitoringReference, band_shares
 from vru_risk.monitoring.sources import SourceProfile
 from vru_risk.monitoring.verdict import Finding, drift_findings, outage_findings
+
+#: the thresholds of the score's distribution are those of this key of ``drift.sources``
+SCORE_SOURCE: Final = "score"
 
 
 def months_between(start: date, end: date) -> tuple[str, ...]:
@@ -69,33 +73,44 @@ def months_between(start: date, end: date) -> tuple[str, ...]:
     return tuple(out)
 
 
-def same_season(hset: HistogramSet, months: Sequence[str], *, min_rows: int) -> Histogram:
-    """The reference histogram of ``months`` together when it holds ``min_rows`` rows, else
-    the whole reference window's."""
-    parts = [hset.by_month[m] for m in months if m in hset.by_month]
-    if not parts:
-        return hset.all
-    total = parts[0]
-    for h in parts[1:]:
-        total = total + h
-    return total if total.rows >= min_rows else hset.all
+def window_months(start: date, end: date) -> tuple[str, ...]:
+    """The calendar month (``"01"``..``"12"``) of every day from ``start`` to ``end``: what
+    :func:`~vru_risk.monitoring.bins.same_season` weighs the reference's months by.
+
+    >>> from collections import Counter
+    >>> Counter(window_months(date(2026, 7, 6), date(2026, 8, 2)))
+    Counter({'07': 26, '08': 2})
+    """
+    return tuple(f"{(start + timedelta(days=k)).month:02d}" for k in range((end - start).days + 1))
 
 
 def season_note(reference: MonitoringReference, months: Sequence[str]) -> str:
     """Which months of the reference the run's month is compared with, in words.
 
-    Drift is judged against the same calendar months of the reference window when it holds
-    them; a reference window without them (a calibration window of six months holds half the
-    year) is compared whole, and seasonal differences then show as drift.
+    Inputs are judged against the same calendar months of the reference's season (the year up
+    to the calibration window's end, :func:`~vru_risk.monitoring.reference.compute_reference`);
+    scores against the same months of the calibration window where it holds them, else the
+    whole window. A reference without the season's months is compared whole, and seasonal
+    differences then show as drift.
     """
-    held = [m for m in months if m in reference.score.by_month]
+    months = tuple(dict.fromkeys(months))
+    seasons = [h.by_month for h in reference.features.values()] or [reference.score.by_month]
+    held = [m for m in months if m in seasons[0]]
     names = ", ".join(_MONTH_NAMES[int(m) - 1] for m in months)
     if len(held) == len(months):
-        return f"Compared with the same months ({names}) of the reference window."
+        scored = [m for m in months if m in reference.score.by_month]
+        scores = (
+            ""
+            if len(scored) == len(months)
+            else " Scores are compared with the whole calibration window, which lacks "
+            + ", ".join(_MONTH_NAMES[int(m) - 1] for m in months if m not in scored)
+            + "."
+        )
+        return f"Compared with the same months ({names}) of the reference.{scores}"
     if held:
         return (
-            f"The reference window holds only part of this season ({names}); where a month "
-            "has too few moments, the whole reference window is used."
+            f"The reference holds only part of this season ({names}); where a month has too "
+            "few moments, the whole reference is used."
         )
     return (
         f"The reference window ({reference.window_start} to {reference.window_end}) holds no "
@@ -226,15 +241,19 @@ def input_checks(
     frame: pd.DataFrame,
     months: Sequence[str],
     criteria: MonitoringCriteria,
+    *,
+    unfed: Collection[str] = (),
 ) -> tuple[tuple[FeatureDrift, ...], tuple[SourceDrift, ...], list[Finding]]:
-    """Every feature's drift, the per-source summaries and their review findings."""
+    """Every feature's drift, the per-source summaries and their review findings; the sources
+    in ``unfed`` delivered no record in the window and are not judged
+    (:class:`~vru_risk.monitoring.drift.SourceDrift`)."""
     drifts = input_drift(
         reference.binning,
         month_histograms(reference, months, criteria),
         reference.binning.histograms(frame),
         criteria,
     )
-    summaries = source_summaries(drifts, criteria)
+    summaries = source_summaries(drifts, criteria, unfed=unfed)
     return drifts, summaries, drift_findings(summaries)
 
 
@@ -244,6 +263,7 @@ def drift_rows(summaries: Iterable[SourceDrift]) -> list[dict[str, Any]]:
         {
             "source": s.source,
             "features": len(s.features),
+            "fed": s.fed,
             "drifted": len(s.drifted),
             "raises_review": s.raises_review,
             "worst": s.worst.feature if s.worst else None,
@@ -276,7 +296,7 @@ def score_check(
     criteria: MonitoringCriteria,
 ) -> tuple[dict[str, Any], list[Finding]]:
     """The month's score distribution and bands against the reference's (same season)."""
-    limits = criteria.drift.default
+    limits = criteria.drift_for(SCORE_SOURCE)
     expected = same_season(reference.score, months, min_rows=limits.min_rows)
     current = reference.score_bins.histogram(probability)
     enough = min(sum(expected.counts), sum(current.counts)) >= limits.min_rows

@@ -30,6 +30,7 @@ from typing import Annotated, Any, Final
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from vru_risk.data.contract import EVENT_TABLES, TABLES
 from vru_risk.models.gate_config import FairnessGateConfig
 from vru_risk.monitoring.bins import canonical_json, sha256_text
 from vru_risk.pydantic_errors import error_lines
@@ -70,6 +71,18 @@ class DriftThresholds(_Frozen):
 class DriftCriteria(_Frozen):
     default: DriftThresholds = DriftThresholds()
     sources: dict[str, DriftThresholds] = Field(default_factory=dict)
+
+
+class CodingThresholds(_Frozen):
+    """When the mix of a categorical column's recorded values has changed (a coding change):
+    a value holding at least ``min_share`` of the rows (among the values in ``among``, when
+    given) whose share moved by more than ``relative_change`` of itself, on at least
+    ``min_rows`` rows in the run's window."""
+
+    among: tuple[str, ...] | None = None
+    min_share: Share = 0.01
+    relative_change: Annotated[float, Field(gt=0)] = 0.15
+    min_rows: Annotated[int, Field(ge=1)] = 20_000
 
 
 class AgreementBounds(_Frozen):
@@ -151,6 +164,8 @@ class MonitoringCriteria(_Frozen):
     criteria_version: int = CRITERIA_VERSION
     drift: DriftCriteria = DriftCriteria()
     outage_days: dict[str, Annotated[int, Field(ge=1, le=365)]] = Field(default_factory=dict)
+    #: watched columns, ``source.column`` (e.g. ``attendance.status``)
+    coding: dict[str, CodingThresholds] = Field(default_factory=dict)
     agreement: AgreementBounds = AgreementBounds()
     decisions: DecisionCriteria = DecisionCriteria()
     feedback: FeedbackCriteria = FeedbackCriteria()
@@ -165,6 +180,23 @@ class MonitoringCriteria(_Frozen):
                 f"criteria_version {self.criteria_version} is not {CRITERIA_VERSION}, the only "
                 "version this vru-risk reads"
             )
+        for key, limits in self.coding.items():
+            source, _, column = key.partition(".")
+            table = TABLES.get(source)
+            if source not in EVENT_TABLES or table is None or column not in table.column_names:
+                raise ValueError(
+                    f"coding: {key!r} is not SOURCE.COLUMN of an event table's categorical "
+                    "column (e.g. attendance.status)"
+                )
+            allowed = table.column(column).categories
+            if not allowed:
+                raise ValueError(f"coding: {key!r} is not a categorical column")
+            unknown = [v for v in limits.among or () if v not in allowed]
+            if unknown:
+                raise ValueError(
+                    f"coding.{key}.among: {', '.join(unknown)} not among its values "
+                    f"({', '.join(allowed)})"
+                )
         return self
 
     def drift_for(self, source: str) -> DriftThresholds:

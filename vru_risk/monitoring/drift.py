@@ -31,7 +31,7 @@ Example
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -176,14 +176,21 @@ def input_drift(
 
 @dataclass(frozen=True)
 class SourceDrift:
-    """A source's features taken together: how many drifted, and the worst of them."""
+    """A source's features taken together: how many drifted, and the worst of them. A source
+    that delivered no record in the run's window (``fed`` false: between two monthly batches,
+    in the summer holidays, or stopped) has inputs fed by nothing new, whose mix follows the
+    delivery calendar rather than the population: they are shown, never judged (its silence
+    is the outage check's)."""
 
     source: str
     features: tuple[FeatureDrift, ...]
     min_features_drifted: int
+    fed: bool = True
 
     @property
     def drifted(self) -> tuple[FeatureDrift, ...]:
+        if not self.fed:
+            return ()
         return tuple(f for f in self.features if f.drifted)
 
     @property
@@ -203,9 +210,13 @@ class SourceDrift:
 
 
 def source_summaries(
-    drifts: Sequence[FeatureDrift], criteria: MonitoringCriteria
+    drifts: Sequence[FeatureDrift],
+    criteria: MonitoringCriteria,
+    *,
+    unfed: Collection[str] = (),
 ) -> tuple[SourceDrift, ...]:
-    """One summary per source, in the order the sources first appear."""
+    """One summary per source, in the order the sources first appear (those in ``unfed``
+    delivered nothing in the window: not judged)."""
     by_source: dict[str, list[FeatureDrift]] = {}
     for d in drifts:
         by_source.setdefault(d.source, []).append(d)
@@ -214,6 +225,7 @@ def source_summaries(
             source=s,
             features=tuple(fs),
             min_features_drifted=min(criteria.drift_for(s).min_features_drifted, len(fs)),
+            fed=s not in unfed,
         )
         for s, fs in by_source.items()
     )

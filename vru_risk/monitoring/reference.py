@@ -9,7 +9,12 @@ the programmes, and records:
 
 - the fixed bins of every feature and of the score (:mod:`vru_risk.monitoring.bins`), and the
   histograms on them overall and per calendar month of ``as_of`` (drift is judged against the
-  same season when the reference holds it);
+  same season). The features' bins and histograms come from the *season*: the moments of the
+  year up to the calibration window's end when they are given (the calibration window holds
+  only six months, and a month it lacks would otherwise be compared with other seasons: August,
+  with no school, against January to June). Inputs do not depend on the model, so the months
+  it was trained on describe them as well as any; the score's histograms stay on the
+  calibration window, where the model had not seen the moments;
 - per source, the share of moments with at least one of its features known (overall and per
   month), and its weekly seasonal profile when weekly rows are given
   (:mod:`vru_risk.monitoring.sources`);
@@ -18,7 +23,9 @@ the programmes, and records:
   (:func:`vru_risk.flags.replay.replay_window`: floors, capacity per period, day-by-day filling),
   never a top-k list chosen with hindsight;
 - selection rates by audit-only group, cells under ``min_people_per_cell`` distinct people
-  suppressed (:mod:`vru_risk.monitoring.groups`).
+  suppressed (:mod:`vru_risk.monitoring.groups`);
+- the mix of recorded values of every categorical column of the sources per month of the
+  season, which coding changes are judged against (:mod:`vru_risk.monitoring.coding`).
 
 :meth:`MonitoringReference.to_json` writes canonical JSON with :data:`REFERENCE_FORMAT` and the
 sha256 ``hash`` of the body; :meth:`MonitoringReference.from_json` refuses another format or a
@@ -46,37 +53,24 @@ from vru_risk.monitoring.bins import (
     DEFAULT_QUANTILE_BINS,
     Binning,
     FeatureBins,
-    Histogram,
+    HistogramSet,
     bin_features,
     canonical_json,
     quantile_bins,
     sha256_text,
 )
+from vru_risk.monitoring.coding import CategoryMix, category_mixes
 from vru_risk.monitoring.groups import GroupRate, selection_rates
 from vru_risk.monitoring.sources import SourceProfile, source_profile
 from vru_risk.pydantic_errors import error_lines
 
-REFERENCE_FORMAT: Final = "vru-monitoring-reference-1"
+REFERENCE_FORMAT: Final = "vru-monitoring-reference-2"
 #: the bins of the score are decided on ``probability`` under this name
 SCORE: Final = "probability"
 
 
 class ReferenceError(ValueError):
     """A reference that cannot be used, and what to do."""
-
-
-class HistogramSet(BaseModel):
-    """A histogram over the whole window and per calendar month (``"01"``..``"12"``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    all: Histogram
-    by_month: dict[str, Histogram]
-
-    def season(self, month: str, *, min_rows: int) -> Histogram:
-        """The same month's histogram when it holds ``min_rows`` rows, else the whole window's."""
-        h = self.by_month.get(month)
-        return h if h is not None and h.rows >= min_rows else self.all
 
 
 class AllocationExpectation(BaseModel):
@@ -117,6 +111,8 @@ class MonitoringReference(BaseModel):
     min_people_per_cell: int
     groups: dict[str, tuple[GroupRate, ...]]
     sources: dict[str, SourceProfile]
+    #: per ``source.column``, the recorded values' counts per month of the season
+    categories: dict[str, CategoryMix]
     seed: int
     valid_days: int
 
@@ -225,6 +221,8 @@ def compute_reference(
     intersections: Sequence[Sequence[str]] = (),
     source_weeks: pd.DataFrame | None = None,
     source_days: Mapping[str, Sequence[date]] | None = None,
+    season: pd.DataFrame | None = None,
+    category_counts: pd.DataFrame | None = None,
     seed: int = 0,
     valid_days: int = 90,
     n_bins: int = DEFAULT_QUANTILE_BINS,
@@ -233,7 +231,11 @@ def compute_reference(
 
     ``group_columns`` defaults to the audit-only columns present in ``scored``;
     ``source_weeks`` (:data:`~vru_risk.monitoring.sources.WEEK_COLUMNS`) and ``source_days``
-    (per source, the days with events) give the sources' seasonal profiles.
+    (per source, the days with events) give the sources' seasonal profiles; ``season`` (the
+    moments of the year up to the window's end: ``as_of`` and the features) the features'
+    bins and seasonal histograms (default: ``scored`` itself); ``category_counts``
+    (:data:`~vru_risk.monitoring.coding.COUNT_COLUMNS` of the season's rows) the recorded
+    values' mix that coding changes are judged against.
     """
     need = ["person_id", "as_of", SCORE, "percentile", label]
     absent = [c for c in need if c not in scored.columns]
@@ -250,9 +252,11 @@ def compute_reference(
     frame = scored.reset_index(drop=True)
     as_of = pd.to_datetime(frame["as_of"])
     months = _months(frame["as_of"])
-    binning = bin_features(frame, spec, n_bins=n_bins)
+    inputs = frame if season is None or season.empty else season.reset_index(drop=True)
+    input_months = _months(inputs["as_of"])
+    binning = bin_features(inputs, spec, n_bins=n_bins)
     features = {
-        b.feature: _histogram_set(b, frame[b.feature].to_numpy(dtype="float64"), months)
+        b.feature: _histogram_set(b, inputs[b.feature].to_numpy(dtype="float64"), input_months)
         for b in binning.features
     }
     probability = frame[SCORE].to_numpy(dtype="float64")
@@ -308,6 +312,9 @@ def compute_reference(
             )
             for s in profiled
         },
+        categories=category_mixes(
+            category_counts if category_counts is not None else pd.DataFrame()
+        ),
         seed=seed,
         valid_days=valid_days,
     )

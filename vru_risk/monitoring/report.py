@@ -67,6 +67,7 @@ def build_report(
     feedback: Mapping[str, Any],
     notify_note: str | None,
     generated_at: str | None = None,
+    coding: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The report as a JSON-able dict (see the module docstring); ``generated_at``: when the
     run was made (UTC, ISO 8601), which the panel's later decisions are compared with."""
@@ -89,6 +90,7 @@ def build_report(
         "checks": {
             "sources": list(sources),
             "inputs": list(inputs),
+            "coding": list(coding),
             "season": season,
             "scores": dict(scores),
             "capacity": dict(capacity),
