@@ -28,7 +28,8 @@ sources of :func:`vru_risk.data.synthetic.truth.label_events`) would then not ex
 Example
 -------
 >>> import pandas as pd
->>> >>> potential = pd.DataFrame({"person_id": ["a", "a", "b"],
+>>> from datetime import date
+>>> potential = pd.DataFrame({"person_id": ["a", "a", "b"],
 ...     "date": [date(2025, 3, 1), date(2025, 9, 1), date(2025, 3, 1)],
 ...     "u_prevent": [0.9, 0.9, 0.1], "happened": [True, True, True]})
 >>> support = pd.DataFrame({"person_id": ["a", "b"], "start_date": [date(2025, 2, 1)] * 2,
