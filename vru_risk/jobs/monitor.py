@@ -33,7 +33,6 @@ import pandas as pd
 
 from vru_risk.data.load import DataFolder
 from vru_risk.features.build import LABEL_PREFIX
-from vru_risk.features.cache import FeatureCacheError, build_table, find_table
 from vru_risk.features.catalog import CatalogError
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.context import moment_context
@@ -51,6 +50,7 @@ from vru_risk.jobs.monitor_data import (
     last_known,
     load_reference,
     load_version,
+    model_feature_table,
     monitoring_dir,
     notify_of,
     offers_from_store,
@@ -139,20 +139,15 @@ def create_reference(settings: Settings, version: int, data_dir: Path) -> Refere
         )
     programmes = programmes_of(settings)
     criteria = criteria_of(settings, registry, info)
-    spec, engine = model.spec, engine_options(settings)
-    entry = find_table(settings.features_dir, folder, spec, config, with_truth=False)
-    if not entry.reusable:
-        try:
-            build_table(entry, folder, spec, config, **engine)
-        except (FeatureCacheError, CatalogError) as exc:
-            raise JobError(str(exc)) from None
+    spec = model.spec
+    table = model_feature_table(settings, folder, spec, config)
     season = pd.read_parquet(
-        entry.path,
+        table,
         columns=["as_of", *spec.names],
         filters=[("as_of", ">=", end - timedelta(days=SEASON_DAYS)), ("as_of", "<", end)],
     )
     frame = pd.read_parquet(
-        entry.path,
+        table,
         columns=["person_id", "as_of", *spec.names, LABEL_PREFIX],
         filters=[("as_of", ">=", start), ("as_of", "<", end)],
     )
@@ -164,7 +159,8 @@ def create_reference(settings: Settings, version: int, data_dir: Path) -> Refere
     frame["person_id"] = frame["person_id"].astype(str)
     frame["as_of"] = pd.to_datetime(frame["as_of"])
     frame["probability"], frame["percentile"] = _score(model, frame)
-    context = moment_context(folder, spec, config, start, end - timedelta(days=1), **engine)
+    last = end - timedelta(days=1)
+    context = moment_context(folder, spec, config, start, last, **engine_options(settings))
     con = connection_with_sources(folder, spec.reporting_lag_days, settings)
     try:
         people = people_attributes(con)

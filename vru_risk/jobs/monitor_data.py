@@ -28,6 +28,8 @@ from vru_risk.data.load import DataFolder, InvalidDataError, open_folder, regist
 from vru_risk.data.sql import quote_ident, quote_literal
 from vru_risk.data.validate import FolderNotFoundError
 from vru_risk.features.build import build_connection
+from vru_risk.features.cache import FeatureCacheError, build_table, find_table
+from vru_risk.features.catalog import CatalogError, FeatureSpec
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_programmes
 from vru_risk.jobs.common import JobError, engine_options
@@ -395,3 +397,18 @@ def notify_of(settings: Settings) -> tuple[tuple[str, ...], str | None]:
         f"person) in {settings.home / 'governance.yaml'} (copy vru_risk/monitoring/"
         "governance.yaml, which documents the keys)."
     )
+
+
+def model_feature_table(
+    settings: Settings, folder: DataFolder, spec: FeatureSpec, config: FeatureBuildConfig
+) -> Path:
+    """The feature table of ``folder`` under the model's ``spec`` (no truth labels), built into
+    ``VRU_HOME/features/`` unless a reusable one is there: what monitoring and the simulated
+    service score."""
+    entry = find_table(settings.features_dir, folder, spec, config, with_truth=False)
+    if not entry.reusable:
+        try:
+            build_table(entry, folder, spec, config, **engine_options(settings))
+        except (FeatureCacheError, CatalogError) as exc:
+            raise JobError(str(exc)) from None
+    return entry.path

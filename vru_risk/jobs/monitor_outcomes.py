@@ -23,14 +23,12 @@ import pandas as pd
 from vru_risk.data.load import DataFolder
 from vru_risk.data.sql import quote_literal
 from vru_risk.features.build import LABEL_PREFIX
-from vru_risk.features.cache import FeatureCacheError, build_table, find_table
-from vru_risk.features.catalog import CatalogError
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.context import moment_context
 from vru_risk.flags.programmes import Programmes
 from vru_risk.flags.replay import replay_window
-from vru_risk.jobs.common import JobError, engine_options
-from vru_risk.jobs.monitor_data import connection_with_sources
+from vru_risk.jobs.common import engine_options
+from vru_risk.jobs.monitor_data import connection_with_sources, model_feature_table
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.monitoring.outcomes import Maturity, maturity_for
 from vru_risk.settings import Settings
@@ -77,17 +75,12 @@ def matured_moments(
     if not months.matured:
         return empty, months
     spec = model.spec
-    entry = find_table(settings.features_dir, folder, spec, config, with_truth=False)
-    if not entry.reusable:
-        try:
-            build_table(entry, folder, spec, config, **engine_options(settings))
-        except (FeatureCacheError, CatalogError) as exc:
-            raise JobError(str(exc)) from None
+    table = model_feature_table(settings, folder, spec, config)
     last = months.matured[-1]
     year, mon = (int(x) for x in last.split("-"))
     end = date(year + mon // 12, mon % 12 + 1, 1)
     frame = pd.read_parquet(
-        Path(entry.path),
+        Path(table),
         columns=["person_id", "as_of", *spec.names, LABEL_PREFIX],
         filters=[("as_of", ">=", since), ("as_of", "<", end)],
     )

@@ -45,8 +45,6 @@ from vru_risk.data.synthetic.potential import (
 )
 from vru_risk.data.synthetic.rewrite import RewriteError, read_table, rewrite_folder
 from vru_risk.features.build import ID_COLUMNS
-from vru_risk.features.cache import FeatureCacheError, build_table, find_table
-from vru_risk.features.catalog import CatalogError
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.context import MomentContext, moment_context
 from vru_risk.features.moments import Moments
@@ -57,6 +55,7 @@ from vru_risk.jobs.monitor_data import (
     connection_with_sources,
     last_known,
     load_version,
+    model_feature_table,
     open_data,
     people_attributes,
     programmes_of,
@@ -167,14 +166,9 @@ def _table(
     end: date,
 ) -> pd.DataFrame:
     spec = model.spec
-    entry = find_table(settings.features_dir, folder, spec, config, with_truth=False)
-    if not entry.reusable:
-        try:
-            build_table(entry, folder, spec, config, **engine_options(settings))
-        except (FeatureCacheError, CatalogError) as exc:
-            raise JobError(str(exc)) from None
+    table = model_feature_table(settings, folder, spec, config)
     frame = pd.read_parquet(
-        entry.path,
+        table,
         columns=[*ID_COLUMNS, *spec.names],
         filters=[("as_of", ">=", start), ("as_of", "<=", end)],
     )
