@@ -296,7 +296,14 @@ def main() -> None:
             clean += saved["clean"]
             trials += saved["trials"]
             seconds += saved["seconds"]
-        report(args, seeds, clean, trials, load_criteria(), seconds)
+        report(
+            args,
+            seeds,
+            [_judged_only(r, args.people) for r in clean],
+            trials,
+            load_criteria(),
+            seconds,
+        )
         return
     mine = [args.worker] if args.worker is not None else seeds
     prepared = {s: prepare(s, args.people) for s in mine}
@@ -338,6 +345,26 @@ def main() -> None:
         log(f"saved to {args.save}")
     report(args, mine, clean, trials, criteria[mine[0]], [r.seconds for r in study.runs])
     log("done")
+
+
+def _judged_only(run: Run, people: int) -> Run:
+    """``run`` without the distances of sources that delivered no record in its window (not
+    judged by the job: the job's own rule, re-applied to the seed's clean folder, for runs
+    saved before the report said which)."""
+    folder = OUT / f"county-{people}-s{run.seed}" / "data"
+    start = run.as_of - timedelta(days=27)
+    fed = {}
+    for source in run.inputs:
+        path = folder / f"{source}.parquet"
+        if not path.is_file() or source not in STOP_SOURCES:
+            fed[source] = True
+            continue
+        known = pd.to_datetime(pd.read_parquet(path, columns=["known_date"])["known_date"]).dt.date
+        fed[source] = bool(((known >= start) & (known <= run.as_of)).any())
+    inputs = {s: rows for s, rows in run.inputs.items() if fed[s]}
+    return Run(
+        run.seed, run.as_of, run.level, run.findings, run.seconds, inputs, run.score, run.coding
+    )
 
 
 def report(

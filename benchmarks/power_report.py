@@ -64,6 +64,8 @@ def input_distances(report: dict[str, object]) -> dict[str, list[tuple[float | N
     assert isinstance(checks, dict)
     out: dict[str, list[tuple[float | None, ...]]] = {}
     for source in checks["inputs"]:
+        if not source.get("fed", True):  # delivered nothing in the window: not judged
+            continue
         rows = []
         for f in source["by_feature"]:
             ref, cur = f["missing_reference"], f["missing_current"]
@@ -145,7 +147,8 @@ def _nth_largest(values: Sequence[float | None], n: int) -> float:
 
 def report_thresholds(runs: Sequence[Run], criteria: MonitoringCriteria) -> None:
     """What the clean runs' distances were, against the thresholds in force: a source raises a
-    review when its ``min_features_drifted``-th largest distance is above a threshold."""
+    review when its ``min_features_drifted``-th largest distance is above a threshold (sources
+    that delivered nothing in a run's window are not judged, and not counted)."""
     print(
         "\nClean runs' distances (a source's n-th largest over its inputs; n = min_features_"
         "drifted), percentiles 50 / 90 / 99 / max, against the thresholds in force"
@@ -175,9 +178,9 @@ def report_thresholds(runs: Sequence[Run], criteria: MonitoringCriteria) -> None
                 [_nth_largest([x[k] for x in row], n) for row in rows],
                 threshold,
             )
-    default = criteria.drift.default
-    line("score PSI", [r.score[0] or 0.0 for r in runs], default.psi)
-    line("score Jensen-Shannon", [r.score[1] or 0.0 for r in runs], default.js)
+    score = criteria.drift_for("score")
+    line("score PSI", [r.score[0] or 0.0 for r in runs], score.psi)
+    line("score Jensen-Shannon", [r.score[1] or 0.0 for r in runs], score.js)
     for key, limits in sorted(criteria.coding.items()):
         changes = [r.coding[key] for r in runs if key in r.coding]
         line(f"coding {key}: largest relative change", changes, limits.relative_change)
