@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,10 @@ from tests.counties import (  # noqa: F401  (session fixtures shared by every pa
 from tests.factories import risk_model, spec  # noqa: F401  (fixtures shared by every package's tests)
 from tests.monitoring.reports import month_reports  # noqa: F401  (one session's reports, shared)
 from tests.once import costliest_files_first, xdist_worker
-from tests.trained import trained_home  # noqa: F401  (the shared trained version)
+from tests.trained import (
+    one_thread,
+    trained_home,  # noqa: F401  (the shared trained version)
+)
 from vru_risk.cli import main
 
 # CI profile: no deadlines (shared 2-core machines are noisy), reproducible examples.
@@ -56,6 +59,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """With pytest-xdist workers, the files that use the costliest session fixtures first."""
     if xdist_worker() is not None:
         costliest_files_first(items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread_per_worker() -> Iterator[None]:
+    """With pytest-xdist workers (one per core), LightGBM and DuckDB run on one thread in each:
+    training fits on two threads, and two workers each spinning two OpenMP threads on two cores
+    wait on each other (the same fit takes 20 to 60 times as long). Without workers, as set."""
+    if xdist_worker() is None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        one_thread(patch)
+        patch.setenv("VRU_LIGHTGBM_THREADS", "1")
+        patch.setenv("VRU_DUCKDB_THREADS", "1")
+        yield
 
 
 @pytest.fixture
