@@ -255,6 +255,8 @@ def monitoring_report(
         capacity={"note": "Not checked: no flags were loaded.", "rows": []},
         outcomes=section,
         groups=groups,
+        decisions={"note": "Not checked: no flags were loaded."},
+        feedback={"note": "Not checked: no flags were loaded."},
         notify=["Chair of the ethics panel <panel@vru.example>"],
         notify_note=None,
         generated_at=generated_at.isoformat(timespec="seconds"),
