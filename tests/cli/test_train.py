@@ -20,10 +20,11 @@ from vru_risk.models.tags import (
     ALLOCATION_RULE,
     BLOCKED,
     CANDIDATE,
+    HINDSIGHT_ONLY,
     REJECTED,
     TRAINING_ALLOCATION_TAG,
 )
-from vru_risk.training.allocation import HINDSIGHT_ONLY, NOT_REPLAYED
+from vru_risk.training.allocation import NOT_REPLAYED
 
 
 def registry(home: Path) -> Registry:

@@ -31,10 +31,14 @@ from vru_risk.fairness_reports.labels import (
     attribute_label,
     column_label,
     group_label,
+    performance_words,
     with_feature_words,
 )
 from vru_risk.fairness_reports.report import build_report, render_html
 from vru_risk.features.catalog import load_catalog
+from vru_risk.models.tags import ALLOCATION_RULE, HINDSIGHT_ONLY
+from vru_risk.training.config import load_experiment
+from vru_risk.training.results import LIGHTGBM, LOGISTIC, ORACLE
 
 LABEL_TAGS = {"th", "caption", "h1", "h2", "h3", "dt", "text", "title"}
 
@@ -123,12 +127,24 @@ def full_report() -> tuple[dict[str, Any], set[str]]:
         mitigation=result.mitigation,
         allocation=result.allocation,
         proxy=with_feature_words(proxy, features),
+        performance=performance_words(performance_rows(), features),
         calibration=[
             {"attribute": g["attribute"], "group": g["group"], "calibration_error": 0.03}
             for g in base["groups"]  # type: ignore[attr-defined]
         ],
     )
     return report, set(names)
+
+
+def performance_rows() -> list[dict[str, Any]]:
+    """The training's comparison as its summary.csv holds it: every model the packaged
+    experiment compares, under both allocations."""
+    names = [LIGHTGBM, LOGISTIC, *load_experiment().models.baselines, ORACLE]
+    return [
+        {"model": name, "kind": "baseline", "allocation": rule, "precision_at_capacity": 0.4}
+        for name in names
+        for rule in (ALLOCATION_RULE, HINDSIGHT_ONLY)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +176,9 @@ def test_no_raw_code_appears_in_the_rendered_report(
     everywhere = {a for a in attributes if _raw(a, attribute_label(a))}
     everywhere |= {k for k in keys if _raw(k, column_label(k))}
     everywhere |= feature_names
+    # the models compared and the allocations, said in words (and not as codes with spaces)
+    models = {r["model"] for r in performance_rows()} | {ALLOCATION_RULE, HINDSIGHT_ONLY}
+    everywhere |= models | {n.replace("_", " ") for n in feature_names}
     in_labels = {g for a, g in groups if _raw(g, group_label(a, g))}
     assert {"ehcp", "sen_support", "yes", "8-11"} <= in_labels  # the derivation finds them
     assert {"fsm", "looked_after", "imd_band", "tpr_ratio", "fnr_difference"} <= everywhere

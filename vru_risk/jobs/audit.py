@@ -35,7 +35,7 @@ from vru_risk.data.load import DataFolder, InvalidDataError, open_folder, regist
 from vru_risk.data.validate import FolderNotFoundError
 from vru_risk.fairness_reports.allocation import Allocation, NoReplay, Replay
 from vru_risk.fairness_reports.gate import FairnessGate, FairnessGateConfig
-from vru_risk.fairness_reports.labels import with_feature_words
+from vru_risk.fairness_reports.labels import performance_words, with_feature_words
 from vru_risk.fairness_reports.model_audit import (
     PRIMARY,
     ModelAudit,
@@ -188,7 +188,8 @@ def audit_version(
         )
         spec = config.feature_spec()
         proxy, proxy_skipped = _proxies(table, predictions, people, spec.names, seed)
-        proxy = with_feature_words(proxy, {f.name: f.phrase for f in spec.features})
+        phrases = {f.name: f.phrase for f in spec.features}
+        proxy = with_feature_words(proxy, phrases)
         on_event(StepsDone())
     report = build_report(
         title=f"Fairness audit of vru-risk version {version}",
@@ -198,7 +199,7 @@ def audit_version(
         primary=PRIMARY,
         intervals=result.intervals,
         gate=result.gate,
-        performance=summary.to_dict(orient="records"),
+        performance=performance_words(summary.to_dict(orient="records"), phrases),
         calibration=_calibration(result),
         proxy=proxy,
         mitigation=note_reweighing(result.mitigation, reweighing),

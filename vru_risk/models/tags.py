@@ -55,6 +55,8 @@ DEMO_TAG: Final = "vru.demo"
 TRAINING_ALLOCATION_TAG: Final = "vru.allocation.training"
 AUDIT_ALLOCATION_TAG: Final = "vru.allocation.audit"
 ALLOCATION_RULE: Final = "service-replay-1"
+#: the value of TRAINING_ALLOCATION_TAG of a version judged on the hindsight lists alone
+HINDSIGHT_ONLY: Final = "hindsight-top-k"
 #: the rules the fairness audit's verdict was reached under
 #: (:data:`vru_risk.fairness_reports.verdicts.AUDIT_RULES`: small cells counted in distinct
 #: people, an interval on every gate criterion); a version audited before it has none

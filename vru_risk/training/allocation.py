@@ -28,15 +28,13 @@ from vru_risk.flags.allocate import Offer
 from vru_risk.flags.programmes import Programmes
 from vru_risk.flags.replay import AllocationMetrics, allocation_metrics, replay_window
 from vru_risk.models.risk_model import percentile_in, reference_quantiles
-from vru_risk.models.tags import ALLOCATION_RULE
+from vru_risk.models.tags import ALLOCATION_RULE, HINDSIGHT_ONLY
 
 #: what the summary says when the allocation could not be replayed
 NOT_REPLAYED = (
     "the service's allocation was not replayed: train with --data so training can judge the "
     "places the service would offer"
 )
-#: the value of TRAINING_ALLOCATION_TAG of a version judged on the hindsight lists alone
-HINDSIGHT_ONLY = "hindsight-top-k"
 
 
 @dataclass(frozen=True)

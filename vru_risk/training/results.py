@@ -18,8 +18,8 @@ import pandas as pd
 
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.service_lists import monthly_lists
-from vru_risk.models.tags import ALLOCATION_RULE
-from vru_risk.training.allocation import HINDSIGHT_ONLY, NOT_REPLAYED, ServiceAllocation
+from vru_risk.models.tags import ALLOCATION_RULE, HINDSIGHT_ONLY
+from vru_risk.training.allocation import NOT_REPLAYED, ServiceAllocation
 from vru_risk.training.config import ExperimentConfig
 from vru_risk.training.data import TrainingData
 from vru_risk.training.evaluate import Interval, ModelEvaluation, lists_frame

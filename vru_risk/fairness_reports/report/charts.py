@@ -6,7 +6,7 @@ cannot be assessed is written as such beside its group, never drawn as 0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -23,6 +23,19 @@ def per100(rate: float) -> str:
 
 def _fmt(value: float) -> str:
     return f"{value:.1f}"
+
+
+#: a generous width of one character of a chart's labels (13px sans-serif), in SVG units
+CHAR_WIDTH = 7.5
+
+
+def label_width(labels: Iterable[str]) -> float:
+    """Room for the longest label, right-aligned before a chart's plot area (8 units apart).
+
+    >>> label_width(["Sex: female", "Special educational needs (SEN): EHC plan"])
+    327.5
+    """
+    return 8.0 + 12.0 + CHAR_WIDTH * max((len(label) for label in labels), default=0)
 
 
 def tpr_chart(
@@ -196,7 +209,11 @@ def calibration_error_chart(
     values = [row["calibration_error"] for row in rows]
     known = [float(v) for v in values if isinstance(v, int | float)]
     top = max([0.1, *(1.15 * v for v in known), 1.5 * (tolerance or 0.0)])
-    left, right, first, row_h = 200.0, 560.0, 20.0, 24.0
+    # the labels are long ("Special educational needs (SEN): EHC plan"): the bars start after
+    # the longest, so that no label is cut off on screen or in print
+    left = max(200.0, label_width(_series_name(row) for row in rows))
+    right, first, row_h = left + 360.0, 20.0, 24.0
+    width = right + 120.0
     height = first + row_h * len(rows) + 46.0
     bottom = first + row_h * len(rows)
 
@@ -204,7 +221,7 @@ def calibration_error_chart(
         return left + (right - left) * min(max(value, 0.0), top) / top
 
     parts = [
-        f'<svg class="chart" viewBox="0 0 680 {_fmt(height)}" width="680" '
+        f'<svg class="chart" viewBox="0 0 {_fmt(width)} {_fmt(height)}" width="{_fmt(width)}" '
         f'height="{_fmt(height)}" role="img" aria-labelledby="calibration-error-title">',
         '<title id="calibration-error-title">Expected calibration error by group; lower is '
         "better; the dashed line is the gate's tolerance</title>",

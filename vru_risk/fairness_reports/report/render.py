@@ -24,7 +24,13 @@ import jinja2
 from markupsafe import Markup
 
 from vru_risk.fairness_reports.groups import INTERSECTION_SEP
-from vru_risk.fairness_reports.labels import GLOSSARY, attribute_label, column_label, group_label
+from vru_risk.fairness_reports.labels import (
+    ALLOCATION_WORDS,
+    GLOSSARY,
+    attribute_label,
+    column_label,
+    group_label,
+)
 from vru_risk.fairness_reports.notes import CANNOT_ASSESS
 from vru_risk.fairness_reports.report.charts import (
     calibration_charts,
@@ -79,6 +85,8 @@ def _cell(value: Any) -> str:
     """A table cell: numbers formatted, lists joined, a code's underscores as spaces; nested
     records as "key: value" phrases, never as raw JSON."""
     if isinstance(value, str):
+        if value in ALLOCATION_WORDS:
+            return ALLOCATION_WORDS[value]
         return value.replace("_", " ") if " " not in value else value
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
         return ", ".join(_cell(v) for v in value)
