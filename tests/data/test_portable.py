@@ -34,6 +34,7 @@ REFUSED = [
     ("interval_arithmetic", "SELECT date_add(d, INTERVAL 1 MONTH) AS m", "d + INTERVAL '1' MONTH"),
     ("unguarded_division", "SELECT 1 / 0 AS m", "1 / 0"),
     ("unguarded_division", "SELECT a / sum(b) OVER w AS m FROM t", "a / SUM(b) OVER w"),
+    ("unguarded_division", "SELECT a / CAST(0.5 AS INTEGER) AS m", "a / CAST(0.5 AS INT)"),
     (
         "unguarded_division",
         "SELECT a / CASE WHEN c THEN b ELSE 1 END AS m FROM t",
@@ -58,6 +59,7 @@ ACCEPTED = [
     "SELECT a / nullif(b, 0) AS m FROM t",
     "SELECT CAST(count(*) AS DOUBLE) / CAST(nullif(count(*), 0) AS DOUBLE) AS m FROM t",
     "SELECT CAST(n AS DOUBLE) / 365.25 AS m FROM t",
+    "SELECT n / CAST(7 AS DOUBLE) AS m, n / -0.5 AS h FROM t",
     "SELECT a / CASE WHEN b <> 0 THEN b END AS m FROM t",
     "SELECT a / CASE WHEN b = 0 THEN NULL ELSE b END AS m FROM t",
     "SELECT sum(n) AS m, avg(CASE WHEN y THEN 1 ELSE 0 END) AS r FROM t",

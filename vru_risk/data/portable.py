@@ -163,13 +163,16 @@ def _compares_to_zero(cond: exp.Expr, value: exp.Expr, ops: tuple[type, ...]) ->
 
 def _guarded(node: exp.Expr) -> bool:
     """True when the divisor ``node`` can never be zero (it may be NULL)."""
+    cast = any(isinstance(n, exp.Cast) for n in (node, *node.find_all(exp.Cast)))
     node = _strip(node)
     if isinstance(node, exp.Null):
         return True
     if isinstance(node, exp.Neg):
         return _guarded(node.this)
     if isinstance(node, exp.Literal):
-        return not node.is_string and float(node.this) != 0.0
+        # a cast may truncate a fraction to 0 (CAST(0.5 AS INTEGER)); a whole number it cannot
+        value = 0.0 if node.is_string else abs(float(node.this))
+        return value >= 1.0 or (value > 0.0 and not cast)
     if isinstance(node, exp.Nullif):
         return _is_zero(node.expression)
     if isinstance(node, exp.Case):
@@ -190,7 +193,7 @@ def _guarded(node: exp.Expr) -> bool:
 
 
 def _column_of(node: exp.Expr) -> str | None:
-    """The alias of the outermost projection holding ``node`` in its own SELECT."""
+    """The alias of the nearest SELECT projection holding ``node`` (None in WHERE, ON...)."""
     found = None
     while node.parent is not None:
         if isinstance(node, exp.Alias) and isinstance(node.parent, exp.Select):
