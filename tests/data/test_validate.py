@@ -302,6 +302,14 @@ CASES = [
         "outside the allowed range",
         (2,),
     ),
+    Case(
+        "suspension not a whole number of sessions (steps of 0.5)",
+        _set("exclusions", 0, days="1.3"),
+        "exclusions.csv",
+        "days",
+        "not a whole number of steps of 0.5",
+        (2,),
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ Example
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -67,8 +68,20 @@ class Column:
     categories: tuple[str, ...] = ()
     min_value: float | None = None
     max_value: float | None = None
+    #: a number counted in whole steps (a suspension's days in sessions of 0.5): every value is a
+    #: multiple of it. A step that is a power of two makes sums of the column exact in binary
+    #: floating point, so they do not depend on the order rows are added (docs/portability.md).
+    step: float | None = None
     #: the longest value a string column may hold (characters)
     max_length: int | None = None
+
+    @property
+    def sums_exactly(self) -> bool:
+        """Sums of it are exact on any engine, in any order: whole numbers, or whole steps of a
+        power of two (the validator enforces the step)."""
+        if self.kind is Kind.INT:
+            return True
+        return self.kind is Kind.FLOAT and self.step is not None and math.frexp(self.step)[0] == 0.5
 
 
 @dataclass(frozen=True)
@@ -242,6 +255,7 @@ EXCLUSIONS = Table(
             nullable=True,
             min_value=0.5,
             max_value=MAX_SUSPENSION_DAYS,
+            step=0.5,
         ),
         Column("reason", Kind.CATEGORY, "DfE reason group", categories=EXCLUSION_REASON),
         _KNOWN,
@@ -360,6 +374,8 @@ def contract_markdown() -> str:
                 values = " / ".join(c.categories)
             elif c.min_value is not None:
                 values = f"{c.min_value:g} to {c.max_value:g}"
+                if c.step is not None:
+                    values += f" in steps of {c.step:g}"
             elif c.max_length is not None:
                 values = f"at most {c.max_length} characters"
             else:

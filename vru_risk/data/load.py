@@ -28,6 +28,7 @@ from typing import Literal
 import duckdb
 
 from vru_risk.data.contract import DERIVED_COLUMNS, EVENT_TABLES, TABLES, Kind
+from vru_risk.data.portable import execute_portable
 from vru_risk.data.raw_files import raw_relation
 from vru_risk.data.sql import quote_ident
 from vru_risk.data.validate import ValidationReport, validate_folder
@@ -144,8 +145,11 @@ def register_sources(
         select = ", ".join(
             [quote_ident(c) for c in cols] + [f"{expr} AS {n}" for n, expr in extra.items()]
         )
-        con.execute(
-            f"CREATE OR REPLACE VIEW src_{name} AS SELECT {select} FROM (SELECT {typed} FROM {raw})"
+        execute_portable(
+            con,
+            f"CREATE OR REPLACE VIEW src_{name} AS "
+            f"SELECT {select} FROM (SELECT {typed} FROM {raw})",
+            f"the typed view of {name}",
         )
         available[name] = (*cols, *extra)
     return available

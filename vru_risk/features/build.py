@@ -29,10 +29,11 @@ import pandas as pd
 
 from vru_risk.data.contract import EVENT_TABLES
 from vru_risk.data.load import DataFolder, register_sources
+from vru_risk.data.portable import execute_portable
 from vru_risk.data.sql import connect, quote_ident, quote_literal
 from vru_risk.features import table_metadata
 from vru_risk.features.catalog import CatalogError, FeatureSpec
-from vru_risk.features.compile import age_sql, feature_sql
+from vru_risk.features.compile import compile_features
 from vru_risk.features.config import FeatureBuildConfig
 from vru_risk.features.labels import (
     censoring_sql,
@@ -107,9 +108,11 @@ def label_lag_days(
     lag = config.label_lag_days
     for source, where in label_event_filters(config.label).items():
         if source in available and "known_date" in available[source]:
-            row = con.execute(
+            row = execute_portable(
+                con,
                 f"SELECT max(date_diff('day', event_date, known_date)) FROM src_{source} "
-                f"WHERE {where}"
+                f"WHERE {where}",
+                f"the reporting lag of {source}",
             ).fetchone()
             if row is not None and row[0] is not None:
                 lag = max(lag, int(row[0]))
@@ -143,12 +146,14 @@ def build_relation(
             "catalog.spec(config.reporting_lag_days)"
         )
     step = _stepper(progress, "building features", 4 + len(EVENT_TABLES))
+    compiled = compile_features(spec)
     available = register_sources(
         con, folder, spec.reporting_lag_days, knowledge_dates=knowledge_dates
     )
     check_spec_against_data(spec, available)
     unavailable = tuple(t for t in EVENT_TABLES if t not in available and t != "interventions")
-    con.execute(
+    execute_portable(
+        con,
         "CREATE OR REPLACE TEMP TABLE examples AS "
         + examples_sql(
             available,
@@ -158,19 +163,18 @@ def build_relation(
             snapshot_dates=tuple(snapshot_dates) or config.snapshot_dates,
             extract_date=folder.extract_date,
             as_of_dates=as_of_dates,
-        )
+        ),
+        "the examples",
     )
     step()
     parts: list[tuple[str, list[str]]] = []
     for source in spec.sources:
         names = [f.name for f in spec.features if f.source == source]
-        if source == "people":
-            con.execute(f"CREATE OR REPLACE TEMP TABLE feat_people AS {age_sql(spec, 'examples')}")
-            parts.append(("feat_people", names))
-        elif source in available:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE feat_{source} AS "
-                + feature_sql(spec, source, "examples")
+        if source == "people" or source in available:
+            execute_portable(
+                con,
+                f"CREATE OR REPLACE TEMP TABLE feat_{source} AS {compiled[source]}",
+                f"the features of {source}",
             )
             parts.append((f"feat_{source}", names))
         step()
@@ -191,7 +195,8 @@ def build_relation(
             default=None,
         ),
     )
-    con.execute(
+    execute_portable(
+        con,
         "CREATE OR REPLACE TEMP TABLE label_recorded AS "
         + labels_sql(
             "examples",
@@ -199,14 +204,18 @@ def build_relation(
             config.label,
             prefix=LABEL_PREFIX,
             censoring=censoring,
-        )
+        ),
+        "the recorded labels",
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE label_censoring AS {censoring}")
+    execute_portable(
+        con, f"CREATE OR REPLACE TEMP TABLE label_censoring AS {censoring}", "the censoring"
+    )
     step()
     truth_join = ""
     truth_cols = ""
     if truth_events is not None:
-        con.execute(
+        execute_portable(
+            con,
             "CREATE OR REPLACE TEMP TABLE label_truth AS "
             + labels_sql(
                 "examples",
@@ -214,7 +223,8 @@ def build_relation(
                 config.label,
                 prefix="label_true_involvement",
                 censoring=censoring,
-            )
+            ),
+            "the true-involvement labels",
         )
         truth_join = "LEFT JOIN label_truth lt ON lt.person_id = x.person_id AND lt.as_of = x.as_of"
         truth_cols = ", lt.* EXCLUDE (person_id, as_of)"
@@ -248,7 +258,8 @@ def build_relation(
     joins = "\n".join(
         f"LEFT JOIN {t} ON {t}.person_id = x.person_id AND {t}.as_of = x.as_of" for t, _ in parts
     )
-    con.execute(
+    execute_portable(
+        con,
         f"""
         CREATE OR REPLACE TEMP TABLE features_out AS
         SELECT x.person_id, x.as_of, x.trigger_kinds, x.n_triggers,
@@ -265,7 +276,8 @@ def build_relation(
         {treated_join}
         {truth_join}
         ORDER BY x.person_id, x.as_of
-        """
+        """,
+        "the feature table",
     )
     step()
     return "features_out", unavailable, lag

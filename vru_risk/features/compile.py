@@ -8,7 +8,9 @@ filtered aggregate over those columns. Where all of a source's windows are bound
 
 All SQL is DuckDB dialect written to be engine-portable (filtered aggregates, explicit casts to
 DOUBLE for every ratio, no engine-specific date functions); :func:`portable_sql` transpiles it to
-Spark SQL with the pinned SQLGlot, and the tests check that every query does.
+Spark SQL with the pinned SQLGlot, and the tests check that every query does. Every query is
+checked as it is compiled (:mod:`vru_risk.data.portable`): a form that DuckDB and Spark answer
+differently raises :class:`~vru_risk.data.portable.NonPortableSQLError` naming the feature.
 
 Example
 -------
@@ -24,8 +26,9 @@ from collections.abc import Mapping
 
 import sqlglot
 
+from vru_risk.data.portable import NonPortableSQLError, check_portable
 from vru_risk.data.sql import quote_ident, sql_value
-from vru_risk.features.catalog import FeatureSpec
+from vru_risk.features.catalog import CatalogError, FeatureSpec
 from vru_risk.features.definition import FIELD_KNOWLEDGE_DATES, FeatureDef
 
 _DAYS_AGO = "date_diff('day', s.event_date, e.as_of)"
@@ -152,7 +155,7 @@ def feature_sql(spec: FeatureSpec, source: str, examples: str) -> str:
         source_side = f"src_{source}"
         on = "s.person_id = e.person_id"
     outer = ",\n  ".join(aggregates)
-    return f"""
+    sql = f"""
 SELECT person_id, as_of,
   {outer}
 FROM (
@@ -164,6 +167,7 @@ FROM (
 ) j
 GROUP BY person_id, as_of
 """
+    return check_portable(sql, f"the features of {source}")
 
 
 def age_sql(spec: FeatureSpec, examples: str) -> str:
@@ -174,10 +178,30 @@ def age_sql(spec: FeatureSpec, examples: str) -> str:
         f"{quote_ident(f.name)}"
         for f in defs
     )
-    return (
+    sql = (
         f"SELECT e.person_id, e.as_of{cols} FROM {examples} e "
         "JOIN src_people p ON p.person_id = e.person_id"
     )
+    return check_portable(sql, "the features of people")
+
+
+def compile_features(spec: FeatureSpec) -> dict[str, str]:
+    """Per source, the query of its features, checked portable before any data is read.
+
+    A feature whose SQL DuckDB and Spark would answer differently (:mod:`vru_risk.data.portable`)
+    is refused as a :class:`CatalogError` naming it, the form and what to write instead.
+    """
+    try:
+        return {
+            source: age_sql(spec, "examples")
+            if source == "people"
+            else feature_sql(spec, source, "examples")
+            for source in spec.sources
+        }
+    except NonPortableSQLError as exc:
+        raise CatalogError(
+            [f.render() for f in exc.findings], origin="feature spec (not portable to Spark)"
+        ) from None
 
 
 def portable_sql(sql: str, dialect: str = "spark") -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from vru_risk.data.load import DataFolder, register_sources
+from vru_risk.data.portable import execute_portable
 from vru_risk.features.build import build_connection
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.features.config import FeatureBuildConfig
@@ -59,31 +60,39 @@ def moment_context(
                 pd.DataFrame(columns=TRIGGER_COLUMNS),
                 pd.DataFrame(columns=["person_id", "day", "programme"]),
             )
-        con.execute(
+        execute_portable(
+            con,
             "CREATE OR REPLACE TEMP TABLE ctx_triggers AS SELECT * FROM "
             f"({trig}) t WHERE t.as_of BETWEEN DATE '{start.isoformat()}' "
-            f"AND DATE '{end.isoformat()}'"
+            f"AND DATE '{end.isoformat()}'",
+            "the triggers",
         )
         age = completed_years("p.birth_date", "m.as_of")
         school = "p.school_id" if "school_id" in available.get("people", ()) else "NULL"
-        frame = con.execute(
+        frame = execute_portable(
+            con,
             f"SELECT m.person_id, m.as_of, CAST({age} AS INTEGER) AS age_completed, "
             f"CAST({school} AS VARCHAR) AS school_id "
             "FROM (SELECT DISTINCT person_id, as_of FROM ctx_triggers) m "
-            "JOIN src_people p ON p.person_id = m.person_id ORDER BY m.as_of, m.person_id"
+            "JOIN src_people p ON p.person_id = m.person_id ORDER BY m.as_of, m.person_id",
+            "the moments",
         ).df()
-        triggers = con.execute(
+        triggers = execute_portable(
+            con,
             f"SELECT {', '.join(TRIGGER_COLUMNS)} FROM ctx_triggers "
-            "ORDER BY person_id, trigger_date, trigger_kind"
+            "ORDER BY person_id, trigger_date, trigger_kind",
+            "the moments' triggers",
         ).df()
         if "interventions" in available:
-            supported = con.execute(
+            supported = execute_portable(
+                con,
                 "SELECT DISTINCT i.person_id, m.as_of AS day, "
                 "CAST(i.programme AS VARCHAR) AS programme FROM src_interventions i "
                 "JOIN (SELECT DISTINCT person_id, as_of FROM ctx_triggers) m "
                 "ON i.person_id = m.person_id AND i.start_date <= m.as_of "
                 "AND i.known_date <= m.as_of AND (i.end_date IS NULL OR i.end_date >= m.as_of) "
-                "ORDER BY 1, 2, 3"
+                "ORDER BY 1, 2, 3",
+                "the support under way",
             ).df()
         else:
             supported = pd.DataFrame(columns=["person_id", "day", "programme"])

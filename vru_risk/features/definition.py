@@ -109,6 +109,18 @@ def structure_problems(f: FeatureDef) -> list[str]:
         and table.column(f.value).kind not in numeric
     ):
         p.append(f"{where}: {f.aggregate} needs a numeric `value`; {f.value} is not")
+    if (
+        f.aggregate == "sum"
+        and f.value in table.column_names
+        and table.column(f.value).kind is Kind.FLOAT
+        and not table.column(f.value).sums_exactly
+    ):
+        p.append(
+            f"{where}: a sum of {f.value}, a float, is inexact: it depends on the order rows are "
+            "added, which differs between DuckDB and Spark (docs/portability.md); count rows "
+            "(aggregate: count), sum a whole-number column, or declare the column's step in the "
+            "data contract"
+        )
     if not needs_value and f.value is not None:
         p.append(f"{where}: aggregate {f.aggregate} takes no `value`")
     if f.aggregate in ("rate", "change") and not f.denominator:

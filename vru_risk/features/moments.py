@@ -21,6 +21,7 @@ import pandas as pd
 
 from vru_risk.data.contract import EVENT_TABLES
 from vru_risk.data.load import DataFolder
+from vru_risk.data.portable import execute_portable
 from vru_risk.features.build import ID_COLUMNS, build_connection, build_relation
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.features.config import FeatureBuildConfig
@@ -83,11 +84,13 @@ def build_moments(
         school = "p.school_id" if "school_id" in folder.columns.get("people", ()) else "NULL"
         features = ", ".join(f'f."{n}"' for n in spec.names)
         ids = ", ".join(f"f.{c}" for c in ID_COLUMNS)
-        frame = con.execute(
+        frame = execute_portable(
+            con,
             f"SELECT {ids}, CAST({age} AS INTEGER) AS age_completed, "
             f"CAST({school} AS VARCHAR) AS school_id, {features} "
             f"FROM {table} f JOIN src_people p ON p.person_id = f.person_id "
-            "ORDER BY f.as_of, f.person_id"
+            "ORDER BY f.as_of, f.person_id",
+            "the moments",
         ).df()
         available = {name: folder.columns[name] for name in folder.files}
         trig = triggers_sql(available, config.cohort, config.attendance_trigger, details=True)
@@ -96,20 +99,24 @@ def build_moments(
                 columns=["person_id", "as_of", "trigger_kind", "trigger_date", "source", "detail"]
             )
         else:
-            triggers = con.execute(
+            triggers = execute_portable(
+                con,
                 "SELECT t.person_id, t.as_of, t.trigger_kind, t.trigger_date, t.source, t.detail "
                 f"FROM ({trig}) t SEMI JOIN {table} f "
                 "ON f.person_id = t.person_id AND f.as_of = t.as_of "
-                "ORDER BY t.person_id, t.trigger_date, t.trigger_kind"
+                "ORDER BY t.person_id, t.trigger_date, t.trigger_kind",
+                "the moments' triggers",
             ).df()
         if "interventions" in folder.files:
             listed = ", ".join(f"(DATE '{d.isoformat()}')" for d in wanted)
-            supported = con.execute(
+            supported = execute_portable(
+                con,
                 "SELECT DISTINCT i.person_id, d.day, CAST(i.programme AS VARCHAR) AS programme "
                 f"FROM src_interventions i JOIN (VALUES {listed}) d(day) "
                 "ON i.start_date <= d.day AND i.known_date <= d.day "
                 "AND (i.end_date IS NULL OR i.end_date >= d.day) "
-                f"WHERE i.person_id IN (SELECT person_id FROM {table}) ORDER BY 1, 2, 3"
+                f"WHERE i.person_id IN (SELECT person_id FROM {table}) ORDER BY 1, 2, 3",
+                "the support under way",
             ).df()
             supported["day"] = pd.to_datetime(supported["day"]).dt.date
         else:

@@ -32,7 +32,11 @@ def completed_years(birth: str, day: str) -> str:
 
 
 def attendance_drop_sql(cfg: AttendanceTrigger) -> str:
-    """Weeks in which trailing attendance crosses below the threshold, one row per crossing."""
+    """Weeks in which trailing attendance crosses below the threshold, one row per crossing.
+
+    Written portable (docs/portability.md): a week on roll has a session, so the ``nullif``
+    guard never fires, and the interval sum is cast back to a date.
+    """
     n = cfg.trailing_weeks
     return f"""
     SELECT person_id, known_date AS as_of, 'attendance_drop' AS trigger_kind,
@@ -44,7 +48,8 @@ def attendance_drop_sql(cfg: AttendanceTrigger) -> str:
             FROM (
                 SELECT person_id, week,
                        max(known_date) OVER w_known AS known_date,
-                       CAST(sum(attended) OVER w AS DOUBLE) / sum(possible) OVER w AS rate,
+                       CAST(sum(attended) OVER w AS DOUBLE)
+                         / nullif(sum(possible) OVER w, 0) AS rate,
                        sum(possible) OVER w AS sessions,
                        count(*) OVER w AS weeks
                 FROM (
@@ -65,7 +70,7 @@ def attendance_drop_sql(cfg: AttendanceTrigger) -> str:
           AND rate < {cfg.threshold!r} AND previous_rate >= {cfg.threshold!r}
     )
     WHERE previous_crossing IS NULL
-       OR week > previous_crossing + INTERVAL {cfg.min_days_between} DAY
+       OR week > CAST(previous_crossing + INTERVAL {cfg.min_days_between} DAY AS DATE)
     """
 
 
@@ -166,7 +171,7 @@ def examples_sql(
         days = f"AND t.as_of IN ({listed})"
     return f"""
     SELECT t.person_id, t.as_of,
-           string_agg(DISTINCT t.trigger_kind, ',' ORDER BY t.trigger_kind) AS trigger_kinds,
+           array_to_string(list_sort(list(DISTINCT t.trigger_kind)), ',') AS trigger_kinds,
            count(*) AS n_triggers,
            min(t.trigger_date) AS first_trigger_date
     FROM ({union}) t

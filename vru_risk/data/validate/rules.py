@@ -204,6 +204,18 @@ def column_rules(
                     (col.name,),
                 )
             )
+        if col.step is not None:
+            v = f"__t_{col.name}"
+            rules.append(
+                Rule(
+                    col.name,
+                    "not_whole_steps",
+                    f"round({v} / {col.step!r}) * {col.step!r} <> {v}",
+                    f"not a whole number of steps of {col.step:g}",
+                    f"check the source ({col.doc})",
+                    (col.name,),
+                )
+            )
     return rules
 
 
