@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.e2e.a11y import readable, violations
 from tests.e2e.conftest import CHROMIUM, LAUNCH_ARGS
 from vru_risk.fairness_reports.report import write_report
 
@@ -50,6 +51,7 @@ def printed(
         try:
             page = browser.new_page()
             page.goto(html.as_uri())
+            on_screen = violations(page)  # axe-core at WCAG 2.2 AA, as /models/{v}/report serves it
             page.emulate_media(media="print")
             page.set_viewport_size({"width": round(A4_CSS_WIDTH - 24 / 25.4 * 96), "height": 1000})
             tables = page.evaluate(MEASURE)
@@ -69,6 +71,7 @@ def printed(
         "size": fields["Page size"].strip(),
         "images": sorted(out.glob("page-*.png")),
         "text": text,
+        "violations": on_screen,
     }
 
 
@@ -97,3 +100,7 @@ def test_the_summary_is_first_and_the_why_suppressed_column_is_printed(
     assert withheld
     text = " ".join(printed["text"].split())
     assert "rates withheld: too few to judge" in text
+
+
+def test_the_report_passes_axe_core_at_wcag_22_aa(printed: dict[str, Any]) -> None:
+    assert printed["violations"] == [], readable(printed["violations"])
