@@ -46,7 +46,7 @@ def test_the_panel_sees_the_open_item_and_follows_the_link_to_decide(
     expect(item).to_contain_text("Realised precision on moments not given support")
     expect(item.get_by_text("Days without new records", exact=True)).to_be_visible()
     shows_no_person(page)
-    live.shot(page, "10-open-items")
+    live.shot(page, "12-open-items")
     check_a11y(page, "monitoring: the open items")
     item.get_by_role("link", name=f"Decide on version {version}").click()
     expect(page).to_have_url(f"{live.url}/models#version-{version}")
@@ -92,7 +92,7 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
     expect(page.locator("script")).to_have_count(0)
     expect(page.get_by_text("The ethics panel decides on version")).to_be_visible()
     shows_no_person(page)
-    live.shot(page, "09-monitoring")
+    live.shot(page, "13-monitoring")
     check_a11y(page, "monitoring of a version over time")
     page.get_by_role("link", name="Report as of 2026-06-30").click()
     expect(page.get_by_role("heading", name="Monitoring of vru-risk version 1 on 2026-06-30"))
@@ -113,7 +113,7 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
     ):
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
     shows_no_person(page)
-    live.shot(page, "08-model-card")
+    live.shot(page, "14-model-card")
     check_a11y(page, "the model card")
     page.emulate_media(media="print")  # printed: the card alone, no navigation or forms
     expect(page.locator(".site-header")).to_be_hidden()
@@ -145,6 +145,6 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
         str(candidate)
     )
     shows_no_person(page)
-    live.shot(page, "11-comparison")
+    live.shot(page, "15-comparison")
     check_a11y(page, "a candidate beside the champion")
     assert problems == []

@@ -81,7 +81,7 @@ def admit_ae_list_and_flag(live: Live, browser: Browser) -> None:
     sign_in(page, live, "amy")
     expect(page).to_have_url(f"{live.url}/flags")
     text = check_words(page, "Admit A&E list")
-    live.shot(page, "10-admit-ae-list")
+    live.shot(page, "08-admit-ae-list")
     check_a11y(page, "Admit A&E's list")
     # capacity: "N of 10 places offered this week" agrees with the rows marked so
     capacity = page.locator("#capacity").inner_text()
@@ -116,7 +116,7 @@ def admit_ae_list_and_flag(live: Live, browser: Browser) -> None:
     assert "EXAMPLE" in text and "Example text" in text  # the packaged placeholder is marked
     lowers = page.locator("#against-title + ul li").all_inner_texts()
     assert all(t.startswith("Compared with others seen at A&E, ") for t in lowers), lowers
-    live.shot(page, "11-admit-ae-flag")
+    live.shot(page, "09-admit-ae-flag")
     check_a11y(page, "an Admit A&E flag with a stale feed")
     assert problems == []
 
@@ -140,7 +140,7 @@ def unshared_sources_are_one_line(live: Live, browser: Browser) -> None:
         assert "Police" not in text.split("What the model cannot see")[0].split("What happened")[1]
         assert "Background" not in text  # no internal words for the circumstances section
     assert merged_seen, "no flag of Jump Start had a reason from an unshared source"
-    live.shot(page, "12-jump-start-flag")
+    live.shot(page, "10-jump-start-flag")
     check_a11y(page, "a Jump Start flag with unshared sources")
     assert problems == []
 
@@ -155,6 +155,6 @@ def aggregates_agree_with_the_lists(live: Live, browser: Browser) -> None:
     offers = sum(o.status == "offered" for f in live.flags for o in f.programmes)
     assert f"{flags} flags" in text and f"{people} young people" in text
     assert f"offered {offers} times" in text and f"add up to {offers}, not {flags}" in text
-    live.shot(page, "13-aggregates-people")
+    live.shot(page, "11-aggregates-people")
     check_a11y(page, "aggregates by people")
     assert problems == []

@@ -4,8 +4,10 @@ page, no table wider than the page, and the reason a group's rates are withheld 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,6 +66,7 @@ def printed(
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
+    screenshots(pdf, text)
     return {
         "report": report,
         "tables": tables,
@@ -73,6 +76,26 @@ def printed(
         "text": text,
         "violations": on_screen,
     }
+
+
+def screenshots(pdf: Path, text: str) -> None:
+    """With ``VRU_E2E_SCREENSHOTS_OUT`` set (``make screenshots``): the summary's page and
+    the gate table's first page, at 70 dpi, there."""
+    out = os.environ.get("VRU_E2E_SCREENSHOTS_OUT")
+    if not out:
+        return
+    pages = text.split("\f")
+    caption = "Criteria per group against its reference group"
+    gate = next(i for i, t in enumerate(pages) if caption in t)
+    if pages[gate].rstrip().endswith(caption):  # the caption ends its page: the table follows
+        gate += 1
+    for number, name in (
+        (1, "16-fairness-report-print-summary"),
+        (gate + 1, "17-fairness-report-print-gate"),  # pdftoppm counts pages from 1
+    ):
+        stem = Path(out) / name
+        page = ["-f", str(number), "-l", str(number), "-singlefile"]
+        subprocess.run(["pdftoppm", "-r", "70", *page, "-png", str(pdf), str(stem)], check=True)
 
 
 def test_the_printed_report_is_a4_and_its_page_count_is_known(printed: dict[str, Any]) -> None:
