@@ -64,3 +64,15 @@ def check_a11y(page: Page, where: str) -> None:
     """Fail, listing every violation, unless axe-core finds none at WCAG 2.2 AA on the page."""
     found = violations(page)
     assert not found, f"{where} ({page.url}) fails WCAG 2.2 AA:\n{readable(found)}"
+
+
+def on_a_phone(page: Page, where: str) -> None:
+    """The page checked again 375 px wide, where wide tables scroll sideways (a scrolling region
+    must be reachable by keyboard), then the page's own size again."""
+    size = page.viewport_size
+    assert size is not None
+    page.set_viewport_size({"width": 375, "height": 800})
+    try:
+        check_a11y(page, f"{where}, 375 px wide")
+    finally:
+        page.set_viewport_size(size)

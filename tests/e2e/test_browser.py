@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx2
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.e2e.a11y import check_a11y
+from tests.e2e.a11y import check_a11y, on_a_phone
 from tests.e2e.conftest import Live, PanelLive
 from tests.serving.app.conftest import PASSWORD
 from vru_risk.models.review_log import ReviewLog
@@ -82,6 +82,7 @@ def test_a_practitioner_records_a_decision_and_sees_it_in_the_history(
     expect(page.get_by_text("Decision support, not a decision").first).to_be_visible()
     live.shot(page, "02-flags")
     check_a11y(page, "a practitioner's list")
+    on_a_phone(page, "a practitioner's list")
     page.locator(f'a[href^="/flags/{flag.flag_id}"]').click()
     expect(page.get_by_role("heading", name="What raises the model's score")).to_be_visible()
     expect(page.get_by_role("heading", name="What the model cannot see")).to_be_visible()
@@ -89,6 +90,7 @@ def test_a_practitioner_records_a_decision_and_sees_it_in_the_history(
     expect(page.get_by_text("No decision has been recorded yet.")).to_be_visible()
     live.shot(page, "03-flag")
     check_a11y(page, "a flag page")
+    on_a_phone(page, "a flag page")
     page.get_by_label("Refer to a programme").check()
     page.get_by_label("Reason", exact=True).select_option(label="Meets programme criteria")
     page.get_by_label("Referred to (when you refer)").select_option(value="early_intervention")
@@ -117,6 +119,7 @@ def test_an_ethics_panel_member_approves_a_candidate_with_a_reason(
     expect(page.get_by_text("No model is in service")).to_be_visible()
     live.shot(page, "05-model-versions")
     check_a11y(page, "model versions")
+    on_a_phone(page, "model versions")
     version = live.candidate
     section = page.locator(f"#version-{version}")
     section.get_by_label("Approve: put into service").check()
@@ -137,6 +140,7 @@ def test_an_ethics_panel_member_approves_a_candidate_with_a_reason(
     expect(page.get_by_role("heading", name="Aggregates")).to_be_visible()
     live.shot(page, "07-aggregates")
     check_a11y(page, "aggregates")
+    on_a_phone(page, "aggregates")
     error_page(browser, page, f"{live.url}/users", "You cannot open this page")
     assert problems == []
     administrators_pages(live, browser)  # on the same server: each start costs about 20 s

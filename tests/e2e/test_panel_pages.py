@@ -11,7 +11,7 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.a11y import check_a11y
+from tests.e2e.a11y import check_a11y, on_a_phone
 from tests.e2e.conftest import PanelLive
 from tests.e2e.test_browser import open_page, sign_in
 from tests.monitoring.reports import PEOPLE
@@ -94,10 +94,12 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
     shows_no_person(page)
     live.shot(page, "13-monitoring")
     check_a11y(page, "monitoring of a version over time")
+    on_a_phone(page, "monitoring of a version over time")
     page.get_by_role("link", name="Report as of 2026-06-30").click()
     expect(page.get_by_role("heading", name="Monitoring of vru-risk version 1 on 2026-06-30"))
     shows_no_person(page)
     check_a11y(page, "a monitoring run's report")
+    on_a_phone(page, "a monitoring run's report")
     page.go_back()
 
     page.get_by_role("link", name=f"Model card of version {version}").first.click()
@@ -115,6 +117,7 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
     shows_no_person(page)
     live.shot(page, "14-model-card")
     check_a11y(page, "the model card")
+    on_a_phone(page, "the model card")
     page.emulate_media(media="print")  # printed: the card alone, no navigation or forms
     expect(page.locator(".site-header")).to_be_hidden()
     expect(page.get_by_role("navigation", name="Sections of this document")).to_be_hidden()
@@ -130,16 +133,18 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
             "heading", name=f"Candidate version {candidate} beside the champion, version {version}"
         )
     ).to_be_visible()
-    versions = page.get_by_role("region", name="The two versions")
+    versions = page.get_by_role("region", name="The two versions", exact=True)
     expect(
         versions.get_by_role("columnheader", name=f"Champion: version {version}")
     ).to_be_visible()
     expect(
         versions.get_by_role("columnheader", name=f"Candidate: version {candidate}")
     ).to_be_visible()
-    expect(page.get_by_role("region", name="What differs")).to_contain_text("Training window")
+    expect(page.get_by_role("region", name="What differs", exact=True)).to_contain_text(
+        "Training window"
+    )
     expect(
-        page.get_by_role("region", name="Recall ratios by group (fairness audits)")
+        page.get_by_role("region", name="Recall ratios by group (fairness audits)", exact=True)
     ).to_contain_text("ethnicity = black (against white)")
     expect(page.get_by_label("Version to put beside the champion (version 1)")).to_have_value(
         str(candidate)
@@ -147,4 +152,5 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
     shows_no_person(page)
     live.shot(page, "15-comparison")
     check_a11y(page, "a candidate beside the champion")
+    on_a_phone(page, "a candidate beside the champion")
     assert problems == []

@@ -54,6 +54,8 @@ def printed(
             page = browser.new_page()
             page.goto(html.as_uri())
             on_screen = violations(page)  # axe-core at WCAG 2.2 AA, as /models/{v}/report serves it
+            page.set_viewport_size({"width": 375, "height": 800})  # a phone: tables scroll
+            on_screen += violations(page)
             page.emulate_media(media="print")
             page.set_viewport_size({"width": round(A4_CSS_WIDTH - 24 / 25.4 * 96), "height": 1000})
             tables = page.evaluate(MEASURE)
