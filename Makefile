@@ -81,9 +81,11 @@ pytest: $(STAMP) postgres chromium
 
 test: lint typecheck layers pytest
 
-# Refresh docs/screenshots/ from the browser tests (they write VRU_HOME/screenshots/ each run).
+# Refresh docs/screenshots/ from the browser tests (they write VRU_HOME/screenshots/ each run)
+# and the printed fairness report's summary and gate pages.
 screenshots: $(STAMP) chromium
-	VRU_E2E_SCREENSHOTS_OUT="$(CURDIR)/docs/screenshots" $(BIN)/pytest -q tests/e2e
+	VRU_E2E_SCREENSHOTS_OUT="$(CURDIR)/docs/screenshots" $(BIN)/pytest -q tests/e2e \
+		tests/fairness_reports/test_report_print.py
 
 demo: $(STAMP)
 	$(BIN)/vru demo --dir "$(DEMO_DIR)"

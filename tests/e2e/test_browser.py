@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx2
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
+from tests.e2e.a11y import check_a11y, on_a_phone
 from tests.e2e.conftest import Live, PanelLive
 from tests.serving.app.conftest import PASSWORD
 from vru_risk.models.review_log import ReviewLog
@@ -31,6 +32,29 @@ def sign_in(page: Page, live: Live | PanelLive, username: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def refused_sign_in(browser: Browser, live: Live) -> None:
+    """The sign-in page after a wrong password (its own page: the browser logs the 401)."""
+    page = browser.new_page()
+    page.goto(f"{live.url}/login")
+    page.get_by_label("Username").fill("ed")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("There is a problem")
+    check_a11y(page, "the sign-in page after a wrong password")
+    page.close()
+
+
+def error_page(browser: Browser, signed_in: Page, url: str, title: str) -> None:
+    """The error page at ``url``, in another page with the same session cookie (the browser
+    logs the error status, which the page under test must not)."""
+    context = browser.new_context(storage_state=signed_in.context.storage_state())
+    page = context.new_page()
+    page.goto(url)
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    check_a11y(page, f"the error page ({title})")
+    context.close()
+
+
 def test_a_practitioner_records_a_decision_and_sees_it_in_the_history(
     live: Live, browser: Browser
 ) -> None:
@@ -50,17 +74,23 @@ def test_a_practitioner_records_a_decision_and_sees_it_in_the_history(
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     live.shot(page, "01-login")
+    check_a11y(page, "the sign-in page")
+    refused_sign_in(browser, live)
     sign_in(page, live, "ed")
     expect(page).to_have_url(f"{live.url}/flags")
     expect(page.get_by_role("heading", name="Today's support opportunities")).to_be_visible()
     expect(page.get_by_text("Decision support, not a decision").first).to_be_visible()
     live.shot(page, "02-flags")
+    check_a11y(page, "a practitioner's list")
+    on_a_phone(page, "a practitioner's list")
     page.locator(f'a[href^="/flags/{flag.flag_id}"]').click()
     expect(page.get_by_role("heading", name="What raises the model's score")).to_be_visible()
     expect(page.get_by_role("heading", name="What the model cannot see")).to_be_visible()
     expect(page.get_by_role("heading", name="What could change the model's score")).to_be_visible()
     expect(page.get_by_text("No decision has been recorded yet.")).to_be_visible()
     live.shot(page, "03-flag")
+    check_a11y(page, "a flag page")
+    on_a_phone(page, "a flag page")
     page.get_by_label("Refer to a programme").check()
     page.get_by_label("Reason", exact=True).select_option(label="Meets programme criteria")
     page.get_by_label("Referred to (when you refer)").select_option(value="early_intervention")
@@ -74,6 +104,8 @@ def test_a_practitioner_records_a_decision_and_sees_it_in_the_history(
     expect(history).to_contain_text("ed (Early Intervention Team)")
     expect(history).to_contain_text("offer 1:1 mentoring")
     live.shot(page, "04-decision-recorded")
+    check_a11y(page, "a flag page after a decision")
+    error_page(browser, page, f"{live.url}/flags/no-such-flag", "Page not found")
     assert problems == []
 
 
@@ -86,6 +118,8 @@ def test_an_ethics_panel_member_approves_a_candidate_with_a_reason(
     expect(page).to_have_url(f"{live.url}/models")
     expect(page.get_by_text("No model is in service")).to_be_visible()
     live.shot(page, "05-model-versions")
+    check_a11y(page, "model versions")
+    on_a_phone(page, "model versions")
     version = live.candidate
     section = page.locator(f"#version-{version}")
     section.get_by_label("Approve: put into service").check()
@@ -98,10 +132,27 @@ def test_an_ethics_panel_member_approves_a_candidate_with_a_reason(
     ).to_be_visible()
     expect(page.get_by_text(f"In service: version {version}")).to_be_visible()
     live.shot(page, "06-approved")
+    check_a11y(page, "model versions after an approval")
     (entry,) = ReviewLog(live.home / "review_log.jsonl").entries()
     assert (entry.action, entry.reviewer, entry.version) == ("approve", "eve", version)
     assert httpx2.get(f"{live.url}/health").json()["status"] == "ok"
     page.goto(f"{live.url}/aggregates")
     expect(page.get_by_role("heading", name="Aggregates")).to_be_visible()
     live.shot(page, "07-aggregates")
+    check_a11y(page, "aggregates")
+    on_a_phone(page, "aggregates")
+    error_page(browser, page, f"{live.url}/users", "You cannot open this page")
+    assert problems == []
+    administrators_pages(live, browser)  # on the same server: each start costs about 20 s
+
+
+def administrators_pages(live: Live, browser: Browser) -> None:
+    page, problems = open_page(browser)
+    sign_in(page, live, "ada")
+    page.goto(f"{live.url}/users")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    check_a11y(page, "users")
+    page.goto(f"{live.url}/docs")
+    expect(page.get_by_role("heading", name="API reference", exact=True)).to_be_visible()
+    check_a11y(page, "the API reference")
     assert problems == []

@@ -11,6 +11,7 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.a11y import check_a11y, on_a_phone
 from tests.e2e.conftest import PanelLive
 from tests.e2e.test_browser import open_page, sign_in
 from tests.monitoring.reports import PEOPLE
@@ -35,6 +36,7 @@ def test_the_panel_sees_the_open_item_and_follows_the_link_to_decide(
     sign_in(page, live, "eve")
     expect(page).to_have_url(f"{live.url}/models")
     summary = page.get_by_role("region", name="Open monitoring items: 1 waiting for the panel")
+    check_a11y(page, "model versions with an open item")
     expect(summary).to_contain_text(f"Version {version}, monitoring run as of 2026-06-30")
     summary.get_by_role("link", name="Read the open items and decide on them").click()
     expect(page).to_have_url(f"{live.url}/monitoring#open")
@@ -44,7 +46,8 @@ def test_the_panel_sees_the_open_item_and_follows_the_link_to_decide(
     expect(item).to_contain_text("Realised precision on moments not given support")
     expect(item.get_by_text("Days without new records", exact=True)).to_be_visible()
     shows_no_person(page)
-    live.shot(page, "10-open-items")
+    live.shot(page, "12-open-items")
+    check_a11y(page, "monitoring: the open items")
     item.get_by_role("link", name=f"Decide on version {version}").click()
     expect(page).to_have_url(f"{live.url}/models#version-{version}")
     section = page.locator(f"#version-{version}")
@@ -58,6 +61,7 @@ def test_the_panel_sees_the_open_item_and_follows_the_link_to_decide(
     expect(page.get_by_text("Open monitoring items")).to_have_count(0)
     page.goto(f"{live.url}/monitoring")
     expect(page.get_by_text("Nothing is open")).to_be_visible()
+    check_a11y(page, "monitoring: nothing open")
     entry = ReviewLog(live.home / "review_log.jsonl").entries()[-1]
     assert (entry.action, entry.reviewer, entry.version) == ("approve", "eve", version)
     assert problems == []
@@ -88,10 +92,14 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
     expect(page.locator("script")).to_have_count(0)
     expect(page.get_by_text("The ethics panel decides on version")).to_be_visible()
     shows_no_person(page)
-    live.shot(page, "09-monitoring")
+    live.shot(page, "13-monitoring")
+    check_a11y(page, "monitoring of a version over time")
+    on_a_phone(page, "monitoring of a version over time")
     page.get_by_role("link", name="Report as of 2026-06-30").click()
     expect(page.get_by_role("heading", name="Monitoring of vru-risk version 1 on 2026-06-30"))
     shows_no_person(page)
+    check_a11y(page, "a monitoring run's report")
+    on_a_phone(page, "a monitoring run's report")
     page.go_back()
 
     page.get_by_role("link", name=f"Model card of version {version}").first.click()
@@ -107,13 +115,16 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
     ):
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
     shows_no_person(page)
-    live.shot(page, "08-model-card")
+    live.shot(page, "14-model-card")
+    check_a11y(page, "the model card")
+    on_a_phone(page, "the model card")
     page.emulate_media(media="print")  # printed: the card alone, no navigation or forms
     expect(page.locator(".site-header")).to_be_hidden()
     expect(page.get_by_role("navigation", name="Sections of this document")).to_be_hidden()
     page.emulate_media(media="screen")
     page.get_by_role("link", name=f"Algorithmic transparency record of version {version}").click()
     expect(page.get_by_text("Status: draft: not publishable")).to_be_visible()
+    check_a11y(page, "the transparency record")
 
     page.goto(f"{live.url}/models")
     page.get_by_role("link", name=f"Version {candidate} beside the champion").click()
@@ -122,20 +133,24 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
             "heading", name=f"Candidate version {candidate} beside the champion, version {version}"
         )
     ).to_be_visible()
-    versions = page.get_by_role("region", name="The two versions")
+    versions = page.get_by_role("region", name="The two versions", exact=True)
     expect(
         versions.get_by_role("columnheader", name=f"Champion: version {version}")
     ).to_be_visible()
     expect(
         versions.get_by_role("columnheader", name=f"Candidate: version {candidate}")
     ).to_be_visible()
-    expect(page.get_by_role("region", name="What differs")).to_contain_text("Training window")
+    expect(page.get_by_role("region", name="What differs", exact=True)).to_contain_text(
+        "Training window"
+    )
     expect(
-        page.get_by_role("region", name="Recall ratios by group (fairness audits)")
+        page.get_by_role("region", name="Recall ratios by group (fairness audits)", exact=True)
     ).to_contain_text("ethnicity = black (against white)")
     expect(page.get_by_label("Version to put beside the champion (version 1)")).to_have_value(
         str(candidate)
     )
     shows_no_person(page)
-    live.shot(page, "11-comparison")
+    live.shot(page, "15-comparison")
+    check_a11y(page, "a candidate beside the champion")
+    on_a_phone(page, "a candidate beside the champion")
     assert problems == []

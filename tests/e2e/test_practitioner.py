@@ -10,6 +10,7 @@ from typing import get_args
 
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.a11y import check_a11y
 from tests.e2e.conftest import Live
 from tests.e2e.test_browser import open_page, sign_in
 from vru_risk.data.contract import TABLES
@@ -80,7 +81,8 @@ def admit_ae_list_and_flag(live: Live, browser: Browser) -> None:
     sign_in(page, live, "amy")
     expect(page).to_have_url(f"{live.url}/flags")
     text = check_words(page, "Admit A&E list")
-    live.shot(page, "10-admit-ae-list")
+    live.shot(page, "08-admit-ae-list")
+    check_a11y(page, "Admit A&E's list")
     # capacity: "N of 10 places offered this week" agrees with the rows marked so
     capacity = page.locator("#capacity").inner_text()
     used = int(re.search(r"(\d+) of 10 places offered this week", capacity).group(1))  # type: ignore[union-attr]
@@ -114,7 +116,8 @@ def admit_ae_list_and_flag(live: Live, browser: Browser) -> None:
     assert "EXAMPLE" in text and "Example text" in text  # the packaged placeholder is marked
     lowers = page.locator("#against-title + ul li").all_inner_texts()
     assert all(t.startswith("Compared with others seen at A&E, ") for t in lowers), lowers
-    live.shot(page, "11-admit-ae-flag")
+    live.shot(page, "09-admit-ae-flag")
+    check_a11y(page, "an Admit A&E flag with a stale feed")
     assert problems == []
 
 
@@ -137,7 +140,8 @@ def unshared_sources_are_one_line(live: Live, browser: Browser) -> None:
         assert "Police" not in text.split("What the model cannot see")[0].split("What happened")[1]
         assert "Background" not in text  # no internal words for the circumstances section
     assert merged_seen, "no flag of Jump Start had a reason from an unshared source"
-    live.shot(page, "12-jump-start-flag")
+    live.shot(page, "10-jump-start-flag")
+    check_a11y(page, "a Jump Start flag with unshared sources")
     assert problems == []
 
 
@@ -151,5 +155,6 @@ def aggregates_agree_with_the_lists(live: Live, browser: Browser) -> None:
     offers = sum(o.status == "offered" for f in live.flags for o in f.programmes)
     assert f"{flags} flags" in text and f"{people} young people" in text
     assert f"offered {offers} times" in text and f"add up to {offers}, not {flags}" in text
-    live.shot(page, "13-aggregates-people")
+    live.shot(page, "11-aggregates-people")
+    check_a11y(page, "aggregates by people")
     assert problems == []

@@ -4,13 +4,16 @@ page, no table wider than the page, and the reason a group's rates are withheld 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.e2e.a11y import readable, violations
 from tests.e2e.conftest import CHROMIUM, LAUNCH_ARGS
 from vru_risk.fairness_reports.report import write_report
 
@@ -50,6 +53,9 @@ def printed(
         try:
             page = browser.new_page()
             page.goto(html.as_uri())
+            on_screen = violations(page)  # axe-core at WCAG 2.2 AA, as /models/{v}/report serves it
+            page.set_viewport_size({"width": 375, "height": 800})  # a phone: tables scroll
+            on_screen += violations(page)
             page.emulate_media(media="print")
             page.set_viewport_size({"width": round(A4_CSS_WIDTH - 24 / 25.4 * 96), "height": 1000})
             tables = page.evaluate(MEASURE)
@@ -62,6 +68,7 @@ def printed(
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
+    screenshots(pdf, text)
     return {
         "report": report,
         "tables": tables,
@@ -69,7 +76,28 @@ def printed(
         "size": fields["Page size"].strip(),
         "images": sorted(out.glob("page-*.png")),
         "text": text,
+        "violations": on_screen,
     }
+
+
+def screenshots(pdf: Path, text: str) -> None:
+    """With ``VRU_E2E_SCREENSHOTS_OUT`` set (``make screenshots``): the summary's page and
+    the gate table's first page, at 70 dpi, there."""
+    out = os.environ.get("VRU_E2E_SCREENSHOTS_OUT")
+    if not out:
+        return
+    pages = text.split("\f")
+    caption = "Criteria per group against its reference group"
+    gate = next(i for i, t in enumerate(pages) if caption in t)
+    if pages[gate].rstrip().endswith(caption):  # the caption ends its page: the table follows
+        gate += 1
+    for number, name in (
+        (1, "16-fairness-report-print-summary"),
+        (gate + 1, "17-fairness-report-print-gate"),  # pdftoppm counts pages from 1
+    ):
+        stem = Path(out) / name
+        page = ["-f", str(number), "-l", str(number), "-singlefile"]
+        subprocess.run(["pdftoppm", "-r", "70", *page, "-png", str(pdf), str(stem)], check=True)
 
 
 def test_the_printed_report_is_a4_and_its_page_count_is_known(printed: dict[str, Any]) -> None:
@@ -97,3 +125,7 @@ def test_the_summary_is_first_and_the_why_suppressed_column_is_printed(
     assert withheld
     text = " ".join(printed["text"].split())
     assert "rates withheld: too few to judge" in text
+
+
+def test_the_report_passes_axe_core_at_wcag_22_aa(printed: dict[str, Any]) -> None:
+    assert printed["violations"] == [], readable(printed["violations"])

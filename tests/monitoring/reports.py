@@ -209,7 +209,13 @@ def monitoring_report(
         criteria=CRITERIA,
         replicates=100,
     )
-    section |= {"note": "n", "floor_percentile": floor, "in_calibration_window": []}
+    # as the monitor job writes it without a replay: no supported moment left out
+    section |= {
+        "note": "n",
+        "floor_percentile": floor,
+        "in_calibration_window": [],
+        "supported_left_out": 0,
+    }
     precision_found: list[Finding] = []
     section["precision"] = None
     if month.precision:
