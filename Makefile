@@ -59,11 +59,15 @@ postgres:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
 	fi
 
-# The browser tests drive Debian's Chromium (Playwright for Python, never `playwright install`).
+# The browser tests drive Debian's Chromium (Playwright for Python, never `playwright install`);
+# the printed fairness report is checked page by page with poppler-utils' pdftoppm.
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian's$$missing for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 # pytest-xdist: one worker per core, each test file on one worker (--dist loadfile: a module's
