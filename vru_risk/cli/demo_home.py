@@ -129,13 +129,35 @@ def _real_users(database: Path) -> list[str]:
 
 def _real_versions(settings: Settings) -> list[str]:
     """Model versions in the home's registry not trained by the demo, as one finding."""
-    if not (settings.home / "mlflow.db").is_file():
-        return []
-    from vru_risk.models.registry import Registry
-    from vru_risk.models.tags import DEMO_TAG
-
-    versions = Registry(settings.tracking_uri).versions()
-    others = [v.version for v in versions if v.tags.get(DEMO_TAG) != "true"]
+    others = [f"{v}" for v, demo in registered_versions(settings.home) if not demo]
     if not others:
         return []
-    return [f"model version(s) {', '.join(map(str, others))} not trained by the demo"]
+    return [f"model version(s) {', '.join(others)} not trained by the demo"]
+
+
+def registered_versions(home: Path) -> list[tuple[int, bool]]:
+    """Every model version in the home's MLflow store, and whether the demo trained it (tag
+    ``vru.demo``).
+
+    Read from the SQLite file directly, read-only, and closed: MLflow keeps the stores and
+    engines it opens for the life of the process, so one opened here would still hold the
+    demo's old store after ``vru demo`` replaces it (:mod:`vru_risk.cli.demo_state`)."""
+    import sqlite3
+    from contextlib import closing
+
+    from vru_risk.models.tags import DEMO_TAG
+
+    store = home / "mlflow.db"
+    if not store.is_file():
+        return []
+    with closing(sqlite3.connect(f"{store.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "model_versions" not in tables:
+            return []
+        rows = db.execute(
+            "SELECT v.version, EXISTS (SELECT 1 FROM model_version_tags t WHERE t.name = v.name "
+            "AND t.version = v.version AND t.key = ? AND t.value = 'true') "
+            "FROM model_versions v ORDER BY v.version",
+            (DEMO_TAG,),
+        ).fetchall()
+    return [(int(version), bool(demo)) for version, demo in rows]

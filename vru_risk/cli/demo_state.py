@@ -43,7 +43,7 @@ from typing import Final
 from rich.table import Table
 
 from vru_risk.cli.common import UserError, console
-from vru_risk.cli.demo_home import DEMO_FOLDER_MARKER, DEMO_HOME_MARKER
+from vru_risk.cli.demo_home import DEMO_FOLDER_MARKER, DEMO_HOME_MARKER, registered_versions
 from vru_risk.settings import Settings
 
 #: Written into the demo's home at the end of a run that reached it.
@@ -186,7 +186,6 @@ def reusable(settings: Settings, run: DemoRun, *, fresh: bool) -> tuple[DemoReco
 def missing_state(settings: Settings, record: DemoRecord) -> str | None:
     """What the earlier demo's service lacks (files, its version, a usable audit log), or None."""
     from vru_risk.cli.admin import require_audit_log
-    from vru_risk.models.registry import Registry, RegistryError
     from vru_risk.store import make_engine
 
     home, folder = settings.home, record.run.folder
@@ -196,9 +195,7 @@ def missing_state(settings: Settings, record: DemoRecord) -> str | None:
     absent = [str(p) for p in needed if not p.exists()]
     if absent:
         return f"missing {', '.join(absent)}"
-    try:
-        Registry(settings.tracking_uri).version(record.version)
-    except RegistryError:
+    if (record.version, True) not in registered_versions(home):
         return f"model version {record.version} is not in its registry"
     engine = make_engine(settings.app_database_url)
     try:
