@@ -22,9 +22,9 @@ from vru_risk.cli.demo_home import DEMO_FOLDER_MARKER, DEMO_HOME_MARKER
 from vru_risk.cli.demo_state import DEMO_DONE, DemoRun, read_record, reusable, write_record
 from vru_risk.serving.app import create_app
 
-#: The smallest county with which every step of the demo runs (training's slices need their
-#: positives, the simulated service its months, the daily job an offer).
-PEOPLE = "2000"
+#: A county about the smallest with which every step of the demo runs (with 750 young people
+#: training's fold plan is rejected: too few positives in a slice).
+PEOPLE = "1000"
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_a_run_stopped_by_ctrl_c_leaves_no_record(
     (folder / DEMO_FOLDER_MARKER).write_text("made by vru demo\n")
     (home / "app.db").write_text("")
     (home / "notes.txt").write_text("mine\n")
-    write_record(home, DemoRun(2000, 0, folder), version=1, state="candidate", summary="")
+    write_record(home, DemoRun(int(PEOPLE), 0, folder), version=1, state="candidate", summary="")
 
     def interrupted(**_: object) -> None:
         raise KeyboardInterrupt
@@ -150,7 +150,7 @@ def test_a_run_stopped_by_ctrl_c_leaves_no_record(
     assert not (home / DEMO_DONE).exists() and not (home / "app.db").exists()
     assert (home / "notes.txt").read_text() == "mine\n"
     assert (folder / DEMO_FOLDER_MARKER).exists()  # made again by the stopped run
-    run = DemoRun(2000, 1, folder)
+    run = DemoRun(int(PEOPLE), 1, folder)
     assert reusable(state.get_settings(), run, fresh=False) == (
         None,
         "no earlier run of the demo reached its end here (stopped or interrupted?)",
