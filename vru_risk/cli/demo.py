@@ -5,12 +5,14 @@ records the demo ethics panel's decision, puts the version in service after its 
 simulated service, :mod:`vru_risk.cli.demo_service`, then the daily flags job for the last four
 weeks), runs the service's own commands (``vru flags load``, ``vru serve``) as a user would, and
 monitors the version on the county its service left behind (``vru monitor``). The training,
-service and follow-up windows are printed.
+service and follow-up windows are printed, and each stage's wall time.
+
+A second run in the same home reuses the first one's demo, or replaces it
+(:mod:`vru_risk.cli.demo_state`), and says which.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,14 +28,15 @@ from vru_risk.cli.admin import (
     show_user,
     transaction,
 )
-from vru_risk.cli.common import UserError, console, progress_bar, state
-from vru_risk.cli.demo_home import claim_demo_home
+from vru_risk.cli.common import console, progress_bar, state
+from vru_risk.cli.demo_home import DEMO_FOLDER_MARKER, claim_demo_home
 from vru_risk.cli.demo_service import (
     RECENT_DAYS,
     demo_windows,
     final_monitor,
     simulated_service,
 )
+from vru_risk.cli.demo_state import DemoRecord, DemoRun, StageClock, prepare_home, write_record
 from vru_risk.cli.flags import load as load_flags_command
 from vru_risk.cli.printing import (
     narrated,
@@ -45,11 +48,10 @@ from vru_risk.cli.printing import (
     print_top,
 )
 from vru_risk.cli.serve import serve
+from vru_risk.settings import passive_openmp_threads
 
 if TYPE_CHECKING:
     from vru_risk.flags.programmes import Programmes
-
-DEMO_MARKER = ".vru-demo"
 
 
 def demo(
@@ -66,9 +68,16 @@ def demo(
         ),
     ] = True,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Server port")] = 8000,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="Replace the earlier demo of this home even when it could be reused"
+        ),
+    ] = False,
 ) -> None:
     """Run the whole pipeline on a synthetic county and end in the running service (only in an
-    empty VRU_HOME, or one the demo made)."""
+    empty VRU_HOME, or one the demo made). Run again with the same options, it reuses the
+    earlier demo when that one reached its end and is intact, and otherwise replaces it."""
     from vru_risk.jobs import audit as audit_job
     from vru_risk.jobs import data as data_job
     from vru_risk.jobs import features as features_job
@@ -78,21 +87,22 @@ def demo(
     from vru_risk.models.tags import CANDIDATE
     from vru_risk.training.config import load_experiment
 
+    clock = StageClock()
+    passive_openmp_threads()  # before LightGBM is loaded (below)
     claim_demo_home(state.get_settings())
     demo_service_settings()  # before the first account: each is recorded in the audit log
     settings = state.get_settings()
     root = directory if directory is not None else settings.home / "demo"
-    if root.exists():
-        if not (root / DEMO_MARKER).exists():
-            raise UserError(
-                f"{root} exists and was not made by `vru demo`; choose another --dir or remove it"
-            )
-        shutil.rmtree(root)
+    run = DemoRun(people=people, seed=seed, folder=root)
+    earlier = prepare_home(settings, run, fresh=fresh)
+    if earlier is not None:
+        reuse_demo(earlier, clock, serve_after=serve_after, port=port)
+        return
     root.mkdir(parents=True)
-    (root / DEMO_MARKER).write_text("made by vru demo; safe to delete\n")
+    (root / DEMO_FOLDER_MARKER).write_text("made by vru demo; safe to delete\n")
     data, truth = root / "data", root / "truth"
     experiment = load_experiment()
-    console.rule("1/9 synthetic county")
+    clock.begin("1/9 synthetic county")
     with progress_bar() as bars:
         summary = data_job.generate_county(
             out=data,
@@ -106,13 +116,13 @@ def demo(
             progress=bars,
         )
     print_generation(summary)
-    console.rule("2/9 contract check")
+    clock.begin("2/9 contract check")
     with Console(stderr=True).status(f"checking {data} against data contract v1 ..."):
         report = data_job.validate(settings, data, None)
     print_report(report)
     if not report.ok:
         raise typer.Exit(1)  # generated data must always be valid: that is our fault
-    console.rule("3/9 as-of features and labels at teachable moments")
+    clock.begin("3/9 as-of features and labels at teachable moments")
     features = root / "features.parquet"
     with progress_bar() as bars:
         built = features_job.build_table(
@@ -127,7 +137,7 @@ def demo(
         )
     print_build(built)
     console.print(f"  shape: {built.rows:,} rows x {built.columns} columns")
-    console.rule("4/9 training side by side, gates, MLflow registry")
+    clock.begin("4/9 training side by side, gates, MLflow registry")
     # from the data folder (its feature table cached under VRU_HOME), so that training can replay
     # the service's allocation over its test windows (a bare table has no eligibility context)
     request = train_job.TrainRequest(
@@ -137,7 +147,7 @@ def demo(
         trained = train_job.train(settings, request, progress=bars, on_event=narrator)
     print_result(trained)
     outcome = trained.outcome
-    console.rule("5/9 fairness audit and the (demo) ethics panel's decision")
+    clock.begin("5/9 fairness audit and the (demo) ethics panel's decision")
     version = outcome.version.version
     with narrated() as (bars, narrator):
         audited = audit_job.audit_version(
@@ -159,14 +169,12 @@ def demo(
     flags_file = root / "flags.jsonl"
     service_data, monitored, windows = data, None, None
     if outcome.state == CANDIDATE:
-        console.rule("6/9 the version in service after its training (simulated)")
+        clock.begin("6/9 the version in service after its training (simulated)")
         windows = demo_windows(version, report.extract_date)
         for line in windows.lines():
             console.print(line)
         service_data, issued = simulated_service(root, data, truth, windows)
-        console.rule(
-            "7/9 recent flags: teachable moments scored, offers matched, reasons explained"
-        )
+        clock.begin("7/9 recent flags: teachable moments scored, offers matched, reasons explained")
         daily = flags_job.FlagsRequest(
             service_data, report.extract_date, flags_file, days=RECENT_DAYS, issued_paths=[issued]
         )
@@ -176,15 +184,16 @@ def demo(
         print_top(generated.batch.flags, 3)
     else:
         console.print("no service and no flags: no approved model")
-    console.rule("8/9 the service: flags loaded, demo users, server")
+    clock.begin("8/9 the service: flags loaded, demo users, server")
     if flags_file.exists():
         load_flags_command(flags_file)
     users = ensure_demo_users()
     if outcome.state == CANDIDATE:
-        console.rule("9/9 monitoring the version on the county its service left behind")
+        clock.begin("9/9 monitoring the version on the county its service left behind")
         monitored = final_monitor(service_data, version)
+    clock.end()
     console.rule("demo done")
-    console.print(
+    done_text = (
         f"data: {data}\ntruth (never shown to models): {truth}\nfeatures: {features}\n"
         f"model: vru-risk version {version}, {outcome.state}; "
         "`vru models list` shows every version, `mlflow ui --backend-store-uri "
@@ -201,11 +210,30 @@ def demo(
         + f"MLflow UI on the same store: .venv/bin/mlflow ui --backend-store-uri "
         f"{state.get_settings().tracking_uri} (then open http://127.0.0.1:5000)"
     )
+    console.print(done_text)
     print_demo_users(users)
+    write_record(settings.home, run, version=version, state=outcome.state, summary=done_text)
+    console.print(clock.table())
+    end_in_service(clock, serve_after=serve_after, port=port)
+
+
+def reuse_demo(earlier: DemoRecord, clock: StageClock, *, serve_after: bool, port: int) -> None:
+    """Go straight to the service of the earlier demo (its summary and users printed again)."""
+    console.print(earlier.summary)
+    print_demo_users(ensure_demo_users())
+    end_in_service(clock, serve_after=serve_after, port=port)
+
+
+def end_in_service(clock: StageClock, *, serve_after: bool, port: int) -> None:
+    """Say how long the demo took to get here, then serve (or say how to)."""
     if serve_after:
+        console.print(f"starting the server {clock.elapsed():.1f} s after the demo started")
         serve(host="127.0.0.1", port=port)
     else:
-        console.print(f"start the service with: vru serve --port {port} ({DEMO_ENV_HINT})")
+        console.print(
+            f"ready {clock.elapsed():.1f} s after the demo started; start the service with: "
+            f"vru serve --port {port} ({DEMO_ENV_HINT})"
+        )
 
 
 #: Password of the demo's users (printed by the demo; a synthetic county only, never real use).

@@ -10,8 +10,9 @@ service. So before it writes anything it refuses (exit 2, saying to use an empty
 - a VRU_HOME that holds anything but lacks the marker :data:`DEMO_HOME_MARKER` the demo writes
   into an empty home;
 - a marked home whose database holds users the demo does not make (names not starting with
-  ``demo-``) or whose registry holds model versions not trained by the demo (tag
-  ``vru.demo``): it has been put to real use since.
+  ``demo-``, other than the simulated service's practitioners ``sim-<programme>``) or whose
+  registry holds model versions not trained by the demo (tag ``vru.demo``): it has been put
+  to real use since.
 
 Example
 -------
@@ -40,8 +41,13 @@ from vru_risk.settings import Settings
 
 #: Written by ``vru demo`` into the empty VRU_HOME it starts from.
 DEMO_HOME_MARKER: Final = ".vru-demo-home"
+#: Written by ``vru demo`` into the working folder it makes (``--dir``, default <home>/demo).
+DEMO_FOLDER_MARKER: Final = ".vru-demo"
 #: Every account the demo makes is named so (``vru_risk.cli.demo``).
 DEMO_USER_PREFIX: Final = "demo-"
+#: ... and the simulated service's practitioner accounts (``vru_risk.jobs.simulate_store``:
+#: one per programme, a random password nobody knows) so.
+SIMULATED_USER_PREFIX: Final = "sim-"
 
 _USE_AN_EMPTY_HOME: Final = (
     "run the demo with an empty VRU_HOME of its own, e.g. `VRU_HOME=/tmp/vru-demo vru demo` "
@@ -93,7 +99,7 @@ def _real_users(database: Path) -> list[str]:
     """Users of the home's database the demo does not make, as one finding (or none)."""
     if not database.is_file():
         return []
-    from sqlalchemy import func, select
+    from sqlalchemy import and_, func, not_, select
 
     from vru_risk.store import make_engine, session_factory, table_names
     from vru_risk.store.models import User
@@ -107,6 +113,14 @@ def _real_users(database: Path) -> list[str]:
                 select(func.count())
                 .select_from(User)
                 .where(User.username.not_like(f"{DEMO_USER_PREFIX}%"))
+                .where(
+                    not_(
+                        and_(
+                            User.username.like(f"{SIMULATED_USER_PREFIX}%"),
+                            User.role == "practitioner",
+                        )
+                    )
+                )
             )
     finally:
         engine.dispose()
@@ -115,13 +129,35 @@ def _real_users(database: Path) -> list[str]:
 
 def _real_versions(settings: Settings) -> list[str]:
     """Model versions in the home's registry not trained by the demo, as one finding."""
-    if not (settings.home / "mlflow.db").is_file():
-        return []
-    from vru_risk.models.registry import Registry
-    from vru_risk.models.tags import DEMO_TAG
-
-    versions = Registry(settings.tracking_uri).versions()
-    others = [v.version for v in versions if v.tags.get(DEMO_TAG) != "true"]
+    others = [f"{v}" for v, demo in registered_versions(settings.home) if not demo]
     if not others:
         return []
-    return [f"model version(s) {', '.join(map(str, others))} not trained by the demo"]
+    return [f"model version(s) {', '.join(others)} not trained by the demo"]
+
+
+def registered_versions(home: Path) -> list[tuple[int, bool]]:
+    """Every model version in the home's MLflow store, and whether the demo trained it (tag
+    ``vru.demo``).
+
+    Read from the SQLite file directly, read-only, and closed: MLflow keeps the stores and
+    engines it opens for the life of the process, so one opened here would still hold the
+    demo's old store after ``vru demo`` replaces it (:mod:`vru_risk.cli.demo_state`)."""
+    import sqlite3
+    from contextlib import closing
+
+    from vru_risk.models.tags import DEMO_TAG
+
+    store = home / "mlflow.db"
+    if not store.is_file():
+        return []
+    with closing(sqlite3.connect(f"{store.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "model_versions" not in tables:
+            return []
+        rows = db.execute(
+            "SELECT v.version, EXISTS (SELECT 1 FROM model_version_tags t WHERE t.name = v.name "
+            "AND t.version = v.version AND t.key = ? AND t.value = 'true') "
+            "FROM model_versions v ORDER BY v.version",
+            (DEMO_TAG,),
+        ).fetchall()
+    return [(int(version), bool(demo)) for version, demo in rows]
