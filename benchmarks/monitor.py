@@ -64,7 +64,7 @@ MONTH = COMMON + textwrap.dedent(
     model, info = load_version(Registry(settings.tracking_uri), version, settings.lightgbm_threads)
     config = build_config(model, version)
     t = time.perf_counter()
-    folder = open_folder(data, today=as_of)
+    folder = open_folder(data, today=date.today())  # as the job opens it; days see what was known
     days = [as_of - timedelta(days=27 - k) for k in range(28)]
     moments = build_moments(folder, model.spec, config, days)
     seconds = time.perf_counter() - t
@@ -81,7 +81,7 @@ RUN = COMMON + textwrap.dedent(
     t = time.perf_counter()
     result = run_monitor(settings, MonitorRequest(data, version, as_of))
     seconds = time.perf_counter() - t
-    matured = result.report["outcomes"].get("matured_months", [])
+    matured = result.report["checks"]["outcomes"].get("matured_months", [])
     print(json.dumps({"seconds": seconds, "level": result.verdict.level,
                       "matured": len(matured), "peak": peak()}))
     """

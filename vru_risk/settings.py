@@ -383,6 +383,7 @@ def passive_openmp_threads() -> None:
     On a 2-core machine shared with other work, a spinning thread waits for a core another
     process holds: three 300-tree fits on two threads took 142 s spinning and 18 s sleeping
     (14 s on one thread), at a load average of 6 to 7 (``vru demo``, whose timing is printed).
+    Called by the CLI's root for every command.
     """
     import os
 

@@ -109,7 +109,12 @@ def _root(
 ) -> None:
     """Read the settings once, at the edge, and hand them to the commands (settings that cannot
     be used are invalid input)."""
-    from vru_risk.settings import SettingsError, load_settings, quiet_libraries
+    from vru_risk.settings import (
+        SettingsError,
+        load_settings,
+        passive_openmp_threads,
+        quiet_libraries,
+    )
 
     state.verbose = verbose
     try:
@@ -117,6 +122,7 @@ def _root(
     except SettingsError as exc:
         raise UserError(str(exc)) from None
     quiet_libraries()
+    passive_openmp_threads()  # every command: before LightGBM is first loaded
     notes = tighten_home(state.settings.home)
     if notes:
         Console(stderr=True).print(

@@ -48,7 +48,6 @@ from vru_risk.cli.printing import (
     print_top,
 )
 from vru_risk.cli.serve import serve
-from vru_risk.settings import passive_openmp_threads
 
 if TYPE_CHECKING:
     from vru_risk.flags.programmes import Programmes
@@ -88,7 +87,6 @@ def demo(
     from vru_risk.training.config import load_experiment
 
     clock = StageClock()
-    passive_openmp_threads()  # before LightGBM is loaded (below)
     claim_demo_home(state.get_settings())
     demo_service_settings()  # before the first account: each is recorded in the audit log
     settings = state.get_settings()
