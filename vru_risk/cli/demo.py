@@ -78,6 +78,7 @@ def demo(
     empty VRU_HOME, or one the demo made). Run again with the same options, it reuses the
     earlier demo when that one reached its end and is intact, and otherwise replaces it."""
     from vru_risk.jobs import audit as audit_job
+    from vru_risk.jobs import card as card_job
     from vru_risk.jobs import data as data_job
     from vru_risk.jobs import features as features_job
     from vru_risk.jobs import flags as flags_job
@@ -189,6 +190,11 @@ def demo(
     if outcome.state == CANDIDATE:
         clock.begin("9/9 monitoring the version on the county its service left behind")
         monitored = final_monitor(service_data, version)
+        card = card_job.make_card(state.get_settings(), version)  # what the panel publishes
+        console.print(
+            f"model card and transparency record of version {version}: "
+            f"{card.folder / 'card.html'} (pages /models/{version}/card and /transparency)"
+        )
     clock.end()
     console.rule("demo done")
     done_text = (
