@@ -297,8 +297,8 @@ RULE_WORDS: Final[dict[str, str]] = {
 }
 #: how the metrics at capacity were reached (:data:`~vru_risk.models.tags.ALLOCATION_RULE`)
 ALLOCATION_WORDS: Final[dict[str, str]] = {
-    ALLOCATION_RULE: "the service's own allocation, replayed",
-    HINDSIGHT_ONLY: "each month's top list, chosen with hindsight",
+    ALLOCATION_RULE: "the service's allocation, replayed",
+    HINDSIGHT_ONLY: "each month's top list (hindsight)",
 }
 
 
@@ -328,11 +328,17 @@ def performance_words(
     rows: Sequence[Mapping[Hashable, Any]], phrases: Mapping[str, str]
 ) -> list[dict[str, Any]]:
     """The training's comparison at capacity for the report, each model in words (MLflow's
-    ``summary.csv`` keeps the codes; the report's cells say the allocation in words)."""
+    ``summary.csv`` keeps the codes and every column; the report's cells say the allocation in
+    words)."""
     return [
         {
-            **{str(k): v for k, v in row.items()},
+            **{str(k): v for k, v in row.items() if k not in PERFORMANCE_LEFT_OUT},
             "model": model_words(str(row.get("model", "")), phrases),
         }
         for row in rows
     ]
+
+
+#: columns of the training's summary the report's table leaves to MLflow (the model's words say
+#: its kind; its calibration has its own section): the table must fit a printed A4 page
+PERFORMANCE_LEFT_OUT: Final = frozenset({"kind", "average_precision", "brier", "ece"})
