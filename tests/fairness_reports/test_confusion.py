@@ -7,15 +7,17 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import (  # type: ignore[import-untyped, unused-ignore]
     MetricFrame,
+    count,
     false_negative_rate,
     false_positive_rate,
     selection_rate,
     true_positive_rate,
 )
-from sklearn.metrics import precision_score
+from sklearn.metrics import precision_score, roc_auc_score
 
 from vru_risk.fairness_reports.bootstrap import BOOTSTRAP_METRICS
 from vru_risk.fairness_reports.confusion import confusion_counts, rates_from_counts
+from vru_risk.fairness_reports.metrics import group_metrics
 
 
 def test_confusion_counts_give_the_same_rates_as_metric_frame() -> None:
@@ -57,3 +59,47 @@ def test_empty_denominators_are_nan_not_zero() -> None:
     assert undefined["a"]["ppv"]  # nothing flagged in a
     assert undefined["b"]["fpr"]  # b has no negatives
     assert rates.to_dict(orient="index")["a"]["fpr"] == 0.0
+
+
+def test_the_audits_group_metrics_equal_fairlearns_own_metrics_exactly() -> None:
+    """``group_metrics`` asks MetricFrame for one tuple of figures per group (one call, not one
+    per rate); every rate equals what Fairlearn's and scikit-learn's own metrics give, to the
+    last bit, and a rate with an empty denominator is NaN where they give 0."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    y = (rng.random(n) < 0.12).astype(int)
+    flagged = (rng.random(n) < 0.1 + 0.3 * y).astype(int)
+    groups = rng.choice(["a", "b", "c", "z"], n, p=[0.5, 0.3, 0.19, 0.01])
+    y[groups == "z"] = 0  # a group with nobody with the outcome
+    score = rng.random(n)
+    frames, overall = group_metrics(
+        y, flagged, {"g": groups}, score=score, probability=score, calibration_bins=10
+    )
+    ours = frames["g"]
+    theirs = MetricFrame(
+        metrics={
+            "count": count,
+            "selection_rate": selection_rate,
+            "tpr": true_positive_rate,
+            "fnr": false_negative_rate,
+            "fpr": false_positive_rate,
+            "auc": lambda t, _p, s: roc_auc_score(t, s) if len(set(t)) > 1 else float("nan"),
+        },
+        y_true=y,
+        y_pred=flagged,
+        sensitive_features=pd.Series(groups, name="group"),
+        sample_params={"auc": {"s": score}},
+    ).by_group
+    assert ours["count"].tolist() == theirs["count"].tolist()
+    for rate in ("selection_rate", "tpr", "fnr", "fpr", "auc"):
+        defined = ours[rate].notna()
+        assert ours.loc[defined, rate].tolist() == theirs.loc[defined, rate].astype(float).tolist()
+    assert ours.loc["z", ["tpr", "fnr", "auc"]].isna().all()  # Fairlearn: tpr 0, fnr 0
+    assert ours.loc["z", "fpr"] == theirs.loc["z", "fpr"]
+    for group in ("a", "b", "c"):
+        mask = groups == group
+        flagged_here = flagged[mask] == 1
+        assert ours.loc[group, "ppv"] == y[mask][flagged_here].mean()
+        assert ours.loc[group, "base_rate"] == y[mask].mean()
+        assert ours.loc[group, "false_omission_rate"] == y[mask][~flagged_here].mean()
+    assert overall["count"] == n and overall["positives"] == int(y.sum())

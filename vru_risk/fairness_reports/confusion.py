@@ -17,25 +17,25 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vru_risk.fairness_reports.metrics import safe_divide
+from vru_risk.fairness_reports.metrics import (
+    CONFUSION_RATES,
+    FN,
+    FP,
+    TN,
+    TP,
+    rates_from_cells,
+)
 
-CONFUSION_RATES: tuple[str, ...] = ("selection_rate", "tpr", "fnr", "fpr", "ppv")
-"""The rates :func:`rates_from_cells` gives, in this order."""
-
-# cell of a row in a confusion table: 2 * label + flagged
-TN, FP, FN, TP = 0, 1, 2, 3
-
-
-def rates_from_cells(cells: np.ndarray) -> dict[str, np.ndarray]:
-    """Rates from confusion cells ``(..., 4)`` ordered tn, fp, fn, tp."""
-    tn, fp, fn, tp = (cells[..., i] for i in (TN, FP, FN, TP))
-    return {
-        "selection_rate": safe_divide(tp + fp, tn + fp + fn + tp),
-        "tpr": safe_divide(tp, tp + fn),
-        "fnr": safe_divide(fn, tp + fn),
-        "fpr": safe_divide(fp, fp + tn),
-        "ppv": safe_divide(tp, tp + fp),
-    }
+__all__ = [
+    "CONFUSION_RATES",
+    "FN",
+    "FP",
+    "TN",
+    "TP",
+    "confusion_counts",
+    "rates_from_cells",
+    "rates_from_counts",
+]
 
 
 def confusion_counts(
