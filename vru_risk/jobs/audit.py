@@ -170,7 +170,7 @@ def audit_version(
             config = load_experiment(config_file)
         except ExperimentConfigError as exc:
             raise JobError(f"the experiment of version {version} cannot be read: {exc}") from None
-        table = feature_table(settings, config, None, data, progress=progress, on_event=on_event)
+        table = feature_table(settings, config, None, folder, progress=progress, on_event=on_event)
         on_event(StepStarted("re-weighing by ethnicity: the booster refitted on every fold"))
         model, _ = registry.load(version)
         predictions, reweighing = with_reweighted_variant(

@@ -104,19 +104,20 @@ def feature_table(
     settings: Settings,
     config: ExperimentConfig,
     config_path: Path | None,
-    data: Path,
+    data: Path | DataFolder,
     truth: Path | None = None,
     *,
     progress: Progress | None = None,
     on_event: Listener = ignore,
 ) -> Path:
     """The feature table of ``data`` under the experiment's spec and build settings: reused
-    from the cache when it was built the same way, else built there."""
+    from the cache when it was built the same way, else built there. ``data``: a folder's path
+    (opened and checked here) or a folder a job has already opened and checked."""
     return _feature_table(
         settings,
         config,
         config_path,
-        _open(settings, data),
+        data if isinstance(data, DataFolder) else _open(settings, data),
         truth,
         progress=progress,
         on_event=on_event,
