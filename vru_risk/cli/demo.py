@@ -80,10 +80,10 @@ def demo(
     from vru_risk.jobs import audit as audit_job
     from vru_risk.jobs import card as card_job
     from vru_risk.jobs import data as data_job
-    from vru_risk.jobs import features as features_job
     from vru_risk.jobs import flags as flags_job
     from vru_risk.jobs import monitor as monitor_job
     from vru_risk.jobs import train as train_job
+    from vru_risk.jobs.events import FeaturesBuilt
     from vru_risk.models.tags import CANDIDATE
     from vru_risk.training.config import load_experiment
 
@@ -122,20 +122,22 @@ def demo(
     if not report.ok:
         raise typer.Exit(1)  # generated data must always be valid: that is our fault
     clock.begin("3/9 as-of features and labels at teachable moments")
-    features = root / "features.parquet"
+    # built once, where training finds it (VRU_HOME/features, keyed by the spec, the folder's
+    # fingerprint and the build settings): step 4 reuses it instead of building it again
+    built_events: list[FeaturesBuilt] = []
     with progress_bar() as bars:
-        built = features_job.build_table(
+        features = train_job.feature_table(
             settings,
+            experiment,
+            None,
             data,
-            features,
-            as_of=[],
-            triggers=True,
-            truth=truth,
-            config=experiment.features,
+            truth,
             progress=bars,
+            on_event=lambda e: built_events.append(e) if isinstance(e, FeaturesBuilt) else None,
         )
-    print_build(built)
-    console.print(f"  shape: {built.rows:,} rows x {built.columns} columns")
+    for event in built_events:
+        print_build(event.summary)
+        console.print(f"  shape: {event.summary.rows:,} rows x {event.summary.columns} columns")
     clock.begin("4/9 training side by side, gates, MLflow registry")
     # from the data folder (its feature table cached under VRU_HOME), so that training can replay
     # the service's allocation over its test windows (a bare table has no eligibility context)
