@@ -42,7 +42,7 @@ def test_the_panel_sees_the_open_item_and_follows_the_link_to_decide(
     expect(page).to_have_url(f"{live.url}/monitoring#open")
     item = page.get_by_role("article", name=re.compile(f"Version {version}: monitoring run"))
     expect(item).to_contain_text("Suspension recommended")
-    expect(item).to_contain_text("Source ae_visits: no rows known for 52 days (allowed: 45)")
+    expect(item).to_contain_text("Source A&E visits: no rows known for 52 days (allowed: 45)")
     expect(item).to_contain_text("Realised precision on moments not given support")
     expect(item.get_by_text("Days without new records", exact=True)).to_be_visible()
     shows_no_person(page)

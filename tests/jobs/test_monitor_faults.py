@@ -73,7 +73,7 @@ def test_a_stopped_source_and_a_coding_change_are_each_found_at_their_level(
     assert result.code == 0, result.output
     result = vru("monitor", "--version", monitored[1], "--data", both, "--as-of", AS_OF)
     assert result.code == 3, result.output
-    assert "(source_outage): Source police_contacts: no rows known for" in result.stdout
+    assert "(source_outage): Source Police contacts: no rows known for" in result.stdout
     report = _report(in_home.home, monitored[1])
     findings = {(f["criterion"], f["subject"]): f["level"] for f in report["verdict"]["findings"]}  # type: ignore[index]
     assert findings[("source_outage", "police_contacts")] == "suspension_recommended"

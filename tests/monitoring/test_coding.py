@@ -45,7 +45,7 @@ def test_unauthorised_absence_recorded_as_authorised_is_a_review_naming_attendan
     assert [(f.criterion, f.level, f.subject) for f in findings] == [
         ("coding_change", "review", "attendance")
     ]
-    assert "unauthorised_absence" in findings[0].sentence and "-30%" in findings[0].sentence
+    assert "“unauthorised absence”" in findings[0].sentence and "-30%" in findings[0].sentence
     assert findings[0].figures["value"] == "unauthorised_absence"
     assert rows[0]["judged"] and rows[0]["changed"] and rows[0]["rows"] == 60_000
 

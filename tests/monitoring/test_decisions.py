@@ -236,7 +236,10 @@ def test_a_group_referred_less_often_than_the_reference_group_asks_for_review() 
     assert asian["referred"] == 0.0 and groups["white"]["opened"] == 0.0
     referral = [f for f in findings if f.criterion == "referral_ratio"]
     assert [f.subject for f in referral] == ["ethnicity=black"]
-    assert "referred less often than those of white" in referral[0].sentence
+    assert (
+        "Group Ethnicity = Black: flagged young people were referred less often than those of White"
+        in referral[0].sentence
+    )
     assert not any("count" in g or "offered" in g for g in attribute["groups"])  # no counts
 
 

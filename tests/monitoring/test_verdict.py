@@ -77,6 +77,7 @@ def test_group_bounds_come_from_the_gate_and_must_be_resolved() -> None:
         group_findings([low], CRITERIA)
     (f,) = group_findings([low, inside], CRITERIA.resolved(FairnessGateConfig()))
     assert f.subject == "ethnicity=black" and "0.80" in f.sentence
+    assert f.sentence.startswith("Group Ethnicity = Black: recall ratio against White is 0.60")
     fnr = GroupComparison("sen", "ehcp", "none", "fnr_difference", 0.2, 0.12, 0.3)
     (g,) = group_findings([fnr], CRITERIA.resolved(FairnessGateConfig()))
     assert g.criterion == "group_fnr_difference"

@@ -330,6 +330,26 @@ TABLES: Final[dict[str, Table]] = {
 #: Event tables (everything but ``people``); each is optional.
 EVENT_TABLES: Final = tuple(name for name in TABLES if name != "people")
 
+#: Each table (a source of the model's inputs) in words, for pages and reports.
+SOURCE_NAMES: Final[dict[str, str]] = {
+    "attendance": "School attendance",
+    "exclusions": "School exclusions",
+    "police_contacts": "Police contacts",
+    "ae_visits": "A&E visits",
+    "interventions": "Support already under way",
+    "people": "Age and school",
+}
+
+
+def source_name(source: str) -> str:
+    """A source in words (:data:`SOURCE_NAMES`; another code with its underscores as spaces).
+
+    >>> source_name("ae_visits"), source_name("other_feed")
+    ('A&E visits', 'other feed')
+    """
+    return SOURCE_NAMES.get(source, source.replace("_", " "))
+
+
 #: File suffixes a table may use.
 FORMATS: Final = (".parquet", ".csv")
 

@@ -22,46 +22,42 @@ Example
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Final
 
 from vru_risk.fairness_reports.groups import INTERSECTION_SEP, UNKNOWN
 from vru_risk.models.tags import ALLOCATION_RULE, HINDSIGHT_ONLY
+from vru_risk.models.words import (
+    ATTRIBUTE_LABELS,
+    GROUP_LABELS,
+    attribute_label,
+    feature_words,
+    group_label,
+    one_group,
+)
+from vru_risk.models.words import plain as _plain
 
-ATTRIBUTE_LABELS: Final[dict[str, str]] = {
-    "sex": "Sex",
-    "ethnicity": "Ethnicity",
-    "sen": "Special educational needs (SEN)",
-    "fsm": "Free school meals",
-    "looked_after": "Looked after (in care)",
-    "imd_band": "Deprivation of the home area",
-    "age_band": "Age on the day",
-}
-
-GROUP_LABELS: Final[dict[str, dict[str, str]]] = {
-    "sex": {"female": "female", "male": "male"},
-    "ethnicity": {
-        "asian": "Asian",
-        "black": "Black",
-        "mixed": "Mixed",
-        "white": "White",
-        "other": "Other",
-    },
-    "sen": {
-        "none": "no special educational needs",
-        "sen_support": "SEN support",
-        "ehcp": "EHC plan",
-    },
-    "fsm": {"yes": "on free school meals", "no": "not on free school meals"},
-    "looked_after": {"yes": "looked after (in care)", "no": "not looked after"},
-    "imd_band": {
-        "1-3 (most deprived)": "most deprived areas (deciles 1 to 3)",
-        "4-7": "middle areas (deciles 4 to 7)",
-        "8-10 (least deprived)": "least deprived areas (deciles 8 to 10)",
-    },
-    "age_band": {"8-11": "aged 8 to 11", "12-14": "aged 12 to 14", "15-18": "aged 15 to 18"},
-}
+#: the attributes' and groups' words live in :mod:`vru_risk.models.words` (monitoring uses them
+#: too); re-exported here for the report's callers
+__all__ = [
+    "ALLOCATION_WORDS",
+    "ATTRIBUTE_LABELS",
+    "GLOSSARY",
+    "GROUP_LABELS",
+    "MEASURE_LABELS",
+    "MODEL_WORDS",
+    "PERFORMANCE_LEFT_OUT",
+    "RULE_WORDS",
+    "attribute_label",
+    "column_label",
+    "feature_words",
+    "group_label",
+    "measure_label",
+    "model_words",
+    "performance_words",
+    "who",
+    "with_feature_words",
+]
 
 #: how sentences name the young people of a group
 _WHO: Final[dict[str, dict[str, str]]] = {
@@ -109,33 +105,6 @@ MEASURE_LABELS: Final[dict[str, str]] = {
 "<measure> ratio to the reference group" and "<measure> difference from the reference group"."""
 
 
-def _plain(code: str) -> str:
-    return code.replace("_", " ")
-
-
-def attribute_label(attribute: str) -> str:
-    """An attribute (or an intersection ``a*b``) in words."""
-    parts = attribute.split(INTERSECTION_SEP)
-    words = [ATTRIBUTE_LABELS.get(p, _plain(p)) for p in parts]
-    if len(words) == 1:
-        return words[0]
-    return " and ".join([words[0], *(w[:1].lower() + w[1:] for w in words[1:])])
-
-
-def _one_group(attribute: str, group: str) -> str:
-    if group == UNKNOWN:
-        return "not recorded"
-    return GROUP_LABELS.get(attribute, {}).get(group, _plain(group))
-
-
-def group_label(attribute: str, group: str) -> str:
-    """A group in words (an intersection's parts joined by a comma)."""
-    attributes, groups = attribute.split(INTERSECTION_SEP), group.split(INTERSECTION_SEP)
-    if len(attributes) != len(groups):
-        return _plain(group)
-    return ", ".join(_one_group(a, g) for a, g in zip(attributes, groups, strict=True))
-
-
 def who(attribute: str, group: str) -> str:
     """The young people of a group, for a sentence ("young people with an EHC plan")."""
     if INTERSECTION_SEP in attribute:
@@ -148,8 +117,8 @@ def who(attribute: str, group: str) -> str:
         return known
     pattern = _WHO_PATTERN.get(attribute)
     if pattern:
-        return pattern.format(label=_one_group(attribute, group))
-    return f"young people in the group {_one_group(attribute, group)}"
+        return pattern.format(label=one_group(attribute, group))
+    return f"young people in the group {one_group(attribute, group)}"
 
 
 def measure_label(measure: str) -> str:
@@ -256,16 +225,6 @@ def column_label(key: str) -> str:
             label = attribute_label(key.removeprefix(prefix))
             return f"{words}: {label[:1].lower()}{label[1:]}"
     return measure_label(key)
-
-
-def feature_words(phrase: str) -> str:
-    """A feature's plain-English phrase without its value placeholders ("attended {pct} of
-    school sessions" → "attended … of school sessions").
-
-    >>> feature_words("attended {pct} of school sessions in the last 30 days")
-    'attended … of school sessions in the last 30 days'
-    """
-    return re.sub(r"\{[^}]*\}", "…", phrase)
 
 
 def with_feature_words(

@@ -263,7 +263,12 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     coding_rows, coding_found = coding_check(reference.categories, recorded, months, criteria)
     unfed = {st.source for st in statuses if st.last_known is None or st.last_known < start}
     _, summaries, drift_found = checks.input_checks(
-        reference, moments.frame, months, criteria, unfed=unfed
+        reference,
+        moments.frame,
+        months,
+        criteria,
+        unfed=unfed,
+        phrases={f.name: f.phrase for f in model.spec.features},
     )
     source_rows, outage_found = checks.source_checks(
         statuses, weeks, reference, criteria, as_of=as_of

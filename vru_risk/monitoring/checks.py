@@ -243,10 +243,12 @@ def input_checks(
     criteria: MonitoringCriteria,
     *,
     unfed: Collection[str] = (),
+    phrases: Mapping[str, str] | None = None,
 ) -> tuple[tuple[FeatureDrift, ...], tuple[SourceDrift, ...], list[Finding]]:
     """Every feature's drift, the per-source summaries and their review findings; the sources
     in ``unfed`` delivered no record in the window and are not judged
-    (:class:`~vru_risk.monitoring.drift.SourceDrift`)."""
+    (:class:`~vru_risk.monitoring.drift.SourceDrift`); ``phrases`` (feature name → the
+    catalog's phrase) say the features of the findings in words."""
     drifts = input_drift(
         reference.binning,
         month_histograms(reference, months, criteria),
@@ -254,7 +256,7 @@ def input_checks(
         criteria,
     )
     summaries = source_summaries(drifts, criteria, unfed=unfed)
-    return drifts, summaries, drift_findings(summaries)
+    return drifts, summaries, drift_findings(summaries, phrases)
 
 
 def drift_rows(summaries: Iterable[SourceDrift]) -> list[dict[str, Any]]:

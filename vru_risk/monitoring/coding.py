@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from vru_risk.data.contract import EVENT_TABLES, TABLES, Kind
+from vru_risk.data.contract import EVENT_TABLES, TABLES, Kind, source_name
+from vru_risk.models.words import plain
 from vru_risk.monitoring.bins import Histogram, HistogramSet, same_season
 from vru_risk.monitoring.criteria import CodingThresholds, MonitoringCriteria
 from vru_risk.monitoring.verdict import Finding
@@ -159,7 +160,8 @@ def _judge(
         level="review",
         subject=source,
         sentence=(
-            f"Source {source}: the share of {value} among its {column} values moved from "
+            f"Source {source_name(source)}: the share of “{plain(value)}” among its "
+            f"{plain(column)} values moved from "
             f"{ref:.2%} (the same season of the reference) to {cur:.2%} ({change:+.0%}; limit "
             f"{limits.relative_change:.0%}) over {rows:,} records: the way it is recorded (a "
             "coding change), or who is recorded, has changed."

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from vru_risk.models.groups import INTERSECTION_SEP
+from vru_risk.models.words import attribute_label, group_label
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.group_ratios import ratio_intervals
 from vru_risk.monitoring.groups import attribute_labels
@@ -133,6 +134,7 @@ def referral_findings(
     low, high = bounds.recall_ratio_low, bounds.recall_ratio_high
     out = []
     for attribute in groups:
+        name = str(attribute["attribute"])
         for g in attribute["groups"]:
             if not g.judged or g.ratio_low is None or g.ratio_high is None:
                 continue
@@ -145,8 +147,9 @@ def referral_findings(
                     level="review",
                     subject=f"{attribute['attribute']}={g.group}",
                     sentence=(
-                        f"Group {attribute['attribute']} = {g.group}: flagged young people were "
-                        f"referred {way} often than those of {attribute['reference']} (ratio "
+                        f"Group {attribute_label(name)} = {group_label(name, g.group)}: flagged "
+                        f"young people were referred {way} often than those of "
+                        f"{group_label(name, str(attribute['reference']))} (ratio "
                         f"{g.ratio:.2f}, interval {g.ratio_low:.2f} to {g.ratio_high:.2f}), "
                         f"wholly outside [{low:.2f}, {high:.2f}]: practitioners' decisions, not "
                         "the model's flags, differ by group."

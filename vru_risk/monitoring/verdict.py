@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from vru_risk.data.contract import source_name
+from vru_risk.models.words import attribute_label, feature_label, group_label
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.drift import SourceDrift
 
@@ -109,8 +111,12 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
-def drift_findings(summaries: Sequence[SourceDrift]) -> list[Finding]:
-    """One ``review`` per source whose drifted features reach its threshold count."""
+def drift_findings(
+    summaries: Sequence[SourceDrift], phrases: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """One ``review`` per source whose drifted features reach its threshold count; its sentence
+    says the source and the worst feature in words (``phrases``: feature name → the catalog's
+    phrase; a feature without one is said with its underscores as spaces)."""
     out = []
     for s in summaries:
         worst = s.worst
@@ -127,8 +133,9 @@ def drift_findings(summaries: Sequence[SourceDrift]) -> list[Finding]:
                 level="review",
                 subject=s.source,
                 sentence=(
-                    f"Source {s.source}: {len(s.drifted)} of {len(s.features)} features drifted "
-                    f"from the reference; the worst is {worst.feature} ({how})."
+                    f"Source {source_name(s.source)}: {len(s.drifted)} of {len(s.features)} "
+                    "features drifted from the reference; the worst is "
+                    f"“{feature_label(worst.feature, phrases)}” ({how})."
                 ),
                 figures={
                     "features": len(s.features),
@@ -161,8 +168,8 @@ def outage_findings(
                 level="suspension_recommended",
                 subject=source,
                 sentence=(
-                    f"Source {source}: no rows known for {days} days (allowed: {allowed}); the "
-                    "model's inputs from it are silently missing."
+                    f"Source {source_name(source)}: no rows known for {days} days (allowed: "
+                    f"{allowed}); the model's inputs from it are silently missing."
                 ),
                 figures={"days": days, "allowed": allowed},
             )
@@ -335,7 +342,8 @@ def group_findings(
                 level="suspension_recommended",
                 subject=f"{c.attribute}={c.group}",
                 sentence=(
-                    f"Group {c.attribute} = {c.group}: {words} against {c.reference} is "
+                    f"Group {attribute_label(c.attribute)} = {group_label(c.attribute, c.group)}: "
+                    f"{words} against {group_label(c.attribute, c.reference)} is "
                     f"{c.estimate:.2f} (interval {c.low:.2f} to {c.high:.2f}), wholly outside "
                     f"[{band[0]:.2f}, {band[1]:.2f}]."
                 ),

@@ -119,7 +119,7 @@ def test_the_panel_sees_the_open_item_until_it_decides(pages: Served) -> None:
     assert "Version 1, monitoring run as of 2026-06-30: 4 findings." in models
     monitoring = unescape(eve.get("/monitoring").text)
     assert 'href="/models#version-1">Decide on version 1</a>' in monitoring
-    assert "Source ae_visits: no rows known for 52 days (allowed: 45)" in monitoring
+    assert "Source A&E visits: no rows known for 52 days (allowed: 45)" in monitoring
     assert "<code>vru review suspend --version 1</code>" in monitoring
     assert "Days without new records" in monitoring
     approved = pages.state.review_log.entries()[-1].time

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from vru_risk.data.contract import SOURCE_NAMES
 from vru_risk.flags.flag import Flag
 from vru_risk.flags.programmes import Programme
 from vru_risk.flags.wording import (
@@ -58,14 +59,6 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 Practitioner = Annotated[UserInfo, Depends(page_roles("practitioner"))]
 #: a practitioner whose request names an individual: counted against their rate limit
 LimitedPractitioner = Annotated[UserInfo, Depends(limited_page_roles("practitioner"))]
-SOURCE_NAMES = {
-    "attendance": "School attendance",
-    "exclusions": "School exclusions",
-    "police_contacts": "Police contacts",
-    "ae_visits": "A&E visits",
-    "interventions": "Support already under way",
-    "people": "Age and school",
-}
 #: reasons of the list page's "Main reasons" column
 LIST_REASONS = 2
 

@@ -16,6 +16,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import FileResponse, Response
 
+from vru_risk.data.contract import SOURCE_NAMES
 from vru_risk.jobs.common import JobError
 from vru_risk.jobs.monitor_history import (
     BadRunError,
@@ -30,7 +31,6 @@ from vru_risk.monitoring.open_items import figure_lines
 from vru_risk.monitoring.report import LEVEL_WORDS
 from vru_risk.serving.deps import State, page_roles
 from vru_risk.serving.routes.common import render
-from vru_risk.serving.routes.flag_pages import SOURCE_NAMES
 from vru_risk.store.users import UserInfo
 
 router = APIRouter(tags=["pages"], include_in_schema=False)

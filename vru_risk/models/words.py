@@ -1,0 +1,124 @@
+"""Words for the codes of the audit-only attributes, their groups and the features, shared by
+the fairness report and monitoring (which may not import each other).
+
+A code this module does not know is shown with its underscores as spaces, never as the raw code.
+Group labels follow :mod:`vru_risk.models.groups`: a missing value is the group ``unknown``
+("not recorded"), booleans ``true``/``false``, an intersection ``a*b``.
+
+Example
+-------
+>>> group_label("sen", "ehcp"), group_label("ethnicity*sex", "white*female")
+('EHC plan', 'White, female')
+>>> attribute_label("ethnicity*sex"), group_label("looked_after", "true")
+('Ethnicity and sex', 'looked after (in care)')
+>>> group_label("imd_decile", "3"), group_label("region", "north_east")
+('deprivation decile 3 (1 is the most deprived)', 'north east')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final
+
+from vru_risk.models.groups import INTERSECTION_SEP, UNKNOWN
+
+ATTRIBUTE_LABELS: Final[dict[str, str]] = {
+    "sex": "Sex",
+    "ethnicity": "Ethnicity",
+    "sen": "Special educational needs (SEN)",
+    "fsm": "Free school meals",
+    "looked_after": "Looked after (in care)",
+    "imd_decile": "Deprivation decile of the home area",
+    "imd_band": "Deprivation of the home area",
+    "age_band": "Age on the day",
+}
+
+_FSM: Final = {"yes": "on free school meals", "no": "not on free school meals"}
+_LOOKED_AFTER: Final = {"yes": "looked after (in care)", "no": "not looked after"}
+
+GROUP_LABELS: Final[dict[str, dict[str, str]]] = {
+    "sex": {"female": "female", "male": "male"},
+    "ethnicity": {
+        "asian": "Asian",
+        "black": "Black",
+        "mixed": "Mixed",
+        "white": "White",
+        "other": "Other",
+    },
+    "sen": {
+        "none": "no special educational needs",
+        "sen_support": "SEN support",
+        "ehcp": "EHC plan",
+    },
+    # the fairness report says yes/no; monitoring's group labels keep the booleans true/false
+    "fsm": {**_FSM, "true": _FSM["yes"], "false": _FSM["no"]},
+    "looked_after": {**_LOOKED_AFTER, "true": _LOOKED_AFTER["yes"], "false": _LOOKED_AFTER["no"]},
+    "imd_band": {
+        "1-3 (most deprived)": "most deprived areas (deciles 1 to 3)",
+        "4-7": "middle areas (deciles 4 to 7)",
+        "8-10 (least deprived)": "least deprived areas (deciles 8 to 10)",
+    },
+    "age_band": {"8-11": "aged 8 to 11", "12-14": "aged 12 to 14", "15-18": "aged 15 to 18"},
+}
+
+#: groups said by a pattern rather than one by one (``{group}``: the group's label)
+_GROUP_PATTERNS: Final[dict[str, str]] = {
+    "imd_decile": "deprivation decile {group} (1 is the most deprived)",
+}
+
+
+def plain(code: str) -> str:
+    """A code this module does not know, with its underscores as spaces."""
+    return code.replace("_", " ")
+
+
+def attribute_label(attribute: str) -> str:
+    """An attribute (or an intersection ``a*b``) in words."""
+    parts = attribute.split(INTERSECTION_SEP)
+    words = [ATTRIBUTE_LABELS.get(p, plain(p)) for p in parts]
+    if len(words) == 1:
+        return words[0]
+    return " and ".join([words[0], *(w[:1].lower() + w[1:] for w in words[1:])])
+
+
+def one_group(attribute: str, group: str) -> str:
+    """A group of one attribute (not an intersection) in words."""
+    if group == UNKNOWN:
+        return "not recorded"
+    known = GROUP_LABELS.get(attribute, {}).get(group)
+    if known is not None:
+        return known
+    pattern = _GROUP_PATTERNS.get(attribute)
+    return pattern.format(group=group) if pattern else plain(group)
+
+
+def group_label(attribute: str, group: str) -> str:
+    """A group in words (an intersection's parts joined by a comma)."""
+    attributes, groups = attribute.split(INTERSECTION_SEP), group.split(INTERSECTION_SEP)
+    if len(attributes) != len(groups):
+        return plain(group)
+    return ", ".join(one_group(a, g) for a, g in zip(attributes, groups, strict=True))
+
+
+def feature_words(phrase: str) -> str:
+    """A feature's plain-English phrase without its value placeholders ("attended {pct} of
+    school sessions" → "attended … of school sessions").
+
+    >>> feature_words("attended {pct} of school sessions in the last 30 days")
+    'attended … of school sessions in the last 30 days'
+    """
+    return re.sub(r"\{[^}]*\}", "…", phrase)
+
+
+def feature_label(name: str, phrases: Mapping[str, str] | None = None) -> str:
+    """A feature in words: its catalog phrase (``phrases``: name → phrase) without placeholders,
+    else its name with underscores as spaces.
+
+    >>> feature_label("ae_assault_365d", {"ae_assault_365d": "{n} A&E visits after an assault"})
+    '… A&E visits after an assault'
+    >>> feature_label("pol_missing_365d")
+    'pol missing 365d'
+    """
+    phrase = (phrases or {}).get(name)
+    return plain(name) if phrase is None else feature_words(phrase)
