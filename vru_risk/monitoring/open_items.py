@@ -57,6 +57,12 @@ SHARES: Final = frozenset({"missing_reference", "missing_current", "share", "too
 MONTHLY: Final = re.compile(r"(precision|floor)_([0-9]{4}-[0-9]{2})")
 
 
+#: figures that are codes (a feature, a column, a recorded value, a group): the finding's
+#: sentence already says them in words, so the page does not repeat them as codes (the report's
+#: JSON keeps them)
+SAID_IN_WORDS: Final = frozenset({"worst_feature", "column", "value", "reference"})
+
+
 def _value(key: str, value: Any) -> str:
     if value is None:
         return "not available"
@@ -88,6 +94,8 @@ def figure_lines(figures: Mapping[str, Any]) -> list[tuple[str, str]]:
     out = []
     for key in sorted(figures, key=_order):
         value = figures[key]
+        if key in SAID_IN_WORDS:
+            continue
         monthly = MONTHLY.fullmatch(key)
         if monthly:
             what = "Realised precision" if monthly.group(1) == "precision" else "Floor"
