@@ -18,7 +18,7 @@ from tests.conftest import RunVru
 from tests.serving.app.conftest import AUDIT_KEY, TODAY, Served, make_flag, make_settings, serve
 from tests.store.conftest import empty_postgres
 from vru_risk.store import engine as db_engine
-from vru_risk.store.models import FlagRow
+from vru_risk.store.models import FlagLoad, FlagRow
 
 LOAD = 20_000  # the old single transaction held SQLite's write lock for about 7 s here
 DECISION = {"decision": "no_action", "reason_code": "moved_away", "text": ""}
@@ -42,6 +42,13 @@ def served_impatient(
     monkeypatch.setenv("VRU_AUDIT_KEY", AUDIT_KEY)
     with serve(settings) as running:
         yield running
+
+
+def staging(served: Served) -> bool:
+    """Whether a load has begun and not yet published (it holds the load lock)."""
+    with served.state.sessions() as s:
+        unpublished = select(func.count()).select_from(FlagLoad)
+        return bool(s.scalar(unpublished.where(FlagLoad.published_at.is_(None))))
 
 
 def test_decisions_are_recorded_and_a_second_load_refused_while_a_large_load_runs(
@@ -72,6 +79,11 @@ def test_decisions_are_recorded_and_a_second_load_refused_while_a_large_load_run
     decided: list[int] = []
     second: list[tuple[int, str]] = []
     try:
+        # the large load first holds the load lock (its staging row is written under it): a
+        # second load started before it would take the lock itself and the large one be refused
+        deadline = time.monotonic() + 120
+        while loading.poll() is None and not staging(served) and time.monotonic() < deadline:
+            time.sleep(0.05)
         while loading.poll() is None:
             posted = served.api("pat").post(f"/api/v1/flags/{a}/decisions", json=DECISION)
             decided.append(posted.status_code)
