@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.a11y import check_a11y, on_a_phone
 from tests.e2e.conftest import PanelLive
 from tests.e2e.test_browser import open_page, sign_in
+from tests.e2e.test_practitioner import raw_codes
 from tests.monitoring.reports import PEOPLE
 from vru_risk.models.review_log import ReviewLog
 
@@ -22,9 +23,17 @@ PERSON_ID = re.compile(r"P[0-9]{7}")
 
 
 def shows_no_person(page: Page) -> None:
+    """No identifier of a young person, and no data code (a contract table, column or value, a
+    feature or family name, a trigger kind or a programme id: derived, as on the practitioner's
+    pages) in the page's visible text."""
     html = page.content()
     assert not PERSON_ID.search(html), PERSON_ID.search(html)
     assert not any(p in html for p in PEOPLE[:50])
+    text = page.inner_text("body")
+    leaked = sorted(
+        c for c in raw_codes() if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text)
+    )
+    assert not leaked, f"{page.url} shows data codes {leaked}"
 
 
 def test_the_panel_sees_the_open_item_and_follows_the_link_to_decide(

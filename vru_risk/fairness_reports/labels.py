@@ -26,13 +26,16 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Final
 
 from vru_risk.fairness_reports.groups import INTERSECTION_SEP, UNKNOWN
-from vru_risk.models.tags import ALLOCATION_RULE, HINDSIGHT_ONLY
 from vru_risk.models.words import (
+    ALLOCATION_WORDS,
     ATTRIBUTE_LABELS,
     GROUP_LABELS,
+    MODEL_WORDS,
+    RULE_WORDS,
     attribute_label,
     feature_words,
     group_label,
+    model_words,
     one_group,
 )
 from vru_risk.models.words import plain as _plain
@@ -240,47 +243,6 @@ def with_feature_words(
         }
         for row in proxy
     ]
-
-
-#: the models of a training's comparison that are not rule baselines, in words (names of
-#: :mod:`vru_risk.training.results`)
-MODEL_WORDS: Final[dict[str, str]] = {
-    "lightgbm": "LightGBM: the model audited",
-    "logistic_regression": "Logistic regression: a simpler model on the same features",
-    "oracle": "Oracle: ranks by the outcome itself (a ceiling that models cannot reach)",
-}
-#: named rule baselines (:data:`vru_risk.training.baselines.NAMED`), in words
-RULE_WORDS: Final[dict[str, str]] = {
-    "persistent_absence": "persistent absence (under 90% of school sessions attended in the "
-    "last year)",
-}
-#: how the metrics at capacity were reached (:data:`~vru_risk.models.tags.ALLOCATION_RULE`)
-ALLOCATION_WORDS: Final[dict[str, str]] = {
-    ALLOCATION_RULE: "the service's allocation, replayed",
-    HINDSIGHT_ONLY: "each month's top list (hindsight)",
-}
-
-
-def model_words(name: str, phrases: Mapping[str, str]) -> str:
-    """A model of the training's comparison in words: the model, the oracle, or a rule baseline
-    (``feature``, ``feature>=k`` or a named rule) said with the feature's phrase.
-
-    >>> phrases = {"ae_assault_365d": "{n} A&E visits after an assault in the last year"}
-    >>> model_words("ae_assault_365d", phrases)
-    'Rule: at least 1 of A&E visits after an assault in the last year'
-    >>> model_words("ae_assault_365d>=2", phrases), model_words("persistent_absence", {})
-    ('Rule: at least 2 of A&E visits after an assault in the last year', 'Rule: persistent absence (under 90% of school sessions attended in the last year)')
-    """  # noqa: E501
-    if name in MODEL_WORDS:
-        return MODEL_WORDS[name]
-    if name in RULE_WORDS:
-        return f"Rule: {RULE_WORDS[name]}"
-    feature, _, k = name.partition(">=")
-    phrase = phrases.get(feature.strip())
-    if phrase is None:
-        return f"Rule: {_plain(name)}"
-    words = feature_words(phrase).removeprefix("… ")
-    return f"Rule: at least {k.strip() or 1} of {words}"
 
 
 def performance_words(

@@ -262,13 +262,9 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         con.close()
     coding_rows, coding_found = coding_check(reference.categories, recorded, months, criteria)
     unfed = {st.source for st in statuses if st.last_known is None or st.last_known < start}
+    phrases = {f.name: f.phrase for f in model.spec.features}
     _, summaries, drift_found = checks.input_checks(
-        reference,
-        moments.frame,
-        months,
-        criteria,
-        unfed=unfed,
-        phrases={f.name: f.phrase for f in model.spec.features},
+        reference, moments.frame, months, criteria, unfed=unfed, phrases=phrases
     )
     source_rows, outage_found = checks.source_checks(
         statuses, weeks, reference, criteria, as_of=as_of
@@ -343,7 +339,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         },
         verdict=verdict,
         sources=source_rows,
-        inputs=checks.drift_rows(summaries),
+        inputs=checks.drift_rows(summaries, phrases),
         coding=coding_rows,
         season=checks.season_note(reference, months),
         scores=scores,

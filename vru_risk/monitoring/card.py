@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from vru_risk.data.contract import source_name
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.models.review_log import ReviewEntry
 from vru_risk.models.tags import (
@@ -40,6 +41,7 @@ from vru_risk.models.tags import (
     TRAINED_BY_TAG,
     TRAINING_ALLOCATION_TAG,
 )
+from vru_risk.models.words import family_words, model_words
 from vru_risk.monitoring.card_text import (
     CANNOT_SEE,
     INTENDED_USE,
@@ -146,10 +148,10 @@ def _sources(s: CardSources) -> dict[str, Any]:
     rows = []
     for source in s.spec.sources:
         mine = [f for f in s.spec.features if f.source == source]
-        families = sorted({f.family for f in mine})
+        families = sorted({family_words(f.family) for f in mine})
         seen = "always" if source == "people" else pct(1.0 - unseen.get(source, 0.0))
         cov = coverage.get(source, {}).get("all")
-        rows.append([source, len(mine), ", ".join(families), seen, pct(cov)])
+        rows.append([source_name(source), len(mine), ", ".join(families), seen, pct(cov)])
     text = [
         "Each source the model reads, the feature families built from it, the share of "
         "training moments on which the source could be seen, and the share of calibration "
@@ -189,8 +191,12 @@ def _metrics(s: CardSources) -> dict[str, Any]:
     if not s.run_metrics:
         text.append("Missing: the training run's pooled metrics could not be read.")
     order = sorted(s.run_metrics, key=lambda m: (m != "lightgbm", m))
+    phrases = {f.name: f.phrase for f in s.spec.features}
     rows = [
-        [model, *(with_interval(s.run_metrics[model], k) for k, _ in METRIC_COLUMNS)]
+        [
+            model_words(model, phrases),
+            *(with_interval(s.run_metrics[model], k) for k, _ in METRIC_COLUMNS),
+        ]
         for model in order
     ]
     if any(f"{INTERVAL_METRICS[0]}_low" in m for m in s.run_metrics.values()):

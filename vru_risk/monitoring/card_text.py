@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from vru_risk.data.contract import source_name
 from vru_risk.monitoring.criteria import MonitoringCriteria
 
 MODEL_DETAILS: Final = (
@@ -121,9 +122,13 @@ def criteria_lines(c: MonitoringCriteria) -> list[str]:
         f"service (at least {c.feedback.min_flags} flags in each).",
     ]
     for source, days in sorted(c.outage_days.items()):
-        out.append(f"Suspension recommended: source {source} silent for more than {days} days.")
+        out.append(
+            f"Suspension recommended: {source_name(source)} silent for more than {days} days."
+        )
     for source, t in sorted(c.drift.sources.items()):
-        out.append(f"Review: drift thresholds of {source}: PSI {t.psi:g}, JS {t.js:g}.")
+        out.append(
+            f"Review: drift thresholds of {source_name(source)}: PSI {t.psi:g}, JS {t.js:g}."
+        )
     return out
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from vru_risk.flags.programmes import Programmes
+from vru_risk.models.words import feature_label
 from vru_risk.monitoring.bins import Histogram, same_season
 from vru_risk.monitoring.criteria import MonitoringCriteria
 from vru_risk.monitoring.drift import (
@@ -259,8 +260,11 @@ def input_checks(
     return drifts, summaries, drift_findings(summaries, phrases)
 
 
-def drift_rows(summaries: Iterable[SourceDrift]) -> list[dict[str, Any]]:
-    """The per-source summaries (and each feature's figures) for the report."""
+def drift_rows(
+    summaries: Iterable[SourceDrift], phrases: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The per-source summaries (and each feature's figures) for the report; ``phrases``
+    (feature name -> the catalog's phrase) say the worst feature in words."""
     return [
         {
             "source": s.source,
@@ -269,6 +273,7 @@ def drift_rows(summaries: Iterable[SourceDrift]) -> list[dict[str, Any]]:
             "drifted": len(s.drifted),
             "raises_review": s.raises_review,
             "worst": s.worst.feature if s.worst else None,
+            "worst_words": feature_label(s.worst.feature, phrases) if s.worst else None,
             "by_feature": [
                 {
                     "feature": f.feature,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from vru_risk.data.contract import source_name
 from vru_risk.models.tags import (
     ALLOCATION_RULE,
     AUDIT_ALLOCATION_TAG,
@@ -31,6 +32,7 @@ from vru_risk.models.tags import (
     TRAINED_BY_TAG,
     TRAINING_ALLOCATION_TAG,
 )
+from vru_risk.models.words import model_words
 from vru_risk.monitoring.card import METRIC_COLUMNS, CardSources
 from vru_risk.monitoring.card_text import pct, rate, section
 from vru_risk.monitoring.history import RunSummary
@@ -130,9 +132,10 @@ def _baselines(a: CardSources, b: CardSources) -> dict[str, Any]:
         {m for s in (a, b) for m in s.run_metrics if m != MODEL},
     )
     key, bound = "precision_at_capacity", "hindsight_precision_at_capacity"
+    phrases = {f.name: f.phrase for s in (a, b) for f in s.spec.features}
     rows = [
         [
-            m,
+            model_words(m, phrases),
             rate(_metric(a, m, key)),
             rate(_metric(a, m, bound)),
             rate(_metric(b, m, key)),
@@ -304,7 +307,11 @@ def _differences(a: CardSources, b: CardSources) -> dict[str, Any]:
     pairs = [
         ("Training window", _window(a, "train"), _window(b, "train")),
         ("Calibration window", _window(a, "calibration"), _window(b, "calibration")),
-        ("Data sources read", ", ".join(a.spec.sources), ", ".join(b.spec.sources)),
+        (
+            "Data sources read",
+            ", ".join(map(source_name, a.spec.sources)),
+            ", ".join(map(source_name, b.spec.sources)),
+        ),
         ("Number of features", str(len(fa)), str(len(fb))),
         (
             "Outcome predicted within",

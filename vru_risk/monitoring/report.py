@@ -17,6 +17,8 @@ from typing import Any, Final
 
 import jinja2
 
+from vru_risk.data.contract import source_name
+from vru_risk.models.words import attribute_label, group_label, plain
 from vru_risk.monitoring.verdict import Verdict
 
 REPORT_FORMAT: Final = "vru-monitoring-report-1"
@@ -129,7 +131,14 @@ def render_html(report: Mapping[str, Any]) -> str:
     env = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
-    env.filters.update(num=_num, pct=_pct)
+    env.filters.update(
+        num=_num,
+        pct=_pct,
+        source=source_name,
+        attr=attribute_label,
+        grp=lambda group, attribute: group_label(str(attribute), str(group)),
+        words=lambda code: plain(str(code)),
+    )
     text = resources.files("vru_risk.monitoring").joinpath("templates", "report.html.j2")
     return env.from_string(text.read_text(encoding="utf-8")).render(r=report)
 
