@@ -177,8 +177,9 @@ def test_groups_and_intersections(vru: RunVru, tmp_path: Path) -> None:
 def test_a_group_of_one_and_a_group_without_the_outcome_are_named_not_zero(
     vru: RunVru, tmp_path: Path
 ) -> None:
-    """A group of a single young person, one where nobody had the outcome and an unrecorded
-    group: the report completes, shows their rates as "cannot be assessed" and says why."""
+    """A group of a single person, one where nobody had the outcome and an unrecorded group:
+    the report completes, shows their rates as "cannot be assessed" and says why, in words for
+    people of any population (never "young people": the scores may be of adults)."""
     sex = ["female", "male"] * 6 + ["solo", "quiet", "quiet", "quiet", ""]
     scores = [*SCORES, 0.95, 0.9, 0.3, 0.2, 0.6]
     labels = [*LABELS, 1, 0, 0, 0, 1]
@@ -189,21 +190,40 @@ def test_a_group_of_one_and_a_group_without_the_outcome_are_named_not_zero(
     data = report(out)
     rates = {
         n["group"]: n for n in data["cannot_assess"] if n["stage"] == "group rates"
-    }  # every group is below the audit's minimum sizes (50 young people, 10 with the outcome)
+    }  # every group is below the audit's minimum sizes (50 people, 10 with the outcome)
     assert set(rates) == {"female", "male", "solo", "quiet", "unknown"}
-    assert "only 1 young person, who had the outcome and was flagged" in rates["solo"]["reason"]
-    assert "only 3 young people, none with the outcome" in rates["quiet"]["reason"]
+    assert "only 1 person, who had the outcome and was flagged" in rates["solo"]["reason"]
+    assert "only 3 people, none with the outcome" in rates["quiet"]["reason"]
     groups = {g["group"]: g for g in data["groups"]}
     assert groups["quiet"]["tpr"] is None and groups["solo"]["fpr"] is None
     gate = {(c["group"], c["metric"]): c for c in data["gate"]["criteria"]}
     assert gate[("solo", "tpr_ratio")]["status"] == "not assessable"
-    assert "only 1 young person" in gate[("solo", "tpr_ratio")]["reason"]
+    assert "only 1 person" in gate[("solo", "tpr_ratio")]["reason"]
     assert data["gate"]["status"] == "inconclusive"  # nothing failed, nothing could pass
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Groups that could not be assessed" in html and "Sex: solo" in html
     assert "cannot be assessed" in html
     assert "INCONCLUSIVE" in result.stdout
     assert "groups not assessed in full: 5" in " ".join(result.stdout.split())
+    never_young(data, html, result.stdout)
+
+
+def never_young(data: Any, html: str, stdout: str) -> None:
+    """The report's words (every string of report.json, the page, the run's output) never say
+    "young": another tool's scores may be of adults, or of households."""
+    assert [text for text in strings(data) if "young" in text.lower()] == []
+    assert "young" not in html.lower()
+    assert "young" not in stdout.lower()
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [str(k), *strings(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
 
 
 # ------------------------------------------------------------------------------ bad input
@@ -368,7 +388,7 @@ def test_a_punitive_score_is_gated_on_false_positives_against_a_chosen_reference
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "false-positive-rate ratio to reference and 95% interval" in html
     assert "false-positive rate and 95% interval" in html
-    assert "young people" not in html.lower() and "young person" not in html.lower()  # any age
+    never_young(data, html, result.stdout)  # scores of any population, of any age
     a = next(g for g in data["groups"] if g["group"] == "A")
     low, high = a["intervals"]["fpr"]
     assert low < 0.2 < high

@@ -1,7 +1,7 @@
 """``vru audit-scores``: the fairness report for scores that did not come from vru-risk.
 
 An incumbent rule, a questionnaire total or another vendor's tool can be audited the same way
-as a candidate model: one CSV row per assessed young person (or per event, with ``--person``
+as a candidate model: one CSV row per assessed person (or per event, with ``--person``
 naming whose it is), a score column, an outcome column and the attributes to audit. The rules of
 the file and of ``--threshold``/``--top-k``/``--top-frac`` are the input contract in
 :mod:`vru_risk.fairness_reports.external_scores`; the job is :mod:`vru_risk.jobs.audit_scores`.
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def audit_scores(
-    file: Annotated[Path, typer.Argument(help="CSV file: one row per scored young person")],
+    file: Annotated[Path, typer.Argument(help="CSV file: one row per scored person")],
     score: Annotated[str, typer.Option("--score", help="Column of the scores")],
     label: Annotated[str, typer.Option("--label", help="Column of the outcome (two values)")],
     group: Annotated[

@@ -1,7 +1,7 @@
 """Scores from another tool, as a CSV file: the input contract of ``vru audit-scores``.
 
 An incumbent rule, a questionnaire total or another vendor's tool can be audited the same way
-as a candidate model: one CSV row per assessed young person (or per event, with a person column
+as a candidate model: one CSV row per assessed person (or per event, with a person column
 naming whose it is), a score column, an outcome column and the attributes to audit.
 
 Rules

@@ -236,3 +236,27 @@ def in_report_order(
         return attribute, group, f"{note.attribute}\t{note.group}", stage
 
     return sorted(notes, key=key)
+
+
+#: the words of a report on vru-risk's own population, and the neutral words for scores of any
+#: population (``vru audit-scores``): longest first, so "young people" is not left as "young"
+_NEUTRAL: tuple[tuple[str, str], ...] = (
+    ("Young people", "People"),
+    ("young people", "people"),
+    ("Young person", "Person"),
+    ("A young person", "A person"),
+    ("a young person", "a person"),
+    ("young person", "person"),
+)
+
+
+def neutral_wording(text: str) -> str:
+    """A report's words for people of any age and service: another tool's scores may be of
+    adults, or of a population vru-risk knows nothing of.
+
+    >>> neutral_wording("only 3 young people, and a young person with the outcome")
+    'only 3 people, and a person with the outcome'
+    """
+    for words, neutral in _NEUTRAL:
+        text = text.replace(words, neutral)
+    return text

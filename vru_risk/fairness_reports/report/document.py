@@ -15,6 +15,13 @@ could not assess it: ``stage``, ``attribute``, ``group``, ``reason``, ``meaning`
 :mod:`vru_risk.fairness_reports.notes`). NaN never appears: undefined and suppressed values are
 null, and the page shows them as "cannot be assessed" with the reason.
 
+Who is counted is said once per report, from ``subject["kind"]``: "young people" in an audit of
+vru-risk's own model, "people" in an audit of another tool's scores (``"external"``, of any
+population: adults, households …). The external report's words (:data:`TEXT_KEYS`) and its page
+(:func:`~vru_risk.fairness_reports.report.render.render_html`) both go through
+:func:`~vru_risk.fairness_reports.notes.neutral_wording`; data (group names, columns, the file)
+are left as given.
+
 :func:`build_report` gathers them (with the summary from :mod:`.sentences`); :func:`to_plain`
 turns any value into JSON-ready data.
 """
@@ -33,7 +40,7 @@ import pandas as pd
 from vru_risk.fairness_reports.audit import AuditResult
 from vru_risk.fairness_reports.bootstrap import BOOTSTRAP_METRICS, CALIBRATION
 from vru_risk.fairness_reports.gate import PRIMARY_STATEMENT, FairnessGate
-from vru_risk.fairness_reports.notes import GroupNote, in_report_order
+from vru_risk.fairness_reports.notes import GroupNote, in_report_order, neutral_wording
 from vru_risk.fairness_reports.report.sentences import summary_sentences
 from vru_risk.fairness_reports.unassessable import interval_notes
 
@@ -273,4 +280,26 @@ def build_report(
         ],
     }
     report["summary"] = summary_sentences(report)
-    return to_plain(report)  # type: ignore[no-any-return]
+    words: dict[str, Any] = to_plain(report)
+    if words["subject"].get("kind") == "external":  # scores of any population
+        words = _neutral_text(words)
+    return words
+
+
+#: the keys whose values are the report's own words (never data: group names, columns, files)
+TEXT_KEYS = frozenset(
+    {"summary", "notes", "primary", "explanation", "direction", "reason", "meaning",
+     "cannot_assess", "cannot_assess_reason", "suppression_reason"}
+)  # fmt: skip
+
+
+def _neutral_text(value: Any, *, text: bool = False) -> Any:
+    """``value`` with the words of :data:`TEXT_KEYS` in neutral wording (scores of any
+    population, :func:`~vru_risk.fairness_reports.notes.neutral_wording`); data left as given."""
+    if isinstance(value, str):
+        return neutral_wording(value) if text else value
+    if isinstance(value, dict):
+        return {k: _neutral_text(v, text=k in TEXT_KEYS) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_neutral_text(v, text=text) for v in value]
+    return value

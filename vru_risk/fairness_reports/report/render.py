@@ -31,7 +31,7 @@ from vru_risk.fairness_reports.labels import (
     column_label,
     group_label,
 )
-from vru_risk.fairness_reports.notes import CANNOT_ASSESS
+from vru_risk.fairness_reports.notes import CANNOT_ASSESS, neutral_wording
 from vru_risk.fairness_reports.report.charts import (
     calibration_charts,
     calibration_error_chart,
@@ -178,29 +178,6 @@ COMPARISONS: dict[str, dict[str, str]] = {
         "difference_heading": "precision difference to reference and 95% interval",
     },
 }
-
-
-#: the words of a report on vru-risk's own population, and the neutral words for scores of any
-#: population (``vru audit-scores``): longest first, so "young people" is not left as "young"
-_NEUTRAL: tuple[tuple[str, str], ...] = (
-    ("Young people", "People"),
-    ("young people", "people"),
-    ("A young person", "A person"),
-    ("a young person", "a person"),
-    ("young person", "person"),
-)
-
-
-def neutral_wording(text: str) -> str:
-    """A report's words for people of any age and service: another tool's scores may be of
-    adults, or of a population vru-risk knows nothing of.
-
-    >>> neutral_wording("only 3 young people, and a young person with the outcome")
-    'only 3 people, and a person with the outcome'
-    """
-    for words, neutral in _NEUTRAL:
-        text = text.replace(words, neutral)
-    return text
 
 
 def render_html(report: Mapping[str, Any]) -> str:
