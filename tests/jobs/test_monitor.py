@@ -42,6 +42,7 @@ from vru_risk.jobs.monitor_history import version_history
 from vru_risk.models.registry import Registry
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import CANDIDATE, MONITORING_REFERENCE_TAG
+from vru_risk.models.words import MODEL_WORDS
 from vru_risk.monitoring import history_charts
 from vru_risk.monitoring.governance import PUBLICATION_FIELDS
 from vru_risk.settings import Settings
@@ -233,7 +234,7 @@ def test_the_card_shows_the_replayed_allocation_beside_the_hindsight_bound(
     assert "Precision at capacity, the service's allocation replayed" in metrics["columns"]
     assert "Hindsight bound: precision of the monthly top-k list" in metrics["columns"]
     models = [row[0] for row in metrics["rows"]]
-    assert models[0] == "lightgbm" and len(models) > 1  # the baselines beside LightGBM
+    assert models[0] == MODEL_WORDS["lightgbm"] and len(models) > 1  # baselines beside it
     lightgbm = dict(zip(metrics["columns"], metrics["rows"][0], strict=True))
     hindsight = [k for k in lightgbm if k.startswith("Hindsight bound")]
     assert hindsight and all(lightgbm[k] != "missing" for k in hindsight)

@@ -10,6 +10,7 @@ from typing import Any
 from tests.monitoring.cards import METRICS, audit_report, card_sources
 from tests.monitoring.reports import MONTHS, MonthReports
 from vru_risk.features.catalog import FeatureSpec
+from vru_risk.models.words import MODEL_WORDS
 from vru_risk.monitoring.compare import build_comparison
 from vru_risk.monitoring.history import parse_report
 
@@ -39,8 +40,9 @@ def test_the_two_versions_side_by_side(spec: FeatureSpec, month_reports: MonthRe
     replayed = "Precision at capacity, the service's allocation replayed"
     assert metrics[replayed] == ["0.312", "0.331", "+0.019"]
     baselines = table(doc, "baselines")
-    assert baselines["pol_suspect_365d"] == ["0.201", "0.266", "0.201", "0.266"]
-    assert next(iter(baselines)) == "lightgbm"
+    suspect = "Rule: at least 1 of police contacts as a suspect in the last year"
+    assert baselines[suspect] == ["0.201", "0.266", "0.201", "0.266"]
+    assert next(iter(baselines)) == MODEL_WORDS["lightgbm"]
     gates = table(doc, "gates")
     assert gates["Fairness gate"] == ["pass", "inconclusive"]
     groups = table(doc, "groups")
