@@ -16,6 +16,9 @@ from tests.e2e.conftest import PanelLive
 from tests.e2e.test_browser import open_page, sign_in
 from tests.e2e.test_practitioner import raw_codes
 from tests.monitoring.reports import PEOPLE
+from tests.serving.app.conftest import make_settings
+from vru_risk.models.promotion import allowed_actions
+from vru_risk.models.registry import Registry
 from vru_risk.models.review_log import ReviewLog
 
 #: the county's identifier format: no page may show one
@@ -36,6 +39,24 @@ def shows_no_person(page: Page) -> None:
     assert not leaked, f"{page.url} shows data codes {leaked}"
 
 
+def offers_only_the_allowed_actions(page: Page, live: PanelLive) -> None:
+    """Each version's form offers exactly the decisions the rules allow now
+    (:func:`~vru_risk.models.promotion.allowed_actions`): the candidate, whose fairness gate
+    did not pass, is never offered "Approve"; the champion is never offered "Reject"."""
+    registry = Registry(make_settings(live.home).tracking_uri)
+    entries = ReviewLog(live.home / "review_log.jsonl").entries()
+    champion = live.models.champion.version
+    for registered in (live.models.champion, live.models.candidate):
+        info = registry.version(registered.version)
+        allowed = allowed_actions(info, champion=champion, entries=entries)
+        radios = page.locator(f"#version-{info.version} input[name='action']")
+        offered = tuple(radios.nth(i).get_attribute("value") for i in range(radios.count()))
+        assert offered == allowed, (info.version, offered, allowed)
+    candidate = page.locator(f"#version-{live.models.candidate.version}")
+    expect(candidate.get_by_label("Approve: put into service")).to_have_count(0)
+    assert "approve" not in offered and "reject" in offered  # the candidate's
+
+
 def test_the_panel_sees_the_open_item_and_follows_the_link_to_decide(
     panel_live: PanelLive, browser: Browser
 ) -> None:
@@ -46,6 +67,7 @@ def test_the_panel_sees_the_open_item_and_follows_the_link_to_decide(
     expect(page).to_have_url(f"{live.url}/models")
     summary = page.get_by_role("region", name="Open monitoring items: 1 waiting for the panel")
     check_a11y(page, "model versions with an open item")
+    offers_only_the_allowed_actions(page, live)
     expect(summary).to_contain_text(f"Version {version}, monitoring run as of 2026-06-30")
     summary.get_by_role("link", name="Read the open items and decide on them").click()
     expect(page).to_have_url(f"{live.url}/monitoring#open")
