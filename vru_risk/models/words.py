@@ -175,3 +175,12 @@ def model_words(name: str, phrases: Mapping[str, str]) -> str:
         return f"Rule: {plain(name)}"
     words = feature_words(phrase).removeprefix("… ")
     return f"Rule: at least {k.strip() or 1} of {words}"
+
+
+def allocation_words(rule: str | None) -> str | None:
+    """An allocation rule's tag value in words (another value as it is; None stays None).
+
+    >>> allocation_words("service-replay-1")
+    "the service's allocation, replayed"
+    """
+    return None if rule is None else ALLOCATION_WORDS.get(rule, rule)

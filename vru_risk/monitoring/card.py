@@ -41,7 +41,7 @@ from vru_risk.models.tags import (
     TRAINED_BY_TAG,
     TRAINING_ALLOCATION_TAG,
 )
-from vru_risk.models.words import family_words, model_words
+from vru_risk.models.words import allocation_words, family_words, model_words
 from vru_risk.monitoring.card_text import (
     CANNOT_SEE,
     INTENDED_USE,
@@ -226,11 +226,12 @@ def _gates(s: CardSources) -> dict[str, Any]:
         ["Fairness gate", t.get(FAIRNESS_TAG) or "missing: no fairness audit yet"],
         [
             "Allocation the training figures describe",
-            t.get(TRAINING_ALLOCATION_TAG) or "previous rule (hindsight lists)",
+            allocation_words(t.get(TRAINING_ALLOCATION_TAG)) or "previous rule (hindsight lists)",
         ],
         [
             "Allocation the audit's figures describe",
-            t.get(AUDIT_ALLOCATION_TAG) or "missing: no audit under a recorded rule",
+            allocation_words(t.get(AUDIT_ALLOCATION_TAG))
+            or "missing: no audit under a recorded rule",
         ],
     ]
     return section("gates", "Gate verdicts", [], facts)

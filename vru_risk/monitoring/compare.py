@@ -32,7 +32,7 @@ from vru_risk.models.tags import (
     TRAINED_BY_TAG,
     TRAINING_ALLOCATION_TAG,
 )
-from vru_risk.models.words import model_words
+from vru_risk.models.words import allocation_words, model_words
 from vru_risk.monitoring.card import METRIC_COLUMNS, CardSources
 from vru_risk.monitoring.card_text import pct, rate, section
 from vru_risk.monitoring.history import RunSummary
@@ -163,7 +163,13 @@ def _baselines(a: CardSources, b: CardSources) -> dict[str, Any]:
 
 def _gates(a: CardSources, b: CardSources) -> dict[str, Any]:
     def row(label: str, key: str, missing: str) -> tuple[str, str, str]:
-        return (label, a.tags.get(key) or missing, b.tags.get(key) or missing)
+        def value(tags: Mapping[str, str]) -> str:
+            found = tags.get(key)
+            if key in (TRAINING_ALLOCATION_TAG, AUDIT_ALLOCATION_TAG):
+                found = allocation_words(found)
+            return found or missing
+
+        return (label, value(a.tags), value(b.tags))
 
     rows = [
         row("Performance gate (beats the rule baselines)", PERFORMANCE_GATE_TAG, "missing"),
