@@ -3,7 +3,7 @@ the figures a training run, a fairness audit and ``vru train`` record for two ve
 :class:`~vru_risk.monitoring.card.CardSources` made of them (as
 :func:`vru_risk.jobs.card.gather` gathers them from a registry), built into documents by the
 real :func:`~vru_risk.monitoring.card.build_card` and
-:func:`~vru_risk.monitoring.card.build_transparency`.
+:func:`~vru_risk.monitoring.transparency.build_transparency`.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ from vru_risk.models.tags import (
     TRAINED_BY_TAG,
     TRAINING_ALLOCATION_TAG,
 )
-from vru_risk.monitoring.card import CardSources, build_card, build_transparency
+from vru_risk.monitoring.card import CardSources, build_card
 from vru_risk.monitoring.governance import load_governance
 from vru_risk.monitoring.reference import MonitoringReference
+from vru_risk.monitoring.transparency import build_transparency
 
 #: pooled test-fold metrics of a training run: model -> metric -> value
 METRICS = {

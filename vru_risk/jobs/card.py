@@ -30,12 +30,12 @@ from vru_risk.monitoring.card import (
     METRIC_COLUMNS,
     CardSources,
     build_card,
-    build_transparency,
 )
 from vru_risk.monitoring.card_render import checked_document, write_document
 from vru_risk.monitoring.card_text import INTERVAL_KEYS
 from vru_risk.monitoring.governance import GovernanceError, load_governance
 from vru_risk.monitoring.reference import MonitoringReference
+from vru_risk.monitoring.transparency import build_transparency
 from vru_risk.settings import Settings
 
 CARD_ARTIFACT = "model_card"
