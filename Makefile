@@ -11,7 +11,7 @@ UV_PLATFORM := --python-version 3.11 --python-platform x86_64-manylinux_2_28
 DEMO_DIR ?= $(CURDIR)/.vru/demo
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help venv test lint typecheck layers pytest postgres chromium screenshots demo lock bench clean
+.PHONY: help venv test lint typecheck layers pytest postgres chromium java screenshots demo lock bench clean
 
 help:
 	@echo "make demo   run the whole pipeline on a synthetic county (what exists today)"
@@ -70,6 +70,17 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# The Spark engine's tests (docs/scale.md) need Java 17 or newer: Debian's headless JDK, installed
+# with apt-get only when no `java` is on the PATH (an older one is reported, never replaced).
+java:
+	@if ! command -v java >/dev/null 2>&1; then \
+	  echo "installing Debian's headless JDK for the Spark engine's tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless; \
+	fi
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	if [ -n "$$v" ] && [ "$$v" -lt 17 ]; then \
+	  echo "java $$v is on the PATH; Spark 4 needs Java 17 or newer (set JAVA_HOME to one)" >&2; exit 2; fi
+
 # pytest-xdist: one worker per core, each test file on one worker (--dist loadfile: a module's
 # fixtures are made once), handed out in the order tests/conftest.py gives them (the files that
 # use the county and the shared trained version first: --no-loadscope-reorder); those are made
@@ -78,7 +89,7 @@ chromium:
 PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 PYTEST_XDIST = $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
-pytest: $(STAMP) postgres chromium
+pytest: $(STAMP) postgres chromium java
 	if [ -z "$${VRU_TEST_POSTGRES_URL:-}" ] && $(PG_UP); then \
 	  export VRU_TEST_POSTGRES_URL="$(PG_TEST_URL)"; fi; \
 	$(BIN)/pytest -q --durations=15 $(PYTEST_XDIST)
@@ -108,7 +119,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/feedback_alarms.py
 
 lock: $(UV)
-	$(UV) pip compile pyproject.toml --extra dev --generate-hashes $(UV_PLATFORM) --upgrade -o requirements/lock.txt
+	$(UV) pip compile pyproject.toml --extra dev --extra spark --extra evaluation --generate-hashes $(UV_PLATFORM) --upgrade -o requirements/lock.txt
 	$(UV) pip compile requirements/uv.in --generate-hashes $(UV_PLATFORM) -o requirements/uv.txt
 
 clean:
