@@ -22,6 +22,7 @@ from tests.counties import (  # noqa: F401  (session fixtures shared by every pa
 from tests.factories import risk_model, spec  # noqa: F401  (fixtures shared by every package's tests)
 from tests.monitoring.reports import month_reports  # noqa: F401  (one session's reports, shared)
 from tests.once import costliest_files_first, xdist_worker
+from tests.spark import spark  # noqa: F401  (the session-scoped Spark session)
 from tests.trained import (
     one_thread,
     trained_home,  # noqa: F401  (the shared trained version)
