@@ -318,6 +318,15 @@ INTERVENTIONS = Table(
         Column("programme", Kind.STRING, "programme name"),
         Column("start_date", Kind.DATE, "first day of support"),
         Column("end_date", Kind.DATE, "last day of support; empty while ongoing", nullable=True),
+        Column(
+            "completed",
+            Kind.BOOL,
+            "whether the young person completed the programme (true) or left it early (false); "
+            "empty while ongoing or where the programme does not record it. Optional: a file "
+            "without it is read as 'completion not recorded' (programme reach, docs/evaluation.md)",
+            required=False,
+            nullable=True,
+        ),
         _KNOWN,
     ),
 )
