@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -27,7 +29,12 @@ from vru_risk.simulation.consequence import interventions_with, without_prevente
 
 #: The content of every file the generator wrote for SyntheticConfig(people=400, years=3, seed=5)
 #: before it wrote potential outcomes (the code of commit 0aaa91d): sha256 of each table as CSV.
-#: Content, not file bytes, so that a Parquet library upgrade does not break the comparison.
+#: Content, not file bytes, so that a Parquet library upgrade does not break the comparison;
+#: floating-point columns rounded to 9 decimals, since the last bit of a logarithm or an
+#: exponential differs between machines' maths libraries (the float columns of
+#: ``truth/`` differed between two machines of this workplace). The data tables' hashes are
+#: 0aaa91d's; the rounded truth tables' were taken at 7e1b85f, whose unrounded content this test
+#: had matched to 0aaa91d's on the machine that wrote it.
 BEFORE = {
     "data/ae_visits": "73a688f6940e8d5e7482d741aa245e64f23c60645c632cc37156d47314b29c7c",
     "data/attendance": "21f4491d0e9ff89d0755d38d0e91abc25503779635390fdf678eb08c2ec342e3",
@@ -35,17 +42,27 @@ BEFORE = {
     "data/interventions": "40bf2f3caa60cfe58fe363767a80eb8b44aec98e9087e5b099790e18bf7caac4",
     "data/people": "839094943bf594cc8f50605aab6a34874d92f5b96ea7ecbf63eacfc89cc064b5",
     "data/police_contacts": "618a4d78b1d5b207fd68d5f98b79a6a7fb363d30154039c51c3be781e06c2010",
-    "truth/incidents": "c2b7a40eba99a91d0ce55c0d02a68a4d0631b99c37cb23a6462f84a993c99242",
-    "truth/latent": "6b8c7111d2d4d33cad16a92855478421ada55e19e2f0398e1ee4ceb42d413d08",
+    "truth/incidents": "f53f13fb8f8b0e13535469d09a0faa84c1dbe0a0b19e2cd10fff2c4f7ce9d037",
+    "truth/latent": "db551660022d14ca7d10bea1c2de6570ca6450d8bdd720ef4aa5e29f3e2f1ec7",
     "truth/outcomes": "0ed27a2a3f9b13f672d2c6e2d596fa3cdbe9db8f4d15d6c00bb5f2da700b47bd",
-    "truth/people": "fb1ffc64681e999205e6768eb5f8fa8313c005888d68734794ff46448ff4081d",
-    "truth/risk": "95b717ab6e3115632459f9bab96b1a3f271ee80ce812bffd53b66798781bc3a8",
+    "truth/people": "1b91c9b78f178d095ada8be8776bfa8d0c4f79a33e0fa8f960c4c7f01e259515",
+    "truth/risk": "5a52add5831cc051f38772cc71ac294fb6a2791c76baa2c92df858b32b1bb34c",
 }
 
 
 def content(path: Path) -> str:
+    """The table's content as CSV; ``interventions`` without its ``completed`` column (added
+    later, derived from the end dates already written), so that the other columns are still
+    compared with the hashes from before it existed."""
     buffer = io.BytesIO()
-    pacsv.write_csv(pq.read_table(path), buffer)
+    table = pq.read_table(path)
+    if "completed" in table.column_names:
+        table = table.drop_columns(["completed"])
+    columns = [
+        pc.round(column, 9) if pa.types.is_floating(field.type) else column
+        for field, column in zip(table.schema, table.columns, strict=True)
+    ]
+    pacsv.write_csv(pa.Table.from_arrays(columns, names=table.column_names), buffer)
     return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 

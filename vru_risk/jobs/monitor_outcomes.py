@@ -14,7 +14,8 @@ difference from an extract cut at ``as_of``. :data:`OUTCOME_NOTE` says so in the
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -66,12 +67,17 @@ def matured_moments(
     *,
     since: date,
     as_of: date,
+    until: date | None = None,
+    extra: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, Maturity]:
     """The scored moments from ``since`` (the training end) of the months matured by ``as_of``:
-    :data:`MOMENT_COLUMNS` (``label`` NaN when censored); and the maturity
-    of every month from ``since`` to ``as_of``. Nothing is built while no month has matured."""
-    months = maturity_for(months_from(since, as_of), as_of, config)
-    empty = pd.DataFrame({c: [] for c in MOMENT_COLUMNS})
+    :data:`MOMENT_COLUMNS` (``label`` NaN when censored), then the feature table's ``extra``
+    columns as stored; and the maturity of every month from ``since`` to ``as_of`` (to
+    ``until``'s month when given: the moments then stop at ``until``). Nothing is built while
+    no month has matured."""
+    last_day = as_of if until is None else min(until, as_of)
+    months = maturity_for(months_from(since, last_day), as_of, config)
+    empty = pd.DataFrame({c: [] for c in (*MOMENT_COLUMNS, *extra)})
     if not months.matured:
         return empty, months
     spec = model.spec
@@ -79,9 +85,12 @@ def matured_moments(
     last = months.matured[-1]
     year, mon = (int(x) for x in last.split("-"))
     end = date(year + mon // 12, mon % 12 + 1, 1)
+    if until is not None:
+        end = min(end, until + timedelta(days=1))
+    stored = [c for c in extra if c not in ("person_id", "as_of", *spec.names, LABEL_PREFIX)]
     frame = pd.read_parquet(
         Path(table),
-        columns=["person_id", "as_of", *spec.names, LABEL_PREFIX],
+        columns=["person_id", "as_of", *spec.names, LABEL_PREFIX, *stored],
         filters=[("as_of", ">=", since), ("as_of", "<", end)],
     )
     if frame.empty:
@@ -97,6 +106,7 @@ def matured_moments(
                 "percentile": model.percentile(probability),
                 "label": frame[LABEL_PREFIX].astype("float64").to_numpy(),
                 "person_id": frame["person_id"].astype(str).to_numpy(),
+                **{c: frame[c].to_numpy() for c in extra},
             }
         ),
         months,

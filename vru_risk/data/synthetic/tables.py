@@ -167,6 +167,9 @@ def interventions_table(ctx: ChunkContext, iv: Cols) -> pa.Table:
     names = tuple(p.name for p in PROGRAMMES)
     v = take(v, sort_order([v["person"], rank(names)[v["programme"]], v["start"]]))
     ongoing = v["end"] > end
+    # support ends as planned (completed) unless the young person left the area first: the
+    # end was then cut to the day before leaving; empty while ongoing
+    completed = v["end"] < ctx.left_day[v["person"]] - 1
     return _table(
         "interventions",
         [
@@ -174,6 +177,7 @@ def interventions_table(ctx: ChunkContext, iv: Cols) -> pa.Table:
             string_array(names, v["programme"]),
             date_array(v["start"]),
             date_array(v["end"], missing=ongoing),
+            bool_array(completed, missing=ongoing),
             date_array(v["known"]),
         ],
     )
