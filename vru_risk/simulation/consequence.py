@@ -31,7 +31,14 @@ import pandas as pd
 
 from vru_risk.data.synthetic.potential import prevented_records, would_prevent
 
-INTERVENTION_COLUMNS: Final = ("person_id", "programme", "start_date", "end_date", "known_date")
+INTERVENTION_COLUMNS: Final = (
+    "person_id",
+    "programme",
+    "start_date",
+    "end_date",
+    "completed",
+    "known_date",
+)
 
 
 def interventions_with(
@@ -39,14 +46,19 @@ def interventions_with(
 ) -> pd.DataFrame:
     """The ``interventions`` table with the service's ``support`` added: the periods the VRU
     knew of by the extract date, an end after it left empty (support still under way, as the
-    generator writes it); sorted by person, programme and start."""
+    generator writes it); sorted by person, programme and start. The service's support ends as
+    planned (``completed`` true once its end has passed, empty while under way); an existing
+    table without ``completed`` (an older extract) has it empty."""
     known = support.loc[np.array([d <= extract_date for d in support["known_date"]], dtype=bool)]
+    if "completed" not in existing.columns:
+        existing = existing.assign(completed=pd.Series([None] * len(existing), dtype=object))
     added = pd.DataFrame(
         {
             "person_id": known["person_id"].astype(str).to_numpy(),
             "programme": known["programme"].astype(str).to_numpy(),
             "start_date": known["start_date"].to_numpy(),
             "end_date": [None if e > extract_date else e for e in known["end_date"]],
+            "completed": [None if e > extract_date else True for e in known["end_date"]],
             "known_date": known["known_date"].to_numpy(),
         }
     )
