@@ -57,7 +57,9 @@ def _validated(frame: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("the lottery frame has missing values; every participant needs all four.")
     out = pd.to_numeric(f["outcome"])
     if not out.isin([0, 1]).all():
-        raise ValueError("outcome must be 0 or 1 (serious-violence involvement within the horizon).")
+        raise ValueError(
+            "outcome must be 0 or 1 (serious-violence involvement within the horizon)."
+        )
     f["outcome"] = out.astype(float)
     f["won"] = f["won"].astype(bool)
     f["took_up"] = f["took_up"].astype(bool)
