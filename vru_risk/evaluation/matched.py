@@ -85,7 +85,9 @@ def _logistic(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     ridge = 1e-6 * np.eye(x.shape[1])
     for _ in range(50):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ beta, -30, 30)))
-        step = np.linalg.solve(x.T @ (x * (p * (1 - p))[:, None]) + ridge, x.T @ (t - p) - 1e-6 * beta)
+        step = np.linalg.solve(
+            x.T @ (x * (p * (1 - p))[:, None]) + ridge, x.T @ (t - p) - 1e-6 * beta
+        )
         beta += step
         if np.max(np.abs(step)) < 1e-10:
             break
@@ -97,8 +99,8 @@ def _smd(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> np.ndarray:
         mu = np.average(m, axis=0, weights=ww)
         return mu, np.average((m - mu) ** 2, axis=0, weights=ww)
 
-    m1, v1 = mean_var(x[t == 1], w[t == 1])
-    m0, v0 = mean_var(x[t == 0], w[t == 0])
+    m1, _ = mean_var(x[t == 1], w[t == 1])
+    m0, _ = mean_var(x[t == 0], w[t == 0])
     _, s1 = mean_var(x[t == 1], np.ones(int(t.sum())))
     _, s0 = mean_var(x[t == 0], np.ones(int((1 - t).sum())))
     sd = np.sqrt((s1 + s0) / 2.0)
