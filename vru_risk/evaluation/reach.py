@@ -128,48 +128,53 @@ def _counts(
     return rows
 
 
+Counts = dict[str, "np.ndarray[tuple[int], np.dtype[np.int64]]"]
+Hidden = dict[str, "np.ndarray[tuple[int], np.dtype[np.bool_]]"]
+
+
 def _hide_complements(
-    table: pd.DataFrame, hidden: pd.DataFrame, sets: list[tuple[list[str], str]], min_people: int
+    counts: Counts, hidden: Hidden, sets: list[tuple[list[str], str]], min_people: int
 ) -> bool:
     """Within each row, each set of columns adding up to ``total`` (remainder = total − sum):
     hide the next smallest shown cell while the hidden ones are too few. True if any changed."""
     changed = False
     for members, total in sets:
-        for i in table.index:
-            if hidden.at[i, total]:
+        for i in range(len(counts[total])):
+            if hidden[total][i]:
                 continue
-            shown_sum = sum(int(table.at[i, m]) for m in members if not hidden.at[i, m])
-            any_hidden = any(hidden.at[i, m] for m in members)
+            shown_sum = sum(int(counts[m][i]) for m in members if not hidden[m][i])
+            any_hidden = any(bool(hidden[m][i]) for m in members)
             while True:
-                hidden_sum = int(table.at[i, total]) - shown_sum
+                hidden_sum = int(counts[total][i]) - shown_sum
                 too_few = 0 < hidden_sum < min_people or (hidden_sum == 0 and any_hidden)
-                shown = [m for m in members if not hidden.at[i, m]]
+                shown = [m for m in members if not hidden[m][i]]
                 if not too_few or not shown:
                     break
-                nxt = min(shown, key=lambda m: int(table.at[i, m]))
-                hidden.at[i, nxt], any_hidden, changed = True, True, True
-                shown_sum -= int(table.at[i, nxt])
+                nxt = min(shown, key=lambda m: int(counts[m][i]))
+                hidden[nxt][i], any_hidden, changed = True, True, True
+                shown_sum -= int(counts[nxt][i])
     return changed
 
 
-def _hide_across_groups(table: pd.DataFrame, hidden: pd.DataFrame, min_people: int) -> bool:
+def _hide_across_groups(
+    blocks: list[list[int]], counts: Counts, hidden: Hidden, min_people: int
+) -> bool:
     """The groups of a programme's period add up to its total (shown in the programme table)."""
     changed = False
-    for _, idx in table.groupby(["programme_id", "period"]).groups.items():
-        block = table.loc[idx]
+    for idx in blocks:
         for col in COUNTS:
-            if col not in table.columns:
+            if col not in counts:
                 continue
-            hid = [i for i in idx if hidden.at[i, col]]
-            hidden_sum = int(block.loc[hid, col].sum()) if hid else 0
-            while hid and (hidden_sum < min_people):
-                shown = [i for i in idx if not hidden.at[i, col]]
+            hid = [i for i in idx if hidden[col][i]]
+            hidden_sum = sum(int(counts[col][i]) for i in hid)
+            while hid and hidden_sum < min_people:
+                shown = [i for i in idx if not hidden[col][i]]
                 if not shown:
                     break
-                nxt = min(shown, key=lambda i: int(table.at[i, col]))
-                hidden.at[nxt, col], changed = True, True
+                nxt = min(shown, key=lambda i: int(counts[col][i]))
+                hidden[col][nxt], changed = True, True
                 hid.append(nxt)
-                hidden_sum += int(table.at[nxt, col])
+                hidden_sum += int(counts[col][nxt])
     return changed
 
 
@@ -228,24 +233,25 @@ def reach_table(
     if not recorded:
         table["support_completed"] = 0
     shown_counts = [c for c in COUNTS if recorded or c != "support_completed"]
-    hidden = pd.DataFrame(False, index=table.index, columns=[*COUNTS, _UNDECIDED])
-    for c in shown_counts:
-        hidden[c] = table[c] < min_people
-    hidden[_UNDECIDED] = True  # never shown: a remainder
+    counts: Counts = {c: table[c].to_numpy(dtype=np.int64) for c in [*COUNTS, _UNDECIDED]}
+    hidden: Hidden = {c: counts[c] < min_people for c in counts}
+    hidden[_UNDECIDED][:] = True  # never shown: a remainder
     sets = [([*DECISIONS, _UNDECIDED], "offered")]
     if recorded:
-        table[_NOT_COMPLETED] = table["support_started"] - table["support_completed"]
-        hidden[_NOT_COMPLETED] = True
+        counts[_NOT_COMPLETED] = counts["support_started"] - counts["support_completed"]
+        hidden[_NOT_COMPLETED] = np.ones(len(table), dtype=bool)
         sets.append((["support_completed", _NOT_COMPLETED], "support_started"))
+    blocks = [list(v) for v in table.groupby(["programme_id", "period"]).indices.values()]
     while True:
-        changed = _hide_complements(table, hidden, sets, min_people)
+        changed = _hide_complements(counts, hidden, sets, min_people)
         if by != "programme":
-            changed = _hide_across_groups(table, hidden, min_people) or changed
+            changed = _hide_across_groups(blocks, counts, hidden, min_people) or changed
         if not changed:
             break
+    mask = pd.DataFrame({c: hidden[c] for c in COUNTS}, index=table.index)
     # a programme's cost is the programme's: per young person only in the programme table
     return _finish(
-        table, hidden, shown_counts, recorded, progs, (costs or {}) if by == "programme" else {}
+        table, mask, shown_counts, recorded, progs, (costs or {}) if by == "programme" else {}
     )
 
 
@@ -271,7 +277,9 @@ def _finish(
     started = out["support_started"].astype("Float64")
     out["capacity_used"] = (started / out["capacity"]).where(out["capacity"] > 0)
     cost = table["programme_id"].map(lambda p: costs.get(p, np.nan)).astype("Float64")
-    cost = cost.where(cost.notna(), pd.NA)
     out["cost_per_young_person"] = (cost / started).where(started > 0)
-    out["suppressed"] = [", ".join(c for c in shown_counts if hidden.at[i, c]) for i in table.index]
+    flags = hidden[shown_counts].to_numpy()
+    out["suppressed"] = [
+        ", ".join(c for c, h in zip(shown_counts, row, strict=True) if h) for row in flags
+    ]
     return out.reset_index(drop=True)
