@@ -10,9 +10,10 @@ size). Targets: coverage of the 95% interval within 92.4–97.4% (the 500-repeti
 band around 95%); a true null rejected at most 5% of the time.
 
 Weighted comparison (``matched.weighted_estimate``), 2,000 moments a repetition, fresh each
-time, an offer lowering each young person's risk by 5 points (not below 0): (a) confounding by indication: referral rises with a latent risk
-that also raises the outcome and is not among the weighting columns (only the score, which is
-correlated with it, and a group attribute are); (b) the same world with the latent risk among
+time, an offer lowering each young person's risk by 5 points (not below 0; the truth is the
+sample's mean individual effect): (a) confounding by indication: referral rises with a latent
+risk that also raises the outcome and is not among the weighting columns (only the score,
+which is correlated with it, and a group attribute are); (b) the same world with the latent risk among
 the columns, a control showing that the method itself is sound when its assumption holds.
 
 Arrival order (``arrival.arrival_estimate``): 12 months of moments above the floor, places
