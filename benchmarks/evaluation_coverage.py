@@ -13,8 +13,8 @@ Weighted comparison (``matched.weighted_estimate``), 2,000 moments a repetition,
 time, an offer lowering each young person's risk by 5 points (not below 0; the truth is the
 sample's mean individual effect): (a) confounding by indication: referral rises with a latent
 risk that also raises the outcome and is not among the weighting columns (only the score,
-which is correlated with it, and a group attribute are); (b) the same world with the latent risk among
-the columns, a control showing that the method itself is sound when its assumption holds.
+which is correlated with it, and a group attribute are); (b) the same world with the latent
+risk among the columns, a control showing that the method itself is sound when its assumption holds.
 
 Arrival order (``arrival.arrival_estimate``): 12 months of moments above the floor, places
 offered in arrival order until the month's capacity is used; busy months (more arrivals, so
