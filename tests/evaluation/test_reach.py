@@ -187,3 +187,17 @@ def test_bad_input_says_what_to_do() -> None:
         reach_table(offers, decisions, support, people, by="postcode", min_people=5)
     with pytest.raises(ValueError, match="min_people"):
         reach_table(offers, decisions, support, people, by="programme", min_people=0)
+
+
+def test_audit_group_with_missing_values_is_unknown() -> None:
+    offers, decisions, support, people = _fixture()
+    sex: list[str | None] = [*["female"] * 4, *["male"] * 3, None]
+    people = people.assign(sex=pd.Series(sex, index=people.index))
+    t = reach_table(offers, decisions, support, people, by="group:sex", min_people=1)
+    offered = t.set_index("group")["offered"].to_dict()
+    assert offered == {"female": 4, "male": 3, "unknown": 1}
+    # a person missing from the people table is unknown too
+    t2 = reach_table(offers, decisions, support, people.iloc[:7], by="school", min_people=1)
+    assert t2.set_index("group")["offered"].to_dict() == {"north": 7, "unknown": 1}
+    with pytest.raises(ValueError, match="people lacks column"):
+        reach_table(offers, decisions, support, people, by="group:ethnicity", min_people=1)
