@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
+import pandas as pd
 
 from vru_risk.file_lock import exclusive_lock
 from vru_risk.models.review_log import GENESIS, canonical_digest
@@ -204,6 +205,23 @@ def choose(
     book.add(made)
     row_of = {str(persons[i]): int(i) for i in band_rows}
     return [(int(i), False) for i in above] + [(row_of[w], True) for w in made.winners]
+
+
+#: the columns of :func:`draws_frame`
+DRAW_COLUMNS: Final = (
+    "programme", "day", "person_id", "score", "won", "seed", "places", "cut_score", "tolerance",
+)  # fmt: skip
+
+
+def draws_frame(draws: Iterable[Draw]) -> pd.DataFrame:
+    """One row per band member of each draw (:data:`DRAW_COLUMNS`; ``won``: a winner): what an
+    evaluation compares, winners against losers."""
+    rows = [
+        (d.programme, d.day, p, s, p in set(d.winners), d.seed, d.places, d.cut_score, d.tolerance)
+        for d in draws
+        for p, s in d.band
+    ]
+    return pd.DataFrame(rows, columns=list(DRAW_COLUMNS))
 
 
 class LotteryRecord:

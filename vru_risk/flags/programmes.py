@@ -56,7 +56,8 @@ class LotteryConfig(BaseModel):
     places left among the moments scored within ``score_tolerance`` (calibrated probability)
     of the last place are drawn by a lottery seeded with ``seed`` (:mod:`vru_risk.flags.lottery`),
     and the pre-registered analysis of the winners against the losers: the risk difference
-    ``effect`` to detect within ``within_months``, from a ``base_rate``, at ``alpha`` and
+    ``effect`` (signed: negative when support lowers the rate) to detect within
+    ``within_months``, from a ``base_rate``, at ``alpha`` and
     ``power``. A lottery runs only when the ethics panel approved this file and the power
     calculation is sufficient (:mod:`vru_risk.jobs.lottery_gate`)."""
 
@@ -65,7 +66,7 @@ class LotteryConfig(BaseModel):
     enabled: bool = False
     score_tolerance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    effect: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    effect: Annotated[float, Field(gt=-1.0, lt=1.0)] | None = None
     within_months: Annotated[int, Field(ge=1, le=120)] | None = None
     base_rate: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
     alpha: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.05
@@ -85,11 +86,13 @@ class LotteryConfig(BaseModel):
                 "an enabled lottery needs score_tolerance above 0 (the score distance from the "
                 "last place within which moments count as equally ranked, e.g. 0.01)"
             )
-        assert self.base_rate is not None and self.effect is not None
-        if self.base_rate - self.effect <= 0.0:
+        assert self.base_rate is not None
+        assert self.effect is not None
+        if self.effect == 0.0 or not 0.0 < self.base_rate + self.effect < 1.0:
             raise ValueError(
-                f"effect {self.effect:g} is not below base_rate {self.base_rate:g}: support "
-                "cannot lower the rate below zero; give a smaller effect"
+                f"effect {self.effect:g} must be a non-zero risk difference (negative: support "
+                f"lowers the rate) leaving base_rate + effect ({self.base_rate:g} + "
+                f"{self.effect:g}) strictly between 0 and 1"
             )
         return self
 

@@ -108,7 +108,8 @@ def check_lotteries(
     for p in enabled:
         per_arm, whence = expected_per_arm(p, draws)
         cfg = p.lottery
-        assert cfg.effect is not None and cfg.within_months is not None
+        assert cfg.effect is not None
+        assert cfg.within_months is not None
         assert cfg.base_rate is not None
         check = check_lottery_power(
             per_arm, cfg.base_rate, cfg.effect, cfg.within_months, cfg.alpha, cfg.power

@@ -1,11 +1,12 @@
 """The ethics panel's review log: append-only, gapless, hash-chained JSON lines.
 
 Every decision about a model version (approve, reject, override, suspend, clear-leakage) is one
-line (and so is an approval of a programmes file's fair lotteries, ``approve-lottery``, which
-carries the file's sha256 as ``programmes_hash`` and version :data:`NO_VERSION`): its sequence number (1, 2, 3, ... with no gaps), the time, the version and its content
+line: its sequence number (1, 2, 3, ... with no gaps), the time, the version and its content
 hash, the action, the reviewer, the reason, the hash of the previous entry and its own hash
 (sha256 of its canonical JSON without the ``hash`` field). Editing, removing or reordering a
-line breaks the chain, and :meth:`ReviewLog.entries` refuses to read it.
+line breaks the chain, and :meth:`ReviewLog.entries` refuses to read it. An approval of a
+programmes file's fair lotteries (``approve-lottery``) is a line too: it carries the file's
+sha256 as ``programmes_hash`` and version :data:`NO_VERSION`.
 
 Loading a champion consults this log (:func:`service_status`): an MLflow alias set by hand,
 without a matching approval for the version's content hash, is refused.
