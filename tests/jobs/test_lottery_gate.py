@@ -73,6 +73,8 @@ def test_refused_without_the_panels_decision_then_with_a_changed_file(
     entry = ReviewLog(vru_home / "review_log.jsonl").entries()[-1]
     assert entry.action == "approve-lottery"
     assert entry.programmes_hash == programmes_hash(programmes)
+    shown = vru("review", "log")
+    assert shown.code == 0 and entry.programmes_hash[:12] in shown.stdout
     # approved and sufficient: the gate lets it through (the next check is the model's)
     passed = generate(vru, programmes, out)
     assert passed.code == 2 and "lottery" not in passed.stderr and "no champion" in passed.stderr

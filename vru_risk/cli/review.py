@@ -185,7 +185,9 @@ def show_log() -> None:
         view.add_row(
             str(e.seq),
             e.time,
-            str(e.version),
+            str(e.version)
+            if e.programmes_hash is None
+            else f"programmes file {e.programmes_hash[:12]}",
             e.action + (" (demo)" if e.demo else ""),
             e.reviewer,
             e.reason,
