@@ -83,7 +83,8 @@ def test_refused_without_the_panels_decision_then_with_a_changed_file(
     changed = generate(vru, programmes, out)
     assert changed.code == 2
     said = " ".join(changed.stderr.split())
-    assert "has not approved a lottery" in said and "an earlier version of the file" in said
+    assert "lottery approval (review entry 1) is of another version of the programmes file" in said
+    assert f"(sha256 {entry.programmes_hash[:12]}...), not of this one" in said
     assert not out.exists()
 
 

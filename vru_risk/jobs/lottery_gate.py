@@ -91,18 +91,26 @@ def check_lotteries(
     names = ", ".join(p.id for p in enabled)
     digest = programmes_hash(programmes_path)
     try:
-        approval = lottery_approval(review_log.entries(), digest)
+        entries = review_log.entries()
         draws = record.draws()
     except (ReviewLogError, LotteryRecordError) as exc:
         raise JobError(f"no lottery may run: {exc}") from None
+    approval = lottery_approval(entries, digest)
     if approval is None:
         where = programmes_path or "the packaged programmes file"
+        others = [e for e in entries if e.action == "approve-lottery"]
+        why = (
+            f"the ethics panel's latest lottery approval (review entry {others[-1].seq}) is of "
+            f"another version of the programmes file (sha256 {str(others[-1].programmes_hash)[:12]}"
+            f"...), not of this one (sha256 {digest[:12]}...): the file changed since"
+            if others
+            else "the ethics panel has not approved a lottery for this programmes file "
+            f"(sha256 {digest[:12]}...)"
+        )
         raise JobError(
-            f"lottery refused ({names}): the ethics panel has not approved a lottery for this "
-            f"programmes file (sha256 {digest[:12]}...; an approval of an earlier version of "
-            f"the file does not count). Ask the panel to record it with `vru review "
-            f"approve-lottery --programmes {where}`, or set `lottery: {{enabled: false}}`. "
-            "Nothing was written."
+            f"lottery refused ({names}): {why}. Ask the panel to approve this file with "
+            f"`vru review approve-lottery --programmes {where}`, or set "
+            "`lottery: {enabled: false}`. Nothing was written."
         )
     checks: dict[str, PowerCheck] = {}
     for p in enabled:
