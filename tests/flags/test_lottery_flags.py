@@ -14,6 +14,7 @@ from vru_risk.flags.flag import Flag
 from vru_risk.flags.generate import generate_flags
 from vru_risk.flags.lottery import LotteryBook, draws_frame
 from vru_risk.flags.programmes import Programmes
+from vru_risk.jobs.simulate_output import write_record
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.simulation.config import ServiceConfig
 from vru_risk.simulation.service import run_service
@@ -89,3 +90,8 @@ def test_the_simulated_service_exposes_its_draws(risk_model: RiskModel, tmp_path
     assert len(frame) == 30 and frame["won"].sum() == 5
     offered = run.decisions[run.decisions["programme"] == "early_intervention"]["person_id"]
     assert set(offered.astype(str)) == set(frame.loc[frame["won"], "person_id"])
+    prevented = pd.DataFrame({"person_id": pd.Series([], dtype=str), "date": []})
+    write_record(tmp_path / "record", run, prevented, {})
+    written = pd.read_parquet(tmp_path / "record" / "lottery.parquet")
+    assert sorted(written["person_id"]) == sorted(frame["person_id"])
+    assert written["won"].sum() == 5
