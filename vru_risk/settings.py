@@ -343,6 +343,12 @@ class Settings(BaseSettings):
         return self.home / "review_log.jsonl"
 
     @property
+    def lottery_record_path(self) -> Path:
+        """The programmes' fair-lottery draws, winners and losers (:mod:`vru_risk.flags.lottery`:
+        append-only and hash-chained, beside the review log that approves the lotteries)."""
+        return self.home / "lottery_record.jsonl"
+
+    @property
     def app_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'app.db').resolve()}"
 

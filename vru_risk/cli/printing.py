@@ -320,6 +320,13 @@ def print_flags(result: FlagsResult) -> None:
             )
             chosen = how_chosen(p, rule.policy, rule.threshold, rule.places_left - used)
             console.print(f"{p.name} on {rule.day}: {chosen}")
+    if result.lottery is not None:
+        won = sum(1 for f in flags for o in f.programmes if o.lottery)
+        console.print(
+            f"fair lottery approved in review entry {result.lottery.approval.seq}: "
+            f"{result.draws} new draw(s) recorded, {won} place(s) allocated by lottery "
+            "(a day already drawn is replayed from the lottery record)"
+        )
     if result.unmatched_support:
         console.print(
             "[yellow]warning:[/] interventions name programme(s) that match no configured "

@@ -1,7 +1,9 @@
-"""``vru review``: the ethics panel's recorded decisions about a model version."""
+"""``vru review``: the ethics panel's recorded decisions about a model version, and its approval
+of a programmes file's fair lotteries (``approve-lottery``, :mod:`vru_risk.jobs.lottery_gate`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
     from vru_risk.models.review_log import ReviewLog
 
 app = typer.Typer(
-    help="The ethics panel's decisions: approve, reject, override, suspend, clear-leakage",
+    help="The ethics panel's decisions: approve, reject, override, suspend, clear-leakage, "
+    "approve-lottery",
     no_args_is_help=True,
 )
 
@@ -132,6 +135,37 @@ for _action, _summary in DECISIONS:
     _add_decision(_action, _summary)
 
 
+@app.command("approve-lottery")
+def approve_lottery(
+    reviewer: Reviewer,
+    reason: Reason,
+    programmes: Annotated[
+        Path | None,
+        typer.Option(
+            "--programmes",
+            help="The programmes file whose lotteries are approved (default: the settings'); "
+            "the approval is tied to its sha256, so any later edit needs a new approval",
+        ),
+    ] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Approve the fair lotteries a programmes file enables (`lottery:` blocks), for this file."""
+    from vru_risk.jobs.common import JobError
+    from vru_risk.jobs.lottery_gate import approve_lottery as record_approval
+
+    path = programmes or state.get_settings().programmes_path
+    check_reviewer(reviewer, password_stdin=password_stdin)
+    try:
+        entry = record_approval(review_log(), path, reviewer=reviewer, reason=reason)
+    except JobError as exc:
+        raise UserError(str(exc)) from None
+    console.print(
+        f"review entry {entry.seq}: approve-lottery by {reviewer} for "
+        f"{path or 'the packaged programmes file'} (sha256 {entry.programmes_hash})"
+    )
+    mirror_review_log()
+
+
 @app.command("log")
 def show_log() -> None:
     """Print the review log after checking its numbering and hash chain."""
@@ -151,7 +185,9 @@ def show_log() -> None:
         view.add_row(
             str(e.seq),
             e.time,
-            str(e.version),
+            str(e.version)
+            if e.programmes_hash is None
+            else f"programmes file {e.programmes_hash[:12]}",
             e.action + (" (demo)" if e.demo else ""),
             e.reviewer,
             e.reason,

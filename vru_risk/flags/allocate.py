@@ -14,6 +14,9 @@ spent:
   days left (:mod:`~vru_risk.flags.pacing`), so the places go to about the period's
   highest-scored moments wherever in the period they fall.
 
+A programme whose fair lottery is enabled (:mod:`~vru_risk.flags.lottery`) gives the last
+places of a day its places run out to moments drawn among those equally ranked at the cut.
+
 A programme never offers support to someone it already supports (shown as ``already_supported``
 instead) nor again while an offer it made is still valid. What earlier days used (offers made,
 people offered, the pacing history) is an :class:`AllocationState`, built from the issued flags
@@ -34,6 +37,7 @@ from vru_risk.features.moments import Moments
 from vru_risk.flags.eligibility import Eligibility, eligibility
 from vru_risk.flags.flag import Flag, ProgrammeOffer
 from vru_risk.flags.ledger import capacity_used, offer_dates
+from vru_risk.flags.lottery import LotteryBook, choose
 from vru_risk.flags.pacing import PacingHistory
 from vru_risk.flags.programmes import Programme, Programmes
 
@@ -53,11 +57,13 @@ def issued_counts(flags: Iterable[Flag], programmes: Programmes) -> dict[tuple[s
 @dataclass
 class AllocationState:
     """What earlier days left: places used per (programme, period start), until when each
-    (programme, person) has a valid offer, and the pacing history."""
+    (programme, person) has a valid offer, the pacing history, and the lotteries drawn (those
+    recorded before, replayed, and those this allocation drew)."""
 
     used: dict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
     offered_until: dict[tuple[str, str], date] = field(default_factory=dict)
     pacing: PacingHistory = field(default_factory=PacingHistory)
+    lottery: LotteryBook = field(default_factory=LotteryBook)
 
     @classmethod
     def from_issued(
@@ -65,9 +71,10 @@ class AllocationState:
         issued: Iterable[Flag],
         programmes: Programmes,
         pacing: PacingHistory | None = None,
+        lottery: LotteryBook | None = None,
     ) -> AllocationState:
         earlier = list(issued)
-        state = cls(pacing=pacing or PacingHistory())
+        state = cls(pacing=pacing or PacingHistory(), lottery=lottery or LotteryBook())
         state.used.update(issued_counts(earlier, programmes))
         for flag in earlier:
             for offer in flag.programmes:
@@ -95,13 +102,15 @@ class Candidates:
 @dataclass(frozen=True)
 class Offer:
     """One place offered: the row of the candidates, the programme, its day, its place among
-    the period's offers (1 = first) and the percentile the day's offers had to clear."""
+    the period's offers (1 = first), the percentile the day's offers had to clear, and whether
+    the place was drawn by the programme's lottery (:mod:`vru_risk.flags.lottery`)."""
 
     row: int
     programme: str
     day: date
     rank: int
     threshold: float
+    lottery: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,16 +232,34 @@ def _programme_day(
     if rules is not None:
         rules.append(DayRule(programme.id, day, programme.policy, cut, max(left, 0), paced))
     chosen = above[percentile[above] >= cut]
-    out: list[Offer] = []
+    ordered: list[int] = []
+    seen: set[str] = set()
     for i in chosen[np.lexsort((tie[chosen], -probability[chosen]))]:
-        if state.used[period] >= programme.capacity:
-            break
         key = (programme.id, str(persons[i]))
-        if state.offered_until.get(key, day - timedelta(days=1)) >= day:
+        if key[1] in seen or state.offered_until.get(key, day - timedelta(days=1)) >= day:
             continue  # offered already, in a flag still valid
+        seen.add(key[1])
+        ordered.append(int(i))
+    places = programme.capacity - state.used[period]
+    if programme.lottery.enabled:
+        picked = choose(
+            programme.id,
+            day,
+            ordered,
+            persons,
+            probability,
+            places=places,
+            seed=programme.lottery.seed,
+            tolerance=programme.lottery.score_tolerance,
+            book=state.lottery,
+        )
+    else:
+        picked = [(i, False) for i in ordered[: max(places, 0)]]
+    out: list[Offer] = []
+    for i, by_lottery in picked:
         state.used[period] += 1
-        state.offered_until[key] = day + timedelta(days=valid_days)
-        out.append(Offer(int(i), programme.id, day, state.used[period], cut))
+        state.offered_until[(programme.id, str(persons[i]))] = day + timedelta(days=valid_days)
+        out.append(Offer(i, programme.id, day, state.used[period], cut, by_lottery))
     return out
 
 
@@ -259,6 +286,7 @@ def allocate(
     valid_days: int = 90,
     pacing: PacingHistory | None = None,
     rules: list[DayRule] | None = None,
+    lottery: LotteryBook | None = None,
 ) -> dict[int, tuple[ProgrammeOffer, ...]]:
     """The daily job's allocation (:func:`replay` of the day's moments after the ``issued``
     flags; ``pacing`` is updated in place).
@@ -267,9 +295,10 @@ def allocate(
     programmes that offer support (``rank``: its place among the programme's offers in the
     period, 1 = the period's first; ``threshold``: the percentile the day's offers cleared)
     and those already supporting the young person. A row offered by no programme is not a flag.
+    ``lottery``: the draws recorded before (replayed), to which the day's new draws are added.
     """
     candidates = moment_candidates(scored, moments, programmes)
-    state = AllocationState.from_issued(issued, programmes, pacing)
+    state = AllocationState.from_issued(issued, programmes, pacing, lottery)
     made = replay(candidates, programmes, state, seed=seed, valid_days=valid_days, rules=rules)
     return programme_entries(candidates, made, programmes)
 
@@ -303,6 +332,7 @@ def programme_entries(
                 capacity=programme.capacity,
                 policy=programme.policy,
                 threshold=offer.threshold,
+                lottery=offer.lottery,
             )
         )
     order = {p.id: k for k, p in enumerate(programmes.programmes)}

@@ -200,6 +200,11 @@ class ProgrammeOffer(_Frozen):
         description="the percentile the day's offers had to reach (the floor, or the paced "
         "threshold)",
     )
+    lottery: bool = Field(
+        default=False,
+        description="the place was drawn by the programme's fair lottery among young people "
+        "whose scores were equally ranked at the day's last place",
+    )
 
 
 class ModelRef(_Frozen):

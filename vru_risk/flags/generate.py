@@ -19,6 +19,7 @@ from vru_risk.features.moments import Moments
 from vru_risk.flags.allocate import DayRule, allocate
 from vru_risk.flags.explain import FlagOptions, explain_rows
 from vru_risk.flags.flag import Flag, ModelRef
+from vru_risk.flags.lottery import LotteryBook
 from vru_risk.flags.pacing import PacingHistory
 from vru_risk.flags.programmes import Programmes
 from vru_risk.flags.score import score_moments
@@ -46,9 +47,11 @@ def generate_flags(
     options: FlagOptions | None = None,
     seed: int = 0,
     pacing: PacingHistory | None = None,
+    lottery: LotteryBook | None = None,
 ) -> FlagBatch:
     """Score every moment, match programmes within capacity, explain the flags (``pacing``,
-    the paced programmes' history, is updated in place)."""
+    the paced programmes' history, is updated in place; so is ``lottery``, the draws recorded
+    before, with the draws made: :attr:`LotteryBook.drawn`)."""
     opts = options or FlagOptions()
     scored = score_moments(model, moments)
     rules: list[DayRule] = []
@@ -61,6 +64,7 @@ def generate_flags(
         valid_days=opts.valid_days,
         pacing=pacing,
         rules=rules,
+        lottery=lottery,
     )
     positions = list(offers)
     flags = explain_rows(

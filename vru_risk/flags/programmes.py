@@ -51,6 +51,52 @@ EXAMPLE_MARK: Final = "EXAMPLE"
 Guidance = Annotated[str, Field(min_length=1, max_length=GUIDANCE_MAX)] | None
 
 
+class LotteryConfig(BaseModel):
+    """A programme's fair lottery (off unless ``enabled``): on a day its places run out, the
+    places left among the moments scored within ``score_tolerance`` (calibrated probability)
+    of the last place are drawn by a lottery seeded with ``seed`` (:mod:`vru_risk.flags.lottery`),
+    and the pre-registered analysis of the winners against the losers: the risk difference
+    ``effect`` (signed: negative when support lowers the rate) to detect within
+    ``within_months``, from a ``base_rate``, at ``alpha`` and
+    ``power``. A lottery runs only when the ethics panel approved this file and the power
+    calculation is sufficient (:mod:`vru_risk.jobs.lottery_gate`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = False
+    score_tolerance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    effect: Annotated[float, Field(gt=-1.0, lt=1.0)] | None = None
+    within_months: Annotated[int, Field(ge=1, le=120)] | None = None
+    base_rate: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    alpha: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.05
+    power: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.8
+
+    @model_validator(mode="after")
+    def _check(self) -> LotteryConfig:
+        if not self.enabled:
+            return self
+        missing = [n for n in ("effect", "within_months", "base_rate") if getattr(self, n) is None]
+        if missing:
+            raise ValueError(
+                f"an enabled lottery needs its pre-registered analysis: give {', '.join(missing)}"
+            )
+        if self.score_tolerance <= 0.0:
+            raise ValueError(
+                "an enabled lottery needs score_tolerance above 0 (the score distance from the "
+                "last place within which moments count as equally ranked, e.g. 0.01)"
+            )
+        assert self.base_rate is not None
+        assert self.effect is not None
+        if self.effect == 0.0 or not 0.0 < self.base_rate + self.effect < 1.0:
+            raise ValueError(
+                f"effect {self.effect:g} must be a non-zero risk difference (negative: support "
+                f"lowers the rate) leaving base_rate + effect ({self.base_rate:g} + "
+                f"{self.effect:g}) strictly between 0 and 1"
+            )
+        return self
+
+
 class Programme(BaseModel):
     """One programme's eligibility, capacity and data-sharing agreement, and what its
     practitioners read as the next step (all optional): ``offer`` (what it offers), ``contact``
@@ -78,6 +124,8 @@ class Programme(BaseModel):
     contact: Guidance = None
     consent: Guidance = None
     safeguarding: Guidance = None
+    #: the fair lottery among equally ranked moments at the cut (off by default)
+    lottery: LotteryConfig = Field(default_factory=LotteryConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Programme:

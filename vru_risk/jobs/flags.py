@@ -6,7 +6,9 @@ moment is scored; only those that become flags within a programme's capacity are
 (one batched ``pred_contrib`` call). Capacity already used comes from the issued-flags ledger
 (:mod:`vru_risk.flags.ledger`) and any ``issued`` files; the day's offers are added to the
 ledger. The day's moments are also materialised under ``VRU_HOME/flags/moments-<date>/`` so
-that the server can explain any of them on demand without scanning raw tables.
+that the server can explain any of them on demand without scanning raw tables. A programmes
+file that enables a fair lottery is used only when it passes :mod:`vru_risk.jobs.lottery_gate`;
+the day's draws are appended to the lottery record before the flags are written.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from vru_risk.flags.ledger import (
     write_flags,
     write_lines,
 )
+from vru_risk.flags.lottery import LotteryBook, LotteryRecord, LotteryRecordError
 from vru_risk.flags.pacing import PacingHistory, PacingHistoryError
 from vru_risk.flags.programmes import ProgrammeConfigError, Programmes, load_programmes
 from vru_risk.jobs.common import JobError, engine_options
+from vru_risk.jobs.lottery_gate import LotteryClearance, check_lotteries
 from vru_risk.models.registry import CHAMPION, Registry, RegistryError
 from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.models.risk_model import RiskModel
@@ -68,6 +72,9 @@ class FlagsResult:
     seconds: float
     programmes: Programmes
     unmatched_support: tuple[str, ...] = ()
+    #: the lotteries' clearance (None: no programme enables one) and the draws made this run
+    lottery: LotteryClearance | None = None
+    draws: int = 0
 
 
 def load_approved(settings: Settings, alias: str = CHAMPION) -> tuple[RiskModel, ModelRef]:
@@ -100,6 +107,17 @@ def run(settings: Settings, request: FlagsRequest) -> FlagsResult:
     try:
         programmes = load_programmes(request.programmes_path or settings.programmes_path)
     except ProgrammeConfigError as exc:
+        raise JobError(str(exc)) from None
+    record = LotteryRecord(settings.lottery_record_path)
+    clearance = check_lotteries(
+        programmes,
+        request.programmes_path or settings.programmes_path,
+        ReviewLog(settings.review_log_path),
+        record,
+    )
+    try:  # the days already drawn are replayed from the record, never drawn again
+        book = LotteryBook.of(record.draws() if clearance is not None else ())
+    except LotteryRecordError as exc:
         raise JobError(str(exc)) from None
     model, ref = load_approved(settings, request.alias)
     try:
@@ -136,7 +154,12 @@ def run(settings: Settings, request: FlagsRequest) -> FlagsResult:
         issued=issued,
         options=FlagOptions(valid_days=settings.flag_visible_days),
         pacing=pacing,
+        lottery=book,
     )
+    try:  # recorded before any flag is written: a winner's offer always has its draw
+        drawn = record.append(book.drawn)
+    except LotteryRecordError as exc:
+        raise JobError(str(exc)) from None
     write_flags(batch.flags, out)
     record_issued(settings.issued_dir, wanted, batch.flags)
     pacing.prune()
@@ -154,4 +177,6 @@ def run(settings: Settings, request: FlagsRequest) -> FlagsResult:
         out=out,
         seconds=time.perf_counter() - start,
         programmes=programmes,
+        lottery=clearance,
+        draws=drawn,
     )

@@ -15,6 +15,7 @@ from vru_risk.data.load import DataFolder
 from vru_risk.data.synthetic.rewrite import contract_table, read_table
 from vru_risk.data.synthetic.writer import atomic_folders, write_json
 from vru_risk.flags.ledger import write_flags
+from vru_risk.flags.lottery import draws_frame
 from vru_risk.simulation.consequence import interventions_with, prevented_by, without_prevented
 from vru_risk.simulation.service import ServiceRun, moments_after_prevented
 
@@ -67,7 +68,8 @@ def consequence(
 def write_record(
     record: Path, run: ServiceRun, prevented: pd.DataFrame, summary: dict[str, Any]
 ) -> None:
-    """The record folder: decisions, support, prevented involvements, flags, summary."""
+    """The record folder: decisions, support, prevented involvements, flags, summary, and the
+    programmes' lottery draws (``lottery.parquet``, winners and losers) when any drew."""
     with atomic_folders(record) as (tmp,):
         times: list[str | None] = [
             None if pd.isna(v) else pd.Timestamp(v).isoformat()
@@ -79,3 +81,5 @@ def write_record(
         write_flags(run.flags, tmp / FLAGS_FILE)
         prevented.to_parquet(tmp / "prevented.parquet", index=False)
         write_json(tmp / "summary.json", summary)
+        if run.draws:
+            draws_frame(run.draws).to_parquet(tmp / "lottery.parquet", index=False)

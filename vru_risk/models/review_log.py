@@ -4,7 +4,9 @@ Every decision about a model version (approve, reject, override, suspend, clear-
 line: its sequence number (1, 2, 3, ... with no gaps), the time, the version and its content
 hash, the action, the reviewer, the reason, the hash of the previous entry and its own hash
 (sha256 of its canonical JSON without the ``hash`` field). Editing, removing or reordering a
-line breaks the chain, and :meth:`ReviewLog.entries` refuses to read it.
+line breaks the chain, and :meth:`ReviewLog.entries` refuses to read it. An approval of a
+programmes file's fair lotteries (``approve-lottery``) is a line too: it carries the file's
+sha256 as ``programmes_hash`` and version :data:`NO_VERSION`.
 
 Loading a champion consults this log (:func:`service_status`): an MLflow alias set by hand,
 without a matching approval for the version's content hash, is refused.
@@ -30,13 +32,16 @@ from typing import Final, Literal
 
 from vru_risk.file_lock import exclusive_lock
 
-Action = Literal["approve", "reject", "override", "suspend", "clear-leakage"]
-ACTIONS: Final = ("approve", "reject", "override", "suspend", "clear-leakage")
+Action = Literal["approve", "reject", "override", "suspend", "clear-leakage", "approve-lottery"]
+ACTIONS: Final = ("approve", "reject", "override", "suspend", "clear-leakage", "approve-lottery")
+#: the version an entry about no model version carries (a lottery approval): registry versions
+#: start at 1, so it never matches a model's entries
+NO_VERSION: Final = 0
 GENESIS: Final = "0" * 64
 
 
 #: fields an entry holds only when they have a value (so older entries keep their hashes)
-OPTIONAL_FIELDS = ("reference_hash", "criteria_hash")
+OPTIONAL_FIELDS = ("reference_hash", "criteria_hash", "programmes_hash")
 
 
 class ReviewLogError(ValueError):
@@ -60,6 +65,8 @@ class ReviewEntry:
     #: existed, or an entry written before they were recorded)
     reference_hash: str | None = None
     criteria_hash: str | None = None
+    #: an ``approve-lottery`` entry's sha256 of the programmes file whose lotteries it approves
+    programmes_hash: str | None = None
 
     def body(self) -> dict[str, object]:
         data = asdict(self)
@@ -70,7 +77,9 @@ class ReviewEntry:
         return data
 
 
-def _digest(body: dict[str, object]) -> str:
+def canonical_digest(body: dict[str, object]) -> str:
+    """sha256 of ``body``'s canonical JSON (sorted keys, no spaces): an entry's hash in this log
+    and in the lottery record (:mod:`vru_risk.flags.lottery`)."""
     return hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
@@ -104,7 +113,7 @@ class ReviewLog:
                     f"{self.path} line {number} has sequence number {entry.seq}: entries are "
                     "missing or reordered; restore the log from backup"
                 )
-            if entry.previous_hash != previous or _digest(entry.body()) != entry.hash:
+            if entry.previous_hash != previous or canonical_digest(entry.body()) != entry.hash:
                 raise ReviewLogError(
                     f"{self.path} entry {number} does not match its hash chain: the log has "
                     "been edited; restore it from backup"
@@ -124,10 +133,15 @@ class ReviewLog:
         demo: bool = False,
         reference_hash: str | None = None,
         criteria_hash: str | None = None,
+        programmes_hash: str | None = None,
     ) -> ReviewEntry:
         """Append one decision (after verifying the chain so far) and return it."""
         if action not in ACTIONS:
             raise ReviewLogError(f"unknown review action {action!r}; one of {', '.join(ACTIONS)}")
+        if (action == "approve-lottery") != (programmes_hash is not None):
+            raise ReviewLogError(
+                "an approve-lottery entry, and only one, carries the programmes file's hash"
+            )
         if not reviewer.strip() or not reason.strip():
             raise ReviewLogError("a review needs a reviewer's name and a written reason")
         with self._locked():
@@ -143,9 +157,13 @@ class ReviewLog:
                 "demo": demo,
                 "previous_hash": existing[-1].hash if existing else GENESIS,
             }
-            optional = {"reference_hash": reference_hash, "criteria_hash": criteria_hash}
+            optional = {
+                "reference_hash": reference_hash,
+                "criteria_hash": criteria_hash,
+                "programmes_hash": programmes_hash,
+            }
             body.update({k: v for k, v in optional.items() if v is not None})
-            entry = ReviewEntry(**body, hash=_digest(body))  # type: ignore[arg-type]
+            entry = ReviewEntry(**body, hash=canonical_digest(body))  # type: ignore[arg-type]
             line = {k: v for k, v in asdict(entry).items() if v is not None or k not in optional}
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(line, sort_keys=True) + "\n")
@@ -153,6 +171,15 @@ class ReviewLog:
 
     def for_version(self, version: int) -> list[ReviewEntry]:
         return [e for e in self.entries() if e.version == version]
+
+
+def lottery_approval(entries: list[ReviewEntry], programmes_hash: str) -> ReviewEntry | None:
+    """The latest ``approve-lottery`` entry for the programmes file with sha256
+    ``programmes_hash`` (None: the panel never approved the lotteries of that file)."""
+    found = [
+        e for e in entries if e.action == "approve-lottery" and e.programmes_hash == programmes_hash
+    ]
+    return found[-1] if found else None
 
 
 @dataclass(frozen=True)

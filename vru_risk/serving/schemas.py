@@ -133,6 +133,10 @@ class ProgrammeOfferOut(_Out):
     status: Literal["offered", "already_supported"]
     rank: int | None = Field(description="rank within the programme's list (1 = first)")
     capacity: int = Field(description="places per capacity period")
+    lottery: bool = Field(
+        default=False,
+        description="the place was allocated by lottery among equally ranked young people",
+    )
 
 
 class ScoringModelOut(_Out):

@@ -35,6 +35,7 @@ from vru_risk.flags.allocate import (
 )
 from vru_risk.flags.explain import FlagOptions, explain_rows
 from vru_risk.flags.flag import Flag, ModelRef
+from vru_risk.flags.lottery import Draw
 from vru_risk.flags.programmes import Programme, Programmes
 from vru_risk.flags.score import score_moments
 from vru_risk.models.risk_model import RiskModel
@@ -48,7 +49,8 @@ SUPPORT_COLUMNS = ("person_id", "programme_id", "programme", "start_date", "end_
 @dataclass(frozen=True)
 class ServiceRun:
     """What the simulated service did: its flags, the decision on each offer (with the flag's
-    id, probability and percentile) and the support that started."""
+    id, probability and percentile), the support that started, and the lotteries drawn by
+    programmes that enable one (winners and losers, for the evaluation to compare)."""
 
     flags: list[Flag]
     decisions: pd.DataFrame
@@ -56,6 +58,7 @@ class ServiceRun:
     rules: tuple[DayRule, ...]
     moments: int
     months: tuple[str, ...] = field(default_factory=tuple)
+    draws: tuple[Draw, ...] = ()
 
 
 def intervention_name(programme: Programme) -> str:
@@ -176,6 +179,7 @@ def run_service(
         rules=tuple(rules),
         moments=total,
         months=tuple(labels),
+        draws=tuple(state.lottery.drawn),
     )
 
 
