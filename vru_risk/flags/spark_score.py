@@ -45,12 +45,12 @@ class _BatchScorer:
     """The function ``mapInPandas`` runs on each partition: the model is rebuilt from its texts
     once per partition (one thread), then every batch is scored by ``score_frame``."""
 
-    def __init__(self, broadcast: Any | None, texts: Mapping[str, str] | None) -> None:
+    def __init__(self, broadcast: Any, texts: Mapping[str, str] | None) -> None:
         self.broadcast = broadcast  # a Broadcast of the texts (classic Spark)
         self.texts = texts  # the texts themselves (Spark Connect has no broadcast)
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        texts = self.texts if self.broadcast is None else self.broadcast.value
+        texts: Mapping[str, str] = self.broadcast.value if self.texts is None else self.texts
         model = RiskModel.from_texts(texts, threads=1)
         for batch in batches:
             yield score_frame(model, batch)
@@ -90,7 +90,7 @@ def score_moments_spark(spark: SparkSession, moments: DataFrame, model: RiskMode
             broadcast.unpersist()
     scored = scored.sort_values(list(ROW_ORDER), kind="stable", ignore_index=True)
     for name, dtype in SCORE_COLUMNS.items():  # an empty collect has no rows to infer from
-        scored[name] = scored[name].astype(dtype)
+        scored[name] = scored[name].astype(np.dtype(dtype))
     return scored
 
 

@@ -271,9 +271,8 @@ class RiskModel:
     # --- persistence -----------------------------------------------------------------------
 
     def texts(self) -> dict[str, str]:
-        """The model as the texts of its saved files (keys of :data:`FILES`; no manifest): what
-        :meth:`save` writes and :meth:`from_texts` reads back, and what a Spark job ships to its
-        executors (plain strings, no pickled booster)."""
+        """The texts of the model's files (keyed as :data:`FILES`): what :meth:`save` writes, and
+        what a Spark job ships to its executors (no pickled booster)."""
         return {
             "booster": self.booster.model_to_string(),
             "calibration": json.dumps(self.calibrator.params(), sort_keys=True, indent=1),
@@ -293,8 +292,7 @@ class RiskModel:
         content_hash: str = "",
         origin: str = FILES["spec"],
     ) -> RiskModel:
-        """The model whose files' texts :meth:`texts` gave (the spec is validated again; raises
-        :class:`ModelFileError` naming ``origin`` for a refused spec)."""
+        """The model :meth:`texts` gave (raises :class:`ModelFileError` for a refused spec)."""
         try:
             spec = FeatureSpec.model_validate_json(texts["spec"])
         except ValidationError as exc:
