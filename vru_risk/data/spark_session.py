@@ -79,9 +79,6 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
             .config("spark.driver.memory", options.driver_memory)
             .config("spark.ui.enabled", str(options.ui).lower())
             .config("spark.ui.showConsoleProgress", "false")
-            # executors run this interpreter (mapInPandas unpickles this project's functions)
-            .config("spark.pyspark.python", sys.executable)
-            .config("spark.pyspark.driver.python", sys.executable)
         )
         if options.scratch_dir is not None:
             builder = builder.config("spark.local.dir", options.scratch_dir)
@@ -98,6 +95,12 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
             "Java 17 or newer on the PATH or in JAVA_HOME (`make java` installs Debian's "
             "headless JDK); for a cluster, check VRU_SPARK_MASTER"
         ) from e
+    if options.master.startswith("local"):
+        # local executors run this interpreter (mapInPandas unpickles this project's functions
+        # and needs this environment's pandas and LightGBM); pyspark would otherwise start
+        # PYSPARK_PYTHON or `python3` on the PATH. A cluster's executors use the interpreter
+        # its own PYSPARK_PYTHON names (docs/scale.md).
+        session.sparkContext.pythonExec = sys.executable
     return adopt_session(session)
 
 
@@ -109,10 +112,11 @@ def adopt_session(session: SparkSession) -> SparkSession:
     """
     for key, value in REQUIRED_CONF.items():
         session.conf.set(key, value)
-    if not _is_connect(session):
+    if not is_connect(session):
         session.sparkContext.setLogLevel("ERROR")
     return session
 
 
-def _is_connect(session: object) -> bool:
+def is_connect(session: object) -> bool:
+    """Whether ``session`` is a Spark Connect session (no SparkContext, no broadcast)."""
     return type(session).__module__.startswith("pyspark.sql.connect")

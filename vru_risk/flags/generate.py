@@ -48,12 +48,20 @@ def generate_flags(
     seed: int = 0,
     pacing: PacingHistory | None = None,
     lottery: LotteryBook | None = None,
+    scored: pd.DataFrame | None = None,
 ) -> FlagBatch:
     """Score every moment, match programmes within capacity, explain the flags (``pacing``,
     the paced programmes' history, is updated in place; so is ``lottery``, the draws recorded
-    before, with the draws made: :attr:`LotteryBook.drawn`)."""
+    before, with the draws made: :attr:`LotteryBook.drawn`).
+
+    ``scored``: the moments already scored elsewhere (the Spark engine,
+    :func:`~vru_risk.flags.spark_score.score_moments_on_spark`), what ``score_moments`` gives:
+    one row per row of ``moments.frame``, in its order (checked)."""
     opts = options or FlagOptions()
-    scored = score_moments(model, moments)
+    if scored is None:
+        scored = score_moments(model, moments)
+    else:
+        _check_aligned(scored, moments)
     rules: list[DayRule] = []
     offers = allocate(
         scored,
@@ -72,3 +80,17 @@ def generate_flags(
     )
     flags.sort(key=lambda f: (f.as_of, -f.probability, f.person_id))
     return FlagBatch(flags=flags, moments=len(scored), scored=scored, rules=tuple(rules))
+
+
+def _check_aligned(scored: pd.DataFrame, moments: Moments) -> None:
+    """Raise ``ValueError`` unless ``scored`` lists the moments of ``moments.frame`` in order."""
+    frame = moments.frame
+    same = len(scored) == len(frame) and all(
+        scored[c].astype(str).tolist() == frame[c].astype(str).tolist()
+        for c in ("person_id", "as_of")
+    )
+    if not same:
+        raise ValueError(
+            f"the {len(scored)} scored moments are not the {len(frame)} moments to flag, in "
+            "their order; score these moments (score_moments) and flag them again"
+        )

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,11 @@ import pandas as pd
 from vru_risk.features.moments import Moments
 from vru_risk.flags.flag import Trigger
 from vru_risk.models.risk_model import FrameMismatchError, ModelInputs, RiskModel
+
+#: the moments' columns :func:`score_moments` returns, before its :data:`SCORE_COLUMNS`
+SCORED_ID_COLUMNS: Final = ("person_id", "as_of", "trigger_kinds", "age_completed", "school_id")
+#: the columns scoring adds, with their dtypes
+SCORE_COLUMNS: Final = {"probability": "float64", "percentile": "float64", "unseen_pattern": "bool"}
 
 
 def score_moments(model: RiskModel, moments: Moments) -> pd.DataFrame:
@@ -31,13 +37,23 @@ def score_moments(model: RiskModel, moments: Moments) -> pd.DataFrame:
     model's reference distribution) and ``unseen_pattern`` (the source pattern never occurred
     in training), in the order of ``moments.frame``.
     """
-    frame = moments.frame
-    x = moments.features(model.spec)
-    out = frame[["person_id", "as_of", "trigger_kinds", "age_completed", "school_id"]].copy()
+    return score_frame(model, moments.frame)
+
+
+def score_frame(model: RiskModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`score_moments` of some rows of a moments frame (:data:`SCORED_ID_COLUMNS`,
+    ``sources_unavailable`` and the model's features): the one home of what a score is, which
+    the Spark engine (:mod:`~vru_risk.flags.spark_score`) runs on each batch of rows.
+
+    Every figure of a row depends on that row alone (the percentile is placed in the model's
+    stored reference distribution, never among the rows scored with it), so scoring in batches
+    gives the figures of scoring at once.
+    """
+    x = _feature_frame(frame, model.spec.names)
+    out = frame[list(SCORED_ID_COLUMNS)].copy()
     if len(frame) == 0:
-        out["probability"] = pd.Series(dtype="float64")
-        out["percentile"] = pd.Series(dtype="float64")
-        out["unseen_pattern"] = pd.Series(dtype="bool")
+        for name, dtype in SCORE_COLUMNS.items():
+            out[name] = pd.Series(dtype=dtype)
         return out
     inputs = model.inputs(x)
     probability = model.predict(inputs)

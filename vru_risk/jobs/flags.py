@@ -9,6 +9,13 @@ ledger. The day's moments are also materialised under ``VRU_HOME/flags/moments-<
 that the server can explain any of them on demand without scanning raw tables. A programmes
 file that enables a fair lottery is used only when it passes :mod:`vru_risk.jobs.lottery_gate`;
 the day's draws are appended to the lottery record before the flags are written.
+
+The engine (``FlagsRequest.engine``): ``duckdb`` scores in this process; ``spark`` scores on a
+Spark session (:mod:`vru_risk.flags.spark_score`). For now, ``spark`` scores a Spark DataFrame
+made from the moments the DuckDB path built here: the moments themselves are not yet built on
+Spark (that is the Spark feature build's part, to be connected at integration, when
+``build_moments`` gives a Spark DataFrame). Allocation and explaining run on the driver either
+way, and the flags are the same.
 """
 
 from __future__ import annotations
@@ -17,13 +24,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from pydantic import ValidationError
 
 from vru_risk.data.load import InvalidDataError, open_folder
 from vru_risk.features.catalog import CatalogError
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.moments import MomentsError, build_moments, save_moments
+from vru_risk.features.moments import Moments, MomentsError, build_moments, save_moments
 from vru_risk.flags.explain import FlagOptions
 from vru_risk.flags.flag import ModelRef
 from vru_risk.flags.generate import FlagBatch, generate_flags
@@ -45,6 +53,13 @@ from vru_risk.models.review_log import ReviewLog, ReviewLogError
 from vru_risk.models.risk_model import RiskModel
 from vru_risk.settings import Settings
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import SparkSession
+
+#: the engines that can score the moments
+ENGINES: Final = ("duckdb", "spark")
+
 
 @dataclass(frozen=True)
 class FlagsRequest:
@@ -58,6 +73,8 @@ class FlagsRequest:
     alias: str = CHAMPION
     programmes_path: Path | None = None
     issued_paths: list[Path] = field(default_factory=list)
+    #: where the moments are scored (:data:`ENGINES`; see the module docstring)
+    engine: str = "duckdb"
 
 
 @dataclass(frozen=True)
@@ -93,11 +110,18 @@ def load_approved(settings: Settings, alias: str = CHAMPION) -> tuple[RiskModel,
     )
 
 
-def run(settings: Settings, request: FlagsRequest) -> FlagsResult:
+def run(
+    settings: Settings, request: FlagsRequest, *, spark: SparkSession | None = None
+) -> FlagsResult:
     """The daily job: flags of the approved model for the request's days, written to
-    ``request.out`` and recorded in the ledger, the moments materialised."""
+    ``request.out`` and recorded in the ledger, the moments materialised.
+
+    With ``request.engine == "spark"``, the moments are scored on ``spark`` (a local session
+    with the default :class:`~vru_risk.data.spark_session.SparkOptions` when None)."""
     start = time.perf_counter()
     data_dir, day, out = request.data_dir, request.day, request.out
+    if request.engine not in ENGINES:
+        raise JobError(f"unknown engine {request.engine!r}: use one of {', '.join(ENGINES)}")
     if out.suffix.lower() != ".jsonl":
         raise JobError(f"--out {out} must end in .jsonl (one flag per line)")
     if out.resolve().is_relative_to(data_dir.resolve()):
@@ -155,6 +179,7 @@ def run(settings: Settings, request: FlagsRequest) -> FlagsResult:
         options=FlagOptions(valid_days=settings.flag_visible_days),
         pacing=pacing,
         lottery=book,
+        scored=_scored_on_spark(model, moments, spark) if request.engine == "spark" else None,
     )
     try:  # recorded before any flag is written: a winner's offer always has its draw
         drawn = record.append(book.drawn)
@@ -180,3 +205,17 @@ def run(settings: Settings, request: FlagsRequest) -> FlagsResult:
         lottery=clearance,
         draws=drawn,
     )
+
+
+def _scored_on_spark(
+    model: RiskModel, moments: Moments, spark: SparkSession | None
+) -> pd.DataFrame:
+    """The moments built here, scored on Spark (see the module docstring)."""
+    from vru_risk.data.spark_session import SparkOptions, SparkUnavailableError, spark_session
+    from vru_risk.flags.spark_score import score_moments_on_spark
+
+    try:
+        session = spark if spark is not None else spark_session(SparkOptions())
+    except SparkUnavailableError as exc:
+        raise JobError(str(exc)) from None
+    return score_moments_on_spark(session, moments, model)

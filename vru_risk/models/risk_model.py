@@ -270,13 +270,10 @@ class RiskModel:
 
     # --- persistence -----------------------------------------------------------------------
 
-    def save(self, directory: Path) -> str:
-        """Write the model's files into ``directory`` (created; must be empty); return the
-        content hash."""
-        directory.mkdir(parents=True, exist_ok=True)
-        if any(directory.iterdir()):
-            raise FileExistsError(f"{directory} is not empty; save a RiskModel to a new folder")
-        texts = {
+    def texts(self) -> dict[str, str]:
+        """The texts of the model's files (keyed as :data:`FILES`): what :meth:`save` writes, and
+        what a Spark job ships to its executors (no pickled booster)."""
+        return {
             "booster": self.booster.model_to_string(),
             "calibration": json.dumps(self.calibrator.params(), sort_keys=True, indent=1),
             "spec": self.spec.canonical_json(),
@@ -285,6 +282,43 @@ class RiskModel:
             "medians": json.dumps(self.feature_medians, sort_keys=True, indent=1),
             "info": json.dumps(self.info, sort_keys=True, indent=1),
         }
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: Mapping[str, str],
+        *,
+        threads: int = 1,
+        content_hash: str = "",
+        origin: str = FILES["spec"],
+    ) -> RiskModel:
+        """The model :meth:`texts` gave (raises :class:`ModelFileError` for a refused spec)."""
+        try:
+            spec = FeatureSpec.model_validate_json(texts["spec"])
+        except ValidationError as exc:
+            raise ModelFileError(f"{origin}: the feature spec is refused: {exc}") from None
+        return cls(
+            spec=spec,
+            booster=lgb.Booster(model_str=texts["booster"]),
+            calibrator=calibrator_from(json.loads(texts["calibration"])),
+            reference_scores=np.asarray(json.loads(texts["reference"]), dtype="float64"),
+            source_patterns={str(k): int(v) for k, v in json.loads(texts["patterns"]).items()},
+            feature_medians={
+                str(k): None if v is None else float(v)
+                for k, v in json.loads(texts["medians"]).items()
+            },
+            info={str(k): str(v) for k, v in json.loads(texts["info"]).items()},
+            threads=threads,
+            content_hash=content_hash,
+        )
+
+    def save(self, directory: Path) -> str:
+        """Write the model's files into ``directory`` (created; must be empty); return the
+        content hash."""
+        directory.mkdir(parents=True, exist_ok=True)
+        if any(directory.iterdir()):
+            raise FileExistsError(f"{directory} is not empty; save a RiskModel to a new folder")
+        texts = self.texts()
         for key, text in texts.items():
             (directory / FILES[key]).write_text(text, encoding="utf-8")
         files = {FILES[k]: _sha256(directory / FILES[k]) for k in texts}
@@ -321,29 +355,12 @@ class RiskModel:
                     f"{MANIFEST}); load the registered version again"
                 )
 
-        def read(key: str) -> str:
-            return (directory / FILES[key]).read_text(encoding="utf-8")
-
-        try:
-            spec = FeatureSpec.model_validate_json(read("spec"))
-        except ValidationError as exc:
-            raise ModelFileError(
-                f"{directory / FILES['spec']}: the feature spec is refused: {exc}"
-            ) from None
-        info = {str(k): str(v) for k, v in json.loads(read("info")).items()}
-        return cls(
-            spec=spec,
-            booster=lgb.Booster(model_str=read("booster")),
-            calibrator=calibrator_from(json.loads(read("calibration"))),
-            reference_scores=np.asarray(json.loads(read("reference")), dtype="float64"),
-            source_patterns={str(k): int(v) for k, v in json.loads(read("patterns")).items()},
-            feature_medians={
-                str(k): None if v is None else float(v)
-                for k, v in json.loads(read("medians")).items()
-            },
-            info=info,
+        texts = {key: (directory / name).read_text(encoding="utf-8") for key, name in FILES.items()}
+        return cls.from_texts(
+            texts,
             threads=threads,
             content_hash=content_hash(files),
+            origin=str(directory / FILES["spec"]),
         )
 
 
