@@ -46,6 +46,7 @@ PARTS: Final = (
     ("train", "command", "vru_risk.cli.train", "train"),
     ("audit", "command", "vru_risk.cli.audit", "audit"),
     ("audit-scores", "command", "vru_risk.cli.audit_scores", "audit_scores"),
+    ("evaluate", "command", "vru_risk.cli.evaluate", "evaluate"),
     ("serve", "command", "vru_risk.cli.serve", "serve"),
 )
 #: groups that show their help when called without a sub-command

@@ -124,6 +124,9 @@ class Programme(BaseModel):
     contact: Guidance = None
     consent: Guidance = None
     safeguarding: Guidance = None
+    #: what one period of the programme costs (any currency, as the VRU budgets it): the
+    #: evaluation's reach table shows the cost per young person who started support
+    cost_per_period: Annotated[float, Field(ge=0.0)] | None = None
     #: the fair lottery among equally ranked moments at the cut (off by default)
     lottery: LotteryConfig = Field(default_factory=LotteryConfig)
 

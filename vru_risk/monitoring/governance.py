@@ -64,6 +64,39 @@ PUBLICATION_FIELDS: Final = {
 _Text = Annotated[str, Field(max_length=500)]
 
 
+#: the questions a VRU answers, in its governance file, before a programme runs a fair lottery
+#: and whenever its evaluation is reported (docs/evaluation.md): key -> the question in words
+EVALUATION_QUESTIONS: Final = {
+    "analysis_plan_link": "Where is the analysis plan registered before the lottery started?",
+    "lawful_basis_follow_up": (
+        "What is the lawful basis for following up the outcomes of young people who were not "
+        "offered a place?"
+    ),
+    "informing_families": (
+        "How are young people and families told that the last places are allocated by lottery "
+        "among equally ranked young people, and what does a family who asks get told?"
+    ),
+    "stopping_rule": (
+        "Who decides to stop the lottery early (evidence of harm, or of help past the "
+        "pre-registered boundary), and how quickly?"
+    ),
+}
+
+
+class EvaluationAnswers(BaseModel):
+    """The VRU's answers to :data:`EVALUATION_QUESTIONS` (free text; empty = not yet answered)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    analysis_plan_link: _Text = ""
+    lawful_basis_follow_up: Annotated[str, Field(max_length=2000)] = ""
+    informing_families: Annotated[str, Field(max_length=2000)] = ""
+    stopping_rule: Annotated[str, Field(max_length=2000)] = ""
+
+    def unanswered(self) -> tuple[str, ...]:
+        return tuple(k for k in EVALUATION_QUESTIONS if not str(getattr(self, k)).strip())
+
+
 class Governance(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -74,6 +107,7 @@ class Governance(BaseModel):
     dpia_link: _Text = ""
     equality_impact_assessment_link: _Text = ""
     appeals_route: Annotated[str, Field(max_length=2000)] = ""
+    evaluation: EvaluationAnswers = Field(default_factory=EvaluationAnswers)
 
     def publication_fields(self) -> dict[str, str]:
         """The transparency record's fields only people can fill (key -> value, stripped)."""

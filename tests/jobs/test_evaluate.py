@@ -1,0 +1,197 @@
+"""``vru evaluate`` on a simulated service of the session's county (issue 20): a smoke run whose
+report counts reach as a hand count of the service's database does, withholds small cells,
+names no young person, says "no evidence either way yet" with the months needed where numbers
+are small, and refuses bad requests with exit 2 and nothing written.
+
+The package's trained version is put in service from its training end to 2025-05-31 with the
+default simulated practitioners (as the monitoring traps do); the county's extract is dated
+2026-08-31, so the service's months have matured by then (365 days plus the label lag).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import RunVru
+from vru_risk.cli.common import state
+from vru_risk.jobs.evaluate_data import not_matured
+from vru_risk.jobs.simulate import SimulateRequest, SimulateResult, simulate_service
+from vru_risk.monitoring.outcomes import maturity
+from vru_risk.settings import Settings
+from vru_risk.simulation.config import ServiceConfig
+
+SERVICE_END = date(2025, 5, 31)
+
+
+@pytest.fixture(scope="module")
+def service(
+    monitored: tuple[Settings, int], county: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Settings, SimulateResult]:
+    settings, version = monitored
+    root = tmp_path_factory.mktemp("evaluated")
+    own = settings.model_copy(update={"database_url": f"sqlite:///{root / 'app.db'}"})
+    request = SimulateRequest(
+        data_dir=county / "data",
+        truth_dir=county / "truth",
+        out=root / "data",
+        version=version,
+        end=SERVICE_END,
+        config=ServiceConfig(),
+    )
+    return own, simulate_service(own, request)
+
+
+@pytest.fixture
+def evaluate(
+    vru: RunVru,
+    in_home: Settings,
+    service: tuple[Settings, SimulateResult],
+    monkeypatch: pytest.MonkeyPatch,
+) -> RunVru:
+    """``vru evaluate`` with the service's database."""
+    settings, _ = service
+    assert settings.database_url is not None
+    monkeypatch.setenv("VRU_DATABASE_URL", settings.database_url)
+    state.settings = None
+
+    def run(*args: str | Path) -> object:
+        return vru("evaluate", *args)
+
+    return run  # type: ignore[return-value]
+
+
+def evaluation_files(home: Path) -> list[Path]:
+    return sorted((home / "evaluation").rglob("report.*")) if (home / "evaluation").exists() else []
+
+
+def test_the_smoke_run_reports_reach_and_effects_in_aggregates_only(
+    evaluate: RunVru, in_home: Settings, service: tuple[Settings, SimulateResult], county: Path
+) -> None:
+    result = service[1]
+    run = evaluate("--version", str(result.version), "--data", result.out, "--to", str(SERVICE_END))
+    assert run.code == 0, run.output
+    [json_path] = [p for p in evaluation_files(in_home.home) if p.suffix == ".json"]
+    report = json.loads(json_path.read_text(encoding="utf-8"))
+    html = json_path.with_suffix(".html").read_text(encoding="utf-8")
+    # every programme judged by every design, each with one of the allowed statements
+    assert {e["programme_id"] for e in report["effects"]} == {
+        "jump_start",
+        "early_intervention",
+        "school_inclusion",
+        "admit_ae",
+    }
+    for e in report["effects"]:
+        assert [d["design"] for d in e["designs"]] == [
+            "lottery",
+            "arrival",
+            "discontinuity",
+            "matched",
+        ]
+        for d in e["designs"]:
+            assert d["verdict"]["kind"] in {
+                "helps",
+                "consistent with helping",
+                "no evidence either way yet",
+                "evidence of harm",
+            }
+            assert d["verdict"]["kind"] != "helps", "no lottery ran: nothing may say helps"
+    # no young person: no identifier of the county appears anywhere in either file
+    people = pd.read_parquet(county / "data" / "people.parquet", columns=["person_id"])
+    ids = set(people["person_id"].astype(str))
+    text = json_path.read_text(encoding="utf-8") + html
+    assert not [i for i in list(ids)[:2000] if f'"{i}"' in text or f">{i}<" in text]
+    assert "young person" in html and "withheld" in html
+
+
+def test_reach_equals_a_hand_count_of_the_database(
+    evaluate: RunVru, in_home: Settings, service: tuple[Settings, SimulateResult]
+) -> None:
+    result = service[1]
+    run = evaluate("--version", str(result.version), "--data", result.out, "--to", str(SERVICE_END))
+    assert run.code == 0, run.output
+    [json_path] = [p for p in evaluation_files(in_home.home) if p.suffix == ".json"]
+    report = json.loads(json_path.read_text(encoding="utf-8"))
+    start = date.fromisoformat(report["period"]["from"])
+    decisions = pd.read_parquet(result.record_dir / "decisions.parquet")
+    offered = decisions.loc[
+        (pd.to_datetime(decisions["as_of"]).dt.date >= start)
+        & (pd.to_datetime(decisions["as_of"]).dt.date <= SERVICE_END)
+    ]
+    month = pd.to_datetime(offered["as_of"]).dt.strftime("%Y-%m-01")
+    hand = offered.assign(month=month).groupby(["programme", "month"])["person_id"].nunique()
+    rows = {(r["programme_id"], r["period"]): r for r in report["reach"]["programme"]}
+    checked = 0
+    for (programme, period), n in hand.items():
+        row = rows[(programme, period)]
+        if row["offered"] is None:  # withheld: fewer than the minimum, or to protect another
+            assert n < report["min_people"] or "offered" in row["suppressed"]
+            continue
+        assert row["offered"] == n, (programme, period)
+        checked += 1
+    assert checked >= 5
+
+
+def test_small_numbers_say_no_evidence_yet_with_the_months_needed(
+    evaluate: RunVru, in_home: Settings, service: tuple[Settings, SimulateResult]
+) -> None:
+    result = service[1]
+    run = evaluate(
+        "--version",
+        str(result.version),
+        "--data",
+        result.out,
+        "--to",
+        str(SERVICE_END),
+        "--programme",
+        "school_inclusion",
+    )
+    assert run.code == 0, run.output
+    [json_path] = [p for p in evaluation_files(in_home.home) if p.suffix == ".json"]
+    report = json.loads(json_path.read_text(encoding="utf-8"))
+    [effect] = report["effects"]
+    headlines = [d["verdict"]["headline"] for d in effect["designs"]]
+    assert any(
+        h.startswith("no evidence either way yet") and "more months at current numbers" in h
+        for h in headlines
+    ), headlines
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--programme", "knitting_club"), "unknown programme 'knitting_club'"),
+        (("--from", "2025-05-01", "--to", "2025-03-01"), "is after --to"),
+        (("--to", "2031-01-01"), "after the data's extract date"),
+        (("--from", "2019-01-01", "--to", "2019-12-31"), "ends before the version was in service"),
+        (("--to", "2202-01-01"), "after the data's extract date"),
+        (("--effect", "0"), "is not a risk difference"),
+    ],
+)
+def test_bad_requests_exit_2_and_write_nothing(
+    evaluate: RunVru,
+    in_home: Settings,
+    service: tuple[Settings, SimulateResult],
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    result = service[1]
+    run = evaluate("--version", str(result.version), "--data", result.out, *args)
+    assert run.code == 2, run.output
+    assert message in run.output
+    assert "Traceback" not in run.output
+    assert evaluation_files(in_home.home) == []
+
+
+def test_no_matured_outcomes_says_when_they_will_be() -> None:
+    """A period none of whose months has matured: the refusal names the day the first month
+    matures (its last day plus the horizon plus the longest reporting lag)."""
+    pending = maturity(["2025-05", "2025-06"], date(2025, 7, 10), horizon_days=365, lag_days=31)
+    assert pending.matured == ()
+    error = not_matured(date(2025, 5, 1), date(2025, 6, 30), pending)
+    assert "no outcomes have matured yet for 2025-05-01 to 2025-06-30" in str(error)
+    assert "the first month (2025-05) matures on 2026-07-01" in str(error)  # 05-31 + 396 days
