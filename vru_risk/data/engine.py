@@ -68,6 +68,15 @@ EngineName = Literal["duckdb", "spark"]
 ENGINES: tuple[EngineName, ...] = ("duckdb", "spark")
 
 
+def engine_name(text: str, option: str) -> EngineName:
+    """``text`` as an engine's name (any case); a :class:`ValueError` naming ``option`` and the
+    engines otherwise."""
+    for name in ENGINES:
+        if text.strip().lower() == name:
+            return name
+    raise ValueError(f"{option} {text!r}: choose one of {', '.join(ENGINES)}")
+
+
 class Engine(Protocol):
     """What the loader and the feature build need of an engine (DuckDB SQL in)."""
 
@@ -222,9 +231,12 @@ class SparkEngine:
             query = tree.expression.sql("duckdb")
             frame = self._frame(query, what)
             old = self._persisted.pop(name, None)
+            # a typed source (a view) is read by many statements: persisted on first use; a
+            # table is materialised now, as DuckDB's is
+            frame = frame.persist()
             if tree.kind == "TABLE":
-                frame = frame.persist()
-                self._persisted[name] = frame
+                frame.count()
+            self._persisted[name] = frame
             frame.createOrReplaceTempView(name)
             self._views.add(name)
             if old is not None:
@@ -241,7 +253,8 @@ class SparkEngine:
 
     def to_pandas(self, sql: str, what: str) -> pd.DataFrame:
         arrow = self._arrow(self._frame(sql, what))
-        return duckdb.from_arrow(arrow).df()
+        frame: pd.DataFrame = duckdb.from_arrow(arrow).df()
+        return frame
 
     def columns(self, relation: str) -> dict[str, str]:
         frame = self.session.sql(f"SELECT * FROM {relation}")
@@ -278,11 +291,14 @@ class SparkEngine:
         import pyarrow.parquet as pq
 
         arrow = self._arrow(self.session.table(relation))
-        arrow = arrow.replace_schema_metadata(dict(metadata))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _temp_path(path)
         try:
-            pq.write_table(arrow, tmp, compression="zstd", store_schema=False)
+            # the file's key-value metadata exactly as DuckDB's COPY writes it: these keys and
+            # no ARROW:schema
+            with pq.ParquetWriter(tmp, arrow.schema, compression="zstd", store_schema=False) as w:
+                w.write_table(arrow)
+                w.add_key_value_metadata({k.decode(): v for k, v in metadata.items()})
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)
