@@ -47,7 +47,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import duckdb
 import pandas as pd
@@ -143,13 +143,6 @@ class DuckDBEngine:
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)
-
-
-def as_engine(con: duckdb.DuckDBPyConnection | Engine) -> Engine:
-    """``con`` itself when it is an engine; a DuckDB connection wrapped in :class:`DuckDBEngine`."""
-    if isinstance(con, duckdb.DuckDBPyConnection):
-        return DuckDBEngine(con)
-    return con
 
 
 #: Spark's simple type names (``DataType.simpleString``) as DuckDB names the same type
@@ -310,6 +303,14 @@ class SparkEngine:
         for name in self._views:
             self.session.catalog.dropTempView(name)
         self._views.clear()
+
+
+def as_engine(con: duckdb.DuckDBPyConnection | Engine) -> Engine:
+    """``con`` itself when it is an engine; a DuckDB connection (or anything that stands for
+    one) wrapped in :class:`DuckDBEngine`."""
+    if isinstance(con, DuckDBEngine | SparkEngine):
+        return con
+    return DuckDBEngine(cast(duckdb.DuckDBPyConnection, con))
 
 
 def spark_engine(options: SparkOptions, *, record: bool = False) -> SparkEngine:
