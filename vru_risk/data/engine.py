@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 import duckdb
 import pandas as pd
 import sqlglot
+from pandas.errors import Pandas4Warning
 from sqlglot import exp
 
 from vru_risk.data.portable import check_portable, execute_portable
@@ -178,9 +179,11 @@ def quiet_pandas_warnings() -> Iterator[None]:
     shown them."""
     with warnings.catch_warnings():
         warnings.filterwarnings(
-            "ignore", "PySpark does not yet fully support pandas", FutureWarning
+            "ignore", "PySpark does not yet fully support pandas", FutureWarning, module="pyspark"
         )
-        warnings.filterwarnings("ignore", ".*copy.*", module="pyspark")
+        warnings.filterwarnings(
+            "ignore", "The copy keyword is deprecated", Pandas4Warning, module="pyspark"
+        )
         yield
 
 
@@ -317,4 +320,6 @@ def spark_engine(options: SparkOptions, *, record: bool = False) -> SparkEngine:
     """A :class:`SparkEngine` on the session ``options`` make (or the running one)."""
     from vru_risk.data.spark_session import spark_session
 
-    return SparkEngine(spark_session(options), record=record)
+    with quiet_pandas_warnings():  # starting a session checks pandas' version too
+        session = spark_session(options)
+    return SparkEngine(session, record=record)
