@@ -98,6 +98,11 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
             "Java 17 or newer on the PATH or in JAVA_HOME (`make java` installs Debian's "
             "headless JDK); for a cluster, check VRU_SPARK_MASTER"
         ) from e
+    if options.master.startswith("local"):
+        # PySpark starts Python workers with its context's pythonExec, read from PYSPARK_PYTHON
+        # (else `python3`), not from spark.pyspark.python: without this, mapInPandas in local
+        # mode runs the system's Python, which lacks this project's packages (and pyarrow)
+        session.sparkContext.pythonExec = sys.executable
     return adopt_session(session)
 
 
