@@ -41,6 +41,7 @@ Example
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import warnings
@@ -264,7 +265,7 @@ class SparkEngine:
         if text.lower().endswith(".csv"):
             from pyspark.sql.types import StringType, StructField, StructType
 
-            header = csv_header(Path(text))
+            header = self._csv_header(text)
             schema = StructType([StructField(h, StringType(), True) for h in header])
             frame = reader.csv(
                 text,
@@ -282,6 +283,15 @@ class SparkEngine:
         frame.createOrReplaceTempView(name)
         self._views.add(name)
         return name
+
+    def _csv_header(self, text: str) -> list[str]:
+        """The column names of a CSV file: a local file's as the validator reads them, a remote
+        one's (any URI Spark reads) from its first line."""
+        if "://" not in text or text.startswith("file://"):
+            return list(csv_header(Path(text.removeprefix("file://"))))
+        first = self.session.read.text(text).first()
+        line = str(first[0]).removeprefix("\ufeff") if first is not None else ""
+        return next(csv.reader([line]))
 
     def write_parquet(self, relation: str, path: Path, metadata: Mapping[bytes, str]) -> None:
         import pyarrow.parquet as pq
