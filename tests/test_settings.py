@@ -40,6 +40,19 @@ def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "VRU_DUCKDB_MEMORY_LIMIT" in str(info.value)
 
 
+def test_engine_and_spark_master_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings()
+    assert (s.engine, s.spark_master) == ("duckdb", "local[2]")
+    monkeypatch.setenv("VRU_ENGINE", "spark")
+    monkeypatch.setenv("VRU_SPARK_MASTER", "spark://head:7077")
+    s = load_settings()
+    assert (s.engine, s.spark_master) == ("spark", "spark://head:7077")
+    monkeypatch.setenv("VRU_ENGINE", "postgres")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert "VRU_ENGINE" in str(info.value) and "'duckdb' or 'spark'" in str(info.value)
+
+
 def test_settings_are_frozen() -> None:
     s = Settings()
     with pytest.raises(ValueError, match="frozen"):

@@ -17,7 +17,7 @@ Example
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,6 +79,20 @@ class Settings(BaseSettings):
     duckdb_memory_limit: Annotated[
         str, Field(description="Memory DuckDB may use before spilling to disk, e.g. '2GB'")
     ] = "2GB"
+    engine: Annotated[
+        Literal["duckdb", "spark"],
+        Field(
+            description="Engine of `vru features build` (VRU_ENGINE): duckdb (embedded, the "
+            "default) or spark (the same SQL transpiled; needs pyspark and Java 17+)"
+        ),
+    ] = "duckdb"
+    spark_master: Annotated[
+        str,
+        Field(
+            description="Spark master of the spark engine (VRU_SPARK_MASTER): local[N], "
+            "spark://host:7077, yarn, k8s://... or Spark Connect sc://..."
+        ),
+    ] = "local[2]"
     audit_key: Annotated[
         SecretStr | None,
         Field(

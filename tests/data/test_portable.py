@@ -43,6 +43,11 @@ REFUSED = [
     ("float_sum", "SELECT sum(CAST(x AS DOUBLE)) AS m FROM t", "SUM(CAST(x AS DOUBLE))"),
     ("float_sum", "SELECT avg(x * 0.5) AS m FROM t", "AVG(x * 0.5)"),
     ("float_sum", "SELECT sum(a / nullif(b, 0)) AS m FROM t", "SUM(a / NULLIF(b, 0))"),
+    ("day_of_week", "SELECT isodow(d) AS m FROM t", "ISODOW(d)"),
+    ("day_of_week", "SELECT dayofweek(d) AS m FROM t", "DAYOFWEEK(d)"),
+    ("day_of_week", "SELECT extract(dow FROM d) AS m FROM t", "EXTRACT(DAYOFWEEK FROM d)"),
+    ("day_of_week", "SELECT date_part('isodow', d) AS m FROM t", "DATE_PART('isodow', d)"),
+    ("day_of_week", "SELECT weekday(d) AS m FROM t", "WEEKDAY(d)"),
     ("unparsable", "SELECT FROM WHERE (", None),
 ]
 
@@ -64,6 +69,8 @@ ACCEPTED = [
     "SELECT a / CASE WHEN b = 0 THEN NULL ELSE b END AS m FROM t",
     "SELECT sum(n) AS m, avg(CASE WHEN y THEN 1 ELSE 0 END) AS r FROM t",
     "SELECT CAST(sum(n) AS DOUBLE) / nullif(count(*), 0) AS m FROM t",
+    "SELECT date_diff('day', DATE '0001-01-01', d) % 7 >= 5 AS m, hour(d) AS h FROM t",
+    "SELECT extract(year FROM d) AS m, date_part('month', d) AS h FROM t",
 ]
 
 
@@ -107,6 +114,12 @@ def test_the_refused_forms_answer_as_the_docs_say_on_duckdb() -> None:
         "FROM (VALUES ('police_contact'), ('ae_visit'), ('police_contact')) v(k)"
     ).fetchone()
     assert same == (True, "DATE")
+    # the portable day of the week: 0 on a Monday (4 March 2024) to 6 on a Sunday, as isodow - 1
+    weekdays = con.execute(
+        "SELECT list(date_diff('day', DATE '0001-01-01', d) % 7 = isodow(d) - 1) "
+        "FROM (SELECT unnest(range(DATE '1900-01-01', DATE '2100-01-01', INTERVAL 1 DAY)) d)"
+    ).fetchone()
+    assert weekdays is not None and all(weekdays[0]) and len(weekdays[0]) > 73_000
 
 
 def test_every_statement_of_several_is_checked_and_a_finding_says_where() -> None:

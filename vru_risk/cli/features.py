@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vru_risk.cli.common import console, parse_date, progress_bar, state
+from vru_risk.cli.common import UserError, console, parse_date, progress_bar, state
 from vru_risk.cli.printing import print_build
 
 app = typer.Typer(help="Features: the catalog and the as-of feature table.", no_args_is_help=True)
@@ -67,10 +67,24 @@ def build(
     extract_date: Annotated[
         str | None, typer.Option("--extract-date", help="Override the extract date")
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="duckdb or spark (default VRU_ENGINE, else duckdb); spark runs on "
+            "VRU_SPARK_MASTER (default local[2]) and writes the same table",
+            case_sensitive=False,
+        ),
+    ] = None,
 ) -> None:
     """Build one row per (person_id, as_of) with features, the triggers, and label_* columns."""
+    from vru_risk.data.engine import engine_name
     from vru_risk.jobs.features import build_table
 
+    try:
+        chosen = None if engine is None else engine_name(engine, "--engine")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     dates = [d for d in (parse_date(x, "--as-of") for x in as_of or []) if d is not None]
     use_triggers = triggers if triggers is not None else not dates
     day = parse_date(extract_date, "--extract-date")
@@ -86,5 +100,6 @@ def build(
             truth=truth,
             extract_date=day,
             progress=progress,
+            engine=chosen,
         )
     print_build(summary)

@@ -379,7 +379,10 @@ DERIVED_COLUMNS: Final[dict[str, dict[str, DerivedColumn]]] = {
     "ae_visits": {
         "night_or_weekend": DerivedColumn(
             kind=Kind.BOOL,
-            sql="(hour(arrival) >= 22 OR hour(arrival) < 6 OR isodow(arrival) >= 6)",
+            # days since Monday 1 January of the year 1, modulo 7: 5 and 6 are Saturday and
+            # Sunday (isodow would transpile to Spark wrongly: vru_risk.data.portable)
+            sql="(hour(arrival) >= 22 OR hour(arrival) < 6 "
+            "OR date_diff('day', DATE '0001-01-01', CAST(arrival AS DATE)) % 7 >= 5)",
             doc="arrived between 22:00 and 06:00, or on a Saturday or Sunday",
         )
     },

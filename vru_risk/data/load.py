@@ -1,4 +1,4 @@
-"""Open a *validated* data folder in DuckDB as typed relations with knowledge dates.
+"""Open a *validated* data folder in DuckDB (or Spark) as typed relations with knowledge dates.
 
 Every source becomes a view ``src_<table>`` with the contract's columns typed exactly as the
 validator reads them, plus:
@@ -28,8 +28,7 @@ from typing import Literal
 import duckdb
 
 from vru_risk.data.contract import DERIVED_COLUMNS, EVENT_TABLES, TABLES, Kind
-from vru_risk.data.portable import execute_portable
-from vru_risk.data.raw_files import raw_relation
+from vru_risk.data.engine import Engine, as_engine
 from vru_risk.data.sql import quote_ident
 from vru_risk.data.validate import ValidationReport, validate_folder
 from vru_risk.data.validate.columns import typed_column
@@ -105,7 +104,7 @@ def open_folder(
 
 
 def register_sources(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | Engine,
     folder: DataFolder,
     reporting_lag_days: Mapping[str, int],
     *,
@@ -116,13 +115,16 @@ def register_sources(
     ``knowledge_dates="event"`` makes every record count as known on its event date: the
     classic leakage bug (features see records that arrived after the as-of date). It exists
     only so that tests and benchmarks can show the leakage tripwire firing; never use it.
+
+    ``con`` is a DuckDB connection or an :class:`~vru_risk.data.engine.Engine` (Spark's
+    views are typed by the same SQL, transpiled).
     """
+    engine = as_engine(con)
     available: dict[str, tuple[str, ...]] = {}
     for name, path in folder.files.items():
         table = TABLES[name]
-        raw = raw_relation(path)
-        described = con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
-        stored = {str(r[0]): str(r[1]) for r in described}
+        raw = engine.source(path)
+        stored = engine.columns(raw)
         cols = [c.name for c in table.columns if c.name in stored]
         if knowledge_dates == "event" and table.event_date is not None:
             cols = [c for c in cols if c != "known_date"]
@@ -145,8 +147,7 @@ def register_sources(
         select = ", ".join(
             [quote_ident(c) for c in cols] + [f"{expr} AS {n}" for n, expr in extra.items()]
         )
-        execute_portable(
-            con,
+        engine.execute(
             f"CREATE OR REPLACE VIEW src_{name} AS "
             f"SELECT {select} FROM (SELECT {typed} FROM {raw})",
             f"the typed view of {name}",

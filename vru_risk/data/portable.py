@@ -26,6 +26,11 @@ here, at the moment a statement is compiled, rather than discovered in a compari
     the SQL: the feature catalog's own rule refuses a ``sum`` of a float column
     (:func:`vru_risk.features.definition.structure_problems`).
 
+``day_of_week``
+    ``isodow``, ``dayofweek`` (``dow``), ``weekday``: SQLGlot writes DuckDB's ``isodow(d)`` as
+    Spark's ``(dayofweek(d) % 7) + 1`` (Monday is 3, not 1) and ``dayofweek(d)`` unchanged
+    (Sunday is 0 on DuckDB, 1 on Spark).
+
 A statement SQLGlot cannot parse at all is refused too (``unparsable``): it cannot be transpiled.
 
 :func:`portability_findings` parses a statement once (results are cached by its text) and
@@ -77,6 +82,13 @@ FORMS: Final[dict[str, tuple[str, str, str]]] = {
         "x / 0 is inf on DuckDB and an error under Spark 4's ANSI mode",
         "divide by nullif(divisor, 0) (NULL on both engines), or by a non-zero literal",
     ),
+    "day_of_week": (
+        "a day of the week",
+        "SQLGlot transpiles isodow and dayofweek to Spark with other numbers "
+        "(isodow(d) becomes (dayofweek(d) % 7) + 1: Monday is 3)",
+        "count days from a Monday: date_diff('day', DATE '0001-01-01', d) % 7 is 0 on a Monday "
+        "and 6 on a Sunday",
+    ),
     "unparsable": (
         "a statement SQLGlot cannot read",
         "it cannot be transpiled for Spark",
@@ -94,6 +106,10 @@ _T = exp.DataType.Type
 _FLOAT_TYPES: Final = frozenset({_T.DOUBLE, _T.FLOAT})
 _TYPED: Final = frozenset(
     {_T.DATE, _T.DATETIME, _T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.TIMESTAMPTZ, _T.TIMESTAMPLTZ}
+)
+#: names of a day of the week (functions SQLGlot leaves anonymous, EXTRACT and date_part parts)
+_WEEKDAYS: Final = frozenset(
+    {"isodow", "dayofweek", "dow", "weekday", "dayofweekiso", "dayofweek_iso"}
 )
 #: the aggregates that collect values into a list or a string
 _LISTS: Final = (exp.ArrayAgg, exp.GroupConcat)
@@ -232,6 +248,19 @@ def _unit(node: exp.Expr) -> str:
     return "DAY" if unit is None else unit.name.upper()
 
 
+def _day_of_week(node: exp.Expr) -> bool:
+    if isinstance(node, exp.DayOfWeek | exp.DayOfWeekIso):
+        return True
+    if isinstance(node, exp.Extract):
+        return node.this.name.lower() in _WEEKDAYS
+    if isinstance(node, exp.Anonymous):
+        name = node.name.lower()
+        if name in ("date_part", "datepart") and node.expressions:
+            return node.expressions[0].name.lower() in _WEEKDAYS
+        return name in _WEEKDAYS
+    return False
+
+
 def _forms(tree: exp.Expr) -> list[tuple[str, exp.Expr]]:
     found: list[tuple[str, exp.Expr]] = []
     for node in tree.walk():
@@ -241,6 +270,8 @@ def _forms(tree: exp.Expr) -> list[tuple[str, exp.Expr]]:
         elif isinstance(node, exp.Anonymous) and node.name.lower() in ("date_sub", "datesub"):
             if len(node.expressions) == 3:
                 found.append(("calendar_diff", node))
+        elif _day_of_week(node):
+            found.append(("day_of_week", node))
         elif isinstance(node, exp.Order) and isinstance(node.parent, exp.Func):
             found.append(("ordered_aggregate", node.parent))
         elif isinstance(node, exp.WithinGroup) and (

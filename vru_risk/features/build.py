@@ -16,7 +16,6 @@ Example
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -28,8 +27,8 @@ import duckdb
 import pandas as pd
 
 from vru_risk.data.contract import EVENT_TABLES
+from vru_risk.data.engine import DuckDBEngine, Engine, as_engine
 from vru_risk.data.load import DataFolder, register_sources
-from vru_risk.data.portable import execute_portable
 from vru_risk.data.sql import connect, quote_ident, quote_literal
 from vru_risk.features import table_metadata
 from vru_risk.features.catalog import CatalogError, FeatureSpec
@@ -95,7 +94,7 @@ def build_connection(
 
 
 def label_lag_days(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | Engine,
     available: Mapping[str, Collection[str]],
     config: FeatureBuildConfig,
 ) -> int:
@@ -106,21 +105,21 @@ def label_lag_days(
     while its events could still be arriving.
     """
     lag = config.label_lag_days
+    engine = as_engine(con)
     for source, where in label_event_filters(config.label).items():
         if source in available and "known_date" in available[source]:
-            row = execute_portable(
-                con,
+            rows = engine.rows(
                 f"SELECT max(date_diff('day', event_date, known_date)) FROM src_{source} "
                 f"WHERE {where}",
                 f"the reporting lag of {source}",
-            ).fetchone()
-            if row is not None and row[0] is not None:
-                lag = max(lag, int(row[0]))
+            )
+            if rows and rows[0][0] is not None:
+                lag = max(lag, int(rows[0][0]))
     return lag
 
 
 def build_relation(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | Engine,
     folder: DataFolder,
     spec: FeatureSpec,
     config: FeatureBuildConfig,
@@ -132,7 +131,7 @@ def build_relation(
     knowledge_dates: Literal["known", "event"] = "known",
     as_of_dates: Collection[date] = (),
 ) -> tuple[str, tuple[str, ...], int]:
-    """Create the table ``features_out`` in ``con``.
+    """Create the table ``features_out`` in ``con`` (a DuckDB connection or an engine).
 
     Returns its name, the missing sources and the label lag used for censoring.
 
@@ -147,13 +146,13 @@ def build_relation(
         )
     step = _stepper(progress, "building features", 4 + len(EVENT_TABLES))
     compiled = compile_features(spec)
+    con = as_engine(con)
     available = register_sources(
         con, folder, spec.reporting_lag_days, knowledge_dates=knowledge_dates
     )
     check_spec_against_data(spec, available)
     unavailable = tuple(t for t in EVENT_TABLES if t not in available and t != "interventions")
-    execute_portable(
-        con,
+    con.execute(
         "CREATE OR REPLACE TEMP TABLE examples AS "
         + examples_sql(
             available,
@@ -171,8 +170,7 @@ def build_relation(
     for source in spec.sources:
         names = [f.name for f in spec.features if f.source == source]
         if source == "people" or source in available:
-            execute_portable(
-                con,
+            con.execute(
                 f"CREATE OR REPLACE TEMP TABLE feat_{source} AS {compiled[source]}",
                 f"the features of {source}",
             )
@@ -195,8 +193,7 @@ def build_relation(
             default=None,
         ),
     )
-    execute_portable(
-        con,
+    con.execute(
         "CREATE OR REPLACE TEMP TABLE label_recorded AS "
         + labels_sql(
             "examples",
@@ -207,15 +204,12 @@ def build_relation(
         ),
         "the recorded labels",
     )
-    execute_portable(
-        con, f"CREATE OR REPLACE TEMP TABLE label_censoring AS {censoring}", "the censoring"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE label_censoring AS {censoring}", "the censoring")
     step()
     truth_join = ""
     truth_cols = ""
     if truth_events is not None:
-        execute_portable(
-            con,
+        con.execute(
             "CREATE OR REPLACE TEMP TABLE label_truth AS "
             + labels_sql(
                 "examples",
@@ -258,8 +252,7 @@ def build_relation(
     joins = "\n".join(
         f"LEFT JOIN {t} ON {t}.person_id = x.person_id AND {t}.as_of = x.as_of" for t, _ in parts
     )
-    execute_portable(
-        con,
+    con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE features_out AS
         SELECT x.person_id, x.as_of, x.trigger_kinds, x.n_triggers,
@@ -310,20 +303,26 @@ def build_features(
     scratch_dir: Path | None = None,
     progress: Progress | None = None,
     knowledge_dates: Literal["known", "event"] = "known",
+    engine: Engine | None = None,
 ) -> tuple[BuildSummary, pd.DataFrame | None]:
     """Build the feature table; write it to ``out`` (Parquet, atomically) or return it.
+
+    ``engine`` runs the build (a :class:`~vru_risk.data.engine.SparkEngine`; the caller
+    closes it); by default a DuckDB connection held to ``threads`` and ``memory_limit``.
 
     Returns the summary and, when ``out`` is None, the table as a DataFrame (for small builds
     and tests; large builds should write to a file).
     """
     start = time.perf_counter()
-    con = build_connection(threads, memory_limit, scratch_dir)
+    own = engine is None
+    con = engine or DuckDBEngine(build_connection(threads, memory_limit, scratch_dir))
     try:
         truth = None
         if truth_events_path is not None:
+            truth_file = con.source(truth_events_path)
             truth = (
                 "SELECT person_id, CAST(date AS DATE) AS event_date, kind = 'victim' AS harm "
-                f"FROM read_parquet({quote_literal(str(truth_events_path))})"
+                f"FROM {truth_file}"
             )
         table, unavailable, lag = build_relation(
             con,
@@ -336,43 +335,31 @@ def build_features(
             progress=progress,
             knowledge_dates=knowledge_dates,
         )
-        stats = con.execute(
+        stats = con.rows(
             f"SELECT count(*), count(DISTINCT person_id), "
             f"coalesce(sum({LABEL_PREFIX}), 0), count(*) FILTER (WHERE {LABEL_PREFIX} IS NULL), "
-            f"avg({LABEL_PREFIX}) FROM {table}"
-        ).fetchone()
-        assert stats is not None
+            f"avg({LABEL_PREFIX}) FROM {table}",
+            "the summary of the feature table",
+        )[0]
         frame: pd.DataFrame | None = None
         if out is None:
-            frame = con.execute(f"SELECT * FROM {table}").df()
+            frame = con.to_pandas(f"SELECT * FROM {table}", "the feature table")
         else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-            try:
-                metadata = {
-                    table_metadata.SPEC_HASH_KEY: spec.hash,
-                    table_metadata.DATA_FINGERPRINT_KEY: folder.fingerprint,
-                    table_metadata.EXTRACT_DATE_KEY: folder.extract_date.isoformat(),
-                    table_metadata.BUILD_CONFIG_KEY: config.model_dump_json(),
-                    table_metadata.SOURCES_UNAVAILABLE_KEY: ",".join(unavailable),
-                    table_metadata.LABEL_LAG_DAYS_KEY: str(lag),
-                    table_metadata.KNOWLEDGE_DATES_KEY: knowledge_dates,
-                }
-                kv = ", ".join(
-                    f"{quote_literal(k.decode())}: {quote_literal(v)}" for k, v in metadata.items()
-                )
-                con.execute(
-                    f"COPY {table} TO {quote_literal(str(tmp))} "
-                    f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}})"
-                )
-                tmp.replace(out)
-            finally:
-                tmp.unlink(missing_ok=True)
+            metadata = {
+                table_metadata.SPEC_HASH_KEY: spec.hash,
+                table_metadata.DATA_FINGERPRINT_KEY: folder.fingerprint,
+                table_metadata.EXTRACT_DATE_KEY: folder.extract_date.isoformat(),
+                table_metadata.BUILD_CONFIG_KEY: config.model_dump_json(),
+                table_metadata.SOURCES_UNAVAILABLE_KEY: ",".join(unavailable),
+                table_metadata.LABEL_LAG_DAYS_KEY: str(lag),
+                table_metadata.KNOWLEDGE_DATES_KEY: knowledge_dates,
+            }
+            con.write_parquet(table, out, metadata)
         available = dict.fromkeys(folder.files, ())
         summary = BuildSummary(
             out=out,
             rows=int(stats[0]),
-            columns=len(con.execute(f"DESCRIBE {table}").fetchall()),
+            columns=len(con.columns(table)),
             people=int(stats[1]),
             positives=int(stats[2]),
             censored=int(stats[3]),
@@ -386,4 +373,6 @@ def build_features(
         )
         return summary, frame
     finally:
-        con.close()
+        if own:
+            assert isinstance(con, DuckDBEngine)
+            con.con.close()

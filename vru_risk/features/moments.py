@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from vru_risk.data.contract import EVENT_TABLES
+from vru_risk.data.engine import DuckDBEngine, Engine
 from vru_risk.data.load import DataFolder
-from vru_risk.data.portable import execute_portable
 from vru_risk.features.build import ID_COLUMNS, build_connection, build_relation
 from vru_risk.features.catalog import FeatureSpec
 from vru_risk.features.config import FeatureBuildConfig
@@ -64,8 +64,13 @@ def build_moments(
     threads: int = 2,
     memory_limit: str = "2GB",
     scratch_dir: Path | None = None,
+    engine: Engine | None = None,
 ) -> Moments:
-    """The moments known on ``days`` with their features (see the module docstring)."""
+    """The moments known on ``days`` with their features (see the module docstring).
+
+    ``engine`` runs the queries (a :class:`~vru_risk.data.engine.SparkEngine`; the caller
+    closes it); by default a DuckDB connection held to ``threads`` and ``memory_limit``.
+    """
     wanted = tuple(sorted(set(days)))
     if not wanted:
         raise MomentsError("no day to score was given")
@@ -75,7 +80,8 @@ def build_moments(
             f"{late[0]} is after the data's extract date {folder.extract_date}: nothing can be "
             "known then; score days on or before the extract date"
         )
-    con = build_connection(threads, memory_limit, scratch_dir)
+    own = engine is None
+    con = engine or DuckDBEngine(build_connection(threads, memory_limit, scratch_dir))
     try:
         table, unavailable, _ = build_relation(
             con, folder, spec, config, use_triggers=True, as_of_dates=wanted
@@ -84,14 +90,13 @@ def build_moments(
         school = "p.school_id" if "school_id" in folder.columns.get("people", ()) else "NULL"
         features = ", ".join(f'f."{n}"' for n in spec.names)
         ids = ", ".join(f"f.{c}" for c in ID_COLUMNS)
-        frame = execute_portable(
-            con,
+        frame = con.to_pandas(
             f"SELECT {ids}, CAST({age} AS INTEGER) AS age_completed, "
             f"CAST({school} AS VARCHAR) AS school_id, {features} "
             f"FROM {table} f JOIN src_people p ON p.person_id = f.person_id "
             "ORDER BY f.as_of, f.person_id",
             "the moments",
-        ).df()
+        )
         available = {name: folder.columns[name] for name in folder.files}
         trig = triggers_sql(available, config.cohort, config.attendance_trigger, details=True)
         if trig is None:
@@ -99,30 +104,30 @@ def build_moments(
                 columns=["person_id", "as_of", "trigger_kind", "trigger_date", "source", "detail"]
             )
         else:
-            triggers = execute_portable(
-                con,
+            triggers = con.to_pandas(
                 "SELECT t.person_id, t.as_of, t.trigger_kind, t.trigger_date, t.source, t.detail "
                 f"FROM ({trig}) t SEMI JOIN {table} f "
                 "ON f.person_id = t.person_id AND f.as_of = t.as_of "
                 "ORDER BY t.person_id, t.trigger_date, t.trigger_kind",
                 "the moments' triggers",
-            ).df()
+            )
         if "interventions" in folder.files:
             listed = ", ".join(f"(DATE '{d.isoformat()}')" for d in wanted)
-            supported = execute_portable(
-                con,
+            supported = con.to_pandas(
                 "SELECT DISTINCT i.person_id, d.day, CAST(i.programme AS VARCHAR) AS programme "
                 f"FROM src_interventions i JOIN (VALUES {listed}) d(day) "
                 "ON i.start_date <= d.day AND i.known_date <= d.day "
                 "AND (i.end_date IS NULL OR i.end_date >= d.day) "
                 f"WHERE i.person_id IN (SELECT person_id FROM {table}) ORDER BY 1, 2, 3",
                 "the support under way",
-            ).df()
+            )
             supported["day"] = pd.to_datetime(supported["day"]).dt.date
         else:
             supported = pd.DataFrame(columns=["person_id", "day", "programme"])
     finally:
-        con.close()
+        if own:
+            assert isinstance(con, DuckDBEngine)
+            con.con.close()
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
     triggers["as_of"] = pd.to_datetime(triggers["as_of"]).dt.date
     triggers["trigger_date"] = pd.to_datetime(triggers["trigger_date"]).dt.date

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from vru_risk.data.engine import EngineName, spark_engine
 from vru_risk.data.load import InvalidDataError, open_folder
+from vru_risk.data.spark_session import SparkOptions, SparkUnavailableError
 from vru_risk.features.build import BuildSummary, build_features
 from vru_risk.features.catalog import CatalogError, FeatureSpec, load_catalog
 from vru_risk.features.config import FeatureBuildConfig
@@ -53,10 +55,14 @@ def build_table(
     extract_date: date | None = None,
     config: FeatureBuildConfig | None = None,
     progress: Progress | None = None,
+    engine: EngineName | None = None,
 ) -> BuildSummary:
     """Build one row per (person_id, as_of) example of ``data_dir`` into ``out``: at every
     teachable moment (``triggers``) and on each ``as_of`` date, with the label columns (and
-    the true-involvement labels of a synthetic ``truth`` folder)."""
+    the true-involvement labels of a synthetic ``truth`` folder).
+
+    ``engine`` (default: VRU_ENGINE) runs the build: DuckDB, or Spark on VRU_SPARK_MASTER; the
+    table written is the same (tests/features/test_spark_equality.py)."""
     config = config or FeatureBuildConfig()
     spec = feature_spec(catalog, proxies, config)
     check_output(out, [("data folder", data_dir)] + ([("truth folder", truth)] if truth else []))
@@ -70,9 +76,9 @@ def build_table(
         truth_events = truth / "outcomes.parquet"
         if not truth_events.exists():
             raise JobError(f"{truth_events} not found: --truth must be a generator truth folder")
-    engine = engine_options(settings)
+    limits = engine_options(settings)
     try:
-        folder = open_folder(data_dir, extract_date=extract_date, today=date.today(), **engine)
+        folder = open_folder(data_dir, extract_date=extract_date, today=date.today(), **limits)
     except InvalidDataError as exc:
         raise JobError(str(exc)) from None
     except ValueError as exc:  # folder missing
@@ -83,7 +89,12 @@ def build_table(
             f"--as-of {', '.join(map(str, late))} is after the data's extract date "
             f"{folder.extract_date}: nothing is known about it yet"
         )
+    spark = None
     try:
+        if (engine or settings.engine) == "spark":
+            spark = spark_engine(
+                SparkOptions(master=settings.spark_master, scratch_dir=str(limits["scratch_dir"]))
+            )
         summary, _ = build_features(
             folder,
             spec,
@@ -93,8 +104,14 @@ def build_table(
             snapshot_dates=as_of,
             truth_events_path=truth_events,
             progress=progress,
-            **engine,
+            engine=spark,
+            **limits,
         )
     except CatalogError as exc:
         raise JobError(str(exc)) from None
+    except SparkUnavailableError as exc:
+        raise JobError(str(exc)) from None
+    finally:
+        if spark is not None:
+            spark.close()
     return summary

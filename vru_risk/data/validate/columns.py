@@ -56,6 +56,25 @@ DATE_PATTERN = "(000[1-9]|00[1-9]\\d|0[1-9]\\d{2}|[1-9]\\d{3})-\\d{2}-\\d{2}"
 DATETIME_PATTERN = DATE_PATTERN + "[T ]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,6})?)?"
 
 
+WHOLE_PATTERN = "[+-]?\\d{1,9}"
+
+
+def full_match(column: str, pattern: str) -> str:
+    """SQL true where the whole of ``column`` matches ``pattern`` (RE2 and Java regex alike).
+
+    ``regexp_matches`` anchored at both ends (Spark's ``RLIKE`` once transpiled):
+    ``regexp_full_match`` has no Spark counterpart. ``\\z`` (the very end) and not ``$``, which
+    in Java also matches before a final line break.
+    """
+    return f"regexp_matches({column}, '^(?:{pattern})\\z')"
+
+
+def finite(value: str) -> str:
+    """SQL true where the number ``value`` is neither infinite nor NaN, on DuckDB and Spark:
+    NaN sorts above infinity on both (and ``isfinite`` does not exist on Spark)."""
+    return f"abs({value}) < CAST('Infinity' AS DOUBLE)"
+
+
 def _expected(col: Column) -> str:
     return {
         Kind.STRING: "text",
@@ -97,28 +116,35 @@ def typed_column(col: Column, stored: str) -> TypedColumn:
             "map the source's codes to the contract's values (docs/data-contract.md); values "
             "are lower case and exact",
         )
-    # Year 0 and earlier (DuckDB reads '0000-01-01' as 1 BC) and infinities are out of range.
+    # Year 0 and earlier (DuckDB reads '0000-01-01' as 1 BC), years after 9999 and infinities
+    # are out of range. Every test here is written so that DuckDB and Spark (where SQLGlot
+    # transpiles it, vru_risk.data.engine) give the same answer: no isfinite (Spark lacks it),
+    # no TIME type, anchored regexp_matches (Spark's RLIKE) rather than regexp_full_match.
     ts = f"CAST({c} AS TIMESTAMP)"
-    in_range = f"isfinite({c}) AND {c} >= DATE '0001-01-01'"
-    ts_in_range = f"isfinite({ts}) AND {ts} >= DATE '0001-01-01'"
-    out_of_range = "out of range date (before the year 1, or infinite)", "check the source's dates"
+    in_range = f"{c} >= DATE '0001-01-01' AND {c} <= DATE '9999-12-31'"
+    first, last = "TIMESTAMP '0001-01-01 00:00:00'", "TIMESTAMP '9999-12-31 23:59:59.999999'"
+    ts_in_range = f"{ts} >= {first} AND {ts} <= {last}"
+    out_of_range = (
+        "out of range date (before the year 1, after 9999, or infinite)",
+        "check the source's dates",
+    )
     if col.kind is Kind.DATE:
         if stored == "DATE":
             return TypedColumn(
                 f"CASE WHEN {in_range} THEN {c} END", f"NOT ({in_range})", *out_of_range
             )
         if stored.startswith("TIMESTAMP") and "TIME ZONE" not in stored:
+            midnight = f"CAST(CAST({c} AS DATE) AS TIMESTAMP) = {ts}"
             return TypedColumn(
-                f"CASE WHEN CAST({c} AS TIME) = TIME '00:00:00' AND {ts_in_range} "
-                f"THEN CAST({c} AS DATE) END",
-                f"CAST({c} AS TIME) <> TIME '00:00:00' OR NOT ({ts_in_range})",
+                f"CASE WHEN {midnight} AND {ts_in_range} THEN CAST({c} AS DATE) END",
+                f"NOT ({midnight}) OR NOT ({ts_in_range})",
                 "holds a time of day, or is out of range; expected a date",
                 "store the column as a date",
             )
         if not text:
             return wrong
-        parsed = f"CAST(try_strptime({c}, '%Y-%m-%d') AS DATE)"
-        valid = f"regexp_full_match({c}, '{DATE_PATTERN}') AND {parsed} IS NOT NULL"
+        parsed = f"try_cast({c} AS DATE)"
+        valid = f"{full_match(c, DATE_PATTERN)} AND {parsed} IS NOT NULL"
         return TypedColumn(
             f"CASE WHEN {valid} THEN {parsed} END",
             f"NOT ({valid})",
@@ -133,7 +159,7 @@ def typed_column(col: Column, stored: str) -> TypedColumn:
         if not text:
             return wrong
         parsed = f"try_cast(replace({c}, 'T', ' ') AS TIMESTAMP)"
-        valid = f"regexp_full_match({c}, '{DATETIME_PATTERN}') AND {parsed} IS NOT NULL"
+        valid = f"{full_match(c, DATETIME_PATTERN)} AND {parsed} IS NOT NULL"
         return TypedColumn(
             f"CASE WHEN {valid} THEN {parsed} END",
             f"NOT ({valid})",
@@ -165,8 +191,8 @@ def typed_column(col: Column, stored: str) -> TypedColumn:
     if col.kind is Kind.FLOAT:
         if _is_numeric_type(stored):
             return TypedColumn(
-                f"CASE WHEN isfinite(CAST({c} AS DOUBLE)) THEN CAST({c} AS DOUBLE) END",
-                f"NOT isfinite(CAST({c} AS DOUBLE))",
+                f"CASE WHEN {finite(f'CAST({c} AS DOUBLE)')} THEN CAST({c} AS DOUBLE) END",
+                f"NOT ({finite(f'CAST({c} AS DOUBLE)')})",
                 "not a finite number",
                 "write a plain decimal number",
             )
@@ -175,8 +201,8 @@ def typed_column(col: Column, stored: str) -> TypedColumn:
         parsed = f"try_cast({c} AS DOUBLE)"
         pattern = "[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?"
         return TypedColumn(
-            f"CASE WHEN regexp_full_match({c}, '{pattern}') THEN {parsed} END",
-            f"NOT regexp_full_match({c}, '{pattern}')",
+            f"CASE WHEN {full_match(c, pattern)} THEN {parsed} END",
+            f"NOT {full_match(c, pattern)}",
             "not a number",
             "write a plain decimal number with a point, e.g. 2.5",
         )
@@ -190,16 +216,16 @@ def typed_column(col: Column, stored: str) -> TypedColumn:
         )
     if stored in _FLOAT_TYPES:
         return TypedColumn(
-            f"CASE WHEN isfinite({c}) AND {c} = round({c}) THEN try_cast({c} AS BIGINT) END",
-            f"NOT isfinite({c}) OR {c} <> round({c}) OR try_cast({c} AS BIGINT) IS NULL",
+            f"CASE WHEN {finite(c)} AND {c} = round({c}) THEN try_cast({c} AS BIGINT) END",
+            f"NOT ({finite(c)}) OR {c} <> round({c}) OR try_cast({c} AS BIGINT) IS NULL",
             "not a whole number",
             "write a whole number",
         )
     if not text:
         return wrong
     return TypedColumn(
-        f"CASE WHEN regexp_full_match({c}, '[+-]?\\d{{1,9}}') THEN CAST({c} AS BIGINT) END",
-        f"NOT regexp_full_match({c}, '[+-]?\\d{{1,9}}')",
+        f"CASE WHEN {full_match(c, WHOLE_PATTERN)} THEN CAST({c} AS BIGINT) END",
+        f"NOT {full_match(c, WHOLE_PATTERN)}",
         "not a whole number",
         "write a whole number",
     )
