@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vru_risk.cli.common import parse_date, state
+from vru_risk.cli.common import UserError, parse_date, state
 from vru_risk.cli.printing import print_flags, print_top
 
 
@@ -30,10 +30,24 @@ def generate(
         typer.Option("--issued", help="Flags already issued this period (uses up capacity)"),
     ] = None,
     top: Annotated[int, typer.Option("--top", help="Print this many flags with reasons")] = 0,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="duckdb or spark (default VRU_ENGINE, else duckdb): spark builds and scores "
+            "the moments on VRU_SPARK_MASTER (default local[2]); the flags are the same",
+            case_sensitive=False,
+        ),
+    ] = None,
 ) -> None:
     """Score the teachable moments known on a day and write explained flags, one per line."""
+    from vru_risk.data.engine import engine_name
     from vru_risk.jobs import flags as job
 
+    try:
+        chosen = None if engine is None else engine_name(engine, "--engine")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     parsed = parse_date(day, "--date")
     assert parsed is not None
     request = job.FlagsRequest(
@@ -44,6 +58,7 @@ def generate(
         alias=alias,
         programmes_path=programmes,
         issued_paths=issued or [],
+        engine=chosen,
     )
     result = job.run(state.get_settings(), request)
     print_flags(result)

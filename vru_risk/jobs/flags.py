@@ -10,12 +10,11 @@ that the server can explain any of them on demand without scanning raw tables. A
 file that enables a fair lottery is used only when it passes :mod:`vru_risk.jobs.lottery_gate`;
 the day's draws are appended to the lottery record before the flags are written.
 
-The engine (``FlagsRequest.engine``): ``duckdb`` scores in this process; ``spark`` scores on a
-Spark session (:mod:`vru_risk.flags.spark_score`). For now, ``spark`` scores a Spark DataFrame
-made from the moments the DuckDB path built here: the moments themselves are not yet built on
-Spark (that is the Spark feature build's part, to be connected at integration, when
-``build_moments`` gives a Spark DataFrame). Allocation and explaining run on the driver either
-way, and the flags are the same.
+The engine (``FlagsRequest.engine``, default ``VRU_ENGINE``): ``duckdb`` builds and scores the
+moments in this process; ``spark`` builds them with the same catalog-compiled SQL on a Spark
+session (:class:`~vru_risk.data.engine.SparkEngine`, ``VRU_SPARK_MASTER``) and scores every one
+with ``mapInPandas`` (:mod:`vru_risk.flags.spark_score`). Allocation and explaining (reasons
+for the flags only) run on the driver either way, and the flags are the same.
 """
 
 from __future__ import annotations
@@ -57,6 +56,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import SparkSession
 
+    from vru_risk.data.engine import SparkEngine
+
 #: the engines that can score the moments
 ENGINES: Final = ("duckdb", "spark")
 
@@ -74,7 +75,8 @@ class FlagsRequest:
     programmes_path: Path | None = None
     issued_paths: list[Path] = field(default_factory=list)
     #: where the moments are scored (:data:`ENGINES`; see the module docstring)
-    engine: str = "duckdb"
+    #: ``duckdb`` or ``spark``; None: the settings' ``engine`` (VRU_ENGINE)
+    engine: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,12 +118,13 @@ def run(
     """The daily job: flags of the approved model for the request's days, written to
     ``request.out`` and recorded in the ledger, the moments materialised.
 
-    With ``request.engine == "spark"``, the moments are scored on ``spark`` (a local session
-    with the default :class:`~vru_risk.data.spark_session.SparkOptions` when None)."""
+    With the Spark engine the moments are built and scored on ``spark`` (a session on
+    ``VRU_SPARK_MASTER`` when None)."""
     start = time.perf_counter()
     data_dir, day, out = request.data_dir, request.day, request.out
-    if request.engine not in ENGINES:
-        raise JobError(f"unknown engine {request.engine!r}: use one of {', '.join(ENGINES)}")
+    chosen = request.engine or settings.engine
+    if chosen not in ENGINES:
+        raise JobError(f"unknown engine {chosen!r}: use one of {', '.join(ENGINES)}")
     if out.suffix.lower() != ".jsonl":
         raise JobError(f"--out {out} must end in .jsonl (one flag per line)")
     if out.resolve().is_relative_to(data_dir.resolve()):
@@ -166,21 +169,26 @@ def run(
         pacing = PacingHistory.read(pacing_file(settings.issued_dir))
     except (FlagsFileError, PacingHistoryError) as exc:
         raise JobError(str(exc)) from None
+    on_spark = _spark_engine(settings, spark) if chosen == "spark" else None
     try:
-        moments = build_moments(folder, model.spec, config, wanted, **engine)
-    except (MomentsError, CatalogError) as exc:
-        raise JobError(str(exc)) from None
-    batch = generate_flags(
-        model,
-        moments,
-        programmes,
-        model_ref=ref,
-        issued=issued,
-        options=FlagOptions(valid_days=settings.flag_visible_days),
-        pacing=pacing,
-        lottery=book,
-        scored=_scored_on_spark(model, moments, spark) if request.engine == "spark" else None,
-    )
+        try:
+            moments = build_moments(folder, model.spec, config, wanted, engine=on_spark, **engine)
+        except (MomentsError, CatalogError) as exc:
+            raise JobError(str(exc)) from None
+        batch = generate_flags(
+            model,
+            moments,
+            programmes,
+            model_ref=ref,
+            issued=issued,
+            options=FlagOptions(valid_days=settings.flag_visible_days),
+            pacing=pacing,
+            lottery=book,
+            scored=None if on_spark is None else _scored_on(on_spark, moments, model),
+        )
+    finally:
+        if on_spark is not None:
+            on_spark.close()
     try:  # recorded before any flag is written: a winner's offer always has its draw
         drawn = record.append(book.drawn)
     except LotteryRecordError as exc:
@@ -207,15 +215,23 @@ def run(
     )
 
 
-def _scored_on_spark(
-    model: RiskModel, moments: Moments, spark: SparkSession | None
-) -> pd.DataFrame:
-    """The moments built here, scored on Spark (see the module docstring)."""
-    from vru_risk.data.spark_session import SparkOptions, SparkUnavailableError, spark_session
+def _scored_on(engine: SparkEngine, moments: Moments, model: RiskModel) -> pd.DataFrame:
+    """The moments scored on the engine's session with ``mapInPandas``."""
     from vru_risk.flags.spark_score import score_moments_on_spark
 
+    return score_moments_on_spark(engine.session, moments, model)
+
+
+def _spark_engine(settings: Settings, spark: SparkSession | None) -> SparkEngine:
+    """The Spark engine of the run: on ``spark`` when given, else on ``VRU_SPARK_MASTER``."""
+    from vru_risk.data.engine import SparkEngine, spark_engine
+    from vru_risk.data.spark_session import SparkOptions, SparkUnavailableError, adopt_session
+
+    if spark is not None:
+        return SparkEngine(adopt_session(spark))
     try:
-        session = spark if spark is not None else spark_session(SparkOptions())
+        return spark_engine(
+            SparkOptions(master=settings.spark_master, scratch_dir=str(settings.cache_dir))
+        )
     except SparkUnavailableError as exc:
         raise JobError(str(exc)) from None
-    return score_moments_on_spark(session, moments, model)
