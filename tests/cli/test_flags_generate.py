@@ -3,7 +3,6 @@ reasons add up; the moments are materialised; bad requests are refused with what
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import date, timedelta
 from pathlib import Path
@@ -42,23 +41,6 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
         measurement_bias=True,
     )
     return root / "data"
-
-
-@pytest.fixture
-def open_programmes(tmp_path: Path) -> Path:
-    """The packaged programmes with no percentile threshold (the test model is a toy)."""
-    doc = load_programmes().model_dump(mode="json")
-    for p in doc["programmes"]:
-        p["min_percentile"] = 0
-    path = tmp_path / "programmes.yaml"
-    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def deployable(risk_model: RiskModel) -> RiskModel:
-    info = {**risk_model.info, "build_config": FeatureBuildConfig().model_dump_json()}
-    return dataclasses.replace(risk_model, info=info)
 
 
 def approved(vru_home: Path, model: RiskModel, tmp_path: Path) -> tuple[Registry, int]:

@@ -11,11 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_flags_generate import (  # noqa: F401  (fixtures shared with that module)
-    approved,
-    deployable,
-    open_programmes,
-)
+from tests.cli.test_flags_generate import approved
 from tests.conftest import RunVru
 from vru_risk.jobs.data import generate_county as run_generate
 from vru_risk.models.risk_model import RiskModel
