@@ -29,6 +29,8 @@ PAGE_ROUTES: dict[str, str] = {
     "/monitoring": "test_panel_pages: open items, and nothing open",
     "/models/{version}/monitoring": "test_panel_pages: monitoring over time",
     "/models/{version}/monitoring/{run}": "test_panel_pages: one run's report",
+    "/evaluation": "test_panel_pages: every evaluation and what each design may say",
+    "/evaluation/{version}/{run}": "test_panel_pages: one evaluation's report",
     "/aggregates": "test_browser, test_practitioner: aggregates",
     # the error page (403, 404) is checked on /users (a panel member) and /flags/{flag_id}
     "/users": "test_browser: the administrator's list of users (and a 403 page)",

@@ -15,6 +15,7 @@ from tests.e2e.a11y import check_a11y, on_a_phone
 from tests.e2e.conftest import PanelLive
 from tests.e2e.test_browser import open_page, sign_in
 from tests.e2e.test_practitioner import raw_codes
+from tests.evaluation.reports import write_evaluation
 from tests.monitoring.reports import PEOPLE
 from tests.serving.app.conftest import make_settings
 from vru_risk.models.promotion import allowed_actions
@@ -185,3 +186,29 @@ def test_a_data_scientist_reads_monitoring_the_card_and_the_comparison(
     check_a11y(page, "a candidate beside the champion")
     on_a_phone(page, "a candidate beside the champion")
     assert problems == []
+
+
+def test_the_panel_reads_an_evaluation(panel_live: PanelLive, browser: Browser) -> None:
+    """The ethics panel goes from the menu to the evaluations, reads what each design may say,
+    and opens the full report: no script, no young person, WCAG 2.2 AA."""
+    live = panel_live
+    write_evaluation(live.home, version=live.models.champion.version)
+    page, problems = open_page(browser)
+    sign_in(page, live, "eve")
+    page.get_by_role("link", name="Evaluation", exact=True).click()
+    expect(page.get_by_role("heading", name="Who benefits: programme evaluations")).to_be_visible()
+    expect(page.get_by_text("no evidence either way yet (about 9 more months")).to_be_visible()
+    expect(page.locator("script")).to_have_count(0)
+    shows_no_person(page)
+    live.shot(page, "18-evaluation")
+    check_a11y(page, "the evaluations")
+    on_a_phone(page, "the evaluations")
+    page.get_by_role("link", name=re.compile("Read the full report")).click()
+    expect(
+        page.get_by_role("heading", name=re.compile("Who benefits: programme reach and effect"))
+    ).to_be_visible()
+    expect(page.get_by_role("heading", name="Fair lottery").first).to_be_visible()
+    shows_no_person(page)
+    check_a11y(page, "an evaluation's report")
+    on_a_phone(page, "an evaluation's report")
+    assert not problems, problems

@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import RunVru
 from vru_risk.cli.common import state
+from vru_risk.flags.programmes import load_programmes
 from vru_risk.jobs.evaluate_data import not_matured
 from vru_risk.jobs.simulate import SimulateRequest, SimulateResult, simulate_service
 from vru_risk.monitoring.outcomes import maturity
@@ -122,8 +123,12 @@ def test_reach_equals_a_hand_count_of_the_database(
         (pd.to_datetime(decisions["as_of"]).dt.date >= start)
         & (pd.to_datetime(decisions["as_of"]).dt.date <= SERVICE_END)
     ]
-    month = pd.to_datetime(offered["as_of"]).dt.strftime("%Y-%m-01")
-    hand = offered.assign(month=month).groupby(["programme", "month"])["person_id"].nunique()
+    programmes = load_programmes()
+    period = [  # each programme's own period (a week from Monday, or a calendar month)
+        programmes.by_id(p).period_start(pd.Timestamp(d).date()).isoformat()
+        for p, d in zip(offered["programme"], offered["as_of"], strict=True)
+    ]
+    hand = offered.assign(period=period).groupby(["programme", "period"])["person_id"].nunique()
     rows = {(r["programme_id"], r["period"]): r for r in report["reach"]["programme"]}
     checked = 0
     for (programme, period), n in hand.items():

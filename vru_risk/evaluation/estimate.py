@@ -11,7 +11,7 @@ the primary outcome (serious-violence involvement within the horizon): negative 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Evidence = Literal["randomised", "consistent with", "association"]
@@ -75,3 +75,15 @@ def not_estimable(
         estimable=False,
         notes=(reason,),
     )
+
+
+def as_dict(estimate: Estimate) -> dict[str, object]:
+    """The estimate as JSON-able fields, a number that is not finite as None.
+
+    >>> as_dict(not_estimable(method="m", evidence="association", reason="r"))["estimate"] is None
+    True
+    """
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for k, v in asdict(estimate).items()
+    }

@@ -35,7 +35,7 @@ import pandas as pd
 from vru_risk.data.contract import AUDIT_ONLY_COLUMNS
 from vru_risk.evaluation.arrival import arrival_estimate
 from vru_risk.evaluation.discontinuity import discontinuity_estimate
-from vru_risk.evaluation.estimate import Estimate, not_estimable
+from vru_risk.evaluation.estimate import Estimate, as_dict, not_estimable
 from vru_risk.evaluation.lottery_effect import itt_estimate
 from vru_risk.evaluation.matched import weighted_estimate
 from vru_risk.evaluation.power import boundary_z, months_to_detect, per_arm_needed
@@ -130,10 +130,7 @@ def _section(
 
 
 def _estimate(e: Estimate) -> dict[str, Any]:
-    body = asdict(e)
-    return {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in body.items()
-    }
+    return as_dict(e)
 
 
 def _outcomes(frame: pd.DataFrame) -> pd.DataFrame:

@@ -63,6 +63,7 @@ from vru_risk.serving.routes import (
     aggregates,
     api_docs,
     document_pages,
+    evaluation_pages,
     flag_pages,
     flags,
     health,
@@ -260,6 +261,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(flag_pages.router)
     app.include_router(model_pages.router)
     app.include_router(monitoring_pages.router)
+    app.include_router(evaluation_pages.router)
     app.include_router(document_pages.router)
     app.include_router(api_docs.router)
     if settings.docs_enabled:

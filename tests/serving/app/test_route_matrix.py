@@ -16,6 +16,8 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
+from tests.evaluation.reports import RUN as EVALUATION_RUN
+from tests.evaluation.reports import write_evaluation
 from tests.monitoring.cards import card_sources, documents
 from tests.monitoring.reports import PEOPLE, MonthReports, write_runs
 from tests.serving.app.conftest import (
@@ -109,6 +111,15 @@ CASES: dict[tuple[str, str], Case] = {
         "/models/1/monitoring/2026-06-30",
         200,
     ),
+    ("GET", "/evaluation"): Case(
+        "page", frozenset({"data_scientist", "ethics_panel"}), "/evaluation", 200
+    ),
+    ("GET", "/evaluation/{version}/{run}"): Case(
+        "page",
+        frozenset({"data_scientist", "ethics_panel"}),
+        f"/evaluation/1/{EVALUATION_RUN}",
+        200,
+    ),
     ("GET", "/models/{version}/card"): Case(
         "page", frozenset({"data_scientist", "ethics_panel"}), "/models/1/card", 200
     ),
@@ -169,6 +180,7 @@ def seed_model_pages(settings: Settings, spec: FeatureSpec, reports: MonthReport
     card, record = documents(card_sources(1, spec, reports.reference))
     write_document(card, card_dir(settings, 1), "card")
     write_document(record, card_dir(settings, 1), "transparency")
+    write_evaluation(settings.home, version=1)
 
 
 @pytest.mark.parametrize("role", [None, *sorted(ROLE_USER)])
