@@ -21,6 +21,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from vru_risk.data.contract import ETHNICITY, SEN
+from vru_risk.data.synthetic.programmes import PROGRAMME_NAMES
 
 #: The youngest allowed population.
 MIN_PEOPLE = 100
@@ -78,6 +79,30 @@ class RecordingMultipliers(BaseModel, frozen=True, extra="forbid"):
 
 
 NO_BIAS = RecordingMultipliers()
+
+#: The hazard the service's support changes: its multipliers, in this order.
+EFFECT_HAZARDS = ("serious_violence", "incidents")
+
+
+class ProgrammeEffect(BaseModel, frozen=True, extra="forbid"):
+    """The true effect of one programme's support: multipliers of the hazards while supported.
+
+    0.6 = 40% fewer, 1.0 = no effect, 1.3 = 30% more (harmful). A multiplier below 1 thins
+    the incidents a supported day would have had; one above 1 adds involvements drawn from a
+    separate random stream (serious violence only: the generator does not yet add offending,
+    street encounters or school incidents, so ``incidents`` is at most 1).
+
+    Attributes
+    ----------
+    serious_violence
+        Multiplier of the serious-violence hazard (> 0, at most 5).
+    incidents
+        Multiplier of the hazards of offending, street encounters and school incidents
+        (> 0, at most 1).
+    """
+
+    serious_violence: float = Field(gt=0, le=5)
+    incidents: float = Field(gt=0, le=1)
 
 
 def _police_default() -> RecordingMultipliers:
@@ -141,6 +166,16 @@ class SyntheticConfig(BaseModel, frozen=True, extra="forbid"):
         while supported.
     referral_scale
         Multiplies every programme's referral probability after a trigger.
+    programme_effects
+        The true effect of each programme (:class:`ProgrammeEffect`), keyed by programme name;
+        a programme not listed has the county-wide effect (multipliers
+        ``1 - support_effect_*``), which is what every programme has by default. On a day
+        covered by several programmes the smallest multiplier applies (support does not stack).
+    referral_latent_risk
+        Confounding by indication: a trigger's referral probability is multiplied by
+        ``exp(referral_latent_risk × z)`` (capped at 1), ``z`` the young person's latent state
+        in the month the trigger became known (the state that drives serious violence). 0, the
+        default, makes referral independent of the latent state given the trigger.
     police_long_lag_share
         Share of police records that reach the VRU late (7–60 days instead of 0–3).
     exclusion_lag_days
@@ -167,6 +202,8 @@ class SyntheticConfig(BaseModel, frozen=True, extra="forbid"):
     support_effect_serious_violence: float = Field(default=0.4, ge=0, le=1)
     support_effect_incidents: float = Field(default=0.2, ge=0, le=1)
     referral_scale: float = Field(default=1.0, ge=0)
+    programme_effects: dict[str, ProgrammeEffect] = Field(default_factory=dict)
+    referral_latent_risk: float = Field(default=0.0, ge=0, le=3)
     police_long_lag_share: float = Field(default=0.1, ge=0, le=1)
     exclusion_lag_days: int = Field(default=10, ge=1, le=60)
     ae_refresh_day: int = Field(default=5, ge=1, le=28)
@@ -187,9 +224,25 @@ class SyntheticConfig(BaseModel, frozen=True, extra="forbid"):
             "exclusion": self.exclusion_multipliers,
         }[source]
 
+    def effect_multipliers(self) -> list[tuple[float, float]]:
+        """Per programme of :data:`PROGRAMME_NAMES`: its (serious violence, incidents)
+        multipliers; an unlisted programme has ``1 - support_effect_*``."""
+        default = (1.0 - self.support_effect_serious_violence, 1.0 - self.support_effect_incidents)
+        out: list[tuple[float, float]] = []
+        for name in PROGRAMME_NAMES:
+            effect = self.programme_effects.get(name)
+            out.append(default if effect is None else (effect.serious_violence, effect.incidents))
+        return out
+
     def problems(self) -> list[str]:
         """List every problem with these options, each saying what to do (empty when fine)."""
         out: list[str] = []
+        for name in self.programme_effects:
+            if name not in PROGRAMME_NAMES:
+                out.append(
+                    f"programme_effects has unknown programme {name!r}; use one of "
+                    f"{', '.join(PROGRAMME_NAMES)}"
+                )
         if self.people < MIN_PEOPLE:
             out.append(
                 f"people is {self.people}: give at least {MIN_PEOPLE} young people "

@@ -10,7 +10,10 @@ encounters and school incidents depends on group (measurement bias).
 This module draws *candidate* incidents and records for a chunk of people, ignoring support
 programmes (the parameters are in :mod:`~vru_risk.data.synthetic.hazards`, the shared draws in
 :mod:`~vru_risk.data.synthetic.draws`); :mod:`~vru_risk.data.synthetic.support` then thins the
-incidents that support prevents, month by month.
+incidents that support prevents, month by month. When a programme is harmful (a
+serious-violence multiplier above 1) the candidates of the extra involvements it may cause are
+drawn too, from their own stream, after everything else
+(:mod:`~vru_risk.data.synthetic.effects`).
 
 Example
 -------
@@ -46,6 +49,7 @@ from vru_risk.data.synthetic.draws import (
     school_day_events,
     visit_hospital,
 )
+from vru_risk.data.synthetic.effects import extra_serious_violence_rate
 from vru_risk.data.synthetic.hazards import (
     AE_ADMITTED,
     AE_HAZARDS,
@@ -88,6 +92,7 @@ from vru_risk.data.synthetic.store import (
     RECORD_DEFAULTS,
     THIN_INCIDENT,
     THIN_SV,
+    THIN_SV_EXTRA,
     Cols,
     concat,
     incidents_of,
@@ -120,8 +125,12 @@ def _ae_records(
     )
 
 
-def _serious_violence(ctx: ChunkContext) -> tuple[Cols, Cols]:
-    rng = stream(ctx.config.seed, "serious_violence", ctx.chunk)
+def _serious_violence(ctx: ChunkContext, extra_rate: float = 0.0) -> tuple[Cols, Cols]:
+    """Serious-violence involvements; with ``extra_rate`` > 0 instead the candidates of the
+    extra involvements harmful support causes: ``extra_rate`` × the hazard, from their own
+    stream, marked ``THIN_SV_EXTRA`` (:mod:`~vru_risk.data.synthetic.effects`)."""
+    name = "serious_violence_extra" if extra_rate > 0 else "serious_violence"
+    rng = stream(ctx.config.seed, name, ctx.chunk)
     months = ctx.window.months[None, :]
     log_rate = sv_log_hazard(
         months,
@@ -129,6 +138,8 @@ def _serious_violence(ctx: ChunkContext) -> tuple[Cols, Cols]:
         sv_log_rate=ctx.person("sv_log_rate")[:, None],
         birth_day=ctx.person_int("birth_day")[:, None],
     )
+    if extra_rate > 0:
+        log_rate = log_rate + np.log(extra_rate)
     # the world goes on after someone leaves the area: truth covers ages 8-18 in the window
     person, day = poisson_days(ctx, rng, log_rate, ctx.age_lo, ctx.age_hi, WEEKEND_WEIGHTS)
     n = person.size
@@ -142,7 +153,7 @@ def _serious_violence(ctx: ChunkContext) -> tuple[Cols, Cols]:
         PROC_SV,
         person=person,
         day=day,
-        thin=np.full(n, THIN_SV),
+        thin=np.full(n, THIN_SV_EXTRA if extra_rate > 0 else THIN_SV),
         u_thin=u_thin,
         kind=kind,
         serious=np.ones(n, dtype=np.bool_),
@@ -260,4 +271,8 @@ def draw_candidates(ctx: ChunkContext) -> tuple[Cols, Cols]:
         ``incidents``. Records exist only for days in the area (before ``left_area_date``).
     """
     builds = (_serious_violence, offending, stop_and_search, _school, police_other, _ae_other)
-    return stack(build(ctx) for build in builds)
+    parts = [build(ctx) for build in builds]
+    extra = extra_serious_violence_rate(ctx.config)
+    if extra > 0:  # last, so that the other incidents keep their rows
+        parts.append(_serious_violence(ctx, extra))
+    return stack(parts)

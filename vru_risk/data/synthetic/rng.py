@@ -28,6 +28,7 @@ STREAMS: dict[str, int] = {
     "support": 9,
     "attendance": 10,
     "lags": 11,
+    "serious_violence_extra": 12,
 }
 
 
