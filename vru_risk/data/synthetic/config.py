@@ -98,11 +98,11 @@ class ProgrammeEffect(BaseModel, frozen=True, extra="forbid"):
         Multiplier of the serious-violence hazard (> 0, at most 5).
     incidents
         Multiplier of the hazards of offending, street encounters and school incidents
-        (> 0, at most 1).
+        (> 0, at most 1); none (the default) is the county-wide ``1 - support_effect_incidents``.
     """
 
     serious_violence: float = Field(gt=0, le=5)
-    incidents: float = Field(gt=0, le=1)
+    incidents: float | None = Field(default=None, gt=0, le=1)
 
 
 def _police_default() -> RecordingMultipliers:
@@ -117,6 +117,46 @@ def _exclusion_default() -> RecordingMultipliers:
     return RecordingMultipliers(
         ethnicity={"black": 1.5, "mixed": 1.5}, sen={"sen_support": 1.6, "ehcp": 1.3}, fsm=1.6
     )
+
+
+def parse_programme_effect(text: str) -> tuple[str, ProgrammeEffect]:
+    """``NAME=SV`` or ``NAME=SV:INCIDENTS`` (e.g. ``Jump Start Mentoring=0.6``) as the programme
+    name and its effect (with SV alone the incidents multiplier stays the county-wide one). A
+    ValueError says what is wrong."""
+    name, sep, value = text.rpartition("=")
+    name = name.strip()
+    if not sep or not name or not value.strip():
+        raise ValueError(
+            f'{text!r} is not PROGRAMME=MULTIPLIER; write e.g. "Jump Start Mentoring=0.6" '
+            "(0.6 = 40% fewer serious-violence involvements while supported, 1 = none, 1.3 = "
+            "30% more), or PROGRAMME=SV:INCIDENTS for both hazards"
+        )
+    if name not in PROGRAMME_NAMES:
+        raise ValueError(
+            f"{name!r} is not a programme of the synthetic county; use one of "
+            f"{', '.join(PROGRAMME_NAMES)}"
+        )
+    parts = value.split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"{text!r}: the multiplier {value!r} is not a number") from None
+    if len(numbers) > 2:
+        raise ValueError(f"{text!r}: give one multiplier, or two as SV:INCIDENTS")
+    sv = numbers[0]
+    if not 0 < sv <= 5 or sv != sv:
+        raise ValueError(
+            f"{text!r}: a serious-violence multiplier is above 0 and at most 5 (1 = no effect)"
+        )
+    if len(numbers) == 1:
+        return name, ProgrammeEffect(serious_violence=sv)
+    incidents = numbers[1]
+    if not 0 < incidents <= 1:
+        raise ValueError(
+            f"{text!r}: an incidents multiplier is above 0 and at most 1 (the generator does "
+            "not add offending, street encounters or school incidents for harmful support)"
+        )
+    return name, ProgrammeEffect(serious_violence=sv, incidents=incidents)
 
 
 class SyntheticConfig(BaseModel, frozen=True, extra="forbid"):
@@ -231,7 +271,11 @@ class SyntheticConfig(BaseModel, frozen=True, extra="forbid"):
         out: list[tuple[float, float]] = []
         for name in PROGRAMME_NAMES:
             effect = self.programme_effects.get(name)
-            out.append(default if effect is None else (effect.serious_violence, effect.incidents))
+            if effect is None:
+                out.append(default)
+            else:
+                inc = default[1] if effect.incidents is None else effect.incidents
+                out.append((effect.serious_violence, inc))
         return out
 
     def problems(self) -> list[str]:
