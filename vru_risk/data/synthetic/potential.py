@@ -51,6 +51,7 @@ Example
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -266,45 +267,60 @@ def serious_violence_multipliers(truth_dir: Path) -> dict[str, float]:
     return out
 
 
-def happens_with_support(
+def support_multiplier(
     potential: pd.DataFrame,
     support: pd.DataFrame,
-    multipliers: dict[str, float],
+    multipliers: Mapping[str, float],
     *,
     default: float,
 ) -> np.ndarray:
-    """Per row of ``potential``: the involvement happens when ``support`` (person_id,
-    programme, start_date, end_date; an empty end is open) is *all* the support there is. A
-    day covered by several periods has the smallest multiplier of their programmes
-    (``multipliers`` by programme name, ``default`` for a programme not in it); an ordinary
-    involvement happens unless its day is covered with a multiplier at most its threshold, an
-    extra one (``caused_if_supported``) only when its day is covered with a multiplier above
-    its threshold (:mod:`~vru_risk.data.synthetic.effects`)."""
-    caused = _caused(potential)
+    """Per row of ``potential``: the multiplier of the ``support`` (person_id, programme,
+    start_date, end_date; an empty end is open) covering its day, the smallest of several
+    (``multipliers`` by programme name, ``default`` for a programme not in it); ``inf`` where
+    none covers it."""
     n = len(potential)
     if n == 0 or support.empty:
-        return ~caused
+        return np.full(n, np.inf)
     codes, _ = pd.factorize(
         pd.concat([potential["person_id"], support["person_id"]]).astype(str), sort=False
     )
-    names = support["programme"].astype(str).tolist()
-    programme_codes, uniques = pd.factorize(pd.Series(names), sort=False)
+    programme_codes, uniques = pd.factorize(support["programme"].astype(str), sort=False)
     values = np.array([multipliers.get(str(u), default) for u in uniques], dtype=np.float64)
     intervals = (
         codes[n:].astype(np.int64),
-        programme_codes.astype(np.int64),
+        np.asarray(programme_codes, dtype=np.int64),
         _days(support["start_date"], 0),
         _days(support["end_date"], _OPEN_END),
     )
-    multiplier = day_multipliers(
+    return day_multipliers(
         intervals, values, codes[:n].astype(np.int64), _days(potential["date"], 0)
     )
-    if "support_threshold" in potential.columns:
-        threshold = potential["support_threshold"].to_numpy(dtype=np.float64)
-    else:
-        threshold = potential["u_prevent"].to_numpy(dtype=np.float64)
+
+
+def thresholds(potential: pd.DataFrame) -> np.ndarray:
+    """Per row: ``support_threshold`` (``u_prevent`` for a truth folder written before it)."""
+    column = "support_threshold" if "support_threshold" in potential.columns else "u_prevent"
+    return np.asarray(potential[column].to_numpy(dtype=np.float64), dtype=np.float64)
+
+
+def happens_with_support(
+    potential: pd.DataFrame,
+    support: pd.DataFrame,
+    multipliers: Mapping[str, float],
+    *,
+    default: float,
+) -> np.ndarray:
+    """Per row of ``potential``: the involvement happens when ``support`` is *all* the support
+    there is (:func:`support_multiplier`): an ordinary involvement unless its day is covered
+    with a multiplier at most its threshold, an extra one (``caused_if_supported``) only when
+    its day is covered with a multiplier above its threshold
+    (:mod:`~vru_risk.data.synthetic.effects`)."""
+    multiplier = support_multiplier(potential, support, multipliers, default=default)
     covered_day = np.isfinite(multiplier)
-    return np.asarray(np.where(covered_day, threshold < multiplier, ~caused), dtype=bool)
+    caused = _caused(potential)
+    return np.asarray(
+        np.where(covered_day, thresholds(potential) < multiplier, ~caused), dtype=bool
+    )
 
 
 def prevented_records(
