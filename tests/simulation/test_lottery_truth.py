@@ -5,13 +5,26 @@ y1) follow from the county's potential outcomes on a hand-checked case."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.flags.builders import DAY, REF, moments_for, open_programmes
+from vru_risk.features.config import LabelConfig
+from vru_risk.flags.lottery import draws_frame
+from vru_risk.jobs.simulate_output import lottery_truth, write_record
+from vru_risk.models.risk_model import RiskModel
+from vru_risk.simulation.config import ServiceConfig
 from vru_risk.simulation.consequence import harmful_programmes, prevented_by, refuse_harmful
-from vru_risk.simulation.lottery_truth import lottery_outcomes, lottery_summary
+from vru_risk.simulation.lottery_truth import (
+    LOTTERY_OUTCOMES_FILE,
+    OUTCOME_COLUMNS,
+    lottery_outcomes,
+    lottery_summary,
+)
+from vru_risk.simulation.service import run_service
 
 D = dt.date
 JUMP = "Jump Start Mentoring"
@@ -168,3 +181,46 @@ def test_no_involvements_and_no_support_give_zero_outcomes() -> None:
     assert not out["y0"].any() and not out["y1"].any()
     assert (out["period"] == "assumed").all()
     assert np.isclose(lottery_summary(out)["jump"]["true_itt"], 0.0)
+
+
+def test_the_simulated_services_draws_get_their_potential_outcomes(
+    risk_model: RiskModel, tmp_path: Path
+) -> None:
+    lottery = {"enabled": True, "score_tolerance": 1.0, "seed": 1, "effect": -0.15,
+               "base_rate": 0.3, "within_months": 12}  # fmt: skip
+    programmes = open_programmes(tmp_path, early_intervention={"capacity": 5, "lottery": lottery})
+    config = ServiceConfig(agreement=1.0, undecided=0.0, take_up=1.0)
+    run = run_service(
+        risk_model,
+        REF,
+        [moments_for(risk_model, n=30, seed=3)],
+        programmes,
+        pd.DataFrame(index=pd.Index([], name="person_id")),
+        config,
+        valid_days=90,
+        extract_date=DAY + dt.timedelta(days=60),
+        left_area={},
+    )
+    band = draws_frame(run.draws)
+    # one involvement per participant 100 days after the draw, prevented by support at 0.6
+    truth = involvements(
+        *((p, d + dt.timedelta(days=100), 0.9, False, False, True)
+          for p, d in zip(band["person_id"], band["day"], strict=True))
+    )  # fmt: skip
+    out = lottery_truth(run, truth, programmes, config, LabelConfig(), multipliers={}, effect=0.4)
+    assert out is not None and len(out) == len(band) == 30
+    assert out["person_id"].tolist() == band["person_id"].tolist()
+    started = set(run.support["person_id"].astype(str))
+    assert set(out.loc[out["period"] == "service", "person_id"]) == started & set(
+        band.loc[band["won"], "person_id"]
+    )
+    assert (out["period"] == "service").sum() == 5  # every winner took the place up
+    assert out["y0"].all()
+    day = out["day"] + dt.timedelta(days=100)
+    covered = (out["support_start"] <= day) & (out["support_end"] >= day)
+    assert (out["y1"] == ~covered).all()
+    assert not out.loc[out["period"] == "assumed", "y1"].any()  # assumed support lasts 120 days
+    write_record(tmp_path / "record", run, truth.iloc[0:0], {}, lottery_outcomes=out)
+    written = pd.read_parquet(tmp_path / "record" / LOTTERY_OUTCOMES_FILE)
+    assert list(written.columns) == list(OUTCOME_COLUMNS)
+    assert written["y1"].tolist() == out["y1"].tolist()
