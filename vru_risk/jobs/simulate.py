@@ -241,14 +241,14 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
         )
     except PotentialOutcomesError as exc:
         raise JobError(str(exc)) from None
+    used = {intervention_name(p) for p in programmes_of(settings).programmes}
+    refusal = refuse_harmful({k: v for k, v in multipliers.items() if k in used})
+    if refusal:
+        raise JobError(refusal)
     registry = Registry(settings.tracking_uri)
     model, info = load_version(registry, request.version, settings.lightgbm_threads)
     build = build_config(model, info.version)
     programmes = programmes_of(settings)
-    used = {intervention_name(p) for p in programmes.programmes}
-    refusal = refuse_harmful({k: v for k, v in multipliers.items() if k in used})
-    if refusal:
-        raise JobError(refusal)
     folder = open_data(settings, request.data_dir)
     if any(not str(p).endswith(".parquet") for p in folder.files.values()):
         raise JobError(
