@@ -23,6 +23,7 @@ from vru_risk.data.synthetic.potential import (
     happens_with_support,
     read_potential,
     serious_violence_multipliers,
+    support_multiplier,
 )
 from vru_risk.data.synthetic.processes import draw_candidates
 from vru_risk.data.synthetic.programmes import PROGRAMME_NAMES
@@ -117,6 +118,19 @@ def test_a_harmful_programme_adds_involvements_on_supported_days(tmp_path: Path)
     assert potential.loc[caused & happened, "police_recorded"].sum() > 10
 
 
+def test_harm_to_the_other_hazards_adds_incidents_on_supported_days(tmp_path: Path) -> None:
+    def on_supported_days(base: Path) -> int:
+        incidents = pd.read_parquet(base / "truth" / "incidents.parquet")
+        incidents = incidents[~incidents["serious"]]  # offending, street, school
+        incidents = incidents.assign(date=pd.to_datetime(incidents["date"]).dt.date)
+        support = read_table(base / "data", "interventions")
+        return int(np.isfinite(support_multiplier(incidents, support, {}, default=1.0)).sum())
+
+    flat = on_supported_days(county(tmp_path, "none", **BUSY, programme_effects=every(1.0, 1.0)))
+    more = on_supported_days(county(tmp_path, "harm", **BUSY, programme_effects=every(1.0, 3.0)))
+    assert flat > 100 and more > 2 * flat  # about 3x the same hazard
+
+
 def test_one_programme_harmful_and_another_protective(tmp_path: Path) -> None:
     effects = {
         "Jump Start Mentoring": ProgrammeEffect(serious_violence=2.0),
@@ -196,7 +210,8 @@ def test_truth_json_records_the_effects_and_the_confounding(tmp_path: Path) -> N
         ("Admit A&E=6", "above 0 and at most 5"),
         ("Admit A&E=lots", "is not a number"),
         ("Admit A&E", "is not PROGRAMME=MULTIPLIER"),
-        ("Admit A&E=0.5:1.2", "incidents multiplier is above 0 and at most 1"),
+        ("Admit A&E=0.5:6", "incidents multiplier is above 0 and at most 5"),
+        ("Admit A&E=0.5:0", "incidents multiplier is above 0 and at most 5"),
         ("Admit A&E=0.5:0.9:1", "give one multiplier, or two"),
     ],
 )

@@ -88,9 +88,8 @@ class ProgrammeEffect(BaseModel, frozen=True, extra="forbid"):
     """The true effect of one programme's support: multipliers of the hazards while supported.
 
     0.6 = 40% fewer, 1.0 = no effect, 1.3 = 30% more (harmful). A multiplier below 1 thins
-    the incidents a supported day would have had; one above 1 adds involvements drawn from a
-    separate random stream (serious violence only: the generator does not yet add offending,
-    street encounters or school incidents, so ``incidents`` is at most 1).
+    the incidents a supported day would have had; one above 1 adds incidents drawn from
+    separate random streams (:mod:`~vru_risk.data.synthetic.effects`).
 
     Attributes
     ----------
@@ -98,11 +97,11 @@ class ProgrammeEffect(BaseModel, frozen=True, extra="forbid"):
         Multiplier of the serious-violence hazard (> 0, at most 5).
     incidents
         Multiplier of the hazards of offending, street encounters and school incidents
-        (> 0, at most 1); none (the default) is the county-wide ``1 - support_effect_incidents``.
+        (> 0, at most 5); none (the default) is the county-wide ``1 - support_effect_incidents``.
     """
 
     serious_violence: float = Field(gt=0, le=5)
-    incidents: float | None = Field(default=None, gt=0, le=1)
+    incidents: float | None = Field(default=None, gt=0, le=5)
 
 
 def _police_default() -> RecordingMultipliers:
@@ -151,10 +150,9 @@ def parse_programme_effect(text: str) -> tuple[str, ProgrammeEffect]:
     if len(numbers) == 1:
         return name, ProgrammeEffect(serious_violence=sv)
     incidents = numbers[1]
-    if not 0 < incidents <= 1:
+    if not 0 < incidents <= 5 or incidents != incidents:
         raise ValueError(
-            f"{text!r}: an incidents multiplier is above 0 and at most 1 (the generator does "
-            "not add offending, street encounters or school incidents for harmful support)"
+            f"{text!r}: an incidents multiplier is above 0 and at most 5 (1 = no effect)"
         )
     return name, ProgrammeEffect(serious_violence=sv, incidents=incidents)
 

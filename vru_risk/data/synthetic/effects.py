@@ -9,13 +9,14 @@ default county's bytes are unchanged.
 
 - A multiplier ``m < 1`` thins: an incident on a supported day happens when its uniform draw
   ``u < m`` (a Poisson process thinned to ``m`` × its rate).
-- A multiplier ``m > 1`` (serious violence only) adds involvements. With ``M`` the largest
+- A multiplier ``m > 1`` adds incidents. With ``M`` the largest
   serious-violence multiplier of any programme, the generator draws *extra candidates* as a
   second Poisson process of rate ``(M - 1)`` × the serious-violence hazard on every day, from
   a stream of their own (``serious_violence_extra``, drawn only when ``M > 1``); an extra
   candidate happens only on a supported day, when ``u < (m - 1) / (M - 1)``. On supported days
   the total rate is then ``hazard + (m - 1) × hazard = m × hazard``; on other days the extras
-  never happen.
+  never happen. The incidents multiplier works the same way, with its own largest value and
+  the ``offending_extra``, ``stop_search_extra`` and ``school_extra`` streams.
 
 Both rules are one threshold per involvement (:func:`support_threshold`): an ordinary
 involvement's ``u``, an extra one's ``1 + u (M - 1)``. Supported at multiplier ``m`` an
@@ -41,7 +42,10 @@ import numpy as np
 
 from vru_risk.data.synthetic.config import SyntheticConfig
 from vru_risk.data.synthetic.model import BoolArray, FloatArray, IntArray
-from vru_risk.data.synthetic.store import THIN_SV_EXTRA
+from vru_risk.data.synthetic.store import THIN_INCIDENT_EXTRA, THIN_SV_EXTRA
+
+#: the thinning classes of the extra candidates only harmful support causes
+EXTRA_CLASSES = (THIN_SV_EXTRA, THIN_INCIDENT_EXTRA)
 
 _BIG = 1 << 22
 
@@ -50,6 +54,12 @@ def extra_serious_violence_rate(config: SyntheticConfig) -> float:
     """``M - 1`` for the largest serious-violence multiplier ``M`` when it is above 1, else 0:
     the rate, relative to the hazard, of the extra candidates harmful support may cause."""
     top = max(sv for sv, _ in config.effect_multipliers())
+    return top - 1.0 if top > 1.0 else 0.0
+
+
+def extra_incident_rate(config: SyntheticConfig) -> float:
+    """The same for the incidents multiplier (offending, street encounters, school incidents)."""
+    top = max(inc for _, inc in config.effect_multipliers())
     return top - 1.0 if top > 1.0 else 0.0
 
 
@@ -97,15 +107,18 @@ def day_multipliers(
     return out
 
 
-def support_threshold(thin: IntArray, u: FloatArray, *, top: float) -> FloatArray:
+def support_threshold(
+    thin: IntArray, u: FloatArray, *, top: float, top_incidents: float = 1.0
+) -> FloatArray:
     """Per involvement: the multiplier above which it happens while supported (see the module
-    docstring): ``u`` for an ordinary one, ``1 + u (top - 1)`` for an extra one."""
-    extra = thin == THIN_SV_EXTRA
-    return np.where(extra, 1.0 + u * max(top - 1.0, 0.0), u)
+    docstring): ``u`` for an ordinary one, ``1 + u (top - 1)`` for an extra serious-violence
+    one (``top_incidents`` for an extra incident of the other hazards)."""
+    out = np.where(thin == THIN_SV_EXTRA, 1.0 + u * max(top - 1.0, 0.0), u)
+    return np.where(thin == THIN_INCIDENT_EXTRA, 1.0 + u * max(top_incidents - 1.0, 0.0), out)
 
 
 def happens_with(thin: IntArray, threshold: FloatArray, multiplier: FloatArray) -> BoolArray:
     """Per involvement: it happens given the multiplier of its day (``inf`` = unsupported)."""
-    extra = thin == THIN_SV_EXTRA
+    extra = np.isin(thin, EXTRA_CLASSES)
     supported = np.isfinite(multiplier)
     return np.asarray(np.where(supported, threshold < multiplier, ~extra), dtype=np.bool_)

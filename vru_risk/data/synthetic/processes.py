@@ -11,8 +11,9 @@ This module draws *candidate* incidents and records for a chunk of people, ignor
 programmes (the parameters are in :mod:`~vru_risk.data.synthetic.hazards`, the shared draws in
 :mod:`~vru_risk.data.synthetic.draws`); :mod:`~vru_risk.data.synthetic.support` then thins the
 incidents that support prevents, month by month. When a programme is harmful (a
-serious-violence multiplier above 1) the candidates of the extra involvements it may cause are
-drawn too, from their own stream, after everything else
+multiplier above 1) the candidates of the extra incidents it may cause (serious violence;
+offending, street encounters and school incidents) are drawn too, from their own streams,
+after everything else
 (:mod:`~vru_risk.data.synthetic.effects`).
 
 Example
@@ -49,7 +50,7 @@ from vru_risk.data.synthetic.draws import (
     school_day_events,
     visit_hospital,
 )
-from vru_risk.data.synthetic.effects import extra_serious_violence_rate
+from vru_risk.data.synthetic.effects import extra_incident_rate, extra_serious_violence_rate
 from vru_risk.data.synthetic.hazards import (
     AE_ADMITTED,
     AE_HAZARDS,
@@ -91,6 +92,7 @@ from vru_risk.data.synthetic.store import (
     PROC_SV,
     RECORD_DEFAULTS,
     THIN_INCIDENT,
+    THIN_INCIDENT_EXTRA,
     THIN_SV,
     THIN_SV_EXTRA,
     Cols,
@@ -183,8 +185,8 @@ def _serious_violence(ctx: ChunkContext, extra_rate: float = 0.0) -> tuple[Cols,
     return incidents, concat([police, visits], RECORD_DEFAULTS)
 
 
-def _school(ctx: ChunkContext) -> tuple[Cols, Cols]:
-    rng = stream(ctx.config.seed, "school", ctx.chunk)
+def _school(ctx: ChunkContext, harm: float = 0.0) -> tuple[Cols, Cols]:
+    rng = stream(ctx.config.seed, "school_extra" if harm > 0 else "school", ctx.chunk)
     sen = ctx.person_int("sen")
     extra = (np.array([SCHOOL_SEN[s] for s in SEN])[sen] + SCHOOL_FSM * ctx.person("fsm"))[
         :, None
@@ -195,6 +197,8 @@ def _school(ctx: ChunkContext) -> tuple[Cols, Cols]:
         + SCHOOL_LATENT * ctx.z
         + extra
     )
+    if harm > 0:
+        log_rate = log_rate + np.log(harm)
     person, day = school_day_events(ctx, rng, log_rate)
     # Year 11 is on leave after its exams: no incidents then
     rank = ctx.window.school_day_rank(day)
@@ -218,7 +222,7 @@ def _school(ctx: ChunkContext) -> tuple[Cols, Cols]:
         PROC_SCHOOL,
         person=person,
         day=day,
-        thin=np.full(n, THIN_INCIDENT),
+        thin=np.full(n, THIN_INCIDENT_EXTRA if harm > 0 else THIN_INCIDENT),
         u_thin=rng.random(n),
         kind=permanent.astype(np.int64),
         record_prob=p,
@@ -272,7 +276,11 @@ def draw_candidates(ctx: ChunkContext) -> tuple[Cols, Cols]:
     """
     builds = (_serious_violence, offending, stop_and_search, _school, police_other, _ae_other)
     parts = [build(ctx) for build in builds]
+    # the extra candidates of harmful support last, so that the other incidents keep their rows
     extra = extra_serious_violence_rate(ctx.config)
-    if extra > 0:  # last, so that the other incidents keep their rows
+    if extra > 0:
         parts.append(_serious_violence(ctx, extra))
+    harm = extra_incident_rate(ctx.config)
+    if harm > 0:
+        parts += [offending(ctx, harm), stop_and_search(ctx, harm), _school(ctx, harm)]
     return stack(parts)

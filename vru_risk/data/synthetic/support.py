@@ -33,8 +33,10 @@ import numpy as np
 from vru_risk.data.contract import AE_REASON, EXCLUSION_KIND, MAX_SUSPENSION_DAYS, POLICE_ROLE
 from vru_risk.data.synthetic.context import ChunkContext
 from vru_risk.data.synthetic.effects import (
+    EXTRA_CLASSES,
     covered,
     day_multipliers,
+    extra_incident_rate,
     extra_serious_violence_rate,
     happens_with,
     support_threshold,
@@ -64,8 +66,8 @@ from vru_risk.data.synthetic.store import (
     AE,
     EXCLUSION,
     POLICE,
-    THIN_INCIDENT,
     THIN_NONE,
+    THIN_SV,
     THIN_SV_EXTRA,
     Cols,
 )
@@ -264,7 +266,7 @@ def run_support(ctx: ChunkContext, incidents: Cols, records: Cols) -> SupportRes
     rb = np.searchsorted(rec_month[rec_order], np.arange(months + 1))
 
     n_inc = incidents["person"].size
-    accepted = incidents["thin"] != THIN_SV_EXTRA
+    accepted = ~np.isin(incidents["thin"], EXTRA_CLASSES)
     supported = np.zeros(n_inc, dtype=np.bool_)
     record_ok = np.zeros(n_rec, dtype=np.bool_)
     last_end = np.full((ctx.n, len(PROGRAMMES)), -1, dtype=np.int64)
@@ -275,7 +277,10 @@ def run_support(ctx: ChunkContext, incidents: Cols, records: Cols) -> SupportRes
     iv_p = iv_g = iv_s = iv_e = np.zeros(0, dtype=np.int64)
     mult = np.array(config.effect_multipliers(), dtype=np.float64).reshape(len(PROGRAMMES), 2)
     threshold = support_threshold(
-        incidents["thin"], incidents["u_thin"], top=1.0 + extra_serious_violence_rate(config)
+        incidents["thin"],
+        incidents["u_thin"],
+        top=1.0 + extra_serious_violence_rate(config),
+        top_incidents=1.0 + extra_incident_rate(config),
     )
 
     for m in range(months):
@@ -284,7 +289,7 @@ def run_support(ctx: ChunkContext, incidents: Cols, records: Cols) -> SupportRes
         if iv_p.size and th.size:
             intervals = (iv_p, iv_g, iv_s, iv_e)
             person, day, thin = incidents["person"][th], incidents["day"][th], incidents["thin"][th]
-            sv = thin != THIN_INCIDENT
+            sv = np.isin(thin, (THIN_SV, THIN_SV_EXTRA))
             factor = np.where(
                 sv,
                 day_multipliers(intervals, mult[:, 0], person, day),
