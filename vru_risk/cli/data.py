@@ -46,8 +46,8 @@ def generate(
             "--programme-effect",
             help="A programme's true effect on the serious-violence hazard while supported, "
             'PROGRAMME=MULTIPLIER (e.g. "Jump Start Mentoring=0.6": 40% fewer; 1 = none; '
-            "1.3 = 30% more, harmful), or PROGRAMME=SV:INCIDENTS for both hazards (each at most 5). "
-            "Repeatable; unlisted programmes keep the county-wide effect",
+            "1.3 = 30% more, harmful), or PROGRAMME=SV:INCIDENTS for both hazards (each at "
+            "most 5). Repeatable; unlisted programmes keep the county-wide effect",
         ),
     ] = None,
     referral_latent_risk: Annotated[

@@ -9,11 +9,14 @@ Then it writes:
 
 - ``out``: a new data folder, a valid extract of the same date, with the service's support in
   ``interventions`` and the label events its support prevented (by the county's potential
-  outcomes, :mod:`vru_risk.data.synthetic.potential`) removed; the manifest's row counts and
+  outcomes, :mod:`vru_risk.data.synthetic.potential`, each programme at its true multiplier
+  from ``truth.json``; a harmful programme is refused) removed; the manifest's row counts and
   hashes rewritten, and a ``provenance`` entry naming the service;
 - ``record_dir`` (default ``<out>-service``, beside it, never inside a data folder): what the
   service did, person by person (``decisions.parquet``, ``support.parquet``,
-  ``prevented.parquet``, its flags in ``flags.jsonl``) and ``summary.json``; like the truth
+  ``prevented.parquet``, its flags in ``flags.jsonl``, and for a lottery ``lottery.parquet``
+  with each participant's ``y0``/``y1`` in ``lottery_outcomes.parquet``,
+  :mod:`vru_risk.simulation.lottery_truth`) and ``summary.json``; like the truth
   folder, for tests and evaluation, never for a model;
 - the application database of the settings: the version's flags, published, and the decisions
   of the simulated practitioner accounts (:mod:`vru_risk.jobs.simulate_store`), so that
@@ -308,6 +311,7 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
             "service": {"from": start.isoformat(), "to": end.isoformat()},
             "extract_date": folder.extract_date.isoformat(),
             "support_effect": effect,
+            "serious_violence_multipliers": multipliers,
             "config": config.model_dump(mode="json"),
         }
     )
