@@ -31,3 +31,19 @@ def test_unusable_options_and_folders_exit_2_writing_nothing(
     inside = vru("simulate", "service", "--data", data, "--truth", truth, "--out", data / "x")
     assert inside.code == 2 and "overlaps the data folder" in inside.output
     assert not out.exists() and not (tmp_path / "out-service").exists() and not data.exists()
+
+
+def test_a_harmful_programme_is_refused_before_the_service_runs(
+    vru: RunVru, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, truth, out = tmp_path / "data", tmp_path / "truth", tmp_path / "out"
+    made = vru(
+        "data", "generate", "--out", data, "--truth-out", truth, "--people", "200", "--years", "1",
+        "--programme-effect", "Early Intervention Team=1.5",
+    )  # fmt: skip
+    assert made.code == 0, made.output
+    monkeypatch.setenv("VRU_AUDIT_KEY", KEY)
+    refused = vru("simulate", "service", "--data", data, "--truth", truth, "--out", out)
+    assert refused.code == 2
+    assert "harmful programme" in refused.output and "Early Intervention Team" in refused.output
+    assert not out.exists() and not (tmp_path / "out-service").exists()

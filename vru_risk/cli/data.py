@@ -40,6 +40,24 @@ def generate(
             help="Record some groups' behaviour more often (on by default, as in real data)",
         ),
     ] = True,
+    programme_effect: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--programme-effect",
+            help="A programme's true effect on the serious-violence hazard while supported, "
+            'PROGRAMME=MULTIPLIER (e.g. "Jump Start Mentoring=0.6": 40% fewer; 1 = none; '
+            "1.3 = 30% more, harmful), or PROGRAMME=SV:INCIDENTS for both hazards (each at "
+            "most 5). Repeatable; unlisted programmes keep the county-wide effect",
+        ),
+    ] = None,
+    referral_latent_risk: Annotated[
+        float,
+        typer.Option(
+            "--referral-latent-risk",
+            help="Confounding by indication: referral probability × exp(VALUE × latent "
+            "state); 0 (default) = referral independent of the latent state",
+        ),
+    ] = 0.0,
 ) -> None:
     """Generate a synthetic county with a known truth (kept apart from the data)."""
     from vru_risk.jobs.data import generate_county
@@ -54,6 +72,8 @@ def generate(
             fmt=fmt,
             truth_out=truth_out,
             measurement_bias=measurement_bias,
+            programme_effects=programme_effect or (),
+            referral_latent_risk=referral_latent_risk,
             progress=progress,
         )
     print_generation(summary)

@@ -3,6 +3,7 @@ fault into a copy of a folder (to test monitoring)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -27,11 +28,16 @@ def generate_county(
     fmt: str,
     truth_out: Path | None,
     measurement_bias: bool,
+    programme_effects: Sequence[str] = (),
+    referral_latent_risk: float = 0.0,
     progress: Progress | None = None,
 ) -> GenerationSummary:
     """Check the options and generate a synthetic county into ``out`` with its known truth
-    (default ``<out>-truth``): the same options and seed give the same bytes."""
+    (default ``<out>-truth``): the same options and seed give the same bytes.
+    ``programme_effects``: ``PROGRAMME=SV`` or ``PROGRAMME=SV:INCIDENTS`` texts (each
+    programme's true multipliers); ``referral_latent_risk``: confounding by indication."""
     from vru_risk.data.synthetic import SyntheticConfig, SyntheticConfigError, generate_county
+    from vru_risk.data.synthetic.config import ProgrammeEffect, parse_programme_effect
 
     fmt = fmt.lower()
     if fmt not in ("parquet", "csv"):
@@ -44,6 +50,23 @@ def generate_county(
         "seed": seed,
         "measurement_bias": measurement_bias,
     }
+    effects: dict[str, ProgrammeEffect] = {}
+    for text in programme_effects:
+        try:
+            name, effect = parse_programme_effect(text)
+        except ValueError as exc:
+            raise JobError(f"--programme-effect {exc}") from None
+        if name in effects:
+            raise JobError(f"--programme-effect gives {name!r} twice; give each programme once")
+        effects[name] = effect
+    if not 0.0 <= referral_latent_risk <= 3.0:
+        raise JobError(
+            f"--referral-latent-risk {referral_latent_risk} is out of range: give 0 (referral "
+            "independent of the latent state) up to 3"
+        )
+    if effects:
+        fields["programme_effects"] = effects
+    fields["referral_latent_risk"] = referral_latent_risk
     if end_date is not None:
         if end_date > date.today():
             raise JobError(

@@ -9,11 +9,14 @@ Then it writes:
 
 - ``out``: a new data folder, a valid extract of the same date, with the service's support in
   ``interventions`` and the label events its support prevented (by the county's potential
-  outcomes, :mod:`vru_risk.data.synthetic.potential`) removed; the manifest's row counts and
+  outcomes, :mod:`vru_risk.data.synthetic.potential`, each programme at its true multiplier
+  from ``truth.json``; a harmful programme is refused) removed; the manifest's row counts and
   hashes rewritten, and a ``provenance`` entry naming the service;
 - ``record_dir`` (default ``<out>-service``, beside it, never inside a data folder): what the
   service did, person by person (``decisions.parquet``, ``support.parquet``,
-  ``prevented.parquet``, its flags in ``flags.jsonl``) and ``summary.json``; like the truth
+  ``prevented.parquet``, its flags in ``flags.jsonl``, and for a lottery ``lottery.parquet``
+  with each participant's ``y0``/``y1`` in ``lottery_outcomes.parquet``,
+  :mod:`vru_risk.simulation.lottery_truth`) and ``summary.json``; like the truth
   folder, for tests and evaluation, never for a model;
 - the application database of the settings: the version's flags, published, and the decisions
   of the simulated practitioner accounts (:mod:`vru_risk.jobs.simulate_store`), so that
@@ -40,6 +43,7 @@ from vru_risk.data.load import DataFolder
 from vru_risk.data.synthetic.potential import (
     PotentialOutcomesError,
     read_potential,
+    serious_violence_multipliers,
     support_effect,
     truth_config,
 )
@@ -60,7 +64,7 @@ from vru_risk.jobs.monitor_data import (
     people_attributes,
     programmes_of,
 )
-from vru_risk.jobs.simulate_output import FLAGS_FILE, consequence, write_record
+from vru_risk.jobs.simulate_output import FLAGS_FILE, consequence, lottery_truth, write_record
 from vru_risk.jobs.simulate_store import StoredService, store_service
 from vru_risk.models.groups import group_labels
 from vru_risk.models.registry import Registry
@@ -68,7 +72,9 @@ from vru_risk.models.risk_model import RiskModel
 from vru_risk.models.tags import TRAIN_END_TAG
 from vru_risk.settings import Settings
 from vru_risk.simulation.config import ServiceConfig
-from vru_risk.simulation.service import run_service
+from vru_risk.simulation.consequence import refuse_harmful
+from vru_risk.simulation.lottery_truth import lottery_summary
+from vru_risk.simulation.service import intervention_name, run_service
 
 __all__ = ["FLAGS_FILE", "SimulateRequest", "SimulateResult", "simulate_service"]
 
@@ -230,8 +236,18 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
             if config.support_effect is not None
             else support_effect(request.truth_dir)
         )
+        # --support-effect gives every programme the one effect; else each its true one
+        multipliers = (
+            {}
+            if config.support_effect is not None
+            else serious_violence_multipliers(request.truth_dir)
+        )
     except PotentialOutcomesError as exc:
         raise JobError(str(exc)) from None
+    used = {intervention_name(p) for p in programmes_of(settings).programmes}
+    refusal = refuse_harmful({k: v for k, v in multipliers.items() if k in used})
+    if refusal:
+        raise JobError(refusal)
     registry = Registry(settings.tracking_uri)
     model, info = load_version(registry, request.version, settings.lightgbm_threads)
     build = build_config(model, info.version)
@@ -281,13 +297,21 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
         left_area=left_area,
         county_support=read_table(request.data_dir, "interventions"),
     )
-    summary, tables, prevented = consequence(request.data_dir, run, potential, effect, folder)
+    summary, tables, prevented = consequence(
+        request.data_dir, run, potential, effect, folder, multipliers=multipliers
+    )
+    outcomes = lottery_truth(
+        run, potential, programmes, config, build.label, multipliers=multipliers, effect=effect
+    )
+    if outcomes is not None:
+        summary["lottery_truth"] = lottery_summary(outcomes)
     summary.update(
         {
             "version": info.version,
             "service": {"from": start.isoformat(), "to": end.isoformat()},
             "extract_date": folder.extract_date.isoformat(),
             "support_effect": effect,
+            "serious_violence_multipliers": multipliers,
             "config": config.model_dump(mode="json"),
         }
     )
@@ -303,7 +327,7 @@ def simulate_service(settings: Settings, request: SimulateRequest) -> SimulateRe
     except RewriteError as exc:
         raise JobError(str(exc)) from None
     try:
-        write_record(record, run, prevented, summary)
+        write_record(record, run, prevented, summary, lottery_outcomes=outcomes)
         stored = store_service(settings.app_database_url, run, programmes, seed=config.seed)
     except BaseException:
         shutil.rmtree(request.out, ignore_errors=True)

@@ -2,6 +2,10 @@
 ``interventions``, and the serious-violence involvements that support prevented, by the county's
 potential outcomes (:mod:`vru_risk.data.synthetic.potential`), leave no label event behind.
 
+Each programme's support prevents by its own true serious-violence multiplier (``truth.json``'s
+``programme_effects``, :func:`prevented_by`); a harmful programme (multiplier above 1) is
+refused, since the involvements it would cause have no records to add.
+
 Support prevents only serious violence here (the label); the county's smaller effect of support
 on offending, street encounters and school incidents is not applied to the service's support, so
 those records stay as they were.
@@ -24,12 +28,18 @@ Example
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from vru_risk.data.synthetic.potential import prevented_records, would_prevent
+from vru_risk.data.synthetic.potential import (
+    prevented_records,
+    support_multiplier,
+    thresholds,
+    would_prevent,
+)
 
 INTERVENTION_COLUMNS: Final = (
     "person_id",
@@ -76,13 +86,57 @@ def interventions_with(
     return merged.iloc[order].reset_index(drop=True)
 
 
-def prevented_by(potential: pd.DataFrame, support: pd.DataFrame, *, effect: float) -> np.ndarray:
+def prevented_by(
+    potential: pd.DataFrame,
+    support: pd.DataFrame,
+    *,
+    effect: float,
+    multipliers: Mapping[str, float] | None = None,
+) -> np.ndarray:
     """Per row of the potential outcomes: an involvement that happened and that ``support``
-    (person_id, start_date, end_date) prevented at ``effect``. Support counts from the day it
-    started, whether or not the VRU knew of it by the extract date."""
-    periods = support[["person_id", "start_date", "end_date"]]
+    (person_id, start_date, end_date, and ``programme`` when ``multipliers`` are given)
+    prevented. Each programme's support has its true serious-violence multiplier
+    (``multipliers`` by programme name; ``1 - effect`` for one not in it, and for every
+    programme without ``multipliers``); on a day with several the smallest applies, as in
+    the county (:mod:`~vru_risk.data.synthetic.effects`), so an involvement that happened is
+    prevented exactly when the service's multiplier on its day is at most its
+    ``support_threshold``. Support counts from the day it started, whether or not the VRU
+    knew of it by the extract date.
+
+    A multiplier above 1 would *cause* involvements (whose records the extract does not
+    have): the simulated service refuses such a county before it runs
+    (:func:`harmful_programmes`); here it raises a ValueError."""
+    if not 0.0 <= effect <= 1.0:
+        raise ValueError(f"a support effect is a share between 0 and 1, not {effect}")
+    harmful = harmful_programmes(multipliers or {})
+    if harmful:
+        raise ValueError(_HARMFUL.format(", ".join(harmful)))
     happened = potential["happened"].to_numpy(dtype=bool)
-    return np.asarray(would_prevent(potential, periods, effect=effect) & happened, dtype=bool)
+    if multipliers is None:
+        periods = support[["person_id", "start_date", "end_date"]]
+        return np.asarray(would_prevent(potential, periods, effect=effect) & happened, dtype=bool)
+    multiplier = support_multiplier(potential, support, multipliers, default=1.0 - effect)
+    covered_day = np.isfinite(multiplier)
+    return np.asarray(happened & covered_day & (thresholds(potential) >= multiplier), dtype=bool)
+
+
+_HARMFUL = (
+    "the simulated service cannot apply a harmful programme (serious-violence multiplier "
+    "above 1: {}): the involvements its support would cause are not in the extract's records. "
+    "Give the service only programmes with a multiplier of at most 1, or generate the county "
+    "without --programme-effect above 1"
+)
+
+
+def harmful_programmes(multipliers: Mapping[str, float]) -> list[str]:
+    """The programmes whose true serious-violence multiplier is above 1, sorted."""
+    return sorted(name for name, value in multipliers.items() if value > 1.0)
+
+
+def refuse_harmful(multipliers: Mapping[str, float]) -> str | None:
+    """The message refusing a harmful programme among ``multipliers``, or None."""
+    harmful = harmful_programmes(multipliers)
+    return _HARMFUL.format(", ".join(harmful)) if harmful else None
 
 
 def without_prevented(

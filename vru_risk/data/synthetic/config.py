@@ -21,6 +21,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from vru_risk.data.contract import ETHNICITY, SEN
+from vru_risk.data.synthetic.programmes import PROGRAMME_NAMES
 
 #: The youngest allowed population.
 MIN_PEOPLE = 100
@@ -79,6 +80,29 @@ class RecordingMultipliers(BaseModel, frozen=True, extra="forbid"):
 
 NO_BIAS = RecordingMultipliers()
 
+#: The hazard the service's support changes: its multipliers, in this order.
+EFFECT_HAZARDS = ("serious_violence", "incidents")
+
+
+class ProgrammeEffect(BaseModel, frozen=True, extra="forbid"):
+    """The true effect of one programme's support: multipliers of the hazards while supported.
+
+    0.6 = 40% fewer, 1.0 = no effect, 1.3 = 30% more (harmful). A multiplier below 1 thins
+    the incidents a supported day would have had; one above 1 adds incidents drawn from
+    separate random streams (:mod:`~vru_risk.data.synthetic.effects`).
+
+    Attributes
+    ----------
+    serious_violence
+        Multiplier of the serious-violence hazard (> 0, at most 5).
+    incidents
+        Multiplier of the hazards of offending, street encounters and school incidents
+        (> 0, at most 5); none (the default) is the county-wide ``1 - support_effect_incidents``.
+    """
+
+    serious_violence: float = Field(gt=0, le=5)
+    incidents: float | None = Field(default=None, gt=0, le=5)
+
 
 def _police_default() -> RecordingMultipliers:
     return RecordingMultipliers(ethnicity={"black": 1.8, "mixed": 1.4}, deprived=1.3)
@@ -92,6 +116,45 @@ def _exclusion_default() -> RecordingMultipliers:
     return RecordingMultipliers(
         ethnicity={"black": 1.5, "mixed": 1.5}, sen={"sen_support": 1.6, "ehcp": 1.3}, fsm=1.6
     )
+
+
+def parse_programme_effect(text: str) -> tuple[str, ProgrammeEffect]:
+    """``NAME=SV`` or ``NAME=SV:INCIDENTS`` (e.g. ``Jump Start Mentoring=0.6``) as the programme
+    name and its effect (with SV alone the incidents multiplier stays the county-wide one). A
+    ValueError says what is wrong."""
+    name, sep, value = text.rpartition("=")
+    name = name.strip()
+    if not sep or not name or not value.strip():
+        raise ValueError(
+            f'{text!r} is not PROGRAMME=MULTIPLIER; write e.g. "Jump Start Mentoring=0.6" '
+            "(0.6 = 40% fewer serious-violence involvements while supported, 1 = none, 1.3 = "
+            "30% more), or PROGRAMME=SV:INCIDENTS for both hazards"
+        )
+    if name not in PROGRAMME_NAMES:
+        raise ValueError(
+            f"{name!r} is not a programme of the synthetic county; use one of "
+            f"{', '.join(PROGRAMME_NAMES)}"
+        )
+    parts = value.split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"{text!r}: the multiplier {value!r} is not a number") from None
+    if len(numbers) > 2:
+        raise ValueError(f"{text!r}: give one multiplier, or two as SV:INCIDENTS")
+    sv = numbers[0]
+    if not 0 < sv <= 5 or sv != sv:
+        raise ValueError(
+            f"{text!r}: a serious-violence multiplier is above 0 and at most 5 (1 = no effect)"
+        )
+    if len(numbers) == 1:
+        return name, ProgrammeEffect(serious_violence=sv)
+    incidents = numbers[1]
+    if not 0 < incidents <= 5 or incidents != incidents:
+        raise ValueError(
+            f"{text!r}: an incidents multiplier is above 0 and at most 5 (1 = no effect)"
+        )
+    return name, ProgrammeEffect(serious_violence=sv, incidents=incidents)
 
 
 class SyntheticConfig(BaseModel, frozen=True, extra="forbid"):
@@ -141,6 +204,16 @@ class SyntheticConfig(BaseModel, frozen=True, extra="forbid"):
         while supported.
     referral_scale
         Multiplies every programme's referral probability after a trigger.
+    programme_effects
+        The true effect of each programme (:class:`ProgrammeEffect`), keyed by programme name;
+        a programme not listed has the county-wide effect (multipliers
+        ``1 - support_effect_*``), which is what every programme has by default. On a day
+        covered by several programmes the smallest multiplier applies (support does not stack).
+    referral_latent_risk
+        Confounding by indication: a trigger's referral probability is multiplied by
+        ``exp(referral_latent_risk × z)`` (capped at 1), ``z`` the young person's latent state
+        in the month the trigger became known (the state that drives serious violence). 0, the
+        default, makes referral independent of the latent state given the trigger.
     police_long_lag_share
         Share of police records that reach the VRU late (7–60 days instead of 0–3).
     exclusion_lag_days
@@ -167,6 +240,8 @@ class SyntheticConfig(BaseModel, frozen=True, extra="forbid"):
     support_effect_serious_violence: float = Field(default=0.4, ge=0, le=1)
     support_effect_incidents: float = Field(default=0.2, ge=0, le=1)
     referral_scale: float = Field(default=1.0, ge=0)
+    programme_effects: dict[str, ProgrammeEffect] = Field(default_factory=dict)
+    referral_latent_risk: float = Field(default=0.0, ge=0, le=3)
     police_long_lag_share: float = Field(default=0.1, ge=0, le=1)
     exclusion_lag_days: int = Field(default=10, ge=1, le=60)
     ae_refresh_day: int = Field(default=5, ge=1, le=28)
@@ -187,9 +262,29 @@ class SyntheticConfig(BaseModel, frozen=True, extra="forbid"):
             "exclusion": self.exclusion_multipliers,
         }[source]
 
+    def effect_multipliers(self) -> list[tuple[float, float]]:
+        """Per programme of :data:`PROGRAMME_NAMES`: its (serious violence, incidents)
+        multipliers; an unlisted programme has ``1 - support_effect_*``."""
+        default = (1.0 - self.support_effect_serious_violence, 1.0 - self.support_effect_incidents)
+        out: list[tuple[float, float]] = []
+        for name in PROGRAMME_NAMES:
+            effect = self.programme_effects.get(name)
+            if effect is None:
+                out.append(default)
+            else:
+                inc = default[1] if effect.incidents is None else effect.incidents
+                out.append((effect.serious_violence, inc))
+        return out
+
     def problems(self) -> list[str]:
         """List every problem with these options, each saying what to do (empty when fine)."""
         out: list[str] = []
+        for name in self.programme_effects:
+            if name not in PROGRAMME_NAMES:
+                out.append(
+                    f"programme_effects has unknown programme {name!r}; use one of "
+                    f"{', '.join(PROGRAMME_NAMES)}"
+                )
         if self.people < MIN_PEOPLE:
             out.append(
                 f"people is {self.people}: give at least {MIN_PEOPLE} young people "

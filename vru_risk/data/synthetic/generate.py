@@ -38,6 +38,7 @@ from vru_risk.data.synthetic.calendar import (
 from vru_risk.data.synthetic.chunk import simulate_chunk
 from vru_risk.data.synthetic.config import SyntheticConfig, SyntheticConfigError
 from vru_risk.data.synthetic.population import build_population
+from vru_risk.data.synthetic.programmes import PROGRAMME_NAMES
 from vru_risk.data.synthetic.tables import people_table
 from vru_risk.data.synthetic.truth import LATENT_SCHEMA, RISK_SCHEMA, LabelStats, truth_people
 from vru_risk.data.synthetic.writer import (
@@ -101,6 +102,15 @@ class GenerationSummary(BaseModel):
 
 def _is_within(inner: Path, outer: Path) -> bool:
     return inner == outer or outer in inner.parents
+
+
+def programme_effects(config: SyntheticConfig) -> dict[str, dict[str, float]]:
+    """Every programme's true multipliers, as ``truth.json`` records them (a programme without
+    its own setting has the county-wide ``1 - support_effect_*``)."""
+    return {
+        name: {"serious_violence": sv, "incidents": inc}
+        for name, (sv, inc) in zip(PROGRAMME_NAMES, config.effect_multipliers(), strict=True)
+    }
 
 
 def check_request(config: SyntheticConfig, out_dir: Path, truth_dir: Path, fmt: str) -> None:
@@ -297,6 +307,8 @@ def generate_county(
             truth_tmp / "truth.json",
             {
                 "config": config.model_dump(mode="json"),
+                "programme_effects": programme_effects(config),
+                "referral_latent_risk": config.referral_latent_risk,
                 "files": {p.name: file_sha256(p) for p in truth_files},
                 "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
             },

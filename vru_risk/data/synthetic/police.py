@@ -56,6 +56,7 @@ from vru_risk.data.synthetic.store import (
     PROC_VICTIM,
     PROC_WITNESS,
     THIN_INCIDENT,
+    THIN_INCIDENT_EXTRA,
     Cols,
     incidents_of,
     records_of,
@@ -103,16 +104,22 @@ STOP_PROCESS = PoliceProcess(
 
 
 def _police_process(
-    ctx: ChunkContext, spec: PoliceProcess, extra: FloatArray | None = None
+    ctx: ChunkContext, spec: PoliceProcess, extra: FloatArray | None = None, harm: float = 0.0
 ) -> tuple[Cols, Cols]:
     """Incidents of one police-recorded process and the records police make of some of them.
 
-    ``extra`` is added to the hazard's log-rate (per person and month).
+    ``extra`` is added to the hazard's log-rate (per person and month). With ``harm`` > 0 the
+    candidates of the extra incidents harmful support causes instead: ``harm`` × the rate, from
+    the process's ``*_extra`` stream, marked ``THIN_INCIDENT_EXTRA``
+    (:mod:`~vru_risk.data.synthetic.effects`).
     """
-    rng = stream(ctx.config.seed, spec.stream, ctx.chunk)
+    name = f"{spec.stream}_extra" if harm > 0 else spec.stream
+    rng = stream(ctx.config.seed, name, ctx.chunk)
     log_rate = hazard_log_rate(ctx, spec.hazard)
     if extra is not None:
         log_rate = log_rate + extra
+    if harm > 0:
+        log_rate = log_rate + np.log(harm)
     person, day = poisson_days(ctx, rng, log_rate, ctx.age_lo, ctx.area_hi, spec.hazard.weights)
     n = person.size
     p = ctx.person(spec.recording)[person]
@@ -122,7 +129,7 @@ def _police_process(
         spec.process,
         person=person,
         day=day,
-        thin=np.full(n, THIN_INCIDENT),
+        thin=np.full(n, THIN_INCIDENT_EXTRA if harm > 0 else THIN_INCIDENT),
         u_thin=rng.random(n),
         kind=offence,
         record_prob=p,
@@ -143,15 +150,15 @@ def _police_process(
     return incidents, records
 
 
-def offending(ctx: ChunkContext) -> tuple[Cols, Cols]:
+def offending(ctx: ChunkContext, harm: float = 0.0) -> tuple[Cols, Cols]:
     """Offending: suspects recorded by police (by group: measurement bias)."""
-    return _police_process(ctx, OFFENDING_PROCESS)
+    return _police_process(ctx, OFFENDING_PROCESS, harm=harm)
 
 
-def stop_and_search(ctx: ChunkContext) -> tuple[Cols, Cols]:
+def stop_and_search(ctx: ChunkContext, harm: float = 0.0) -> tuple[Cols, Cols]:
     """Street encounters, more where deprivation is higher, some recorded as stops and searches."""
     deprivation = STREET_DEPRIVATION * ctx.person("deprivation")[:, None]
-    return _police_process(ctx, STOP_PROCESS, extra=deprivation)
+    return _police_process(ctx, STOP_PROCESS, extra=deprivation, harm=harm)
 
 
 def police_other(ctx: ChunkContext) -> tuple[Cols, Cols]:

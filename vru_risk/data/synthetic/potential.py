@@ -19,7 +19,17 @@ files are byte-identical to what the generator wrote before this file existed.
   generated world: ``not (supported and prevented_if_supported)``);
 - the label events it left in the extract: ``police_recorded`` (a police contact of the person
   on ``date`` as ``police_role`` with ``offence``) and ``ae_arrival`` (the arrival of an A&E
-  assault visit; null when none is in the extract).
+  assault visit; null when none is in the extract);
+- ``caused_if_supported``: an *extra* involvement that only a harmful programme's support
+  causes (a serious-violence multiplier above 1, :mod:`~vru_risk.data.synthetic.effects`); it
+  does not happen without support, and ``prevented_if_supported`` is false for it;
+- ``support_threshold``: with support of multiplier ``m`` on its day the involvement happens
+  exactly when ``support_threshold < m`` (``u_prevent`` for an ordinary one); this is how a
+  counterfactual under any programme's true effect is read (:func:`happens_with_support`).
+
+With per-programme effects (``programme_effects``) ``prevented_if_supported`` and
+:func:`would_prevent` still describe the county-wide ``support_effect_serious_violence``; the
+per-programme truth is :func:`happens_with_support` with :func:`serious_violence_multipliers`.
 
 :func:`would_prevent` says which involvements extra support periods would prevent, and
 :func:`prevented_records` which extract rows (police contacts and A&E visits, the label
@@ -41,6 +51,7 @@ Example
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -50,9 +61,15 @@ import pyarrow as pa
 
 from vru_risk.data.synthetic.arrays import date_array, person_ids, sort_order
 from vru_risk.data.synthetic.context import ChunkContext
+from vru_risk.data.synthetic.effects import (
+    covered,
+    day_multipliers,
+    extra_serious_violence_rate,
+    support_threshold,
+)
 from vru_risk.data.synthetic.model import SV_IS_PERPETRATOR, SV_KINDS, BoolArray, day_number
-from vru_risk.data.synthetic.store import AE, POLICE, PROC_SV, Cols
-from vru_risk.data.synthetic.support import covered
+from vru_risk.data.synthetic.programmes import PROGRAMME_NAMES
+from vru_risk.data.synthetic.store import AE, POLICE, PROC_SV, THIN_SV_EXTRA, Cols
 
 POTENTIAL_FILE: Final = "potential_outcomes.parquet"
 TRUTH_FILE: Final = "truth.json"
@@ -72,6 +89,8 @@ POTENTIAL_SCHEMA = pa.schema(
         ("police_recorded", pa.bool_()),
         ("police_role", pa.string()),
         ("ae_arrival", pa.timestamp("us")),
+        ("caused_if_supported", pa.bool_()),
+        ("support_threshold", pa.float64()),
     ]
 )
 
@@ -111,7 +130,11 @@ def potential_table(
     order = sort_order([person, day, kind])
     index, person, day, kind, u = index[order], person[order], day[order], kind[order], u[order]
     keep = 1.0 - ctx.config.support_effect_serious_violence
-    prevent = u >= keep
+    thin = inc["thin"][index]
+    caused = thin == THIN_SV_EXTRA
+    prevent = (u >= keep) & ~caused
+    top = 1.0 + extra_serious_violence_rate(ctx.config)
+    threshold = support_threshold(thin, u, top=top)
     kinds = np.array([k for k, _ in SV_KINDS])
     offences = np.array([o for _, o in SV_KINDS])
     roles = np.where(SV_IS_PERPETRATOR[kind], "suspect", "victim")
@@ -130,6 +153,8 @@ def potential_table(
             pa.array(in_police[index]),
             pa.array(roles.tolist(), type=pa.string()),
             micros.cast(pa.int64()).view(pa.timestamp("us")),
+            pa.array(caused),
+            pa.array(threshold),
         ],
         schema=POTENTIAL_SCHEMA,
     )
@@ -202,7 +227,100 @@ def would_prevent(potential: pd.DataFrame, support: pd.DataFrame, *, effect: flo
         codes[:n].astype(np.int64),
         _days(potential["date"], 0),
     )
-    return np.asarray(cov & (potential["u_prevent"].to_numpy() >= 1.0 - effect), dtype=bool)
+    caused = _caused(potential)
+    return np.asarray(
+        cov & (potential["u_prevent"].to_numpy() >= 1.0 - effect) & ~caused, dtype=bool
+    )
+
+
+def _caused(potential: pd.DataFrame) -> np.ndarray:
+    """Per row: an involvement only harmful support causes (none in an older truth folder)."""
+    if "caused_if_supported" not in potential.columns:
+        return np.zeros(len(potential), dtype=bool)
+    return np.asarray(potential["caused_if_supported"].to_numpy(dtype=bool), dtype=bool)
+
+
+def serious_violence_multipliers(truth_dir: Path) -> dict[str, float]:
+    """Each county programme's true serious-violence multiplier (``truth.json``'s
+    ``programme_effects``; for a truth folder written before it, ``1 -
+    support_effect_serious_violence`` for every programme)."""
+    try:
+        doc = json.loads((truth_dir / TRUTH_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise PotentialOutcomesError(
+            f"{truth_dir / TRUTH_FILE} cannot be read: give the truth folder `vru data "
+            "generate` wrote"
+        ) from None
+    effects = doc.get("programme_effects") if isinstance(doc, dict) else None
+    if not isinstance(effects, dict):
+        keep = 1.0 - support_effect(truth_dir)
+        return dict.fromkeys(PROGRAMME_NAMES, keep)
+    out: dict[str, float] = {}
+    for name, effect in effects.items():
+        value = effect.get("serious_violence") if isinstance(effect, dict) else None
+        if not isinstance(value, int | float):
+            raise PotentialOutcomesError(
+                f"{truth_dir / TRUTH_FILE}: programme_effects[{name!r}] has no serious_violence "
+                "multiplier; give the truth folder `vru data generate` wrote"
+            )
+        out[str(name)] = float(value)
+    return out
+
+
+def support_multiplier(
+    potential: pd.DataFrame,
+    support: pd.DataFrame,
+    multipliers: Mapping[str, float],
+    *,
+    default: float,
+) -> np.ndarray:
+    """Per row of ``potential``: the multiplier of the ``support`` (person_id, programme,
+    start_date, end_date; an empty end is open) covering its day, the smallest of several
+    (``multipliers`` by programme name, ``default`` for a programme not in it); ``inf`` where
+    none covers it."""
+    n = len(potential)
+    if n == 0 or support.empty:
+        return np.full(n, np.inf)
+    codes, _ = pd.factorize(
+        pd.concat([potential["person_id"], support["person_id"]]).astype(str), sort=False
+    )
+    programme_codes, uniques = pd.factorize(support["programme"].astype(str), sort=False)
+    values = np.array([multipliers.get(str(u), default) for u in uniques], dtype=np.float64)
+    intervals = (
+        codes[n:].astype(np.int64),
+        np.asarray(programme_codes, dtype=np.int64),
+        _days(support["start_date"], 0),
+        _days(support["end_date"], _OPEN_END),
+    )
+    return day_multipliers(
+        intervals, values, codes[:n].astype(np.int64), _days(potential["date"], 0)
+    )
+
+
+def thresholds(potential: pd.DataFrame) -> np.ndarray:
+    """Per row: ``support_threshold`` (``u_prevent`` for a truth folder written before it)."""
+    column = "support_threshold" if "support_threshold" in potential.columns else "u_prevent"
+    return np.asarray(potential[column].to_numpy(dtype=np.float64), dtype=np.float64)
+
+
+def happens_with_support(
+    potential: pd.DataFrame,
+    support: pd.DataFrame,
+    multipliers: Mapping[str, float],
+    *,
+    default: float,
+) -> np.ndarray:
+    """Per row of ``potential``: the involvement happens when ``support`` is *all* the support
+    there is (:func:`support_multiplier`): an ordinary involvement unless its day is covered
+    with a multiplier at most its threshold, an extra one (``caused_if_supported``) only when
+    its day is covered with a multiplier above its threshold
+    (:mod:`~vru_risk.data.synthetic.effects`)."""
+    multiplier = support_multiplier(potential, support, multipliers, default=default)
+    covered_day = np.isfinite(multiplier)
+    caused = _caused(potential)
+    return np.asarray(
+        np.where(covered_day, thresholds(potential) < multiplier, ~caused), dtype=bool
+    )
 
 
 def prevented_records(

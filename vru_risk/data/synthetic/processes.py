@@ -10,7 +10,11 @@ encounters and school incidents depends on group (measurement bias).
 This module draws *candidate* incidents and records for a chunk of people, ignoring support
 programmes (the parameters are in :mod:`~vru_risk.data.synthetic.hazards`, the shared draws in
 :mod:`~vru_risk.data.synthetic.draws`); :mod:`~vru_risk.data.synthetic.support` then thins the
-incidents that support prevents, month by month.
+incidents that support prevents, month by month. When a programme is harmful (a
+multiplier above 1) the candidates of the extra incidents it may cause (serious violence;
+offending, street encounters and school incidents) are drawn too, from their own streams,
+after everything else
+(:mod:`~vru_risk.data.synthetic.effects`).
 
 Example
 -------
@@ -46,6 +50,7 @@ from vru_risk.data.synthetic.draws import (
     school_day_events,
     visit_hospital,
 )
+from vru_risk.data.synthetic.effects import extra_incident_rate, extra_serious_violence_rate
 from vru_risk.data.synthetic.hazards import (
     AE_ADMITTED,
     AE_HAZARDS,
@@ -87,7 +92,9 @@ from vru_risk.data.synthetic.store import (
     PROC_SV,
     RECORD_DEFAULTS,
     THIN_INCIDENT,
+    THIN_INCIDENT_EXTRA,
     THIN_SV,
+    THIN_SV_EXTRA,
     Cols,
     concat,
     incidents_of,
@@ -120,8 +127,12 @@ def _ae_records(
     )
 
 
-def _serious_violence(ctx: ChunkContext) -> tuple[Cols, Cols]:
-    rng = stream(ctx.config.seed, "serious_violence", ctx.chunk)
+def _serious_violence(ctx: ChunkContext, extra_rate: float = 0.0) -> tuple[Cols, Cols]:
+    """Serious-violence involvements; with ``extra_rate`` > 0 instead the candidates of the
+    extra involvements harmful support causes: ``extra_rate`` × the hazard, from their own
+    stream, marked ``THIN_SV_EXTRA`` (:mod:`~vru_risk.data.synthetic.effects`)."""
+    name = "serious_violence_extra" if extra_rate > 0 else "serious_violence"
+    rng = stream(ctx.config.seed, name, ctx.chunk)
     months = ctx.window.months[None, :]
     log_rate = sv_log_hazard(
         months,
@@ -129,6 +140,8 @@ def _serious_violence(ctx: ChunkContext) -> tuple[Cols, Cols]:
         sv_log_rate=ctx.person("sv_log_rate")[:, None],
         birth_day=ctx.person_int("birth_day")[:, None],
     )
+    if extra_rate > 0:
+        log_rate = log_rate + np.log(extra_rate)
     # the world goes on after someone leaves the area: truth covers ages 8-18 in the window
     person, day = poisson_days(ctx, rng, log_rate, ctx.age_lo, ctx.age_hi, WEEKEND_WEIGHTS)
     n = person.size
@@ -142,7 +155,7 @@ def _serious_violence(ctx: ChunkContext) -> tuple[Cols, Cols]:
         PROC_SV,
         person=person,
         day=day,
-        thin=np.full(n, THIN_SV),
+        thin=np.full(n, THIN_SV_EXTRA if extra_rate > 0 else THIN_SV),
         u_thin=u_thin,
         kind=kind,
         serious=np.ones(n, dtype=np.bool_),
@@ -172,8 +185,8 @@ def _serious_violence(ctx: ChunkContext) -> tuple[Cols, Cols]:
     return incidents, concat([police, visits], RECORD_DEFAULTS)
 
 
-def _school(ctx: ChunkContext) -> tuple[Cols, Cols]:
-    rng = stream(ctx.config.seed, "school", ctx.chunk)
+def _school(ctx: ChunkContext, harm: float = 0.0) -> tuple[Cols, Cols]:
+    rng = stream(ctx.config.seed, "school_extra" if harm > 0 else "school", ctx.chunk)
     sen = ctx.person_int("sen")
     extra = (np.array([SCHOOL_SEN[s] for s in SEN])[sen] + SCHOOL_FSM * ctx.person("fsm"))[
         :, None
@@ -184,6 +197,8 @@ def _school(ctx: ChunkContext) -> tuple[Cols, Cols]:
         + SCHOOL_LATENT * ctx.z
         + extra
     )
+    if harm > 0:
+        log_rate = log_rate + np.log(harm)
     person, day = school_day_events(ctx, rng, log_rate)
     # Year 11 is on leave after its exams: no incidents then
     rank = ctx.window.school_day_rank(day)
@@ -207,7 +222,7 @@ def _school(ctx: ChunkContext) -> tuple[Cols, Cols]:
         PROC_SCHOOL,
         person=person,
         day=day,
-        thin=np.full(n, THIN_INCIDENT),
+        thin=np.full(n, THIN_INCIDENT_EXTRA if harm > 0 else THIN_INCIDENT),
         u_thin=rng.random(n),
         kind=permanent.astype(np.int64),
         record_prob=p,
@@ -260,4 +275,12 @@ def draw_candidates(ctx: ChunkContext) -> tuple[Cols, Cols]:
         ``incidents``. Records exist only for days in the area (before ``left_area_date``).
     """
     builds = (_serious_violence, offending, stop_and_search, _school, police_other, _ae_other)
-    return stack(build(ctx) for build in builds)
+    parts = [build(ctx) for build in builds]
+    # the extra candidates of harmful support last, so that the other incidents keep their rows
+    extra = extra_serious_violence_rate(ctx.config)
+    if extra > 0:
+        parts.append(_serious_violence(ctx, extra))
+    harm = extra_incident_rate(ctx.config)
+    if harm > 0:
+        parts += [offending(ctx, harm), stop_and_search(ctx, harm), _school(ctx, harm)]
+    return stack(parts)

@@ -28,6 +28,10 @@ STREAMS: dict[str, int] = {
     "support": 9,
     "attendance": 10,
     "lags": 11,
+    "serious_violence_extra": 12,
+    "offending_extra": 13,
+    "stop_search_extra": 14,
+    "school_extra": 15,
 }
 
 

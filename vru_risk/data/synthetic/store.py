@@ -26,8 +26,8 @@ Cols = dict[str, npt.NDArray[Any]]
 
 # sources of records
 POLICE, AE, EXCLUSION = 0, 1, 2
-# thinning classes: what support reduces
-THIN_NONE, THIN_SV, THIN_INCIDENT = 0, 1, 2
+# thinning classes: what support changes; the *_EXTRA ones: what only harmful support causes
+THIN_NONE, THIN_SV, THIN_INCIDENT, THIN_SV_EXTRA, THIN_INCIDENT_EXTRA = 0, 1, 2, 3, 4
 # processes
 (
     PROC_SV,

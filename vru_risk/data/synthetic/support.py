@@ -2,13 +2,17 @@
 
 The county is simulated month by month (vectorised over the chunk's people). In month ``m``:
 
-1. incidents of the month that support can prevent (serious violence, offending, street
-   encounters, school incidents) are kept with probability ``1 - effect`` when the person is
-   supported on that day (thinning of a Poisson process: the hazard is multiplied by
-   ``1 - effect``);
+1. incidents of the month that support can change (serious violence, offending, street
+   encounters, school incidents) happen or not by the multiplier of the support covering their
+   day (:mod:`~vru_risk.data.synthetic.effects`: each programme's own multiplier, the smallest
+   when several cover a day; by default every programme's is ``1 - support_effect_*``, an
+   incident kept with that probability; extra involvements of a harmful programme happen only
+   on its supported days);
 2. the kept incidents' records become triggers; exclusion rules apply (one exclusion a day,
    at most one permanent exclusion, at most 45 suspension days a school year);
-3. each trigger may open a referral to each programme it is eligible for; a programme panel
+3. each trigger may open a referral to each programme it is eligible for (with
+   ``referral_latent_risk`` > 0 more likely the higher the young person's latent state in the
+   month the trigger became known: confounding by indication); a programme panel
    meets monthly, so support starts in the month after the trigger became known, never in the
    month being simulated. A person already referred to a programme is not referred again to it
    until that support has ended.
@@ -28,6 +32,15 @@ import numpy as np
 
 from vru_risk.data.contract import AE_REASON, EXCLUSION_KIND, MAX_SUSPENSION_DAYS, POLICE_ROLE
 from vru_risk.data.synthetic.context import ChunkContext
+from vru_risk.data.synthetic.effects import (
+    EXTRA_CLASSES,
+    covered,
+    day_multipliers,
+    extra_incident_rate,
+    extra_serious_violence_rate,
+    happens_with,
+    support_threshold,
+)
 from vru_risk.data.synthetic.model import (
     DAYS_PER_YEAR,
     BoolArray,
@@ -40,6 +53,14 @@ from vru_risk.data.synthetic.model import (
     weekday,
 )
 from vru_risk.data.synthetic.population import ADMIT_AE_HOSPITALS
+from vru_risk.data.synthetic.programmes import (
+    ADMIT_AE,
+    EARLY_INTERVENTION,
+    JUMP_START,
+    PROGRAMMES,
+    SCHOOL_INCLUSION,
+    Programme,
+)
 from vru_risk.data.synthetic.rng import stream
 from vru_risk.data.synthetic.store import (
     AE,
@@ -47,35 +68,30 @@ from vru_risk.data.synthetic.store import (
     POLICE,
     THIN_NONE,
     THIN_SV,
+    THIN_SV_EXTRA,
     Cols,
 )
 
+__all__ = [
+    "ADMIT_AE",
+    "EARLY_INTERVENTION",
+    "JUMP_START",
+    "PROGRAMMES",
+    "SCHOOL_INCLUSION",
+    "Programme",
+    "SupportResult",
+    "covered",
+    "eligibility",
+    "run_support",
+]
 
-@dataclass(frozen=True)
-class Programme:
-    """A programme: who it takes (ages in years, inclusive-exclusive) and for how long."""
 
-    name: str
-    min_age: float
-    max_age: float
-    probability: float
-    duration_days: tuple[int, int]
-
-
-PROGRAMMES = (
-    Programme("Jump Start Mentoring", 8, 19, 0.012, (120, 240)),
-    Programme("Early Intervention Team", 10, 18, 0.03, (60, 180)),
-    Programme("School Inclusion Project", 0, 99, 0.01, (60, 120)),
-    Programme("Admit A&E", 8, 19, 0.5, (28, 56)),
-)
-JUMP_START, EARLY_INTERVENTION, SCHOOL_INCLUSION, ADMIT_AE = range(4)
 #: Pupils with special educational needs are referred to School Inclusion this much more.
 SCHOOL_INCLUSION_SEN_FACTOR = 2.5
 #: Support starts 0–27 days after the first of the month following the trigger's known date.
 START_SPREAD_DAYS = 28
 #: The VRU learns of a start 0–14 days after it.
 KNOWN_LAG_DAYS = 14
-_BIG = 1 << 22
 
 INTERVENTION_DEFAULTS: dict[str, tuple[type, float]] = {
     "person": (np.int64, -1),
@@ -150,28 +166,24 @@ def eligibility(ctx: ChunkContext, records: Cols) -> tuple[BoolArray, FloatArray
     eligible = np.zeros((person.size, len(PROGRAMMES)), dtype=np.bool_)
     prob = np.zeros((person.size, len(PROGRAMMES)), dtype=np.float64)
     sen = ctx.person_int("sen")[person] != 0
+    indication = referral_indication(ctx, person, known)
     for g, programme in enumerate(PROGRAMMES):
         eligible[:, g] = by_trigger[g] & (age >= programme.min_age) & (age < programme.max_age)
         p = programme.probability * ctx.config.referral_scale
         factor = np.where(sen, SCHOOL_INCLUSION_SEN_FACTOR, 1.0) if g == SCHOOL_INCLUSION else 1.0
-        prob[:, g] = np.minimum(1.0, p * factor)
+        prob[:, g] = np.minimum(1.0, p * factor * indication)
     return eligible, prob
 
 
-def covered(
-    iv_person: IntArray, iv_start: IntArray, iv_end: IntArray, person: IntArray, day: IntArray
-) -> BoolArray:
-    """Return whether each (person, day) falls inside one of the person's support intervals."""
-    if iv_person.size == 0 or person.size == 0:
-        return np.zeros(person.size, dtype=np.bool_)
-    order = np.lexsort((iv_start, iv_person))
-    p_sorted = iv_person[order]
-    keys = p_sorted * _BIG + iv_start[order]
-    reach = np.maximum.accumulate(p_sorted * _BIG + iv_end[order])
-    pos = np.searchsorted(keys, person * _BIG + day, side="right") - 1
-    found = pos >= 0
-    pos = np.maximum(pos, 0)
-    return np.asarray(found & (p_sorted[pos] == person) & (reach[pos] - person * _BIG >= day))
+def referral_indication(ctx: ChunkContext, person: IntArray, known: IntArray) -> FloatArray:
+    """Per trigger: ``exp(referral_latent_risk × z)``, ``z`` the person's latent state in the
+    month the trigger became known (the window's last month for one known after it); exactly 1
+    when ``referral_latent_risk`` is 0, so the default county is unchanged."""
+    beta = ctx.config.referral_latent_risk
+    if beta == 0:
+        return np.ones(person.size, dtype=np.float64)
+    month = np.clip(month_of_day(known) - ctx.window.first_month, 0, ctx.window.n_months - 1)
+    return np.asarray(np.exp(beta * ctx.z[person, month]), dtype=np.float64)
 
 
 def _first_of_runs(values: IntArray) -> BoolArray:
@@ -254,7 +266,7 @@ def run_support(ctx: ChunkContext, incidents: Cols, records: Cols) -> SupportRes
     rb = np.searchsorted(rec_month[rec_order], np.arange(months + 1))
 
     n_inc = incidents["person"].size
-    accepted = np.ones(n_inc, dtype=np.bool_)
+    accepted = ~np.isin(incidents["thin"], EXTRA_CLASSES)
     supported = np.zeros(n_inc, dtype=np.bool_)
     record_ok = np.zeros(n_rec, dtype=np.bool_)
     last_end = np.full((ctx.n, len(PROGRAMMES)), -1, dtype=np.int64)
@@ -262,18 +274,29 @@ def run_support(ctx: ChunkContext, incidents: Cols, records: Cols) -> SupportRes
     used = np.zeros((ctx.n, len(ctx.window.school_years)), dtype=np.float64)
     left = ctx.left_day
     parts: list[tuple[IntArray, IntArray, IntArray, IntArray, IntArray]] = []
-    iv_p = iv_s = iv_e = np.zeros(0, dtype=np.int64)
-    keep_sv = 1.0 - config.support_effect_serious_violence
-    keep_inc = 1.0 - config.support_effect_incidents
+    iv_p = iv_g = iv_s = iv_e = np.zeros(0, dtype=np.int64)
+    mult = np.array(config.effect_multipliers(), dtype=np.float64).reshape(len(PROGRAMMES), 2)
+    threshold = support_threshold(
+        incidents["thin"],
+        incidents["u_thin"],
+        top=1.0 + extra_serious_violence_rate(config),
+        top_incidents=1.0 + extra_incident_rate(config),
+    )
 
     for m in range(months):
         ii = inc_order[ib[m] : ib[m + 1]]
         th = ii[incidents["thin"][ii] != THIN_NONE]
         if iv_p.size and th.size:
-            cov = covered(iv_p, iv_s, iv_e, incidents["person"][th], incidents["day"][th])
-            supported[th] = cov
-            keep = np.where(incidents["thin"][th] == THIN_SV, keep_sv, keep_inc)
-            accepted[th] = ~cov | (incidents["u_thin"][th] < keep)
+            intervals = (iv_p, iv_g, iv_s, iv_e)
+            person, day, thin = incidents["person"][th], incidents["day"][th], incidents["thin"][th]
+            sv = np.isin(thin, (THIN_SV, THIN_SV_EXTRA))
+            factor = np.where(
+                sv,
+                day_multipliers(intervals, mult[:, 0], person, day),
+                day_multipliers(intervals, mult[:, 1], person, day),
+            )
+            supported[th] = np.isfinite(factor)
+            accepted[th] = happens_with(thin, threshold[th], factor)
         rr = rec_order[rb[m] : rb[m + 1]]
         ok = accepted[records["incident"][rr]]
         record_ok[rr] = ok
@@ -299,6 +322,7 @@ def run_support(ctx: ChunkContext, incidents: Cols, records: Cols) -> SupportRes
             new = new or p.size > 0
         if new:
             iv_p = np.concatenate([x[0] for x in parts])
+            iv_g = np.concatenate([x[1] for x in parts])
             iv_s = np.concatenate([x[2] for x in parts])
             iv_e = np.concatenate([x[3] for x in parts])
 
