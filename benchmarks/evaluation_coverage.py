@@ -21,6 +21,10 @@ offered in arrival order until the month's capacity is used; busy months (more a
 places run out earlier) also carry a higher outcome rate, which day-of-month effects do not
 absorb. True effect −5 points.
 
+Floor (``discontinuity.discontinuity_estimate``): 3,000 moments on days with spare places,
+scored between the 60th and 100th percentile, all at or above the floor (90) offered; the
+outcome rate rises smoothly with the score and an offer lowers it by 5 points (the truth).
+
 Run: ``python benchmarks/evaluation_coverage.py --reps 500`` (about 8 minutes on a shared
 2-core machine, most of it the arrival design's cluster-robust fits). A run on 2026-12-05:
 
@@ -33,7 +37,10 @@ lottery, effect +0.05 (N=462)        0.0519   0.0506  -0.0013  0.974     0.242  
 weighted, latent risk unseen        -0.0461   0.0384   0.0844  0.020     0.486     0.079
 weighted, latent risk among columns -0.0461  -0.0440   0.0020  0.946     0.444     0.092
 arrival order, busy months          -0.0500  -0.1062  -0.0562  0.692     0.748     0.158
+floor discontinuity (N=3000)        -0.0500  -0.0517  -0.0017  0.940     0.102     0.347
 ==================================  =======  =======  =======  ========  ========  =======
+
+(The floor row is from a second run the same day, ``--designs floor``: 36 s.)
 
 (*) by the interval; by the randomisation p < 0.05, 0.048. The Neyman interval is conservative
 when individual effects differ (here each young person's effect is 0 or ±1): 1,000
