@@ -70,13 +70,23 @@ def evaluation_files(home: Path) -> list[Path]:
     return sorted((home / "evaluation").rglob("report.*")) if (home / "evaluation").exists() else []
 
 
+def written(home: Path) -> dict[Path, int]:
+    """Every file under the home's evaluation folder and its modification time."""
+    root = home / "evaluation"
+    return {p: p.stat().st_mtime_ns for p in root.rglob("*")} if root.exists() else {}
+
+
 def test_the_smoke_run_reports_reach_and_effects_in_aggregates_only(
     evaluate: RunVru, in_home: Settings, service: tuple[Settings, SimulateResult], county: Path
 ) -> None:
     result = service[1]
     run = evaluate("--version", str(result.version), "--data", result.out, "--to", str(SERVICE_END))
     assert run.code == 0, run.output
-    [json_path] = [p for p in evaluation_files(in_home.home) if p.suffix == ".json"]
+    [json_path] = [
+        p
+        for p in evaluation_files(in_home.home)
+        if p.name == "report.json" and len(p.parent.name) == 21
+    ]  # the run of every programme: its folder is the period alone
     report = json.loads(json_path.read_text(encoding="utf-8"))
     html = json_path.with_suffix(".html").read_text(encoding="utf-8")
     # every programme judged by every design, each with one of the allowed statements
@@ -115,7 +125,11 @@ def test_reach_equals_a_hand_count_of_the_database(
     result = service[1]
     run = evaluate("--version", str(result.version), "--data", result.out, "--to", str(SERVICE_END))
     assert run.code == 0, run.output
-    [json_path] = [p for p in evaluation_files(in_home.home) if p.suffix == ".json"]
+    [json_path] = [
+        p
+        for p in evaluation_files(in_home.home)
+        if p.name == "report.json" and len(p.parent.name) == 21
+    ]  # the run of every programme: its folder is the period alone
     report = json.loads(json_path.read_text(encoding="utf-8"))
     start = date.fromisoformat(report["period"]["from"])
     decisions = pd.read_parquet(result.record_dir / "decisions.parquet")
@@ -156,7 +170,11 @@ def test_small_numbers_say_no_evidence_yet_with_the_months_needed(
         "school_inclusion",
     )
     assert run.code == 0, run.output
-    [json_path] = [p for p in evaluation_files(in_home.home) if p.suffix == ".json"]
+    [json_path] = [
+        p
+        for p in evaluation_files(in_home.home)
+        if p.suffix == ".json" and p.parent.name.endswith("_school_inclusion")
+    ]
     report = json.loads(json_path.read_text(encoding="utf-8"))
     [effect] = report["effects"]
     headlines = [d["verdict"]["headline"] for d in effect["designs"]]
@@ -185,11 +203,12 @@ def test_bad_requests_exit_2_and_write_nothing(
     message: str,
 ) -> None:
     result = service[1]
+    before = written(in_home.home)
     run = evaluate("--version", str(result.version), "--data", result.out, *args)
     assert run.code == 2, run.output
     assert message in run.output
     assert "Traceback" not in run.output
-    assert evaluation_files(in_home.home) == []
+    assert written(in_home.home) == before
 
 
 def test_no_matured_outcomes_says_when_they_will_be() -> None:
