@@ -66,6 +66,13 @@ def service(people: int, data: Path, home: Path) -> tuple[Path, date, date]:
         "VRU_HOME": str(home),
         "VRU_DATABASE_URL": f"sqlite:///{home / 'service.db'}",
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        # the service's decisions are audit-logged: a benchmark-only key (never a real one)
+        "VRU_AUDIT_KEY": os.environ.get(
+            "VRU_AUDIT_KEY", "benchmark-only-audit-key-0123456789abcdef"
+        ),
+        "VRU_SESSION_SECRET": os.environ.get(
+            "VRU_SESSION_SECRET", "benchmark-only-session-secret-0123456789abcdef"
+        ),
     }
     tags = subprocess.run(
         [sys.executable, "-c", TRAIN_END, str(home)],

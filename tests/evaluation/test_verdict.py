@@ -71,11 +71,17 @@ def test_lottery_without_a_boundary_never_helps() -> None:
 
 
 def test_harm_on_primary_or_harm_outcome_for_every_design() -> None:
+    """Checked for every design; only a lottery calls it evidence, the others cannot tell harm
+    from those offered being at higher risk (confounding by indication) and say so."""
     for design in ("lottery", "matched", "arrival", "discontinuity"):
+        kind = "evidence of harm" if design == "lottery" else "consistent with harm"
         worse = _say(_est(0.08, 0.02), design, 3.0)
-        assert worse.kind == "evidence of harm" and "more serious-violence" in worse.explanation
+        assert worse.kind == kind and "more serious-violence" in worse.explanation
         harm = _say(_est(-0.10, 0.02), design, 3.0, _est(0.06, 0.02))
-        assert harm.kind == "evidence of harm" and "harm outcome is worse" in harm.explanation
+        assert harm.kind == kind and "harm outcome is worse" in harm.explanation
+        if design != "lottery":
+            assert "cannot tell harm from higher risk" in worse.headline
+            assert "higher risk" in worse.explanation
 
 
 def test_no_evidence_wording_for_unknown_or_impossible_months() -> None:
@@ -103,3 +109,17 @@ def test_no_evidence_wording_for_unknown_or_impossible_months() -> None:
 def test_unknown_design_is_refused() -> None:
     with pytest.raises(ValueError, match="design must be one of"):
         _say(_est(0.0, 0.1), "rct", None)
+
+
+def test_no_evidence_when_enough_took_part_says_an_effect_that_large_was_not_seen() -> None:
+    seen = statement(
+        _est(-0.005, 0.02),
+        harm_estimate=None,
+        look_z_boundary=None,
+        months_needed=-3.0,
+        effect_of_interest=0.03,
+        design="matched",
+    )
+    assert seen.kind == "no evidence either way yet"
+    assert "enough have taken part to detect an effect of 3.0 percentage points" in seen.headline
+    assert "0 more months" not in seen.headline

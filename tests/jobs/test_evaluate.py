@@ -109,6 +109,7 @@ def test_the_smoke_run_reports_reach_and_effects_in_aggregates_only(
                 "consistent with helping",
                 "no evidence either way yet",
                 "evidence of harm",
+                "consistent with harm",
             }
             assert d["verdict"]["kind"] != "helps", "no lottery ran: nothing may say helps"
     # no young person: no identifier of the county appears anywhere in either file

@@ -58,6 +58,7 @@ VERDICT_STYLE: Final = {
     "consistent with helping": "maybe",
     "no evidence either way yet": "none",
     "evidence of harm": "harm",
+    "consistent with harm": "harm",
 }
 
 REACH_COLUMNS: Final = (

@@ -2,10 +2,12 @@
 
 Exactly one of four statements, checked in this order:
 
-1. **"evidence of harm"**, at every look and for every design: the primary outcome
-   (serious-violence involvement) or the harm outcome is significantly *worse* for those
-   offered a place (the interval lies wholly above no difference). Harm is judged on the plain
-   interval, not the sequential boundary: a safety signal should be raised early, not late.
+1. **"evidence of harm"** (a lottery) or **"consistent with harm"** (any other design), at
+   every look: the primary outcome (serious-violence involvement) or the harm outcome is
+   significantly *worse* for those offered a place (the interval lies wholly above no
+   difference). Harm is judged on the plain interval, not the sequential boundary: a safety
+   signal should be raised early, not late. A design that did not randomise cannot tell harm
+   from those offered being at higher risk (confounding by indication), and says so.
 2. **"helps"**, only for the lottery (``design == "lottery"``), and only when the estimate has
    passed the pre-registered sequential boundary of this look in the good direction
    (z ≤ −boundary, fewer young people involved in serious violence). A nominally significant
@@ -25,7 +27,13 @@ from typing import Literal
 
 from vru_risk.evaluation.estimate import Estimate
 
-Kind = Literal["helps", "consistent with helping", "no evidence either way yet", "evidence of harm"]
+Kind = Literal[
+    "helps",
+    "consistent with helping",
+    "no evidence either way yet",
+    "evidence of harm",
+    "consistent with harm",
+]
 DESIGNS = ("lottery", "arrival", "discontinuity", "matched")
 
 
@@ -60,7 +68,9 @@ def _months_phrase(months_needed: float | None, effect_of_interest: float) -> st
         return f"the time needed to detect {size} is not known"
     if math.isinf(months_needed):
         return f"at current numbers {size} could never be detected"
-    return f"about {max(months_needed, 0.0):.0f} more months at current numbers to detect {size}"
+    if months_needed <= 0.5:
+        return f"enough have taken part to detect {size}, and none was seen"
+    return f"about {months_needed:.0f} more months at current numbers to detect {size}"
 
 
 def statement(
@@ -97,12 +107,24 @@ def statement(
             which.append(f"more serious-violence involvement: {_interval(estimate)}")
         if harm_estimate is not None and _worse(harm_estimate):
             which.append(f"the harm outcome is worse: {_interval(harm_estimate)}")
+        if design == "lottery":
+            return Verdict(
+                "evidence of harm",
+                "evidence of harm",
+                "Young people who won a place did worse than those who did not: "
+                + "; ".join(which)
+                + ". The groups differ only by chance, so the panel should review the "
+                "programme now.",
+                design,
+            )
         return Verdict(
-            "evidence of harm",
-            "evidence of harm",
+            "consistent with harm",
+            "consistent with harm (this design cannot tell harm from higher risk)",
             "Young people offered a place did worse than those not offered: "
             + "; ".join(which)
-            + ". The panel should review the programme now.",
+            + ". Places were not given at random: those offered are often those at higher "
+            "risk, which alone makes them do worse. The panel should look at the programme and "
+            "consider a fair lottery, the one design that can tell.",
             design,
         )
     if not estimate.estimable:

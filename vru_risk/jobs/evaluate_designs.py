@@ -39,7 +39,7 @@ from vru_risk.evaluation.estimate import Estimate, as_dict, not_estimable
 from vru_risk.evaluation.lottery_effect import itt_estimate
 from vru_risk.evaluation.matched import weighted_estimate
 from vru_risk.evaluation.power import boundary_z, months_to_detect, per_arm_needed
-from vru_risk.evaluation.verdict import statement
+from vru_risk.evaluation.verdict import Verdict, statement
 from vru_risk.file_lock import exclusive_lock
 from vru_risk.flags.programmes import Programme
 from vru_risk.jobs.evaluate_data import EvaluationInputs, took_up
@@ -152,7 +152,16 @@ def _lottery(
             else "."
         )
         none = not_estimable(method=method, evidence="randomised", reason=reason)
-        return _section("lottery", none, none, effect=effect, base=math.nan, inputs=inputs)
+        section = _section("lottery", none, none, effect=effect, base=math.nan, inputs=inputs)
+        section["verdict"] = asdict(
+            Verdict(
+                "no evidence either way yet",
+                "no lottery has run" + ("" if programme.lottery.enabled else " (it is off)"),
+                reason,
+                "lottery",
+            )
+        )
+        return section
     keyed = inputs.moments.set_index(["person_id", "as_of"])[["label", "label_harm"]]
     rows = mine.rename(columns={"day": "as_of"}).join(keyed, on=["person_id", "as_of"], how="left")
     rows = _outcomes(rows)
