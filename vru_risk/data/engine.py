@@ -334,7 +334,7 @@ def engine_errors(engine: Engine) -> tuple[type[Exception], ...]:
     """The exceptions ``engine`` raises when a file cannot be read or a statement fails."""
     if engine.name == "duckdb":
         return (duckdb.Error,)
-    from py4j.protocol import Py4JError
+    from py4j.protocol import Py4JError  # type: ignore[import-untyped]
     from pyspark.errors import PySparkException
 
     return (PySparkException, Py4JError)

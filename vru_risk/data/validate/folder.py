@@ -169,7 +169,7 @@ def validate_folder(
     from vru_risk.data.engine import engine_errors
 
     with _work_dir(scratch_dir) as work, _engine(engine, work, threads, memory_limit) as run:
-        errors = (*engine_errors(run), OSError)
+        errors: tuple[type[Exception], ...] = (*engine_errors(run), OSError)
         people: Source | None = None
         for name in ("people", *EVENT_TABLES):
             if name not in files:
@@ -209,9 +209,7 @@ def validate_folder(
 
 
 @contextmanager
-def _engine(
-    engine: Engine | None, work: Path, threads: int, memory_limit: str
-) -> Iterator[Engine]:
+def _engine(engine: Engine | None, work: Path, threads: int, memory_limit: str) -> Iterator[Engine]:
     """The engine a validation runs on: a new DuckDB database in ``work`` (closed after), or
     ``engine``'s Spark session with views of its own (dropped after; the session stays)."""
     from vru_risk.data.engine import DuckDBEngine, SparkEngine

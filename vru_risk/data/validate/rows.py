@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-
 from typing import TYPE_CHECKING
 
 from vru_risk.data.contract import TABLES

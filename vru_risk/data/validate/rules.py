@@ -140,9 +140,7 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def column_rules(
-    engine: Engine, source: Source, typed: dict[str, TypedColumn]
-) -> list[Rule]:
+def column_rules(engine: Engine, source: Source, typed: dict[str, TypedColumn]) -> list[Rule]:
     """The rules of each column present: stored type, empty required value, invalid value,
     identifier (probed on ``engine``) and allowed range."""
     table = source.table

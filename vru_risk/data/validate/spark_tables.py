@@ -89,11 +89,11 @@ def spark_parquet_types(engine: SparkEngine, path: Path) -> dict[str, str]:
 
 def spark_parquet(engine: SparkEngine, path: Path, known: list[str], relation: str) -> None:
     """Register the ``known`` columns of ``path`` as ``relation``, with ``__row``."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as sf
 
     frame = engine.session.read.parquet(str(path))
-    columns = [F.col(f"`{c}`") for c in known]
-    row = (F.col("_metadata.row_index").cast("bigint") + 2).alias("__row")
+    columns = [sf.col(f"`{c}`") for c in known]
+    row = (sf.col("_metadata.row_index").cast("bigint") + 2).alias("__row")
     engine.register(relation, frame.select(*columns, row))
 
 

@@ -107,6 +107,7 @@ def register_table(
         found.problems.append(_empty_file(path, "the file is empty (no header, no rows)"))
         return None
     relation = f"src_{table.name}"
+    errors: tuple[type[Exception], ...] = (*engine_errors(engine), csv.Error)
     try:
         if fmt == "csv":
             registered = _register_csv(engine, found, table, path, relation, max_line_bytes)
@@ -116,7 +117,7 @@ def register_table(
             return None
         types, known = registered
         rows_row = engine.rows(f"SELECT count(*) FROM {relation}_known", "counting rows")
-    except (*engine_errors(engine), csv.Error) as exc:
+    except errors as exc:
         found.problems.append(unreadable_problem(path, fmt, exc))
         return None
     rows = int(rows_row[0][0]) if rows_row else 0
