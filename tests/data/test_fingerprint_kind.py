@@ -9,11 +9,17 @@ import os
 from datetime import date
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from tests.conftest import RunVru
 from tests.folders import write_valid_folder
 from vru_risk.data.fingerprint import file_metadata_sha256, file_sha256, fingerprint_kind
 from vru_risk.data.load import open_folder
 from vru_risk.data.validate import validate_folder
+from vru_risk.features.build import build_features
+from vru_risk.features.catalog import load_catalog
+from vru_risk.features.config import FeatureBuildConfig
+from vru_risk.features.table_metadata import DATA_FINGERPRINT_KEY, DATA_FINGERPRINT_KIND_KEY
 
 TODAY = date(2026, 11, 25)
 
@@ -75,3 +81,13 @@ def test_the_cli_records_the_kind_and_refuses_an_unknown_one(vru: RunVru, tmp_pa
     refused = vru("data", "validate", folder, "--fingerprint", "mtime")
     assert refused.code != 0
     assert "choose one of content, metadata" in refused.output
+
+
+def test_a_feature_table_records_the_kind(tmp_path: Path) -> None:
+    folder = write_valid_folder(tmp_path / "extract", "csv")
+    opened = open_folder(folder, today=TODAY, fingerprint="metadata")
+    out = tmp_path / "features.parquet"
+    build_features(opened, load_catalog().spec(), FeatureBuildConfig(), out=out)
+    metadata = pq.read_metadata(out).metadata
+    assert metadata[DATA_FINGERPRINT_KIND_KEY] == b"metadata"
+    assert metadata[DATA_FINGERPRINT_KEY] == opened.fingerprint.encode()
