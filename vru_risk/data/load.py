@@ -81,9 +81,11 @@ def open_folder(
     memory_limit: str = "2GB",
     scratch_dir: Path | None = None,
     fingerprint: FingerprintKind = "content",
+    engine: Engine | None = None,
 ) -> DataFolder:
-    """Validate ``path`` and describe it (its ``fingerprint`` made from the files' content or
-    metadata); raise :class:`InvalidDataError` on any problem."""
+    """Validate ``path`` (on ``engine``: DuckDB by default) and describe it (its
+    ``fingerprint`` made from the files' content or metadata); raise
+    :class:`InvalidDataError` on any problem."""
     report = validate_folder(
         path,
         extract_date=extract_date,
@@ -92,6 +94,7 @@ def open_folder(
         memory_limit=memory_limit,
         scratch_dir=scratch_dir,
         fingerprint=fingerprint,
+        engine=engine,
     )
     if not report.ok:
         raise InvalidDataError(report)

@@ -80,29 +80,30 @@ def build_table(
         if not truth_events.exists():
             raise JobError(f"{truth_events} not found: --truth must be a generator truth folder")
     limits = engine_options(settings)
-    try:
-        folder = open_folder(
-            data_dir,
-            extract_date=extract_date,
-            today=date.today(),
-            fingerprint=fingerprint,
-            **limits,
-        )
-    except InvalidDataError as exc:
-        raise JobError(str(exc)) from None
-    except ValueError as exc:  # folder missing
-        raise JobError(str(exc)) from None
-    late = [d for d in as_of if d > folder.extract_date]
-    if late:
-        raise JobError(
-            f"--as-of {', '.join(map(str, late))} is after the data's extract date "
-            f"{folder.extract_date}: nothing is known about it yet"
-        )
     spark = None
     try:
         if (engine or settings.engine) == "spark":
             spark = spark_engine(
                 SparkOptions(master=settings.spark_master, scratch_dir=str(limits["scratch_dir"]))
+            )
+        try:
+            folder = open_folder(
+                data_dir,
+                extract_date=extract_date,
+                today=date.today(),
+                fingerprint=fingerprint,
+                engine=spark,  # validated where it is built
+                **limits,
+            )
+        except InvalidDataError as exc:
+            raise JobError(str(exc)) from None
+        except ValueError as exc:  # folder missing
+            raise JobError(str(exc)) from None
+        late = [d for d in as_of if d > folder.extract_date]
+        if late:
+            raise JobError(
+                f"--as-of {', '.join(map(str, late))} is after the data's extract date "
+                f"{folder.extract_date}: nothing is known about it yet"
             )
         summary, _ = build_features(
             folder,
