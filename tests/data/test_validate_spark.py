@@ -161,10 +161,17 @@ def test_a_csv_row_with_too_many_fields_is_named_by_row_without_its_values(
     assert not report_of(folder, None).ok  # DuckDB refuses the file too
 
 
-def test_the_cli_validates_on_spark(vru: RunVru, tmp_path: Path, spark: SparkSession) -> None:
+def test_the_cli_validates_on_spark(
+    vru: RunVru, tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = write_valid_folder(tmp_path / "extract", "csv")
     corrupt(folder, "csv")
-    on_duckdb = vru("data", "validate", folder, "--json")
-    on_spark = vru("data", "validate", folder, "--json", "--engine", "spark")
+    monkeypatch.setenv("VRU_ENGINE", "spark")
+    on_duckdb = vru("data", "validate", folder, "--json", "--engine", "duckdb")
+    on_spark = vru("data", "validate", folder, "--json")  # VRU_ENGINE
     assert on_duckdb.code == on_spark.code == 2, on_spark.output
     assert json.loads(on_spark.stdout) == json.loads(on_duckdb.stdout)
+    assert [t.name for t in spark.catalog.listTables() if t.name.startswith("src_")] == []
+    bad = vru("data", "validate", folder, "--engine", "postgres")
+    assert bad.code == 2
+    assert "--engine 'postgres': choose one of duckdb, spark" in bad.stderr

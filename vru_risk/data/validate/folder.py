@@ -12,6 +12,11 @@ columns typed (:mod:`.columns`), and its rows checked against the rules (:mod:`.
 row-level rule at once, and only offending rows are brought into Python, so an 80M-row
 attendance file is checked in bounded memory.
 
+The rows can be checked on Spark instead (``engine``): the same statements through the
+:class:`~vru_risk.data.engine.Engine` protocol, the same report; the file-level checks above
+stay in Python on the driver. The fingerprint is made from the files' bytes or, for national
+extracts, their metadata (``fingerprint``; :mod:`vru_risk.data.fingerprint`).
+
 Usage::
 
     from datetime import date
