@@ -92,13 +92,38 @@ def validate(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON on stdout")
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="duckdb or spark (default VRU_ENGINE, else duckdb); spark checks the rows on "
+            "VRU_SPARK_MASTER (default local[2]) and gives the same report",
+            case_sensitive=False,
+        ),
+    ] = None,
+    fingerprint: Annotated[
+        str,
+        typer.Option(
+            "--fingerprint",
+            help="content (hash every byte, the default) or metadata (names, sizes and "
+            "modification times: for national-scale extracts); the report says which",
+            case_sensitive=False,
+        ),
+    ] = "content",
 ) -> None:
     """Check a data folder against the data contract; exit 2 and list every problem."""
+    from vru_risk.data.engine import engine_name
+    from vru_risk.data.fingerprint import fingerprint_kind
     from vru_risk.jobs.data import validate as validate_folder
 
+    try:
+        chosen = None if engine is None else engine_name(engine, "--engine")
+        kind = fingerprint_kind(fingerprint, "--fingerprint")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     day = parse_date(extract_date, "--extract-date")
     with Console(stderr=True).status(f"checking {folder} against data contract v1 ..."):
-        report = validate_folder(state.get_settings(), folder, day)
+        report = validate_folder(state.get_settings(), folder, day, engine=chosen, fingerprint=kind)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:

@@ -76,13 +76,24 @@ def build(
             case_sensitive=False,
         ),
     ] = None,
+    fingerprint: Annotated[
+        str,
+        typer.Option(
+            "--fingerprint",
+            help="content (hash every byte of the data, the default) or metadata (names, "
+            "sizes, modification times); the table records which",
+            case_sensitive=False,
+        ),
+    ] = "content",
 ) -> None:
     """Build one row per (person_id, as_of) with features, the triggers, and label_* columns."""
     from vru_risk.data.engine import engine_name
+    from vru_risk.data.fingerprint import fingerprint_kind
     from vru_risk.jobs.features import build_table
 
     try:
         chosen = None if engine is None else engine_name(engine, "--engine")
+        kind = fingerprint_kind(fingerprint, "--fingerprint")
     except ValueError as exc:
         raise UserError(str(exc)) from None
     dates = [d for d in (parse_date(x, "--as-of") for x in as_of or []) if d is not None]
@@ -101,5 +112,6 @@ def build(
             extract_date=day,
             progress=progress,
             engine=chosen,
+            fingerprint=kind,
         )
     print_build(summary)

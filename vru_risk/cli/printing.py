@@ -150,7 +150,7 @@ def print_report(report: ValidationReport) -> None:
     console.print(table)
     console.print(
         f"extract date {report.extract_date} (from {report.extract_date_source}); "
-        f"fingerprint {report.fingerprint[:16]}"
+        f"fingerprint {report.fingerprint[:16]} (by {report.fingerprint_kind})"
     )
     if report.ok:
         console.print("[bold green]valid[/]: the folder meets data contract v1")

@@ -309,6 +309,18 @@ class SparkEngine:
         finally:
             tmp.unlink(missing_ok=True)
 
+    def register(self, name: str, frame: DataFrame, *, persist: bool = True) -> None:
+        """``frame`` as the temporary view ``name``, persisted on first use (a validated source
+        is read by many statements) unless ``persist`` is false; released by :meth:`close`."""
+        old = self._persisted.pop(name, None)
+        if persist:
+            frame = frame.persist()
+            self._persisted[name] = frame
+        frame.createOrReplaceTempView(name)
+        self._views.add(name)
+        if old is not None:
+            old.unpersist()
+
     def close(self) -> None:
         for frame in self._persisted.values():
             frame.unpersist()
@@ -316,6 +328,16 @@ class SparkEngine:
         for name in self._views:
             self.session.catalog.dropTempView(name)
         self._views.clear()
+
+
+def engine_errors(engine: Engine) -> tuple[type[Exception], ...]:
+    """The exceptions ``engine`` raises when a file cannot be read or a statement fails."""
+    if engine.name == "duckdb":
+        return (duckdb.Error,)
+    from py4j.protocol import Py4JError  # type: ignore[import-untyped]
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JError)
 
 
 def as_engine(con: duckdb.DuckDBPyConnection | Engine) -> Engine:

@@ -29,6 +29,7 @@ import duckdb
 
 from vru_risk.data.contract import DERIVED_COLUMNS, EVENT_TABLES, TABLES, Kind
 from vru_risk.data.engine import Engine, as_engine
+from vru_risk.data.fingerprint import FingerprintKind
 from vru_risk.data.sql import quote_ident
 from vru_risk.data.validate import ValidationReport, validate_folder
 from vru_risk.data.validate.columns import typed_column
@@ -59,6 +60,8 @@ class DataFolder:
     files: dict[str, Path]
     columns: dict[str, tuple[str, ...]]
     refreshed: dict[str, date] = field(default_factory=dict)
+    #: how ``fingerprint`` was made (see :mod:`vru_risk.data.fingerprint`)
+    fingerprint_kind: FingerprintKind = "content"
 
     @property
     def available(self) -> tuple[str, ...]:
@@ -77,8 +80,12 @@ def open_folder(
     threads: int = 2,
     memory_limit: str = "2GB",
     scratch_dir: Path | None = None,
+    fingerprint: FingerprintKind = "content",
+    engine: Engine | None = None,
 ) -> DataFolder:
-    """Validate ``path`` and describe it; raise :class:`InvalidDataError` on any problem."""
+    """Validate ``path`` (on ``engine``: DuckDB by default) and describe it (its
+    ``fingerprint`` made from the files' content or metadata); raise
+    :class:`InvalidDataError` on any problem."""
     report = validate_folder(
         path,
         extract_date=extract_date,
@@ -86,6 +93,8 @@ def open_folder(
         threads=threads,
         memory_limit=memory_limit,
         scratch_dir=scratch_dir,
+        fingerprint=fingerprint,
+        engine=engine,
     )
     if not report.ok:
         raise InvalidDataError(report)
@@ -100,6 +109,7 @@ def open_folder(
         files={name: path / info.file for name, info in report.tables.items()},
         columns={name: info.columns for name, info in report.tables.items()},
         refreshed=refreshed,
+        fingerprint_kind=report.fingerprint_kind,
     )
 
 

@@ -348,6 +348,7 @@ def build_features(
             metadata = {
                 table_metadata.SPEC_HASH_KEY: spec.hash,
                 table_metadata.DATA_FINGERPRINT_KEY: folder.fingerprint,
+                table_metadata.DATA_FINGERPRINT_KIND_KEY: folder.fingerprint_kind,
                 table_metadata.EXTRACT_DATE_KEY: folder.extract_date.isoformat(),
                 table_metadata.BUILD_CONFIG_KEY: config.model_dump_json(),
                 table_metadata.SOURCES_UNAVAILABLE_KEY: ",".join(unavailable),

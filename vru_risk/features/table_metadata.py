@@ -14,6 +14,9 @@ from typing import Final
 SPEC_HASH_KEY: Final = b"vru.spec_hash"
 #: the fingerprint of the data folder it was built from
 DATA_FINGERPRINT_KEY: Final = b"vru.data_fingerprint"
+#: how that fingerprint was made: ``content`` (the files' bytes) or ``metadata`` (their names,
+#: sizes and modification times); absent in tables built before it existed, which are content
+DATA_FINGERPRINT_KIND_KEY: Final = b"vru.data_fingerprint_kind"
 #: the data folder's extract date (ISO)
 EXTRACT_DATE_KEY: Final = b"vru.extract_date"
 #: the build settings (cohort, triggers, labels) as JSON

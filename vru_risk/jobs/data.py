@@ -8,8 +8,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from vru_risk.data.engine import EngineName, spark_engine
 from vru_risk.data.faults import Fault, FaultError, FaultResult, inject_fault
+from vru_risk.data.fingerprint import FingerprintKind
 from vru_risk.data.load import InvalidDataError, open_folder
+from vru_risk.data.spark_session import SparkOptions, SparkUnavailableError
 from vru_risk.data.validate import FolderNotFoundError, ValidationReport, validate_folder
 from vru_risk.jobs.common import JobError, Progress, engine_options
 from vru_risk.settings import Settings
@@ -88,14 +91,38 @@ def generate_county(
         raise JobError(f"cannot write the county to {out}: {exc}") from None
 
 
-def validate(settings: Settings, folder: Path, extract_date: date | None) -> ValidationReport:
-    """Check ``folder`` against the data contract: every problem is in the report."""
+def validate(
+    settings: Settings,
+    folder: Path,
+    extract_date: date | None,
+    *,
+    engine: EngineName | None = None,
+    fingerprint: FingerprintKind = "content",
+) -> ValidationReport:
+    """Check ``folder`` against the data contract: every problem is in the report.
+
+    ``engine`` (default: VRU_ENGINE) checks the rows: DuckDB, or Spark on VRU_SPARK_MASTER
+    (the same report); ``fingerprint`` is how the folder is identified (content or metadata)."""
+    limits = engine_options(settings)
+    spark = None
     try:
+        if (engine or settings.engine) == "spark":
+            spark = spark_engine(
+                SparkOptions(master=settings.spark_master, scratch_dir=str(limits["scratch_dir"]))
+            )
         return validate_folder(
-            folder, extract_date=extract_date, today=date.today(), **engine_options(settings)
+            folder,
+            extract_date=extract_date,
+            today=date.today(),
+            engine=spark,
+            fingerprint=fingerprint,
+            **limits,
         )
-    except FolderNotFoundError as exc:
+    except (FolderNotFoundError, SparkUnavailableError) as exc:
         raise JobError(str(exc)) from None
+    finally:
+        if spark is not None:
+            spark.close()
 
 
 def fault(settings: Settings, data: Path, out: Path, request: Fault) -> FaultResult:

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from vru_risk.data.engine import EngineName, spark_engine
+from vru_risk.data.fingerprint import FingerprintKind
 from vru_risk.data.load import InvalidDataError, open_folder
 from vru_risk.data.spark_session import SparkOptions, SparkUnavailableError
 from vru_risk.features.build import BuildSummary, build_features
@@ -56,13 +57,15 @@ def build_table(
     config: FeatureBuildConfig | None = None,
     progress: Progress | None = None,
     engine: EngineName | None = None,
+    fingerprint: FingerprintKind = "content",
 ) -> BuildSummary:
     """Build one row per (person_id, as_of) example of ``data_dir`` into ``out``: at every
     teachable moment (``triggers``) and on each ``as_of`` date, with the label columns (and
     the true-involvement labels of a synthetic ``truth`` folder).
 
     ``engine`` (default: VRU_ENGINE) runs the build: DuckDB, or Spark on VRU_SPARK_MASTER; the
-    table written is the same (tests/features/test_spark_equality.py)."""
+    table written is the same (tests/features/test_spark_equality.py). ``fingerprint`` is how
+    the data folder is identified (its bytes or its files' metadata), recorded in the table."""
     config = config or FeatureBuildConfig()
     spec = feature_spec(catalog, proxies, config)
     check_output(out, [("data folder", data_dir)] + ([("truth folder", truth)] if truth else []))
@@ -77,23 +80,30 @@ def build_table(
         if not truth_events.exists():
             raise JobError(f"{truth_events} not found: --truth must be a generator truth folder")
     limits = engine_options(settings)
-    try:
-        folder = open_folder(data_dir, extract_date=extract_date, today=date.today(), **limits)
-    except InvalidDataError as exc:
-        raise JobError(str(exc)) from None
-    except ValueError as exc:  # folder missing
-        raise JobError(str(exc)) from None
-    late = [d for d in as_of if d > folder.extract_date]
-    if late:
-        raise JobError(
-            f"--as-of {', '.join(map(str, late))} is after the data's extract date "
-            f"{folder.extract_date}: nothing is known about it yet"
-        )
     spark = None
     try:
         if (engine or settings.engine) == "spark":
             spark = spark_engine(
                 SparkOptions(master=settings.spark_master, scratch_dir=str(limits["scratch_dir"]))
+            )
+        try:
+            folder = open_folder(
+                data_dir,
+                extract_date=extract_date,
+                today=date.today(),
+                fingerprint=fingerprint,
+                engine=spark,  # validated where it is built
+                **limits,
+            )
+        except InvalidDataError as exc:
+            raise JobError(str(exc)) from None
+        except ValueError as exc:  # folder missing
+            raise JobError(str(exc)) from None
+        late = [d for d in as_of if d > folder.extract_date]
+        if late:
+            raise JobError(
+                f"--as-of {', '.join(map(str, late))} is after the data's extract date "
+                f"{folder.extract_date}: nothing is known about it yet"
             )
         summary, _ = build_features(
             folder,

@@ -39,6 +39,8 @@ from typing import Final
 EXPERIMENT_HASH_TAG: Final = "vru.experiment_hash"
 SPEC_HASH_TAG: Final = "vru.spec_hash"
 DATA_FINGERPRINT_TAG: Final = "vru.data_fingerprint"
+#: ``content`` or ``metadata``: how the data fingerprint was made (vru_risk.data.fingerprint)
+DATA_FINGERPRINT_KIND_TAG: Final = "vru.data_fingerprint_kind"
 TRAIN_END_TAG: Final = "vru.train_end"
 PARENT_RUN_TAG: Final = "vru.parent_run_id"
 TRAINED_BY_TAG: Final = "vru.trained_by"

@@ -28,6 +28,7 @@ from vru_risk.models.tags import (
     AUDIT_ALLOCATION_TAG,
     CAPACITY_TAG,
     CONTENT_HASH_TAG,
+    DATA_FINGERPRINT_KIND_TAG,
     DATA_FINGERPRINT_TAG,
     DEMO_TAG,
     FAIRNESS_TAG,
@@ -102,7 +103,11 @@ def _details(s: CardSources) -> dict[str, Any]:
         ["Registered", s.registered],
         ["Trained by", t.get(TRAINED_BY_TAG) or "not recorded"],
         ["Content hash (what the panel approves)", t.get(CONTENT_HASH_TAG) or "not recorded"],
-        ["Data fingerprint", t.get(DATA_FINGERPRINT_TAG) or "not recorded"],
+        [
+            "Data fingerprint",
+            (t.get(DATA_FINGERPRINT_TAG) or "not recorded")
+            + (f" (by {kind})" if (kind := t.get(DATA_FINGERPRINT_KIND_TAG)) else ""),
+        ],
         ["Outcome predicted within", t.get(LABEL_TIMESPAN_TAG) or "not recorded"],
         ["Places per month assumed", t.get(CAPACITY_TAG) or "not recorded"],
         ["Demonstration model", "yes: trained on synthetic data" if demo else "no"],

@@ -23,6 +23,7 @@ from vru_risk.features.config import FeatureBuildConfig, LabelConfig
 from vru_risk.features.table_metadata import (
     BUILD_CONFIG_KEY,
     DATA_FINGERPRINT_KEY,
+    DATA_FINGERPRINT_KIND_KEY,
     EXTRACT_DATE_KEY,
     KNOWLEDGE_DATES_KEY,
     LABEL_LAG_DAYS_KEY,
@@ -47,6 +48,8 @@ class TrainingData:
     sources_unavailable: str
     knowledge_dates: str
     source: str
+    #: how ``data_fingerprint`` was made: ``content`` or ``metadata``
+    data_fingerprint_kind: str = "content"
 
     @property
     def label(self) -> str:
@@ -135,6 +138,7 @@ def load_feature_table(
         extract_date=date.fromisoformat(get(EXTRACT_DATE_KEY) or ""),
         label_lag_days=int(get(LABEL_LAG_DAYS_KEY) or 0),
         data_fingerprint=get(DATA_FINGERPRINT_KEY) or "",
+        data_fingerprint_kind=get(DATA_FINGERPRINT_KIND_KEY) or "content",
         sources_unavailable=get(SOURCES_UNAVAILABLE_KEY) or "",
         knowledge_dates=get(KNOWLEDGE_DATES_KEY) or "known",
         source=str(path),

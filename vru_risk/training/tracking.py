@@ -33,6 +33,7 @@ from vru_risk.models.registry import Registry, VersionInfo, ensure_experiment, t
 from vru_risk.models.tags import (
     CANDIDATE,
     CAPACITY_TAG,
+    DATA_FINGERPRINT_KIND_TAG,
     DATA_FINGERPRINT_TAG,
     DEMO_TAG,
     EXPERIMENT_HASH_TAG,
@@ -159,6 +160,7 @@ def log_and_register(
         EXPERIMENT_HASH_TAG: config.hash,
         SPEC_HASH_TAG: data.spec.hash,
         DATA_FINGERPRINT_TAG: data.data_fingerprint,
+        DATA_FINGERPRINT_KIND_TAG: data.data_fingerprint_kind,
     }
     previous = registry.previous(like=comparable)
     headline = result.headline()

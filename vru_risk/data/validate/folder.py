@@ -12,6 +12,11 @@ columns typed (:mod:`.columns`), and its rows checked against the rules (:mod:`.
 row-level rule at once, and only offending rows are brought into Python, so an 80M-row
 attendance file is checked in bounded memory.
 
+The rows can be checked on Spark instead (``engine``): the same statements through the
+:class:`~vru_risk.data.engine.Engine` protocol, the same report; the file-level checks above
+stay in Python on the driver. The fingerprint is made from the files' bytes or, for national
+extracts, their metadata (``fingerprint``; :mod:`vru_risk.data.fingerprint`).
+
 Usage::
 
     from datetime import date
@@ -27,12 +32,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
-
-import duckdb
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from vru_risk.data.contract import CONTRACT_VERSION, EVENT_TABLES, TABLES
-from vru_risk.data.fingerprint import folder_fingerprint
+from vru_risk.data.fingerprint import FingerprintKind, folder_fingerprint
 from vru_risk.data.sql import connect
 from vru_risk.data.validate.files import (
     MAX_LINE_BYTES,
@@ -45,6 +48,9 @@ from vru_risk.data.validate.manifest import extract_date_option_problems, read_m
 from vru_risk.data.validate.problems import Problem
 from vru_risk.data.validate.rows import check_rows
 from vru_risk.data.validate.tables import Findings, Source, TableInfo, register_table
+
+if TYPE_CHECKING:
+    from vru_risk.data.engine import Engine
 
 ExtractDateSource = Literal["option", "manifest", "today"]
 
@@ -60,6 +66,8 @@ class ValidationReport:
     problems: tuple[Problem, ...]
     fingerprint: str
     manifest: dict[str, Any] | None = None
+    #: how ``fingerprint`` was made: from the files' bytes or from their metadata
+    fingerprint_kind: FingerprintKind = "content"
 
     @property
     def ok(self) -> bool:
@@ -77,6 +85,7 @@ class ValidationReport:
             "extract_date": self.extract_date.isoformat(),
             "extract_date_source": self.extract_date_source,
             "fingerprint": self.fingerprint,
+            "fingerprint_kind": self.fingerprint_kind,
             "tables": {
                 n: {"file": t.file, "format": t.format, "rows": t.rows, "sha256": t.sha256}
                 for n, t in self.tables.items()
@@ -101,6 +110,8 @@ def validate_folder(
     memory_limit: str = "2GB",
     scratch_dir: Path | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
+    engine: Engine | None = None,
+    fingerprint: FingerprintKind = "content",
 ) -> ValidationReport:
     """Check every file of a data folder against the contract; collect every problem.
 
@@ -122,6 +133,13 @@ def validate_folder(
     max_line_bytes
         The longest line a CSV file may have; a longer one is reported by its row number and
         the file is not parsed.
+    engine
+        Where the rows are checked: ``None`` (or a DuckDB engine) for a DuckDB database of its
+        own, limited by ``threads`` and ``memory_limit``; a Spark engine for its session. The
+        report is the same on both (tests/data/test_validate_spark.py).
+    fingerprint
+        ``content`` (every byte hashed) or ``metadata`` (names, sizes, modification times):
+        see :mod:`vru_risk.data.fingerprint`; the report records which.
 
     Returns
     -------
@@ -153,38 +171,36 @@ def validate_folder(
     source_of_date: ExtractDateSource = (
         "option" if extract_date else "manifest" if reading.extract_date else "today"
     )
-    with _work_dir(scratch_dir) as work:
-        con = connect(
-            str(work / "validate.duckdb"),
-            threads=threads,
-            memory_limit=memory_limit,
-            temp_directory=work / "spill",
-            preserve_insertion_order=True,
-        )
-        try:
-            people: Source | None = None
-            for name in ("people", *EVENT_TABLES):
-                if name not in files:
-                    continue
-                try:
-                    source = register_table(
-                        con, found, TABLES[name], files[name], max_line_bytes=max_line_bytes
-                    )
-                    if source is not None:
-                        others = people if name != "people" else None
-                        # one by one: what is found before a reader fails is still reported
-                        for problem in check_rows(con, source, others, extract_date=extract):
-                            found.problems.append(problem)
-                except (duckdb.Error, OSError) as exc:
-                    # e.g. a Parquet file whose footer reads but whose pages are corrupt
-                    found.problems.append(
-                        unreadable_problem(files[name], files[name].suffix.lstrip("."), exc)
-                    )
-                    source = None
-                if name == "people":
-                    people = source
-        finally:
-            con.close()
+    from vru_risk.data.engine import engine_errors
+
+    with _work_dir(scratch_dir) as work, _engine(engine, work, threads, memory_limit) as run:
+        errors: tuple[type[Exception], ...] = (*engine_errors(run), OSError)
+        people: Source | None = None
+        for name in ("people", *EVENT_TABLES):
+            if name not in files:
+                continue
+            try:
+                source = register_table(
+                    run,
+                    found,
+                    TABLES[name],
+                    files[name],
+                    max_line_bytes=max_line_bytes,
+                    fingerprint=fingerprint,
+                )
+                if source is not None:
+                    others = people if name != "people" else None
+                    # one by one: what is found before a reader fails is still reported
+                    for problem in check_rows(run, source, others, extract_date=extract):
+                        found.problems.append(problem)
+            except errors as exc:
+                # e.g. a Parquet file whose footer reads but whose pages are corrupt
+                found.problems.append(
+                    unreadable_problem(files[name], files[name].suffix.lstrip("."), exc)
+                )
+                source = None
+            if name == "people":
+                people = source
     return ValidationReport(
         folder=folder,
         extract_date=extract,
@@ -193,4 +209,31 @@ def validate_folder(
         problems=tuple(found.problems),
         fingerprint=folder_fingerprint(found.hashes),
         manifest=reading.manifest,
+        fingerprint_kind=fingerprint,
     )
+
+
+@contextmanager
+def _engine(engine: Engine | None, work: Path, threads: int, memory_limit: str) -> Iterator[Engine]:
+    """The engine a validation runs on: a new DuckDB database in ``work`` (closed after), or
+    ``engine``'s Spark session with views of its own (dropped after; the session stays)."""
+    from vru_risk.data.engine import DuckDBEngine, SparkEngine
+
+    if engine is None or engine.name == "duckdb":
+        con = connect(
+            str(work / "validate.duckdb"),
+            threads=threads,
+            memory_limit=memory_limit,
+            temp_directory=work / "spill",
+            preserve_insertion_order=True,
+        )
+        try:
+            yield DuckDBEngine(con)
+        finally:
+            con.close()
+        return
+    spark = SparkEngine(cast(SparkEngine, engine).session)
+    try:
+        yield spark
+    finally:
+        spark.close()

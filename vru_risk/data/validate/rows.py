@@ -1,10 +1,13 @@
-"""The rows of a registered table checked inside DuckDB, in bounded memory.
+"""The rows of a registered table checked inside the engine (DuckDB or Spark), in bounded memory.
 
 One aggregate pass over the table counts every row rule at once (the rules are made by
 :mod:`vru_risk.data.validate.rules`); only for a rule that some rows break are the first few of
 them brought into Python. Duplicate keys are found in two passes: a 64-bit hash per key keeps
 the group-by small on 80M rows, and the exact key confirms the candidates, so a hash collision
-is never reported.
+is never reported. Every statement is DuckDB SQL run through the
+:class:`~vru_risk.data.engine.Engine` protocol: one definition of each rule on both engines
+(Spark runs it transpiled), and no rule can fail on a value (every typed value is a
+``TRY_CAST``), so no exception raised in Spark, and no log of one, carries a row's values.
 
 Example
 -------
@@ -16,8 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from vru_risk.data.contract import TABLES
 from vru_risk.data.sql import quote_ident
@@ -26,11 +28,14 @@ from vru_risk.data.validate.problems import MAX_EXAMPLES, Example, Problem
 from vru_risk.data.validate.rules import Rule, column_rules, date_rules, person_rules
 from vru_risk.data.validate.tables import Source
 
+if TYPE_CHECKING:
+    from vru_risk.data.engine import Engine
+
 PEOPLE_BIRTH = TABLES["people"].column("birth_date")
 
 
 def check_rows(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     source: Source,
     people: Source | None,
     *,
@@ -47,12 +52,12 @@ def check_rows(
         for c in table.columns
         if c.name in source.types
     }
-    rules = column_rules(con, source, typed) + date_rules(source, typed, extract_date)
+    rules = column_rules(engine, source, typed) + date_rules(source, typed, extract_date)
     join = _people_join(source, people)
     if join:
         rules += person_rules(table, typed)
-    yield from _rule_problems(con, source, typed, rules, join)
-    yield from _duplicate_problems(con, source, typed)
+    yield from _rule_problems(engine, source, typed, rules, join)
+    yield from _duplicate_problems(engine, source, typed)
 
 
 def _typed_relation(source: Source, typed: dict[str, TypedColumn]) -> str:
@@ -102,7 +107,7 @@ def _text(value: object) -> str | None:
 
 
 def _rule_problems(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     source: Source,
     typed: dict[str, TypedColumn],
     rules: list[Rule],
@@ -116,17 +121,18 @@ def _rule_problems(
     counts_sql = ", ".join(
         f"count(*) FILTER (WHERE ({r.condition})) AS c{i}" for i, r in enumerate(rules)
     )
-    row = con.execute(f"SELECT {counts_sql} FROM {relation}").fetchone()
-    counts = [int(v) for v in row] if row else [0] * len(rules)
+    found = engine.rows(f"SELECT {counts_sql} FROM {relation}", "the row rules")
+    counts = [int(v) for v in found[0]] if found else [0] * len(rules)
     for rule, count in zip(rules, counts, strict=True):
         if count == 0:
             continue
         labels = [shown_label(s) for s in rule.show]
         select = ", ".join(shown_expr(s) for s in rule.show)
-        examples = con.execute(
+        examples = engine.rows(
             f"SELECT __row, {select} FROM {relation} WHERE ({rule.condition}) "
-            f"ORDER BY __row LIMIT {MAX_EXAMPLES}"
-        ).fetchall()
+            f"ORDER BY __row LIMIT {MAX_EXAMPLES}",
+            f"the examples of {rule.check}",
+        )
         yield Problem(
             source.path.name,
             rule.column,
@@ -145,7 +151,7 @@ def _rule_problems(
 
 
 def _duplicate_problems(
-    con: duckdb.DuckDBPyConnection, source: Source, typed: dict[str, TypedColumn]
+    engine: Engine, source: Source, typed: dict[str, TypedColumn]
 ) -> Iterator[Problem]:
     key = source.table.key
     if any(k not in typed or typed[k].wrong_type for k in key):
@@ -154,9 +160,10 @@ def _duplicate_problems(
     tkey = [f"__t_{k}" for k in key]
     not_null = " AND ".join(f"{k} IS NOT NULL" for k in tkey)
     hashed = f"hash({', '.join(tkey)})"
-    con.execute(
+    engine.execute(
         f"CREATE OR REPLACE TEMP TABLE dup_hash AS SELECT {hashed} AS __h FROM {base} "
-        f"WHERE {not_null} GROUP BY __h HAVING count(*) > 1"
+        f"WHERE {not_null} GROUP BY __h HAVING count(*) > 1",
+        "duplicate keys",
     )
     candidates = (
         f"(SELECT * FROM {base} WHERE {not_null} AND {hashed} IN (SELECT __h FROM dup_hash))"
@@ -165,15 +172,16 @@ def _duplicate_problems(
         f"(SELECT *, row_number() OVER (PARTITION BY {', '.join(tkey)} ORDER BY __row) AS __k, "
         f"min(__row) OVER (PARTITION BY {', '.join(tkey)}) AS __first_row FROM {candidates})"
     )
-    row = con.execute(f"SELECT count(*) FROM {ordered} WHERE __k > 1").fetchone()
-    count = int(row[0]) if row else 0
+    counted = engine.rows(f"SELECT count(*) FROM {ordered} WHERE __k > 1", "duplicate keys")
+    count = int(counted[0][0]) if counted else 0
     if count == 0:
         return
     shown = ", ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in key)
-    examples = con.execute(
+    examples = engine.rows(
         f"SELECT __row, __first_row, {shown} FROM {ordered} WHERE __k > 1 ORDER BY __row "
-        f"LIMIT {MAX_EXAMPLES}"
-    ).fetchall()
+        f"LIMIT {MAX_EXAMPLES}",
+        "the examples of duplicate keys",
+    )
     yield Problem(
         source.path.name,
         ", ".join(key),

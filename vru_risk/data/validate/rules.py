@@ -27,15 +27,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
-
-import duckdb
+from typing import TYPE_CHECKING, Final
 
 from vru_risk.data.contract import MAX_AGE_AT_EXTRACT_YEARS, MIN_AGE_AT_EXTRACT_YEARS, Kind, Table
 from vru_risk.data.ids import CONTROL_RE2, EDGE_SPACE_RE2, INVISIBLE_RE2
 from vru_risk.data.sql import quote_ident
 from vru_risk.data.validate.columns import TypedColumn, null_condition
 from vru_risk.data.validate.tables import Source
+
+if TYPE_CHECKING:
+    from vru_risk.data.engine import Engine
 
 #: RE2 classes (DuckDB's regular expressions).
 CONTROL_CHARACTER: Final = CONTROL_RE2
@@ -56,7 +57,7 @@ class Rule:
 
 
 def identifier_rules(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     relation: str,
     column: str,
     quoted: str,
@@ -118,8 +119,10 @@ def identifier_rules(
             )
         )
     probe = ", ".join(f"coalesce(bool_or({r.condition}), false)" for r in rules)
-    found = con.execute(f"SELECT {probe} FROM (SELECT DISTINCT {quoted} FROM {relation})")
-    hits = found.fetchone() or (False,) * len(rules)
+    found = engine.rows(
+        f"SELECT {probe} FROM (SELECT DISTINCT {quoted} FROM {relation})", "identifier rules"
+    )
+    hits = found[0] if found else (False,) * len(rules)
     return [r for r, hit in zip(rules, hits, strict=True) if hit]
 
 
@@ -137,11 +140,9 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def column_rules(
-    con: duckdb.DuckDBPyConnection, source: Source, typed: dict[str, TypedColumn]
-) -> list[Rule]:
+def column_rules(engine: Engine, source: Source, typed: dict[str, TypedColumn]) -> list[Rule]:
     """The rules of each column present: stored type, empty required value, invalid value,
-    identifier (probed in ``con``) and allowed range."""
+    identifier (probed on ``engine``) and allowed range."""
     table = source.table
     cols = [c for c in table.columns if c.name in source.types]
     rules: list[Rule] = []
@@ -191,7 +192,7 @@ def column_rules(
             )
         if col.kind is Kind.STRING:
             quoted = quote_ident(col.name)
-            rules += identifier_rules(con, source.relation, col.name, quoted, col.max_length)
+            rules += identifier_rules(engine, source.relation, col.name, quoted, col.max_length)
         if col.min_value is not None or col.max_value is not None:
             v = f"__t_{col.name}"
             rules.append(
