@@ -201,21 +201,12 @@ def mib(n: float) -> str:
     return f"{n / 2**20:,.0f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="20000,70000,200000")
-    parser.add_argument("--years", type=int, default=3)
-    parser.add_argument("--driver-memory", default="6g")
-    parser.add_argument("--duckdb-memory", default="6GB")
-    parser.add_argument("--shuffle-partitions", type=int, default=8)
-    parser.add_argument("--score-rows", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=1)
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every size on both engines, then the scoring; the figures as scale.json keeps them."""
     load_start = Path("/proc/loadavg").read_text(encoding="ascii").split()[:3]
     began = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     rows: list[dict[str, Any]] = []
-    for i, people in enumerate(sizes):
+    for i, people in enumerate(int(s) for s in args.sizes.split(",")):
         t = time.perf_counter()
         data = county(people, years=args.years)
         made = time.perf_counter() - t
@@ -233,18 +224,65 @@ def main() -> None:
         (OUT / "scale-partial.json").write_text(json.dumps(rows, indent=1))
     score = run_sampled(SCORE, str(HERE), str(args.score_rows), str(args.repeats))
     load_end = Path("/proc/loadavg").read_text(encoding="ascii").split()[:3]
+    return {
+        "began": began,
+        "load": [load_start, load_end],
+        "args": vars(args),
+        "sizes": rows,
+        "scoring": score,
+    }
 
+
+def linear(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Least squares of y on x: slope and intercept (a fixed cost plus a cost per unit)."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    k = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+    return k, my - k * mx
+
+
+def project(rows: list[dict[str, Any]], national: float) -> None:
+    """The growth fits and what they imply at ``national`` attendance sessions (same engine,
+    same 2 cores: a projection, not a measurement)."""
+    xs = [float(r["sessions"]) for r in rows]
+    last = rows[-1]
     print(
-        f"\nfeature build, {args.years} school years; {began}; {os.cpu_count()} cores; "
-        f"load average {' '.join(load_start)} at start, {' '.join(load_end)} at end"
+        f"\ngrowth against attendance sessions (log-log least squares: exponent ± its standard "
+        f"error, {len(rows) - 2} degree(s) of freedom; linear: fixed s + s per million)"
+    )
+    print(f"  projected to {national:,.0f} sessions on the same 2 cores (NOT measured)")
+    for which in ("duckdb", "spark"):
+        ts = [r[which]["build"] for r in rows]
+        bt, set_, _ = fit(xs, ts)
+        bm, sem, _ = fit(xs, [r[which]["peak_tree"] for r in rows])
+        k, c = linear(xs, ts)
+        scale = national / float(last["sessions"])
+        power = [last[which]["build"] * scale**b for b in (bt - set_, bt, bt + set_)]
+        print(
+            f"  {which:7} time ~ n^{bt:.2f} ± {set_:.2f}  (linear {c:.0f} s + "
+            f"{k * 1e6:.2f} s/M)   peak memory ~ n^{bm:.2f} ± {sem:.2f}\n"
+            f"          -> {power[1] / 3600:,.1f} h (exponent ± 1 s.e.: {power[0] / 3600:,.1f}"
+            f"-{power[2] / 3600:,.1f} h; linear {(c + k * national) / 3600:,.1f} h)"
+        )
+
+
+def report(doc: dict[str, Any], national: float) -> None:
+    """Print the tables of one run (``doc``: :func:`measure`'s, or scale.json read back)."""
+    args, rows, score = doc["args"], doc["sizes"], doc["scoring"]
+    load_start, load_end = doc["load"]
+    print(
+        f"\nfeature build, {args['years']} school years; {doc['began']}; {os.cpu_count()} cores;"
+        f" load average {' '.join(load_start)} at start, {' '.join(load_end)} at end"
     )
     print(
-        f"Spark local[2], driver {args.driver_memory}, {args.shuffle_partitions} shuffle "
-        f"partitions; DuckDB 2 threads, {args.duckdb_memory}"
+        f"Spark local[2], driver {args['driver_memory']}, {args['shuffle_partitions']} shuffle "
+        f"partitions; DuckDB 2 threads, {args['duckdb_memory']}"
     )
     head = (
         f"{'people':>9}{'sessions':>13}{'examples':>10}{'duckdb s':>10}{'spark s':>9}"
-        f"{'spark/duck':>11}{'duck GiB':>9}{'spark GiB':>10}{'(jvm+py)':>9}"
+        f"{'spark/duck':>11}{'duck GiB':>9}{'spark GiB':>10}{'(py)':>6}"
         f"{'shuf r MiB':>11}{'shuf w MiB':>11}{'spill mem':>10}{'spill dsk':>10}"
     )
     print(head)
@@ -257,29 +295,22 @@ def main() -> None:
         print(
             f"{r['people']:>9,}{r['sessions']:>13,}{d['rows']:>10,}{d['build']:>10.1f}"
             f"{s['build']:>9.1f}{s['build'] / d['build']:>10.2f}x{gib(d['peak_tree']):>9}"
-            f"{gib(s['peak_tree']):>10}{gib(s['peak_python']):>9}"
+            f"{gib(s['peak_tree']):>10}{gib(s['peak_python']):>6}"
             f"{mib(tot['shuffle_read']):>11}{mib(tot['shuffle_write']):>11}"
             f"{mib(tot['spill_memory']):>10}{mib(tot['spill_disk']):>10}"
         )
     print(
         "  (spark s: the build alone; the session's start took "
         + ", ".join(f"{r['spark']['start']:.1f}" for r in rows)
-        + " s; (jvm+py): the Python driver's own peak, the rest is the JVM. Contract "
-        "validation (DuckDB, both engines) "
+        + " s; (py): the Python driver's own peak, the rest is the JVM and its Python "
+        "workers. Contract validation (DuckDB, both engines) "
         + ", ".join(f"{r['duckdb']['validate']:.1f}" for r in rows)
         + " s. Table written: "
         + ", ".join(f"{mib(r['duckdb']['bytes'])} MiB" for r in rows)
         + ")"
     )
     if len(rows) >= 2:
-        xs = [float(r["sessions"]) for r in rows]
-        print("\ngrowth, log-log least squares against attendance sessions (exponent ± s.e.)")
-        for which in ("duckdb", "spark"):
-            bt, set_, _ = fit(xs, [r[which]["build"] for r in rows])
-            bm, sem, _ = fit(xs, [r[which]["peak_tree"] for r in rows])
-            print(
-                f"  {which:7} time ~ n^{bt:.2f} ± {set_:.2f}   peak memory ~ n^{bm:.2f} ± {sem:.2f}"
-            )
+        project(rows, national)
     last = rows[-1]
     moved = [
         st
@@ -309,20 +340,31 @@ def main() -> None:
         f"  explaining on the driver (both engines): pred_contrib {score['pred_contrib']:,.0f}"
         f"   explain_rows {score['explain_rows']:,.0f}"
     )
-    out = OUT / "scale.json"
-    out.write_text(
-        json.dumps(
-            {
-                "began": began,
-                "load": [load_start, load_end],
-                "args": vars(args),
-                "sizes": rows,
-                "scoring": score,
-            },
-            indent=1,
-        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="20000,70000,200000")
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--driver-memory", default="6g")
+    parser.add_argument("--duckdb-memory", default="6GB")
+    parser.add_argument("--shuffle-partitions", type=int, default=8)
+    parser.add_argument("--score-rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--national-sessions", type=float, default=10e9, help="attendance sessions to project to"
     )
-    print(f"(all figures in {out})")
+    parser.add_argument(
+        "--from-json", type=Path, help="print the tables of an earlier run's scale.json, no run"
+    )
+    args = parser.parse_args()
+    if args.from_json is not None:
+        doc = json.loads(args.from_json.read_text())
+    else:
+        doc = measure(args)
+        (OUT / "scale.json").write_text(json.dumps(doc, indent=1, default=str))
+    report(doc, args.national_sessions)
+    print(f"(all figures in {OUT / 'scale.json'})")
 
 
 if __name__ == "__main__":
