@@ -19,6 +19,12 @@ growth exponent; docs/scale.md projects a national build from it. Everything pri
 measured on this machine; nothing here runs on a cluster. The figures are written to
 benchmarks/out/scale.json as well.
 
+Measured 2026-12-05 on the project's 2-core machine at load 6-9 (four other agents' jobs):
+the defaults took 36 minutes (of which 200,000 people on Spark, 18); Spark local[2] was 9-15x
+slower than DuckDB and spilled from 200,000 people; scoring 0.25x (docs/scale.md has the
+table). On an idle machine expect well under the 25 minutes; on a loaded one, pass smaller
+``--sizes``.
+
 Usage: python benchmarks/scale.py [--sizes 20000,70000,200000] [--years 3]
          [--driver-memory 6g] [--duckdb-memory 6GB] [--score-rows 100000] [--repeats 1]
 """
