@@ -10,7 +10,8 @@ stage's name and task count from ``SparkListenerStageCompleted``.
 
 It lives with the benchmarks, not in ``vru_risk``: the project never reads event logs when it
 runs, and on a cluster the History Server shows these figures to users already.
-tests/benchmarks_support/test_spark_events.py checks it on a hand-written log.
+tests/benchmarks_support/test_spark_events.py checks it on hand-written logs (imported as
+``benchmarks.spark_events``, as tests/fairness_reports imports ``benchmarks.common``).
 """
 
 from __future__ import annotations

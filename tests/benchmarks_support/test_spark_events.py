@@ -4,14 +4,12 @@ spill figures, on hand-written logs in Spark's format (one JSON event a line).""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from spark_events import read_event_logs, stage_metrics, totals
+from benchmarks.spark_events import read_event_logs, stage_metrics, totals
 
 
 def task_end(stage: int, remote: int, local: int, written: int, mem: int, disk: int) -> str:
