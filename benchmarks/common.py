@@ -15,9 +15,13 @@ import pandas as pd
 OUT = Path(__file__).resolve().parent / "out"
 
 
-def county(people: int, fmt: str = "parquet") -> Path:
-    """A generated county of ``people`` (seed 0), made once and cached under benchmarks/out/."""
-    folder = OUT / f"county-{people}-{fmt}"
+def county(people: int, fmt: str = "parquet", years: int | None = None) -> Path:
+    """A generated county of ``people`` (seed 0), made once and cached under benchmarks/out/.
+
+    ``years`` of school history (the generator's default, 6, when None) are part of the
+    folder's name: ``county-70000-y3-parquet``."""
+    name = f"county-{people}-{fmt}" if years is None else f"county-{people}-y{years}-{fmt}"
+    folder = OUT / name
     if not (folder / "manifest.json").exists():
         print(f"generating {people:,} people ({fmt}) into {folder} ...", flush=True)
         subprocess.run(
@@ -34,7 +38,8 @@ def county(people: int, fmt: str = "parquet") -> Path:
                 "--format",
                 fmt,
                 "--truth-out",
-                str(OUT / f"county-{people}-{fmt}-truth"),
+                str(OUT / f"{name}-truth"),
+                *(["--years", str(years)] if years is not None else []),
             ],
             check=True,
             stdout=subprocess.DEVNULL,

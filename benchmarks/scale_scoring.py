@@ -204,12 +204,9 @@ def one_size(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="100000,1000000")
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
-    sizes = [int(r) for r in args.rows.split(",")]
+def prepare() -> tuple[SparkSession, RiskModel, float]:
+    """A ``local[2]`` session, the benchmark's model (and seconds to fit it), Spark warmed up
+    by one scoring (benchmarks/scale.py runs :func:`one_size` after this too)."""
     # pyspark runs its Python workers with PYSPARK_PYTHON (default: python3 on the PATH), not
     # spark.pyspark.python: mapInPandas needs this interpreter's pandas and LightGBM
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -219,11 +216,21 @@ def main() -> None:
     spark = spark_session(SparkOptions(master="local[2]", driver_memory="4g"))
     start = time.perf_counter()
     model = make_model()
+    fit = time.perf_counter() - start
     score_moments_spark(spark, spark.createDataFrame(cohort(model, 1_000).frame), model)
+    return spark, model, fit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="100000,1000000")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    sizes = [int(r) for r in args.rows.split(",")]
+    spark, model, fit = prepare()
     print(
         f"model: {model.booster.num_trees()} trees, {len(model.spec.names)} features "
-        f"({time.perf_counter() - start:.1f} s to fit); Spark {spark.version} local[2]; "
-        f"median of {args.repeats}"
+        f"({fit:.1f} s to fit); Spark {spark.version} local[2]; median of {args.repeats}"
     )
     results = []
     with tempfile.TemporaryDirectory() as tmp:
