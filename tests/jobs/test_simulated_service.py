@@ -35,6 +35,14 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy import func, select
 
 from tests.conftest import RunVru
+from tests.jobs.evaluation_cases import (  # noqa: F401  (vru evaluate's tests, run on this service)
+    evaluate,
+    test_bad_requests_exit_2_and_write_nothing,
+    test_no_matured_outcomes_says_when_they_will_be,
+    test_reach_equals_a_hand_count_of_the_database,
+    test_small_numbers_say_no_evidence_yet_with_the_months_needed,
+    test_the_smoke_run_reports_reach_and_effects_in_aggregates_only,
+)
 from vru_risk.cli.common import state
 from vru_risk.jobs.simulate import SimulateRequest, SimulateResult, simulate_service
 from vru_risk.models.registry import Registry
@@ -111,6 +119,12 @@ def keyed(frame: pd.DataFrame) -> pd.DataFrame:
         person_id=frame["person_id"].astype(str), as_of=pd.to_datetime(frame["as_of"]).dt.date
     )
     return out.set_index(["person_id", "as_of"])
+
+
+@pytest.fixture(scope="module")
+def service(realistic: tuple[Settings, SimulateResult]) -> tuple[Settings, SimulateResult]:
+    """The realistic service, as ``vru evaluate``'s tests (evaluation_cases.py) name it."""
+    return realistic
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,10 @@ names no young person, says "no evidence either way yet" with the months needed 
 are small, and refuses bad requests with exit 2 and nothing written.
 
 The package's trained version is put in service from its training end to 2025-05-31 with the
-default simulated practitioners (as the monitoring traps do); the county's extract is dated
-2026-08-31, so the service's months have matured by then (365 days plus the label lag).
+default simulated practitioners: the service of the monitoring traps, whose module
+(``test_simulated_service.py``) imports these tests and gives them that service as the fixture
+``service``, so that the one simulation is made once. The county's extract is dated 2026-08-31, so
+the service's months have matured by then (365 days plus the label lag).
 """
 
 from __future__ import annotations
@@ -21,30 +23,11 @@ from tests.conftest import RunVru
 from vru_risk.cli.common import state
 from vru_risk.flags.programmes import load_programmes
 from vru_risk.jobs.evaluate_data import not_matured
-from vru_risk.jobs.simulate import SimulateRequest, SimulateResult, simulate_service
+from vru_risk.jobs.simulate import SimulateResult
 from vru_risk.monitoring.outcomes import maturity
 from vru_risk.settings import Settings
-from vru_risk.simulation.config import ServiceConfig
 
 SERVICE_END = date(2025, 5, 31)
-
-
-@pytest.fixture(scope="module")
-def service(
-    monitored: tuple[Settings, int], county: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Settings, SimulateResult]:
-    settings, version = monitored
-    root = tmp_path_factory.mktemp("evaluated")
-    own = settings.model_copy(update={"database_url": f"sqlite:///{root / 'app.db'}"})
-    request = SimulateRequest(
-        data_dir=county / "data",
-        truth_dir=county / "truth",
-        out=root / "data",
-        version=version,
-        end=SERVICE_END,
-        config=ServiceConfig(),
-    )
-    return own, simulate_service(own, request)
 
 
 @pytest.fixture
