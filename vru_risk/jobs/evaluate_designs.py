@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any, Final
 
 import numpy as np
@@ -88,12 +89,25 @@ def _per_month(n: int, inputs: EvaluationInputs) -> float:
 
 
 def _months_more(estimate: Estimate, base: float, effect: float, inputs: EvaluationInputs) -> float:
-    """More months at the current monthly numbers (the smaller group) to detect ``effect``."""
-    if not estimate.estimable or not 0.0 < base < 1.0 or not 0.0 < base + effect < 1.0:
+    """More months at the current monthly numbers to detect ``effect`` (80% power, two-sided
+    5%).
+
+    With a standard error, from the design's own precision: a standard error shrinks as one
+    over the square root of the months gathered, and detecting ``effect`` needs it at
+    ``|effect| / (z_0.975 + z_0.8)``. A local design (the floor) or a weighted one learns less
+    per young person than a two-group comparison of its sizes would, and this says so. Without
+    one, the two-proportion sample size for the smaller group."""
+    if not estimate.estimable:
+        return math.nan
+    months = len(inputs.maturity.matured)
+    if estimate.se > 0 and math.isfinite(estimate.se) and months > 0:
+        target = abs(effect) / (NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8))
+        return months * (estimate.se / target) ** 2 - months
+    if not 0.0 < base < 1.0 or not 0.0 < base + effect < 1.0:
         return math.nan
     smaller = min(estimate.n_won, estimate.n_lost)
     total = months_to_detect(_per_month(smaller, inputs), base, effect)
-    return total - len(inputs.maturity.matured) if math.isfinite(total) else total
+    return total - months if math.isfinite(total) else total
 
 
 def _section(
