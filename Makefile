@@ -84,8 +84,9 @@ java:
 # pytest-xdist: one worker per core, each test file on one worker (--dist loadfile: a module's
 # fixtures are made once), handed out in the order tests/conftest.py gives them (the files that
 # use the county and the shared trained version first: --no-loadscope-reorder); those are made
-# once per run whatever the number of workers (tests/once.py). On one core, no workers: pytest
-# runs in-process. PYTEST_WORKERS=N overrides (0 or 1: in-process).
+# once per run whatever the number of workers (tests/once.py). The Spark test files
+# (test_*spark*.py) are one unit, on one worker: one JVM, warmed up once. On one core, no
+# workers: pytest runs in-process. PYTEST_WORKERS=N overrides (0 or 1: in-process).
 PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 PYTEST_XDIST = $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 

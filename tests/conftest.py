@@ -21,8 +21,11 @@ from tests.counties import (  # noqa: F401  (session fixtures shared by every pa
 )
 from tests.factories import risk_model, spec  # noqa: F401  (fixtures shared by every package's tests)
 from tests.monitoring.reports import month_reports  # noqa: F401  (one session's reports, shared)
-from tests.once import costliest_files_first, xdist_worker
-from tests.spark import spark  # noqa: F401  (the session-scoped Spark session)
+from tests.once import LoadFileOneSpark, costliest_files_first, xdist_worker
+from tests.spark import (
+    check_spark_files,
+    spark,  # noqa: F401  (the session-scoped Spark session)
+)
 from tests.trained import (
     one_thread,
     trained_home,  # noqa: F401  (the shared trained version)
@@ -58,8 +61,16 @@ REPORT_GROUP_KEYS = frozenset(
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """With pytest-xdist workers, the files that use the costliest session fixtures first."""
+    check_spark_files(items)
     if xdist_worker() is not None:
         costliest_files_first(items)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadFileOneSpark | None:
+    """``--dist loadfile`` (the Makefile's) with the Spark test files in one unit of work."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    return LoadFileOneSpark(config, log)  # type: ignore[arg-type]  # xdist's Producer
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
 #: written last into a folder made by :func:`made_once`: the folder is complete
 MARKER = ".made-once"
@@ -55,13 +56,34 @@ def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path],
 COSTLIEST = ("trained_home", "county_features", "county")
 
 
+def spark_file(nodeid: str) -> bool:
+    """Whether a test id is of a Spark test file: ``test_*spark*.py`` (the ``spark`` fixture
+    refuses a test of any other file, :func:`tests.spark.spark`)."""
+    name = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    return name.startswith("test_") and "spark" in name
+
+
+class LoadFileOneSpark(LoadFileScheduling):
+    """pytest-xdist's ``--dist loadfile``, with every Spark test file in one unit of work.
+
+    Each worker that runs a Spark test starts its own JVM (a local session, about a GiB) and
+    warms it up (Spark's first statements of a session take two to three times as long as the
+    same statements later): one worker runs them all, in one session.
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        return "spark tests" if spark_file(nodeid) else super()._split_scope(nodeid)
+
+
 def costliest_files_first(items: list[pytest.Item]) -> None:
     """Order the test files (keeping each file's tests together, in order) by the costliest
-    session fixture any of their tests uses, those using none last.
+    session fixture any of their tests uses, those using none last; the Spark files second.
 
     pytest-xdist (``--dist loadfile --no-loadscope-reorder``) hands the files out in this order
     as workers free up: the files that wait for the county and the trained version start first
-    instead of being handed out last, when the other worker has nothing left to do.
+    instead of being handed out last, when the other worker has nothing left to do. The Spark
+    files (one unit, :class:`LoadFileOneSpark`, minutes long and needing none of those
+    fixtures) go to the second worker at once, while the first makes the county.
     """
 
     def rank(item: pytest.Item) -> int:
@@ -75,3 +97,9 @@ def costliest_files_first(items: list[pytest.Item]) -> None:
     for item in items:
         ranks[file_of(item)] = min(ranks.get(file_of(item), len(COSTLIEST)), rank(item))
     items.sort(key=lambda item: ranks[file_of(item)])  # stable: collection order within a rank
+    first = file_of(items[0]) if items else ""
+    spark = [item for item in items if spark_file(item.nodeid)]
+    if spark and not spark_file(first):
+        rest = [item for item in items if not spark_file(item.nodeid)]
+        cut = next((i for i, item in enumerate(rest) if file_of(item) != first), len(rest))
+        items[:] = rest[:cut] + spark + rest[cut:]

@@ -13,8 +13,10 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from fastapi import FastAPI
@@ -49,6 +51,7 @@ from vru_risk.serving.app import create_app
 from vru_risk.serving.deps import AppState
 from vru_risk.serving.tokens import issue_token
 from vru_risk.settings import Settings
+from vru_risk.store import users as users_module
 from vru_risk.store.flag_store import load_flags
 from vru_risk.store.models import AuditRow
 from vru_risk.store.users import add_user
@@ -291,6 +294,34 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+class HashedOnce:
+    """The server's own argon2 hasher, hashing each password once per test process.
+
+    Every test user has :data:`PASSWORD`: hashing it for each of them in every test cost about
+    a second a test (argon2 is slow on purpose). The hash is a real one, with the server's
+    parameters (signing in verifies it, and nothing asks for a re-hash); only its salt is
+    shared by the test users. Used only while :func:`serve` adds them.
+    """
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.made: dict[str, str] = {}
+
+    def hash(self, password: str) -> str:
+        if password not in self.made:
+            self.made[password] = self.real.hash(password)
+        return self.made[password]
+
+
+#: the server's hasher, as imported (serve() patches the module's name while adding users)
+SERVER_HASHER = users_module._hasher
+
+
+@cache
+def hashed_once() -> HashedOnce:
+    return HashedOnce(SERVER_HASHER())
+
+
 @contextmanager
 def serve(settings: Settings) -> Iterator[Served]:
     """The app for ``settings`` running (lifespan entered) with the users and flags loaded."""
@@ -298,7 +329,10 @@ def serve(settings: Settings) -> Iterator[Served]:
     with TestClient(app, follow_redirects=False) as client:
         state = app.state.vru
         assert isinstance(state, AppState)
-        with state.write_sessions.begin() as s:
+        with (
+            mock.patch.object(users_module, "_hasher", hashed_once),
+            state.write_sessions.begin() as s,
+        ):
             for name, (role, programmes) in USERS.items():
                 add_user(s, username=name, role=role, password=PASSWORD, programmes=programmes)
         with state.write_sessions.begin() as s:

@@ -19,9 +19,10 @@ from tests.serving.app.test_pages import Fields
 PERSON_ID = re.compile(r"P[0-9]{7}")
 
 
-@pytest.fixture
-def pages(tmp_path: Path) -> Iterator[Served]:
-    settings = make_settings(tmp_path / "home")
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One running app for the module's read-only requests (each test signs in afresh)."""
+    settings = make_settings(tmp_path_factory.mktemp("evaluation-pages") / "home")
     settings.home.mkdir(parents=True)
     write_evaluation(settings.home, version=1)
     with serve(settings) as served:
