@@ -1,6 +1,6 @@
 """``vru flags generate --engine spark`` (issue 19): the moments built with the same SQL on a
 local Spark session and scored there with ``mapInPandas`` give the same flags, reasons and
-order as the DuckDB engine, on a county of 600 young people over 8 days."""
+order as the DuckDB engine, on a county of 600 young people over 4 days (8 flags)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_the_spark_engine_gives_the_same_flags_reasons_and_order(
             "--date",
             "2026-03-31",
             "--days",
-            "8",
+            "4",
             "--out",
             out,
             "--programmes",
@@ -76,7 +76,7 @@ def test_the_spark_engine_gives_the_same_flags_reasons_and_order(
         )
         assert result.code == 0, result.output
         outs[engine] = _flags(out)
-    assert outs["duckdb"], "the county gave no flag to compare"
+    assert len(outs["duckdb"]) >= 5, f"the county gave {len(outs['duckdb'])} flags to compare"
     assert outs["spark"] == outs["duckdb"]
 
 
