@@ -42,19 +42,22 @@ def edited(flag: Flag, edit: Callable[[dict[str, Any]], None]) -> str:
 
 
 def set_path(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """An edit setting ``path`` to ``value`` (a callable is called when the edit is made: a day
+    counted from today is counted when the test runs, which may be after midnight)."""
+
     def edit(data: dict[str, Any]) -> None:
         *parents, last = path.split(".")
         target: Any = data
         for part in parents:
             target = target[int(part)] if part.isdigit() else target[part]
-        target[int(last) if last.isdigit() else last] = value
+        target[int(last) if last.isdigit() else last] = value() if callable(value) else value
 
     return edit
 
 
 UNSAFE = {
     "future as_of": (
-        set_path("as_of", (TODAY + dt.timedelta(days=1)).isoformat()),
+        set_path("as_of", lambda: (dt.date.today() + dt.timedelta(days=1)).isoformat()),
         "is after today's date",
     ),
     "as_of of 2099": (set_path("as_of", "2099-01-01"), "never in the future"),

@@ -117,13 +117,14 @@ def flat(output: str) -> str:
 def test_a_day_after_the_real_date_is_refused(
     vru: RunVru, home: Path, db_url: str, day: str
 ) -> None:
+    today = dt.date.today()  # now, not at import: a run may cross midnight
     if day == "tomorrow":
-        day = (TODAY + dt.timedelta(days=1)).isoformat()
+        day = (today + dt.timedelta(days=1)).isoformat()
     before = files(home)
     refused = vru("retention", "apply", "--today", day)
     assert refused.code == 2, refused.output
     message = flat(refused.stderr)
-    assert f"{day}, is after today's date ({TODAY.isoformat()})" in message
+    assert f"{day}, is after today's date ({today.isoformat()})" in message
     assert "--today may only go back in time" in message and "Nothing was deleted" in message
     assert database(db_url) == (["NEW", "OLD"], 2, [])
     assert files(home) == before
@@ -143,10 +144,11 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(
 ) -> None:
     monkeypatch.delenv("VRU_AUDIT_KEY")  # nothing is written, so no key is needed
     before = files(home)
+    today = dt.date.today()  # now, not at import: a run may cross midnight
     dry = vru("retention", "apply", "--dry-run")
     assert dry.code == 0, dry.output
     text = flat(dry.stdout)
-    assert f"counting back from {TODAY} would delete everything with as_of before" in text
+    assert f"counting back from {today} would delete everything with as_of before" in text
     assert (
         "1 flag(s), 1 decision(s), 0 flag view(s), 2 ledger line(s) (1 file(s) deleted, 1 "
         "rewritten), 2 moments folder(s), 2 cached feature file(s), 0 MLflow prediction "
