@@ -88,6 +88,20 @@ def _one_thread_per_worker() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_full_collection_per_app() -> Iterator[None]:
+    """In-process apps start without the server's full garbage collection and freeze
+    (:func:`vru_risk.serving.app.freeze_startup_heap`). A server runs it once; a test process
+    starts hundreds of apps, and each collection walked the heap of everything the run had
+    imported and made: measured, 0.3 s a test, a quarter of the serving tests' time. The browser
+    tests' servers (subprocesses) still run it, and tests/serving/test_startup_heap.py checks it."""
+    from vru_risk.serving import app as app_module
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app_module, "freeze_startup_heap", lambda: None)
+        yield
+
+
 @pytest.fixture
 def vru(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> RunVru:
     """Run ``vru ARGS...`` in-process through the real entry point; return code and output."""
