@@ -7,11 +7,14 @@ Every bad folder must give exit code 2 and a message naming the file, the column
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -648,3 +651,66 @@ def test_a_trailing_blank_line_is_harmless(vru: RunVru, valid_csv: Path) -> None
     path.write_text(path.read_text() + "\n")
     write_manifest(valid_csv, "csv")
     assert vru("data", "validate", valid_csv).code == 0
+
+
+def counting_validations(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record each validation that checks the rows (not a report reused)."""
+    from vru_risk.data.validate import folder as folder_module
+
+    checked: list[Path] = []
+    real = folder_module._validate
+
+    def counted(folder: Path, **kwargs: Any) -> Any:
+        checked.append(folder)
+        return real(folder, **kwargs)
+
+    monkeypatch.setattr(folder_module, "_validate", counted)
+    monkeypatch.setattr(folder_module, "_PASSED", type(folder_module._PASSED)())
+    return checked
+
+
+def settle() -> None:
+    """Wait until every file just written has been still for over a second (a change time
+    cannot be set back, only waited out), as a folder made earlier has."""
+    time.sleep(1.1)
+
+
+def test_an_unchanged_valid_folder_is_checked_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = counting_validations(monkeypatch)
+    folder = write_valid_folder(tmp_path / "data")
+    settle()
+    first = validate_folder(folder, today=TODAY)
+    assert first.ok and validate_folder(folder, today=TODAY) is first
+    assert len(checked) == 1
+    # other options: checked again
+    assert validate_folder(folder, today=date(2026, 11, 26)).ok
+    assert validate_folder(folder, today=TODAY, fingerprint="metadata").ok
+    assert len(checked) == 3
+    # the same bytes written again (size and modification time kept): checked again
+    people = folder / "people.csv"
+    stat = people.stat()
+    people.write_bytes(people.read_bytes())
+    os.utime(people, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert validate_folder(folder, today=TODAY).ok
+    # a file added: checked again, and the problem found
+    (folder / "notes.txt").write_text("x")
+    assert not validate_folder(folder, today=TODAY).ok
+    assert len(checked) == 5
+
+
+def test_a_folder_with_problems_or_just_written_is_checked_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = counting_validations(monkeypatch)
+    folder = write_valid_folder(tmp_path / "data")
+    # just written: a rewrite within the file system's time stamp tick could keep its change
+    # time, so nothing is reused until every file has been still for a second
+    assert validate_folder(folder, today=TODAY).ok and validate_folder(folder, today=TODAY).ok
+    assert len(checked) == 2
+    (folder / "notes.txt").write_text("x")
+    settle()
+    assert not validate_folder(folder, today=TODAY).ok
+    assert not validate_folder(folder, today=TODAY).ok
+    assert len(checked) == 4
