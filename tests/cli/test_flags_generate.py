@@ -331,3 +331,19 @@ def test_the_context_training_and_the_audit_read_gives_the_daily_jobs_eligibilit
         assert daily[programme.id].eligible.tolist() == replayed[programme.id].eligible.tolist()
         assert daily[programme.id].already.tolist() == replayed[programme.id].already.tolist()
     assert sum(int(e.eligible.sum()) for e in daily.values()) > 20
+
+
+def test_a_wider_context_narrowed_is_the_context_of_the_narrower_range(
+    county: Path, deployable: RiskModel
+) -> None:
+    """The monitoring run reads one context for both of its replays and narrows it."""
+    folder = open_folder(county, today=date(2026, 11, 25))
+    config = FeatureBuildConfig()
+    first, last = date(2026, 3, 2), date(2026, 3, 20)
+    wide = moment_context(folder, deployable.spec, config, date(2025, 11, 1), date(2026, 3, 31))
+    narrow = moment_context(folder, deployable.spec, config, first, last)
+    assert len(narrow.frame) > 20 and len(wide.frame) > len(narrow.frame)
+    taken = wide.between(first, last)
+    for part in ("frame", "triggers", "supported"):
+        pd.testing.assert_frame_equal(getattr(taken, part), getattr(narrow, part), obj=part)
+    assert len(narrow.supported), "the county's support under way is compared too"

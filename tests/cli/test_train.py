@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from tests.conftest import RunVru
 from tests.counties import EVENT_MARKED
+from tests.trained import small_experiment
 from vru_risk.features.table_metadata import SPEC_HASH_KEY
 from vru_risk.models.registry import Registry, tracking
 from vru_risk.models.tags import (
@@ -128,9 +129,9 @@ def test_training_registers_a_candidate_with_its_runs_and_artifacts(
 
 
 def test_a_null_world_registers_nothing_as_a_candidate(
-    vru: RunVru, vru_home: Path, null_features: Path
+    vru: RunVru, vru_home: Path, null_features: Path, tmp_path: Path
 ) -> None:
-    result = vru("train", "--features", null_features)
+    result = vru("train", "--features", null_features, "--config", small_experiment(tmp_path))
     assert result.code == 0, result.output
     assert "performance gate: fail" in result.stdout
     # a feature table alone: nothing replayed, and the summary and the version say so
@@ -147,13 +148,14 @@ def test_a_null_world_registers_nothing_as_a_candidate(
 
 
 def test_features_built_from_event_dates_fire_the_leakage_tripwire(
-    vru: RunVru, vru_home: Path, late_features: tuple[Path, Path]
+    vru: RunVru, vru_home: Path, late_features: tuple[Path, Path], tmp_path: Path
 ) -> None:
     known, event = late_features
-    first = vru("train", "--features", known)
+    small = small_experiment(tmp_path)
+    first = vru("train", "--features", known, "--config", small)
     assert first.code == 0, first.output
     assert "candidate (candidate)" in first.stdout
-    leaky = vru("train", "--features", event)
+    leaky = vru("train", "--features", event, "--config", small)
     assert leaky.code == 0, leaky.output
     assert "leakage tripwire: fired" in leaky.stdout
     assert "over the previous version" in leaky.stdout

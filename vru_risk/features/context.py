@@ -37,6 +37,20 @@ class MomentContext:
     triggers: pd.DataFrame
     supported: pd.DataFrame
 
+    def between(self, first: date, last: date) -> MomentContext:
+        """The context of the moments in ``[first, last]``: what :func:`moment_context` gives
+        for that range, taken from this wider one (every row belongs to one moment's day)."""
+
+        def within(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+            days = frame[column]
+            return frame.loc[(days >= first) & (days <= last)].reset_index(drop=True)
+
+        return MomentContext(
+            within(self.frame, "as_of"),
+            within(self.triggers, "as_of"),
+            within(self.supported, "day"),
+        )
+
 
 def moment_context(
     folder: DataFolder,

@@ -91,6 +91,11 @@ def _programmes(settings: Settings, wanted: str | None) -> list[Programme]:
     return found
 
 
+def _in_order(start: date, end: date) -> None:
+    if start > end:
+        raise JobError(f"--from {start} is after --to {end}: give the earlier day first")
+
+
 def _period(request: EvaluateRequest, extract: date, train_end: date | None) -> tuple[date, date]:
     end = request.end or extract
     start = request.start or end - timedelta(days=DEFAULT_DAYS - 1)
@@ -99,8 +104,7 @@ def _period(request: EvaluateRequest, extract: date, train_end: date | None) -> 
             f"--to {end} is after the data's extract date ({extract}): nothing after it is "
             "known; give --to on or before it"
         )
-    if start > end:
-        raise JobError(f"--from {start} is after --to {end}: give the earlier day first")
+    _in_order(start, end)
     if train_end is not None and end <= train_end:
         raise JobError(
             f"the period {start} to {end} ends before the version was in service (its training "
@@ -118,15 +122,18 @@ def run_evaluation(settings: Settings, request: EvaluateRequest) -> EvaluateResu
             f"--effect {request.effect} is not a risk difference: give a non-zero number "
             "between -1 and 1, e.g. -0.03 for 3 percentage points fewer"
         )
+    if request.start is not None and request.end is not None:
+        _in_order(request.start, request.end)  # before anything is read
     chosen = _programmes(settings, request.programme)
     try:
         answers = load_governance(governance_path(settings)).evaluation
     except GovernanceError as exc:
         raise JobError(str(exc)) from None
+    folder = open_data(settings, request.data_dir)
+    _period(request, folder.extract_date, None)  # a period past the extract: before the model
     registry = Registry(settings.tracking_uri)
     model, info = load_version(registry, request.version, settings.lightgbm_threads)
     config = build_config(model, info.version)
-    folder = open_data(settings, request.data_dir)
     recorded_end = info.tags.get(TRAIN_END_TAG) or model.info.get("train_end")
     train_end = date.fromisoformat(str(recorded_end)) if recorded_end else None
     start, end = _period(request, folder.extract_date, train_end)

@@ -275,9 +275,18 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
     )
     floor = min(p.min_percentile for p in programmes.programmes)
     outcomes, outcome_found = _outcomes(settings, folder, model, info, config, as_of)
+    # one read of the moments' context for both replays: the matured months and the window
+    days_replayed = [*outcomes[0]["as_of"], *moments.frame["as_of"]]
+    context = (
+        moment_context(folder, model.spec, config, min(days_replayed), max(days_replayed), **engine)
+        if days_replayed
+        else None
+    )
     replay = None
     if not outcomes[0].empty:
-        replay = replayed(settings, folder, model, config, outcomes[0], programmes, as_of=as_of)
+        replay = replayed(
+            settings, folder, model, config, outcomes[0], programmes, as_of=as_of, context=context
+        )
     # support lowers the outcomes it is given to prevent: calibration is judged on the matured
     # moments not given support (all of them, flagged or not), the supported left out and counted
     supported = np.zeros(0, dtype=bool) if replay is None else replay["supported"].to_numpy(bool)
@@ -304,7 +313,9 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
             probability=probability,
             percentile=percentile,
         )
-        recent = replayed(settings, folder, model, config, rows, programmes, as_of=as_of)
+        recent = replayed(
+            settings, folder, model, config, rows, programmes, as_of=as_of, context=context
+        )
     groups, group_found = group_section(recent, replay, people, criteria)
     decisions, feedback, decision_found = decision_sections(
         settings, info.version, as_of, people, criteria, programmes

@@ -25,7 +25,7 @@ from vru_risk.data.load import DataFolder
 from vru_risk.data.sql import quote_literal
 from vru_risk.features.build import LABEL_PREFIX
 from vru_risk.features.config import FeatureBuildConfig
-from vru_risk.features.context import moment_context
+from vru_risk.features.context import MomentContext, moment_context
 from vru_risk.flags.programmes import Programmes
 from vru_risk.flags.replay import replay_window
 from vru_risk.jobs.common import engine_options
@@ -122,17 +122,23 @@ def replayed(
     programmes: Programmes,
     *,
     as_of: date,
+    context: MomentContext | None = None,
 ) -> pd.DataFrame:
     """``moments`` (of :func:`matured_moments`) with ``offered`` (the service's allocation
     replayed over them, day by day, from a fresh start), ``supported`` (an intervention known by
     ``as_of`` under way for the person between the moment and the end of a flag's validity) and
-    ``above_floor`` (at or above the lowest programme floor)."""
+    ``above_floor`` (at or above the lowest programme floor). ``context``: the moments' context
+    over a range that holds theirs (read from the folder when not given)."""
     out = moments.reset_index(drop=True).copy()
     if out.empty:
         return out.assign(offered=[], supported=[], above_floor=[])
     first, last = min(out["as_of"]), max(out["as_of"])
-    engine = engine_options(settings)
-    context = moment_context(folder, model.spec, config, first, last, **engine)
+    if context is None:
+        context = moment_context(
+            folder, model.spec, config, first, last, **engine_options(settings)
+        )
+    else:
+        context = context.between(first, last)
     rows = out[["person_id", "as_of", "probability", "percentile"]]
     result = replay_window(rows, context, programmes, seed=0, valid_days=settings.flag_visible_days)
     out["offered"] = result.offered
