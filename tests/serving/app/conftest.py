@@ -13,12 +13,11 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -294,32 +293,28 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-class HashedOnce:
-    """The server's own argon2 hasher, hashing each password once per test process.
+#: argon2 at its cheapest (one pass over 1 MiB) for the tests' users: they sign in hundreds of
+#: times, and at the server's parameters (RFC 9106's low-memory profile: about 0.13 s a hash or
+#: a check) that was some 50 s of the suite. A test of the parameters themselves asks for
+#: :func:`real_argon2`. The browser tests' servers (subprocesses) keep the real ones.
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
-    Every test user has :data:`PASSWORD`: hashing it for each of them in every test cost about
-    a second a test (argon2 is slow on purpose). The hash is a real one, with the server's
-    parameters (signing in verifies it, and nothing asks for a re-hash); only its salt is
-    shared by the test users. Used only while :func:`serve` adds them.
-    """
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.made: dict[str, str] = {}
-
-    def hash(self, password: str) -> str:
-        if password not in self.made:
-            self.made[password] = self.real.hash(password)
-        return self.made[password]
-
-
-#: the server's hasher, as imported (serve() patches the module's name while adding users)
+#: the server's hasher, as imported
 SERVER_HASHER = users_module._hasher
 
 
-@cache
-def hashed_once() -> HashedOnce:
-    return HashedOnce(SERVER_HASHER())
+@pytest.fixture(scope="module", autouse=True)
+def _cheap_argon2() -> Iterator[None]:
+    """:data:`TEST_HASHER` in place of the server's, from before the module's first app."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users_module, "_hasher", lambda: TEST_HASHER)
+        yield
+
+
+@pytest.fixture
+def real_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's own argon2 parameters for this test (ask for it before any app fixture)."""
+    monkeypatch.setattr(users_module, "_hasher", SERVER_HASHER)
 
 
 @contextmanager
@@ -329,10 +324,7 @@ def serve(settings: Settings) -> Iterator[Served]:
     with TestClient(app, follow_redirects=False) as client:
         state = app.state.vru
         assert isinstance(state, AppState)
-        with (
-            mock.patch.object(users_module, "_hasher", hashed_once),
-            state.write_sessions.begin() as s,
-        ):
+        with state.write_sessions.begin() as s:
             for name, (role, programmes) in USERS.items():
                 add_user(s, username=name, role=role, password=PASSWORD, programmes=programmes)
         with state.write_sessions.begin() as s:

@@ -357,7 +357,9 @@ def test_the_sign_in_page_never_makes_a_session_young_again(
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
 
 
-def test_a_password_hash_with_old_parameters_is_upgraded_at_sign_in(served: Served) -> None:
+def test_a_password_hash_with_old_parameters_is_upgraded_at_sign_in(
+    real_argon2: None, served: Served
+) -> None:
     """argon2's parameters change with library upgrades: the first sign-in replaces the hash
     (in a transaction of its own: the request's read snapshot cannot become a write)."""
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
