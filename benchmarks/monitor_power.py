@@ -76,11 +76,13 @@ from power_report import (
 from power_setup import EXTRACT, OUT, TRAINED_ON, Prepared, prepare
 
 import vru_risk.jobs.monitor as monitor_job
+import vru_risk.jobs.monitor_reference as reference_job
 from vru_risk.data.faults import Fault, inject_fault
 from vru_risk.data.load import DataFolder, open_folder
 from vru_risk.jobs.common import engine_options
-from vru_risk.jobs.monitor import MonitorRequest, create_reference, run_monitor
+from vru_risk.jobs.monitor import MonitorRequest, run_monitor
 from vru_risk.jobs.monitor_data import criteria_of, load_reference
+from vru_risk.jobs.monitor_reference import create_reference
 from vru_risk.models.registry import Registry
 from vru_risk.monitoring.checks import source_silence
 from vru_risk.monitoring.criteria import MonitoringCriteria, load_criteria
@@ -103,6 +105,7 @@ def _open_once(settings: Settings, data_dir: Path) -> DataFolder:
 
 
 monitor_job.open_data = _open_once  # type: ignore[assignment]
+reference_job.open_data = _open_once  # type: ignore[assignment]
 
 
 def sundays(first: date, last: date) -> list[date]:

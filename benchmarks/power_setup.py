@@ -29,7 +29,7 @@ from vru_risk.data.contract import MANIFEST_NAME
 from vru_risk.data.fingerprint import file_sha256
 from vru_risk.data.sql import connect, quote_literal
 from vru_risk.data.synthetic import SyntheticConfig, generate_county
-from vru_risk.jobs.monitor import create_reference
+from vru_risk.jobs.monitor_reference import create_reference
 from vru_risk.jobs.train import TrainRequest, train
 from vru_risk.settings import Settings
 from vru_risk.training.config import load_experiment

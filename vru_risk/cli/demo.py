@@ -81,9 +81,9 @@ def demo(
     from vru_risk.jobs import card as card_job
     from vru_risk.jobs import data as data_job
     from vru_risk.jobs import flags as flags_job
-    from vru_risk.jobs import monitor as monitor_job
     from vru_risk.jobs import train as train_job
     from vru_risk.jobs.events import FeaturesBuilt
+    from vru_risk.jobs.monitor_reference import create_reference
     from vru_risk.models.tags import CANDIDATE
     from vru_risk.training.config import load_experiment
 
@@ -159,7 +159,7 @@ def demo(
     decision = "no decision: the version is not a candidate"
     if outcome.state == CANDIDATE:
         # the reference it will be watched against, before the decision records its hash
-        reference = monitor_job.create_reference(settings, version, data)
+        reference = create_reference(settings, version, data)
         console.print(
             f"monitoring reference: {reference.path} (hash {reference.reference.hash[:12]}); "
             f"`vru monitor --data {data}` checks the model in service against it"

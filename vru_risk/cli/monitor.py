@@ -1,5 +1,5 @@
 """``vru monitor``: how a model in service is doing against its monitoring reference (the job is
-:mod:`vru_risk.jobs.monitor`).
+:mod:`vru_risk.jobs.monitor`; the reference's, :mod:`vru_risk.jobs.monitor_reference`).
 
 ``vru monitor [--version N] --data DIR [--as-of D]`` runs one check and exits 0 (nothing to
 report), 4 (review: the ethics panel should look), 3 (suspension recommended: each criterion is
@@ -83,7 +83,7 @@ def reference(
     ],
 ) -> None:
     """Fix a version's monitoring reference from its calibration window (hashed, kept with it)."""
-    from vru_risk.jobs.monitor import create_reference
+    from vru_risk.jobs.monitor_reference import create_reference
 
     result = create_reference(state.get_settings(), version, data)
     ref = result.reference

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from vru_risk.data.load import DataFolder
@@ -59,6 +60,14 @@ def months_from(start: date, end: date) -> list[str]:
     return out
 
 
+def score(model: RiskModel, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The model's probability and percentile for each row of ``frame`` (its inputs' columns)."""
+    if frame.empty:
+        return np.zeros(0), np.zeros(0)
+    probability = model.predict(frame[list(model.spec.names)].astype("float64"))
+    return probability, model.percentile(probability)
+
+
 def matured_moments(
     settings: Settings,
     folder: DataFolder,
@@ -95,7 +104,7 @@ def matured_moments(
     )
     if frame.empty:
         return empty, months
-    probability = model.predict(frame[list(spec.names)].astype("float64"))
+    probability, percentile = score(model, frame)
     day = pd.to_datetime(frame["as_of"])
     return (
         pd.DataFrame(
@@ -103,7 +112,7 @@ def matured_moments(
                 "month": day.dt.strftime("%Y-%m").to_numpy(),
                 "as_of": day.dt.date.to_numpy(),
                 "probability": probability,
-                "percentile": model.percentile(probability),
+                "percentile": percentile,
                 "label": frame[LABEL_PREFIX].astype("float64").to_numpy(),
                 "person_id": frame["person_id"].astype(str).to_numpy(),
                 **{c: frame[c].to_numpy() for c in extra},
